@@ -1,0 +1,95 @@
+"""Economics on the wire: per-study overrides and what each trial cost.
+
+``EconomicsSpec`` is the optional ``spec.economics`` of a Study; ``TrialEconomics`` is
+recorded in a Trial's status (a study's sums are ``tradeoff.api.status.Totals``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from tradeoff.api._base import ApiModel
+
+__all__ = ["CarbonSettings", "EconomicsSpec", "Pricing", "TrialEconomics"]
+
+
+class Pricing(ApiModel):
+    """Prices that override the operator's defaults (unset fields keep the default)."""
+
+    cpu_hour: float | None = Field(
+        None, ge=0, description="USD per vCPU-hour (default 0.031611, OpenCost's default)."
+    )
+    memory_gib_hour: float | None = Field(
+        None,
+        ge=0,
+        alias="memoryGiBHour",
+        description="USD per GiB of memory per hour (default 0.004237, OpenCost's default).",
+    )
+    gpu_hour: float | None = Field(
+        None, ge=0, description="USD per GPU-hour (default 0.95, OpenCost's default)."
+    )
+
+
+class CarbonSettings(ApiModel):
+    """Carbon settings that override the operator's defaults and the node's region."""
+
+    grams_per_kwh: float | None = Field(
+        None,
+        ge=0,
+        alias="gramsPerKWh",
+        description=(
+            "Grid carbon intensity in gCO2e per kWh. Wins over the region of the node "
+            "(default 475, the IEA world average)."
+        ),
+    )
+    pue: float | None = Field(
+        None,
+        ge=1.0,
+        description="Power usage effectiveness of the data centre, >= 1 (default 1.135).",
+    )
+
+
+class EconomicsSpec(ApiModel):
+    """Per-study overrides of the economics defaults; explicit values win over node labels."""
+
+    pricing: Pricing | None = Field(None, description="Prices per resource-hour.")
+    carbon: CarbonSettings | None = Field(None, description="Grid intensity and PUE.")
+
+
+class TrialEconomics(ApiModel):
+    """Energy, carbon and cost of one trial, with the inputs used to compute them."""
+
+    duration_seconds: float = Field(..., ge=0, description="Wall-clock run time in seconds.")
+    cpu_seconds: float | None = Field(
+        None, ge=0, description="Measured CPU time in seconds, when known."
+    )
+    energy_kwh: float = Field(
+        ...,
+        ge=0,
+        alias="energyKWh",
+        description="Energy in kWh, data-centre overhead (PUE) included.",
+    )
+    carbon_grams: float = Field(..., ge=0, description="Emissions in grams of CO2e.")
+    cost_usd: float = Field(..., ge=0, alias="costUSD", description="Cost in USD.")
+    source: Literal["estimated", "measured"] = Field(
+        ...,
+        description=(
+            "measured when CPU time or energy was measured, estimated when only "
+            "requests and duration were known."
+        ),
+    )
+    vcpu: float = Field(
+        ...,
+        ge=0,
+        description="Requested vCPU; billed vCPU is max(vcpu, cpuSeconds / durationSeconds).",
+    )
+    memory_gib: float = Field(..., ge=0, alias="memoryGiB", description="Requested GiB.")
+    gpus: int = Field(0, ge=0, description="GPUs requested.")
+    gpu_model: str | None = Field(None, description="GPU model whose power figures were used.")
+    grams_per_kwh: float = Field(
+        ..., ge=0, alias="gramsPerKWh", description="Grid intensity used, gCO2e per kWh."
+    )
+    pue: float | None = Field(None, ge=1.0, description="PUE used.")
+    region: str | None = Field(None, description="Region of the node that ran the trial.")

@@ -1,0 +1,56 @@
+"""Reading Study manifests from YAML, with one readable line per problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tradeoff.api.errors import ManifestError, format_validation_error
+from tradeoff.api.study import API_VERSION, Study
+
+
+def parse_study(document: Any, source: str = "") -> Study:
+    """Validate one parsed YAML/JSON document as a Study; ManifestError lists the problems."""
+    where = f"{source}: " if source else ""
+    if not isinstance(document, dict):
+        raise ManifestError([f"{where}expected a Study mapping, got {type(document).__name__}"])
+    problems: list[str] = []
+    if document.get("apiVersion") != API_VERSION:
+        problems.append(
+            f"{where}apiVersion: must be {API_VERSION} (got {document.get('apiVersion')!r})"
+        )
+    if document.get("kind") != "Study":
+        problems.append(f"{where}kind: must be Study (got {document.get('kind')!r})")
+    if problems:
+        raise ManifestError(problems)
+    try:
+        return Study.model_validate(document)
+    except ValidationError as exc:
+        raise ManifestError(
+            [where + line for line in format_validation_error(exc, Study)]
+        ) from None
+
+
+def load_study(path: str | Path) -> Study:
+    """The Study in a YAML file (the first document of kind Study)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError([f"{file}: no such file"]) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ManifestError([f"{file}: cannot read ({exc.__class__.__name__})"]) from None
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ManifestError([f"{file}: {at}YAML syntax error: {problem}"]) from None
+    if not documents:
+        raise ManifestError([f"{file}: the file is empty"])
+    studies = [d for d in documents if isinstance(d, dict) and d.get("kind") == "Study"]
+    return parse_study(studies[0] if studies else documents[0], str(file))

@@ -1,0 +1,170 @@
+"""Search-space parameters: float, int and categorical, optionally conditional (`when`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from tradeoff.api._base import ApiModel
+from tradeoff.api.errors import SpecProblem, explained
+
+ParamValue = str | int | float | bool
+"""A parameter's value, as it appears in manifests, records and `${params.NAME}`."""
+
+NAME_PATTERN = explained(
+    r"^[A-Za-z_][A-Za-z0-9_]*$", "an identifier: a letter or _, then letters, digits or _"
+)
+
+
+class Parameter(ApiModel):
+    """One dimension of the search space."""
+
+    name: str = Field(
+        pattern=NAME_PATTERN,
+        max_length=63,
+        description="Parameter name, referenced as ${params.NAME} in the trial template.",
+    )
+    type: Literal["float", "int", "categorical"] = Field(description="Kind of parameter.")
+    low: float | None = Field(default=None, description="Lower bound (float and int).")
+    high: float | None = Field(default=None, description="Upper bound, inclusive (float and int).")
+    log: bool = Field(default=False, description="Sample on a log scale (needs low > 0).")
+    step: float | None = Field(
+        default=None, gt=0, description="Discretisation step (float and int; not with log)."
+    )
+    values: list[ParamValue] | None = Field(
+        default=None, description="Choices of a categorical parameter."
+    )
+    when: dict[str, list[ParamValue]] | None = Field(
+        default=None,
+        description=(
+            "Conditional parameter: active only when each named categorical parameter "
+            "takes one of the listed values."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Parameter:
+        problems = self._problems()
+        if problems:
+            raise SpecProblem(problems)
+        return self
+
+    def _problems(self) -> list[tuple[str, str]]:
+        if self.type == "categorical":
+            problems = [
+                (f, "applies to float and int parameters only") for f in self._numeric_set()
+            ]
+            if not self.values:
+                problems.append(("values", "a categorical parameter needs at least one value"))
+            elif len({repr(v) for v in self.values}) != len(self.values):
+                problems.append(("values", "values must be unique"))
+            return problems
+        problems = [("values", "applies to categorical parameters only")] if self.values else []
+        if self.low is None or self.high is None:
+            missing = "low" if self.low is None else "high"
+            return [*problems, (missing, f"a {self.type} parameter needs low and high")]
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            return [*problems, ("low", "bounds must be finite numbers")]
+        if self.low >= self.high:
+            problems.append(("low", f"must be below high ({_num(self.low)} >= {_num(self.high)})"))
+        if self.log and self.low <= 0:
+            problems.append(("low", f"must be > 0 with log: true (got {_num(self.low)})"))
+        if self.log and self.step is not None:
+            problems.append(("step", "cannot be combined with log: true"))
+        if self.type == "int":
+            for field, value in (("low", self.low), ("high", self.high), ("step", self.step)):
+                if value is not None and not float(value).is_integer():
+                    problems.append(
+                        (field, f"must be a whole number for an int parameter ({value})")
+                    )
+        return problems
+
+    def _numeric_set(self) -> list[str]:
+        fields = [f for f in ("low", "high", "step") if getattr(self, f) is not None]
+        return fields + (["log"] if self.log else [])
+
+    @property
+    def is_conditional(self) -> bool:
+        return bool(self.when)
+
+    def grid_values(self) -> list[ParamValue] | None:
+        """Every value of a finite parameter, or None for a continuous one."""
+        if self.type == "categorical":
+            return list(self.values or [])
+        assert self.low is not None and self.high is not None
+        if self.type == "int":
+            step = int(self.step or 1)
+            return list(range(int(self.low), int(self.high) + 1, step))
+        if self.step is None:
+            return None
+        count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
+        return [round(self.low + i * self.step, 12) for i in range(count)]
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def ordered_for_sampling(parameters: Sequence[Parameter]) -> list[Parameter]:
+    """Parameters in an order where every `when` condition names an earlier parameter.
+
+    Keeps the manifest order where it already works; raises SpecProblem on cycles.
+    """
+    placed: dict[str, Parameter] = {}
+    pending = list(parameters)
+    while pending:
+        ready = [p for p in pending if all(dep in placed for dep in (p.when or {}))]
+        if not ready:
+            names = ", ".join(p.name for p in pending)
+            raise SpecProblem(
+                [("", f"conditional parameters depend on each other in a cycle: {names}")]
+            )
+        for p in ready:
+            placed[p.name] = p
+        pending = [p for p in pending if p.name not in placed]
+    return list(placed.values())
+
+
+def is_active(parameter: Parameter, chosen: dict[str, ParamValue]) -> bool:
+    """Whether `parameter` is active given the values chosen so far."""
+    for dep, allowed in (parameter.when or {}).items():
+        if dep not in chosen or chosen[dep] not in allowed:
+            return False
+    return True
+
+
+def space_problems(parameters: Sequence[Parameter]) -> list[tuple[str, str]]:
+    """Cross-parameter problems: duplicate names, `when` naming unknown parameters or values."""
+    problems: list[tuple[str, str]] = []
+    by_name: dict[str, Parameter] = {}
+    for i, p in enumerate(parameters):
+        if p.name in by_name:
+            problems.append((f"[{i}].name", f"duplicate parameter name {p.name!r}"))
+        by_name.setdefault(p.name, p)
+    for i, p in enumerate(parameters):
+        for dep, allowed in (p.when or {}).items():
+            target = by_name.get(dep)
+            where = f"[{i}].when.{dep}"
+            if target is None:
+                problems.append((where, f"names unknown parameter {dep!r}"))
+            elif target.type != "categorical":
+                problems.append(
+                    (where, f"must name a categorical parameter ({dep!r} is {target.type})")
+                )
+            elif dep == p.name:
+                problems.append((where, "a parameter cannot depend on itself"))
+            else:
+                unknown = [v for v in allowed if v not in (target.values or [])]
+                if unknown or not allowed:
+                    problems.append(
+                        (where, f"values {unknown or '[]'} are not among {dep!r}'s values")
+                    )
+    if not problems:
+        try:
+            ordered_for_sampling(parameters)
+        except SpecProblem as exc:
+            problems.extend(exc.problems)
+    return problems

@@ -1,0 +1,242 @@
+"""The Study resource (`tradeoff.dev/v1alpha1`): what to optimise, how, and within what budget."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from tradeoff.api._base import ApiModel
+from tradeoff.api.duration import Duration, parse_duration
+from tradeoff.api.economics import EconomicsSpec
+from tradeoff.api.errors import SpecProblem, explained
+from tradeoff.api.space import Parameter, space_problems
+from tradeoff.api.status import StudyStatus
+from tradeoff.api.template import TrialTemplate, template_problems
+
+GROUP = "tradeoff.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+BUILTIN_METRICS = ("cost", "carbon", "energy", "duration")
+"""Metrics Tradeoff computes itself: USD, gCO2e, kWh and seconds."""
+
+AlgorithmName = Literal["auto", "tpe", "gp", "nsga2", "nsga3", "cmaes", "qmc", "random", "grid"]
+EarlyStoppingName = Literal["none", "median", "successive-halving", "hyperband"]
+SelectionPolicy = Literal["knee", "weighted-sum", "epsilon-constraint", "lexicographic"]
+Direction = Literal["maximize", "minimize"]
+
+
+class Objective(ApiModel):
+    """A metric to optimise."""
+
+    name: str = Field(
+        pattern=explained(
+            r"^[A-Za-z_][A-Za-z0-9_.-]*$",
+            "a metric name: a letter or _, then letters, digits, _, . or -",
+        ),
+        description="Metric name.",
+    )
+    direction: Direction = Field(description="maximize or minimize.")
+
+
+class Constraint(ApiModel):
+    """An epsilon-constraint: a trial is feasible only if the metric stays within bounds."""
+
+    metric: str = Field(description="Metric name (reported by the trial or built in).")
+    max: float | None = Field(default=None, description="Largest feasible value.")
+    min: float | None = Field(default=None, description="Smallest feasible value.")
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> Constraint:
+        if self.max is None and self.min is None:
+            raise SpecProblem([("", "a constraint needs max, min or both")])
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise SpecProblem([("min", f"must not exceed max ({self.min} > {self.max})")])
+        return self
+
+
+class Algorithm(ApiModel):
+    """The sampler that proposes parameters."""
+
+    name: AlgorithmName = Field(default="auto", description="Sampler; auto picks one.")
+    seed: int | None = Field(default=None, description="Seed for reproducible searches.")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Sampler settings (camelCase of Optuna's arguments)."
+    )
+
+
+class EarlyStopping(ApiModel):
+    """Pruning of unpromising trials from their intermediate values."""
+
+    algorithm: EarlyStoppingName = Field(default="none", description="Pruner.")
+    metric: str | None = Field(
+        default=None, description="Objective whose intermediate values decide; default the first."
+    )
+    settings: dict[str, Any] = Field(default_factory=dict, description="Pruner settings.")
+
+
+class Budget(ApiModel):
+    """How much the study may spend."""
+
+    max_trials: int = Field(default=20, ge=1, description="Trials to run in all.")
+    parallelism: int = Field(default=1, ge=1, description="Trials running at once.")
+    max_failed_trials: int = Field(
+        default=5, ge=1, description="The study fails once this many trials have failed."
+    )
+    timeout: Duration | None = Field(
+        default=None, description="Wall-clock budget, e.g. 30m; running trials are stopped."
+    )
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        return parse_duration(self.timeout) if self.timeout else None
+
+
+class Selection(ApiModel):
+    """How the recommended trial is picked from the Pareto front."""
+
+    policy: SelectionPolicy = Field(default="knee", description="Selection policy.")
+    weights: dict[str, float] | None = Field(
+        default=None, description="weighted-sum: weight per objective (scaled objectives)."
+    )
+    objective: str | None = Field(
+        default=None, description="epsilon-constraint: the objective to optimise."
+    )
+    order: list[str] | None = Field(
+        default=None, description="lexicographic: objectives in priority order."
+    )
+
+
+class StudySpec(ApiModel):
+    """Desired state of a Study."""
+
+    objectives: list[Objective] = Field(min_length=1, description="Metrics to optimise, in order.")
+    constraints: list[Constraint] = Field(default_factory=list, description="Feasibility bounds.")
+    parameters: list[Parameter] = Field(min_length=1, description="The search space.")
+    algorithm: Algorithm = Field(default_factory=Algorithm, description="Sampler.")
+    early_stopping: EarlyStopping = Field(default_factory=EarlyStopping, description="Pruning.")
+    budget: Budget = Field(default_factory=Budget, description="Trial and time budget.")
+    goal: dict[str, float] | None = Field(
+        default=None, description="Stop once a feasible trial reaches every listed objective value."
+    )
+    selection: Selection = Field(default_factory=Selection, description="Recommended trial.")
+    economics: EconomicsSpec | None = Field(default=None, description="Price and carbon overrides.")
+    trial_template: TrialTemplate = Field(description="How each trial runs.")
+
+    @field_validator("goal")
+    @classmethod
+    def _finite_goal(cls, goal: dict[str, float] | None) -> dict[str, float] | None:
+        for name, value in (goal or {}).items():
+            if not math.isfinite(value):
+                raise SpecProblem([(name, f"must be a finite number (got {value})")])
+        return goal
+
+    @model_validator(mode="after")
+    def _check_references(self) -> StudySpec:
+        problems = [(f"parameters{p}", m) for p, m in space_problems(self.parameters)]
+        problems += self._objective_problems()
+        problems += self._selection_problems()
+        names = {p.name for p in self.parameters}
+        problems += [
+            (f"trialTemplate.{p}", m) for p, m in template_problems(self.trial_template, names)
+        ]
+        if not problems:
+            problems += _algorithm_problems(self)
+        if problems:
+            raise SpecProblem(problems)
+        return self
+
+    @property
+    def objective_names(self) -> list[str]:
+        return [o.name for o in self.objectives]
+
+    @property
+    def pruning_metric(self) -> str:
+        return self.early_stopping.metric or self.objectives[0].name
+
+    def _objective_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for i, o in enumerate(self.objectives):
+            if o.name in seen:
+                problems.append((f"objectives[{i}].name", f"duplicate objective {o.name!r}"))
+            seen.add(o.name)
+        for name in self.goal or {}:
+            if name not in seen:
+                problems.append(
+                    (f"goal.{name}", f"is not an objective (objectives: {_list(seen)})")
+                )
+        metric = self.early_stopping.metric
+        if metric is not None and metric not in seen:
+            problems.append(
+                (
+                    "earlyStopping.metric",
+                    f"{metric!r} is not an objective (objectives: {_list(seen)})",
+                )
+            )
+        return problems
+
+    def _selection_problems(self) -> list[tuple[str, str]]:
+        sel, names = self.selection, set(self.objective_names)
+        problems: list[tuple[str, str]] = []
+        for field, given in (("weights", sel.weights), ("order", sel.order)):
+            for name in given or []:
+                if name not in names:
+                    problems.append(
+                        (
+                            f"selection.{field}",
+                            f"{name!r} is not an objective (objectives: {_list(names)})",
+                        )
+                    )
+        if sel.objective is not None and sel.objective not in names:
+            problems.append(("selection.objective", f"{sel.objective!r} is not an objective"))
+        if sel.policy == "weighted-sum":
+            weights = sel.weights or {}
+            if not weights:
+                problems.append(("selection.weights", "weighted-sum needs weights per objective"))
+            elif any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
+                problems.append(("selection.weights", "weights must be >= 0 and not all zero"))
+        return problems
+
+
+def _algorithm_problems(spec: StudySpec) -> list[tuple[str, str]]:
+    # Imported here: the engine depends on the API, not the other way round at import time.
+    from tradeoff.engine.samplers import algorithm_problems, pruner_problems
+
+    return algorithm_problems(spec) + pruner_problems(spec)
+
+
+def _list(names: set[str]) -> str:
+    return ", ".join(sorted(names))
+
+
+class ObjectMeta(ApiModel):
+    """The parts of Kubernetes object metadata Tradeoff reads; the rest is kept as is."""
+
+    model_config = {**ApiModel.model_config, "extra": "allow"}
+
+    name: str = Field(
+        pattern=explained(
+            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+            "a DNS label: lowercase letters, digits and -, starting and ending with a letter or digit",
+        ),
+        max_length=52,
+        description="Study name (a DNS label; trial names append -NNNN).",
+    )
+    namespace: str | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    generation: int | None = None
+    uid: str | None = None
+
+
+class Study(ApiModel):
+    """A Study manifest or object."""
+
+    api_version: Literal["tradeoff.dev/v1alpha1"] = Field(description="tradeoff.dev/v1alpha1")
+    kind: Literal["Study"] = Field(description="Study")
+    metadata: ObjectMeta
+    spec: StudySpec
+    status: StudyStatus | None = None

@@ -1,0 +1,209 @@
+"""The trial template and `${params.NAME}` substitution (pure data in, data out).
+
+References are substituted in container `command`, `args`, `env[].value` and resource
+quantities. An element that names an inactive conditional parameter is dropped (with the
+option just before it when written as two elements, `--C`, `${params.C}`). Values are
+substituted into list elements, never through a shell.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from tradeoff.api._base import ApiModel
+from tradeoff.api.duration import Duration, parse_duration
+from tradeoff.api.errors import SpecProblem
+from tradeoff.api.space import ParamValue
+
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
+CONTEXT_REFERENCES = {("trial", "name"), ("trial", "number"), ("study", "name")}
+TERMINATION_LOG = "/dev/termination-log"
+
+ENV_PARAMS = "TRADEOFF_PARAMS"
+ENV_STUDY = "TRADEOFF_STUDY"
+ENV_TRIAL = "TRADEOFF_TRIAL"
+ENV_TERMINATION_LOG = "TRADEOFF_TERMINATION_LOG"
+
+
+class MetricsCollection(ApiModel):
+    """How metrics are read from the trial's standard output."""
+
+    format: Literal["auto", "json", "katib"] = Field(
+        default="auto", description="auto reads both TRADEOFF_METRICS JSON and name=value lines."
+    )
+
+
+class TrialTemplate(ApiModel):
+    """How every trial runs: a Kubernetes PodSpec with ${params.NAME} references."""
+
+    retries: int = Field(default=0, ge=0, le=10, description="Extra attempts for a failed trial.")
+    active_deadline: Duration | None = Field(
+        default=None, description="Longest a trial attempt may run, e.g. 10m."
+    )
+    metrics: MetricsCollection = Field(default_factory=MetricsCollection)
+    primary_container: str | None = Field(
+        default=None, description="Container whose output holds the metrics; default the first."
+    )
+    pod: dict[str, Any] = Field(
+        description="A Kubernetes PodSpec.",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+
+    @model_validator(mode="after")
+    def _check_pod(self) -> TrialTemplate:
+        containers = self.pod.get("containers")
+        if not isinstance(containers, list) or not containers:
+            raise SpecProblem([("pod.containers", "needs at least one container")])
+        problems: list[tuple[str, str]] = []
+        for i, c in enumerate(containers):
+            if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
+                problems.append((f"pod.containers[{i}].name", "every container needs a name"))
+                continue
+            for field in ("command", "args"):
+                value = c.get(field)
+                if value is not None and not (
+                    isinstance(value, list) and all(isinstance(v, str) for v in value)
+                ):
+                    problems.append((f"pod.containers[{i}].{field}", "must be a list of strings"))
+        names = [c.get("name") for c in containers if isinstance(c, dict)]
+        if self.primary_container is not None and self.primary_container not in names:
+            problems.append(("primaryContainer", f"no container named {self.primary_container!r}"))
+        if problems:
+            raise SpecProblem(problems)
+        return self
+
+    @property
+    def active_deadline_seconds(self) -> float | None:
+        return parse_duration(self.active_deadline) if self.active_deadline else None
+
+    def primary_index(self) -> int:
+        if self.primary_container is None:
+            return 0
+        names = [c.get("name") for c in self.pod["containers"]]
+        return names.index(self.primary_container)
+
+
+def _strings(pod: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(path, text) of every string where references are substituted."""
+    for i, c in enumerate(pod.get("containers") or []):
+        if not isinstance(c, dict):
+            continue
+        base = f"pod.containers[{i}]"
+        for field in ("command", "args"):
+            for j, v in enumerate(c.get(field) or []):
+                yield f"{base}.{field}[{j}]", str(v)
+        for j, env in enumerate(c.get("env") or []):
+            if isinstance(env, dict) and isinstance(env.get("value"), str):
+                yield f"{base}.env[{j}].value", env["value"]
+        for kind in ("requests", "limits"):
+            for res, q in ((c.get("resources") or {}).get(kind) or {}).items():
+                yield f"{base}.resources.{kind}.{res}", str(q)
+
+
+def template_problems(template: TrialTemplate, parameters: set[str]) -> list[tuple[str, str]]:
+    """References to unknown parameters or unknown `${...}` forms."""
+    problems: list[tuple[str, str]] = []
+    for path, text in _strings(template.pod):
+        for scope, name in REFERENCE.findall(text):
+            if scope == "params" and name not in parameters:
+                problems.append((path, f"${{params.{name}}} names an unknown parameter"))
+            elif scope != "params" and (scope, name) not in CONTEXT_REFERENCES:
+                problems.append((path, f"unknown reference ${{{scope}.{name}}}"))
+    return problems
+
+
+def format_value(value: ParamValue) -> str:
+    """How a parameter value is written into a command line or env var."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return repr(value)
+    return str(value)
+
+
+class _Renderer:
+    def __init__(self, params: Mapping[str, ParamValue], context: Mapping[str, str]) -> None:
+        self.params = params
+        self.context = context
+
+    def render(self, text: str) -> str | None:
+        """`text` with references substituted, or None if it names an inactive parameter."""
+        missing = False
+
+        def sub(match: re.Match[str]) -> str:
+            nonlocal missing
+            scope, name = match.group(1), match.group(2)
+            if scope == "params":
+                if name not in self.params:
+                    missing = True
+                    return ""
+                return format_value(self.params[name])
+            return self.context.get(f"{scope}.{name}", match.group(0))
+
+        out = REFERENCE.sub(sub, text)
+        return None if missing else out
+
+    def render_list(self, items: list[str]) -> list[str]:
+        out: list[str] = []
+        for item in items:
+            rendered = self.render(item)
+            if rendered is not None:
+                out.append(rendered)
+                continue
+            # `--C ${params.C}` written as two elements: drop the dangling option too.
+            is_lone_ref = REFERENCE.fullmatch(item) is not None
+            if is_lone_ref and out and out[-1].startswith("-") and "=" not in out[-1]:
+                out.pop()
+        return out
+
+
+def render_pod_spec(
+    template: TrialTemplate,
+    params: Mapping[str, ParamValue],
+    *,
+    study: str,
+    trial: str,
+    number: int,
+) -> dict[str, Any]:
+    """The template's PodSpec for one trial: references substituted, trial env added."""
+    pod = copy.deepcopy(template.pod)
+    r = _Renderer(params, {"trial.name": trial, "trial.number": str(number), "study.name": study})
+    for c in pod["containers"]:
+        for field in ("command", "args"):
+            if field in c:
+                c[field] = r.render_list([str(v) for v in c[field]])
+        if "env" in c:
+            c["env"] = [e for e in (_render_env(r, e) for e in c["env"]) if e is not None]
+        resources = c.get("resources") or {}
+        for kind in ("requests", "limits"):
+            if kind in resources:
+                rendered = {k: r.render(str(q)) for k, q in resources[kind].items()}
+                resources[kind] = {k: v for k, v in rendered.items() if v is not None}
+    primary = pod["containers"][template.primary_index()]
+    primary["env"] = [
+        *(e for e in primary.get("env") or [] if e.get("name") not in _TRIAL_ENV),
+        {"name": ENV_PARAMS, "value": json.dumps(dict(params), sort_keys=True)},
+        {"name": ENV_STUDY, "value": study},
+        {"name": ENV_TRIAL, "value": trial},
+        {
+            "name": ENV_TERMINATION_LOG,
+            "value": primary.get("terminationMessagePath", TERMINATION_LOG),
+        },
+    ]
+    return pod
+
+
+_TRIAL_ENV = {ENV_PARAMS, ENV_STUDY, ENV_TRIAL, ENV_TERMINATION_LOG}
+
+
+def _render_env(r: _Renderer, env: Any) -> Any:
+    if not isinstance(env, dict) or not isinstance(env.get("value"), str):
+        return env
+    value = r.render(env["value"])
+    return None if value is None else {**env, "value": value}

@@ -1,0 +1,130 @@
+"""The Trial resource: one evaluation of one configuration, and the record every store keeps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from tradeoff.api._base import ApiModel
+from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.space import ParamValue
+from tradeoff.api.status import Condition
+
+TrialState = Literal["Pending", "Running", "Succeeded", "Failed", "Pruned"]
+FINISHED_STATES: frozenset[str] = frozenset({"Succeeded", "Failed", "Pruned"})
+INTERMEDIATE_CAP = 1000
+"""At most this many intermediate values of the pruning metric are kept per trial."""
+
+STUDY_LABEL = "tradeoff.dev/study"
+TRIAL_LABEL = "tradeoff.dev/trial"
+
+
+def trial_name(study: str, number: int) -> str:
+    """Deterministic trial name: `<study>-<number>` with four digits at least."""
+    return f"{study}-{number:04d}"
+
+
+class TrialSpec(ApiModel):
+    """What to evaluate: written once by the operator, never by users."""
+
+    study: str = Field(description="Name of the owning Study.")
+    number: int = Field(ge=0, description="Trial number within the study, from 0.")
+    parameters: dict[str, ParamValue] = Field(description="The active parameters.")
+    sampler_state: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Sampler state recorded when the trial was proposed (restart-safe search).",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+
+
+class StepValue(ApiModel):
+    """An intermediate value of the pruning metric."""
+
+    step: int
+    value: float
+
+
+class TrialStatus(ApiModel):
+    """Observed state of a Trial."""
+
+    state: TrialState = "Pending"
+    conditions: list[Condition] = Field(default_factory=list)
+    pod_name: str | None = None
+    start_time: datetime | None = None
+    completion_time: datetime | None = None
+    attempts: int = Field(default=0, description="Attempts started so far.")
+    metrics: dict[str, float] = Field(default_factory=dict, description="Final metric values.")
+    intermediate: list[StepValue] = Field(
+        default_factory=list, description="Intermediate values of the pruning metric."
+    )
+    last_intermediate: dict[str, float] = Field(
+        default_factory=dict, description="Latest intermediate value of each metric."
+    )
+    economics: TrialEconomics | None = None
+    values: list[float] | None = Field(default=None, description="Objective values, in order.")
+    feasible: bool | None = None
+    violations: dict[str, float] = Field(
+        default_factory=dict, description="How far each violated constraint is exceeded."
+    )
+    reason: str | None = None
+    message: str | None = None
+    pruning_state: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Pruner state (e.g. successive-halving rungs).",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+
+
+class TrialMeta(ApiModel):
+    """Trial metadata."""
+
+    model_config = {**ApiModel.model_config, "extra": "allow"}
+
+    name: str
+    namespace: str | None = None
+    labels: dict[str, str] | None = None
+
+
+class Trial(ApiModel):
+    """A Trial object, and the record shape every store keeps."""
+
+    api_version: Literal["tradeoff.dev/v1alpha1"] = "tradeoff.dev/v1alpha1"
+    kind: Literal["Trial"] = "Trial"
+    metadata: TrialMeta
+    spec: TrialSpec
+    status: TrialStatus = Field(default_factory=TrialStatus)
+
+    @property
+    def number(self) -> int:
+        return self.spec.number
+
+    @property
+    def state(self) -> TrialState:
+        return self.status.state
+
+    @property
+    def finished(self) -> bool:
+        return self.status.state in FINISHED_STATES
+
+    @classmethod
+    def new(
+        cls,
+        study: str,
+        number: int,
+        parameters: dict[str, ParamValue],
+        sampler_state: dict[str, Any] | None = None,
+        namespace: str | None = None,
+    ) -> Trial:
+        name = trial_name(study, number)
+        return cls(
+            metadata=TrialMeta(
+                name=name,
+                namespace=namespace,
+                labels={STUDY_LABEL: study, TRIAL_LABEL: name},
+            ),
+            spec=TrialSpec(
+                study=study, number=number, parameters=parameters, sampler_state=sampler_state or {}
+            ),
+        )

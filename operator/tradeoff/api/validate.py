@@ -1,0 +1,27 @@
+"""`tradeoff validate FILE...`: check Study manifests without running anything."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tradeoff.api.errors import ManifestError
+from tradeoff.api.load import load_study
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="Study manifests (YAML)")
+
+
+def main(args: argparse.Namespace) -> int:
+    bad = False
+    for file in args.files:
+        try:
+            study = load_study(file)
+        except ManifestError as exc:
+            bad = True
+            for line in exc.problems:
+                print(line, file=sys.stderr)
+            continue
+        print(f"{file}: Study {study.metadata.name} is valid")
+    return 2 if bad else 0

@@ -1,0 +1,40 @@
+"""Energy, carbon and cost of trials: defaults, node-aware configuration, the model.
+
+Typical use::
+
+    resources = resources_from_pod_spec(pod_spec)
+    node = node_info_from_node(node_object)          # or node_info_from_labels(labels)
+    config = config_for_node(EconomicsConfig.default(), node, study.spec.economics)
+    economics = price_trial(resources, duration_s, config, cpu_seconds=..., region=node.region)
+"""
+
+from __future__ import annotations
+
+from tradeoff.economics._config import EconomicsConfig
+from tradeoff.economics._constants import DEFAULT_GPU_MODEL, DEFAULT_MEMORY_GIB, DEFAULT_VCPU
+from tradeoff.economics._model import price_trial, totals
+from tradeoff.economics._node import (
+    NodeInfo,
+    config_for_node,
+    node_info_from_labels,
+    node_info_from_node,
+)
+from tradeoff.economics._regions import REGION_GRAMS_PER_KWH
+from tradeoff.economics._resources import Resources, gpu_model_from_labels, resources_from_pod_spec
+
+__all__ = [
+    "DEFAULT_GPU_MODEL",
+    "DEFAULT_MEMORY_GIB",
+    "DEFAULT_VCPU",
+    "REGION_GRAMS_PER_KWH",
+    "EconomicsConfig",
+    "NodeInfo",
+    "Resources",
+    "config_for_node",
+    "gpu_model_from_labels",
+    "node_info_from_labels",
+    "node_info_from_node",
+    "price_trial",
+    "resources_from_pod_spec",
+    "totals",
+]

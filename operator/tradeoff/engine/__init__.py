@@ -1,0 +1,27 @@
+"""The optimisation engine: pure decisions over trial records (no I/O)."""
+
+from __future__ import annotations
+
+from tradeoff.engine.core import Engine, Suggestion, derive_seed
+from tradeoff.engine.outcome import Evaluation, all_metrics, builtin_metrics
+from tradeoff.engine.pareto import normalised_hypervolume, pareto_front
+from tradeoff.engine.progress import StopDecision, Summary
+from tradeoff.engine.pruning import PruneDecision
+from tradeoff.engine.samplers import resolve_algorithm
+from tradeoff.engine.selection import recommend
+
+__all__ = [
+    "Engine",
+    "Evaluation",
+    "PruneDecision",
+    "StopDecision",
+    "Suggestion",
+    "Summary",
+    "all_metrics",
+    "builtin_metrics",
+    "derive_seed",
+    "normalised_hypervolume",
+    "pareto_front",
+    "recommend",
+    "resolve_algorithm",
+]

@@ -1,0 +1,92 @@
+"""What a finished trial attempt means: objective values, feasibility, or why it failed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.study import StudySpec
+
+
+def builtin_metrics(economics: TrialEconomics | None) -> dict[str, float]:
+    """The metrics Tradeoff computes itself (cost USD, carbon gCO2e, energy kWh, duration s)."""
+    if economics is None:
+        return {}
+    return {
+        "cost": economics.cost_usd,
+        "carbon": economics.carbon_grams,
+        "energy": economics.energy_kwh,
+        "duration": economics.duration_seconds,
+    }
+
+
+def all_metrics(
+    reported: Mapping[str, float], economics: TrialEconomics | None
+) -> dict[str, float]:
+    """Reported metrics with the built-in ones on top (those are computed, not trusted)."""
+    return {**reported, **builtin_metrics(economics)}
+
+
+def constraint_values(spec: StudySpec, metrics: Mapping[str, float]) -> list[float]:
+    """One value per constraint, <= 0 when satisfied (Optuna's convention)."""
+    out = []
+    for c in spec.constraints:
+        value = metrics.get(c.metric)
+        if value is None or not math.isfinite(value):
+            out.append(math.inf)
+            continue
+        worst = -math.inf
+        if c.max is not None:
+            worst = max(worst, value - c.max)
+        if c.min is not None:
+            worst = max(worst, c.min - value)
+        out.append(worst)
+    return out
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Objective values and feasibility of an attempt, or the reason it counts as failed."""
+
+    values: list[float] | None
+    feasible: bool = True
+    violations: dict[str, float] = field(default_factory=dict)
+    failure_reason: str | None = None
+    failure_message: str | None = None
+
+
+def evaluate(
+    spec: StudySpec, reported: Mapping[str, float], economics: TrialEconomics | None
+) -> Evaluation:
+    """Judge a trial attempt that exited cleanly."""
+    metrics = all_metrics(reported, economics)
+    missing = [name for name in spec.objective_names if name not in metrics]
+    if missing:
+        seen = ", ".join(sorted(reported)) or "none"
+        return Evaluation(
+            values=None,
+            feasible=False,
+            failure_reason="MetricsMissing",
+            failure_message=f"no value for objective(s) {', '.join(missing)} (reported: {seen})",
+        )
+    bad = [n for n in spec.objective_names if not math.isfinite(metrics[n])]
+    if bad:
+        return Evaluation(
+            values=None,
+            feasible=False,
+            failure_reason="MetricsInvalid",
+            failure_message=f"objective(s) {', '.join(bad)} are not finite numbers",
+        )
+    cvals = constraint_values(spec, metrics)
+    violations = {
+        c.metric: (v if math.isfinite(v) else -1.0)
+        for c, v in zip(spec.constraints, cvals, strict=True)
+        if v > 0
+    }
+    return Evaluation(
+        values=[metrics[n] for n in spec.objective_names],
+        feasible=not violations,
+        violations=violations,
+    )

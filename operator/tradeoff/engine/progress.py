@@ -1,0 +1,164 @@
+"""Where a study stands: counts, stop rules, how many trials to start, and its summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tradeoff.api.status import (
+    PARETO_FRONT_CAP,
+    FrontPoint,
+    Recommendation,
+    StudyState,
+    Totals,
+    TrialCounts,
+)
+from tradeoff.api.study import StudySpec
+from tradeoff.api.trial import Trial
+from tradeoff.engine.pareto import cap_front, completed, normalised_hypervolume, pareto_front
+from tradeoff.engine.selection import recommend
+
+ACTIVE_STATES = ("Pending", "Running")
+
+
+@dataclass(frozen=True)
+class StopDecision:
+    """The study is over (or must wind down): its final state and why."""
+
+    state: StudyState
+    reason: str
+    message: str
+    cancel_running: bool = False
+
+
+def counts(records: Sequence[Trial]) -> TrialCounts:
+    c = Counter(r.state for r in records)
+    return TrialCounts(
+        created=len(records),
+        pending=c["Pending"],
+        running=c["Running"],
+        succeeded=c["Succeeded"],
+        failed=c["Failed"],
+        pruned=c["Pruned"],
+    )
+
+
+def goal_reached(spec: StudySpec, records: Sequence[Trial]) -> Trial | None:
+    """The first feasible succeeded trial meeting every goal value, if any."""
+    if not spec.goal:
+        return None
+    directions = {o.name: o.direction for o in spec.objectives}
+    names = spec.objective_names
+    for r in completed(records):
+        values = dict(zip(names, r.status.values or [], strict=True))
+        if all(
+            (values[n] >= g) if directions[n] == "maximize" else (values[n] <= g)
+            for n, g in spec.goal.items()
+        ):
+            return r
+    return None
+
+
+def stop_decision(
+    spec: StudySpec,
+    records: Sequence[Trial],
+    *,
+    elapsed_seconds: float | None = None,
+    exhausted: bool = False,
+) -> StopDecision | None:
+    """Whether the study is finished (or must stop), by the budget and goal rules."""
+    c = counts(records)
+    active = c.pending + c.running
+    budget = spec.budget
+    if c.failed >= budget.max_failed_trials:
+        return StopDecision(
+            "Failed",
+            "TooManyFailedTrials",
+            f"{c.failed} trials failed (maxFailedTrials is {budget.max_failed_trials})",
+            cancel_running=True,
+        )
+    hit = goal_reached(spec, records)
+    if hit is not None:
+        return StopDecision(
+            "Succeeded",
+            "GoalReached",
+            f"trial {hit.metadata.name} met the goal",
+            cancel_running=True,
+        )
+    timeout = budget.timeout_seconds
+    if timeout is not None and elapsed_seconds is not None and elapsed_seconds >= timeout:
+        return _ended(c, "Timeout", f"the study's timeout of {budget.timeout} ran out", True)
+    if active == 0 and c.created >= budget.max_trials:
+        return _ended(c, "MaxTrialsReached", f"all {budget.max_trials} trials ran", False)
+    if active == 0 and exhausted:
+        return _ended(c, "SearchSpaceExhausted", "every configuration has been tried", False)
+    return None
+
+
+def _ended(c: TrialCounts, reason: str, message: str, cancel: bool) -> StopDecision:
+    if c.succeeded == 0:
+        return StopDecision(
+            "Failed", "NoTrialSucceeded", f"{message}, but no trial succeeded", cancel
+        )
+    return StopDecision("Succeeded", reason, message, cancel)
+
+
+def trials_to_start(spec: StudySpec, records: Sequence[Trial]) -> int:
+    """New trials to create now: free parallel slots, within the trial budget."""
+    c = counts(records)
+    free = spec.budget.parallelism - (c.pending + c.running)
+    return max(0, min(free, spec.budget.max_trials - c.created))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a study's status shows: counts, front, recommendation, hypervolume, totals."""
+
+    counts: TrialCounts
+    front: list[FrontPoint]
+    front_size: int
+    recommended: Recommendation | None
+    hypervolume: float | None
+    totals: Totals
+    best: dict[str, float]
+
+
+def summarize(spec: StudySpec, records: Sequence[Trial]) -> Summary:
+    names = spec.objective_names
+    front = pareto_front(spec, records)
+    pick = recommend(spec, front)
+
+    def values(t: Trial) -> dict[str, float]:
+        return dict(zip(names, t.status.values or [], strict=True))
+
+    totals = Totals()
+    for r in records:
+        if r.status.economics is not None:
+            totals.cost_usd += r.status.economics.cost_usd
+            totals.carbon_grams += r.status.economics.carbon_grams
+            totals.energy_kwh += r.status.economics.energy_kwh
+    best: dict[str, float] = {}
+    for i, o in enumerate(spec.objectives):
+        column = [(t.status.values or [])[i] for t in front]
+        if column:
+            best[o.name] = max(column) if o.direction == "maximize" else min(column)
+    return Summary(
+        counts=counts(records),
+        front=[
+            FrontPoint(trial=t.metadata.name, values=values(t))
+            for t in cap_front(front, PARETO_FRONT_CAP)
+        ],
+        front_size=len(front),
+        recommended=None
+        if pick is None
+        else Recommendation(
+            trial=pick.metadata.name,
+            policy=spec.selection.policy,
+            parameters=dict(pick.spec.parameters),
+            values=values(pick),
+        ),
+        hypervolume=normalised_hypervolume(spec, records),
+        totals=totals,
+        best=best,
+    )

@@ -1,0 +1,184 @@
+"""Samplers and pruners from a Study spec, and what each can handle.
+
+Algorithm settings are the camelCase names of the Optuna constructor's arguments
+(`populationSize`, `nStartupTrials`, ...); only plain numbers, strings and booleans.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import re
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+if TYPE_CHECKING:
+    from tradeoff.api.study import StudySpec
+
+# Experimental flags (TPE `group`, QMC) are deliberate here; keep users' logs clean.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+_PLAIN = (bool, int, float, str)
+_RESERVED = {"seed", "constraints_func", "search_space"}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+def _settable(cls: type) -> set[str]:
+    """Constructor arguments that take plain values."""
+    names = set()
+    for name, param in inspect.signature(cls).parameters.items():
+        if name in _RESERVED or name == "self" or param.kind is param.VAR_KEYWORD:
+            continue
+        ann = str(param.annotation)
+        if any(t in ann for t in ("Callable", "Sampler", "Mutation", "Crossover", "list", "dict")):
+            continue
+        names.add(name)
+    return names
+
+
+def _sampler_class(name: str) -> type:
+    return {
+        "tpe": optuna.samplers.TPESampler,
+        "gp": optuna.samplers.GPSampler,
+        "nsga2": optuna.samplers.NSGAIISampler,
+        "nsga3": optuna.samplers.NSGAIIISampler,
+        "cmaes": optuna.samplers.CmaEsSampler,
+        "qmc": optuna.samplers.QMCSampler,
+        "random": optuna.samplers.RandomSampler,
+        "grid": optuna.samplers.GridSampler,
+    }[name]
+
+
+def _pruner_class(name: str) -> type:
+    classes: dict[str, type] = {
+        "median": optuna.pruners.MedianPruner,
+        "successive-halving": optuna.pruners.SuccessiveHalvingPruner,
+        "hyperband": optuna.pruners.HyperbandPruner,
+    }
+    return classes[name]
+
+
+def _settings_problems(cls: type, settings: Mapping[str, Any], where: str) -> list[tuple[str, str]]:
+    allowed = _settable(cls)
+    problems = []
+    for key, value in settings.items():
+        if _snake(key) not in allowed:
+            known = ", ".join(sorted(_camel(n) for n in allowed))
+            problems.append((f"{where}.{key}", f"unknown setting (known: {known})"))
+        elif not isinstance(value, _PLAIN):
+            problems.append((f"{where}.{key}", "must be a number, string or boolean"))
+    return problems
+
+
+def _kwargs(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {_snake(k): v for k, v in settings.items()}
+
+
+def resolve_algorithm(spec: StudySpec) -> str:
+    """The concrete sampler for `auto` (the rules and the evidence: BENCHMARKS.md)."""
+    name = spec.algorithm.name
+    if name != "auto":
+        return name
+    if len(spec.objectives) > 1 and spec.budget.max_trials >= 300:
+        return "nsga2"
+    return "tpe"
+
+
+def algorithm_problems(spec: StudySpec) -> list[tuple[str, str]]:
+    """Why the chosen algorithm cannot run this study, if it cannot."""
+    from tradeoff.engine.space import SearchSpace
+
+    name = resolve_algorithm(spec)
+    where = "algorithm.name"
+    n_obj = len(spec.objectives)
+    cats = [p.name for p in spec.parameters if p.type == "categorical"]
+    conditional = [p.name for p in spec.parameters if p.is_conditional]
+    problems: list[tuple[str, str]] = []
+    if name == "cmaes":
+        if n_obj > 1:
+            problems.append((where, f"cmaes optimises one objective (this study has {n_obj})"))
+        if cats or conditional:
+            names = ", ".join(cats or conditional)
+            problems.append((where, f"cmaes needs numeric, unconditional parameters ({names})"))
+        if importlib.util.find_spec("cmaes") is None:
+            problems.append((where, "cmaes needs the cmaes package: pip install 'tradeoff[cmaes]'"))
+    if name == "grid" and SearchSpace(spec.parameters).grid() is None:
+        problems.append(
+            (
+                where,
+                "grid needs unconditional parameters that are categorical, int, or float with step",
+            )
+        )
+    if name == "gp" and importlib.util.find_spec("torch") is None:
+        problems.append((where, "gp needs PyTorch: pip install 'tradeoff[gp]'"))
+    if name == "nsga3" and n_obj < 2:
+        problems.append((where, "nsga3 is for two or more objectives; use tpe or nsga2"))
+    if not problems and spec.algorithm.settings:
+        cls = _sampler_class(name)
+        problems += _settings_problems(cls, spec.algorithm.settings, "algorithm.settings")
+    return problems
+
+
+def pruner_problems(spec: StudySpec) -> list[tuple[str, str]]:
+    """Unknown pruner settings."""
+    es = spec.early_stopping
+    if es.algorithm == "none":
+        return (
+            [("earlyStopping.settings", "no settings without an algorithm")] if es.settings else []
+        )
+    return _settings_problems(_pruner_class(es.algorithm), es.settings, "earlyStopping.settings")
+
+
+def make_sampler(
+    spec: StudySpec,
+    seed: int | None,
+    grid: dict[str, list[Any]] | None = None,
+) -> optuna.samplers.BaseSampler:
+    """A fresh sampler for one ask; `seed` already derived from the study seed and trial number."""
+    name = resolve_algorithm(spec)
+    kwargs = _kwargs(spec.algorithm.settings)
+    conditional = any(p.is_conditional for p in spec.parameters)
+    silence = {"warn_independent_sampling": False}
+    if name == "tpe":
+        kwargs = {"multivariate": True, "group": conditional, **kwargs}
+        return optuna.samplers.TPESampler(seed=seed, **kwargs)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed, **{**silence, **kwargs})
+    if name in ("nsga2", "nsga3"):
+        kwargs.setdefault("population_size", default_population(spec.budget.max_trials))
+        cls = _sampler_class(name)
+        return cls(seed=seed, **kwargs)  # type: ignore[no-any-return]
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, **{**silence, **kwargs})
+    if name == "qmc":
+        kwargs = {"scramble": True, "warn_asynchronous_seeding": False, **silence, **kwargs}
+        # QMC draws points of one seeded sequence: the seed is the study's, not per trial.
+        return optuna.samplers.QMCSampler(seed=spec.algorithm.seed or 0, **kwargs)
+    if name == "grid":
+        assert grid is not None
+        return optuna.samplers.GridSampler(grid, seed=seed)
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def default_population(max_trials: int) -> int:
+    """NSGA population when unset: a fifth of the budget, between 8 and 50."""
+    return max(8, min(50, max_trials // 5))
+
+
+def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner | None:
+    """The pruner of the study, or None without early stopping."""
+    es = spec.early_stopping
+    if es.algorithm == "none":
+        return None
+    return _pruner_class(es.algorithm)(**_kwargs(es.settings))  # type: ignore[no-any-return]

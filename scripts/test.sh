@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh machine, then runs the linter, the
+# formatter check, the type checker and the whole test suite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# A real Prometheus server for the dashboard test (Debian's package).
+if ! command -v prometheus >/dev/null 2>&1; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends prometheus
+fi
+
+python -m pip install -q --disable-pip-version-check -e '.[test,gp]'
+
+ruff check .
+ruff format --check .
+mypy
+python -m pytest -n 2 "$@"

@@ -1,0 +1,73 @@
+"""Small builders of specs and records shared by the tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tradeoff.api import StudySpec, Trial, parse_study
+from tradeoff.engine import Engine
+
+BASE: dict[str, Any] = {
+    "apiVersion": "tradeoff.dev/v1alpha1",
+    "kind": "Study",
+    "metadata": {"name": "demo"},
+    "spec": {
+        "objectives": [
+            {"name": "accuracy", "direction": "maximize"},
+            {"name": "cost", "direction": "minimize"},
+        ],
+        "parameters": [
+            {"name": "x", "type": "float", "low": 0.0, "high": 1.0},
+            {"name": "y", "type": "float", "low": 0.0, "high": 1.0},
+        ],
+        "algorithm": {"name": "tpe", "seed": 1},
+        "budget": {"maxTrials": 20, "parallelism": 1},
+        "trialTemplate": {
+            "pod": {"containers": [{"name": "trial", "image": "x", "command": ["true"]}]}
+        },
+    },
+}
+
+
+def manifest(**spec: Any) -> dict[str, Any]:
+    """The base manifest with top-level spec fields replaced."""
+    doc = copy.deepcopy(BASE)
+    doc["spec"].update(spec)
+    return doc
+
+
+def make_spec(**spec: Any) -> StudySpec:
+    return parse_study(manifest(**spec)).spec
+
+
+def finish(
+    engine: Engine,
+    record: Trial,
+    metrics: dict[str, float],
+    state: str = "Succeeded",
+) -> Trial:
+    """Mark `record` finished with `metrics`, judged by the engine."""
+    record.status.attempts = max(1, record.status.attempts)
+    record.status.metrics = dict(metrics)
+    if state == "Succeeded":
+        ev = engine.evaluate(metrics, None)
+        if ev.values is None:
+            record.status.state = "Failed"
+            record.status.reason = ev.failure_reason
+            return record
+        record.status.values = ev.values
+        record.status.feasible = ev.feasible
+        record.status.violations = ev.violations
+    record.status.state = state  # type: ignore[assignment]
+    return record
+
+
+def run(engine: Engine, objective: Any, trials: int, batch: int = 1) -> list[Trial]:
+    """Ask, evaluate `objective(params) -> metrics` and record, `trials` times."""
+    records: list[Trial] = []
+    while len(records) < trials:
+        for s in engine.ask(records, min(batch, trials - len(records))):
+            record = Trial.new("demo", s.number, s.parameters, s.sampler_state)
+            records.append(finish(engine, record, objective(s.parameters)))
+    return records

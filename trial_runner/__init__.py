@@ -1,0 +1,209 @@
+"""The workload side of the Tradeoff trial contract (standard library only).
+
+A trial reports metrics by printing one line per report on standard output::
+
+    TRADEOFF_METRICS {"accuracy": 0.91, "loss": 0.3}
+    TRADEOFF_METRICS {"step": 3, "accuracy": 0.88}
+
+After the prefix comes a JSON object mapping metric names to finite numbers.
+Names match ``[A-Za-z_][A-Za-z0-9_.-]*``. The optional integer key ``"step"``
+(>= 0) marks the values on that line as intermediate at that step (used for
+pruning); a line without it holds final values. The last value of each metric
+is its final value. Lines are flushed at once.
+
+When ``TRADEOFF_TERMINATION_LOG`` is set (the container's
+``terminationMessagePath`` in Kubernetes), every report also rewrites that file
+with the summary ``{"metrics": {name: last value, ...}}``, kept under 4096
+bytes by dropping the least recently reported metrics. The operator takes the
+summary as authoritative for final values.
+
+The trial's parameters arrive as JSON in ``TRADEOFF_PARAMS``; its study and
+trial names in ``TRADEOFF_STUDY`` and ``TRADEOFF_TRIAL``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import operator
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import SupportsFloat, SupportsIndex, TextIO
+
+__all__ = [
+    "METRICS_PREFIX",
+    "SUMMARY_MAX_BYTES",
+    "Reporter",
+    "params",
+    "report",
+    "study_name",
+    "trial_name",
+]
+
+METRICS_PREFIX = "TRADEOFF_METRICS"
+"""The marker that starts every metric line (followed by one space and JSON)."""
+
+SUMMARY_MAX_BYTES = 4096
+"""Kubernetes' limit on a container's termination message."""
+
+_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_ENV_PARAMS = "TRADEOFF_PARAMS"
+_ENV_TERMINATION_LOG = "TRADEOFF_TERMINATION_LOG"
+
+
+def _metric_value(name: str, value: object) -> float | int:
+    """``value`` as a finite number (integers stay integers), or a one-line error."""
+    if isinstance(value, bool) or type(value).__name__ in {"bool_", "bool"}:
+        raise TypeError(f"metric {name!r}: a bool is not a number")
+    if isinstance(value, str | bytes) or not (
+        isinstance(value, numbers.Real) or hasattr(value, "__float__")
+    ):
+        raise TypeError(f"metric {name!r}: expected a real number, got {type(value).__name__}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise TypeError(f"metric {name!r}: cannot convert to a number ({error})") from None
+    if not math.isfinite(number):
+        raise ValueError(f"metric {name!r}: value must be finite, got {number}")
+    return int(value) if isinstance(value, numbers.Integral) else number
+
+
+def _step_value(step: object) -> int:
+    if isinstance(step, bool) or type(step).__name__ == "bool_":
+        raise TypeError("step must be an integer, got bool")
+    try:
+        number = operator.index(step)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"step must be an integer, got {type(step).__name__}") from None
+    if number < 0:
+        raise ValueError(f"step must be >= 0, got {number}")
+    return number
+
+
+def _encode_summary(latest: Mapping[str, float | int]) -> str:
+    """The summary JSON; drops the least recently reported metrics to fit the limit."""
+    budget = SUMMARY_MAX_BYTES - len('{"metrics": {}}')
+    kept: list[str] = []
+    for name in reversed(list(latest)):
+        item = f"{json.dumps(name)}: {json.dumps(latest[name])}"  # ASCII: chars are bytes
+        cost = len(item) + (2 if kept else 0)
+        if cost > budget:
+            break
+        kept.append(item)
+        budget -= cost
+    return '{"metrics": {' + ", ".join(reversed(kept)) + "}}"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``; write in place where a rename is impossible.
+
+    In Kubernetes the termination log is a bind-mounted file, which cannot be
+    renamed over (and its directory may not be writable), so the fallback
+    rewrites the file itself.
+    """
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".tradeoff-", dir=path.absolute().parent)
+    except OSError:
+        path.write_text(text, encoding="utf-8")
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        Path(temporary).replace(path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+class Reporter:
+    """Prints metric lines and keeps the termination-log summary up to date.
+
+    ``stream`` defaults to the current ``sys.stdout`` and ``summary_path`` to
+    ``$TRADEOFF_TERMINATION_LOG``, both looked up at each report.
+    """
+
+    def __init__(self, stream: TextIO | None = None, summary_path: str | None = None) -> None:
+        self._stream = stream
+        self._summary_path = summary_path
+        self._latest: dict[str, float | int] = {}
+        self._lock = threading.Lock()
+        self._warned = False
+
+    @property
+    def latest(self) -> dict[str, float | int]:
+        """The last reported value of each metric, least recently reported first."""
+        return dict(self._latest)
+
+    def report(self, step: SupportsIndex | None = None, **metrics: SupportsFloat) -> None:
+        """Print one metric line; ``step`` marks the values as intermediate."""
+        if not metrics:
+            raise ValueError("report() needs at least one metric")
+        record: dict[str, float | int] = {}
+        if step is not None:
+            record["step"] = _step_value(step)
+        for name, value in metrics.items():
+            if not _NAME_PATTERN.match(name):
+                raise ValueError(f"metric name {name!r} must match [A-Za-z_][A-Za-z0-9_.-]*")
+            record[name] = _metric_value(name, value)
+        line = f"{METRICS_PREFIX} {json.dumps(record, separators=(', ', ': '))}\n"
+        with self._lock:
+            stream = self._stream if self._stream is not None else sys.stdout
+            stream.write(line)
+            stream.flush()
+            for name in metrics:
+                self._latest.pop(name, None)
+                self._latest[name] = record[name]
+            self._write_summary()
+
+    def _write_summary(self) -> None:
+        path = self._summary_path or os.environ.get(_ENV_TERMINATION_LOG)
+        if not path:
+            return
+        try:
+            _write_atomically(Path(path), _encode_summary(self._latest))
+        except OSError as error:
+            if not self._warned:
+                self._warned = True
+                print(f"trial_runner: cannot write summary to {path}: {error}", file=sys.stderr)
+
+
+_default_reporter = Reporter()
+
+
+def report(step: SupportsIndex | None = None, **metrics: SupportsFloat) -> None:
+    """Report metrics (final ones, or intermediate ones at ``step``).
+
+    Raises ``ValueError``/``TypeError`` for a bad name, a non-finite or
+    non-numeric value (bools included) or a bad step.
+    """
+    _default_reporter.report(step, **metrics)
+
+
+def params() -> dict[str, object]:
+    """The trial's parameters from ``$TRADEOFF_PARAMS`` (``{}`` when unset)."""
+    text = os.environ.get(_ENV_PARAMS, "").strip()
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{_ENV_PARAMS} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{_ENV_PARAMS} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def trial_name() -> str | None:
+    """The trial's name from ``$TRADEOFF_TRIAL``, or None outside a trial."""
+    return os.environ.get("TRADEOFF_TRIAL") or None
+
+
+def study_name() -> str | None:
+    """The study's name from ``$TRADEOFF_STUDY``, or None outside a trial."""
+    return os.environ.get("TRADEOFF_STUDY") or None
