@@ -16,7 +16,10 @@ def parse_study(document: Any, source: str = "") -> Study:
     """Validate one parsed YAML/JSON document as a Study; ManifestError lists the problems."""
     where = f"{source}: " if source else ""
     if not isinstance(document, dict):
-        raise ManifestError([f"{where}expected a Study mapping, got {type(document).__name__}"])
+        kind = {"list": "a list", "str": "a string"}.get(
+            type(document).__name__, type(document).__name__
+        )
+        raise ManifestError([f"{where}expected a Study mapping (got {kind})"])
     problems: list[str] = []
     if document.get("apiVersion") != API_VERSION:
         problems.append(

@@ -156,12 +156,13 @@ def space_problems(parameters: Sequence[Parameter]) -> list[tuple[str, str]]:
                 )
             elif dep == p.name:
                 problems.append((where, "a parameter cannot depend on itself"))
+            elif not allowed:
+                problems.append((where, f"needs at least one value of {dep!r}"))
             else:
-                unknown = [v for v in allowed if v not in (target.values or [])]
-                if unknown or not allowed:
-                    problems.append(
-                        (where, f"values {unknown or '[]'} are not among {dep!r}'s values")
-                    )
+                choices = target.values or []
+                for value in (v for v in allowed if v not in choices):
+                    known = ", ".join(repr(c) for c in choices)
+                    problems.append((where, f"{value!r} is not a value of {dep!r} ({known})"))
     if not problems:
         try:
             ordered_for_sampling(parameters)

@@ -220,7 +220,8 @@ class ObjectMeta(ApiModel):
     name: str = Field(
         pattern=explained(
             r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-            "a DNS label: lowercase letters, digits and -, starting and ending with a letter or digit",
+            "a DNS label: lowercase letters, digits and -, "
+            "starting and ending with a letter or digit",
         ),
         max_length=52,
         description="Study name (a DNS label; trial names append -NNNN).",
