@@ -19,64 +19,76 @@ PARETO_FRONT_CAP = 50
 class Condition(ApiModel):
     """A condition in the Kubernetes API conventions."""
 
-    type: str
-    status: Literal["True", "False", "Unknown"]
-    reason: str = ""
-    message: str = ""
-    last_transition_time: datetime | None = None
-    observed_generation: int | None = None
+    type: str = Field(description="Condition type, e.g. Valid, Running, Succeeded, Failed.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(default="", description="One CamelCase word saying why.")
+    message: str = Field(default="", description="Human-readable detail.")
+    last_transition_time: datetime | None = Field(
+        default=None, description="When the status last changed."
+    )
+    observed_generation: int | None = Field(
+        default=None, description="The spec generation this condition was computed from."
+    )
 
 
 class TrialCounts(ApiModel):
     """Trials of a study by state."""
 
-    created: int = 0
-    pending: int = 0
-    running: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    pruned: int = 0
+    created: int = Field(default=0, description="Trials created so far.")
+    pending: int = Field(default=0, description="Trials waiting for their pod.")
+    running: int = Field(default=0, description="Trials whose pod runs.")
+    succeeded: int = Field(default=0, description="Trials that reported their objectives.")
+    failed: int = Field(default=0, description="Trials that failed (after their retries).")
+    pruned: int = Field(default=0, description="Trials stopped early by the pruner.")
 
 
 class FrontPoint(ApiModel):
     """A trial on the Pareto front and its objective values."""
 
-    trial: str
-    values: dict[str, float]
+    trial: str = Field(description="Trial name.")
+    values: dict[str, float] = Field(description="Objective values.")
 
 
 class Recommendation(ApiModel):
     """The trial the selection policy picks from the front."""
 
-    trial: str
-    policy: str
-    parameters: dict[str, ParamValue]
-    values: dict[str, float]
+    trial: str = Field(description="Trial name.")
+    policy: str = Field(description="The selection policy that picked it.")
+    parameters: dict[str, ParamValue] = Field(description="Its parameters.")
+    values: dict[str, float] = Field(description="Its objective values.")
 
 
 class Totals(ApiModel):
     """What all trials of the study have cost so far."""
 
-    cost_usd: float = Field(default=0.0, alias="costUSD")
-    carbon_grams: float = 0.0
-    energy_kwh: float = Field(default=0.0, alias="energyKWh")
+    cost_usd: float = Field(default=0.0, alias="costUSD", description="USD spent.")
+    carbon_grams: float = Field(default=0.0, description="Grams of CO2e emitted.")
+    energy_kwh: float = Field(default=0.0, alias="energyKWh", description="kWh used.")
 
 
 class StudyStatus(ApiModel):
     """Observed state of a Study."""
 
-    state: StudyState = "Pending"
-    conditions: list[Condition] = Field(default_factory=list)
-    observed_generation: int | None = None
-    start_time: datetime | None = None
-    completion_time: datetime | None = None
-    trials: TrialCounts = Field(default_factory=TrialCounts)
+    state: StudyState = Field(default="Pending", description="Pending, Running, Succeeded, Failed.")
+    conditions: list[Condition] = Field(default_factory=list, description="Latest observations.")
+    observed_generation: int | None = Field(
+        default=None, description="The spec generation last acted on."
+    )
+    start_time: datetime | None = Field(default=None, description="When the study started.")
+    completion_time: datetime | None = Field(default=None, description="When it ended.")
+    trials: TrialCounts = Field(default_factory=TrialCounts, description="Trials by state.")
     progress: str | None = Field(default=None, description="Finished/total, e.g. 12/40.")
-    pareto_front: list[FrontPoint] = Field(default_factory=list)
-    recommended: Recommendation | None = None
+    pareto_front: list[FrontPoint] = Field(
+        default_factory=list, description="Feasible non-dominated trials (at most 50)."
+    )
+    recommended: Recommendation | None = Field(
+        default=None, description="The trade-off the selection policy picks from the front."
+    )
     recommended_summary: str | None = Field(
         default=None, description="The recommended values in one line, for printer columns."
     )
-    hypervolume: float | None = None
-    totals: Totals = Field(default_factory=Totals)
-    message: str | None = None
+    hypervolume: float | None = Field(
+        default=None, description="Normalised hypervolume of the front, in [0, 1]."
+    )
+    totals: Totals = Field(default_factory=Totals, description="Cost, carbon and energy so far.")
+    message: str | None = Field(default=None, description="Why the study is in its state.")

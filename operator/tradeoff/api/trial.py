@@ -42,18 +42,20 @@ class TrialSpec(ApiModel):
 class StepValue(ApiModel):
     """An intermediate value of the pruning metric."""
 
-    step: int
-    value: float
+    step: int = Field(description="Step (epoch, iteration) of the value.")
+    value: float = Field(description="The pruning metric at that step.")
 
 
 class TrialStatus(ApiModel):
     """Observed state of a Trial."""
 
-    state: TrialState = "Pending"
-    conditions: list[Condition] = Field(default_factory=list)
-    pod_name: str | None = None
-    start_time: datetime | None = None
-    completion_time: datetime | None = None
+    state: TrialState = Field(
+        default="Pending", description="Pending, Running, Succeeded, Failed or Pruned."
+    )
+    conditions: list[Condition] = Field(default_factory=list, description="Latest observations.")
+    pod_name: str | None = Field(default=None, description="Pod of the current attempt.")
+    start_time: datetime | None = Field(default=None, description="When the first attempt ran.")
+    completion_time: datetime | None = Field(default=None, description="When the trial ended.")
     attempts: int = Field(default=0, description="Attempts started so far.")
     metrics: dict[str, float] = Field(default_factory=dict, description="Final metric values.")
     intermediate: list[StepValue] = Field(
@@ -62,14 +64,16 @@ class TrialStatus(ApiModel):
     last_intermediate: dict[str, float] = Field(
         default_factory=dict, description="Latest intermediate value of each metric."
     )
-    economics: TrialEconomics | None = None
+    economics: TrialEconomics | None = Field(
+        default=None, description="Energy, carbon and cost of all attempts."
+    )
     values: list[float] | None = Field(default=None, description="Objective values, in order.")
-    feasible: bool | None = None
+    feasible: bool | None = Field(default=None, description="Whether constraints hold.")
     violations: dict[str, float] = Field(
         default_factory=dict, description="How far each violated constraint is exceeded."
     )
-    reason: str | None = None
-    message: str | None = None
+    reason: str | None = Field(default=None, description="Why it ended as it did.")
+    message: str | None = Field(default=None, description="Detail of the reason.")
     pruning_state: dict[str, Any] = Field(
         default_factory=dict,
         description="Pruner state (e.g. successive-halving rungs).",

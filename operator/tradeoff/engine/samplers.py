@@ -6,6 +6,7 @@ Algorithm settings are the camelCase names of the Optuna constructor's arguments
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import inspect
 import re
@@ -22,7 +23,13 @@ if TYPE_CHECKING:
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 _PLAIN = (bool, int, float, str)
-_RESERVED = {"seed", "constraints_func", "search_space"}
+_RESERVED = {
+    "seed",
+    "constraints_func",
+    "search_space",
+    "warn_independent_sampling",
+    "warn_asynchronous_seeding",
+}
 
 
 def _snake(name: str) -> str:
@@ -74,8 +81,10 @@ def _settings_problems(cls: type, settings: Mapping[str, Any], where: str) -> li
     problems = []
     for key, value in settings.items():
         if _snake(key) not in allowed:
-            known = ", ".join(sorted(_camel(n) for n in allowed))
-            problems.append((f"{where}.{key}", f"unknown setting (known: {known})"))
+            known = sorted(_camel(n) for n in allowed)
+            hint = difflib.get_close_matches(key, known, n=1)
+            detail = f"did you mean '{hint[0]}'?" if hint else f"known: {', '.join(known)}"
+            problems.append((f"{where}.{key}", f"unknown setting ({detail})"))
         elif not isinstance(value, _PLAIN):
             problems.append((f"{where}.{key}", "must be a number, string or boolean"))
     return problems
