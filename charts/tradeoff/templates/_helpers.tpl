@@ -1,0 +1,140 @@
+{{/*
+Names, labels and the namespace decisions shared by every template.
+*/}}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "tradeoff.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The fully qualified name of the release's objects: fullnameOverride, else the release
+name when it already contains the chart name, else "<release>-<chart>".
+*/}}
+{{- define "tradeoff.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Chart name and version, for the helm.sh/chart label. */}}
+{{- define "tradeoff.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels that select the operator's pods (never change them after install). */}}
+{{- define "tradeoff.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tradeoff.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Labels of every object of the release. */}}
+{{- define "tradeoff.labels" -}}
+helm.sh/chart: {{ include "tradeoff.chart" . }}
+{{ include "tradeoff.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/part-of: tradeoff
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* The ServiceAccount the operator runs as. */}}
+{{- define "tradeoff.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "tradeoff.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The operator image, its tag defaulting to the chart's appVersion. */}}
+{{- define "tradeoff.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/*
+"true" when the operator watches every namespace: cluster-wide RBAC and no
+operator.watchNamespaces. Otherwise it watches tradeoff.watchNamespaces.
+*/}}
+{{- define "tradeoff.allNamespaces" -}}
+{{- if and (eq .Values.rbac.scope "cluster") (empty .Values.operator.watchNamespaces) }}true{{ end }}
+{{- end }}
+
+{{/*
+The namespaces the operator watches, as a JSON list: operator.watchNamespaces, else
+(namespaced RBAC) the release namespace. Empty when it watches all namespaces.
+*/}}
+{{- define "tradeoff.watchNamespaces" -}}
+{{- if include "tradeoff.allNamespaces" . }}
+{{- list | toJson }}
+{{- else if .Values.operator.watchNamespaces }}
+{{- .Values.operator.watchNamespaces | uniq | toJson }}
+{{- else }}
+{{- list .Release.Namespace | toJson }}
+{{- end }}
+{{- end }}
+
+{{/* Where the economics defaults are mounted in the operator's container. */}}
+{{- define "tradeoff.economicsPath" -}}
+/etc/tradeoff/economics.json
+{{- end }}
+
+{{/*
+RBAC rules the operator needs in each namespace it watches. Least privilege: no
+wildcards, no secrets, no configmaps.
+*/}}
+{{- define "tradeoff.namespacedRules" -}}
+# Studies and the Trials the operator creates for them.
+- apiGroups: ["tradeoff.dev"]
+  resources: ["studies", "trials"]
+  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+- apiGroups: ["tradeoff.dev"]
+  resources: ["studies/status", "trials/status"]
+  verbs: ["get", "patch", "update"]
+# Owner references with blockOwnerDeletion (Trials owned by Studies, pods by Trials).
+- apiGroups: ["tradeoff.dev"]
+  resources: ["studies/finalizers", "trials/finalizers"]
+  verbs: ["update"]
+# Trial pods, and their logs (the metrics a trial prints).
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch", "create", "delete"]
+- apiGroups: [""]
+  resources: ["pods/log"]
+  verbs: ["get"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- if and .Values.peering.enabled (not (include "tradeoff.allNamespaces" .)) }}
+- apiGroups: ["kopf.dev"]
+  resources: ["kopfpeerings"]
+  verbs: ["get", "list", "watch", "patch"]
+{{- end }}
+{{- end }}
+
+{{/* RBAC rules on cluster-scoped resources; empty when none is needed. */}}
+{{- define "tradeoff.clusterRules" -}}
+{{- if include "tradeoff.allNamespaces" . }}
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+{{- if .Values.peering.enabled }}
+- apiGroups: ["kopf.dev"]
+  resources: ["clusterkopfpeerings"]
+  verbs: ["get", "list", "watch", "patch"]
+{{- end }}
+{{- end }}
+{{- if .Values.rbac.nodeAccess }}
+# Node labels (region, instance type, spot) price trials; read-only.
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["get", "list"]
+{{- end }}
+{{- end }}

@@ -1,0 +1,429 @@
+"""The Helm chart, rendered by the real Helm engine and checked against Kubernetes schemas."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import kubernetes_validate
+import pytest
+import yaml
+
+from tradeoff.economics import REGION_GRAMS_PER_KWH, EconomicsConfig
+from tradeoff.kube.settings import economics_from_json
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "tradeoff"
+KUBE_VERSION = kubernetes_validate.latest_version()
+RELEASE, NAMESPACE = "tradeoff", "tradeoff-system"
+CRD_KINDS = {"ServiceMonitor", "KopfPeering", "ClusterKopfPeering"}
+"""Custom resources of other projects: checked structurally, not against Kubernetes schemas."""
+PEERING_CRDS = "kopf-peering.yaml"
+"""The one file of the chart's crds/ that the top-level crds/ does not hold (kopf's peering)."""
+
+Manifest = dict[str, Any]
+
+# Everything the operator may do: (apiGroup, resource) -> verbs.
+ALLOWED: dict[tuple[str, str], set[str]] = {
+    ("tradeoff.dev", "studies"): {"get", "list", "watch", "create", "patch", "update", "delete"},
+    ("tradeoff.dev", "trials"): {"get", "list", "watch", "create", "patch", "update", "delete"},
+    ("tradeoff.dev", "studies/status"): {"get", "patch", "update"},
+    ("tradeoff.dev", "trials/status"): {"get", "patch", "update"},
+    ("tradeoff.dev", "studies/finalizers"): {"update"},
+    ("tradeoff.dev", "trials/finalizers"): {"update"},
+    ("", "pods"): {"get", "list", "watch", "create", "delete"},
+    ("", "pods/log"): {"get"},
+    ("", "events"): {"create", "patch"},
+    ("", "nodes"): {"get", "list"},
+    ("", "namespaces"): {"list", "watch"},
+    ("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"},
+    ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},
+}
+CLUSTER_ONLY = {("", "nodes"), ("", "namespaces"), ("kopf.dev", "clusterkopfpeerings")}
+
+TOGGLES: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "service-monitor": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
+    "dashboard-off": {"dashboard": {"enabled": False}},
+    "namespaced": {
+        "rbac": {"scope": "namespaced"},
+        "operator": {"watchNamespaces": ["ml", "research"]},
+    },
+    "rbac-off": {"rbac": {"create": False}},
+    "service-account-off": {"serviceAccount": {"create": False, "name": "existing"}},
+    "node-access-off": {"rbac": {"nodeAccess": False}},
+    "namespaced-without-nodes": {"rbac": {"scope": "namespaced", "nodeAccess": False}},
+    "peering-off": {"peering": {"enabled": False}},
+    "cluster-some-namespaces": {"operator": {"watchNamespaces": ["ml"]}},
+}
+
+
+@pytest.fixture(scope="module")
+def chart() -> Iterator[helm.Chart]:
+    with helm.Chart.load(CHART) as loaded:
+        yield loaded
+
+
+def render(chart: helm.Chart, values: dict[str, Any]) -> list[Manifest]:
+    rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    docs: list[Manifest] = []
+    for path, text in sorted(rendered.items()):
+        if path.endswith("NOTES.txt"):
+            continue
+        docs += [d for d in yaml.safe_load_all(text) if d]
+    return docs
+
+
+def of_kind(docs: list[Manifest], kind: str) -> list[Manifest]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def deployment(docs: list[Manifest]) -> Manifest:
+    (found,) = of_kind(docs, "Deployment")
+    return found
+
+
+def grants(docs: list[Manifest]) -> set[tuple[str, str, str, str]]:
+    """(role kind, apiGroup, resource, verb) of every rule of every (Cluster)Role."""
+    out = set()
+    for role in of_kind(docs, "ClusterRole") + of_kind(docs, "Role"):
+        for rule in role["rules"]:
+            assert set(rule) <= {"apiGroups", "resources", "verbs"}, rule  # no resourceNames etc.
+            for group in rule["apiGroups"]:
+                for resource in rule["resources"]:
+                    for verb in rule["verbs"]:
+                        out.add((role["kind"], group, resource, verb))
+    return out
+
+
+@pytest.mark.parametrize("case", list(TOGGLES))
+def test_every_manifest_is_valid_kubernetes(chart: helm.Chart, case: str) -> None:
+    docs = render(chart, TOGGLES[case])
+    assert docs
+    for doc in docs:
+        where = f"{doc.get('kind')} {doc.get('metadata', {}).get('name')}"
+        if doc["kind"] in CRD_KINDS:
+            check_custom_resource(doc)
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{case}: {where}: {error.message}")
+        labels = doc["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == "tradeoff", where
+        assert labels["app.kubernetes.io/instance"] == RELEASE, where
+        assert labels["app.kubernetes.io/managed-by"] == "Helm", where
+
+
+def check_custom_resource(doc: Manifest) -> None:
+    assert set(doc) <= {"apiVersion", "kind", "metadata", "spec"}
+    meta = doc["metadata"]
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", meta["name"])
+    if doc["kind"] == "ServiceMonitor":
+        assert doc["apiVersion"] == "monitoring.coreos.com/v1"
+        spec = doc["spec"]
+        assert set(spec) == {"namespaceSelector", "selector", "endpoints"}
+        assert spec["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+        assert spec["selector"]["matchLabels"] == {
+            "app.kubernetes.io/name": "tradeoff",
+            "app.kubernetes.io/instance": RELEASE,
+        }
+        (endpoint,) = spec["endpoints"]
+        assert endpoint == {
+            "port": "metrics",
+            "path": "/metrics",
+            "interval": "30s",
+            "scrapeTimeout": "10s",
+        }
+    else:
+        assert doc["apiVersion"] == "kopf.dev/v1"
+        assert set(doc) == {"apiVersion", "kind", "metadata"}
+        assert ("namespace" in meta) == (doc["kind"] == "KopfPeering")
+
+
+def test_chart_crds_equal_the_generated_crds_byte_for_byte(chart: helm.Chart) -> None:
+    generated = {p.name: p.read_bytes() for p in (ROOT / "crds").glob("*.yaml")}
+    shipped = {p.name: p.read_bytes() for p in (CHART / "crds").glob("*.yaml")}
+    assert generated, "crds/ is empty: run `tradeoff crds`"
+    assert set(shipped) == set(generated) | {PEERING_CRDS}
+    for name, data in generated.items():
+        assert shipped[name] == data, f"charts/tradeoff/crds/{name} differs from crds/{name}"
+    # Helm sees them all, and they are valid CustomResourceDefinitions.
+    assert {c["filename"].rsplit("/", 1)[-1] for c in chart.crds} == set(shipped)
+    for text in shipped.values():
+        for doc in yaml.safe_load_all(text):
+            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+
+
+def test_peering_crds_match_the_peering_objects() -> None:
+    docs = list(yaml.safe_load_all((CHART / "crds" / PEERING_CRDS).read_text()))
+    scopes = {d["spec"]["names"]["kind"]: d["spec"]["scope"] for d in docs}
+    assert scopes == {"ClusterKopfPeering": "Cluster", "KopfPeering": "Namespaced"}
+    assert {d["spec"]["group"] for d in docs} == {"kopf.dev"}
+
+
+@pytest.mark.parametrize("case", list(TOGGLES))
+def test_rbac_grants_nothing_beyond_the_allow_list(chart: helm.Chart, case: str) -> None:
+    docs = render(chart, TOGGLES[case])
+    for kind, group, resource, verb in grants(docs):
+        assert "*" not in (group, resource, verb), (kind, group, resource, verb)
+        assert verb in ALLOWED.get((group, resource), set()), (kind, group, resource, verb)
+        if kind == "Role":
+            assert (group, resource) not in CLUSTER_ONLY
+    resources = {r for _, _, r, _ in grants(docs)}
+    assert not resources & {"secrets", "configmaps"}
+
+
+def test_cluster_scope_watches_all_namespaces(chart: helm.Chart) -> None:
+    docs = render(chart, {})
+    (role,) = of_kind(docs, "ClusterRole")
+    (binding,) = of_kind(docs, "ClusterRoleBinding")
+    assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "tradeoff", "namespace": NAMESPACE}
+    ]
+    given = {(g, r, v) for _, g, r, v in grants(docs)}
+    assert given == {(g, r, v) for (g, r), verbs in ALLOWED.items() for v in verbs} - {
+        ("kopf.dev", "kopfpeerings", v) for v in ("get", "list", "watch", "patch")
+    }
+    args = container(docs)["args"]
+    assert "--all-namespaces" in args and not any(a.startswith("--namespace=") for a in args)
+    (peering,) = of_kind(docs, "ClusterKopfPeering")
+    assert peering["metadata"]["name"] == "tradeoff" and "--peering=tradeoff" in args
+
+
+def test_namespaced_scope_has_a_role_per_watched_namespace(chart: helm.Chart) -> None:
+    docs = render(chart, TOGGLES["namespaced"])
+    roles, bindings = of_kind(docs, "Role"), of_kind(docs, "RoleBinding")
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["ml", "research"]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["ml", "research"]
+    for binding in bindings:
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "tradeoff",
+        }
+    # Cluster-wide: only reading nodes.
+    (cluster_role,) = of_kind(docs, "ClusterRole")
+    assert cluster_role["rules"] == [
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]}
+    ]
+    assert len(of_kind(docs, "ClusterRoleBinding")) == 1
+    args = container(docs)["args"]
+    assert "--namespace=ml" in args and "--namespace=research" in args
+    assert "--all-namespaces" not in args
+    peerings = of_kind(docs, "KopfPeering")
+    assert sorted(p["metadata"]["namespace"] for p in peerings) == ["ml", "research"]
+    assert not of_kind(docs, "ClusterKopfPeering")
+    assert ("Role", "kopf.dev", "kopfpeerings", "patch") in grants(docs)
+
+
+def test_cluster_scope_can_watch_some_namespaces(chart: helm.Chart) -> None:
+    docs = render(chart, TOGGLES["cluster-some-namespaces"])
+    assert [r["kind"] for r in docs if "Role" in r["kind"]] == ["ClusterRole", "ClusterRoleBinding"]
+    resources = {r for _, _, r, _ in grants(docs)}
+    assert "kopfpeerings" in resources
+    assert not resources & {"namespaces", "clusterkopfpeerings"}
+    args = container(docs)["args"]
+    assert "--namespace=ml" in args and "--all-namespaces" not in args
+    (peering,) = of_kind(docs, "KopfPeering")
+    assert peering["metadata"]["namespace"] == "ml"
+
+
+def test_namespaced_scope_defaults_to_the_release_namespace(chart: helm.Chart) -> None:
+    docs = render(chart, TOGGLES["namespaced-without-nodes"])
+    (role,) = of_kind(docs, "Role")
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert f"--namespace={NAMESPACE}" in container(docs)["args"]
+    assert not of_kind(docs, "ClusterRole") and not of_kind(docs, "ClusterRoleBinding")
+
+
+def test_toggles(chart: helm.Chart) -> None:
+    kinds = {case: [d["kind"] for d in render(chart, v)] for case, v in TOGGLES.items()}
+    assert (
+        "ServiceMonitor" not in kinds["defaults"] and "ServiceMonitor" in kinds["service-monitor"]
+    )
+    rbac = {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+    assert not rbac & set(kinds["rbac-off"])
+    assert (
+        "ServiceAccount" in kinds["defaults"]
+        and "ServiceAccount" not in kinds["service-account-off"]
+    )
+    docs = render(chart, TOGGLES["service-account-off"])
+    assert deployment(docs)["spec"]["template"]["spec"]["serviceAccountName"] == "existing"
+    assert {s["name"] for b in of_kind(docs, "ClusterRoleBinding") for s in b["subjects"]} == {
+        "existing"
+    }
+    no_nodes = render(chart, TOGGLES["node-access-off"])
+    assert not {r for _, _, r, _ in grants(no_nodes)} & {"nodes"}
+    off = render(chart, TOGGLES["peering-off"])
+    assert "--standalone" in container(off)["args"]
+    assert not of_kind(off, "ClusterKopfPeering") + of_kind(off, "KopfPeering")
+    assert not {r for _, _, r, _ in grants(off)} & {"kopfpeerings", "clusterkopfpeerings"}
+
+
+def container(docs: list[Manifest]) -> Manifest:
+    (found,) = deployment(docs)["spec"]["template"]["spec"]["containers"]
+    assert isinstance(found, dict)
+    return found
+
+
+@pytest.mark.parametrize("case", list(TOGGLES))
+def test_the_operator_pod_meets_the_restricted_profile(chart: helm.Chart, case: str) -> None:
+    pod = deployment(render(chart, TOGGLES[case]))["spec"]["template"]["spec"]
+    ctx = pod["securityContext"]
+    assert ctx["runAsNonRoot"] is True and ctx["runAsUser"] == 10001
+    assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+    for volume in pod["volumes"]:  # restricted: only these volume types
+        assert set(volume) - {"name"} <= {"configMap", "emptyDir", "secret", "projected"}
+    for c in pod["containers"] + pod.get("initContainers", []):
+        sc = c["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["privileged"] is False
+        assert sc["runAsNonRoot"] is True
+        assert sc["readOnlyRootFilesystem"] is True
+        assert sc["capabilities"] == {"drop": ["ALL"]}
+        assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert "runAsUser" not in sc or sc["runAsUser"] != 0
+        assert not any("hostPort" in p for p in c["ports"])
+        assert c["resources"]["requests"] and c["resources"]["limits"]["memory"]
+
+
+def test_the_operator_container(chart: helm.Chart) -> None:
+    docs = render(chart, {})
+    c = container(docs)
+    assert c["image"] == "tradeoff:0.1.0"
+    assert c["command"] == ["tradeoff"] and c["args"][0] == "operator"
+    for flag in ("--metrics-port=8080", "--health-port=8081", "--log-format=json"):
+        assert flag in c["args"]
+    assert "--economics-config=/etc/tradeoff/economics.json" in c["args"]
+    assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"metrics": 8080, "health": 8081}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert c["readinessProbe"]["httpGet"]["port"] == "health"
+    (service,) = of_kind(docs, "Service")
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    assert service["spec"]["selector"] == deployment(docs)["spec"]["selector"]["matchLabels"]
+    tagged = container(render(chart, {"image": {"repository": "r.example/tradeoff", "tag": "dev"}}))
+    assert tagged["image"] == "r.example/tradeoff:dev"
+
+
+def test_economics_config_is_mounted_and_the_operator_reads_it(chart: helm.Chart) -> None:
+    docs = render(chart, {})
+    (config,) = [
+        d for d in of_kind(docs, "ConfigMap") if d["metadata"]["name"].endswith("-economics")
+    ]
+    data = json.loads(config["data"]["economics.json"])
+    assert data == chart.values["economics"]
+    read = economics_from_json(data, "economics.json")
+    default = EconomicsConfig.default()
+    assert (read.cpu_hour, read.memory_gib_hour, read.gpu_hour) == (0.031611, 0.004237, 0.95)
+    assert (read.grams_per_kwh, read.pue, read.spot_discount) == (475, 1.135, default.spot_discount)
+    assert dict(read.region_intensity) == dict(REGION_GRAMS_PER_KWH) == data["regions"]
+    pod = deployment(docs)["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if "configMap" in v]
+    assert volume["configMap"]["name"] == config["metadata"]["name"]
+    (mount,) = [m for m in container(docs)["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount["mountPath"] == "/etc/tradeoff"
+    # A changed price rolls the operator (the pod template's checksum changes).
+    cheaper = render(chart, {"economics": {"pricing": {"cpuHour": 0.01}}})
+    annotation = "checksum/economics"
+    before = deployment(docs)["spec"]["template"]["metadata"]["annotations"][annotation]
+    after = deployment(cheaper)["spec"]["template"]["metadata"]["annotations"][annotation]
+    assert before != after
+
+
+def test_dashboard_configmap(chart: helm.Chart) -> None:
+    docs = render(chart, {"dashboard": {"annotations": {"grafana_folder": "Tradeoff"}}})
+    (board,) = [
+        d for d in of_kind(docs, "ConfigMap") if d["metadata"]["name"].endswith("-dashboard")
+    ]
+    assert board["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert board["metadata"]["annotations"] == {"grafana_folder": "Tradeoff"}
+    shipped = (CHART / "dashboards" / "tradeoff.json").read_text()
+    assert json.loads(board["data"]["tradeoff.json"]) == json.loads(shipped)
+    off = render(chart, TOGGLES["dashboard-off"])
+    assert not [
+        d for d in of_kind(off, "ConfigMap") if d["metadata"]["name"].endswith("-dashboard")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "where"),
+    [
+        ({"rbac": {"scope": "everything"}}, "/rbac/scope"),
+        ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
+        ({"operator": {"metricsPort": "8080"}}, "/operator/metricsPort"),
+        ({"economics": {"carbon": {"pue": 0.9}}}, "/economics/carbon/pue"),
+        ({"economics": {"regions": {"mars-1": -1}}}, "/economics/regions/mars-1"),
+        ({"securityContext": {"runAsUser": 0}}, "/securityContext/runAsUser"),
+        ({"serviceMonitor": {"enable": True}}, "/serviceMonitor"),
+    ],
+)
+def test_the_values_schema_rejects_bad_values(
+    chart: helm.Chart, values: dict[str, Any], where: str
+) -> None:
+    with pytest.raises(helm.HelmValuesError, match=re.escape(where)):
+        chart.render(values, name=RELEASE, namespace=NAMESPACE)
+
+
+def test_values_are_commented_lower_camel_case_and_match_the_economics_defaults(
+    chart: helm.Chart,
+) -> None:
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    data_block: int | None = None  # indent of a map holding data (regions, a ResourceRequirements)
+    previous = ""
+    for number, line in enumerate(lines, 1):
+        match = re.match(r"^(\s*)([^\s#:][^:]*):(.*)$", line)
+        if match:
+            indent, key, rest = len(match[1]), match[2], match[3].strip()
+            if data_block is not None and indent > data_block:
+                continue
+            data_block = None
+            assert re.fullmatch(r"[a-z][a-zA-Z0-9]*", key), f"values.yaml:{number}: {key}"
+            if rest and not rest.startswith("#"):
+                assert previous.startswith("#"), f"values.yaml:{number}: {key} has no comment"
+            if key in ("regions", "instancePrices", "resources"):
+                data_block = indent
+        if line.strip():
+            previous = line.strip()
+    economics = chart.values["economics"]
+    assert economics["pricing"] == {"cpuHour": 0.031611, "memoryGiBHour": 0.004237, "gpuHour": 0.95}
+    assert economics["carbon"] == {"gramsPerKWh": 475, "pue": 1.135}
+    assert economics["regions"] == dict(REGION_GRAMS_PER_KWH)
+
+
+def test_helm_lint_is_clean() -> None:
+    report = helm.lint(CHART, strict=True, namespace=NAMESPACE)
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert not report["errors"] and not problems, report
+
+
+def test_notes_say_what_to_do_next(chart: helm.Chart) -> None:
+    notes = chart.render({}, name=RELEASE, namespace=NAMESPACE)["tradeoff/templates/NOTES.txt"]
+    for expected in ("kubectl apply", "get studies -w", "port-forward", "Grafana"):
+        assert expected in notes
+
+
+def value_paths(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """Dotted paths of the values, not descending into maps of data."""
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and key not in ("regions", "resources"):
+            yield from value_paths(value, path + ".")
+        else:
+            yield path
+
+
+def test_every_value_is_in_the_reference(chart: helm.Chart) -> None:
+    text = (ROOT / "docs" / "helm-values.md").read_text()
+    reference = text.split("## Reference", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([\w.]+)` \|", reference, re.MULTILINE))
+    assert set(value_paths(chart.values)) == documented
