@@ -140,7 +140,8 @@ def _split(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     )
     n_classes = len(np.unique(y_train))
     keep = max(n_classes, round(args.data_fraction * len(y_train)))
-    if keep < len(y_train):
+    # A stratified split must leave at least one sample per class on each side.
+    if keep <= len(y_train) - n_classes:
         x_train, _, y_train, _ = train_test_split(
             x_train, y_train, train_size=keep, stratify=y_train, random_state=args.seed
         )

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tradeoff.trial_output import TrialOutput
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from tradeoff.api.economics import CarbonSettings, EconomicsSpec, Pricing, TrialEconomics
 from tradeoff.economics import (
     DEFAULT_MEMORY_GIB,

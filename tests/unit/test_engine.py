@@ -210,3 +210,26 @@ def test_grid_search_walks_the_grid_and_stops() -> None:
 def test_seedless_studies_still_run() -> None:
     engine = Engine(make_spec(algorithm={"name": "tpe"}))
     assert len(run(engine, zdt1, 5)) == 5
+
+
+def test_pruned_trials_in_a_multi_objective_study_do_not_confuse_the_sampler() -> None:
+    from tradeoff.api.trial import StepValue
+
+    engine = Engine(make_spec(earlyStopping={"algorithm": "median"}))
+    records = run(engine, zdt1, 12)
+    records[3].status.state = "Pruned"
+    records[3].status.intermediate = [StepValue(step=0, value=0.1)]
+    assert len(engine.ask(records, 2)) == 2
+
+
+def test_grid_search_survives_a_failed_trial_and_a_duplicate() -> None:
+    spec = make_spec(
+        parameters=[{"name": "k", "type": "categorical", "values": ["a", "b", "c"]}],
+        algorithm={"name": "grid", "seed": 0},
+        budget={"maxTrials": 5, "parallelism": 1},
+    )
+    engine = Engine(spec)
+    records = run(engine, lambda p: {"accuracy": 1.0, "cost": 1.0}, 2)
+    records[1].status.state = "Failed"  # its configuration may be tried again
+    more = engine.ask(records, 3)
+    assert {s.parameters["k"] for s in more} == {"a", "b", "c"} - {records[0].spec.parameters["k"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tradeoff.api.quantity import parse_cpu, parse_memory_gib, parse_quantity
 
 

@@ -89,7 +89,8 @@ class Engine:
             trial = study.ask()
             params = self.space.sample(trial)
             if config_key(params) in taken:
-                study.tell(trial, state=TrialState.FAIL)
+                # Discard without `tell`: no sampler callbacks (the grid sampler would stop).
+                study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
                 continue
             attrs = study._storage.get_trial(trial._trial_id).system_attrs
             new_study_attrs = {

@@ -47,6 +47,7 @@ def to_frozen(
     *,
     values: list[float] | None = None,
     pruning: bool = False,
+    intermediate: bool = True,
 ) -> FrozenTrial:
     """The Optuna view of one record."""
     params, dists = space.known(record.spec.parameters)
@@ -66,7 +67,9 @@ def to_frozen(
         params=params,
         distributions=dists,
         system_attrs=attrs,
-        intermediate_values={s.step: s.value for s in record.status.intermediate},
+        intermediate_values={s.step: s.value for s in record.status.intermediate}
+        if intermediate
+        else None,
         constraints=feasibility,
     )
 
@@ -83,6 +86,9 @@ def rebuild(
 ) -> optuna.Study:
     """An in-memory study holding every record, trial id == trial number."""
     study = new_study([o.direction for o in spec.objectives])
+    # Samplers read intermediate values as values of the (single) objective: a
+    # multi-objective study keeps them for the pruner only.
+    single = len(spec.objectives) == 1
     frozen: list[FrozenTrial] = []
     by_number = sorted(records, key=lambda r: r.number)
     for record in by_number:
@@ -94,6 +100,7 @@ def rebuild(
                 space,
                 constraint_values.get(record.number) if spec.constraints else None,
                 values=record.status.values,
+                intermediate=single,
             )
         )
     study.add_trials(frozen)

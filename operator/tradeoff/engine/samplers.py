@@ -11,7 +11,7 @@ import importlib.util
 import inspect
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -136,7 +136,19 @@ def algorithm_problems(spec: StudySpec) -> list[tuple[str, str]]:
     if not problems and spec.algorithm.settings:
         cls = _sampler_class(name)
         problems += _settings_problems(cls, spec.algorithm.settings, "algorithm.settings")
+        if not problems:
+            grid = SearchSpace(spec.parameters).grid() if name == "grid" else None
+            problems += _constructs(lambda: make_sampler(spec, 0, grid), "algorithm.settings")
     return problems
+
+
+def _constructs(build: Callable[[], object], where: str) -> list[tuple[str, str]]:
+    """Settings of the right type can still be out of range: let Optuna judge them."""
+    try:
+        build()
+    except (ValueError, TypeError) as exc:
+        return [(where, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)]
+    return []
 
 
 def pruner_problems(spec: StudySpec) -> list[tuple[str, str]]:
@@ -146,7 +158,9 @@ def pruner_problems(spec: StudySpec) -> list[tuple[str, str]]:
         return (
             [("earlyStopping.settings", "no settings without an algorithm")] if es.settings else []
         )
-    return _settings_problems(_pruner_class(es.algorithm), es.settings, "earlyStopping.settings")
+    where = "earlyStopping.settings"
+    problems = _settings_problems(_pruner_class(es.algorithm), es.settings, where)
+    return problems or _constructs(lambda: make_pruner(spec), where)
 
 
 def make_sampler(

@@ -1,0 +1,159 @@
+"""`tradeoff run STUDY.yaml`: run a study on this machine, trials as local processes.
+
+Exit codes: 0 the study Succeeded, 1 it Failed, 2 bad input (manifest, flags, workdir),
+130 interrupted by Ctrl-C (143 by SIGTERM); rerunning the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shlex
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+
+from tradeoff.api.errors import ManifestError
+from tradeoff.api.load import load_study
+from tradeoff.api.study import Study
+from tradeoff.economics import REGION_GRAMS_PER_KWH
+from tradeoff.local.display import RichDisplay, RunDisplay, show_result
+from tradeoff.local.events import command_line
+from tradeoff.local.report import write_report
+from tradeoff.local.runner import RunResult, StudyRunner
+from tradeoff.local.store import FileStore, StoreError, default_workdir
+from tradeoff.observe import StudyObserver
+
+__all__ = ["add_arguments", "main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("study", metavar="STUDY.yaml", help="the Study manifest")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        metavar="DIR",
+        help="where the trial records live (default: .tradeoff/<study-name>)",
+    )
+    parser.add_argument(
+        "--region",
+        help="cloud region whose grid carbon intensity to use, e.g. eu-north-1",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on 127.0.0.1:PORT while the study runs",
+    )
+    parser.add_argument("--report", type=Path, metavar="PATH", help="HTML report path")
+    parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only warnings, errors and the outcome"
+    )
+
+
+def _bad(message: str) -> int:
+    print(f"tradeoff run: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _command_problem(study: Study) -> str | None:
+    """Why the trial command cannot run locally (checked before anything starts)."""
+    template = study.spec.trial_template
+    index = template.primary_index()
+    container = template.pod["containers"][index]
+    if "${" in str((container.get("command") or [""])[0]):
+        return None  # the program depends on the parameters: checked per trial
+    try:
+        command_line(container)
+    except ValueError as exc:
+        return f"spec.trialTemplate.pod.containers[{index}]: {exc}"
+    return None
+
+
+def _observer(port: int | None) -> StudyObserver | None:
+    if port is None:
+        return None
+    from prometheus_client import start_http_server
+
+    try:
+        metrics = importlib.import_module("tradeoff.metrics")
+    except ImportError:
+        metrics = None
+    start_http_server(port, addr="127.0.0.1")
+    if metrics is None:
+        return None
+    observer: StudyObserver = metrics.PrometheusObserver()
+    return observer
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        study = load_study(args.study)
+    except ManifestError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.region and args.region.lower() not in REGION_GRAMS_PER_KWH:
+        known = ", ".join(sorted(REGION_GRAMS_PER_KWH)[:6])
+        return _bad(f"--region: unknown region {args.region!r} (known: {known}, ...)")
+    problem = _command_problem(study)
+    if problem:
+        return _bad(problem)
+    name = study.metadata.name
+    workdir: Path = args.workdir or default_workdir(name)
+    try:
+        observer = _observer(args.metrics_port)
+    except OSError as exc:
+        return _bad(f"--metrics-port: cannot listen on 127.0.0.1:{args.metrics_port} ({exc})")
+    err = Console(stderr=True)
+    display: RunDisplay = RichDisplay(
+        err, bar=not (args.quiet or args.no_progress), trial_lines=not args.quiet
+    )
+    runner = StudyRunner(
+        study, FileStore(workdir), region=args.region, observer=observer, display=display
+    )
+    signals: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        signals.append(signum)
+        runner.interrupt()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = runner.run()
+    except StoreError as exc:
+        return _bad(str(exc))
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    report = args.report or workdir / "report.html"
+    headline = _headline(name, result)
+    write_report(report, name, study.spec, result.records, result.summary, headline)
+    out = Console()
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out = Console(width=120)  # logs and pipes: room for the front table
+    if args.quiet:
+        out.print(headline, highlight=False)
+    else:
+        show_result(out, study.spec, result.records, result.summary, headline)
+        out.print(f"Report: {report}   Records: {workdir}", highlight=False)
+    if result.interrupted:
+        again = ["tradeoff", "run", args.study]
+        if args.workdir:
+            again += ["--workdir", str(args.workdir)]
+        print(f"Resume with: {shlex.join(again)}", file=sys.stderr)
+        return 128 + (signals[0] if signals else signal.SIGINT)
+    return EXIT_OK if result.state == "Succeeded" else EXIT_FAILED
+
+
+def _headline(name: str, result: RunResult) -> str:
+    if result.interrupted:
+        return f"Study {name} interrupted: {result.message}"
+    return f"Study {name} {result.state} ({result.reason}): {result.message}"

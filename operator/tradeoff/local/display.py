@@ -1,0 +1,246 @@
+"""What `tradeoff run` shows: live progress on stderr, the result as tables on stdout."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from tradeoff.api.space import ParamValue
+from tradeoff.api.study import StudySpec
+from tradeoff.api.template import format_value
+from tradeoff.api.trial import Trial
+from tradeoff.engine import Summary
+
+__all__ = [
+    "NullDisplay",
+    "RichDisplay",
+    "RunDisplay",
+    "format_metric",
+    "format_parameters",
+    "selection_reason",
+]
+
+_MARKS = {"Succeeded": "[green]✓[/]", "Failed": "[red]✗[/]", "Pruned": "[yellow]✂[/]"}
+
+
+class RunDisplay(Protocol):
+    """What the runner tells the person watching."""
+
+    def begin(self, spec: StudySpec, records: Sequence[Trial], summary: Summary) -> None: ...
+
+    def trial_started(self, record: Trial) -> None: ...
+
+    def trial_finished(self, record: Trial) -> None: ...
+
+    def update(self, records: Sequence[Trial], summary: Summary, elapsed: float) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class NullDisplay:
+    """Shows nothing."""
+
+    def begin(self, spec: StudySpec, records: Sequence[Trial], summary: Summary) -> None:
+        pass
+
+    def trial_started(self, record: Trial) -> None:
+        pass
+
+    def trial_finished(self, record: Trial) -> None:
+        pass
+
+    def update(self, records: Sequence[Trial], summary: Summary, elapsed: float) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
+
+def format_metric(name: str, value: float) -> str:
+    """A metric value with its unit for the built-in ones."""
+    if name == "cost":
+        return f"${value:.3g}"
+    if name == "carbon":
+        return f"{value:.3g} g"
+    if name == "energy":
+        return f"{value:.3g} kWh"
+    if name == "duration":
+        return f"{value:.1f} s"
+    return f"{value:.4g}"
+
+
+def format_parameters(parameters: Mapping[str, ParamValue], limit: int = 60) -> str:
+    """``name=value`` pairs (floats to 3 significant digits), cut at ``limit`` characters."""
+    parts = [
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={format_value(v)}"
+        for k, v in parameters.items()
+    ]
+    text = " ".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def selection_reason(spec: StudySpec) -> str:
+    """Why the selection policy picks the trial it picks, in words."""
+    sel = spec.selection
+    names = spec.objective_names
+    if len(names) == 1:
+        return f"the best {names[0]} (one objective: the front is the best trial)"
+    if sel.policy == "knee":
+        return "the front point nearest the ideal point, each objective scaled to [0, 1]"
+    if sel.policy == "weighted-sum":
+        weights = ", ".join(f"{k} {v:g}" for k, v in (sel.weights or {}).items())
+        return f"the smallest weighted sum of the scaled objectives ({weights})"
+    if sel.policy == "epsilon-constraint":
+        limits = ", ".join(
+            f"{c.metric}{' <= ' + format(c.max, 'g') if c.max is not None else ''}"
+            f"{' >= ' + format(c.min, 'g') if c.min is not None else ''}"
+            for c in spec.constraints
+        )
+        best = sel.objective or names[0]
+        return f"the best {best} on the feasible front" + (f" ({limits})" if limits else "")
+    return "best by " + " then ".join(sel.order or names)
+
+
+class RichDisplay:
+    """A progress bar (trials done/total, running, elapsed, best values) and trial lines."""
+
+    def __init__(self, console: Console, *, bar: bool = True, trial_lines: bool = True) -> None:
+        self.console = console
+        self.bar = bar and console.is_terminal
+        self.trial_lines = trial_lines
+        self.spec: StudySpec | None = None
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+
+    def begin(self, spec: StudySpec, records: Sequence[Trial], summary: Summary) -> None:
+        self.spec = spec
+        if not self.bar:
+            return
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]trials"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[running]} running"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[best]}"),
+            console=self.console,
+            transient=True,
+        )
+        self.task = self.progress.add_task(
+            "trials", total=spec.budget.max_trials, running=0, best=""
+        )
+        self.progress.start()
+        self.update(records, summary, 0.0)
+
+    def trial_started(self, record: Trial) -> None:
+        pass
+
+    def trial_finished(self, record: Trial) -> None:
+        if not self.trial_lines or self.spec is None:
+            return
+        status = record.status
+        mark = _MARKS.get(status.state, "·")
+        name = escape(record.metadata.name)
+        took = status.economics.duration_seconds if status.economics else 0.0
+        if status.state == "Succeeded" and status.values is not None:
+            values = "  ".join(
+                f"{n} {format_metric(n, v)}"
+                for n, v in zip(self.spec.objective_names, status.values, strict=True)
+            )
+            note = "" if status.feasible is not False else "  [yellow](infeasible)[/]"
+            text = f"{mark} {name}  {values}{note}"
+        else:
+            why = f"{status.reason}: {status.message}" if status.message else status.reason
+            text = f"{mark} {name}  {status.state.lower()}  [dim]{escape(why or '')}[/]"
+        params = escape(format_parameters(record.spec.parameters))
+        line = f"{text}  [dim]{took:.1f} s  {params}[/]"
+        self.console.print(line, highlight=False, soft_wrap=True)
+
+    def update(self, records: Sequence[Trial], summary: Summary, elapsed: float) -> None:
+        if self.progress is None or self.task is None:
+            return
+        finished = sum(1 for r in records if r.finished)
+        running = sum(1 for r in records if r.state == "Running")
+        best = "  ".join(f"best {n} {format_metric(n, v)}" for n, v in summary.best.items())
+        self.progress.update(self.task, completed=finished, running=running, best=best)
+
+    def warn(self, message: str) -> None:
+        self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+    def end(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def show_result(
+    console: Console,
+    spec: StudySpec,
+    records: Sequence[Trial],
+    summary: Summary,
+    headline: str,
+) -> None:
+    """The Pareto front, the recommended trial and why, totals, and how the study ended."""
+    names = spec.objective_names
+    by_name = {r.metadata.name: r for r in records}
+    recommended = summary.recommended.trial if summary.recommended else None
+    if summary.front:
+        shown = "" if summary.front_size == len(summary.front) else f", {len(summary.front)} shown"
+        table = Table(
+            title=f"Pareto front ({summary.front_size} trials{shown})", title_justify="left"
+        )
+        table.add_column("trial", no_wrap=True)
+        for objective in spec.objectives:
+            arrow = "↑" if objective.direction == "maximize" else "↓"
+            table.add_column(f"{objective.name} {arrow}", justify="right")
+        table.add_column("parameters")
+        for point in sorted(summary.front, key=lambda p: by_name[p.trial].number):
+            star = " ★" if point.trial == recommended else ""
+            params = format_parameters(by_name[point.trial].spec.parameters, limit=70)
+            table.add_row(
+                point.trial + star,
+                *(format_metric(n, point.values[n]) for n in names),
+                escape(params),
+            )
+        console.print(table)
+    if summary.recommended is not None:
+        rec = summary.recommended
+        values = ", ".join(f"{n} {format_metric(n, rec.values[n])}" for n in names)
+        console.print(f"[bold]Recommended[/] ({rec.policy}): [bold]{rec.trial}[/] ★  {values}")
+        console.print(f"  why: {selection_reason(spec)}", highlight=False)
+        console.print(f"  parameters: {escape(format_parameters(rec.parameters, 200))}")
+    c, t = summary.counts, summary.totals
+    console.print(
+        f"Trials: {c.created} created, {c.succeeded} succeeded, {c.failed} failed,"
+        f" {c.pruned} pruned"
+        + (
+            f"; hypervolume {summary.hypervolume:.3f}"
+            if len(names) > 1 and summary.hypervolume
+            else ""
+        )
+    )
+    trial_seconds = sum(r.status.economics.duration_seconds for r in records if r.status.economics)
+    console.print(
+        f"Spent: {format_metric('cost', t.cost_usd)}, {format_metric('energy', t.energy_kwh)},"
+        f" {format_metric('carbon', t.carbon_grams)}CO2e over {trial_seconds:.0f} s of trial time"
+    )
+    console.print(headline, highlight=False)

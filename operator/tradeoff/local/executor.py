@@ -1,0 +1,286 @@
+"""Trial attempts as local subprocesses.
+
+Each attempt runs the primary container's ``command + args`` of the trial's rendered
+PodSpec, as a list (never through a shell), in its own process group, with the trial
+environment of the template. One reader thread per child reads its stdout and stderr,
+writes both to the trial's log, parses metric lines with ``TrialOutput`` and puts events
+on the runner's queue: an ``Intermediate`` per new intermediate value as it arrives, and
+one ``AttemptResult`` when the child has exited (exit status, CPU time from ``wait4``,
+final metrics with the termination-log summary applied). The runner's single thread owns
+every decision; it calls ``fire_timers`` to enforce deadlines (SIGTERM, then SIGKILL
+after a grace period).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tradeoff.api.study import StudySpec
+from tradeoff.api.template import ENV_TERMINATION_LOG
+from tradeoff.local.events import AttemptResult, Event, Intermediate, StopCause, command_line
+from tradeoff.trial_output import TrialOutput
+
+__all__ = ["LocalExecutor"]
+
+_READ_SIZE = 65536
+
+
+class _Attempt:
+    """One running child: its process, timers and stop state (guarded by ``lock``)."""
+
+    def __init__(self, trial: str, attempt: int, process: subprocess.Popen[bytes]) -> None:
+        self.trial = trial
+        self.attempt = attempt
+        self.process = process
+        self.started = time.monotonic()
+        self.lock = threading.Lock()
+        self.reaped = False
+        self.deadline: float | None = None
+        self.kill_at: float | None = None
+        self.stopped_for: StopCause | None = None
+
+    def next_timer(self) -> float | None:
+        """When the next SIGKILL (if stopping) or the deadline is due (monotonic)."""
+        return self.kill_at if self.kill_at is not None else self.deadline
+
+    def signal_group(self, signum: int) -> None:
+        """Signal the child's process group unless the child has been reaped already."""
+        with self.lock:
+            if self.reaped:
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signum)
+
+
+class LocalExecutor:
+    """Starts, follows and stops trial attempts; reports through ``events``."""
+
+    def __init__(
+        self,
+        spec: StudySpec,
+        events: queue.SimpleQueue[Event],
+        *,
+        logs_dir: Path,
+        warn: Callable[[str], None],
+        scratch_dir: Path | None = None,
+        grace_seconds: float = 5.0,
+        cwd: Path | None = None,
+    ) -> None:
+        self.spec = spec
+        self.events = events
+        self.logs_dir = logs_dir
+        self.warn = warn
+        self.grace_seconds = grace_seconds
+        self.cwd = cwd
+        self._running: dict[str, _Attempt] = {}
+        self._warned: set[str] = set()
+        self._own_scratch = scratch_dir is None
+        self._tmp = scratch_dir or Path(tempfile.mkdtemp(prefix="tradeoff-"))
+
+    @property
+    def running(self) -> list[str]:
+        """Trials with a child that has not been reported as exited yet."""
+        return list(self._running)
+
+    def close(self) -> None:
+        """Remove the temporary files (call once nothing runs any more)."""
+        if self._own_scratch:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    # -- starting ----------------------------------------------------------------------
+
+    def environment(self, container: dict[str, Any], termination_log: Path) -> dict[str, str]:
+        """The caller's environment plus the container's env values (PYTHONPATH extended)."""
+        env = dict(os.environ)
+        for item in container.get("env") or []:
+            name = str(item.get("name", ""))
+            if "value" in item:
+                value = str(item["value"])
+                if name == "PYTHONPATH" and os.environ.get("PYTHONPATH"):
+                    value = value + os.pathsep + os.environ["PYTHONPATH"]
+                env[name] = value
+            elif "valueFrom" in item:
+                self._warn_once(
+                    f"valueFrom:{name}",
+                    f"env {name} uses valueFrom, which local mode does not support; left unset",
+                )
+        if container.get("envFrom"):
+            self._warn_once("envFrom", "envFrom is not supported in local mode; ignored")
+        env[ENV_TERMINATION_LOG] = str(termination_log)
+        return env
+
+    def start(self, trial: str, attempt: int, pod: dict[str, Any]) -> None:
+        """Start an attempt of ``trial`` from its rendered PodSpec.
+
+        A command that cannot start is reported at once as an ``AttemptResult`` with
+        ``start_error`` set, like any other ending.
+        """
+        container = pod["containers"][self.spec.trial_template.primary_index()]
+        termination_log = self._tmp / f"{trial}.{attempt}.termination-log"
+        try:
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            termination_log.unlink(missing_ok=True)
+            argv = command_line(container)
+            env = self.environment(container, termination_log)
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=self.cwd,
+                start_new_session=True,  # Ctrl-C reaches tradeoff only; it stops the group
+            )
+        except (ValueError, OSError) as exc:
+            message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.events.put(AttemptResult(trial, attempt, None, 0.0, 0.0, {}, start_error=message))
+            return
+        running = _Attempt(trial, attempt, process)
+        deadline = self.spec.trial_template.active_deadline_seconds
+        if deadline is not None:
+            running.deadline = running.started + deadline
+        self._running[trial] = running
+        reader = threading.Thread(
+            target=self._follow,
+            args=(running, termination_log),
+            name=f"tradeoff-{trial}",
+            daemon=True,
+        )
+        reader.start()
+
+    # -- stopping ----------------------------------------------------------------------
+
+    def stop(self, trial: str, cause: StopCause, *, force: bool = False) -> None:
+        """Stop a running attempt: SIGTERM (SIGKILL with ``force`` or after the grace)."""
+        running = self._running.get(trial)
+        if running is None:
+            return
+        with running.lock:
+            if running.stopped_for is None:
+                running.stopped_for = cause
+            if running.kill_at is None:
+                running.kill_at = time.monotonic() + self.grace_seconds
+        running.signal_group(signal.SIGKILL if force else signal.SIGTERM)
+
+    def stop_all(self, cause: StopCause, *, force: bool = False) -> None:
+        for trial in self.running:
+            self.stop(trial, cause, force=force)
+
+    def seconds_to_next_timer(self) -> float | None:
+        """Seconds until a deadline or a SIGKILL is due, or None without timers."""
+        due = [t for a in self._running.values() if (t := a.next_timer()) is not None]
+        return max(0.0, min(due) - time.monotonic()) if due else None
+
+    def fire_timers(self) -> None:
+        """Enforce deadlines (SIGTERM) and grace periods (SIGKILL) that are due."""
+        now = time.monotonic()
+        for trial, running in list(self._running.items()):
+            if running.kill_at is not None:
+                if now >= running.kill_at:
+                    running.signal_group(signal.SIGKILL)
+                    running.kill_at = now + self.grace_seconds  # repeat until reaped
+            elif running.deadline is not None and now >= running.deadline:
+                self.stop(trial, "deadline")
+
+    def finished(self, trial: str) -> None:
+        """The runner took the ``AttemptResult`` of ``trial``: forget the attempt."""
+        self._running.pop(trial, None)
+
+    # -- following (one reader thread per child) --------------------------------------
+
+    def _follow(self, running: _Attempt, termination_log: Path) -> None:
+        output = TrialOutput(self.spec.trial_template.metrics.format)
+        problems: list[str] = []
+        try:
+            last_stderr = self._read(running, output)
+        except Exception as exc:  # the attempt must still be reaped and reported
+            problems.append(f"reading the trial's output failed: {exc}")
+            last_stderr = ""
+            running.signal_group(signal.SIGKILL)
+        process = running.process
+        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+        with running.lock:
+            running.reaped = True
+            _, status, usage = os.wait4(process.pid, 0)
+            stopped_for = running.stopped_for
+        process.returncode = exit_code = os.waitstatus_to_exitcode(status)
+        duration = time.monotonic() - running.started
+        if termination_log.exists():
+            output.apply_summary(termination_log.read_text(encoding="utf-8", errors="replace"))
+            termination_log.unlink(missing_ok=True)
+        self.events.put(
+            AttemptResult(
+                trial=running.trial,
+                attempt=running.attempt,
+                exit_code=exit_code,
+                duration_seconds=duration,
+                cpu_seconds=usage.ru_utime + usage.ru_stime,
+                metrics=dict(output.final),
+                problems=problems + output.problems,
+                last_stderr=last_stderr,
+                stopped_for=stopped_for,
+            )
+        )
+
+    def _read(self, running: _Attempt, output: TrialOutput) -> str:
+        """Copy stdout and stderr to the log line by line until both close; feed stdout
+        to ``output``. Returns the last non-empty stderr line."""
+        process = running.process
+        assert process.stdout is not None and process.stderr is not None
+        stderr_fd = process.stderr.fileno()
+        partial = {process.stdout.fileno(): b"", stderr_fd: b""}
+        last_stderr = ""
+        seen: dict[str, int] = {}
+        log_path = self.logs_dir / f"{running.trial}.log"
+        with (
+            selectors.DefaultSelector() as selector,
+            log_path.open("ab") as log,
+            process.stdout,
+            process.stderr,
+        ):
+            for fd in partial:
+                selector.register(fd, selectors.EVENT_READ)
+            log.write(f"--- attempt {running.attempt} ---\n".encode())
+            while selector.get_map():
+                for key, _ in selector.select():
+                    chunk = os.read(key.fd, _READ_SIZE)
+                    if chunk:
+                        *lines, partial[key.fd] = (partial[key.fd] + chunk).split(b"\n")
+                    else:
+                        selector.unregister(key.fd)
+                        lines = [partial[key.fd]] if partial[key.fd] else []
+                    for raw in lines:
+                        log.write(raw + b"\n")
+                        text = raw.decode("utf-8", errors="replace").rstrip("\r")
+                        if key.fd == stderr_fd:
+                            last_stderr = text.strip() or last_stderr
+                        else:
+                            output.feed(text)
+                            self._post_intermediate(running, output, seen)
+                    log.flush()
+        return last_stderr
+
+    def _post_intermediate(
+        self, running: _Attempt, output: TrialOutput, seen: dict[str, int]
+    ) -> None:
+        for metric, series in output.intermediate.items():
+            for step, value in series[seen.get(metric, 0) :]:
+                self.events.put(Intermediate(running.trial, running.attempt, metric, step, value))
+            seen[metric] = len(series)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self.warn(message)

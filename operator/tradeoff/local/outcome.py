@@ -1,0 +1,67 @@
+"""What an ended attempt means for its trial: messages, cancellations, economics."""
+
+from __future__ import annotations
+
+import math
+import signal
+from typing import Any
+
+from tradeoff.api.economics import TrialEconomics
+from tradeoff.economics import EconomicsConfig, price_trial, resources_from_pod_spec
+from tradeoff.engine import StopDecision
+from tradeoff.local.events import AttemptResult
+
+__all__ = ["add_economics", "cancelled_outcome", "exit_message", "price_attempt"]
+
+
+def price_attempt(
+    pod: dict[str, Any], result: AttemptResult, config: EconomicsConfig, region: str | None
+) -> TrialEconomics:
+    """Economics of one attempt: the pod's requests, the wall-clock duration, the measured
+    CPU time, and the energy (kWh) the trial reported as ``energy``, if it did."""
+    energy = result.metrics.get("energy")
+    reported = energy if energy is not None and math.isfinite(energy) and energy >= 0 else None
+    return price_trial(
+        resources_from_pod_spec(pod),
+        result.duration_seconds,
+        config,
+        cpu_seconds=result.cpu_seconds,
+        energy_kwh=reported,
+        region=region,
+    )
+
+
+def add_economics(total: TrialEconomics | None, attempt: TrialEconomics) -> TrialEconomics:
+    """Economics of all attempts so far: durations, CPU time, energy, carbon, cost summed."""
+    if total is None:
+        return attempt
+    cpu: float | None = None
+    if total.cpu_seconds is not None or attempt.cpu_seconds is not None:
+        cpu = (total.cpu_seconds or 0.0) + (attempt.cpu_seconds or 0.0)
+    return attempt.model_copy(
+        update={
+            "duration_seconds": total.duration_seconds + attempt.duration_seconds,
+            "cpu_seconds": cpu,
+            "energy_kwh": total.energy_kwh + attempt.energy_kwh,
+            "carbon_grams": total.carbon_grams + attempt.carbon_grams,
+            "cost_usd": total.cost_usd + attempt.cost_usd,
+            "source": "measured" if "measured" in (total.source, attempt.source) else "estimated",
+        }
+    )
+
+
+def cancelled_outcome(decision: StopDecision) -> tuple[str, str, str]:
+    """State, reason and message of a trial a stop rule cancelled: Pruned when the study
+    reached its goal (stopped because the study is done), Failed otherwise."""
+    state = "Pruned" if decision.reason == "GoalReached" else "Failed"
+    return state, decision.reason, f"cancelled: {decision.message}"
+
+
+def exit_message(result: AttemptResult) -> str:
+    """``exited with code 1: <last stderr line>`` or ``killed by SIGSEGV``."""
+    code = result.exit_code
+    if code is not None and code < 0:
+        how = f"killed by {signal.Signals(-code).name}"
+    else:
+        how = f"exited with code {code}"
+    return f"{how}: {result.last_stderr}" if result.last_stderr else how

@@ -1,0 +1,350 @@
+"""The local study loop: the engine decides, the executor runs, the file store remembers.
+
+Level-based like the operator: every turn looks at the records as they are (stop rules,
+free slots, Pending trials) and acts; events from the executor (intermediate values,
+ended attempts) change records, and every state change is saved before anything else
+happens. A run that died leaves Pending/Running records behind; the next run starts those
+again with the same number and parameters (one more attempt) and never asks anew for them.
+
+When a stop rule cancels running trials (``cancel_running``), those trials end Pruned if
+the study reached its goal (they were stopped because the study is done, not because they
+are bad) and Failed with the rule's reason otherwise (e.g. ``Timeout``). The first stop
+decision is final: trials cancelled by it cannot change the study's outcome.
+
+A trial's ``economics`` sum every attempt that ran (failed, interrupted and retried ones
+cost money too), and its ``cost``/``carbon``/``energy`` objectives are those sums.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.study import Study
+from tradeoff.api.template import render_pod_spec
+from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial
+from tradeoff.economics import (
+    EconomicsConfig,
+    NodeInfo,
+    config_for_node,
+    resources_from_pod_spec,
+)
+from tradeoff.engine import Engine, StopDecision, Summary
+from tradeoff.local.display import NullDisplay, RunDisplay
+from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
+from tradeoff.local.executor import LocalExecutor
+from tradeoff.local.outcome import (
+    add_economics,
+    cancelled_outcome,
+    exit_message,
+    price_attempt,
+)
+from tradeoff.local.store import FileStore
+from tradeoff.observe import NullObserver, StudyObserver
+
+__all__ = ["LOCAL_NAMESPACE", "RunResult", "StudyRunner"]
+
+LOCAL_NAMESPACE = "local"
+"""The namespace label local studies report to observers."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended. ``interrupted``: stopped by a signal, the study is not over."""
+
+    state: str
+    reason: str
+    message: str
+    records: list[Trial]
+    summary: Summary
+    interrupted: bool = False
+
+
+class StudyRunner:
+    """Runs one study to its end (or until interrupted), trials as local processes."""
+
+    def __init__(
+        self,
+        study: Study,
+        store: FileStore,
+        *,
+        region: str | None = None,
+        observer: StudyObserver | None = None,
+        display: RunDisplay | None = None,
+        grace_seconds: float = 5.0,
+    ) -> None:
+        self.study = study
+        self.spec = study.spec
+        self.name = study.metadata.name
+        self.store = store
+        self.region = region
+        self.engine = Engine(study.spec)
+        self.observer: StudyObserver = observer or NullObserver()
+        self.display: RunDisplay = display or NullDisplay()
+        self.economics = config_for_node(
+            EconomicsConfig.default(), NodeInfo(region=region), study.spec.economics
+        )
+        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.executor = LocalExecutor(
+            study.spec,
+            self.events,
+            logs_dir=store.logs_dir,
+            scratch_dir=store.scratch_dir,
+            warn=self.display.warn,
+            grace_seconds=grace_seconds,
+        )
+        self.records: dict[str, Trial] = {}
+        self.interrupts = 0
+        self.decision: StopDecision | None = None
+        self._started_at = datetime.now(UTC)
+        self._pods: dict[str, dict[str, Any]] = {}
+
+    # -- signals -----------------------------------------------------------------------
+
+    def interrupt(self) -> None:
+        """Stop starting trials and stop the running ones (safe in a signal handler).
+
+        A second call kills the children at once (SIGKILL).
+        """
+        self.interrupts += 1
+        self.events.put(Wakeup("interrupt"))
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        """Run until a stop rule ends the study or an interruption stops the run."""
+        self._started_at = self.store.open(self.study).started_at
+        self.records = {r.metadata.name: r for r in self.store.load_trials()}
+        for record in self.records.values():
+            if record.state in ("Pending", "Running"):
+                self._set(record, "Pending", "Interrupted", "re-run after an interrupted run")
+        self.display.begin(self.spec, self._list(), self._summary())
+        try:
+            self._loop()
+        finally:
+            self.executor.stop_all("interrupt", force=True)
+            self.executor.close()
+            self.display.end()
+        records, summary = self._list(), self._summary()
+        if self.decision is None:
+            active = sum(1 for r in records if r.state in ("Pending", "Running"))
+            message = f"{active} unfinished trial(s) will re-run on resume"
+            return RunResult("Running", "Interrupted", message, records, summary, True)
+        state = self.decision.state
+        self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)
+        return RunResult(state, self.decision.reason, self.decision.message, records, summary)
+
+    def _loop(self) -> None:
+        stopping_children = 0
+        while True:
+            if self.interrupts > stopping_children:
+                stopping_children = self.interrupts
+                force = self.interrupts > 1
+                running = len(self.executor.running)
+                how = "killing" if force else "stopping"
+                again = "" if force else " (interrupt again to kill them)"
+                self.display.warn(f"interrupted: {how} {running} running trial(s){again}")
+                self.executor.stop_all("interrupt", force=force)
+            if not self.interrupts and self.decision is None:
+                self.decision = self.engine.stop_decision(self._list(), self._elapsed())
+                if self.decision is not None:
+                    self._cancel_all(self.decision)
+            if not self.interrupts and self.decision is None:
+                self._start_trials()
+                if not self._running():
+                    self.decision = self._no_new_trials()
+            if not self._running():
+                return
+            self._publish()
+            timeout = self._wait_seconds()
+            try:
+                while True:
+                    self._handle(self.events.get(timeout=timeout))
+                    timeout = 0  # drain whatever else is waiting, then look around
+            except queue.Empty:
+                pass
+            self.executor.fire_timers()
+
+    def _wait_seconds(self) -> float | None:
+        waits = [self.executor.seconds_to_next_timer()]
+        timeout = self.spec.budget.timeout_seconds
+        if timeout is not None and self.decision is None:
+            waits.append(max(0.0, timeout - self._elapsed()) + 0.01)
+        known = [w for w in waits if w is not None]
+        return min(known) if known else None
+
+    # -- starting ----------------------------------------------------------------------
+
+    def _start_trials(self) -> None:
+        free = self.spec.budget.parallelism - len(self._running())
+        for record in [r for r in self._list() if r.state == "Pending"][: max(0, free)]:
+            self._start(record)
+        count = self.engine.trials_to_start(self._list())
+        if count <= 0:
+            return
+        suggestions = self.engine.ask(self._list(), count)
+        self.observer.suggest_latency(self.engine.algorithm, self.engine.last_ask_seconds)
+        for s in suggestions:
+            record = Trial.new(self.name, s.number, s.parameters, s.sampler_state)
+            self.records[record.metadata.name] = record
+            self.store.save_trial(record)
+            self._start(record)
+
+    def _start(self, record: Trial) -> None:
+        name = record.metadata.name
+        pod = render_pod_spec(
+            self.spec.trial_template,
+            record.spec.parameters,
+            study=self.name,
+            trial=name,
+            number=record.number,
+        )
+        status = record.status
+        status.attempts += 1
+        status.start_time, status.completion_time = datetime.now(UTC), None
+        status.metrics, status.intermediate, status.last_intermediate = {}, [], {}
+        status.pruning_state, status.values, status.feasible, status.violations = {}, None, None, {}
+        self._set(record, "Running", None, None)
+        self.display.trial_started(record)
+        try:
+            resources_from_pod_spec(pod)
+        except ValueError as exc:
+            self.events.put(
+                AttemptResult(name, status.attempts, None, 0.0, 0.0, {}, start_error=str(exc))
+            )
+            return
+        self._pods[name] = pod
+        self.executor.start(name, status.attempts, pod)
+
+    # -- events ------------------------------------------------------------------------
+
+    def _handle(self, event: Event) -> None:
+        if isinstance(event, Intermediate):
+            self._on_intermediate(event)
+        elif isinstance(event, AttemptResult):
+            self._on_result(event)
+
+    def _on_intermediate(self, event: Intermediate) -> None:
+        record = self.records.get(event.trial)
+        if record is None or record.state != "Running" or event.attempt != record.status.attempts:
+            return
+        status = record.status
+        status.last_intermediate[event.metric] = event.value
+        if event.metric != self.spec.pruning_metric:
+            return
+        status.intermediate = [*status.intermediate, StepValue(step=event.step, value=event.value)]
+        del status.intermediate[:-INTERMEDIATE_CAP]
+        if self.spec.early_stopping.algorithm == "none" or self.interrupts or self.decision:
+            return
+        decision = self.engine.should_prune(self._list(), record.number)
+        status.pruning_state = decision.pruning_state
+        if decision.prune:
+            self.executor.stop(event.trial, "prune")
+
+    def _on_result(self, result: AttemptResult) -> None:
+        record = self.records.get(result.trial)
+        if record is None or result.attempt != record.status.attempts:
+            return
+        self.executor.finished(result.trial)
+        pod = self._pods.pop(result.trial, None)
+        status = record.status
+        status.completion_time = datetime.now(UTC)
+        status.metrics = dict(result.metrics)
+        if result.start_error is None and pod is not None:
+            status.economics = add_economics(status.economics, self._price(pod, result))
+        if result.stopped_for == "interrupt":
+            self._set(
+                record, "Pending", "Interrupted", "stopped by an interrupt; re-runs on resume"
+            )
+        elif result.stopped_for == "prune":
+            step = status.intermediate[-1].step if status.intermediate else 0
+            algorithm = self.spec.early_stopping.algorithm
+            self._finish(record, "Pruned", "Pruned", f"pruned at step {step} by {algorithm}")
+        elif result.stopped_for == "cancel" and self.decision is not None:
+            self._finish(record, *cancelled_outcome(self.decision))
+        elif result.stopped_for == "deadline":
+            limit = self.spec.trial_template.active_deadline
+            self._fail(record, "DeadlineExceeded", f"killed after its activeDeadline of {limit}")
+        elif result.start_error is not None:
+            self._fail(record, "Error", f"could not start: {result.start_error}")
+        elif result.exit_code != 0:
+            self._fail(record, "Error", exit_message(result))
+        else:
+            self._evaluate(record, result)
+
+    def _evaluate(self, record: Trial, result: AttemptResult) -> None:
+        evaluation = self.engine.evaluate(result.metrics, record.status.economics)
+        if evaluation.failure_reason is not None:
+            extra = f"; {result.problems[0]}" if result.problems else ""
+            self._fail(record, evaluation.failure_reason, f"{evaluation.failure_message}{extra}")
+            return
+        status = record.status
+        status.values = evaluation.values
+        status.feasible = evaluation.feasible
+        status.violations = dict(evaluation.violations)
+        message = (
+            None
+            if evaluation.feasible
+            else "infeasible: violates " + ", ".join(sorted(evaluation.violations))
+        )
+        self._finish(record, "Succeeded", None if evaluation.feasible else "Infeasible", message)
+
+    def _price(self, pod: dict[str, Any], result: AttemptResult) -> TrialEconomics:
+        return price_attempt(pod, result, self.economics, self.region)
+
+    # -- state changes -------------------------------------------------------------------
+
+    def _fail(self, record: Trial, reason: str, message: str) -> None:
+        if self.engine.retry(record) and not self.interrupts and self.decision is None:
+            attempt = record.status.attempts
+            self._set(record, "Pending", reason, f"attempt {attempt} failed ({message}); retrying")
+            return
+        self._finish(record, "Failed", reason, message)
+
+    def _finish(self, record: Trial, state: str, reason: str | None, message: str | None) -> None:
+        self._set(record, state, reason, message)
+        self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
+        self.display.trial_finished(record)
+
+    def _set(self, record: Trial, state: str, reason: str | None, message: str | None) -> None:
+        record.status.state = state  # type: ignore[assignment]
+        record.status.reason, record.status.message = reason, message
+        self.store.save_trial(record)
+
+    def _cancel_all(self, decision: StopDecision) -> None:
+        if not decision.cancel_running:
+            return
+        for record in self._list():
+            if record.state == "Pending":
+                self._finish(record, *cancelled_outcome(decision))
+        self.executor.stop_all("cancel")
+
+    def _no_new_trials(self) -> StopDecision:
+        succeeded = any(r.state == "Succeeded" for r in self._list())
+        message = "the sampler proposed no new configuration"
+        if succeeded:
+            return StopDecision("Succeeded", "NoNewConfigurations", message)
+        return StopDecision("Failed", "NoTrialSucceeded", f"{message}, and no trial succeeded")
+
+    # -- views -------------------------------------------------------------------------
+
+    def _list(self) -> list[Trial]:
+        return sorted(self.records.values(), key=lambda r: r.number)
+
+    def _running(self) -> list[Trial]:
+        return [r for r in self.records.values() if r.state == "Running"]
+
+    def _summary(self) -> Summary:
+        return self.engine.summarize(self._list())
+
+    def _elapsed(self) -> float:
+        return (datetime.now(UTC) - self._started_at).total_seconds()
+
+    def _publish(self) -> None:
+        records, summary = self._list(), self._summary()
+        state = "Running" if records else "Pending"
+        self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)
+        self.display.update(records, summary, self._elapsed())

@@ -1,0 +1,208 @@
+"""The file store of local mode: a directory holding a study's spec and its trial records.
+
+Layout of a study's workdir (default ``.tradeoff/<study-name>`` under the cwd)::
+
+    study.json               the spec as validated and the time the study first started
+    trials/<trial>.json      one Trial record each (the record shape every store keeps)
+    logs/<trial>.log         what each trial printed (stdout and stderr, every attempt)
+    attempts/                termination logs of running attempts (scratch)
+    report.html              the report written at the end of a run
+
+Every file is written atomically (temporary file, fsync, rename), so a crash at any
+moment leaves either the old or the new version of a record, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from tradeoff.api.study import Study
+from tradeoff.api.trial import Trial
+
+__all__ = ["FROZEN_FIELDS", "FileStore", "StoreError", "StudyFile", "default_workdir"]
+
+FROZEN_FIELDS = ("parameters", "objectives", "algorithm")
+"""Spec fields a resumed study must keep: changing them would mix two different searches."""
+
+
+class StoreError(Exception):
+    """The workdir cannot be used; the message is one line naming the file and the fix."""
+
+
+@dataclass(frozen=True)
+class StudyFile:
+    """What ``study.json`` holds."""
+
+    name: str
+    spec: dict[str, Any]
+    started_at: datetime
+
+
+def default_workdir(study_name: str, cwd: Path | None = None) -> Path:
+    """``.tradeoff/<study-name>`` under ``cwd`` (default: the current directory)."""
+    return (cwd or Path.cwd()) / ".tradeoff" / study_name
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``: a temporary file in the same folder, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot fsync a directory; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+def _spec_wire(study: Study) -> dict[str, Any]:
+    return study.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class FileStore:
+    """A study's records in a directory; see the module docstring for the layout."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.study_path = workdir / "study.json"
+        self.trials_dir = workdir / "trials"
+        self.logs_dir = workdir / "logs"
+        self.scratch_dir = workdir / "attempts"
+
+    def open(self, study: Study, now: datetime | None = None) -> StudyFile:
+        """Create the workdir for ``study``, or check a resumed one still fits it.
+
+        A resumed study may change its budget (and anything else that does not change
+        what is searched), but not its search space, objectives or algorithm.
+        """
+        try:
+            self.trials_dir.mkdir(parents=True, exist_ok=True)
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            where = self.workdir
+            raise StoreError(f"{where}: cannot create the workdir ({exc.strerror})") from None
+        spec = _spec_wire(study)
+        previous = self.read_study() if self.study_path.exists() else None
+        if previous is None:
+            started = now or datetime.now(UTC)
+        else:
+            self._check_resumable(previous, study, spec)
+            started = previous.started_at
+        current = StudyFile(name=study.metadata.name, spec=spec, started_at=started)
+        document = {
+            "name": current.name,
+            "startedAt": started.isoformat(),
+            "spec": spec,
+        }
+        write_atomically(self.study_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+        return current
+
+    def _check_resumable(self, previous: StudyFile, study: Study, spec: dict[str, Any]) -> None:
+        where = self.study_path
+        if previous.name != study.metadata.name:
+            raise StoreError(
+                f"{where}: holds study {previous.name!r}, not {study.metadata.name!r};"
+                " use another --workdir"
+            )
+        changed = [f for f in FROZEN_FIELDS if previous.spec.get(f) != spec.get(f)]
+        if changed:
+            raise StoreError(
+                f"{where}: the study's {', '.join(changed)} changed since it started;"
+                " restore them or use a new --workdir (only the budget may change on resume)"
+            )
+
+    def read_study(self) -> StudyFile:
+        """The contents of ``study.json``."""
+        path = self.study_path
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            started = datetime.fromisoformat(document["startedAt"])
+            if started.tzinfo is None:
+                started = started.replace(tzinfo=UTC)
+            name, spec = document["name"], document["spec"]
+            if not isinstance(name, str) or not isinstance(spec, dict):
+                raise TypeError("name must be a string and spec an object")
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{path}: not a valid study file ({_reason(exc)})") from None
+        return StudyFile(name=name, spec=spec, started_at=started)
+
+    def trial_path(self, name: str) -> Path:
+        return self.trials_dir / f"{name}.json"
+
+    def log_path(self, name: str) -> Path:
+        return self.logs_dir / f"{name}.log"
+
+    def save_trial(self, record: Trial) -> None:
+        """Write one record (atomically)."""
+        text = record.model_dump_json(by_alias=True, exclude_none=True, indent=2)
+        write_atomically(self.trial_path(record.metadata.name), text + "\n")
+
+    def load_trials(self) -> list[Trial]:
+        """Every record, by trial number; a corrupt file is a StoreError naming it."""
+        if not self.trials_dir.is_dir():
+            return []
+        records: list[Trial] = []
+        seen: dict[int, Path] = {}
+        for path in sorted(self.trials_dir.glob("*.json")):
+            record = self._load_trial(path)
+            if record.number in seen:
+                raise StoreError(
+                    f"{path}: trial number {record.number} is also in {seen[record.number].name}"
+                )
+            seen[record.number] = path
+            records.append(record)
+        return sorted(records, key=lambda r: r.number)
+
+    def _load_trial(self, path: Path) -> Trial:
+        try:
+            record = Trial.model_validate_json(path.read_bytes())
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
+        except ValidationError as exc:
+            raise StoreError(
+                f"{path}: not a valid trial record ({_reason(exc)});"
+                " move it away to re-run that trial"
+            ) from None
+        if record.metadata.name != path.stem:
+            raise StoreError(
+                f"{path}: holds trial {record.metadata.name!r},"
+                f" but the file name says {path.stem!r}"
+            )
+        return record
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        return f"{loc + ': ' if loc else ''}{first['msg']}"
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]!r}"
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

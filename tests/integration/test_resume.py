@@ -1,0 +1,154 @@
+"""`tradeoff run` stopped by Ctrl-C or kill -9, then rerun: nothing lost, nothing redone."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MAX_TRIALS = 8
+
+MANIFEST = """
+apiVersion: tradeoff.dev/v1alpha1
+kind: Study
+metadata: {name: resumable}
+spec:
+  objectives: [{name: score, direction: maximize}, {name: cost, direction: minimize}]
+  parameters:
+    - {name: x, type: float, low: 0.0, high: 1.0}
+    - {name: kind, type: categorical, values: [a, b, c]}
+  algorithm: {name: tpe, seed: 11}
+  budget: {maxTrials: MAX_TRIALS, parallelism: 2}
+  trialTemplate:
+    pod:
+      containers:
+        - name: trial
+          command: [python, -c]
+          args:
+            - "import sys, time; time.sleep(0.8); print('score=' + sys.argv[1])"
+            - "${params.x}"
+""".replace("MAX_TRIALS", str(MAX_TRIALS))
+
+
+def _start(tmp: Path) -> subprocess.Popen[str]:
+    (tmp / "study.yaml").write_text(MANIFEST)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)])}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tradeoff.cli",
+            "run",
+            "study.yaml",
+            "--workdir",
+            "w",
+            "--no-progress",
+        ],
+        cwd=tmp,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _records(tmp: Path) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for path in (tmp / "w" / "trials").glob("*.json"):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise AssertionError(f"{path} is not a complete record") from None
+        out[record["spec"]["number"]] = record
+    return out
+
+
+def _wait_for_finished(tmp: Path, count: int, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if (tmp / "w" / "trials").is_dir():
+            done = [r for r in _records(tmp).values() if r["status"]["state"] == "Succeeded"]
+            if len(done) >= count:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} trials finished in {timeout} s")
+
+
+def _check_resumed(before: dict[int, dict[str, Any]], after: dict[int, dict[str, Any]]) -> None:
+    assert sorted(after) == list(range(MAX_TRIALS)), "exactly maxTrials records, each number once"
+    assert all(r["status"]["state"] == "Succeeded" for r in after.values())
+    params = [json.dumps(r["spec"]["parameters"], sort_keys=True) for r in after.values()]
+    assert len(set(params)) == MAX_TRIALS
+    for number, old in before.items():
+        new = after[number]
+        assert new["spec"] == old["spec"], "same number, same parameters"
+        if old["status"]["state"] == "Succeeded":
+            assert new["status"] == old["status"], f"finished trial {number} was re-run"
+        else:
+            assert new["status"]["attempts"] == old["status"]["attempts"] + 1
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+def test_an_interrupted_or_killed_run_resumes_without_losing_or_redoing_trials(
+    tmp_path: Path, how: signal.Signals
+) -> None:
+    run = _start(tmp_path)
+    try:
+        _wait_for_finished(tmp_path, 3)
+        run.send_signal(how)
+        out, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    before = _records(tmp_path)
+    unfinished = [n for n, r in before.items() if r["status"]["state"] != "Succeeded"]
+    finished = len(before) - len(unfinished)
+    assert 3 <= finished < MAX_TRIALS
+    if how == signal.SIGINT:
+        assert run.returncode == 130, err
+        assert "interrupted: stopping" in err
+        assert "Resume with: tradeoff run study.yaml --workdir w" in err
+        assert "Traceback" not in err
+        # Interrupted trials are saved as Pending, never as finished.
+        assert all(before[n]["status"]["state"] == "Pending" for n in unfinished)
+        assert all(before[n]["status"]["reason"] == "Interrupted" for n in unfinished)
+    else:
+        assert run.returncode == -signal.SIGKILL
+    again = _start(tmp_path)
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+    assert f"all {MAX_TRIALS} trials ran" in out
+    _check_resumed(before, _records(tmp_path))
+    # Trials that were running when the first run stopped ran again, the rest never did.
+    assert err.count("✓ resumable-") == MAX_TRIALS - finished
+
+
+def test_a_changed_search_space_is_refused_on_resume(tmp_path: Path) -> None:
+    (tmp_path / "w").mkdir()
+    run = _start(tmp_path)
+    _wait_for_finished(tmp_path, 1)
+    run.send_signal(signal.SIGINT)
+    run.communicate(timeout=30)
+    changed = MANIFEST.replace("values: [a, b, c]", "values: [a, b]")
+    (tmp_path / "study.yaml").write_text(changed)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)])}
+    done = subprocess.run(
+        [sys.executable, "-m", "tradeoff.cli", "run", "study.yaml", "--workdir", "w"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "the study's parameters changed since it started" in done.stderr

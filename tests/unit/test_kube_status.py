@@ -1,0 +1,195 @@
+"""Study status and reconciliation as data (`tradeoff.kube.status`, `tradeoff.kube.reconcile`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tradeoff.api import Trial
+from tradeoff.api.status import Condition, Recommendation, StudyStatus
+from tradeoff.kube.reconcile import plan_study, records_of
+from tradeoff.kube.status import get_condition, recommended_summary, set_condition
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+T1 = T0 + timedelta(minutes=1)
+
+
+def test_a_new_condition_gets_the_transition_time() -> None:
+    out = set_condition([], "Valid", "True", "SpecAccepted", "ok", generation=1, now=T0)
+    assert out == [
+        Condition(
+            type="Valid",
+            status="True",
+            reason="SpecAccepted",
+            message="ok",
+            last_transition_time=T0,
+            observed_generation=1,
+        )
+    ]
+
+
+def test_an_unchanged_condition_is_kept_as_is() -> None:
+    first = set_condition([], "Valid", "True", "SpecAccepted", "ok", generation=1, now=T0)
+    again = set_condition(first, "Valid", "True", "SpecAccepted", "ok", generation=1, now=T1)
+    assert again == first and again[0] is first[0]
+
+
+def test_time_moves_only_when_the_status_flips() -> None:
+    first = set_condition([], "Running", "True", "TrialsRunning", "1 running", generation=1, now=T0)
+    reworded = set_condition(
+        first, "Running", "True", "TrialsRunning", "2 running", generation=2, now=T1
+    )
+    assert reworded[0].last_transition_time == T0
+    assert reworded[0].message == "2 running" and reworded[0].observed_generation == 2
+    flipped = set_condition(
+        reworded, "Running", "False", "MaxTrialsReached", "done", generation=2, now=T1
+    )
+    assert flipped[0].last_transition_time == T1
+
+
+def test_other_conditions_are_untouched() -> None:
+    conds = set_condition([], "Valid", "True", "A", "", generation=1, now=T0)
+    conds = set_condition(conds, "Running", "True", "B", "", generation=1, now=T0)
+    conds = set_condition(conds, "Valid", "False", "C", "bad", generation=2, now=T1)
+    assert [c.type for c in conds] == ["Valid", "Running"]
+    assert get_condition(conds, "Running") is not None
+    assert get_condition(conds, "Running").reason == "B"  # type: ignore[union-attr]
+    assert get_condition(conds, "Missing") is None
+
+
+def test_recommended_summary_is_one_short_line() -> None:
+    rec = Recommendation(
+        trial="q-0007",
+        policy="knee",
+        parameters={"C": 1.0},
+        values={"accuracy": 0.973684, "cost": 0.0000187, "carbon": 12.5},
+    )
+    assert recommended_summary(rec) == "q-0007 accuracy=0.9737 cost=1.87e-05 carbon=12.5"
+    assert recommended_summary(None) is None
+
+
+# -- plan_study --------------------------------------------------------------------------
+def study_obj(max_trials: int = 3, parallelism: int = 2, **status: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "tradeoff.dev/v1alpha1",
+        "kind": "Study",
+        "metadata": {
+            "name": "demo",
+            "namespace": "ns",
+            "uid": "u-1",
+            "generation": 4,
+            "resourceVersion": "9",
+            "annotations": {"x": "y"},
+        },
+        "spec": {
+            "objectives": [{"name": "accuracy", "direction": "maximize"}],
+            "parameters": [{"name": "x", "type": "float", "low": 0.0, "high": 1.0}],
+            "algorithm": {"name": "random", "seed": 1},
+            "budget": {"maxTrials": max_trials, "parallelism": parallelism, "maxFailedTrials": 2},
+            "trialTemplate": {"pod": {"containers": [{"name": "t", "image": "i"}]}},
+        },
+        **({"status": status} if status else {}),
+    }
+
+
+def trial_obj(number: int, state: str, accuracy: float | None = None) -> dict[str, Any]:
+    trial = Trial.new("demo", number, {"x": number / 10}, namespace="ns")
+    trial.status.state = state  # type: ignore[assignment]
+    if accuracy is not None:
+        trial.status.metrics = {"accuracy": accuracy}
+        trial.status.values = [accuracy]
+        trial.status.feasible = True
+    return dict(trial.wire())
+
+
+def test_a_new_study_creates_trials_up_to_parallelism() -> None:
+    plan = plan_study(study_obj(), [], T0)
+    names = [t["metadata"]["name"] for t in plan.new_trials]
+    assert names == ["demo-0000", "demo-0001"]
+    first = plan.new_trials[0]
+    assert first["metadata"]["labels"]["tradeoff.dev/study"] == "demo"
+    assert first["metadata"]["ownerReferences"][0]["uid"] == "u-1"
+    assert first["metadata"]["ownerReferences"][0]["kind"] == "Study"
+    assert "status" not in first and first["spec"]["number"] == 0
+    assert plan.status.state == "Running" and plan.status.progress == "0/3"
+    assert plan.status.start_time == T0 and plan.status.observed_generation == 4
+    assert plan.status_changed
+    assert [e.reason for e in plan.events] == ["StudyStarted"]
+    valid = get_condition(plan.status.conditions, "Valid")
+    assert valid is not None and valid.status == "True" and valid.observed_generation == 4
+
+
+def test_planning_is_deterministic_and_idempotent() -> None:
+    trials = [trial_obj(0, "Running")]
+    first = plan_study(study_obj(), trials, T0)
+    second = plan_study(study_obj(), trials, T1)
+    assert [t["spec"] for t in first.new_trials] == [t["spec"] for t in second.new_trials]
+    assert [t["metadata"]["name"] for t in first.new_trials] == ["demo-0001"]
+
+
+def test_budget_is_never_exceeded() -> None:
+    trials = [trial_obj(0, "Succeeded", 0.5), trial_obj(1, "Running"), trial_obj(2, "Running")]
+    plan = plan_study(study_obj(max_trials=3, parallelism=5), trials, T0)
+    assert plan.new_trials == [] and plan.status.state == "Running"
+
+
+def test_a_finished_study_succeeds_with_its_front() -> None:
+    trials = [
+        trial_obj(0, "Succeeded", 0.5),
+        trial_obj(1, "Succeeded", 0.9),
+        trial_obj(2, "Failed"),
+    ]
+    running = StudyStatus(state="Running", start_time=T0)
+    obj = study_obj(**running.wire())
+    plan = plan_study(obj, trials, T1)
+    s = plan.status
+    assert plan.new_trials == [] and s.state == "Succeeded"
+    assert s.progress == "3/3" and s.completion_time == T1 and s.start_time == T0
+    assert s.trials.succeeded == 2 and s.trials.failed == 1
+    assert s.recommended is not None and s.recommended.trial == "demo-0001"
+    assert s.recommended_summary == "demo-0001 accuracy=0.9"
+    assert [p.trial for p in s.pareto_front] == ["demo-0001"]
+    succeeded = get_condition(s.conditions, "Succeeded")
+    assert succeeded is not None and succeeded.reason == "MaxTrialsReached"
+    assert get_condition(s.conditions, "Running").status == "False"  # type: ignore[union-attr]
+    assert [e.reason for e in plan.events] == ["StudySucceeded"]
+    assert "recommended: demo-0001" in plan.events[0].message
+    # Nothing changes on the next pass: no status write, no event.
+    again = plan_study(study_obj(**s.wire()), trials, T1 + timedelta(seconds=5))
+    assert not again.status_changed and again.events == []
+
+
+def test_too_many_failures_fail_the_study() -> None:
+    trials = [trial_obj(0, "Failed"), trial_obj(1, "Failed"), trial_obj(2, "Running")]
+    plan = plan_study(study_obj(max_trials=10), trials, T0)
+    assert plan.status.state == "Failed" and plan.new_trials == []
+    failed = get_condition(plan.status.conditions, "Failed")
+    assert failed is not None and failed.reason == "TooManyFailedTrials"
+    assert failed.message == "2 trials failed (maxFailedTrials is 2)"
+    assert plan.events[-1].type == "Warning"
+
+
+def test_a_semantically_invalid_spec_fails_with_valid_false() -> None:
+    obj = study_obj()
+    obj["spec"]["parameters"].append(
+        {"name": "y", "type": "float", "low": 0.0, "high": 1.0, "when": {"modle": ["a"]}}
+    )
+    plan = plan_study(obj, [], T0)
+    assert plan.new_trials == [] and plan.status.state == "Failed"
+    valid = get_condition(plan.status.conditions, "Valid")
+    assert valid is not None and valid.status == "False" and valid.reason == "InvalidSpec"
+    assert valid.message == "spec.parameters[1].when.modle: names unknown parameter 'modle'"
+    assert plan.events[0].reason == "InvalidSpec"
+    again = plan_study({**obj, "status": plan.status.wire()}, [], T1)
+    assert not again.status_changed and again.events == []
+
+
+def test_unreadable_trials_are_skipped() -> None:
+    good = trial_obj(0, "Running")
+    bad = {
+        "apiVersion": "tradeoff.dev/v1alpha1",
+        "kind": "Trial",
+        "metadata": {"name": "demo-0009"},
+        "spec": {"study": "demo"},
+    }
+    assert [r.number for r in records_of([bad, good])] == [0]

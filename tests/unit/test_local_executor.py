@@ -1,0 +1,255 @@
+"""tradeoff.local.executor: real child processes, their metrics, CPU time, deadlines, stops."""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tradeoff.api import parse_study
+from tradeoff.api.study import StudySpec
+from tradeoff.api.template import render_pod_spec
+from tradeoff.local.events import AttemptResult, Event, Intermediate, command_line
+from tradeoff.local.executor import LocalExecutor
+
+
+def _spec(code: str, *, deadline: str | None = None, env: list[Any] | None = None) -> StudySpec:
+    template: dict[str, Any] = {
+        "pod": {
+            "containers": [
+                {
+                    "name": "trial",
+                    "command": ["python", "-c", code],
+                    "args": ["${params.p}"],
+                    "env": env or [],
+                }
+            ]
+        }
+    }
+    if deadline is not None:
+        template["activeDeadline"] = deadline
+    return parse_study(
+        {
+            "apiVersion": "tradeoff.dev/v1alpha1",
+            "kind": "Study",
+            "metadata": {"name": "exe"},
+            "spec": {
+                "objectives": [{"name": "acc", "direction": "maximize"}],
+                "parameters": [{"name": "p", "type": "categorical", "values": ["a"]}],
+                "trialTemplate": template,
+            },
+        }
+    ).spec
+
+
+class Harness:
+    """An executor plus the runner's side of the loop: wait for events, fire timers."""
+
+    def __init__(self, spec: StudySpec, tmp: Path, grace: float = 5.0) -> None:
+        self.spec = spec
+        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.warnings: list[str] = []
+        (tmp / "logs").mkdir(exist_ok=True)
+        self.logs = tmp / "logs"
+        self.executor = LocalExecutor(
+            spec,
+            self.events,
+            logs_dir=self.logs,
+            scratch_dir=tmp / "scratch",
+            warn=self.warnings.append,
+            grace_seconds=grace,
+        )
+        self.intermediate: list[Intermediate] = []
+
+    def start(self, value: str = "a", trial: str = "exe-0000") -> None:
+        pod = render_pod_spec(
+            self.spec.trial_template, {"p": value}, study="exe", trial=trial, number=0
+        )
+        self.executor.start(trial, 1, pod)
+
+    def wait(self, timeout: float = 30.0) -> AttemptResult:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            wait = self.executor.seconds_to_next_timer()
+            try:
+                event = self.events.get(timeout=min(wait if wait is not None else 1.0, 1.0))
+            except queue.Empty:
+                event = None
+            self.executor.fire_timers()
+            if isinstance(event, Intermediate):
+                self.intermediate.append(event)
+            elif isinstance(event, AttemptResult):
+                self.executor.finished(event.trial)
+                return event
+        raise AssertionError("the attempt did not end")
+
+
+def test_metric_lines_are_parsed_and_stream_as_they_arrive(tmp_path: Path) -> None:
+    code = (
+        "import sys, time\n"
+        'print(\'TRADEOFF_METRICS {"step": 1, "acc": 0.5}\', flush=True)\n'
+        "print('epoch=2 acc=0.625', flush=True)\n"
+        "print('warming up', file=sys.stderr, flush=True)\n"
+        'print(\'TRADEOFF_METRICS {"acc": 0.75, "loss": 0.25}\', flush=True)\n'
+        "print('last words', file=sys.stderr)\n"
+    )
+    h = Harness(_spec(code), tmp_path)
+    h.start()
+    result = h.wait()
+    assert result.exit_code == 0
+    assert result.metrics == {"acc": 0.75, "loss": 0.25}
+    assert [(e.metric, e.step, e.value) for e in h.intermediate] == [
+        ("acc", 1, 0.5),
+        ("acc", 2, 0.625),
+    ]
+    assert result.last_stderr == "last words"
+    assert result.stopped_for is None
+    log = (h.logs / "exe-0000.log").read_text()
+    assert "--- attempt 1 ---" in log
+    assert "warming up" in log and "epoch=2 acc=0.625" in log
+
+
+def test_cpu_seconds_are_measured_for_a_busy_child(tmp_path: Path) -> None:
+    code = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+    h = Harness(_spec(code), tmp_path)
+    h.start()
+    result = h.wait()
+    assert result.exit_code == 0
+    assert result.cpu_seconds >= 0.35
+    assert result.duration_seconds >= result.cpu_seconds * 0.8
+
+
+def test_an_idle_child_uses_little_cpu(tmp_path: Path) -> None:
+    h = Harness(_spec("import time; time.sleep(0.6)"), tmp_path)
+    h.start()
+    result = h.wait()
+    assert result.duration_seconds >= 0.6
+    assert result.cpu_seconds < 0.5
+
+
+def test_the_deadline_terminates_the_child(tmp_path: Path) -> None:
+    h = Harness(_spec("import time; time.sleep(60)", deadline="1s"), tmp_path)
+    started = time.monotonic()
+    h.start()
+    result = h.wait()
+    assert result.stopped_for == "deadline"
+    assert result.exit_code == -15  # SIGTERM
+    assert 0.9 <= time.monotonic() - started < 5
+
+
+def test_a_child_ignoring_sigterm_is_killed_after_the_grace(tmp_path: Path) -> None:
+    code = (
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\ntime.sleep(60)\n"
+    )
+    h = Harness(_spec(code, deadline="1s"), tmp_path, grace=0.5)
+    started = time.monotonic()
+    h.start()
+    result = h.wait()
+    assert result.stopped_for == "deadline"
+    assert result.exit_code == -9  # SIGKILL
+    assert time.monotonic() - started < 6
+
+
+def test_stop_for_pruning_ends_the_child(tmp_path: Path) -> None:
+    code = (
+        "import time\nfor i in range(100):\n"
+        '    print(\'TRADEOFF_METRICS {"step": %d, "acc": 0.1}\' % i, flush=True)\n'
+        "    time.sleep(0.1)\n"
+    )
+    h = Harness(_spec(code), tmp_path)
+    h.start()
+    first = h.events.get(timeout=10)
+    assert isinstance(first, Intermediate)
+    h.executor.stop("exe-0000", "prune")
+    result = h.wait()
+    assert result.stopped_for == "prune"
+    assert result.exit_code is not None and result.exit_code < 0
+    assert "exe-0000" not in h.executor.running
+
+
+def test_parameters_pass_literally_never_through_a_shell(tmp_path: Path) -> None:
+    marker = tmp_path / "x"
+    hostile = f"$(touch {marker}); rm -rf x `touch {marker}` | echo && ;"
+    code = (
+        "import json, sys\n"
+        "print('TRADEOFF_METRICS', json.dumps({'n': len(sys.argv)}))\n"
+        "print(sys.argv[1])\n"
+    )
+    h = Harness(_spec(code), tmp_path)
+    h.start(hostile)
+    result = h.wait()
+    assert result.exit_code == 0
+    assert result.metrics == {"n": 2.0}
+    assert hostile in (h.logs / "exe-0000.log").read_text()
+    assert not marker.exists()
+
+
+def test_environment_and_termination_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", "/caller/path")
+    code = (
+        "import json, os\n"
+        "names = ('TRADEOFF_PARAMS', 'TRADEOFF_TRIAL', 'TRADEOFF_STUDY',"
+        " 'GREETING', 'SECRET', 'PYTHONPATH')\n"
+        "env = {k: os.environ.get(k) for k in names}\n"
+        "print(json.dumps(env))\n"
+        "print('TRADEOFF_METRICS {\"acc\": 0.1}')\n"
+        "with open(os.environ['TRADEOFF_TERMINATION_LOG'], 'w') as f:\n"
+        "    json.dump({'metrics': {'acc': 0.9}}, f)\n"
+    )
+    env = [
+        {"name": "GREETING", "value": "hello ${params.p}"},
+        {"name": "SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+        {"name": "PYTHONPATH", "value": "/template/path"},
+    ]
+    h = Harness(_spec(code, env=env), tmp_path)
+    h.start()
+    result = h.wait()
+    assert result.metrics == {"acc": 0.9}  # the summary is authoritative
+    line = next(
+        json.loads(x)
+        for x in (h.logs / "exe-0000.log").read_text().splitlines()
+        if x.startswith("{")
+    )
+    assert json.loads(line["TRADEOFF_PARAMS"]) == {"p": "a"}
+    assert line["TRADEOFF_TRIAL"] == "exe-0000" and line["TRADEOFF_STUDY"] == "exe"
+    assert line["GREETING"] == "hello a"
+    assert line["SECRET"] is None
+    assert line["PYTHONPATH"] == "/template/path:/caller/path"
+    h.start(trial="exe-0001")
+    h.wait()
+    assert h.warnings == [
+        "env SECRET uses valueFrom, which local mode does not support; left unset"
+    ]
+
+
+def test_a_failing_child_reports_its_exit_code_and_last_stderr_line(tmp_path: Path) -> None:
+    h = Harness(_spec("import sys; sys.exit('model exploded')"), tmp_path)
+    h.start()
+    result = h.wait()
+    assert result.exit_code == 1
+    assert result.last_stderr == "model exploded"
+
+
+def test_a_command_that_cannot_start_is_reported_as_an_ended_attempt(tmp_path: Path) -> None:
+    spec = _spec("pass")
+    spec.trial_template.pod["containers"][0]["command"] = [str(tmp_path / "no-such-program")]
+    h = Harness(spec, tmp_path)
+    h.start()
+    result = h.wait()
+    assert result.exit_code is None
+    assert result.start_error is not None and "not found" in result.start_error
+
+
+def test_command_line_resolves_python_and_refuses_no_command() -> None:
+    assert command_line({"name": "t", "command": ["python3", "-V"]}) == [sys.executable, "-V"]
+    assert command_line({"name": "t", "command": ["echo"], "args": ["a b"]})[1:] == ["a b"]
+    with pytest.raises(ValueError, match="has no command"):
+        command_line({"name": "t", "args": ["x"]})
