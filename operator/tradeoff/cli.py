@@ -49,10 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wanted = next((a for a in argv if not a.startswith("-")), None)
     # Import only the sub-command that runs (the operator pulls in kopf, for instance).
     names = [wanted] if wanted in COMMANDS else list(COMMANDS)
-    commands: dict[str, Command] = {
-        n: importlib.import_module(COMMANDS[n][0])
-        for n in names
-    }
+    commands: dict[str, Command] = {n: importlib.import_module(COMMANDS[n][0]) for n in names}
     args = build_parser(commands).parse_args(argv)
     try:
         return commands[args.command].main(args)

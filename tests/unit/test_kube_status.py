@@ -69,7 +69,9 @@ def test_recommended_summary_is_one_short_line() -> None:
 
 
 # -- plan_study --------------------------------------------------------------------------
-def study_obj(max_trials: int = 3, parallelism: int = 2, **status: Any) -> dict[str, Any]:
+def study_obj(
+    max_trials: int = 3, parallelism: int = 2, status: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "apiVersion": "tradeoff.dev/v1alpha1",
         "kind": "Study",
@@ -140,7 +142,7 @@ def test_a_finished_study_succeeds_with_its_front() -> None:
         trial_obj(2, "Failed"),
     ]
     running = StudyStatus(state="Running", start_time=T0)
-    obj = study_obj(**running.wire())
+    obj = study_obj(status=running.wire())
     plan = plan_study(obj, trials, T1)
     s = plan.status
     assert plan.new_trials == [] and s.state == "Succeeded"
@@ -155,7 +157,7 @@ def test_a_finished_study_succeeds_with_its_front() -> None:
     assert [e.reason for e in plan.events] == ["StudySucceeded"]
     assert "recommended: demo-0001" in plan.events[0].message
     # Nothing changes on the next pass: no status write, no event.
-    again = plan_study(study_obj(**s.wire()), trials, T1 + timedelta(seconds=5))
+    again = plan_study(study_obj(status=s.wire()), trials, T1 + timedelta(seconds=5))
     assert not again.status_changed and again.events == []
 
 
@@ -193,3 +195,33 @@ def test_unreadable_trials_are_skipped() -> None:
         "spec": {"study": "demo"},
     }
     assert [r.number for r in records_of([bad, good])] == [0]
+
+
+# -- trial outcome events -----------------------------------------------------------------
+def test_outcome_events_say_how_a_trial_ended() -> None:
+    from tradeoff.api import parse_study
+    from tradeoff.kube.events import trial_outcome_events
+
+    study = parse_study(study_obj())
+    ok = Trial.model_validate(trial_obj(0, "Succeeded", 0.91234))
+    [(ref, event)] = trial_outcome_events(study, ok, "ns")
+    assert ref["kind"] == "Trial" and ref["metadata"]["name"] == "demo-0000"
+    assert (event.type, event.reason, event.message) == (
+        "Normal",
+        "TrialSucceeded",
+        "accuracy=0.9123",
+    )
+    failed = Trial.model_validate(trial_obj(1, "Failed"))
+    failed.status.reason, failed.status.message = "Error", "exit code 3"
+    (_, first), (on_study, second) = trial_outcome_events(study, failed, "ns")
+    assert (first.type, first.reason, first.message) == (
+        "Warning",
+        "TrialFailed",
+        "Error: exit code 3",
+    )
+    assert on_study["kind"] == "Study" and on_study["metadata"]["uid"] == "u-1"
+    assert second.message == "demo-0001: Error: exit code 3"
+    pruned = Trial.model_validate(trial_obj(2, "Pruned"))
+    pruned.status.reason = "Pruned"
+    [(_, event)] = trial_outcome_events(study, pruned, "ns")
+    assert (event.type, event.reason) == ("Normal", "TrialPruned")

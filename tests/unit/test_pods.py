@@ -124,7 +124,7 @@ def test_restricted_profile_is_added_by_default() -> None:
 
 
 def test_restricted_profile_keeps_what_the_template_sets() -> None:
-    given = {
+    given: dict[str, Any] = {
         "securityContext": {"runAsNonRoot": False, "runAsUser": 0},
         "containers": [
             {

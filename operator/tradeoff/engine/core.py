@@ -7,9 +7,11 @@ source of truth and a restarted adapter continues the identical search.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import product
 from typing import Any
 
 import optuna
@@ -79,10 +81,12 @@ class Engine:
 
     def _ask_one(self, study: optuna.Study, number: int, taken: set[Any]) -> Suggestion | None:
         seed = self.spec.algorithm.seed
+        if self._grid is not None:
+            return self._ask_grid(number, taken)
         for attempt in range(_RETRIES_WITH_SAMPLER + _RETRIES_WITH_RANDOM):
             attempt_seed = derive_seed(seed, number, attempt)
             if attempt < _RETRIES_WITH_SAMPLER:
-                study.sampler = make_sampler(self.spec, attempt_seed, self._grid)
+                study.sampler = make_sampler(self.spec, attempt_seed)
             else:
                 study.sampler = optuna.samplers.RandomSampler(seed=attempt_seed)
             study_attrs = dict(study._storage.get_study_system_attrs(study._study_id))
@@ -104,6 +108,20 @@ class Engine:
             if new_study_attrs:
                 state["study"] = new_study_attrs
             return Suggestion(number, params, state)
+        return None
+
+    def _ask_grid(self, number: int, taken: set[Any]) -> Suggestion | None:
+        """The first untried grid point in an order fixed by the study seed.
+
+        Failed configurations count as untried, so they are run again.
+        """
+        assert self._grid is not None
+        names = list(self._grid)
+        points = [dict(zip(names, combo, strict=True)) for combo in product(*self._grid.values())]
+        random.Random(self.spec.algorithm.seed).shuffle(points)
+        for params in points:
+            if config_key(params) not in taken:
+                return Suggestion(number, params)
         return None
 
     def _constraint_values(self, records: Sequence[Trial]) -> dict[int, list[float]]:

@@ -137,8 +137,7 @@ def algorithm_problems(spec: StudySpec) -> list[tuple[str, str]]:
         cls = _sampler_class(name)
         problems += _settings_problems(cls, spec.algorithm.settings, "algorithm.settings")
         if not problems:
-            grid = SearchSpace(spec.parameters).grid() if name == "grid" else None
-            problems += _constructs(lambda: make_sampler(spec, 0, grid), "algorithm.settings")
+            problems += _constructs(lambda: make_sampler(spec, 0), "algorithm.settings")
     return problems
 
 
@@ -166,7 +165,6 @@ def pruner_problems(spec: StudySpec) -> list[tuple[str, str]]:
 def make_sampler(
     spec: StudySpec,
     seed: int | None,
-    grid: dict[str, list[Any]] | None = None,
 ) -> optuna.samplers.BaseSampler:
     """A fresh sampler for one ask; `seed` already derived from the study seed and trial number."""
     name = resolve_algorithm(spec)
@@ -189,8 +187,8 @@ def make_sampler(
         # QMC draws points of one seeded sequence: the seed is the study's, not per trial.
         return optuna.samplers.QMCSampler(seed=spec.algorithm.seed or 0, **kwargs)
     if name == "grid":
-        assert grid is not None
-        return optuna.samplers.GridSampler(grid, seed=seed)
+        # The engine walks the grid itself (see Engine._ask_grid); this is its fallback.
+        return optuna.samplers.RandomSampler(seed=seed)
     return optuna.samplers.RandomSampler(seed=seed)
 
 

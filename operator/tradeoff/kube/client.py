@@ -1,0 +1,210 @@
+"""A thin layer over the official kubernetes client: objects in and out as plain dicts.
+
+Every call reads or writes the API directly (no cache), which is what level-based
+reconciliation wants: decisions are taken from what is, not from an event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from tradeoff.api.study import GROUP, VERSION
+from tradeoff.api.trial import STUDY_LABEL
+
+Obj = dict[str, Any]
+COMPONENT = "tradeoff-operator"
+REQUEST_TIMEOUT = 30.0
+"""Seconds any single request may take (log streams excepted): a hung call becomes an error."""
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc3339(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Kube:
+    """The API calls the operator makes."""
+
+    def __init__(self, api_client: Any = None) -> None:
+        self.api_client = api_client or client.ApiClient()
+        # Typed as Any: dicts go in and raw responses come out, not the generated models.
+        self.core: Any = client.CoreV1Api(self.api_client)
+        self.custom: Any = client.CustomObjectsApi(self.api_client)
+
+    # -- custom objects ----------------------------------------------------------------
+    def get_object(self, plural: str, namespace: str, name: str) -> Obj | None:
+        try:
+            found: Obj = self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return found
+
+    def list_trials(self, namespace: str, study: str) -> list[Obj]:
+        listed = self.custom.list_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            "trials",
+            label_selector=f"{STUDY_LABEL}={study}",
+            _request_timeout=REQUEST_TIMEOUT,
+        )
+        items: list[Obj] = listed.get("items") or []
+        return items
+
+    def create_trial(self, namespace: str, body: Obj) -> bool:
+        """Create a Trial; False if one of that name exists already."""
+        try:
+            self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, namespace, "trials", body, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
+    def replace_status(self, plural: str, namespace: str, name: str, status: Obj) -> None:
+        """Replace the whole status subresource (a JSON patch, so no stale keys survive)."""
+        self.custom.patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            name,
+            [{"op": "add", "path": "/status", "value": status}],
+            _content_type="application/json-patch+json",
+            _request_timeout=REQUEST_TIMEOUT,
+        )
+
+    # -- pods and nodes ----------------------------------------------------------------
+    def get_pod(self, namespace: str, name: str) -> Obj | None:
+        try:
+            response = self.core.read_namespaced_pod(
+                name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        pod: Obj = json.loads(response.data)
+        return pod
+
+    def list_pods(self, namespace: str, study: str) -> list[Obj]:
+        response = self.core.list_namespaced_pod(
+            namespace,
+            label_selector=f"{STUDY_LABEL}={study}",
+            _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
+        items: list[Obj] = json.loads(response.data).get("items") or []
+        return items
+
+    def create_pod(self, namespace: str, body: Obj) -> bool:
+        """Create a Pod; False if one of that name exists already."""
+        try:
+            self.core.create_namespaced_pod(
+                namespace, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
+    def delete_pod(self, namespace: str, name: str, grace_seconds: int | None = None) -> None:
+        try:
+            self.core.delete_namespaced_pod(
+                name,
+                namespace,
+                grace_period_seconds=grace_seconds,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+    def get_node(self, name: str) -> Obj | None:
+        """The Node, or None when it is gone or the operator may not read nodes."""
+        try:
+            response = self.core.read_node(
+                name, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status in (401, 403, 404):
+                return None
+            raise
+        node: Obj = json.loads(response.data)
+        return node
+
+    def read_log(self, namespace: str, pod: str, container: str) -> str:
+        """The whole log of a container so far ('' when it has none yet)."""
+        try:
+            response = self.core.read_namespaced_pod_log(
+                pod,
+                namespace,
+                container=container,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        except ApiException as error:
+            if error.status in (400, 404):
+                return ""
+            raise
+        return bytes(response.data).decode("utf-8", "replace")
+
+    def follow_log(self, namespace: str, pod: str, container: str) -> Any:
+        """A streaming HTTP response of the container's log (the caller closes it)."""
+        return self.core.read_namespaced_pod_log(
+            pod, namespace, container=container, follow=True, _preload_content=False
+        )
+
+    # -- events ------------------------------------------------------------------------
+    def event(self, obj: Obj, type: str, reason: str, message: str) -> None:
+        """Record a core/v1 Event about `obj` (best effort: failures are ignored)."""
+        meta = obj.get("metadata") or {}
+        stamp = rfc3339(now_utc())
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "name": f"{meta.get('name')}.{uuid.uuid4().hex[:12]}",
+                "namespace": meta.get("namespace"),
+            },
+            "involvedObject": {
+                "apiVersion": obj.get("apiVersion"),
+                "kind": obj.get("kind"),
+                "name": meta.get("name"),
+                "namespace": meta.get("namespace"),
+                "uid": meta.get("uid"),
+            },
+            "type": type,
+            "reason": reason,
+            "message": message[:1024],
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+        }
+        with contextlib.suppress(ApiException, ValueError):
+            self.core.create_namespaced_event(
+                meta.get("namespace"),
+                body,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )

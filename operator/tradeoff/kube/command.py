@@ -1,0 +1,96 @@
+"""`tradeoff operator`: run the Kubernetes operator (kopf + the official client).
+
+Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 if the operator failed,
+2 for bad flags or settings (one line on stderr naming the problem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+__all__ = ["add_arguments", "main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+log = logging.getLogger("tradeoff.operator")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        metavar="NS",
+        help="watch this namespace (repeatable; env TRADEOFF_NAMESPACES=a,b)",
+    )
+    where.add_argument(
+        "--all-namespaces",
+        "-A",
+        action="store_true",
+        help="watch every namespace (env TRADEOFF_ALL_NAMESPACES=true)",
+    )
+    parser.add_argument("--log-format", choices=["text", "json"], help="log line format")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    parser.add_argument("--health-port", type=int, metavar="PORT", help="serve /healthz, /readyz")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT", help="serve /metrics")
+    parser.add_argument(
+        "--economics-config",
+        metavar="FILE",
+        help="JSON defaults: pricing, carbon, regions, instancePrices, spotDiscount",
+    )
+    peering = parser.add_mutually_exclusive_group()
+    peering.add_argument(
+        "--peering",
+        metavar="NAME",
+        help="kopf peering object that keeps replicas from acting twice (default: tradeoff)",
+    )
+    peering.add_argument("--standalone", action="store_true", help="no peering (one replica)")
+    parser.add_argument(
+        "--priority", type=int, metavar="N", help="peering priority (default: random)"
+    )
+
+
+def _bad(message: str) -> int:
+    print(f"tradeoff operator: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def main(args: argparse.Namespace) -> int:
+    from tradeoff.kube.settings import SettingsError, settings_from
+
+    for flag in ("health_port", "metrics_port"):
+        port = getattr(args, flag)
+        if port is not None and not 0 < port < 65536:
+            return _bad(f"--{flag.replace('_', '-')}: must be between 1 and 65535, got {port}")
+    try:
+        settings = settings_from(
+            namespaces=args.namespace,
+            all_namespaces=args.all_namespaces,
+            log_format=args.log_format,
+            verbose=args.verbose,
+            health_port=args.health_port,
+            metrics_port=args.metrics_port,
+            economics_config=args.economics_config,
+            peering=args.peering,
+            standalone=args.standalone,
+            priority=args.priority,
+        )
+    except SettingsError as error:
+        return _bad(str(error))
+    from tradeoff.kube.run import load_credentials, run_operator
+
+    try:
+        api_client = load_credentials()
+    except RuntimeError as error:
+        return _bad(str(error))
+    try:
+        asyncio.run(run_operator(settings, api_client))
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as error:
+        log.error("the operator stopped: %s", error)
+        return EXIT_FAILED
+    return EXIT_OK

@@ -1,0 +1,146 @@
+"""Study reconciliation as a pure function of what is: the Study object and its Trials.
+
+`plan_study` answers, from the objects alone, which Trials to create, what the Study's
+status should read, and which Events tell users what changed. The caller does the I/O.
+Because nothing here depends on the event that triggered it, a restarted operator takes
+exactly the decisions a running one would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from tradeoff.api.errors import ManifestError
+from tradeoff.api.load import parse_study
+from tradeoff.api.status import StudyStatus
+from tradeoff.api.study import Study
+from tradeoff.api.trial import Trial
+from tradeoff.engine import Engine
+from tradeoff.engine.progress import StopDecision, Summary
+from tradeoff.kube.pods import MANAGED_BY, owner_reference
+from tradeoff.kube.status import invalid_status, study_status
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A Kubernetes Event to record on the Study."""
+
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass
+class StudyPlan:
+    """What to do for one Study now."""
+
+    status: StudyStatus
+    status_changed: bool
+    new_trials: list[Obj] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    study: Study | None = None
+    records: list[Trial] = field(default_factory=list)
+    summary: Summary | None = None
+    stop: StopDecision | None = None
+    ask_seconds: float = 0.0
+
+
+def previous_status(obj: Obj) -> StudyStatus:
+    """The Study's current status, or a fresh one if it is missing or unreadable."""
+    try:
+        return StudyStatus.model_validate(obj.get("status") or {})
+    except ValidationError:
+        return StudyStatus()
+
+
+def records_of(trial_objects: Sequence[Obj]) -> list[Trial]:
+    """Trial records from Trial objects; objects that do not parse are skipped."""
+    out: list[Trial] = []
+    for obj in trial_objects:
+        body = {k: obj[k] for k in ("apiVersion", "kind", "metadata", "spec", "status") if k in obj}
+        try:
+            out.append(Trial.model_validate(body))
+        except ValidationError:
+            continue
+    return sorted(out, key=lambda r: r.number)
+
+
+def trial_manifest(study: Study, uid: str, record: Trial) -> Obj:
+    """A new Trial object, owned by its Study."""
+    body: Obj = dict(record.wire())
+    body.pop("status", None)
+    meta = body["metadata"]
+    meta["labels"] = {**MANAGED_BY, **(meta.get("labels") or {})}
+    meta["ownerReferences"] = [owner_reference("Study", study.metadata.name, uid)]
+    return body
+
+
+def _changed(old: StudyStatus, new: StudyStatus) -> bool:
+    return old.wire() != new.wire()
+
+
+def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPlan:
+    """The plan for one Study object and the Trial objects labelled with its name."""
+    old = previous_status(obj)
+    meta = obj.get("metadata") or {}
+    generation = meta.get("generation")
+    body = {k: v for k, v in obj.items() if k != "status"}
+    try:
+        study = parse_study(body)
+    except ManifestError as error:
+        message = "; ".join(error.problems)
+        status = invalid_status(old, message, generation=generation, now=now)
+        events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
+        return StudyPlan(status, _changed(old, status), events=events)
+    records = records_of(trial_objects)
+    engine = Engine(study.spec)
+    start = old.start_time or now
+    elapsed = (now - start).total_seconds()
+    stop = engine.stop_decision(records, elapsed)
+    plan = StudyPlan(old, False, study=study, records=records, stop=stop)
+    if stop is None:
+        count = engine.trials_to_start(records)
+        suggestions = engine.ask(records, count)
+        plan.ask_seconds = engine.last_ask_seconds if count else 0.0
+        uid = str(meta.get("uid") or "")
+        namespace = meta.get("namespace")
+        for s in suggestions:
+            record = Trial.new(
+                study.metadata.name, s.number, s.parameters, s.sampler_state, namespace
+            )
+            plan.new_trials.append(trial_manifest(study, uid, record))
+            record.status.state = "Pending"
+            records.append(record)
+    summary = engine.summarize(records)
+    status = study_status(
+        old,
+        summary,
+        stop,
+        max_trials=study.spec.budget.max_trials,
+        generation=generation,
+        now=now,
+    )
+    plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
+    plan.events = _events(old, status, stop)
+    return plan
+
+
+def _events(old: StudyStatus, new: StudyStatus, stop: StopDecision | None) -> list[Event]:
+    events: list[Event] = []
+    if old.state in ("Pending",) and new.state == "Running" and old.start_time is None:
+        events.append(Event("Normal", "StudyStarted", new.message or "the study started"))
+    if new.state != old.state and stop is not None:
+        kind = "Normal" if stop.state == "Succeeded" else "Warning"
+        reason = "StudySucceeded" if stop.state == "Succeeded" else "StudyFailed"
+        text = stop.message
+        if new.recommended_summary:
+            text += f"; recommended: {new.recommended_summary}"
+        events.append(Event(kind, reason, f"{stop.reason}: {text}"))
+    return events

@@ -1,0 +1,151 @@
+"""Starting the operator: credentials, logging, peering, endpoints, then kopf."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from prometheus_client import CollectorRegistry
+
+from tradeoff.kube.client import Kube
+from tradeoff.kube.handlers import operator_settings, register
+from tradeoff.kube.health import serve_health, serve_metrics
+from tradeoff.kube.settings import Settings
+from tradeoff.kube.studies import Context
+from tradeoff.observe import NullObserver, StudyObserver
+
+log = logging.getLogger("tradeoff.operator")
+PEERING_GROUP, PEERING_VERSION = "kopf.dev", "v1"
+
+
+def load_credentials() -> Any:
+    """An API client from the in-cluster service account, else the kubeconfig."""
+    try:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+        return client.ApiClient()
+    except config.ConfigException:
+        pass
+    try:
+        return config.new_client_from_config()  # type: ignore[no-untyped-call]
+    except (config.ConfigException, OSError) as error:
+        first = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+        raise RuntimeError(
+            f"no Kubernetes credentials (in-cluster or kubeconfig): {first}"
+        ) from None
+
+
+def ensure_peering(kube: Kube, settings: Settings) -> bool:
+    """Create the peering object(s) if missing; False if the peering CRDs are not installed."""
+    name = settings.peering
+    if name is None:
+        return True
+    targets: list[str | None] = [None] if settings.all_namespaces else [*settings.namespaces]
+    for namespace in targets:
+        try:
+            if not _peering_exists(kube, name, namespace):
+                _create_peering(kube, name, namespace)
+        except ApiException as error:
+            if error.status == 404:  # creating it failed too: the CRD is not there
+                return False
+            if error.status == 403:
+                log.warning("may not read or create the peering object %r: it must exist", name)
+            elif error.status != 409:
+                raise
+    return True
+
+
+def _peering_exists(kube: Kube, name: str, namespace: str | None) -> bool:
+    try:
+        if namespace is None:
+            kube.custom.get_cluster_custom_object(
+                PEERING_GROUP, PEERING_VERSION, "clusterkopfpeerings", name
+            )
+        else:
+            kube.custom.get_namespaced_custom_object(
+                PEERING_GROUP, PEERING_VERSION, namespace, "kopfpeerings", name
+            )
+    except ApiException as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
+
+
+def _create_peering(kube: Kube, name: str, namespace: str | None) -> None:
+    body: dict[str, Any] = {
+        "apiVersion": f"{PEERING_GROUP}/{PEERING_VERSION}",
+        "metadata": {"name": name},
+    }
+    if namespace is None:
+        body["kind"] = "ClusterKopfPeering"
+        kube.custom.create_cluster_custom_object(
+            PEERING_GROUP, PEERING_VERSION, "clusterkopfpeerings", body
+        )
+    else:
+        body["kind"] = "KopfPeering"
+        kube.custom.create_namespaced_custom_object(
+            PEERING_GROUP, PEERING_VERSION, namespace, "kopfpeerings", body
+        )
+
+
+def _quiet_routine(record: logging.LogRecord) -> bool:
+    """Drop kopf's per-run success lines of timers and handlers (one per second per study)."""
+    message = str(record.msg)
+    return not (record.levelno <= logging.INFO and message.endswith(" succeeded."))
+
+
+def _observer(settings: Settings) -> tuple[StudyObserver, CollectorRegistry | None]:
+    if settings.metrics_port is None:
+        return NullObserver(), None
+    from tradeoff.metrics import PrometheusObserver
+
+    registry = CollectorRegistry()
+    return PrometheusObserver(registry), registry
+
+
+async def run_operator(settings: Settings, api_client: Any) -> None:
+    """Run until SIGTERM/SIGINT."""
+    kopf.configure(
+        verbose=settings.verbose,
+        log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
+    )
+    if not settings.verbose:
+        logging.getLogger("kopf.objects").addFilter(_quiet_routine)
+    kube = Kube(api_client)
+    observer, metrics_registry = _observer(settings)
+    ctx = Context(kube=kube, settings=settings, observer=observer)
+    standalone = settings.standalone
+    if not standalone and not await asyncio.to_thread(ensure_peering, kube, settings):
+        log.warning("the kopf peering CRDs are not installed: running standalone")
+        standalone = True
+    registry = kopf.OperatorRegistry()
+    register(registry, ctx)
+    ready = asyncio.Event()
+    runner = None
+    if settings.health_port is not None:
+        runner = await serve_health(settings.health_port, ready.is_set)
+    if metrics_registry is not None and settings.metrics_port is not None:
+        serve_metrics(settings.metrics_port, metrics_registry)
+    where = "all namespaces" if settings.all_namespaces else ", ".join(settings.namespaces)
+    peering = (
+        "standalone" if standalone else f"peering {settings.peering} priority {settings.priority}"
+    )
+    log.info("Tradeoff operator watching %s (%s)", where, peering)
+    try:
+        await kopf.operator(
+            registry=registry,
+            settings=operator_settings(ctx),
+            standalone=standalone,
+            peering_name=None if standalone else settings.peering,
+            priority=settings.priority,
+            clusterwide=settings.all_namespaces,
+            namespaces=list(settings.namespaces),
+            ready_flag=ready,
+        )
+    finally:
+        if runner is not None:
+            await runner.cleanup()

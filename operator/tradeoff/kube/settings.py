@@ -1,0 +1,216 @@
+"""Operator settings from command-line flags and `TRADEOFF_*` environment variables.
+
+Flags win over the environment; the environment wins over the defaults. Bad values raise
+`SettingsError` with one line that names the flag (or variable) and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from tradeoff.economics import EconomicsConfig
+
+LogFormat = Literal["text", "json"]
+CRASH_EXIT_CODE = 70
+"""Exit code of a deliberate crash at a `TRADEOFF_CRASH_AT` point (tests only)."""
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the operator needs to know besides the cluster's objects."""
+
+    namespaces: tuple[str, ...] = ()
+    all_namespaces: bool = False
+    log_format: LogFormat = "text"
+    verbose: bool = False
+    health_port: int | None = None
+    metrics_port: int | None = None
+    economics: EconomicsConfig = field(default_factory=EconomicsConfig.default)
+    peering: str | None = "tradeoff"
+    priority: int = field(default_factory=lambda: random.randint(1, 1_000_000))
+    reconcile_interval: float = 10.0
+    status_interval: float = 1.0
+    max_workers: int = 256
+    """Threads for handlers: each running trial holds one while its pod runs."""
+    crash_at: frozenset[str] = frozenset()
+
+    @property
+    def standalone(self) -> bool:
+        return self.peering is None
+
+
+def crash_point(settings: Settings, point: str) -> None:
+    """Exit the process at once if tests asked to crash at `point` (no cleanup at all)."""
+    if point in settings.crash_at:
+        os._exit(CRASH_EXIT_CODE)
+
+
+def _port(text: str, name: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a port number, got {text!r}") from None
+    if not 0 < port < 65536:
+        raise SettingsError(f"{name}: a port must be between 1 and 65535, got {port}")
+    return port
+
+
+def _count(text: str, name: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name}: must be at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name}: expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise SettingsError(f"{name}: must be greater than 0, got {text}")
+    return value
+
+
+def _number(section: Mapping[str, Any], key: str, where: str) -> float | None:
+    value = section.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SettingsError(f"{where}.{key}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _section(data: Mapping[str, Any], key: str, known: set[str], where: str) -> dict[str, Any]:
+    section = data.get(key) or {}
+    if not isinstance(section, dict):
+        raise SettingsError(f"{where}: {key} must be an object")
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise SettingsError(f"{where}: unknown field {key}.{unknown[0]}")
+    return section
+
+
+def economics_from_json(data: Any, where: str) -> EconomicsConfig:
+    """The operator-wide economics defaults in the documented JSON shape.
+
+    `{"pricing": {"cpuHour", "memoryGiBHour", "gpuHour"}, "carbon": {"gramsPerKWh", "pue"},
+    "regions": {name: gCO2e/kWh}, "instancePrices": {type: USD/h}, "spotDiscount": x}`.
+    """
+    if not isinstance(data, dict):
+        raise SettingsError(f"{where}: expected a JSON object")
+    unknown = sorted(set(data) - {"pricing", "carbon", "regions", "instancePrices", "spotDiscount"})
+    if unknown:
+        raise SettingsError(f"{where}: unknown field {unknown[0]}")
+    pricing = _section(data, "pricing", {"cpuHour", "memoryGiBHour", "gpuHour"}, where)
+    carbon = _section(data, "carbon", {"gramsPerKWh", "pue"}, where)
+    changes: dict[str, Any] = {}
+    for key, attr in (("cpuHour", "cpu_hour"), ("memoryGiBHour", "memory_gib_hour")):
+        if (value := _number(pricing, key, f"{where}: pricing")) is not None:
+            changes[attr] = value
+    if (value := _number(pricing, "gpuHour", f"{where}: pricing")) is not None:
+        changes["gpu_hour"] = value
+    if (value := _number(carbon, "gramsPerKWh", f"{where}: carbon")) is not None:
+        changes["grams_per_kwh"] = value
+    if (value := _number(carbon, "pue", f"{where}: carbon")) is not None:
+        changes["pue"] = value
+    if (value := _number(data, "spotDiscount", where)) is not None:
+        changes["spot_discount"] = value
+    base = EconomicsConfig.default()
+    for key, attr in (("regions", "region_intensity"), ("instancePrices", "instance_prices")):
+        table = data.get(key) or {}
+        if not isinstance(table, dict):
+            raise SettingsError(f"{where}: {key} must be an object of name: number")
+        numbers = {str(k).lower(): _number(table, k, f"{where}: {key}") for k in table}
+        merged = {**getattr(base, attr), **numbers} if attr == "region_intensity" else numbers
+        changes[attr] = merged
+    try:
+        return replace(base, **changes)
+    except ValueError as error:
+        raise SettingsError(f"{where}: {error}") from None
+
+
+def load_economics_config(path: str) -> EconomicsConfig:
+    """Read `--economics-config FILE`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"--economics-config {path}: cannot read ({error.strerror})") from None
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise SettingsError(f"--economics-config {path}: not valid JSON ({error})") from None
+    return economics_from_json(data, f"--economics-config {path}")
+
+
+def settings_from(
+    *,
+    namespaces: list[str] | None = None,
+    all_namespaces: bool = False,
+    log_format: str | None = None,
+    verbose: bool = False,
+    health_port: int | None = None,
+    metrics_port: int | None = None,
+    economics_config: str | None = None,
+    peering: str | None = None,
+    standalone: bool = False,
+    priority: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings from flag values (None: not given) and the environment."""
+    env = os.environ if env is None else env
+    ns = tuple(namespaces or ())
+    if not ns and env.get("TRADEOFF_NAMESPACES"):
+        ns = tuple(n.strip() for n in env["TRADEOFF_NAMESPACES"].split(",") if n.strip())
+    every = all_namespaces or env.get("TRADEOFF_ALL_NAMESPACES", "").lower() in ("1", "true")
+    if ns and every:
+        raise SettingsError("--namespace and --all-namespaces exclude each other")
+    if not ns and not every:
+        raise SettingsError("say which namespaces to watch: --namespace NS or --all-namespaces")
+    fmt = log_format or env.get("TRADEOFF_LOG_FORMAT", "text")
+    if fmt not in ("text", "json"):
+        raise SettingsError(f"--log-format: must be text or json, got {fmt!r}")
+    if health_port is None and env.get("TRADEOFF_HEALTH_PORT"):
+        health_port = _port(env["TRADEOFF_HEALTH_PORT"], "TRADEOFF_HEALTH_PORT")
+    if metrics_port is None and env.get("TRADEOFF_METRICS_PORT"):
+        metrics_port = _port(env["TRADEOFF_METRICS_PORT"], "TRADEOFF_METRICS_PORT")
+    economics_path = economics_config or env.get("TRADEOFF_ECONOMICS_CONFIG")
+    economics = load_economics_config(economics_path) if economics_path else EconomicsConfig()
+    alone = standalone or env.get("TRADEOFF_STANDALONE", "").lower() in ("1", "true")
+    peering_name = None if alone else (peering or env.get("TRADEOFF_PEERING") or "tradeoff")
+    settings = Settings(
+        namespaces=ns,
+        all_namespaces=every,
+        log_format=fmt,  # type: ignore[arg-type]
+        verbose=verbose,
+        health_port=health_port,
+        metrics_port=metrics_port,
+        economics=economics,
+        peering=peering_name,
+        crash_at=frozenset(p for p in env.get("TRADEOFF_CRASH_AT", "").split(",") if p),
+    )
+    if priority is not None:
+        settings = replace(settings, priority=priority)
+    if env.get("TRADEOFF_RECONCILE_INTERVAL"):
+        interval = _seconds(env["TRADEOFF_RECONCILE_INTERVAL"], "TRADEOFF_RECONCILE_INTERVAL")
+        settings = replace(settings, reconcile_interval=interval)
+    if env.get("TRADEOFF_MAX_WORKERS"):
+        workers = _count(env["TRADEOFF_MAX_WORKERS"], "TRADEOFF_MAX_WORKERS")
+        settings = replace(settings, max_workers=workers)
+    if env.get("TRADEOFF_STATUS_INTERVAL"):
+        interval = _seconds(env["TRADEOFF_STATUS_INTERVAL"], "TRADEOFF_STATUS_INTERVAL")
+        settings = replace(settings, status_interval=interval)
+    return settings

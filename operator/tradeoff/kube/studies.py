@@ -1,0 +1,89 @@
+"""Reconciling one Study against the API: read what is, plan, write what changed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.kube.attempts import phase
+from tradeoff.kube.client import Kube, Obj, now_utc
+from tradeoff.kube.pods import ATTEMPT_LABEL
+from tradeoff.kube.reconcile import StudyPlan, plan_study
+from tradeoff.kube.settings import Settings, crash_point
+from tradeoff.observe import NullObserver, StudyObserver
+
+log = logging.getLogger("tradeoff.operator")
+
+
+@dataclass
+class Context:
+    """What every handler shares: the API, the settings, the observer, per-study locks."""
+
+    kube: Kube
+    settings: Settings
+    observer: StudyObserver = field(default_factory=NullObserver)
+    _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def lock(self, namespace: str, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault((namespace, name), threading.Lock())
+
+
+def reconcile_study(ctx: Context, namespace: str, name: str) -> StudyPlan | None:
+    """One level-based pass over a Study; None if the Study is gone."""
+    with ctx.lock(namespace, name):
+        obj = ctx.kube.get_object("studies", namespace, name)
+        if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
+            return None
+        trials = ctx.kube.list_trials(namespace, name)
+        plan = plan_study(obj, trials, now_utc())
+        if plan.ask_seconds and plan.study is not None:
+            ctx.observer.suggest_latency(plan.study.spec.algorithm.name, plan.ask_seconds)
+        # Status first: a trial daemon that sees its study still Succeeded or Failed would
+        # stop a trial created because an edit (say, a larger maxTrials) reopened the study.
+        if plan.status_changed:
+            ctx.kube.replace_status("studies", namespace, name, plan.status.wire())
+        for body in plan.new_trials:
+            if ctx.kube.create_trial(namespace, body):
+                trial = body["metadata"]["name"]
+                log.info("Created trial %s of study %s/%s", trial, namespace, name)
+                crash_point(ctx.settings, "after-trial-create")
+        for event in plan.events:
+            ctx.kube.event(obj, event.type, event.reason, event.message)
+        if plan.study is not None and plan.summary is not None:
+            ctx.observer.study_updated(
+                namespace, name, plan.study.spec, plan.status.state, plan.records, plan.summary
+            )
+        _clean_pods(ctx, namespace, name, trials)
+        return plan
+
+
+def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Obj]) -> None:
+    """Delete pods still running for finished trials or superseded attempts.
+
+    A crash between recording a trial's end and deleting its pod (pruning, a stopped
+    study) would otherwise leave the pod running.
+    """
+    current: dict[str, tuple[str, int]] = {}
+    for t in trials:
+        status = t.get("status") or {}
+        current[t["metadata"]["name"]] = (
+            str(status.get("state", "Pending")),
+            status.get("attempts", 0),
+        )
+    for pod in ctx.kube.list_pods(namespace, study):
+        if phase(pod) == "ended" or (pod["metadata"].get("deletionTimestamp")):
+            continue
+        labels = pod["metadata"].get("labels") or {}
+        trial = labels.get("tradeoff.dev/trial", "")
+        state, attempts = current.get(trial, ("", 0))
+        try:
+            attempt = int(labels.get(ATTEMPT_LABEL, "0"))
+        except ValueError:
+            continue
+        if state in FINISHED_STATES or (trial in current and attempt < attempts):
+            log.info("Deleting leftover pod %s/%s", namespace, pod["metadata"]["name"])
+            ctx.kube.delete_pod(namespace, pod["metadata"]["name"])

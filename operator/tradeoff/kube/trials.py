@@ -1,0 +1,297 @@
+"""Driving one Trial: the pod of its current attempt, its log, and how it ended.
+
+Level-based: every pass reads the Trial, its Study and the attempt's pod and acts on what
+it finds. The pod of attempt `k` is created before `status.attempts` says `k`, so after
+a restart a missing pod of the recorded attempt means the pod was lost, never that it
+was not created yet. The end of a trial is recorded before its pod is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from kubernetes.client.exceptions import ApiException
+
+from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.errors import ManifestError
+from tradeoff.api.load import parse_study
+from tradeoff.api.study import Study
+from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial, TrialStatus
+from tradeoff.engine import Engine
+from tradeoff.kube import attempts
+from tradeoff.kube.client import Obj, now_utc
+from tradeoff.kube.events import object_ref, trial_outcome_events
+from tradeoff.kube.logs import LogFollower
+from tradeoff.kube.pods import build_pod, pod_name, primary_container
+from tradeoff.kube.reconcile import records_of
+from tradeoff.kube.settings import crash_point
+from tradeoff.kube.status import set_condition
+from tradeoff.kube.studies import Context, reconcile_study
+from tradeoff.trial_output import TrialOutput
+
+log = logging.getLogger("tradeoff.operator")
+PENDING_POLL = 0.4
+LOG_POLL = 0.2
+STUDY_CHECK = 2.0
+TERMINAL = ("Succeeded", "Failed")
+
+
+class Stopped(Exception):
+    """The driver must stop (operator shutting down or paused): write nothing more."""
+
+
+class TrialDriver:
+    """Runs one Trial to its end; `run()` returns when it ended or the driver must stop."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        namespace: str,
+        name: str,
+        stopped: Callable[[], bool],
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        self.ctx, self.kube = ctx, ctx.kube
+        self.namespace, self.name = namespace, name
+        self.stopped, self.sleep = stopped, sleep
+        self._nodes: dict[str, Obj | None] = {}
+
+    def run(self) -> None:
+        try:
+            while not self.stopped() and self.step():
+                pass
+        except Stopped:
+            return
+
+    # -- one pass ----------------------------------------------------------------------
+    def step(self) -> bool:
+        """Act once on what is; False when there is nothing more to do."""
+        obj = self.kube.get_object("trials", self.namespace, self.name)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return False
+        found = records_of([obj])
+        if not found:
+            log.warning("Trial %s/%s does not parse; leaving it alone", self.namespace, self.name)
+            return False
+        trial = found[0]
+        if trial.finished:
+            return False
+        study_obj = self.kube.get_object("studies", self.namespace, trial.spec.study)
+        if study_obj is None:
+            return False
+        try:
+            study = parse_study({k: v for k, v in study_obj.items() if k != "status"})
+        except ManifestError:
+            self.sleep(1.0)
+            return True
+        uid = str(obj["metadata"].get("uid", ""))
+        attempt = trial.status.attempts
+        if (study_obj.get("status") or {}).get("state") in TERMINAL:
+            self._stop_for_study(study, trial)
+            return False
+        if attempt == 0:
+            return self._start_attempt(study, trial, uid, 1)
+        container = primary_container(study)
+        pod = self.kube.get_pod(self.namespace, pod_name(self.name, attempt))
+        phase = attempts.phase(pod)
+        if phase == "pending":
+            self.sleep(PENDING_POLL)
+            return True
+        engine = Engine(study.spec)
+        if phase == "running" and pod is not None:
+            if trial.state != "Running":
+                status = trial.status.model_copy(deep=True)
+                status.state = "Running"
+                status.start_time = status.start_time or now_utc()
+                self._write(status)
+                trial.status = status
+            return self._follow(engine, study, trial, pod, container)
+        return self._finish(engine, study, trial, uid, pod, container)
+
+    # -- attempts ----------------------------------------------------------------------
+    def _start_attempt(
+        self, study: Study, trial: Trial, uid: str, attempt: int, note: str | None = None
+    ) -> bool:
+        pod = build_pod(study, trial, uid, attempt)
+        status = trial.status.model_copy(deep=True)
+        crash_point(self.ctx.settings, "before-pod-create")
+        if self.stopped():
+            raise Stopped
+        try:
+            if self.kube.create_pod(self.namespace, pod):
+                log.info("Created pod %s/%s", self.namespace, pod["metadata"]["name"])
+        except ApiException as error:
+            if error.status not in (400, 403, 422):
+                raise
+            reason = f"the pod was refused ({error.status}): {_api_message(error)}"
+            status.state, status.reason, status.message = "Failed", "PodRejected", reason
+            self._end(study, trial, status)
+            return False
+        crash_point(self.ctx.settings, "after-pod-create")
+        status.attempts = attempt
+        status.pod_name = pod["metadata"]["name"]
+        status.state = "Pending"
+        status.reason, status.message = None, note
+        self._write(status)
+        return True
+
+    def _follow(self, engine: Engine, study: Study, trial: Trial, pod: Obj, container: str) -> bool:
+        """Read the log while the pod runs; record intermediate values; prune if told to."""
+        follower = LogFollower(self.kube, self.namespace, pod["metadata"]["name"], container)
+        output = TrialOutput(study.spec.trial_template.metrics.format)
+        metric = study.spec.pruning_metric
+        started = last_write = last_check = time.monotonic()
+        written = len(trial.status.intermediate)
+        follower.start()
+        try:
+            while not self.stopped():
+                for line in follower.drain(LOG_POLL):
+                    output.feed(line)
+                steps = len(output.intermediate.get(metric) or [])
+                due = time.monotonic() - last_write >= self.ctx.settings.status_interval
+                if steps != written and due:
+                    written, last_write = steps, time.monotonic()
+                    if self._progress(engine, study, trial, pod, container, output):
+                        return False
+                if follower.finished:
+                    break
+                if time.monotonic() - last_check >= STUDY_CHECK:
+                    last_check = time.monotonic()
+                    study_obj = self.kube.get_object("studies", self.namespace, study.metadata.name)
+                    if (study_obj or {}).get("status", {}).get("state") in TERMINAL:
+                        return True
+        finally:
+            follower.close()
+        if time.monotonic() - started < 0.5:
+            self.sleep(LOG_POLL)  # the stream ended at once: let the pod's status catch up
+        return True
+
+    def _progress(
+        self,
+        engine: Engine,
+        study: Study,
+        trial: Trial,
+        pod: Obj,
+        container: str,
+        output: TrialOutput,
+    ) -> bool:
+        """Write the intermediate values; True if the trial was pruned."""
+        status = trial.status.model_copy(deep=True)
+        _intermediate(status, study, output)
+        trial.status = status
+        if study.spec.early_stopping.algorithm != "none":
+            records = records_of(self.kube.list_trials(self.namespace, study.metadata.name))
+            records = [trial if r.number == trial.number else r for r in records]
+            decision = engine.should_prune(records, trial.number)
+            status.pruning_state = dict(decision.pruning_state)
+            if decision.prune:
+                last = status.intermediate[-1] if status.intermediate else None
+                where = ""
+                if last is not None:
+                    where = f" at step {last.step} ({study.spec.pruning_metric}={last.value:.4g})"
+                status.state, status.reason = "Pruned", "Pruned"
+                status.message = f"{study.spec.early_stopping.algorithm} stopped it{where}"
+                status.metrics = dict(output.final)
+                status.economics = self._price(study, pod, container)
+                self._end(study, trial, status)
+                self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
+                return True
+        self._write(status)
+        return False
+
+    def _finish(
+        self, engine: Engine, study: Study, trial: Trial, uid: str, pod: Obj | None, container: str
+    ) -> bool:
+        """Record how the attempt ended, or start the next attempt."""
+        output: TrialOutput | None = None
+        economics = None
+        if pod is not None:
+            text = self.kube.read_log(self.namespace, pod["metadata"]["name"], container)
+            message = str(attempts.terminated_state(pod, container).get("message") or "")
+            output = attempts.read_metrics(study, text, message)
+            economics = self._price(study, pod, container)
+        ending = attempts.judge(engine, study, pod, container, output, economics)
+        attempt = trial.status.attempts
+        if ending.state == "Failed" and engine.retry(trial):
+            note = f"attempt {attempt} failed ({ending.reason}: {ending.message}); retrying"
+            log.info("Trial %s/%s: %s", self.namespace, self.name, note)
+            ref = object_ref(trial, self.namespace)
+            self.kube.event(ref, "Warning", "TrialRetrying", note)
+            return self._start_attempt(study, trial, uid, attempt + 1, note)
+        status = trial.status.model_copy(deep=True)
+        status.state, status.reason, status.message = ending.state, ending.reason, ending.message
+        status.metrics = ending.metrics
+        status.values, status.feasible = ending.values, ending.feasible
+        status.violations, status.economics = ending.violations, ending.economics
+        if output is not None:
+            _intermediate(status, study, output)
+        crash_point(self.ctx.settings, "before-trial-finish")
+        self._end(study, trial, status)
+        return False
+
+    def _stop_for_study(self, study: Study, trial: Trial) -> None:
+        """The study is over: end this trial as Pruned and stop its pod."""
+        status = trial.status.model_copy(deep=True)
+        status.state, status.reason = "Pruned", "StudyStopped"
+        status.message = f"study {study.metadata.name} finished before this trial did"
+        pod = None
+        if status.attempts:
+            pod = self.kube.get_pod(self.namespace, pod_name(self.name, status.attempts))
+        if pod is not None:
+            status.economics = self._price(study, pod, primary_container(study))
+        self._end(study, trial, status)
+        if pod is not None:
+            self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
+
+    # -- writing -----------------------------------------------------------------------
+    def _end(self, study: Study, trial: Trial, status: TrialStatus) -> None:
+        now = now_utc()
+        status.completion_time = now
+        status.conditions = set_condition(
+            status.conditions,
+            status.state,
+            "True",
+            status.reason or status.state,
+            status.message or "",
+            generation=None,
+            now=now,
+        )
+        self._write(status)
+        crash_point(self.ctx.settings, "after-trial-finish")
+        trial.status = status
+        log.info("Trial %s/%s %s %s", self.namespace, self.name, status.state, status.reason or "")
+        self.ctx.observer.trial_finished(self.namespace, study.metadata.name, trial)
+        for ref, event in trial_outcome_events(study, trial, self.namespace):
+            self.kube.event(ref, event.type, event.reason, event.message)
+        reconcile_study(self.ctx, self.namespace, study.metadata.name)
+
+    def _write(self, status: TrialStatus) -> None:
+        if self.stopped():
+            raise Stopped
+        self.kube.replace_status("trials", self.namespace, self.name, status.wire())
+
+    def _price(self, study: Study, pod: Obj, container: str) -> TrialEconomics | None:
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        node = None
+        if node_name:
+            if node_name not in self._nodes:
+                self._nodes[node_name] = self.kube.get_node(node_name)
+            node = self._nodes[node_name]
+        base = self.ctx.settings.economics
+        return attempts.price(study, pod, node, base, container, now_utc())
+
+
+def _intermediate(status: TrialStatus, study: Study, output: TrialOutput) -> None:
+    series = output.intermediate.get(study.spec.pruning_metric) or []
+    status.intermediate = [StepValue(step=s, value=v) for s, v in series[-INTERMEDIATE_CAP:]]
+    status.last_intermediate = {k: v[-1][1] for k, v in output.intermediate.items() if v}
+
+
+def _api_message(error: ApiException) -> str:
+    try:
+        return str(json.loads(error.body or "{}").get("message") or error.reason)[:300]
+    except ValueError:
+        return str(error.reason)

@@ -1,0 +1,151 @@
+"""Restart safety, spec edits and peering: the operator is killed, edited under, doubled."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.cluster.harness import Cluster
+from tests.e2e.helpers import (
+    Operator,
+    apply,
+    condition,
+    pods,
+    state,
+    study_manifest,
+    trials,
+    wait_study,
+    wait_trials,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+CRASH_EXIT = 70
+
+
+def finished(cluster: Cluster, name: str) -> dict[str, dict[str, object]]:
+    return {
+        t["metadata"]["name"]: t["status"]
+        for t in trials(cluster, name)
+        if state(t) in ("Succeeded", "Failed", "Pruned")
+    }
+
+
+def assert_exactly(cluster: Cluster, name: str, count: int) -> None:
+    """`count` trials, all Succeeded, one pod each (no duplicate Trial or Pod)."""
+    listed = trials(cluster, name)
+    assert [t["metadata"]["name"] for t in listed] == [f"{name}-{i:04d}" for i in range(count)]
+    assert all(state(t) == "Succeeded" for t in listed), [t["status"] for t in listed]
+    assert [p["metadata"]["name"] for p in pods(cluster, name)] == [
+        f"{name}-{i:04d}-a1" for i in range(count)
+    ]
+    assert all(t["status"]["attempts"] == 1 for t in listed)
+
+
+@pytest.mark.parametrize(
+    "point", ["after-trial-create", "after-pod-create", "before-trial-finish", "after-trial-finish"]
+)
+def test_a_crash_at_any_point_loses_nothing_and_duplicates_nothing(
+    cluster: Cluster, operator: Callable[..., Operator], point: str
+) -> None:
+    crashing = operator("--standalone", env={"TRADEOFF_CRASH_AT": point})
+    apply(cluster, study_manifest("restart", budget={"maxTrials": 4, "parallelism": 2}))
+    assert crashing.wait_exit(30) == CRASH_EXIT
+    before = finished(cluster, "restart")
+    operator("--standalone")
+    done = wait_study(cluster, "restart", timeout=40)
+    assert done["status"]["state"] == "Succeeded" and done["status"]["progress"] == "4/4"
+    assert_exactly(cluster, "restart", 4)
+    after = finished(cluster, "restart")
+    for name, status in before.items():  # what had finished stays exactly as it was
+        assert after[name] == status
+
+
+def test_sigkill_while_trials_run_then_restart(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    first = operator("--standalone")
+    manifest = study_manifest(
+        "killed", budget={"maxTrials": 5, "parallelism": 2}, env={"SLEEP": "1.0"}
+    )
+    apply(cluster, manifest)
+    wait_trials(
+        cluster,
+        "killed",
+        lambda ts: (
+            any(state(t) == "Succeeded" for t in ts) and any(state(t) == "Running" for t in ts)
+        ),
+    )
+    first.kill()
+    before = finished(cluster, "killed")
+    time.sleep(1.5)  # the running trials finish while no operator watches
+    operator("--standalone")
+    wait_study(cluster, "killed", timeout=40)
+    assert_exactly(cluster, "killed", 5)
+    after = finished(cluster, "killed")
+    assert all(after[name] == status for name, status in before.items())
+
+
+def test_editing_max_trials_and_parallelism_takes_effect(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    operator()
+    manifest = study_manifest(
+        "edited", budget={"maxTrials": 2, "parallelism": 1}, env={"SLEEP": "1.0"}
+    )
+    apply(cluster, manifest)
+    wait_trials(cluster, "edited", lambda ts: len(ts) == 1 and state(ts[0]) == "Running")
+    patch = '{"spec": {"budget": {"maxTrials": 5, "parallelism": 2}}}'
+    cluster.kubectl("patch", "study", "edited", "--type=merge", "-p", patch, check=True)
+    wait_trials(
+        cluster, "edited", lambda ts: sum(state(t) == "Running" for t in ts) == 2, timeout=20
+    )
+    done = wait_study(cluster, "edited", timeout=40)
+    assert done["status"]["progress"] == "5/5"
+    assert_exactly(cluster, "edited", 5)
+    assert condition(done, "Succeeded")["observedGeneration"] == 2  # type: ignore[index]
+    assert done["status"]["observedGeneration"] == 2
+
+
+def test_two_replicas_only_one_acts(cluster: Cluster, operator: Callable[..., Operator]) -> None:
+    replicas = [operator(), operator()]
+
+    def peers() -> dict[str, object]:
+        found = cluster.get("kopfpeerings", "tradeoff", group="kopf.dev")
+        return dict((found or {}).get("status") or {})
+
+    cluster.wait_for(lambda: len(peers()) == 2, timeout=40, message="both replicas peer")
+    priorities = {p["priority"] for p in peers().values()}  # type: ignore[index]
+    assert len(priorities) == 2  # distinct random priorities: the higher one acts
+    time.sleep(1.0)  # the lower-priority replica sees the other and pauses
+    apply(cluster, study_manifest("peered", budget={"maxTrials": 3, "parallelism": 2}))
+    wait_study(cluster, "peered", timeout=40)
+    assert_exactly(cluster, "peered", 3)
+    acting = [r for r in replicas if "Created trial" in r.log]
+    assert len(acting) == 1
+    idle = next(r for r in replicas if r is not acting[0])
+    assert "Created pod" not in idle.log and "Trial default/" not in idle.log
+    assert "Resuming operations" not in idle.log or "Pausing operations" in idle.log
+
+
+def test_all_namespaces_with_cluster_peering(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    cluster.kubectl("create", "namespace", "team-a", check=True)
+    op = operator("--all-namespaces")
+    manifest = study_manifest("elsewhere", budget={"maxTrials": 2, "parallelism": 2})
+    manifest["metadata"]["namespace"] = "team-a"
+    assert apply(cluster, manifest).returncode == 0
+    done = cluster.wait_for(
+        lambda: (
+            state(cluster.get("studies", "elsewhere", "team-a", "tradeoff.dev") or {})
+            == "Succeeded"
+        ),
+        timeout=40,
+        message="the study in team-a succeeds",
+    )
+    assert done
+    peering = cluster.get("clusterkopfpeerings", "tradeoff", group="kopf.dev")
+    assert peering is not None and len(peering.get("status") or {}) == 1
+    assert "Created trial elsewhere-0000 of study team-a/elsewhere" in op.log
