@@ -474,3 +474,17 @@ def test_trial_economics_wire_names() -> None:
     assert TrialEconomics.model_validate(wire) == result
     with pytest.raises(ValidationError):
         TrialEconomics.model_validate({**wire, "source": "guessed"})
+
+
+def test_add_attempt_sums_what_every_attempt_cost() -> None:
+    from tradeoff.economics import add_attempt
+
+    config = EconomicsConfig.default()
+    first = price_trial(Resources(vcpu=1, memory_gib=1), 60, config)
+    second = price_trial(Resources(vcpu=1, memory_gib=1), 30, config, cpu_seconds=20)
+    assert add_attempt(None, first) == first
+    total = add_attempt(first, second)
+    assert total.duration_seconds == 90
+    assert total.cost_usd == pytest.approx(first.cost_usd + second.cost_usd)
+    assert total.carbon_grams == pytest.approx(first.carbon_grams + second.carbon_grams)
+    assert total.cpu_seconds == 20 and total.source == "measured"

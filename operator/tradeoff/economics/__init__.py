@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from tradeoff.economics._config import EconomicsConfig
 from tradeoff.economics._constants import DEFAULT_GPU_MODEL, DEFAULT_MEMORY_GIB, DEFAULT_VCPU
-from tradeoff.economics._model import price_trial, totals
+from tradeoff.economics._model import add_attempt, price_trial, totals
 from tradeoff.economics._node import (
     NodeInfo,
     config_for_node,
@@ -30,6 +30,7 @@ __all__ = [
     "EconomicsConfig",
     "NodeInfo",
     "Resources",
+    "add_attempt",
     "config_for_node",
     "gpu_model_from_labels",
     "node_info_from_labels",

@@ -112,3 +112,22 @@ def totals(items: Iterable[TrialEconomics]) -> Totals:
         carbon += item.carbon_grams
         energy += item.energy_kwh
     return Totals(cost_usd=cost, carbon_grams=carbon, energy_kwh=energy)
+
+
+def add_attempt(total: TrialEconomics | None, attempt: TrialEconomics) -> TrialEconomics:
+    """Economics of all attempts so far: durations, CPU time, energy, carbon, cost summed."""
+    if total is None:
+        return attempt
+    cpu: float | None = None
+    if total.cpu_seconds is not None or attempt.cpu_seconds is not None:
+        cpu = (total.cpu_seconds or 0.0) + (attempt.cpu_seconds or 0.0)
+    return attempt.model_copy(
+        update={
+            "duration_seconds": total.duration_seconds + attempt.duration_seconds,
+            "cpu_seconds": cpu,
+            "energy_kwh": total.energy_kwh + attempt.energy_kwh,
+            "carbon_grams": total.carbon_grams + attempt.carbon_grams,
+            "cost_usd": total.cost_usd + attempt.cost_usd,
+            "source": "measured" if "measured" in (total.source, attempt.source) else "estimated",
+        }
+    )

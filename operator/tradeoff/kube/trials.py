@@ -20,6 +20,7 @@ from tradeoff.api.errors import ManifestError
 from tradeoff.api.load import parse_study
 from tradeoff.api.study import Study
 from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial, TrialStatus
+from tradeoff.economics import add_attempt
 from tradeoff.engine import Engine
 from tradeoff.kube import attempts
 from tradeoff.kube.client import Obj, now_utc
@@ -113,10 +114,18 @@ class TrialDriver:
 
     # -- attempts ----------------------------------------------------------------------
     def _start_attempt(
-        self, study: Study, trial: Trial, uid: str, attempt: int, note: str | None = None
+        self,
+        study: Study,
+        trial: Trial,
+        uid: str,
+        attempt: int,
+        note: str | None = None,
+        spent: TrialEconomics | None = None,
     ) -> bool:
         pod = build_pod(study, trial, uid, attempt)
         status = trial.status.model_copy(deep=True)
+        if spent is not None:  # what the failed attempt before this one cost
+            status.economics = add_attempt(status.economics, spent)
         crash_point(self.ctx.settings, "before-pod-create")
         if self.stopped():
             raise Stopped
@@ -195,7 +204,9 @@ class TrialDriver:
                 status.state, status.reason = "Pruned", "Pruned"
                 status.message = f"{study.spec.early_stopping.algorithm} stopped it{where}"
                 status.metrics = dict(output.final)
-                status.economics = self._price(study, pod, container)
+                spent = self._price(study, pod, container)
+                if spent is not None:
+                    status.economics = add_attempt(status.economics, spent)
                 self._end(study, trial, status)
                 self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
                 return True
@@ -207,12 +218,15 @@ class TrialDriver:
     ) -> bool:
         """Record how the attempt ended, or start the next attempt."""
         output: TrialOutput | None = None
-        economics = None
+        spent = economics = None
         if pod is not None:
             text = self.kube.read_log(self.namespace, pod["metadata"]["name"], container)
             message = str(attempts.terminated_state(pod, container).get("message") or "")
             output = attempts.read_metrics(study, text, message)
-            economics = self._price(study, pod, container)
+            spent = self._price(study, pod, container)
+        if spent is not None:
+            # A trial's economics (and its cost and carbon objectives) cover every attempt.
+            economics = add_attempt(trial.status.economics, spent)
         ending = attempts.judge(engine, study, pod, container, output, economics)
         attempt = trial.status.attempts
         if ending.state == "Failed" and engine.retry(trial):
@@ -220,7 +234,7 @@ class TrialDriver:
             log.info("Trial %s/%s: %s", self.namespace, self.name, note)
             ref = object_ref(trial, self.namespace)
             self.kube.event(ref, "Warning", "TrialRetrying", note)
-            return self._start_attempt(study, trial, uid, attempt + 1, note)
+            return self._start_attempt(study, trial, uid, attempt + 1, note, spent)
         status = trial.status.model_copy(deep=True)
         status.state, status.reason, status.message = ending.state, ending.reason, ending.message
         status.metrics = ending.metrics
@@ -240,8 +254,9 @@ class TrialDriver:
         pod = None
         if status.attempts:
             pod = self.kube.get_pod(self.namespace, pod_name(self.name, status.attempts))
-        if pod is not None:
-            status.economics = self._price(study, pod, primary_container(study))
+        spent = self._price(study, pod, primary_container(study)) if pod is not None else None
+        if spent is not None:
+            status.economics = add_attempt(status.economics, spent)
         self._end(study, trial, status)
         if pod is not None:
             self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)

@@ -11,7 +11,7 @@ from tradeoff.economics import EconomicsConfig, price_trial, resources_from_pod_
 from tradeoff.engine import StopDecision
 from tradeoff.local.events import AttemptResult
 
-__all__ = ["add_economics", "cancelled_outcome", "exit_message", "price_attempt"]
+__all__ = ["cancelled_outcome", "exit_message", "price_attempt"]
 
 
 def price_attempt(
@@ -28,25 +28,6 @@ def price_attempt(
         cpu_seconds=result.cpu_seconds,
         energy_kwh=reported,
         region=region,
-    )
-
-
-def add_economics(total: TrialEconomics | None, attempt: TrialEconomics) -> TrialEconomics:
-    """Economics of all attempts so far: durations, CPU time, energy, carbon, cost summed."""
-    if total is None:
-        return attempt
-    cpu: float | None = None
-    if total.cpu_seconds is not None or attempt.cpu_seconds is not None:
-        cpu = (total.cpu_seconds or 0.0) + (attempt.cpu_seconds or 0.0)
-    return attempt.model_copy(
-        update={
-            "duration_seconds": total.duration_seconds + attempt.duration_seconds,
-            "cpu_seconds": cpu,
-            "energy_kwh": total.energy_kwh + attempt.energy_kwh,
-            "carbon_grams": total.carbon_grams + attempt.carbon_grams,
-            "cost_usd": total.cost_usd + attempt.cost_usd,
-            "source": "measured" if "measured" in (total.source, attempt.source) else "estimated",
-        }
     )
 
 

@@ -29,6 +29,7 @@ from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial
 from tradeoff.economics import (
     EconomicsConfig,
     NodeInfo,
+    add_attempt,
     config_for_node,
     resources_from_pod_spec,
 )
@@ -37,7 +38,6 @@ from tradeoff.local.display import NullDisplay, RunDisplay
 from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
 from tradeoff.local.outcome import (
-    add_economics,
     cancelled_outcome,
     exit_message,
     price_attempt,
@@ -254,7 +254,7 @@ class StudyRunner:
         status.completion_time = datetime.now(UTC)
         status.metrics = dict(result.metrics)
         if result.start_error is None and pod is not None:
-            status.economics = add_economics(status.economics, self._price(pod, result))
+            status.economics = add_attempt(status.economics, self._price(pod, result))
         if result.stopped_for == "interrupt":
             self._set(
                 record, "Pending", "Interrupted", "stopped by an interrupt; re-runs on resume"
