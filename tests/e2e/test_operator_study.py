@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.request
 from collections.abc import Callable
@@ -144,13 +145,15 @@ def test_quickstart_runs_to_a_pareto_front(
     assert table.split()[:5] == ["NAME", "STATE", "PROGRESS", "RECOMMENDED", "AGE"]
     assert "quickstart   Succeeded   6/6" in table
     wide = cluster.kubectl("get", "studies", "-o", "wide", check=True).stdout
-    assert "HYPERVOLUME" in wide and "COST-USD" in wide
+    assert "SPENT" in wide and "HYPERVOLUME" in wide and " gCO2e" in wide
     listing = cluster.kubectl("get", "trials", check=True).stdout
     header = listing.splitlines()[0].split()
-    assert header == ["NAME", "STUDY", "STATE", "VALUES", "COST-USD", "REASON", "AGE"]
+    assert header == ["NAME", "STUDY", "STATE", "VALUES", "REASON", "AGE"]
     assert listing.count(" Succeeded ") == 6
+    assert re.search(r"quickstart-0000 +quickstart +Succeeded +accuracy=[0-9.]+ cost=", listing)
     (tmp_path / "kubectl-get.txt").write_text(
-        f"$ kubectl get studies\n{table}\n$ kubectl get trials\n{listing}"
+        f"$ kubectl get studies\n{table}\n$ kubectl get studies -o wide\n{wide}\n"
+        f"$ kubectl get trials\n{listing}"
     )
 
     # Health and metrics endpoints.

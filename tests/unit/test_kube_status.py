@@ -225,3 +225,14 @@ def test_outcome_events_say_how_a_trial_ended() -> None:
     pruned.status.reason = "Pruned"
     [(_, event)] = trial_outcome_events(study, pruned, "ns")
     assert (event.type, event.reason) == ("Normal", "TrialPruned")
+
+
+def test_one_line_summaries_for_printer_columns() -> None:
+    from tradeoff.api.status import Totals
+    from tradeoff.kube.status import spent_summary, values_summary
+
+    assert values_summary(["accuracy", "cost"], [0.973684, 2.3423e-05]) == (
+        "accuracy=0.9737 cost=2.34e-05"
+    )
+    assert values_summary(["accuracy"], None) is None
+    assert spent_summary(Totals(cost_usd=0.00205, carbon_grams=0.0821)) == "$0.00205 0.0821 gCO2e"

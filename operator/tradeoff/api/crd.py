@@ -60,18 +60,18 @@ STUDY_COLUMNS = [
     _column("State", "string", ".status.state", "Pending, Running, Succeeded or Failed."),
     _column("Progress", "string", ".status.progress", "Finished trials of the budget."),
     _column("Recommended", "string", ".status.recommendedSummary", "The recommended trial."),
+    _column("Spent", "string", ".status.spent", "Cost and carbon of all trials so far.", 1),
     _column("Hypervolume", "number", ".status.hypervolume", "Normalised hypervolume.", 1),
-    _column("Cost-USD", "number", ".status.totals.costUSD", "Cost of all trials so far.", 1),
     _AGE,
 ]
 
 TRIAL_COLUMNS = [
     _column("Study", "string", ".spec.study", "The owning Study."),
     _column("State", "string", ".status.state", "Pending, Running, Succeeded, Failed or Pruned."),
-    _column("Values", "string", ".status.values", "Objective values, in objective order."),
-    _column("Cost-USD", "number", ".status.economics.costUSD", "Cost of the trial."),
+    _column("Values", "string", ".status.summary", "Objective values."),
     _column("Reason", "string", ".status.reason", "Why the trial failed or was pruned."),
     _AGE,
+    _column("Cost-USD", "number", ".status.economics.costUSD", "Cost of the trial.", 1),
     _column("Pod", "string", ".status.podName", "The pod of the latest attempt.", 1),
 ]
 

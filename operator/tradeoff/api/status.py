@@ -91,4 +91,7 @@ class StudyStatus(ApiModel):
         default=None, description="Normalised hypervolume of the front, in [0, 1]."
     )
     totals: Totals = Field(default_factory=Totals, description="Cost, carbon and energy so far.")
+    spent: str | None = Field(
+        default=None, description="Cost and carbon so far in one line, for printer columns."
+    )
     message: str | None = Field(default=None, description="Why the study is in its state.")

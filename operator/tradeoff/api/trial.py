@@ -67,6 +67,9 @@ class TrialStatus(ApiModel):
     economics: TrialEconomics | None = Field(
         default=None, description="Energy, carbon and cost of all attempts."
     )
+    summary: str | None = Field(
+        default=None, description="Objective values in one line, for printer columns."
+    )
     values: list[float] | None = Field(default=None, description="Objective values, in order.")
     feasible: bool | None = Field(default=None, description="Whether constraints hold.")
     violations: dict[str, float] = Field(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from tradeoff.api.status import Condition, Recommendation, StudyStatus
+from tradeoff.api.status import Condition, Recommendation, StudyStatus, Totals
 from tradeoff.engine.progress import StopDecision, Summary
 
 ConditionStatus = Literal["True", "False", "Unknown"]
@@ -77,6 +77,18 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+def values_summary(names: list[str], values: list[float] | None) -> str | None:
+    """Objective values in one line: `accuracy=0.97 cost=0.0004`."""
+    if values is None:
+        return None
+    return " ".join(f"{k}={_number(v)}" for k, v in zip(names, values, strict=False))
+
+
+def spent_summary(totals: Totals) -> str:
+    """What a study has cost so far in one line: `$0.0021 0.082 gCO2e`."""
+    return f"${_number(totals.cost_usd)} {_number(totals.carbon_grams)} gCO2e"
+
+
 def recommended_summary(recommended: Recommendation | None) -> str | None:
     """The recommended trial in one line: `quickstart-0007 accuracy=0.97 cost=0.0004`."""
     if recommended is None:
@@ -124,6 +136,7 @@ def study_status(
     status.recommended_summary = recommended_summary(summary.recommended)
     status.hypervolume = summary.hypervolume
     status.totals = summary.totals
+    status.spent = spent_summary(summary.totals)
     status.observed_generation = generation
     status.start_time = status.start_time or now
     cond = status.conditions

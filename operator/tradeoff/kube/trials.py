@@ -29,7 +29,7 @@ from tradeoff.kube.logs import LogFollower
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
 from tradeoff.kube.reconcile import records_of
 from tradeoff.kube.settings import crash_point
-from tradeoff.kube.status import set_condition
+from tradeoff.kube.status import set_condition, values_summary
 from tradeoff.kube.studies import Context, reconcile_study
 from tradeoff.trial_output import TrialOutput
 
@@ -265,6 +265,7 @@ class TrialDriver:
     def _end(self, study: Study, trial: Trial, status: TrialStatus) -> None:
         now = now_utc()
         status.completion_time = now
+        status.summary = values_summary(study.spec.objective_names, status.values)
         status.conditions = set_condition(
             status.conditions,
             status.state,
