@@ -35,11 +35,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(commands: dict[str, Command]) -> argparse.ArgumentParser:
-    parser = _Parser(prog="tradeoff", description=__doc__)
+    parser = _Parser(prog="tradeoff", description=__doc__, allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"tradeoff {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, module in commands.items():
-        p = sub.add_parser(name, help=COMMANDS[name][1], description=COMMANDS[name][1])
+        # Abbreviated options are refused: `--out` is not silently `--output`.
+        p = sub.add_parser(
+            name, help=COMMANDS[name][1], description=COMMANDS[name][1], allow_abbrev=False
+        )
         module.add_arguments(p)
     return parser
 

@@ -171,6 +171,9 @@ class TrialOutput:
         except OverflowError:
             number = math.inf
         if not math.isfinite(number):
+            # A diverged final value must not leave an older, finite one standing.
+            if step is None:
+                self.final.pop(name, None)
             self._problem(f"metric {name!r} is not finite: {number}", where)
             return
         if name not in self.final and len(self.final) >= MAX_METRICS:

@@ -147,7 +147,8 @@ def test_malformed_summary_is_a_problem(text: str, problem: str) -> None:
     output = TrialOutput()
     output.feed("a=0.25")
     output.apply_summary(text)
-    assert output.final == {"a": 0.25}
+    # An authoritative non-finite value drops the metric rather than keep an older one.
+    assert output.final == ({} if "NaN" in text else {"a": 0.25})
     assert len(output.problems) == 1
     assert output.problems[0].startswith(problem)
 
@@ -218,3 +219,12 @@ def test_many_ordinary_lines_leave_only_real_metrics() -> None:
     for line in lines:
         quiet.feed(line)
     assert quiet.final == {}
+
+
+def test_a_non_finite_final_value_drops_the_metric() -> None:
+    output = TrialOutput()
+    output.feed('TRADEOFF_METRICS {"step": 2, "loss": 0.3}')
+    output.feed("TRADEOFF_METRICS {\"loss\": NaN}")
+    assert "loss" not in output.final
+    assert output.intermediate["loss"] == [(2, 0.3)]
+    assert any("not finite" in p for p in output.problems)

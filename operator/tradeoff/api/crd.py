@@ -214,8 +214,12 @@ def main(args: argparse.Namespace) -> int:
             return 1
         print(f"{output}: CRDs are up to date")
         return 0
-    output.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (output / name).write_text(text, encoding="utf-8")
-        print(f"wrote {output / name}")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (output / name).write_text(text, encoding="utf-8")
+            print(f"wrote {output / name}")
+    except OSError as exc:
+        print(f"tradeoff crds: cannot write to {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return 0

@@ -44,8 +44,12 @@ def load_study(path: str | Path) -> Study:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ManifestError([f"{file}: no such file"]) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ManifestError([f"{file}: cannot read ({exc.__class__.__name__})"]) from None
+    except IsADirectoryError:
+        raise ManifestError([f"{file}: is a directory, not a manifest"]) from None
+    except UnicodeDecodeError:
+        raise ManifestError([f"{file}: not a text file (UTF-8 expected)"]) from None
+    except OSError as exc:
+        raise ManifestError([f"{file}: cannot read ({exc.strerror or exc})"]) from None
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:

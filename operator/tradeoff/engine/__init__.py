@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from tradeoff.engine.core import Engine, Suggestion, derive_seed
-from tradeoff.engine.outcome import Evaluation, all_metrics, builtin_metrics
+from tradeoff.engine.outcome import (
+    Evaluation,
+    all_metrics,
+    builtin_metrics,
+    reported_energy_kwh,
+)
 from tradeoff.engine.pareto import normalised_hypervolume, pareto_front
-from tradeoff.engine.progress import StopDecision, Summary
+from tradeoff.engine.progress import StopDecision, Summary, cancelled_outcome
 from tradeoff.engine.pruning import PruneDecision
 from tradeoff.engine.samplers import resolve_algorithm
 from tradeoff.engine.selection import recommend
@@ -19,9 +24,11 @@ __all__ = [
     "Summary",
     "all_metrics",
     "builtin_metrics",
+    "cancelled_outcome",
     "derive_seed",
     "normalised_hypervolume",
     "pareto_front",
     "recommend",
+    "reported_energy_kwh",
     "resolve_algorithm",
 ]

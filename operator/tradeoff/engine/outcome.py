@@ -1,4 +1,10 @@
-"""What a finished trial attempt means: objective values, feasibility, or why it failed."""
+"""What a finished trial attempt means: objective values, feasibility, or why it failed.
+
+Shared by local mode and the operator. A trial's objective values (including the
+built-in `cost`, `carbon`, `energy`, `duration`) come from the attempt that produced its
+metrics, the final one: pass that attempt's economics to `evaluate`. The trial's
+`status.economics` is the sum over every attempt (failed ones cost money too).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,18 @@ def builtin_metrics(economics: TrialEconomics | None) -> dict[str, float]:
         "energy": economics.energy_kwh,
         "duration": economics.duration_seconds,
     }
+
+
+def reported_energy_kwh(reported: Mapping[str, float]) -> float | None:
+    """The energy (kWh) a trial measured itself and reported as metric `energy`, if usable.
+
+    When present it replaces the estimate from requested resources (`price_trial`'s
+    `energy_kwh`), in both modes.
+    """
+    energy = reported.get("energy")
+    if energy is None or not math.isfinite(energy) or energy < 0:
+        return None
+    return float(energy)
 
 
 def all_metrics(
@@ -60,7 +78,7 @@ class Evaluation:
 def evaluate(
     spec: StudySpec, reported: Mapping[str, float], economics: TrialEconomics | None
 ) -> Evaluation:
-    """Judge a trial attempt that exited cleanly."""
+    """Judge a trial attempt that exited cleanly; `economics` are that attempt's own."""
     metrics = all_metrics(reported, economics)
     missing = [name for name in spec.objective_names if name not in metrics]
     if missing:

@@ -60,8 +60,12 @@ def pareto_front(spec: StudySpec, records: Sequence[Trial]) -> list[Trial]:
 
 
 def normalised_hypervolume(spec: StudySpec, records: Sequence[Trial]) -> float | None:
-    """Share of the box between the ideal and (1.1 x) the nadir of all feasible trials
-    that the front dominates, in [0, 1]. None before any feasible trial."""
+    """Hypervolume of the front in [0, 1]; None before any feasible trial.
+
+    Each objective is scaled to [0, 1] over all feasible trials (0 the ideal, 1 the
+    nadir); the result is the share of the box from the ideal point to a reference point
+    10% of the range beyond the nadir that the front dominates.
+    """
     done = completed(records)
     if not done:
         return None

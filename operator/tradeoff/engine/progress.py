@@ -15,7 +15,7 @@ from tradeoff.api.status import (
     TrialCounts,
 )
 from tradeoff.api.study import StudySpec
-from tradeoff.api.trial import Trial
+from tradeoff.api.trial import Trial, TrialState
 from tradeoff.engine.pareto import cap_front, completed, normalised_hypervolume, pareto_front
 from tradeoff.engine.selection import recommend
 
@@ -30,6 +30,17 @@ class StopDecision:
     reason: str
     message: str
     cancel_running: bool = False
+
+
+def cancelled_outcome(decision: StopDecision) -> tuple[TrialState, str, str]:
+    """State, reason and message of a running trial a stop rule cancels.
+
+    Pruned with `GoalReached` when the study reached its goal (the trial was stopped
+    because the study is done, not because it is bad); Failed with the decision's reason
+    otherwise (`Timeout`, `TooManyFailedTrials`, ...).
+    """
+    state: TrialState = "Pruned" if decision.reason == "GoalReached" else "Failed"
+    return state, decision.reason, f"cancelled: {decision.message}"
 
 
 def counts(records: Sequence[Trial]) -> TrialCounts:

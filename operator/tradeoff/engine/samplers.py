@@ -172,7 +172,7 @@ def make_sampler(
     conditional = any(p.is_conditional for p in spec.parameters)
     silence = {"warn_independent_sampling": False}
     if name == "tpe":
-        kwargs = {"multivariate": True, "group": conditional, **kwargs}
+        kwargs = {"multivariate": True, "group": conditional, "constant_liar": True, **kwargs}
         return optuna.samplers.TPESampler(seed=seed, **kwargs)
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed, **{**silence, **kwargs})
