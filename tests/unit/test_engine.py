@@ -260,3 +260,35 @@ def test_grid_search_survives_a_failed_trial_and_a_duplicate() -> None:
     records[1].status.state = "Failed"  # its configuration may be tried again
     more = engine.ask(records, 3)
     assert {s.parameters["k"] for s in more} == {"a", "b", "c"} - {records[0].spec.parameters["k"]}
+
+
+NUMERIC = [{"name": "x", "type": "float", "low": 0.0, "high": 1.0}]
+CATEGORICAL = [{"name": "k", "type": "categorical", "values": ["a", "b"]}]
+
+
+@pytest.mark.parametrize(
+    ("objectives", "parameters", "max_trials", "expected"),
+    [
+        (1, NUMERIC, 50, "gp"),
+        (2, NUMERIC, 200, "gp"),
+        (2, NUMERIC, 201, "tpe"),
+        (3, NUMERIC, 50, "tpe"),
+        (3, NUMERIC, 300, "nsga2"),
+        (2, NUMERIC, 400, "tpe"),
+        (1, CASH, 50, "tpe"),
+        (1, CATEGORICAL, 50, "tpe"),
+    ],
+)
+def test_auto_rules(
+    objectives: int, parameters: list[dict[str, Any]], max_trials: int, expected: str
+) -> None:
+    from tradeoff.engine import resolve_algorithm
+
+    names = ["accuracy", "cost", "carbon"][:objectives]
+    spec = make_spec(
+        objectives=[{"name": n, "direction": "minimize"} for n in names],
+        parameters=parameters,
+        algorithm={"name": "auto"},
+        budget={"maxTrials": max_trials},
+    )
+    assert resolve_algorithm(spec) == expected

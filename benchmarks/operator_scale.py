@@ -1,0 +1,224 @@
+"""The operator at scale: the real operator process against the Kubernetes API emulator.
+
+Trials finish at once (the local kubelet's instant mode: no process starts, the pod's log
+holds one metric line), so what is measured is the operator itself: trials completed per
+second, API requests per trial, the operator's memory (RSS) as the trial count grows, and
+how long a restarted operator takes to pick the study up again (kill -9 after the study
+finished, raise maxTrials by a few, start a new operator, time until it creates the next
+trial; the same measured on an empty study gives the start-up baseline).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent))  # the API emulator lives in tests/cluster
+
+import _common as c  # noqa: E402
+
+NAME = "operator_scale"
+GROUP = "tradeoff.dev"
+INSTANT = "tradeoff-harness-instant"
+OPERATOR_ENV = {
+    "TRADEOFF_RECONCILE_INTERVAL": "1",
+    "TRADEOFF_STATUS_INTERVAL": "1",
+    "TRADEOFF_STANDALONE": "true",
+}
+
+
+def manifest(name: str, trials: int, parallelism: int) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "Study",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "objectives": [{"name": "accuracy", "direction": "maximize"}],
+            "parameters": [{"name": "x", "type": "float", "low": 0.0, "high": 1.0}],
+            "algorithm": {"name": "random", "seed": 1},
+            "budget": {"maxTrials": trials, "parallelism": parallelism, "maxFailedTrials": 10},
+            "trialTemplate": {
+                "pod": {
+                    "containers": [
+                        {
+                            "name": "trial",
+                            "image": "tradeoff:0.1.0",
+                            "command": [INSTANT],
+                            "args": ['TRADEOFF_METRICS {"accuracy": ${params.x}}'],
+                            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+                        }
+                    ]
+                }
+            },
+        },
+    }
+
+
+class OperatorProcess:
+    """``tradeoff operator`` as a child process; RSS read from /proc."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self._log = log.open("a")
+        command = [sys.executable, "-m", "tradeoff.cli", "operator", "--namespace", "default"]
+        self.process = subprocess.Popen(
+            command,
+            env={**env, **OPERATOR_ENV},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=BENCH.parent,
+        )
+        self.started = time.perf_counter()
+
+    def rss_mib(self) -> tuple[float, float]:
+        """Current and peak resident memory in MiB."""
+        fields = {}
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        self._log.close()
+
+
+def counts(cluster: Any, name: str) -> dict[str, int]:
+    found = cluster.get("studies", name, group=GROUP) or {}
+    return ((found.get("status") or {}).get("trials")) or {}
+
+
+def trial_exists(cluster: Any, name: str, number: int) -> bool:
+    return cluster.get("trials", f"{name}-{number:04d}", group=GROUP) is not None
+
+
+def wait(predicate: Any, timeout: float, interval: float = 0.2) -> float:
+    started = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"not reached within {timeout:.0f} s")
+        time.sleep(interval)
+    return time.perf_counter() - started
+
+
+def run(trials: int, parallelism: int, timeout: float, workdir: Path) -> dict[str, Any]:
+    from tests.cluster.harness import Cluster
+
+    name = "scale"
+    log = workdir / "operator.log"
+    with Cluster(
+        max_concurrent=max(parallelism, 8), history_size=max(20000, trials * 12)
+    ) as cluster:
+        env = cluster.env()
+        op = OperatorProcess(env, log)
+        cluster.apply(manifest(name, trials, parallelism))
+        first = wait(lambda: trial_exists(cluster, name, 0), 120)
+        started = time.perf_counter()
+        samples: list[dict[str, float]] = []
+        while counts(cluster, name).get("succeeded", 0) < trials:
+            if op.process.poll() is not None:
+                raise RuntimeError(f"the operator exited ({op.process.returncode}); see {log}")
+            if time.perf_counter() - started > timeout:
+                raise TimeoutError(f"{counts(cluster, name)} after {timeout:.0f} s; see {log}")
+            done = counts(cluster, name).get("succeeded", 0)
+            rss, peak = op.rss_mib()
+            samples.append(
+                {"seconds": time.perf_counter() - started, "succeeded": done, "rss_mib": rss}
+            )
+            if len(samples) % 30 == 0:
+                print(
+                    f"  {samples[-1]['seconds']:.0f} s: {done} succeeded, RSS {rss:.0f} MiB",
+                    flush=True,
+                )
+            time.sleep(1.0)
+        elapsed = time.perf_counter() - started
+        rss, peak = op.rss_mib()
+        requests = cluster.request_counts()
+        op.kill()
+        # Restart: more budget, a fresh operator, time until it creates the next trial.
+        study = cluster.get("studies", name, group=GROUP)
+        assert study is not None
+        study["spec"]["budget"]["maxTrials"] = trials + 5
+        study["metadata"].pop("resourceVersion", None)
+        cluster.apply(study)
+        op2 = OperatorProcess(env, log)
+        resume = wait(lambda: trial_exists(cluster, name, trials), 600)
+        rss_after_restart = op2.rss_mib()[0]
+        op2.kill()
+    total_requests = sum(requests.values())
+    return {
+        "trials": trials,
+        "parallelism": parallelism,
+        "seconds_to_first_trial_on_empty_study": first,
+        "seconds": elapsed,
+        "trials_per_second": trials / elapsed,
+        "api_requests": total_requests,
+        "api_requests_per_trial": total_requests / trials,
+        "requests_by_kind": {
+            f"{verb} {resource}": n for (verb, resource), n in requests.most_common(15)
+        },
+        "rss_mib_at_end": rss,
+        "rss_mib_peak": peak,
+        "rss_mib_after_restart": rss_after_restart,
+        "seconds_to_resume_after_restart": resume,
+        "samples": samples,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    def extra(p: Any) -> None:
+        p.add_argument("--trials", type=int, default=None, help="trials to run (default 10000)")
+        p.add_argument("--parallelism", type=int, default=50)
+        p.add_argument(
+            "--timeout", type=float, default=3000.0, help="give up after this many seconds"
+        )
+
+    args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
+    trials = args.trials or (20 if args.quick else 10_000)
+    with tempfile.TemporaryDirectory(prefix="tradeoff-scale-") as tmp:
+        try:
+            result = run(trials, args.parallelism, args.timeout, Path(tmp))
+        except (TimeoutError, RuntimeError) as error:
+            tail = (Path(tmp) / "operator.log").read_text(errors="replace")[-3000:]
+            print(f"operator_scale: {error}\n--- operator log (end) ---\n{tail}", file=sys.stderr)
+            return 1
+    c.print_table(
+        f"Operator with instant trials: {trials} trials, parallelism {args.parallelism}",
+        [
+            "trials/s",
+            "API requests per trial",
+            "RSS at end MiB",
+            "peak RSS MiB",
+            "resume after restart s",
+            "first trial on empty study s",
+        ],
+        [
+            [
+                f"{result['trials_per_second']:.1f}",
+                f"{result['api_requests_per_trial']:.1f}",
+                f"{result['rss_mib_at_end']:.0f}",
+                f"{result['rss_mib_peak']:.0f}",
+                f"{result['seconds_to_resume_after_restart']:.1f}",
+                f"{result['seconds_to_first_trial_on_empty_study']:.1f}",
+            ]
+        ],
+    )
+    print(
+        "requests by kind:", ", ".join(f"{k}: {v}" for k, v in result["requests_by_kind"].items())
+    )
+    c.write_results(args.out, NAME, {"pid": os.getpid(), **result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
