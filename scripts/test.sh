@@ -12,7 +12,7 @@ if ! command -v prometheus >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends prometheus
 fi
 
-python -m pip install -q --disable-pip-version-check -e '.[test,gp]'
+python -m pip install -q --disable-pip-version-check -e '.[test,gp,bench]'
 
 ruff check .
 ruff format --check .

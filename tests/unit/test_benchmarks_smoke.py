@@ -32,12 +32,6 @@ def _load(name: str) -> ModuleType:
     return module
 
 
-@pytest.fixture(autouse=True)
-def _bench_packages() -> None:
-    for package in ("pymoo", "hyperopt", "skopt", "matplotlib"):
-        pytest.importorskip(package, reason="needs the bench extra: pip install -e '.[bench]'")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", QUICK)
 def test_quick_mode_writes_results(
