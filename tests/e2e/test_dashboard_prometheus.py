@@ -1,8 +1,11 @@
-"""Every query of the Grafana dashboard returns data from a real Prometheus.
+"""Every query of the Grafana dashboard returns data from a real Prometheus scraping the
+real operator.
 
-A real local study (trials as subprocesses) feeds a `PrometheusObserver`; its registry is
-served over HTTP on loopback; Prometheus (Debian package `prometheus`) scrapes it every
-second; then each dashboard query, templating variables substituted, must return data.
+The cluster harness (API emulator + local kubelet) runs `tradeoff operator --standalone
+--metrics-port P`; two studies run there (one with a failing trial, so outcomes differ);
+Prometheus (Debian package `prometheus`) scrapes the operator every second while they run
+and after they finish; then each dashboard query, templating variables substituted, must
+return data.
 """
 
 from __future__ import annotations
@@ -20,17 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry, start_http_server
 
-from tradeoff.api import parse_study
-from tradeoff.local.display import NullDisplay
-from tradeoff.local.runner import LOCAL_NAMESPACE, StudyRunner
-from tradeoff.local.store import FileStore
-from tradeoff.metrics import PrometheusObserver
+from tests.cluster.harness import Cluster
+from tests.e2e.helpers import QUICK_TRIAL, Operator, apply, study_manifest, trials, wait_study
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.slow,
+    pytest.mark.timeout(120),
     pytest.mark.skipif(
         shutil.which("prometheus") is None,
         reason="needs the prometheus server (Debian: apt-get install prometheus)",
@@ -40,42 +40,18 @@ pytestmark = [
 DASHBOARD = (
     Path(__file__).resolve().parents[2] / "charts" / "tradeoff" / "dashboards" / "tradeoff.json"
 )
-STUDY = "dash"
-# Accuracy peaks at x = 0.3; x > 0.85 crashes, so some trials fail.
+STUDY, OTHER = "dash", "dash-other"
+# QUICK_TRIAL (accuracy peaks at x = 0.3), except that trial 1 of each study crashes.
 TRIAL = (
-    "import sys; x = float(sys.argv[1]); "
-    "sys.exit(3) if x > 0.85 else print(f'accuracy={1 - (x - 0.3) ** 2}')"
+    "import os, sys\n"
+    "if os.environ['TRADEOFF_TRIAL'].endswith('-0001'): sys.exit('crashed on purpose')\n"
+    + QUICK_TRIAL
 )
-MANIFEST: dict[str, Any] = {
-    "apiVersion": "tradeoff.dev/v1alpha1",
-    "kind": "Study",
-    "metadata": {"name": STUDY},
-    "spec": {
-        "objectives": [
-            {"name": "accuracy", "direction": "maximize"},
-            {"name": "duration", "direction": "minimize"},
-        ],
-        "parameters": [{"name": "x", "type": "float", "low": 0.0, "high": 1.0}],
-        "algorithm": {"name": "random", "seed": 3},
-        "budget": {"maxTrials": 8, "parallelism": 2, "maxFailedTrials": 8},
-        "trialTemplate": {
-            "pod": {
-                "containers": [
-                    {
-                        "name": "trial",
-                        "image": "x",
-                        "command": ["python", "-c", TRIAL, "${params.x}"],
-                    }
-                ]
-            }
-        },
-    },
-}
 VALUES = {
-    "namespace": LOCAL_NAMESPACE,
+    "namespace": "default",
     "study": STUDY,
     "x_objective": "accuracy",
-    "y_objective": "duration",
+    "y_objective": "cost",
     "__rate_interval": "20s",
 }
 
@@ -87,55 +63,64 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def metrics_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """A real local study run into a fresh registry, served on loopback."""
-    registry = CollectorRegistry()
-    observer = PrometheusObserver(registry)
-    workdir = tmp_path_factory.mktemp("study")
-    runner = StudyRunner(
-        parse_study(MANIFEST), FileStore(workdir), observer=observer, display=NullDisplay()
-    )
-    runner.run()
-    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
-    yield int(server.server_address[1])
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def prometheus(metrics_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("prometheus")
+def start_prometheus(home: Path, target: int) -> tuple[subprocess.Popen[bytes], str]:
+    """Prometheus on loopback scraping 127.0.0.1:`target` every second."""
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "scrape_configs": [
-            {"job_name": "tradeoff", "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}
+            {"job_name": "tradeoff", "static_configs": [{"targets": [f"127.0.0.1:{target}"]}]}
         ],
     }
     (home / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
     port = free_port()
-    log = (home / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={home / 'prometheus.yml'}",
-            f"--storage.tsdb.path={home / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: http_ok(f"{url}/-/ready"), 30, "prometheus to be ready")
-        yield url
-    finally:
-        process.terminate()
+    with (home / "prometheus.log").open("w") as log:
+        process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={home / 'prometheus.yml'}",
+                f"--storage.tsdb.path={home / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Prometheus scraping the operator while two studies run on the emulated cluster, and
+    for a few seconds after they finished; yields Prometheus's URL."""
+    home = tmp_path_factory.mktemp("dashboard")
+    metrics = free_port()
+    with Cluster() as cluster:
+        process, url = start_prometheus(home, metrics)
+        flags = ["--namespace", cluster.namespace, "--standalone", "--metrics-port", str(metrics)]
+        operator = Operator(cluster, flags, {}, home / "operator.log")
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+            wait_for(lambda: http_ok(f"{url}/-/ready"), 30, "prometheus to be ready")
+            # Prometheus applies new targets every 5 s: wait for a scrape before the studies.
+            wait_for(lambda: query(url, 'up{job="tradeoff"} == 1'), 30, "a first scrape")
+            budget = {"maxTrials": 6, "parallelism": 3, "maxFailedTrials": 3}
+            for name, size in ((STUDY, budget), (OTHER, {**budget, "maxTrials": 2})):
+                manifest = study_manifest(name, code=TRIAL, budget=size, env={"SLEEP": "1"})
+                result = apply(cluster, manifest)
+                assert result.returncode == 0, result.stderr
+            for name in (STUDY, OTHER):
+                assert wait_study(cluster, name, timeout=60)["status"]["state"] == "Succeeded"
+            failed = [t for t in trials(cluster, STUDY) if t["status"]["state"] == "Failed"]
+            assert [t["metadata"]["name"] for t in failed] == [f"{STUDY}-0001"]
+            finished = 'tradeoff_studies{namespace="default", state="Succeeded"} == 2'
+            wait_for(lambda: query(url, finished), 20, "a scrape after both studies finished")
+            yield url
+        finally:
+            operator.kill()
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def http_ok(url: str) -> bool:
@@ -199,9 +184,24 @@ def test_every_panel_query_returns_data(prometheus: str) -> None:
     assert not pending, "no data for: " + "; ".join(f"{t}: {e}" for t, e in pending)
 
 
-def test_variable_queries_offer_the_study_and_its_objectives(prometheus: str) -> None:
-    expected = {"namespace": {LOCAL_NAMESPACE}, "study": {STUDY}}
-    expected |= {key: {"accuracy", "duration"} for key in ("x_objective", "y_objective")}
+def test_prometheus_saw_the_studies_running_and_finished(prometheus: str) -> None:
+    running = 'max_over_time(tradeoff_trials{study="dash", state="Running"}[5m])'
+    assert float(query(prometheus, running)[0]["value"][1]) >= 1, "scraped while trials ran"
+    now = {
+        r["metric"]["state"]: float(r["value"][1])
+        for r in query(prometheus, 'tradeoff_trials{namespace="default", study="dash"}')
+    }
+    assert now["Succeeded"] == 5 and now["Failed"] == 1 and now["Running"] == 0, now
+    outcomes = 'tradeoff_trials_finished_total{study="dash"}'
+    assert {r["metric"]["outcome"] for r in query(prometheus, outcomes)} >= {
+        "Succeeded",
+        "Failed",
+    }
+
+
+def test_variable_queries_offer_the_studies_and_their_objectives(prometheus: str) -> None:
+    expected = {"namespace": {"default"}, "study": {STUDY, OTHER}}
+    expected |= {key: {"accuracy", "cost"} for key in ("x_objective", "y_objective")}
     for variable in dashboard()["templating"]["list"]:
         if variable["type"] != "query":
             continue

@@ -1,4 +1,5 @@
-"""`tradeoff run` stopped by Ctrl-C or kill -9, then rerun: nothing lost, nothing redone."""
+"""`tradeoff run` stopped by Ctrl-C or kill -9, then rerun: nothing lost, nothing redone;
+one run at a time per workdir; children a killed run left behind are stopped on resume."""
 
 from __future__ import annotations
 
@@ -38,9 +39,12 @@ spec:
 """.replace("MAX_TRIALS", str(MAX_TRIALS))
 
 
-def _start(tmp: Path) -> subprocess.Popen[str]:
-    (tmp / "study.yaml").write_text(MANIFEST)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)])}
+def _start(
+    tmp: Path, manifest: str = MANIFEST, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    (tmp / "study.yaml").write_text(manifest)
+    path = os.pathsep.join([str(REPO / "operator"), str(REPO)])
+    env = {**os.environ, "PYTHONPATH": path, **(env or {})}
     return subprocess.Popen(
         [
             sys.executable,
@@ -152,3 +156,116 @@ def test_a_changed_search_space_is_refused_on_resume(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert "the study's parameters changed since it started" in done.stderr
+
+
+# A trial that logs its start and its end to $RUNS and sleeps $TRIAL_SLEEP seconds between.
+SLOW_MANIFEST = """
+apiVersion: tradeoff.dev/v1alpha1
+kind: Study
+metadata: {name: slow}
+spec:
+  objectives: [{name: score, direction: maximize}]
+  parameters: [{name: x, type: float, low: 0.0, high: 1.0}]
+  algorithm: {name: random, seed: 5}
+  budget: {maxTrials: 2, parallelism: 2}
+  trialTemplate:
+    pod:
+      containers:
+        - name: trial
+          command: [python, -c]
+          args:
+            - |
+              import os, sys, time
+              def note(what):
+                  with open(os.environ["RUNS"], "a") as f:
+                      f.write(f"{os.environ['TRADEOFF_TRIAL']} {os.getpid()} {what}\\n")
+              note("start")
+              print("score=" + sys.argv[1], flush=True)
+              time.sleep(float(os.environ["TRIAL_SLEEP"]))
+              note("done")
+            - "${params.x}"
+"""
+
+
+def _runs(tmp: Path) -> list[tuple[str, int, str]]:
+    path = tmp / "runs.txt"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [(trial, int(pid), what) for trial, pid, what in (line.split() for line in lines)]
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its new parent to reap it is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] not in "ZX"
+
+
+def _wait(check: Any, what: str, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_second_run_on_the_same_workdir_is_refused(tmp_path: Path) -> None:
+    env = {"RUNS": str(tmp_path / "runs.txt"), "TRIAL_SLEEP": "30"}
+    first = _start(tmp_path, SLOW_MANIFEST, env)
+    try:
+        _wait(lambda: len(_runs(tmp_path)) == 2, "both trials to start")
+        second = _start(tmp_path, SLOW_MANIFEST, env)
+        out, err = second.communicate(timeout=30)
+        assert second.returncode == 2, err
+        assert err == f"tradeoff run: w is in use by another tradeoff run (pid {first.pid})\n"
+        assert out == ""
+        time.sleep(0.5)
+        assert len(_runs(tmp_path)) == 2, "the second run started no trial"
+        assert sorted(_records(tmp_path)) == [0, 1]
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=30)
+    assert first.returncode == 130
+
+
+def test_children_of_a_killed_run_are_stopped_before_their_trials_rerun(tmp_path: Path) -> None:
+    env = {"RUNS": str(tmp_path / "runs.txt"), "TRIAL_SLEEP": "30"}
+    run = _start(tmp_path, SLOW_MANIFEST, env)
+    try:
+        _wait(lambda: len(_runs(tmp_path)) == 2, "both trials to start")
+        run.send_signal(signal.SIGKILL)
+        run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    orphans = {trial: pid for trial, pid, _ in _runs(tmp_path)}
+    assert sorted(orphans) == ["slow-0000", "slow-0001"]
+    try:
+        time.sleep(0.3)
+        assert all(_alive(pid) for pid in orphans.values()), "children outlive a killed run"
+        again = _start(tmp_path, SLOW_MANIFEST, {**env, "TRIAL_SLEEP": "0.2"})
+        _, err = again.communicate(timeout=60)
+        assert again.returncode == 0, err
+        assert not any(_alive(pid) for pid in orphans.values()), "leftovers were stopped"
+    finally:
+        for pid in orphans.values():
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+    stopped = [line for line in err.splitlines() if "left running by a killed run" in line]
+    assert stopped == [
+        "warning: stopped 2 trial process(es) left running by a killed run:"
+        f" slow-0000 (pid {orphans['slow-0000']}), slow-0001 (pid {orphans['slow-0001']})"
+    ]
+    runs = _runs(tmp_path)
+    for trial, pid in orphans.items():
+        mine = [(p, what) for t, p, what in runs if t == trial]
+        assert mine[0] == (pid, "start") and (pid, "done") not in mine, "the old copy was stopped"
+        (rerun,) = {p for p, _ in mine if p != pid}
+        assert mine[1:] == [(rerun, "start"), (rerun, "done")], "ran to completion once more"
+    records = _records(tmp_path)
+    assert sorted(records) == [0, 1]
+    assert all(r["status"]["state"] == "Succeeded" for r in records.values())
+    assert all(r["status"]["attempts"] == 2 for r in records.values())
+    assert not list((tmp_path / "w" / "attempts" / "running").glob("*.json"))

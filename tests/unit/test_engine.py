@@ -292,3 +292,38 @@ def test_auto_rules(
         budget={"maxTrials": max_trials},
     )
     assert resolve_algorithm(spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "objectives", "parameters"),
+    [
+        ("auto", 2, CASH),
+        ("tpe", 2, CASH),
+        ("gp", 2, NUMERIC),
+        ("nsga2", 2, CASH),
+        ("nsga3", 3, NUMERIC),
+        ("cmaes", 1, NUMERIC + [{"name": "y", "type": "float", "low": -1.0, "high": 1.0}]),
+        ("qmc", 2, NUMERIC),
+        ("random", 2, CASH),
+        ("grid", 1, CATEGORICAL),
+    ],
+)
+def test_every_algorithm_runs_a_study(
+    algorithm: str, objectives: int, parameters: list[dict[str, Any]]
+) -> None:
+    names = ["accuracy", "cost", "carbon"][:objectives]
+    spec = make_spec(
+        objectives=[{"name": n, "direction": "minimize"} for n in names],
+        parameters=parameters,
+        algorithm={"name": algorithm, "seed": 3},
+    )
+    engine = Engine(spec)
+
+    def objective(p: dict[str, Any]) -> dict[str, float]:
+        x = float(p.get("x", p.get("C", 0.5)) or 0.5) if not isinstance(p.get("x"), str) else 0.5
+        return {n: x * (i + 1) for i, n in enumerate(names)}
+
+    records = run(engine, objective, 2 if algorithm == "grid" else 8, batch=2)
+    assert len({config_key(r.spec.parameters) for r in records}) == len(records)
+    assert all(r.state == "Succeeded" for r in records)
+    assert engine.summarize(records).front

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,14 @@ import pytest
 from tradeoff.api import Study, Trial, parse_study
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.trial import StepValue
-from tradeoff.local.store import FileStore, StoreError, default_workdir, write_atomically
+from tradeoff.local.store import (
+    FileStore,
+    StoreError,
+    WorkdirBusy,
+    WorkdirLock,
+    default_workdir,
+    write_atomically,
+)
 
 
 def _study(**spec_changes: Any) -> Study:
@@ -195,3 +203,24 @@ def test_default_workdir_is_under_the_cwd(tmp_path: Path) -> None:
 
 def test_a_missing_workdir_has_no_trials(tmp_path: Path) -> None:
     assert FileStore(tmp_path / "nothing").load_trials() == []
+
+
+def test_the_workdir_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
+    workdir = tmp_path / "new" / "w"
+    store = FileStore(workdir)
+    held = store.lock()  # creates the workdir
+    assert (workdir / ".lock").read_text() == f"{os.getpid()}\n"
+    with pytest.raises(WorkdirBusy) as busy:
+        FileStore(workdir).lock()  # another open file: flock refuses it, even in-process
+    assert str(busy.value) == f"{workdir} is in use by another tradeoff run (pid {os.getpid()})"
+    held.release()
+    with WorkdirLock(workdir):
+        pass
+    again = store.lock()
+    again.release()
+
+
+def test_a_workdir_that_cannot_be_created_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="cannot create the workdir"):
+        FileStore(tmp_path / "file" / "w").lock()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,6 +17,7 @@ import pytest
 from tradeoff.api import parse_study
 from tradeoff.api.study import StudySpec
 from tradeoff.api.template import render_pod_spec
+from tradeoff.local.children import ChildRecords, Leftover, process_start_ticks
 from tradeoff.local.events import AttemptResult, Event, Intermediate, command_line
 from tradeoff.local.executor import LocalExecutor
 
@@ -253,3 +257,58 @@ def test_command_line_resolves_python_and_refuses_no_command() -> None:
     assert command_line({"name": "t", "command": ["echo"], "args": ["a b"]})[1:] == ["a b"]
     with pytest.raises(ValueError, match="has no command"):
         command_line({"name": "t", "args": ["x"]})
+
+
+def test_a_running_child_is_recorded_until_its_attempt_ends(tmp_path: Path) -> None:
+    h = Harness(_spec("import time; print('acc=1', flush=True); time.sleep(0.5)"), tmp_path)
+    h.start()
+    record = json.loads((tmp_path / "scratch" / "running" / "exe-0000.json").read_text())
+    assert record["trial"] == "exe-0000" and record["attempt"] == 1
+    assert record["startTicks"] == process_start_ticks(record["pid"])
+    assert os.getpgid(record["pid"]) == record["pid"], "its own process group"
+    h.wait()
+    assert not (tmp_path / "scratch" / "running" / "exe-0000.json").exists()
+
+
+def _sleeper(code: str = "import time; time.sleep(60)") -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+
+
+def test_leftovers_are_stopped_and_reused_pids_left_alone(tmp_path: Path) -> None:
+    records = ChildRecords(tmp_path / "running")
+    leftover, stranger = _sleeper(), _sleeper()
+    stubborn = _sleeper(
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    )
+    gone = _sleeper("pass")
+    gone.wait()
+    try:
+        time.sleep(0.3)  # let the stubborn one ignore SIGTERM before it is sent
+        records.record("t-0000", 1, leftover.pid)
+        records.record("t-0001", 2, stubborn.pid)
+        records.record("t-0002", 1, stranger.pid)
+        ticks = process_start_ticks(stranger.pid)
+        assert ticks is not None
+        # Same pid, another start time: a process that merely reuses the pid.
+        records.path("t-0002").write_text(
+            json.dumps(
+                {"trial": "t-0002", "attempt": 1, "pid": stranger.pid, "startTicks": ticks - 1}
+            )
+        )
+        records.path("t-0003").write_text(
+            json.dumps({"trial": "t-0003", "attempt": 1, "pid": gone.pid, "startTicks": 1})
+        )
+        records.path("t-0004").write_text("{half")
+        started = time.monotonic()
+        stopped = records.stop_leftovers(grace_seconds=0.5)
+        assert stopped == [Leftover("t-0000", leftover.pid), Leftover("t-0001", stubborn.pid)]
+        assert leftover.wait(5) == -signal.SIGTERM
+        assert stubborn.wait(5) == -signal.SIGKILL
+        assert 0.4 < time.monotonic() - started < 5
+        assert stranger.poll() is None, "a reused pid is not ours to stop"
+        assert not list((tmp_path / "running").iterdir()), "every record dropped"
+        assert records.stop_leftovers() == []
+    finally:
+        for child in (leftover, stranger, stubborn):
+            child.kill()
+            child.wait()

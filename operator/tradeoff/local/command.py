@@ -93,6 +93,30 @@ def _observer(port: int | None) -> StudyObserver | None:
     return observer
 
 
+def _report_problem(path: Path, flag: str) -> str | None:
+    """Why the report cannot be written to ``path`` (checked before the study starts)."""
+    if path.is_dir():
+        return f"{flag}: {path} is a directory; give a file name, e.g. {path / 'report.html'}"
+    folder = path.absolute().parent
+    while not folder.exists():  # missing folders are created when the report is written
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{flag}: {folder} is not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{flag}: cannot write in {folder} (permission denied)"
+    return None
+
+
+def _flag_problem(args: argparse.Namespace) -> str | None:
+    if args.region and args.region.lower() not in REGION_GRAMS_PER_KWH:
+        known = ", ".join(sorted(REGION_GRAMS_PER_KWH)[:6])
+        return f"--region: unknown region {args.region!r} (known: {known}, ...)"
+    port = args.metrics_port
+    if port is not None and not 1 <= port <= 65535:
+        return f"--metrics-port: {port} is not a TCP port (1..65535)"
+    return None
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         study = load_study(args.study)
@@ -100,14 +124,28 @@ def main(args: argparse.Namespace) -> int:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.region and args.region.lower() not in REGION_GRAMS_PER_KWH:
-        known = ", ".join(sorted(REGION_GRAMS_PER_KWH)[:6])
-        return _bad(f"--region: unknown region {args.region!r} (known: {known}, ...)")
-    problem = _command_problem(study)
+    problem = _flag_problem(args) or _command_problem(study)
     if problem:
         return _bad(problem)
-    name = study.metadata.name
-    workdir: Path = args.workdir or default_workdir(name)
+    workdir: Path = args.workdir or default_workdir(study.metadata.name)
+    report: Path = args.report or workdir / "report.html"
+    problem = _report_problem(report, "--report" if args.report else "report")
+    if problem:
+        return _bad(problem)
+    store = FileStore(workdir)
+    try:
+        lock = store.lock()
+    except StoreError as exc:
+        return _bad(str(exc))
+    try:
+        return _run(args, study, store, report)
+    finally:
+        lock.release()
+
+
+def _run(args: argparse.Namespace, study: Study, store: FileStore, report: Path) -> int:
+    """Run the study holding the workdir lock; show the outcome and write the report."""
+    name, workdir = study.metadata.name, store.workdir
     try:
         observer = _observer(args.metrics_port)
     except OSError as exc:
@@ -116,9 +154,15 @@ def main(args: argparse.Namespace) -> int:
     display: RunDisplay = RichDisplay(
         err, bar=not (args.quiet or args.no_progress), trial_lines=not args.quiet
     )
-    runner = StudyRunner(
-        study, FileStore(workdir), region=args.region, observer=observer, display=display
-    )
+    runner = StudyRunner(study, store, region=args.region, observer=observer, display=display)
+    leftovers = runner.executor.stop_leftovers()
+    if leftovers:
+        which = ", ".join(f"{c.trial} (pid {c.pid})" for c in leftovers)
+        print(
+            f"warning: stopped {len(leftovers)} trial process(es) left running by a killed"
+            f" run: {which}",
+            file=sys.stderr,
+        )
     signals: list[int] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -133,9 +177,8 @@ def main(args: argparse.Namespace) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    report = args.report or workdir / "report.html"
     headline = _headline(name, result)
-    write_report(report, name, study.spec, result.records, result.summary, headline)
+    written = _write_report(report, study, result, headline, workdir)
     out = Console()
     if not out.is_terminal and "COLUMNS" not in os.environ:
         out = Console(width=120)  # logs and pipes: room for the front table
@@ -143,7 +186,8 @@ def main(args: argparse.Namespace) -> int:
         out.print(headline, highlight=False)
     else:
         show_result(out, study.spec, result.records, result.summary, headline)
-        out.print(f"Report: {report}   Records: {workdir}", highlight=False)
+        shown = f"Report: {report}   " if written else ""
+        out.print(f"{shown}Records: {workdir}", highlight=False)
     if result.interrupted:
         again = ["tradeoff", "run", args.study]
         if args.workdir:
@@ -151,6 +195,25 @@ def main(args: argparse.Namespace) -> int:
         print(f"Resume with: {shlex.join(again)}", file=sys.stderr)
         return 128 + (signals[0] if signals else signal.SIGINT)
     return EXIT_OK if result.state == "Succeeded" else EXIT_FAILED
+
+
+def _write_report(
+    path: Path, study: Study, result: RunResult, headline: str, workdir: Path
+) -> bool:
+    """Write the report; on failure say so in one line (the records stay in the workdir)."""
+    try:
+        write_report(
+            path, study.metadata.name, study.spec, result.records, result.summary, headline
+        )
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        print(
+            f"tradeoff run: cannot write the report to {path} ({why}); the study's records"
+            f" are kept in {workdir}: rerun with another --report to write it",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def _headline(name: str, result: RunResult) -> str:

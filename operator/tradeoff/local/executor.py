@@ -8,7 +8,8 @@ on the runner's queue: an ``Intermediate`` per new intermediate value as it arri
 one ``AttemptResult`` when the child has exited (exit status, CPU time from ``wait4``,
 final metrics with the termination-log summary applied). The runner's single thread owns
 every decision; it calls ``fire_timers`` to enforce deadlines (SIGTERM, then SIGKILL
-after a grace period).
+after a grace period). Running children are recorded (``ChildRecords``) in the scratch
+folder, so a run started after this one was killed can stop them (``stop_leftovers``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 from tradeoff.api.study import StudySpec
 from tradeoff.api.template import ENV_TERMINATION_LOG
+from tradeoff.local.children import ChildRecords, Leftover
 from tradeoff.local.events import AttemptResult, Event, Intermediate, StopCause, command_line
 from tradeoff.trial_output import TrialOutput
 
@@ -88,11 +90,17 @@ class LocalExecutor:
         self._warned: set[str] = set()
         self._own_scratch = scratch_dir is None
         self._tmp = scratch_dir or Path(tempfile.mkdtemp(prefix="tradeoff-"))
+        self.children = ChildRecords(self._tmp / "running")
 
     @property
     def running(self) -> list[str]:
         """Trials with a child that has not been reported as exited yet."""
         return list(self._running)
+
+    def stop_leftovers(self) -> list[Leftover]:
+        """Stop the children an earlier, killed run left running in this scratch folder
+        (call before starting anything, holding the workdir lock)."""
+        return self.children.stop_leftovers(self.grace_seconds)
 
     def close(self) -> None:
         """Remove the temporary files (call once nothing runs any more)."""
@@ -152,6 +160,10 @@ class LocalExecutor:
         if deadline is not None:
             running.deadline = running.started + deadline
         self._running[trial] = running
+        try:
+            self.children.record(trial, attempt, process.pid)
+        except OSError as exc:
+            self._warn_once("record", f"cannot record running trials in {self._tmp}: {exc}")
         reader = threading.Thread(
             target=self._follow,
             args=(running, termination_log),
@@ -215,6 +227,7 @@ class LocalExecutor:
             running.reaped = True
             _, status, usage = os.wait4(process.pid, 0)
             stopped_for = running.stopped_for
+        self.children.forget(running.trial)
         process.returncode = exit_code = os.waitstatus_to_exitcode(status)
         duration = time.monotonic() - running.started
         if termination_log.exists():

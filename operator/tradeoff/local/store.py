@@ -2,10 +2,12 @@
 
 Layout of a study's workdir (default ``.tradeoff/<study-name>`` under the cwd)::
 
+    .lock                    held (flock) by the run using the workdir; holds its pid
     study.json               the spec as validated and the time the study first started
     trials/<trial>.json      one Trial record each (the record shape every store keeps)
     logs/<trial>.log         what each trial printed (stdout and stderr, every attempt)
     attempts/                termination logs of running attempts (scratch)
+    attempts/running/        pid and start time of each running trial child
     report.html              the report written at the end of a run
 
 Every file is written atomically (temporary file, fsync, rename), so a crash at any
@@ -14,9 +16,12 @@ moment leaves either the old or the new version of a record, never half of one.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +32,15 @@ from pydantic import ValidationError
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
 
-__all__ = ["FROZEN_FIELDS", "FileStore", "StoreError", "StudyFile", "default_workdir"]
+__all__ = [
+    "FROZEN_FIELDS",
+    "FileStore",
+    "StoreError",
+    "StudyFile",
+    "WorkdirBusy",
+    "WorkdirLock",
+    "default_workdir",
+]
 
 FROZEN_FIELDS = ("parameters", "objectives", "algorithm")
 """Spec fields a resumed study must keep: changing them would mix two different searches."""
@@ -35,6 +48,73 @@ FROZEN_FIELDS = ("parameters", "objectives", "algorithm")
 
 class StoreError(Exception):
     """The workdir cannot be used; the message is one line naming the file and the fix."""
+
+
+class WorkdirBusy(StoreError):
+    """Another run holds the workdir lock."""
+
+
+class WorkdirLock:
+    """An exclusive ``flock`` on ``<workdir>/.lock`` for as long as a run uses the workdir.
+
+    The kernel drops the lock when the holder exits, even by ``kill -9``, so a stale
+    lock file never blocks a resume. Trial children do not inherit it (close-on-exec).
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.path = workdir / ".lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> WorkdirLock:
+        """Take the lock and write this process's pid into the file.
+
+        Raises ``WorkdirBusy`` (naming the holder's pid) if another run holds it and
+        ``StoreError`` if the workdir cannot be created.
+        """
+        try:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(
+                f"{self.workdir}: cannot create the workdir ({exc.strerror})"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder_pid(fd)
+            os.close(fd)
+            raise WorkdirBusy(
+                f"{self.workdir} is in use by another tradeoff run (pid {holder or 'unknown'})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Let go of the lock (the file stays: removing it would race with a new run)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> WorkdirLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _holder_pid(fd: int, attempts: int = 10) -> int | None:
+    """The pid in the lock file; the holder writes it just after locking, so retry briefly."""
+    for _ in range(attempts):
+        text = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip()
+        if text.isdigit():
+            return int(text)
+        time.sleep(0.02)
+    return None
 
 
 @dataclass(frozen=True)
@@ -93,6 +173,10 @@ class FileStore:
         self.trials_dir = workdir / "trials"
         self.logs_dir = workdir / "logs"
         self.scratch_dir = workdir / "attempts"
+
+    def lock(self) -> WorkdirLock:
+        """Take the workdir's lock (``WorkdirBusy`` if another run holds it)."""
+        return WorkdirLock(self.workdir).acquire()
 
     def open(self, study: Study, now: datetime | None = None) -> StudyFile:
         """Create the workdir for ``study``, or check a resumed one still fits it.
