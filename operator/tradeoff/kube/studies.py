@@ -25,40 +25,75 @@ class Context:
     settings: Settings
     observer: StudyObserver = field(default_factory=NullObserver)
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+    _wanted: set[tuple[str, str]] = field(default_factory=set)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def lock(self, namespace: str, name: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault((namespace, name), threading.Lock())
 
+    def want(self, key: tuple[str, str]) -> None:
+        with self._guard:
+            self._wanted.add(key)
 
-def reconcile_study(ctx: Context, namespace: str, name: str) -> StudyPlan | None:
+    def take(self, key: tuple[str, str]) -> bool:
+        """Whether a pass over `key` was asked for since the last one (and clear it)."""
+        with self._guard:
+            wanted = key in self._wanted
+            self._wanted.discard(key)
+            return wanted
+
+    def wanted(self, key: tuple[str, str]) -> bool:
+        with self._guard:
+            return key in self._wanted
+
+
+def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
+    """Reconcile a Study now, or have the pass already under way run once more.
+
+    Requests coalesce: when fifty trials end together, the study is reconciled a few
+    times, not fifty. Each pass reads everything afresh, so one pass serves every request
+    made before it started; a request made during a pass gets one more pass.
+    """
+    key = (namespace, name)
+    lock = ctx.lock(namespace, name)
+    ctx.want(key)
+    while ctx.wanted(key):
+        if not lock.acquire(blocking=False):
+            return  # the holder passes again before it lets go
+        try:
+            while ctx.take(key):
+                _reconcile_once(ctx, namespace, name)
+        finally:
+            lock.release()
+
+
+def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None:
     """One level-based pass over a Study; None if the Study is gone."""
-    with ctx.lock(namespace, name):
-        obj = ctx.kube.get_object("studies", namespace, name)
-        if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
-            return None
-        trials = ctx.kube.list_trials(namespace, name)
-        plan = plan_study(obj, trials, now_utc())
-        if plan.ask_seconds and plan.study is not None:
-            ctx.observer.suggest_latency(plan.study.spec.algorithm.name, plan.ask_seconds)
-        # Status first: a trial daemon that sees its study still Succeeded or Failed would
-        # stop a trial created because an edit (say, a larger maxTrials) reopened the study.
-        if plan.status_changed:
-            ctx.kube.replace_status("studies", namespace, name, plan.status.wire())
-        for body in plan.new_trials:
-            if ctx.kube.create_trial(namespace, body):
-                trial = body["metadata"]["name"]
-                log.info("Created trial %s of study %s/%s", trial, namespace, name)
-                crash_point(ctx.settings, "after-trial-create")
-        for event in plan.events:
-            ctx.kube.event(obj, event.type, event.reason, event.message)
-        if plan.study is not None and plan.summary is not None:
-            ctx.observer.study_updated(
-                namespace, name, plan.study.spec, plan.status.state, plan.records, plan.summary
-            )
-        _clean_pods(ctx, namespace, name, trials)
-        return plan
+    obj = ctx.kube.get_object("studies", namespace, name)
+    if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
+        return None
+    trials = ctx.kube.list_trials(namespace, name)
+    plan = plan_study(obj, trials, now_utc())
+    if plan.ask_seconds and plan.study is not None:
+        ctx.observer.suggest_latency(plan.study.spec.algorithm.name, plan.ask_seconds)
+    # Status first: a trial daemon that sees its study still Succeeded or Failed would
+    # stop a trial created because an edit (say, a larger maxTrials) reopened the study.
+    if plan.status_changed:
+        ctx.kube.replace_status("studies", namespace, name, plan.status.wire())
+    for body in plan.new_trials:
+        if ctx.kube.create_trial(namespace, body):
+            trial = body["metadata"]["name"]
+            log.info("Created trial %s of study %s/%s", trial, namespace, name)
+            crash_point(ctx.settings, "after-trial-create")
+    for event in plan.events:
+        ctx.kube.event(obj, event.type, event.reason, event.message)
+    if plan.study is not None and plan.summary is not None:
+        ctx.observer.study_updated(
+            namespace, name, plan.study.spec, plan.status.state, plan.records, plan.summary
+        )
+    _clean_pods(ctx, namespace, name, trials)
+    return plan
 
 
 def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Obj]) -> None:
