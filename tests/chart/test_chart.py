@@ -27,23 +27,24 @@ PEERING_CRDS = "kopf-peering.yaml"
 
 Manifest = dict[str, Any]
 
-# Everything the operator may do: (apiGroup, resource) -> verbs.
+# Exactly what the operator does, (apiGroup, resource) -> verbs: its own calls
+# (tradeoff/kube/client.py: get/list/create/delete, status as a JSON patch) and kopf's
+# (watching and patching the objects it handles, posting events, peering).
 ALLOWED: dict[tuple[str, str], set[str]] = {
-    ("tradeoff.dev", "studies"): {"get", "list", "watch", "create", "patch", "update", "delete"},
-    ("tradeoff.dev", "trials"): {"get", "list", "watch", "create", "patch", "update", "delete"},
-    ("tradeoff.dev", "studies/status"): {"get", "patch", "update"},
-    ("tradeoff.dev", "trials/status"): {"get", "patch", "update"},
+    ("tradeoff.dev", "studies"): {"get", "list", "watch", "patch"},
+    ("tradeoff.dev", "trials"): {"get", "list", "watch", "create", "patch"},
+    ("tradeoff.dev", "studies/status"): {"patch"},
+    ("tradeoff.dev", "trials/status"): {"patch"},
     ("tradeoff.dev", "studies/finalizers"): {"update"},
     ("tradeoff.dev", "trials/finalizers"): {"update"},
-    ("", "pods"): {"get", "list", "watch", "create", "delete"},
+    ("", "pods"): {"get", "list", "create", "delete"},
     ("", "pods/log"): {"get"},
-    ("", "events"): {"create", "patch"},
-    ("", "nodes"): {"get", "list"},
-    ("", "namespaces"): {"list", "watch"},
+    ("", "events"): {"create"},
+    ("", "nodes"): {"get"},
     ("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"},
     ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},
 }
-CLUSTER_ONLY = {("", "nodes"), ("", "namespaces"), ("kopf.dev", "clusterkopfpeerings")}
+CLUSTER_ONLY = {("", "nodes"), ("kopf.dev", "clusterkopfpeerings")}
 
 TOGGLES: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -178,6 +179,14 @@ def test_rbac_grants_nothing_beyond_the_allow_list(chart: helm.Chart, case: str)
     assert not resources & {"secrets", "configmaps"}
 
 
+def test_each_namespace_role_grants_exactly_what_the_operator_uses(chart: helm.Chart) -> None:
+    docs = render(chart, TOGGLES["namespaced"])
+    for role in of_kind(docs, "Role"):
+        given = {(g, r, v) for _, g, r, v in grants([role])}
+        expected = {(g, r, v) for (g, r), verbs in ALLOWED.items() for v in verbs}
+        assert given == {(g, r, v) for g, r, v in expected if (g, r) not in CLUSTER_ONLY}
+
+
 def test_cluster_scope_watches_all_namespaces(chart: helm.Chart) -> None:
     docs = render(chart, {})
     (role,) = of_kind(docs, "ClusterRole")
@@ -210,9 +219,7 @@ def test_namespaced_scope_has_a_role_per_watched_namespace(chart: helm.Chart) ->
         }
     # Cluster-wide: only reading nodes.
     (cluster_role,) = of_kind(docs, "ClusterRole")
-    assert cluster_role["rules"] == [
-        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]}
-    ]
+    assert cluster_role["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]
     assert len(of_kind(docs, "ClusterRoleBinding")) == 1
     args = container(docs)["args"]
     assert "--namespace=ml" in args and "--namespace=research" in args

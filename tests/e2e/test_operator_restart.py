@@ -9,6 +9,7 @@ import pytest
 
 from tests.cluster.harness import Cluster
 from tests.e2e.helpers import (
+    REPO,
     Operator,
     apply,
     condition,
@@ -43,8 +44,33 @@ def assert_exactly(cluster: Cluster, name: str, count: int) -> None:
     assert all(t["status"]["attempts"] == 1 for t in listed)
 
 
+def assert_one_pod_per_attempt(cluster: Cluster, name: str, count: int) -> None:
+    """`count` Trials; each trial's pods are `<trial>-a1..a<attempts>`, none twice, none
+    beyond its recorded attempts (pods of pruned trials may be gone)."""
+    listed = trials(cluster, name)
+    assert [t["metadata"]["name"] for t in listed] == [f"{name}-{i:04d}" for i in range(count)]
+    found = [p["metadata"]["name"] for p in pods(cluster, name)]
+    assert len(found) == len(set(found))
+    for t in listed:
+        trial, attempts = t["metadata"]["name"], t["status"]["attempts"]
+        mine = sorted(p for p in found if p.rsplit("-a", 1)[0] == trial)
+        expected = [f"{trial}-a{k}" for k in range(1, attempts + 1)]
+        if state(t) == "Pruned":
+            assert set(mine) <= set(expected), (trial, mine)
+        else:
+            assert mine == expected, (trial, mine)
+
+
 @pytest.mark.parametrize(
-    "point", ["after-trial-create", "after-pod-create", "before-trial-finish", "after-trial-finish"]
+    "point",
+    [
+        "after-trial-create",
+        "after-pod-create",
+        "before-trial-finish",
+        "after-trial-finish",
+        "after-pod-create:3",  # trials have finished by the third pod (parallelism 2)
+        "before-trial-finish:3",  # the third trial starts only after one finished
+    ],
 )
 def test_a_crash_at_any_point_loses_nothing_and_duplicates_nothing(
     cluster: Cluster, operator: Callable[..., Operator], point: str
@@ -53,6 +79,8 @@ def test_a_crash_at_any_point_loses_nothing_and_duplicates_nothing(
     apply(cluster, study_manifest("restart", budget={"maxTrials": 4, "parallelism": 2}))
     assert crashing.wait_exit(30) == CRASH_EXIT
     before = finished(cluster, "restart")
+    if point.endswith(":3"):
+        assert before, "some trials should have finished before the crash"
     operator("--standalone")
     done = wait_study(cluster, "restart", timeout=40)
     assert done["status"]["state"] == "Succeeded" and done["status"]["progress"] == "4/4"
@@ -60,6 +88,71 @@ def test_a_crash_at_any_point_loses_nothing_and_duplicates_nothing(
     after = finished(cluster, "restart")
     for name, status in before.items():  # what had finished stays exactly as it was
         assert after[name] == status
+
+
+FAIL_FIRST_ATTEMPT = (
+    "import json, os, sys\n"
+    "if os.environ['ATTEMPT'] == '1':\n"
+    "    sys.exit(3)\n"
+    "print('TRADEOFF_METRICS ' + json.dumps({'accuracy': 0.5}))\n"
+)
+
+
+def test_a_crash_between_a_retry_pod_and_its_attempt_count(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    """Attempt 2's pod exists but the Trial still says attempts=1: it is adopted, not doubled."""
+    manifest = study_manifest(
+        "retried",
+        code=FAIL_FIRST_ATTEMPT,
+        budget={"maxTrials": 3, "parallelism": 2},
+        template={"retries": 1},
+    )
+    container = manifest["spec"]["trialTemplate"]["pod"]["containers"][0]
+    label = "metadata.labels['tradeoff.dev/attempt']"
+    container["env"].append({"name": "ATTEMPT", "valueFrom": {"fieldRef": {"fieldPath": label}}})
+    # The third retry pod is trial 2's: trials 0 or 1 have finished by then.
+    crashing = operator("--standalone", env={"TRADEOFF_CRASH_AT": "after-retry-pod-create:3"})
+    apply(cluster, manifest)
+    assert crashing.wait_exit(40) == CRASH_EXIT
+    before = finished(cluster, "retried")
+    assert before
+    crashed = [t for t in trials(cluster, "retried") if state(t) not in ("Succeeded", "Failed")]
+    assert any(t["status"]["attempts"] == 1 for t in crashed)
+    operator("--standalone")
+    done = wait_study(cluster, "retried", timeout=40)
+    assert done["status"]["state"] == "Succeeded"
+    listed = trials(cluster, "retried")
+    assert all(state(t) == "Succeeded" and t["status"]["attempts"] == 2 for t in listed)
+    assert_one_pod_per_attempt(cluster, "retried", 3)
+    after = finished(cluster, "retried")
+    assert all(after[name] == status for name, status in before.items())
+
+
+def test_a_crash_after_recording_pruned_before_deleting_the_pod(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    crashing = operator("--standalone", env={"TRADEOFF_CRASH_AT": "after-trial-pruned"})
+    result = cluster.kubectl("apply", "-f", str(REPO / "examples" / "pruning-cluster.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert crashing.wait_exit(60) == CRASH_EXIT
+    before = finished(cluster, "pruning")
+    pruned = [name for name, status in before.items() if status["state"] == "Pruned"]
+    assert pruned
+    operator("--standalone")
+    wait_study(cluster, "pruning", timeout=60)
+    assert_one_pod_per_attempt(cluster, "pruning", 3)
+    after = finished(cluster, "pruning")
+    assert all(after[name] == status for name, status in before.items())
+
+    def pruned_pods_stopped() -> bool:  # the next reconcile deletes a pod left running
+        left = {
+            p["metadata"]["name"]: (p.get("status") or {}).get("phase")
+            for p in pods(cluster, "pruning")
+        }
+        return all(left.get(f"{name}-a1") in (None, "Succeeded", "Failed") for name in pruned)
+
+    cluster.wait_for(pruned_pods_stopped, timeout=20, message="the pruned trial's pod stops")
 
 
 def test_sigkill_while_trials_run_then_restart(

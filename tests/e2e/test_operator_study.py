@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -214,7 +215,8 @@ def test_reaching_the_goal_stops_the_running_trials(
     assert state(first) == "Succeeded"
     cluster.wait_for(lambda: state(trials(cluster, "goal")[1]) == "Pruned", timeout=10)
     second = trials(cluster, "goal")[1]
-    assert second["status"]["reason"] == "StudyStopped"
+    assert second["status"]["reason"] == "GoalReached"  # as in local mode
+    assert second["status"]["message"] == "cancelled: trial goal-0000 met the goal"
     assert len(trials(cluster, "goal")) == 2  # nothing new starts after the goal
     pod_name = second["status"]["podName"]
     cluster.wait_for(
@@ -225,6 +227,33 @@ def test_reaching_the_goal_stops_the_running_trials(
         timeout=10,
         message="the stopped trial's pod is deleted",
     )
+
+
+def test_a_timeout_fails_the_trials_it_cancels_as_in_local_mode(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    operator()
+    manifest = study_manifest(
+        "timed",
+        code=GOAL_TRIAL,
+        args=["${trial.number}"],
+        budget={"maxTrials": 6, "parallelism": 2, "timeout": "4s", "maxFailedTrials": 1},
+    )
+    apply(cluster, manifest)
+    done = wait_study(cluster, "timed", timeout=30)
+    assert done["status"]["state"] == "Succeeded"
+    assert condition(done, "Succeeded")["reason"] == "Timeout"  # type: ignore[index]
+    cluster.wait_for(lambda: state(trials(cluster, "timed")[1]) == "Failed", timeout=10)
+    second = trials(cluster, "timed")[1]["status"]
+    assert second["reason"] == "Timeout"
+    assert second["message"] == "cancelled: the study's timeout of 4s ran out"
+    time.sleep(2.5)  # a few reconciles: the cancelled failure does not turn the outcome
+    again = wait_study(cluster, "timed")
+    assert again["status"]["state"] == "Succeeded"
+    assert condition(again, "Succeeded")["reason"] == "Timeout"  # type: ignore[index]
+    cancelled = trials(cluster, "timed")[1:]
+    assert cancelled and all(state(t) == "Failed" for t in cancelled)
+    assert again["status"]["trials"]["failed"] == len(cancelled) >= 1  # maxFailedTrials is 1
 
 
 SUMMARY_TRIAL = (

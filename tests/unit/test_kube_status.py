@@ -161,6 +161,26 @@ def test_a_finished_study_succeeds_with_its_front() -> None:
     assert not again.status_changed and again.events == []
 
 
+def test_the_first_stop_decision_is_final_for_its_generation() -> None:
+    # Succeeded at its timeout; the trials the timeout cancelled then end Failed.
+    trials = [trial_obj(0, "Succeeded", 0.5), trial_obj(1, "Running"), trial_obj(2, "Running")]
+    obj = study_obj(max_trials=10, status=StudyStatus(state="Running", start_time=T0).wire())
+    obj["spec"]["budget"]["timeout"] = "1m"
+    ended = plan_study(obj, trials, T0 + timedelta(minutes=2)).status
+    assert ended.state == "Succeeded"
+    assert get_condition(ended.conditions, "Succeeded").reason == "Timeout"  # type: ignore[union-attr]
+    cancelled = [trials[0], trial_obj(1, "Failed"), trial_obj(2, "Failed")]
+    later = plan_study({**obj, "status": ended.wire()}, cancelled, T0 + timedelta(minutes=3))
+    assert later.status.state == "Succeeded" and later.status.trials.failed == 2
+    assert get_condition(later.status.conditions, "Succeeded").reason == "Timeout"  # type: ignore[union-attr]
+    assert later.events == []
+    # An edit (a new generation) decides afresh.
+    edited = {**obj, "status": ended.wire(), "metadata": {**obj["metadata"], "generation": 5}}
+    again = plan_study(edited, cancelled, T0 + timedelta(minutes=3))
+    assert again.status.state == "Failed"
+    assert get_condition(again.status.conditions, "Failed").reason == "TooManyFailedTrials"  # type: ignore[union-attr]
+
+
 def test_too_many_failures_fail_the_study() -> None:
     trials = [trial_obj(0, "Failed"), trial_obj(1, "Failed"), trial_obj(2, "Running")]
     plan = plan_study(study_obj(max_trials=10), trials, T0)

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import math
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api import Trial, parse_study
 from tradeoff.api.study import Study
-from tradeoff.economics import EconomicsConfig
-from tradeoff.engine import Engine
-from tradeoff.kube import attempts
+from tradeoff.economics import EconomicsConfig, add_attempt
+from tradeoff.engine import Engine, cancelled_outcome, reported_energy_kwh
+from tradeoff.kube import attempts, trials
 from tradeoff.kube.pods import build_pod, harden, pod_name, primary_container
+from tradeoff.kube.settings import Settings
+from tradeoff.kube.studies import Context
+from tradeoff.kube.trials import TrialDriver
 
 NOW = datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)
 
@@ -212,7 +220,7 @@ def judge(pod: dict[str, Any] | None, log: str = "", study: Study | None = None)
         term = attempts.terminated_state(pod, "trial")
         output = attempts.read_metrics(study, log, str(term.get("message") or ""))
         economics = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
-    return attempts.judge(Engine(study.spec), study, pod, "trial", output, economics)
+    return attempts.judge(Engine(study.spec), study, pod, "trial", output, economics, economics)
 
 
 def test_phases() -> None:
@@ -279,3 +287,270 @@ def test_node_unknown_falls_back_to_defaults() -> None:
 def test_an_unstarted_pod_costs_nothing_known() -> None:
     pod = {"metadata": {"name": "p"}, "spec": {"containers": []}, "status": {"phase": "Pending"}}
     assert attempts.price(make_study(), pod, None, EconomicsConfig(), "trial", NOW) is None
+
+
+def test_service_account_token_is_not_mounted_unless_the_template_says_so() -> None:
+    assert harden({"containers": [{"name": "a"}]})["automountServiceAccountToken"] is False
+    given = {"automountServiceAccountToken": True, "containers": [{"name": "a"}]}
+    assert harden(given)["automountServiceAccountToken"] is True
+    pod = build_pod(make_study(), make_trial({"model": "knn", "cpu": "1"}), "uid", 1)
+    assert pod["spec"]["automountServiceAccountToken"] is False
+
+
+# -- attempts that span several pods: values from the last, economics from all ------------
+def test_objective_values_come_from_the_final_attempt_and_economics_from_all() -> None:
+    study = make_study()
+    pod = ended_pod()
+    output = attempts.read_metrics(study, "accuracy=0.8\n", "")
+    spent = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
+    assert spent is not None
+    earlier = spent.model_copy(update={"cost_usd": 5.0})  # a costly failed attempt
+    total = add_attempt(earlier, spent)
+    ending = attempts.judge(Engine(study.spec), study, pod, "trial", output, spent, total)
+    assert ending.values == [0.8, spent.cost_usd]
+    assert ending.economics is not None
+    assert ending.economics.cost_usd == pytest.approx(5.0 + spent.cost_usd)
+
+
+def test_reported_energy_replaces_the_estimate() -> None:
+    study = make_study()
+    estimated = attempts.price(study, ended_pod(), NODE, EconomicsConfig(), "trial", NOW)
+    reported = attempts.price(
+        study, ended_pod(), NODE, EconomicsConfig(), "trial", NOW, {"energy": 0.5}
+    )
+    assert estimated is not None and reported is not None
+    assert estimated.energy_kwh < 0.01
+    assert reported.energy_kwh == pytest.approx(0.5 * EconomicsConfig().pue, rel=0.2)
+    assert reported.carbon_grams > estimated.carbon_grams
+    assert reported_energy_kwh({"energy": -1.0}) is None
+    assert reported_energy_kwh({"energy": math.nan}) is None
+    assert reported_energy_kwh({"accuracy": 1.0}) is None
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "expected"),
+    [
+        ("Succeeded", "GoalReached", ("Pruned", "GoalReached")),
+        ("Failed", "TooManyFailedTrials", ("Failed", "TooManyFailedTrials")),
+        ("Failed", "Timeout", ("Failed", "Timeout")),
+        ("Succeeded", "Timeout", ("Failed", "Timeout")),
+    ],
+)
+def test_a_trial_a_stop_rule_cancels_ends_as_in_local_mode(
+    state: str, reason: str, expected: tuple[str, str]
+) -> None:
+    condition = {"type": state, "status": "True", "reason": reason, "message": "why"}
+    study_obj = {"status": {"state": state, "conditions": [condition]}}
+    decision = attempts.study_stop(study_obj, "demo")
+    assert (decision.state, decision.reason) == (state, reason)
+    ended, why, message = cancelled_outcome(decision)
+    assert (ended, why) == expected
+    assert message == "cancelled: why"
+
+
+# -- pods that never start -----------------------------------------------------------------
+def pending_pod(
+    waiting: dict[str, str] | None = None, conditions: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    status: dict[str, Any] = {"phase": "Pending", "conditions": conditions or []}
+    if waiting is not None:
+        status["containerStatuses"] = [{"name": "trial", "state": {"waiting": waiting}}]
+    return {
+        "metadata": {"name": "demo-0003-a1", "creationTimestamp": "2026-01-01T12:00:00Z"},
+        "status": status,
+    }
+
+
+ROOT = "container has runAsNonRoot and image will run as root (pod: demo-0003-a1)"
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["CreateContainerConfigError", "InvalidImageName", "ErrImageNeverPull", "CreateContainerError"],
+)
+def test_configuration_errors_fail_the_attempt_at_once(reason: str) -> None:
+    stuck = attempts.stuck(pending_pod({"reason": reason, "message": "bad"}), NOW, 300)
+    assert stuck is not None and stuck.fatal and stuck.reason == reason
+    assert stuck.message == f"pod demo-0003-a1, container trial: {reason}: bad"
+
+
+def test_a_root_image_against_run_as_non_root_says_how_to_fix_it() -> None:
+    pod = pending_pod({"reason": "CreateContainerConfigError", "message": ROOT})
+    stuck = attempts.stuck(pod, NOW, 300)
+    assert stuck is not None and stuck.fatal
+    assert ROOT in stuck.message
+    assert "non-root user" in stuck.message and "securityContext" in stuck.message
+
+
+@pytest.mark.parametrize("reason", ["ErrImagePull", "ImagePullBackOff"])
+def test_image_pull_errors_fail_after_the_pending_timeout(reason: str) -> None:
+    pod = pending_pod({"reason": reason, "message": "not found"})
+    early = attempts.stuck(pod, NOW, 300)  # pending for 10 s
+    assert early is not None and not early.fatal and early.reason == reason
+    late = attempts.stuck(pod, NOW, 5)
+    assert late is not None and late.fatal and "still failing after 5s" in late.message
+
+
+def test_an_unschedulable_pod_waits_with_the_schedulers_message() -> None:
+    why = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+    condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+    stuck = attempts.stuck(pending_pod(conditions=[{**condition, "message": why}]), NOW, 1)
+    assert stuck is not None and not stuck.fatal and stuck.reason == "Unschedulable"
+    assert why in stuck.message
+
+
+def test_a_pod_that_is_just_starting_is_not_stuck() -> None:
+    creating = pending_pod({"reason": "ContainerCreating"})
+    assert attempts.stuck(creating, NOW, 1) is None
+    assert attempts.stuck(pending_pod(), NOW, 1) is None
+
+
+def test_only_quota_refusals_are_temporary() -> None:
+    quota = 'pods "demo-0003-a1" is forbidden: exceeded quota: compute, requested: cpu=2'
+    assert attempts.quota_refusal(403, quota)
+    security = 'pods "x" is forbidden: violates PodSecurity "restricted:latest"'
+    assert not attempts.quota_refusal(403, security)
+    assert not attempts.quota_refusal(422, quota)
+    assert not attempts.quota_refusal(403, "failed quota: compute: must specify limits.cpu")
+
+
+# -- the trial driver against a fake API -----------------------------------------------------
+class FakeKube:
+    """The API calls `TrialDriver` makes, over dicts; `create_pod` may raise."""
+
+    def __init__(self, study: Study, trial: Trial) -> None:
+        trial_obj: dict[str, Any] = trial.wire()
+        trial_obj["metadata"] = {**trial_obj["metadata"], "uid": "t-uid"}
+        self.objects: dict[str, dict[str, Any]] = {
+            "studies": {**study.wire(), "status": {"state": "Running"}},
+            "trials": trial_obj,
+        }
+        self.pods: dict[str, dict[str, Any]] = {}
+        self.refusal: ApiException | None = None
+        self.deleted: list[str] = []
+        self.stream_open = threading.Event()
+
+    def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.objects.get(plural)
+
+    def list_trials(self, namespace: str, study: str) -> list[dict[str, Any]]:
+        return [self.objects["trials"]]
+
+    def list_pods(self, namespace: str, study: str) -> list[dict[str, Any]]:
+        return list(self.pods.values())
+
+    def replace_status(self, plural: str, namespace: str, name: str, status: Any) -> None:
+        self.objects[plural] = {**self.objects[plural], "status": status}
+
+    def create_pod(self, namespace: str, body: dict[str, Any]) -> bool:
+        if self.refusal is not None:
+            raise self.refusal
+        self.pods[body["metadata"]["name"]] = body
+        return True
+
+    def create_trial(self, namespace: str, body: dict[str, Any]) -> bool:
+        return True
+
+    def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.pods.get(name)
+
+    def delete_pod(self, namespace: str, name: str, grace_seconds: int | None = None) -> None:
+        self.deleted.append(name)
+        self.pods.pop(name, None)
+
+    def get_node(self, name: str) -> dict[str, Any] | None:
+        return None
+
+    def read_log(self, namespace: str, pod: str, container: str) -> str:
+        return ""
+
+    def follow_log(self, namespace: str, pod: str, container: str) -> Any:
+        kube = self
+
+        class Hanging:  # a stream that never sends and never closes
+            def stream(self, size: int, decode_content: bool = True) -> Any:
+                kube.stream_open.set()
+                threading.Event().wait(30)
+                yield from ()
+
+            def close(self) -> None:
+                pass
+
+        return Hanging()
+
+    def event(self, obj: Any, type: str, reason: str, message: str) -> None:
+        pass
+
+
+def driver_for(kube: FakeKube, sleeps: list[float]) -> TrialDriver:
+    ctx = Context(kube=kube, settings=Settings(namespaces=("team-a",)))  # type: ignore[arg-type]
+    return TrialDriver(ctx, "team-a", "demo-0003", lambda: False, sleeps.append)
+
+
+def refused(status: int, message: str) -> ApiException:
+    error = ApiException(status=status, reason="Forbidden")
+    error.body = json.dumps({"kind": "Status", "message": message})
+    return error
+
+
+def test_a_quota_refusal_keeps_the_trial_pending_and_tries_again() -> None:
+    kube = FakeKube(make_study(), make_trial({"model": "knn", "cpu": "1"}))
+    quota = 'pods "demo-0003-a1" is forbidden: exceeded quota: compute, requested: cpu=1'
+    kube.refusal = refused(403, quota)
+    sleeps: list[float] = []
+    driver = driver_for(kube, sleeps)
+    assert driver.step() is True  # not done: try again later
+    status = kube.objects["trials"]["status"]
+    assert (status["state"], status["reason"]) == ("Pending", "QuotaExceeded")
+    assert status["attempts"] == 0
+    assert quota in status["message"] and sleeps == [trials.QUOTA_RETRY]
+    kube.refusal = None  # the quota has room again
+    assert driver.step() is True
+    status = kube.objects["trials"]["status"]
+    assert status["attempts"] == 1 and "demo-0003-a1" in kube.pods
+
+
+def test_a_pod_security_refusal_fails_the_trial() -> None:
+    kube = FakeKube(make_study(), make_trial({"model": "knn", "cpu": "1"}))
+    kube.refusal = refused(403, 'pods "x" is forbidden: violates PodSecurity "restricted"')
+    assert driver_for(kube, []).step() is False
+    status = kube.objects["trials"]["status"]
+    assert (status["state"], status["reason"]) == ("Failed", "PodRejected")
+    assert "violates PodSecurity" in status["message"]
+
+
+def test_following_a_hung_log_notices_that_the_pod_is_gone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(trials, "STUDY_CHECK", 0.2)
+    study = make_study()
+    trial = make_trial({"model": "knn", "cpu": "1"})
+    kube = FakeKube(study, trial)
+    pod = build_pod(study, trial, "t-uid", 1)
+    pod["metadata"]["uid"] = "p-uid"
+    pod["status"] = {"phase": "Running"}
+    kube.pods[pod["metadata"]["name"]] = pod
+    driver = driver_for(kube, [])
+    ended = threading.Event()
+
+    def follow() -> None:
+        driver._follow(Engine(study.spec), study, trial, pod, "trial")
+        ended.set()
+
+    threading.Thread(target=follow, daemon=True).start()
+    assert kube.stream_open.wait(5)
+    assert not ended.wait(0.5)  # the pod still runs: keep following
+    del kube.pods[pod["metadata"]["name"]]  # deleted; the stream stays open
+    assert ended.wait(5), "the follower never noticed the pod was gone"
+
+
+def test_following_a_hung_log_notices_that_the_pod_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trials, "STUDY_CHECK", 0.2)
+    study = make_study()
+    trial = make_trial({"model": "knn", "cpu": "1"})
+    kube = FakeKube(study, trial)
+    pod = {**build_pod(study, trial, "t-uid", 1), "status": {"phase": "Succeeded"}}
+    kube.pods[pod["metadata"]["name"]] = pod
+    started = time.monotonic()
+    driver_for(kube, [])._follow(Engine(study.spec), study, trial, pod, "trial")
+    assert time.monotonic() - started < 5

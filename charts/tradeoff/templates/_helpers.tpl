@@ -91,27 +91,33 @@ RBAC rules the operator needs in each namespace it watches. Least privilege: no
 wildcards, no secrets, no configmaps.
 */}}
 {{- define "tradeoff.namespacedRules" -}}
-# Studies and the Trials the operator creates for them.
+# Studies: read and watched by kopf, which patches them (finalizers, annotations).
 - apiGroups: ["tradeoff.dev"]
-  resources: ["studies", "trials"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+  resources: ["studies"]
+  verbs: ["get", "list", "watch", "patch"]
+# Trials: created by the operator, watched and patched by kopf (trial daemons).
+- apiGroups: ["tradeoff.dev"]
+  resources: ["trials"]
+  verbs: ["get", "list", "watch", "create", "patch"]
+# Status is written as a JSON patch of the status subresource.
 - apiGroups: ["tradeoff.dev"]
   resources: ["studies/status", "trials/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["patch"]
 # Owner references with blockOwnerDeletion (Trials owned by Studies, pods by Trials).
 - apiGroups: ["tradeoff.dev"]
   resources: ["studies/finalizers", "trials/finalizers"]
   verbs: ["update"]
-# Trial pods, and their logs (the metrics a trial prints).
+# Trial pods (read, listed for cleanup, never watched), and their logs (the metrics).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["get", "list", "create", "delete"]
 - apiGroups: [""]
   resources: ["pods/log"]
   verbs: ["get"]
+# Events are only ever posted (by the operator and by kopf).
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- if and .Values.peering.enabled (not (include "tradeoff.allNamespaces" .)) }}
 - apiGroups: ["kopf.dev"]
   resources: ["kopfpeerings"]
@@ -121,20 +127,15 @@ wildcards, no secrets, no configmaps.
 
 {{/* RBAC rules on cluster-scoped resources; empty when none is needed. */}}
 {{- define "tradeoff.clusterRules" -}}
-{{- if include "tradeoff.allNamespaces" . }}
-- apiGroups: [""]
-  resources: ["namespaces"]
-  verbs: ["list", "watch"]
-{{- if .Values.peering.enabled }}
+{{- if and (include "tradeoff.allNamespaces" .) .Values.peering.enabled }}
 - apiGroups: ["kopf.dev"]
   resources: ["clusterkopfpeerings"]
   verbs: ["get", "list", "watch", "patch"]
 {{- end }}
-{{- end }}
 {{- if .Values.rbac.nodeAccess }}
-# Node labels (region, instance type, spot) price trials; read-only.
+# Node labels (region, instance type, spot) price trials: one node read at a time.
 - apiGroups: [""]
   resources: ["nodes"]
-  verbs: ["get", "list"]
+  verbs: ["get"]
 {{- end }}
 {{- end }}

@@ -8,11 +8,13 @@ container's measured run time and the node's labels.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.status import StudyState
 from tradeoff.api.study import Study
 from tradeoff.economics import (
     EconomicsConfig,
@@ -21,12 +23,34 @@ from tradeoff.economics import (
     price_trial,
     resources_from_pod_spec,
 )
-from tradeoff.engine import Engine
+from tradeoff.engine import Engine, StopDecision, reported_energy_kwh
 from tradeoff.trial_output import TrialOutput
 
 Obj = dict[str, Any]
 Phase = Literal["missing", "pending", "running", "ended"]
 POD_REASONS = {"Evicted": "Evicted", "DeadlineExceeded": "DeadlineExceeded", "NodeLost": "PodLost"}
+FATAL_WAITING = (
+    "CreateContainerConfigError",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CreateContainerError",
+)
+"""Waiting reasons no amount of waiting fixes: the attempt fails at once."""
+PULL_WAITING = ("ErrImagePull", "ImagePullBackOff")
+"""Waiting reasons that may clear up (a registry hiccup): fail after the pending timeout."""
+NON_ROOT_HINT = (
+    "; the pods are hardened (runAsNonRoot): build the image to run as a non-root user "
+    "(USER 1000), or set securityContext (runAsUser, or runAsNonRoot: false) in trialTemplate.pod"
+)
+
+
+@dataclass(frozen=True)
+class Stuck:
+    """A pod that is not running yet and why: `fatal` ends the attempt now."""
+
+    reason: str
+    message: str
+    fatal: bool
 
 
 @dataclass(frozen=True)
@@ -72,6 +96,53 @@ def phase(pod: Obj | None) -> Phase:
     return "running" if value == "Running" else "pending"
 
 
+def _waiting_states(pod: Obj) -> list[tuple[str, Obj]]:
+    status = pod.get("status") or {}
+    found = []
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for item in status.get(key) or []:
+            waiting = (item.get("state") or {}).get("waiting")
+            if waiting and waiting.get("reason"):
+                found.append((str(item.get("name") or ""), dict(waiting)))
+    return found
+
+
+def stuck(pod: Obj, now: datetime, pending_timeout: float) -> Stuck | None:
+    """Why a Pending pod is not running, when Kubernetes says so; None while it just starts.
+
+    Configuration errors fail at once; image pull errors once the pod has been pending
+    for `pending_timeout` seconds; an unschedulable pod keeps waiting (the cluster may
+    grow) with the scheduler's message.
+    """
+    name = (pod.get("metadata") or {}).get("name", "")
+    for container, waiting in _waiting_states(pod):
+        reason = str(waiting["reason"])
+        detail = str(waiting.get("message") or reason)[:300]
+        message = f"pod {name}, container {container}: {reason}: {detail}"
+        if reason in FATAL_WAITING:
+            if reason == "CreateContainerConfigError" and "root" in detail.lower():
+                message += NON_ROOT_HINT
+            return Stuck(reason, message, fatal=True)
+        if reason in PULL_WAITING:
+            created = parse_time((pod.get("metadata") or {}).get("creationTimestamp"))
+            waited = (now - created).total_seconds() if created is not None else 0.0
+            if waited >= pending_timeout:
+                limit = f"{pending_timeout:g}s"
+                return Stuck(reason, f"{message} (still failing after {limit})", fatal=True)
+            return Stuck(reason, message, fatal=False)
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            reason = str(condition.get("reason") or "Unschedulable")
+            detail = str(condition.get("message") or "no node fits the pod")[:300]
+            return Stuck(reason, f"pod {name} cannot be scheduled yet: {detail}", fatal=False)
+    return None
+
+
+def quota_refusal(status: int, message: str) -> bool:
+    """A pod creation refused only for now: a ResourceQuota is used up (403 Forbidden)."""
+    return status == 403 and "exceeded quota" in message.lower()
+
+
 def run_window(pod: Obj, container: str, now: datetime) -> tuple[datetime | None, datetime]:
     """When the container started and finished (now, while it has not)."""
     term = terminated_state(pod, container)
@@ -82,9 +153,18 @@ def run_window(pod: Obj, container: str, now: datetime) -> tuple[datetime | None
 
 
 def price(
-    study: Study, pod: Obj, node: Obj | None, base: EconomicsConfig, container: str, now: datetime
+    study: Study,
+    pod: Obj,
+    node: Obj | None,
+    base: EconomicsConfig,
+    container: str,
+    now: datetime,
+    reported: Mapping[str, float] | None = None,
 ) -> TrialEconomics | None:
-    """Cost, energy and carbon of the attempt so far (None if it never started)."""
+    """Cost, energy and carbon of the attempt so far (None if it never started).
+
+    Energy the trial reported itself (metric `energy`, kWh) replaces the estimate.
+    """
     started, finished = run_window(pod, container, now)
     if started is None:
         return None
@@ -95,7 +175,13 @@ def price(
     except ValueError:
         return None
     duration = max(0.0, (finished - started).total_seconds())
-    return price_trial(resources, duration, config, region=info.region if info else None)
+    return price_trial(
+        resources,
+        duration,
+        config,
+        energy_kwh=reported_energy_kwh(reported or {}),
+        region=info.region if info else None,
+    )
 
 
 def _last_line(text: str) -> str:
@@ -140,14 +226,19 @@ def judge(
     pod: Obj | None,
     container: str,
     output: TrialOutput | None,
+    spent: TrialEconomics | None,
     economics: TrialEconomics | None,
 ) -> Ending:
-    """The outcome of an ended (or vanished) attempt."""
+    """The outcome of an ended (or vanished) attempt.
+
+    The objective values come from this attempt (`spent`); the trial's `economics` are
+    the sum over all its attempts.
+    """
     failed = failure(pod, container)
     metrics = dict(output.final) if output is not None else {}
     if failed is not None:
         return Ending("Failed", failed[0], failed[1], metrics=metrics, economics=economics)
-    evaluation = engine.evaluate(metrics, economics)
+    evaluation = engine.evaluate(metrics, spent)
     if evaluation.values is None:
         message = evaluation.failure_message or "no objective values"
         if output is not None and output.problems:
@@ -163,3 +254,14 @@ def judge(
         violations=dict(evaluation.violations),
         economics=economics,
     )
+
+
+def study_stop(study_obj: Obj, name: str) -> StopDecision:
+    """The stop decision a finished Study recorded (its Succeeded/Failed condition)."""
+    status = study_obj.get("status") or {}
+    state: StudyState = "Failed" if status.get("state") == "Failed" else "Succeeded"
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == state and condition.get("reason"):
+            message = str(condition.get("message") or f"study {name} ended")
+            return StopDecision(state, str(condition["reason"]), message, cancel_running=True)
+    return StopDecision(state, "StudyStopped", f"study {name} ended", cancel_running=True)

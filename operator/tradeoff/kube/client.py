@@ -22,6 +22,8 @@ Obj = dict[str, Any]
 COMPONENT = "tradeoff-operator"
 REQUEST_TIMEOUT = 30.0
 """Seconds any single request may take (log streams excepted): a hung call becomes an error."""
+LOG_READ_TIMEOUT = 60.0
+"""Seconds a followed log may stay silent before its stream ends (the follower re-opens it)."""
 
 
 def now_utc() -> datetime:
@@ -168,9 +170,18 @@ class Kube:
         return bytes(response.data).decode("utf-8", "replace")
 
     def follow_log(self, namespace: str, pod: str, container: str) -> Any:
-        """A streaming HTTP response of the container's log (the caller closes it)."""
+        """A streaming HTTP response of the container's log (the caller closes it).
+
+        A read that waits longer than `LOG_READ_TIMEOUT` ends the stream with an error, so
+        a stream that hangs (a lost node, a proxy) never holds the follower forever.
+        """
         return self.core.read_namespaced_pod_log(
-            pod, namespace, container=container, follow=True, _preload_content=False
+            pod,
+            namespace,
+            container=container,
+            follow=True,
+            _preload_content=False,
+            _request_timeout=(REQUEST_TIMEOUT, LOG_READ_TIMEOUT),
         )
 
     # -- events ------------------------------------------------------------------------

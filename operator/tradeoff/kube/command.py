@@ -51,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--priority", type=int, metavar="N", help="peering priority (default: random)"
     )
+    parser.add_argument(
+        "--pending-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="fail an attempt whose image cannot be pulled for this long (default 300)",
+    )
 
 
 def _bad(message: str) -> int:
@@ -77,6 +83,7 @@ def main(args: argparse.Namespace) -> int:
             peering=args.peering,
             standalone=args.standalone,
             priority=args.priority,
+            pending_timeout=args.pending_timeout,
         )
     except SettingsError as error:
         return _bad(str(error))

@@ -39,8 +39,10 @@ def owner_reference(
 
 
 def harden(pod_spec: dict[str, Any]) -> dict[str, Any]:
-    """The "restricted" Pod Security settings, where the template does not set them itself."""
+    """The "restricted" Pod Security settings, and no service account token, where the
+    template does not set them itself (trial code gets no API credentials by default)."""
     spec = copy.deepcopy(pod_spec)
+    spec.setdefault("automountServiceAccountToken", False)
     pod_sc = spec.setdefault("securityContext", {})
     pod_sc.setdefault("runAsNonRoot", True)
     pod_sc.setdefault("seccompProfile", {"type": "RuntimeDefault"})

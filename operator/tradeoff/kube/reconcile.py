@@ -86,6 +86,21 @@ def _changed(old: StudyStatus, new: StudyStatus) -> bool:
     return old.wire() != new.wire()
 
 
+def final_stop(old: StudyStatus, generation: int | None) -> StopDecision | None:
+    """The stop decision the Study recorded for this spec generation, if it ended.
+
+    The first decision is final (as in local mode): trials it cancelled end Failed (say on
+    a Timeout) and must not turn the outcome into another one. An edit of the spec (a new
+    generation) decides afresh, so a larger `maxTrials` reopens the study.
+    """
+    if old.state not in ("Succeeded", "Failed"):
+        return None
+    for c in old.conditions:
+        if c.type == old.state and c.status == "True" and c.observed_generation == generation:
+            return StopDecision(old.state, c.reason, c.message, cancel_running=True)
+    return None
+
+
 def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPlan:
     """The plan for one Study object and the Trial objects labelled with its name."""
     old = previous_status(obj)
@@ -103,7 +118,7 @@ def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPl
     engine = Engine(study.spec)
     start = old.start_time or now
     elapsed = (now - start).total_seconds()
-    stop = engine.stop_decision(records, elapsed)
+    stop = final_stop(old, generation) or engine.stop_decision(records, elapsed)
     plan = StudyPlan(old, False, study=study, records=records, stop=stop)
     if stop is None:
         count = engine.trials_to_start(records)

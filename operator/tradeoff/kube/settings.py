@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,17 +44,41 @@ class Settings:
     status_interval: float = 1.0
     max_workers: int = 256
     """Threads for handlers: each running trial holds one while its pod runs."""
-    crash_at: frozenset[str] = frozenset()
+    pending_timeout: float = 300.0
+    """Seconds a pod may keep failing to pull its image before its attempt fails."""
+    crash_at: Mapping[str, int] = field(default_factory=dict)
+    """Test-only crash points: point -> the how-many-th time reaching it exits (from 1)."""
 
     @property
     def standalone(self) -> bool:
         return self.peering is None
 
 
+_reached: Counter[str] = Counter()
+_reached_lock = threading.Lock()
+
+
 def crash_point(settings: Settings, point: str) -> None:
-    """Exit the process at once if tests asked to crash at `point` (no cleanup at all)."""
-    if point in settings.crash_at:
-        os._exit(CRASH_EXIT_CODE)
+    """Exit the process at once (no cleanup at all) if tests asked to crash the N-th time
+    this process reaches `point` (`TRADEOFF_CRASH_AT=point` or `point:N`)."""
+    wanted = settings.crash_at.get(point)
+    if wanted is None:
+        return
+    with _reached_lock:
+        _reached[point] += 1
+        if _reached[point] == wanted:
+            os._exit(CRASH_EXIT_CODE)
+
+
+def parse_crash_at(text: str) -> dict[str, int]:
+    """`point[:N],...` (N from 1, default 1) as {point: N}."""
+    points: dict[str, int] = {}
+    for item in (p.strip() for p in text.split(",")):
+        if not item:
+            continue
+        point, _, count = item.partition(":")
+        points[point] = _count(count, f"TRADEOFF_CRASH_AT {item}") if count else 1
+    return points
 
 
 def _port(text: str, name: str) -> int:
@@ -168,6 +194,7 @@ def settings_from(
     peering: str | None = None,
     standalone: bool = False,
     priority: int | None = None,
+    pending_timeout: float | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Settings from flag values (None: not given) and the environment."""
@@ -200,7 +227,7 @@ def settings_from(
         metrics_port=metrics_port,
         economics=economics,
         peering=peering_name,
-        crash_at=frozenset(p for p in env.get("TRADEOFF_CRASH_AT", "").split(",") if p),
+        crash_at=parse_crash_at(env.get("TRADEOFF_CRASH_AT", "")),
     )
     if priority is not None:
         settings = replace(settings, priority=priority)
@@ -210,6 +237,13 @@ def settings_from(
     if env.get("TRADEOFF_MAX_WORKERS"):
         workers = _count(env["TRADEOFF_MAX_WORKERS"], "TRADEOFF_MAX_WORKERS")
         settings = replace(settings, max_workers=workers)
+    if pending_timeout is not None:
+        if not pending_timeout > 0:
+            raise SettingsError(f"--pending-timeout: must be greater than 0, got {pending_timeout}")
+        settings = replace(settings, pending_timeout=pending_timeout)
+    elif env.get("TRADEOFF_PENDING_TIMEOUT"):
+        timeout = _seconds(env["TRADEOFF_PENDING_TIMEOUT"], "TRADEOFF_PENDING_TIMEOUT")
+        settings = replace(settings, pending_timeout=timeout)
     if env.get("TRADEOFF_STATUS_INTERVAL"):
         interval = _seconds(env["TRADEOFF_STATUS_INTERVAL"], "TRADEOFF_STATUS_INTERVAL")
         settings = replace(settings, status_interval=interval)

@@ -21,7 +21,7 @@ from tradeoff.api.load import parse_study
 from tradeoff.api.study import Study
 from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial, TrialStatus
 from tradeoff.economics import add_attempt
-from tradeoff.engine import Engine
+from tradeoff.engine import Engine, cancelled_outcome
 from tradeoff.kube import attempts
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
@@ -37,6 +37,10 @@ log = logging.getLogger("tradeoff.operator")
 PENDING_POLL = 0.4
 LOG_POLL = 0.2
 STUDY_CHECK = 2.0
+"""Seconds between reads of the Study and the pod while a log is followed."""
+QUOTA_RETRY = 5.0
+"""Seconds before creating a pod a ResourceQuota refused is tried again."""
+WAITING_REASONS = ("Unschedulable", "QuotaExceeded", *attempts.PULL_WAITING)
 TERMINAL = ("Succeeded", "Failed")
 
 
@@ -91,22 +95,29 @@ class TrialDriver:
         uid = str(obj["metadata"].get("uid", ""))
         attempt = trial.status.attempts
         if (study_obj.get("status") or {}).get("state") in TERMINAL:
-            self._stop_for_study(study, trial)
+            self._stop_for_study(study, study_obj, trial)
             return False
         if attempt == 0:
             return self._start_attempt(study, trial, uid, 1)
         container = primary_container(study)
         pod = self.kube.get_pod(self.namespace, pod_name(self.name, attempt))
         phase = attempts.phase(pod)
-        if phase == "pending":
+        engine = Engine(study.spec)
+        if phase == "pending" and pod is not None:
+            stuck = attempts.stuck(pod, now_utc(), self.ctx.settings.pending_timeout)
+            if stuck is not None and stuck.fatal:
+                return self._finish(engine, study, trial, uid, pod, container, stuck)
+            if stuck is not None and trial.status.message != stuck.message:
+                self._waiting(trial, stuck.reason, stuck.message)
             self.sleep(PENDING_POLL)
             return True
-        engine = Engine(study.spec)
         if phase == "running" and pod is not None:
             if trial.state != "Running":
                 status = trial.status.model_copy(deep=True)
                 status.state = "Running"
                 status.start_time = status.start_time or now_utc()
+                if status.reason in WAITING_REASONS:
+                    status.reason = status.message = None
                 self._write(status)
                 trial.status = status
             return self._follow(engine, study, trial, pod, container)
@@ -135,11 +146,21 @@ class TrialDriver:
         except ApiException as error:
             if error.status not in (400, 403, 422):
                 raise
-            reason = f"the pod was refused ({error.status}): {_api_message(error)}"
+            message = _api_message(error)
+            if attempts.quota_refusal(error.status, message):
+                # Temporary: pods of other trials (or other work) will free the quota.
+                wait = f"waiting for quota to create pod {pod['metadata']['name']}: {message}"
+                if trial.status.message != wait:
+                    self._waiting(trial, "QuotaExceeded", wait)
+                self.sleep(QUOTA_RETRY)
+                return True
+            reason = f"the pod was refused ({error.status}): {message}"
             status.state, status.reason, status.message = "Failed", "PodRejected", reason
             self._end(study, trial, status)
             return False
         crash_point(self.ctx.settings, "after-pod-create")
+        if attempt > 1:
+            crash_point(self.ctx.settings, "after-retry-pod-create")
         status.attempts = attempt
         status.pod_name = pod["metadata"]["name"]
         status.state = "Pending"
@@ -169,6 +190,12 @@ class TrialDriver:
                     break
                 if time.monotonic() - last_check >= STUDY_CHECK:
                     last_check = time.monotonic()
+                    # The stream may hang (a lost node, a proxy): judge the pod by itself.
+                    now = self.kube.get_pod(self.namespace, pod["metadata"]["name"])
+                    if now is None or now["metadata"].get("uid") != pod["metadata"].get("uid"):
+                        break
+                    if attempts.phase(now) == "ended":
+                        break
                     study_obj = self.kube.get_object("studies", self.namespace, study.metadata.name)
                     if (study_obj or {}).get("status", {}).get("state") in TERMINAL:
                         return True
@@ -204,7 +231,7 @@ class TrialDriver:
                 status.state, status.reason = "Pruned", "Pruned"
                 status.message = f"{study.spec.early_stopping.algorithm} stopped it{where}"
                 status.metrics = dict(output.final)
-                spent = self._price(study, pod, container)
+                spent = self._price(study, pod, container, output.final)
                 if spent is not None:
                     status.economics = add_attempt(status.economics, spent)
                 self._end(study, trial, status)
@@ -214,27 +241,42 @@ class TrialDriver:
         return False
 
     def _finish(
-        self, engine: Engine, study: Study, trial: Trial, uid: str, pod: Obj | None, container: str
+        self,
+        engine: Engine,
+        study: Study,
+        trial: Trial,
+        uid: str,
+        pod: Obj | None,
+        container: str,
+        stuck: attempts.Stuck | None = None,
     ) -> bool:
-        """Record how the attempt ended, or start the next attempt."""
+        """Record how the attempt ended (or could not start), or start the next attempt."""
         output: TrialOutput | None = None
-        spent = economics = None
-        if pod is not None:
+        spent = None
+        economics = trial.status.economics
+        if pod is not None and stuck is None:
             text = self.kube.read_log(self.namespace, pod["metadata"]["name"], container)
             message = str(attempts.terminated_state(pod, container).get("message") or "")
             output = attempts.read_metrics(study, text, message)
-            spent = self._price(study, pod, container)
+            spent = self._price(study, pod, container, output.final)
         if spent is not None:
-            # A trial's economics (and its cost and carbon objectives) cover every attempt.
+            # The trial's economics cover every attempt; its objectives only this one.
             economics = add_attempt(trial.status.economics, spent)
-        ending = attempts.judge(engine, study, pod, container, output, economics)
+        if stuck is not None:
+            ending = attempts.Ending("Failed", stuck.reason, stuck.message, economics=economics)
+        else:
+            ending = attempts.judge(engine, study, pod, container, output, spent, economics)
         attempt = trial.status.attempts
         if ending.state == "Failed" and engine.retry(trial):
             note = f"attempt {attempt} failed ({ending.reason}: {ending.message}); retrying"
-            log.info("Trial %s/%s: %s", self.namespace, self.name, note)
-            ref = object_ref(trial, self.namespace)
-            self.kube.event(ref, "Warning", "TrialRetrying", note)
-            return self._start_attempt(study, trial, uid, attempt + 1, note, spent)
+            if trial.status.reason != "QuotaExceeded":  # said once, not at every quota retry
+                log.info("Trial %s/%s: %s", self.namespace, self.name, note)
+                ref = object_ref(trial, self.namespace)
+                self.kube.event(ref, "Warning", "TrialRetrying", note)
+            going = self._start_attempt(study, trial, uid, attempt + 1, note, spent)
+            if stuck is not None and pod is not None:
+                self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
+            return going
         status = trial.status.model_copy(deep=True)
         status.state, status.reason, status.message = ending.state, ending.reason, ending.message
         status.metrics = ending.metrics
@@ -244,13 +286,16 @@ class TrialDriver:
             _intermediate(status, study, output)
         crash_point(self.ctx.settings, "before-trial-finish")
         self._end(study, trial, status)
+        if stuck is not None and pod is not None:  # it would wait (bound to nothing) forever
+            self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
         return False
 
-    def _stop_for_study(self, study: Study, trial: Trial) -> None:
-        """The study is over: end this trial as Pruned and stop its pod."""
+    def _stop_for_study(self, study: Study, study_obj: Obj, trial: Trial) -> None:
+        """The study is over: end this trial as its stop rule says and stop its pod."""
         status = trial.status.model_copy(deep=True)
-        status.state, status.reason = "Pruned", "StudyStopped"
-        status.message = f"study {study.metadata.name} finished before this trial did"
+        status.state, status.reason, status.message = cancelled_outcome(
+            attempts.study_stop(study_obj, study.metadata.name)
+        )
         pod = None
         if status.attempts:
             pod = self.kube.get_pod(self.namespace, pod_name(self.name, status.attempts))
@@ -277,6 +322,8 @@ class TrialDriver:
         )
         self._write(status)
         crash_point(self.ctx.settings, "after-trial-finish")
+        if status.state == "Pruned":
+            crash_point(self.ctx.settings, "after-trial-pruned")
         trial.status = status
         log.info("Trial %s/%s %s %s", self.namespace, self.name, status.state, status.reason or "")
         self.ctx.observer.trial_finished(self.namespace, study.metadata.name, trial)
@@ -284,12 +331,22 @@ class TrialDriver:
             self.kube.event(ref, event.type, event.reason, event.message)
         reconcile_study(self.ctx, self.namespace, study.metadata.name)
 
+    def _waiting(self, trial: Trial, reason: str, message: str) -> None:
+        """Say why the trial is still Pending (shown by `kubectl describe trial`)."""
+        status = trial.status.model_copy(deep=True)
+        status.state, status.reason, status.message = "Pending", reason, message
+        self._write(status)
+        trial.status = status
+        log.info("Trial %s/%s waits: %s", self.namespace, self.name, message)
+
     def _write(self, status: TrialStatus) -> None:
         if self.stopped():
             raise Stopped
         self.kube.replace_status("trials", self.namespace, self.name, status.wire())
 
-    def _price(self, study: Study, pod: Obj, container: str) -> TrialEconomics | None:
+    def _price(
+        self, study: Study, pod: Obj, container: str, reported: dict[str, float] | None = None
+    ) -> TrialEconomics | None:
         node_name = (pod.get("spec") or {}).get("nodeName")
         node = None
         if node_name:
@@ -297,7 +354,7 @@ class TrialDriver:
                 self._nodes[node_name] = self.kube.get_node(node_name)
             node = self._nodes[node_name]
         base = self.ctx.settings.economics
-        return attempts.price(study, pod, node, base, container, now_utc())
+        return attempts.price(study, pod, node, base, container, now_utc(), reported)
 
 
 def _intermediate(status: TrialStatus, study: Study, output: TrialOutput) -> None:

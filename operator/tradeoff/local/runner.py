@@ -12,7 +12,8 @@ are bad) and Failed with the rule's reason otherwise (e.g. ``Timeout``). The fir
 decision is final: trials cancelled by it cannot change the study's outcome.
 
 A trial's ``economics`` sum every attempt that ran (failed, interrupted and retried ones
-cost money too), and its ``cost``/``carbon``/``energy`` objectives are those sums.
+cost money too); its ``cost``/``carbon``/``energy`` objectives are those of the attempt
+that produced its metrics (the final one), as in the operator.
 """
 
 from __future__ import annotations
@@ -33,15 +34,11 @@ from tradeoff.economics import (
     config_for_node,
     resources_from_pod_spec,
 )
-from tradeoff.engine import Engine, StopDecision, Summary
+from tradeoff.engine import Engine, StopDecision, Summary, cancelled_outcome
 from tradeoff.local.display import NullDisplay, RunDisplay
 from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
-from tradeoff.local.outcome import (
-    cancelled_outcome,
-    exit_message,
-    price_attempt,
-)
+from tradeoff.local.outcome import exit_message, price_attempt
 from tradeoff.local.store import FileStore
 from tradeoff.observe import NullObserver, StudyObserver
 
@@ -253,8 +250,10 @@ class StudyRunner:
         status = record.status
         status.completion_time = datetime.now(UTC)
         status.metrics = dict(result.metrics)
+        spent = None
         if result.start_error is None and pod is not None:
-            status.economics = add_attempt(status.economics, self._price(pod, result))
+            spent = self._price(pod, result)
+            status.economics = add_attempt(status.economics, spent)
         if result.stopped_for == "interrupt":
             self._set(
                 record, "Pending", "Interrupted", "stopped by an interrupt; re-runs on resume"
@@ -273,10 +272,10 @@ class StudyRunner:
         elif result.exit_code != 0:
             self._fail(record, "Error", exit_message(result))
         else:
-            self._evaluate(record, result)
+            self._evaluate(record, result, spent)
 
-    def _evaluate(self, record: Trial, result: AttemptResult) -> None:
-        evaluation = self.engine.evaluate(result.metrics, record.status.economics)
+    def _evaluate(self, record: Trial, result: AttemptResult, spent: TrialEconomics | None) -> None:
+        evaluation = self.engine.evaluate(result.metrics, spent)
         if evaluation.failure_reason is not None:
             extra = f"; {result.problems[0]}" if result.problems else ""
             self._fail(record, evaluation.failure_reason, f"{evaluation.failure_message}{extra}")
