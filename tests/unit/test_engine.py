@@ -302,7 +302,7 @@ def test_auto_rules(
         ("gp", 2, NUMERIC),
         ("nsga2", 2, CASH),
         ("nsga3", 3, NUMERIC),
-        ("cmaes", 1, NUMERIC + [{"name": "y", "type": "float", "low": -1.0, "high": 1.0}]),
+        ("cmaes", 1, [*NUMERIC, {"name": "y", "type": "float", "low": -1.0, "high": 1.0}]),
         ("qmc", 2, NUMERIC),
         ("random", 2, CASH),
         ("grid", 1, CATEGORICAL),

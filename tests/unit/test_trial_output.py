@@ -224,7 +224,7 @@ def test_many_ordinary_lines_leave_only_real_metrics() -> None:
 def test_a_non_finite_final_value_drops_the_metric() -> None:
     output = TrialOutput()
     output.feed('TRADEOFF_METRICS {"step": 2, "loss": 0.3}')
-    output.feed("TRADEOFF_METRICS {\"loss\": NaN}")
+    output.feed('TRADEOFF_METRICS {"loss": NaN}')
     assert "loss" not in output.final
     assert output.intermediate["loss"] == [(2, 0.3)]
     assert any("not finite" in p for p in output.problems)
