@@ -65,6 +65,7 @@ def assert_one_pod_per_attempt(cluster: Cluster, name: str, count: int) -> None:
     "point",
     [
         "after-trial-create",
+        "before-pod-create",
         "after-pod-create",
         "before-trial-finish",
         "after-trial-finish",
