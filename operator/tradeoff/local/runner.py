@@ -4,7 +4,9 @@ Level-based like the operator: every turn looks at the records as they are (stop
 free slots, Pending trials) and acts; events from the executor (intermediate values,
 ended attempts) change records, and every state change is saved before anything else
 happens. A run that died leaves Pending/Running records behind; the next run starts those
-again with the same number and parameters (one more attempt) and never asks anew for them.
+again with the same number and parameters and never asks anew for them. An attempt cut
+short by the run's own end (Ctrl-C, a crash) re-runs under its own attempt number: it uses
+up none of the trial's retries.
 
 When a stop rule cancels running trials (``cancel_running``), those trials end Pruned if
 the study reached its goal (they were stopped because the study is done, not because they
@@ -116,6 +118,10 @@ class StudyRunner:
         self._started_at = self.store.open(self.study).started_at
         self.records = {r.metadata.name: r for r in self.store.load_trials()}
         for record in self.records.values():
+            if record.state == "Running":
+                # The run died, not the trial: the attempt re-runs under its own number and
+                # does not use up a retry.
+                record.status.attempts = max(0, record.status.attempts - 1)
             if record.state in ("Pending", "Running"):
                 self._set(record, "Pending", "Interrupted", "re-run after an interrupted run")
         self.display.begin(self.spec, self._list(), self._summary())
@@ -255,6 +261,7 @@ class StudyRunner:
             spent = self._price(pod, result)
             status.economics = add_attempt(status.economics, spent)
         if result.stopped_for == "interrupt":
+            status.attempts = max(0, status.attempts - 1)  # re-runs without using a retry
             self._set(
                 record, "Pending", "Interrupted", "stopped by an interrupt; re-runs on resume"
             )
