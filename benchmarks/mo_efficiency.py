@@ -84,11 +84,11 @@ def run_sampler(
     parameters: list[dict[str, Any]],
     objectives: list[tuple[str, str]],
     evaluate: c.Evaluator,
+    batch: int = 1,
 ) -> tuple[np.ndarray, float]:
     """Losses of every succeeded trial in order, and the seconds the run took."""
-    spec = c.study_spec(parameters, objectives, algorithm, seed, trials)
     started = time.perf_counter()
-    records = c.optimise(spec, evaluate, trials)
+    records = c.search(algorithm, parameters, objectives, evaluate, seed, trials, batch)
     seconds = time.perf_counter() - started
     return losses_of(records, objectives), seconds
 
@@ -124,6 +124,7 @@ def problem_runs(
     budget: dict[str, dict[str, int]],
     samplers: Sequence[str],
     gp_problems: Sequence[str],
+    batch: int = 1,
 ) -> dict[str, Any]:
     """Every sampler on one problem: losses per seed and how long each run took."""
     is_cash = name == "cash"
@@ -165,7 +166,9 @@ def problem_runs(
                 continue
         losses, seconds = [], []
         for seed in range(seeds):
-            points, took = run_sampler(algorithm, seed, trials, parameters, objectives, evaluate)
+            points, took = run_sampler(
+                algorithm, seed, trials, parameters, objectives, evaluate, batch
+            )
             losses.append(points)
             seconds.append(took)
             print(
@@ -221,6 +224,26 @@ def summarise(name: str, runs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def add_p_values(summary: dict[str, Any], baseline: str) -> None:
+    """Mann-Whitney p of each sampler's final hypervolume against ``baseline``'s."""
+    base = summary["samplers"].get(baseline)
+    for name, s in summary["samplers"].items():
+        finals = [cv[-1] for cv in s["curves"]]
+        s["p_final_hv"] = (
+            c.mann_whitney(finals, [cv[-1] for cv in base["curves"]])
+            if base and name != baseline
+            else None
+        )
+
+
+def add_checkpoints(summary: dict[str, Any], checkpoints: Sequence[int]) -> None:
+    """Every sampler's hypervolume after each of ``checkpoints`` trials (within its budget)."""
+    for s in summary["samplers"].values():
+        s["hv_at"] = {
+            n: c.stats([cv[n - 1] for cv in s["curves"]]) for n in checkpoints if n <= s["trials"]
+        }
+
+
 def add_equal_budget(summary: dict[str, Any]) -> None:
     """Every sampler's hypervolume after as many trials as the smallest budget (GP's)."""
     equal = min(s["trials"] for s in summary["samplers"].values())
@@ -270,6 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--gp-problems", default="zdt1,dtlz2,cash")
         p.add_argument("--trials", type=int, default=None, help="trials on the analytic problems")
         p.add_argument("--name", default=NAME, help="name of the JSON and PNG files")
+        p.add_argument("--batch", type=int, default=1, help="configurations asked at a time")
+        p.add_argument("--baseline", default=None, help="sampler to test the others against")
+        p.add_argument("--at", default="", help="also report HV after these trials: 40,100")
 
     args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
     budget = budgets(args.quick)
@@ -279,43 +305,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.trials:
         budget["default"]["trials"] = args.trials
     samplers = args.samplers.split(",")
+    checkpoints = [int(n) for n in args.at.split(",") if n]
     _cash.workload_metrics({"model": "logreg"})  # warm up imports before timing
     results: dict[str, Any] = {}
     for name in args.problems.split(","):
         print(f"{name}:", flush=True)
-        results[name] = summarise(
-            name, problem_runs(name, budget, samplers, args.gp_problems.split(","))
-        )
+        runs = problem_runs(name, budget, samplers, args.gp_problems.split(","), args.batch)
+        results[name] = summarise(name, runs)
+        add_checkpoints(results[name], checkpoints)
+        if args.baseline:
+            add_p_values(results[name], args.baseline)
     rows = []
     for name, r in results.items():
         for algorithm, s in r["samplers"].items():
             label = algorithm if s["resolved"] == algorithm else f"{algorithm} (= {s['resolved']})"
-            rows.append(
-                [
-                    name,
-                    label,
-                    s["trials"],
-                    c.show(s["final_hv"]),
-                    f"{r['equal_budget']}: " + c.show(s["hv_at_equal_budget"]),
-                    reach_text(s),
-                    c.show(s["seconds"]),
-                ]
-            )
-    c.print_table(
-        "Normalised hypervolume, median [IQR] over seeds",
-        [
-            "problem",
-            "sampler",
-            "trials",
-            "final HV",
-            "HV at equal budget",
-            "trials to random's final HV",
-            "run seconds",
-        ],
-        rows,
-    )
+            row = [name, label, s["trials"], c.show(s["final_hv"])]
+            if args.baseline:
+                row.append(c.show_p(s["p_final_hv"]))
+            row += [c.show(s["hv_at"][n]) if n in s["hv_at"] else "-" for n in checkpoints]
+            row += [
+                f"{r['equal_budget']}: " + c.show(s["hv_at_equal_budget"]),
+                reach_text(s),
+                c.show(s["seconds"]),
+            ]
+            rows.append(row)
+    headers = ["problem", "sampler", "trials", "final HV"]
+    if args.baseline:
+        headers.append(f"p vs {args.baseline}")
+    headers += [f"HV at {n}" for n in checkpoints]
+    headers += ["HV at equal budget", "trials to random's final HV", "run seconds"]
+    c.print_table("Normalised hypervolume, median [IQR] over seeds", headers, rows)
     c.write_results(
-        args.out, args.name, {"budgets": budget, "reference": REFERENCE, "problems": results}
+        args.out,
+        args.name,
+        {"budgets": budget, "batch": args.batch, "reference": REFERENCE, "problems": results},
     )
     plot(results, args.out, args.name)
     return 0
