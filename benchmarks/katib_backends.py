@@ -2,10 +2,11 @@
 
 Katib: ``random`` and ``tpe`` (hyperopt), ``bayesianoptimization`` (scikit-optimize GP),
 driven as Katib drives them (see ``_katib.py``). Tradeoff: ``tpe``, ``gp`` and ``auto``
-through the Engine, one ask at a time. Problems: Branin (2-d), Hartmann6 (6-d), Levy
-(10-d) and the CASH workload's held-out accuracy on digits (in-process; Katib gets the
-flattened space, Tradeoff the conditional one). Reported: best value after N trials and
-trials needed to reach a target.
+(or ``tradeoff-VARIANT``, and ``optuna-X`` on a plain Optuna study; see
+``_common.VARIANTS``) through the Engine, one ask at a time (``--batch N``: N at a time).
+Problems: Branin (2-d), Hartmann6 (6-d), Levy (10-d) and the CASH workload's held-out
+accuracy on digits (in-process; Katib gets the flattened space, Tradeoff the conditional
+one). Reported: best value after N trials and trials needed to reach a target.
 """
 
 from __future__ import annotations
@@ -216,10 +217,10 @@ def plot(results: dict[str, Any], out: Path, name: str = NAME) -> None:
             curves = np.array(s["curves"])
             x = np.arange(1, curves.shape[1] + 1)
             q1, med, q3 = np.percentile(curves, [25, 50, 75], axis=0)
-            ax.plot(
+            (line,) = ax.plot(
                 x, med, label=optimiser, linestyle="--" if optimiser.startswith("katib") else "-"
             )
-            ax.fill_between(x, q1, q3, alpha=0.15)
+            ax.fill_between(x, q1, q3, alpha=0.15, color=line.get_color())
         if r["optimum"] is not None:
             ax.axhline(r["optimum"], color="grey", linewidth=0.8)
         if problem in ("branin", "levy10"):

@@ -2,7 +2,9 @@
 
 Problems: ZDT1, ZDT2, ZDT3 (10 variables, 2 objectives) and DTLZ2 (12 variables,
 3 objectives) from pymoo, and the CASH workload (accuracy against cost on digits,
-evaluated in-process). Every sampler runs through the Engine, one ask at a time.
+evaluated in-process). Every sampler runs through the Engine, one ask at a time
+(``--batch N``: N at a time); a sampler may be a named variant (``tpe-uni``, ...) or
+``optuna-X``, the same sampler on a plain Optuna study (see ``_common.VARIANTS``).
 
 Hypervolume: objectives scaled to [0, 1] between the known ideal and nadir (the true
 front's for the analytic problems; for CASH the best and worst of every point any run
@@ -32,7 +34,18 @@ from tradeoff.engine.samplers import resolve_algorithm
 
 NAME = "mo_efficiency"
 SAMPLERS = ("auto", "tpe", "nsga2", "gp", "random")
-COLOURS = {"tpe": "tab:blue", "nsga2": "tab:orange", "gp": "tab:green", "random": "tab:red"}
+COLOURS = {
+    "tpe": "tab:blue",
+    "nsga2": "tab:orange",
+    "gp": "tab:green",
+    "random": "tab:red",
+    "tpe-multi": "tab:blue",
+    "tpe-uni": "tab:purple",
+    "tpe-multi-nogroup": "tab:cyan",
+    "tpe-uni-noliar": "tab:pink",
+    "optuna-tpe": "tab:olive",
+    "optuna-tpe-multi": "tab:brown",
+}
 REFERENCE = {"analytic": 2.0, "cash": 1.1}
 """Reference point in scaled units: the true front's nadir plus 100% of its range for the
 analytic problems (with the usual 10%, almost no run reaches the box within a few hundred
@@ -267,9 +280,8 @@ def plot(results: dict[str, Any], out: Path, name: str) -> None:
             curves = np.array(s["curves"])
             x = np.arange(1, curves.shape[1] + 1)
             q1, med, q3 = np.percentile(curves, [25, 50, 75], axis=0)
-            colour = COLOURS.get(algorithm)
-            ax.plot(x, med, label=algorithm, color=colour)
-            ax.fill_between(x, q1, q3, alpha=0.2, color=colour)
+            (line,) = ax.plot(x, med, label=algorithm, color=COLOURS.get(algorithm))
+            ax.fill_between(x, q1, q3, alpha=0.2, color=line.get_color())
         ax.set_title(problem)
         ax.set_xlabel("trials")
         ax.set_ylim(0.8 if problem == "cash" else 0.0, 1.02)
