@@ -30,6 +30,10 @@ BASE: dict[str, Any] = {
 }
 
 
+KEY = b"tradeoff-tests-signing-key-32byt"
+"""The signing key of engines in tests: a fresh Engine given it verifies earlier records."""
+
+
 def manifest(**spec: Any) -> dict[str, Any]:
     """The base manifest with top-level spec fields replaced."""
     doc = copy.deepcopy(BASE)

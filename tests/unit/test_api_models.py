@@ -182,13 +182,16 @@ def test_categorical_values_keep_their_types() -> None:
     assert [type(v) for v in p.values] == [str, int, float, bool]
 
 
-def test_grid_values() -> None:
-    assert param(name="n", type="int", low=1, high=7, step=3).grid_values() == [1, 4, 7]
-    assert param(name="f", type="float", low=0, high=1, step=0.25).grid_values() == [
-        0, 0.25, 0.5, 0.75, 1.0,
-    ]  # fmt: skip
-    assert param(name="f", type="float", low=0, high=1).grid_values() is None
-    assert param(name="c", type="categorical", values=["a", "b"]).grid_values() == ["a", "b"]
+def test_value_counts_and_values_are_computed_not_listed() -> None:
+    n = param(name="n", type="int", low=1, high=7, step=3)
+    assert n.value_count() == 3 and [n.value_at(i) for i in range(3)] == [1, 4, 7]
+    f = param(name="f", type="float", low=0, high=1, step=0.25)
+    assert f.value_count() == 5 and f.value_at(3) == 0.75
+    assert param(name="f", type="float", low=0, high=1).value_count() is None
+    c = param(name="c", type="categorical", values=["a", "b"])
+    assert c.value_count() == 2 and c.value_at(1) == "b"
+    huge = param(name="h", type="int", low=0, high=2_000_000_000)
+    assert huge.value_count() == 2_000_000_001 and huge.value_at(2_000_000_000) == 2_000_000_000
 
 
 # --- conditional parameters -----------------------------------------------------------

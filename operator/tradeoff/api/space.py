@@ -90,18 +90,26 @@ class Parameter(ApiModel):
     def is_conditional(self) -> bool:
         return bool(self.when)
 
-    def grid_values(self) -> list[ParamValue] | None:
-        """Every value of a finite parameter, or None for a continuous one."""
+    def value_count(self) -> int | None:
+        """How many values a finite parameter has (computed, never listed); None if continuous."""
         if self.type == "categorical":
-            return list(self.values or [])
+            return len(self.values or [])
         assert self.low is not None and self.high is not None
         if self.type == "int":
-            step = int(self.step or 1)
-            return list(range(int(self.low), int(self.high) + 1, step))
+            return (int(self.high) - int(self.low)) // int(self.step or 1) + 1
         if self.step is None:
             return None
-        count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
-        return [round(self.low + i * self.step, 12) for i in range(count)]
+        return math.floor((self.high - self.low) / self.step + 1e-9) + 1
+
+    def value_at(self, index: int) -> ParamValue:
+        """The `index`-th value (from 0) of a finite parameter, in ascending order."""
+        if self.type == "categorical":
+            return (self.values or [])[index]
+        assert self.low is not None
+        if self.type == "int":
+            return int(self.low) + index * int(self.step or 1)
+        assert self.step is not None
+        return round(self.low + index * self.step, 12)
 
 
 def _num(value: float) -> str:

@@ -16,7 +16,7 @@ from tradeoff.api.status import (
 )
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial, TrialState
-from tradeoff.engine.pareto import cap_front, completed, normalised_hypervolume, pareto_front
+from tradeoff.engine.pareto import cap_front, completed, hypervolume_of, losses, nondominated_mask
 from tradeoff.engine.selection import recommend
 
 ACTIVE_STATES = ("Pending", "Running")
@@ -100,10 +100,10 @@ def stop_decision(
     timeout = budget.timeout_seconds
     if timeout is not None and elapsed_seconds is not None and elapsed_seconds >= timeout:
         return _ended(c, "Timeout", f"the study's timeout of {budget.timeout} ran out", True)
-    if active == 0 and c.created >= budget.max_trials:
-        return _ended(c, "MaxTrialsReached", f"all {budget.max_trials} trials ran", False)
     if active == 0 and exhausted:
         return _ended(c, "SearchSpaceExhausted", "every configuration has been tried", False)
+    if active == 0 and c.created >= budget.max_trials:
+        return _ended(c, "MaxTrialsReached", f"all {budget.max_trials} trials ran", False)
     return None
 
 
@@ -137,7 +137,14 @@ class Summary:
 
 def summarize(spec: StudySpec, records: Sequence[Trial]) -> Summary:
     names = spec.objective_names
-    front = pareto_front(spec, records)
+    done = sorted(completed(records), key=lambda r: r.number)
+    front: list[Trial] = []
+    hypervolume = None
+    if done:
+        loss = losses(spec, done)
+        mask = nondominated_mask(loss)
+        front = [t for t, keep in zip(done, mask, strict=True) if keep]
+        hypervolume = hypervolume_of(loss, loss[mask])
     pick = recommend(spec, front)
 
     def values(t: Trial) -> dict[str, float]:
@@ -169,7 +176,7 @@ def summarize(spec: StudySpec, records: Sequence[Trial]) -> Summary:
             parameters=dict(pick.spec.parameters),
             values=values(pick),
         ),
-        hypervolume=normalised_hypervolume(spec, records),
+        hypervolume=hypervolume,
         totals=totals,
         best=best,
     )

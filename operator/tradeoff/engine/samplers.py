@@ -95,6 +95,8 @@ def _kwargs(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 AUTO_GP_MAX_TRIALS = 200
+GRID_MAX_POINTS = 1_000_000
+"""Grid search is refused beyond this many points: nobody walks a bigger grid."""
 AUTO_NSGA2_MIN_TRIALS = 300
 
 
@@ -139,13 +141,24 @@ def algorithm_problems(spec: StudySpec) -> list[tuple[str, str]]:
             problems.append((where, f"cmaes needs numeric, unconditional parameters ({names})"))
         if importlib.util.find_spec("cmaes") is None:
             problems.append((where, "cmaes needs the cmaes package: pip install 'tradeoff[cmaes]'"))
-    if name == "grid" and SearchSpace(spec.parameters).grid() is None:
-        problems.append(
-            (
-                where,
-                "grid needs unconditional parameters that are categorical, int, or float with step",
+    if name == "grid":
+        space = SearchSpace(spec.parameters)
+        if not space.is_grid:
+            problems.append(
+                (
+                    where,
+                    "grid needs unconditional parameters that are categorical, int,"
+                    " or float with step",
+                )
             )
-        )
+        elif space.skeleton_size > GRID_MAX_POINTS:
+            problems.append(
+                (
+                    where,
+                    f"the grid has {space.skeleton_size:.3g} points, more than grid search"
+                    f" walks ({GRID_MAX_POINTS:,}); use tpe or random, or coarsen the steps",
+                )
+            )
     if name == "gp" and importlib.util.find_spec("torch") is None:
         problems.append((where, "gp needs PyTorch: pip install 'tradeoff[gp]'"))
     if name == "nsga3" and n_obj < 2:

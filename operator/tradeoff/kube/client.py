@@ -140,6 +140,23 @@ class Kube:
             if error.status != 404:
                 raise
 
+    def get_secret(self, namespace: str, name: str) -> Obj | None:
+        try:
+            response = self.core.read_namespaced_secret(
+                name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        secret: Obj = json.loads(response.data)
+        return secret
+
+    def create_secret(self, namespace: str, body: Obj) -> None:
+        self.core.create_namespaced_secret(
+            namespace, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+        )
+
     def get_node(self, name: str) -> Obj | None:
         """The Node, or None when it is gone or the operator may not read nodes."""
         try:

@@ -81,6 +81,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
     @kopf.on.delete(*STUDIES, optional=True, id="study-deleted", registry=registry)
     def study_deleted(namespace: str | None, name: str, **_: Any) -> None:
         ctx.observer.study_deleted(namespace or "", name)
+        ctx.engines.forget(namespace or "", name)
 
     @kopf.daemon(
         *TRIALS,

@@ -8,7 +8,8 @@ exactly the decisions a running one would.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Engine
 from tradeoff.engine.progress import StopDecision, Summary
+from tradeoff.kube.engines import Engines
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
 from tradeoff.kube.status import invalid_status, study_status
 
@@ -101,7 +103,20 @@ def final_stop(old: StudyStatus, generation: int | None) -> StopDecision | None:
     return None
 
 
-def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPlan:
+@contextmanager
+def study_engine(engines: Engines | None, obj: Obj, study: Study) -> Iterator[Engine]:
+    """The Study's kept engine, or (without `engines`) a fresh one with a key of its own."""
+    if engines is None:
+        yield Engine(study.spec, study=study.metadata.name)
+        return
+    meta = obj.get("metadata") or {}
+    with engines.use(str(meta.get("namespace") or ""), study, str(meta.get("uid") or "")) as e:
+        yield e
+
+
+def plan_study(
+    obj: Obj, trial_objects: Sequence[Obj], now: datetime, engines: Engines | None = None
+) -> StudyPlan:
     """The plan for one Study object and the Trial objects labelled with its name."""
     old = previous_status(obj)
     meta = obj.get("metadata") or {}
@@ -115,35 +130,37 @@ def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPl
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events)
     records = records_of(trial_objects)
-    engine = Engine(study.spec)
-    start = old.start_time or now
-    elapsed = (now - start).total_seconds()
-    stop = final_stop(old, generation) or engine.stop_decision(records, elapsed)
-    plan = StudyPlan(old, False, study=study, records=records, stop=stop)
-    if stop is None:
-        count = engine.trials_to_start(records)
-        suggestions = engine.ask(records, count)
-        plan.ask_seconds = engine.last_ask_seconds if count else 0.0
-        uid = str(meta.get("uid") or "")
-        namespace = meta.get("namespace")
-        for s in suggestions:
-            record = Trial.new(
-                study.metadata.name, s.number, s.parameters, s.sampler_state, namespace
-            )
-            plan.new_trials.append(trial_manifest(study, uid, record))
-            record.status.state = "Pending"
-            records.append(record)
-    summary = engine.summarize(records)
-    status = study_status(
-        old,
-        summary,
-        stop,
-        max_trials=study.spec.budget.max_trials,
-        generation=generation,
-        now=now,
-    )
+    with study_engine(engines, obj, study) as engine:
+        start = old.start_time or now
+        elapsed = (now - start).total_seconds()
+        stop = final_stop(old, generation) or engine.stop_decision(records, elapsed)
+        plan = StudyPlan(old, False, study=study, records=records, stop=stop)
+        if stop is None:
+            count = engine.trials_to_start(records)
+            suggestions = engine.ask(records, count)
+            plan.ask_seconds = engine.last_ask_seconds if count else 0.0
+            uid = str(meta.get("uid") or "")
+            namespace = meta.get("namespace")
+            for s in suggestions:
+                record = Trial.new(
+                    study.metadata.name, s.number, s.parameters, s.sampler_state, namespace
+                )
+                plan.new_trials.append(trial_manifest(study, uid, record))
+                record.status.state = "Pending"
+                records.append(record)
+        summary = engine.summarize(records)
+        warnings = [Event("Warning", "UntrustedRecord", w) for w in engine.warnings]
+        engine.warnings.clear()
+        status = study_status(
+            old,
+            summary,
+            stop,
+            max_trials=study.spec.budget.max_trials,
+            generation=generation,
+            now=now,
+        )
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
-    plan.events = _events(old, status, stop)
+    plan.events = _events(old, status, stop) + warnings
     return plan
 
 

@@ -12,6 +12,7 @@ from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry
 
 from tradeoff.kube.client import Kube
+from tradeoff.kube.engines import Engines, load_or_create_key
 from tradeoff.kube.handlers import operator_settings, register
 from tradeoff.kube.health import serve_health, serve_metrics
 from tradeoff.kube.settings import Settings
@@ -117,7 +118,10 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
         logging.getLogger("kopf.objects").addFilter(_quiet_routine)
     kube = Kube(api_client)
     observer, metrics_registry = _observer(settings)
-    ctx = Context(kube=kube, settings=settings, observer=observer)
+    key = await asyncio.to_thread(
+        load_or_create_key, kube, settings.key_namespace, settings.signing_key_secret
+    )
+    ctx = Context(kube=kube, settings=settings, observer=observer, engines=Engines(key))
     standalone = settings.standalone
     if not standalone and not await asyncio.to_thread(ensure_peering, kube, settings):
         log.warning("the kopf peering CRDs are not installed: running standalone")

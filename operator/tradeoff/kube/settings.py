@@ -48,6 +48,15 @@ class Settings:
     """Seconds a pod may keep failing to pull its image before its attempt fails."""
     crash_at: Mapping[str, int] = field(default_factory=dict)
     """Test-only crash points: point -> the how-many-th time reaching it exits (from 1)."""
+    signing_key_secret: str = "tradeoff-signing-key"
+    """Secret holding the key that signs sampler state on Trials (created if missing)."""
+    own_namespace: str | None = None
+    """The operator's namespace (POD_NAMESPACE), where the signing-key Secret lives."""
+
+    @property
+    def key_namespace(self) -> str:
+        """Where the signing key lives: the operator's namespace, else the first watched."""
+        return self.own_namespace or (self.namespaces[0] if self.namespaces else "default")
 
     @property
     def standalone(self) -> bool:
@@ -228,6 +237,8 @@ def settings_from(
         economics=economics,
         peering=peering_name,
         crash_at=parse_crash_at(env.get("TRADEOFF_CRASH_AT", "")),
+        signing_key_secret=env.get("TRADEOFF_SIGNING_KEY_SECRET") or "tradeoff-signing-key",
+        own_namespace=env.get("POD_NAMESPACE") or None,
     )
     if priority is not None:
         settings = replace(settings, priority=priority)

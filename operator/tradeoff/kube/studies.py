@@ -7,8 +7,10 @@ import threading
 from dataclasses import dataclass, field
 
 from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.engine.signing import new_key
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.client import Kube, Obj, now_utc
+from tradeoff.kube.engines import Engines
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.reconcile import StudyPlan, plan_study
 from tradeoff.kube.settings import Settings, crash_point
@@ -24,6 +26,8 @@ class Context:
     kube: Kube
     settings: Settings
     observer: StudyObserver = field(default_factory=NullObserver)
+    engines: Engines = field(default_factory=lambda: Engines(new_key()))
+    """Kept engines; `run_operator` gives them the key from the cluster's Secret."""
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     _wanted: set[tuple[str, str]] = field(default_factory=set)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -74,7 +78,7 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
         return None
     trials = ctx.kube.list_trials(namespace, name)
-    plan = plan_study(obj, trials, now_utc())
+    plan = plan_study(obj, trials, now_utc(), ctx.engines)
     if plan.ask_seconds and plan.study is not None:
         ctx.observer.suggest_latency(plan.study.spec.algorithm.name, plan.ask_seconds)
     # Status first: a trial daemon that sees its study still Succeeded or Failed would

@@ -63,6 +63,7 @@ class TrialDriver:
         self.namespace, self.name = namespace, name
         self.stopped, self.sleep = stopped, sleep
         self._nodes: dict[str, Obj | None] = {}
+        self._study_uid = ""
 
     def run(self) -> None:
         try:
@@ -102,7 +103,8 @@ class TrialDriver:
         container = primary_container(study)
         pod = self.kube.get_pod(self.namespace, pod_name(self.name, attempt))
         phase = attempts.phase(pod)
-        engine = Engine(study.spec)
+        engine = Engine(study.spec, study=study.metadata.name, key=self.ctx.engines.key)
+        self._study_uid = str(study_obj["metadata"].get("uid", ""))
         if phase == "pending" and pod is not None:
             stuck = attempts.stuck(pod, now_utc(), self.ctx.settings.pending_timeout)
             if stuck is not None and stuck.fatal:
@@ -221,7 +223,8 @@ class TrialDriver:
         if study.spec.early_stopping.algorithm != "none":
             records = records_of(self.kube.list_trials(self.namespace, study.metadata.name))
             records = [trial if r.number == trial.number else r for r in records]
-            decision = engine.should_prune(records, trial.number)
+            with self.ctx.engines.use(self.namespace, study, self._study_uid) as kept:
+                decision = kept.should_prune(records, trial.number)
             status.pruning_state = dict(decision.pruning_state)
             if decision.prune:
                 last = status.intermediate[-1] if status.intermediate else None

@@ -80,7 +80,7 @@ class StudyRunner:
         self.name = study.metadata.name
         self.store = store
         self.region = region
-        self.engine = Engine(study.spec)
+        self.engine = Engine(study.spec, study=self.name, key=store.signing_key())
         self.observer: StudyObserver = observer or NullObserver()
         self.display: RunDisplay = display or NullDisplay()
         self.economics = config_for_node(
@@ -190,6 +190,9 @@ class StudyRunner:
             return
         suggestions = self.engine.ask(self._list(), count)
         self.observer.suggest_latency(self.engine.algorithm, self.engine.last_ask_seconds)
+        for warning in self.engine.warnings:
+            self.display.warn(warning)
+        self.engine.warnings.clear()
         for s in suggestions:
             record = Trial.new(self.name, s.number, s.parameters, s.sampler_state)
             self.records[record.metadata.name] = record

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
+from tradeoff.engine.signing import new_key
 
 __all__ = [
     "FROZEN_FIELDS",
@@ -173,6 +174,29 @@ class FileStore:
         self.trials_dir = workdir / "trials"
         self.logs_dir = workdir / "logs"
         self.scratch_dir = workdir / "attempts"
+        self.key_path = workdir / "signing.key"
+
+    def signing_key(self) -> bytes:
+        """The workdir's key that signs sampler state on its records (made on first use).
+
+        Records are files anyone with access can edit; sampler state that does not verify
+        with this key is never used (see tradeoff.engine.signing).
+        """
+        try:
+            return bytes.fromhex(self.key_path.read_text(encoding="ascii").strip())
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:
+            raise StoreError(
+                f"{self.key_path}: not a signing key ({_reason(exc)}); delete it to make a new"
+                " one (earlier trials then count without their sampler state)"
+            ) from None
+        key = new_key()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(key.hex() + "\n")
+        return key
 
     def lock(self) -> WorkdirLock:
         """Take the workdir's lock (``WorkdirBusy`` if another run holds it)."""
