@@ -34,7 +34,7 @@ def test_validate_answers_at_once_on_huge_spaces(
     seconds = time.process_time() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     assert seconds < 1.0 and peak < 20 * MEGABYTE, (seconds, peak)
     if path.stem == "big-grid":
         assert code == 2
