@@ -13,8 +13,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tradeoff.cli import build_parser
 from tradeoff.economics import REGION_GRAMS_PER_KWH, EconomicsConfig
-from tradeoff.kube.settings import economics_from_json
+from tradeoff.kube import command
+from tradeoff.kube.settings import economics_from_json, trial_policy_from
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "tradeoff"
@@ -347,6 +349,24 @@ def test_economics_config_is_mounted_and_the_operator_reads_it(chart: helm.Chart
     assert before != after
 
 
+def operator_trial_policy(docs: list[Manifest]) -> tuple[str, tuple[str, ...]]:
+    """The trial policy the operator takes from its rendered arguments."""
+    args = build_parser({"operator": command}).parse_args(container(docs)["args"])
+    policy = trial_policy_from(args.trial_policy, args.trial_service_account, {})
+    return policy.level, policy.service_accounts
+
+
+def test_the_trial_policy_reaches_the_operator(chart: helm.Chart) -> None:
+    assert chart.values["trialPolicy"] == {"level": "restricted", "serviceAccounts": ["default"]}
+    docs = render(chart, {})
+    assert operator_trial_policy(docs) == ("restricted", ("default",))
+    assert "--trial-policy=restricted" in container(docs)["args"]
+    chosen = {"trialPolicy": {"level": "baseline", "serviceAccounts": ["default", "trainer"]}}
+    assert operator_trial_policy(render(chart, chosen)) == ("baseline", ("default", "trainer"))
+    privileged = {"trialPolicy": {"level": "privileged", "serviceAccounts": ["runner"]}}
+    assert operator_trial_policy(render(chart, privileged)) == ("privileged", ("runner",))
+
+
 def test_dashboard_configmap(chart: helm.Chart) -> None:
     docs = render(chart, {"dashboard": {"annotations": {"grafana_folder": "Tradeoff"}}})
     (board,) = [
@@ -372,6 +392,9 @@ def test_dashboard_configmap(chart: helm.Chart) -> None:
         ({"economics": {"regions": {"mars-1": -1}}}, "/economics/regions/mars-1"),
         ({"securityContext": {"runAsUser": 0}}, "/securityContext/runAsUser"),
         ({"serviceMonitor": {"enable": True}}, "/serviceMonitor"),
+        ({"trialPolicy": {"level": "open"}}, "/trialPolicy/level"),
+        ({"trialPolicy": {"serviceAccounts": []}}, "/trialPolicy/serviceAccounts"),
+        ({"trialPolicy": {"serviceAccounts": ["Admin_SA"]}}, "/trialPolicy/serviceAccounts/0"),
     ],
 )
 def test_the_values_schema_rejects_bad_values(

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tradeoff.api import Trial
+from tradeoff.api.policy import TrialPolicy
 from tradeoff.api.status import Condition, Recommendation, StudyStatus
-from tradeoff.kube.reconcile import plan_study, records_of
+from tradeoff.kube.reconcile import MAX_PROBLEM_LINES, plan_study, records_of
 from tradeoff.kube.status import get_condition, recommended_summary, set_condition
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -204,6 +205,58 @@ def test_a_semantically_invalid_spec_fails_with_valid_false() -> None:
     assert plan.events[0].reason == "InvalidSpec"
     again = plan_study({**obj, "status": plan.status.wire()}, [], T1)
     assert not again.status_changed and again.events == []
+
+
+def privileged_study_obj() -> dict[str, Any]:
+    obj = study_obj()
+    pod = obj["spec"]["trialTemplate"]["pod"]
+    pod["hostNetwork"] = True
+    pod["containers"][0]["securityContext"] = {"privileged": True}
+    return obj
+
+
+def test_a_study_the_trial_policy_refuses_gets_valid_false_and_no_trials() -> None:
+    plan = plan_study(privileged_study_obj(), [], T0)  # the default policy: restricted
+    assert plan.new_trials == [] and plan.status.state == "Failed" and plan.study is None
+    valid = get_condition(plan.status.conditions, "Valid")
+    assert valid is not None and valid.status == "False" and valid.reason == "InvalidSpec"
+    assert valid.message.splitlines() == [
+        "spec.trialTemplate.pod.hostNetwork: not allowed by the trial policy (restricted)",
+        "spec.trialTemplate.pod.containers[0].securityContext.privileged: "
+        "not allowed by the trial policy (restricted)",
+    ]
+    assert [(e.type, e.reason, e.message) for e in plan.events] == [
+        ("Warning", "InvalidSpec", valid.message)
+    ]
+    again = plan_study({**privileged_study_obj(), "status": plan.status.wire()}, [], T1)
+    assert not again.status_changed and again.events == []
+
+
+def test_the_policy_the_admin_chose_decides() -> None:
+    lenient = TrialPolicy("privileged", ("default",))
+    plan = plan_study(privileged_study_obj(), [], T0, lenient)
+    assert plan.status.state == "Running" and len(plan.new_trials) == 2
+    obj = study_obj()
+    obj["spec"]["trialTemplate"]["pod"]["serviceAccountName"] = "trainer"
+    refused = plan_study(obj, [], T0, lenient)
+    assert refused.new_trials == [] and refused.status.message == (
+        "spec.trialTemplate.pod.serviceAccountName: 'trainer' not allowed by the trial "
+        "policy (service accounts: default)"
+    )
+    allowed = plan_study(obj, [], T0, TrialPolicy("restricted", ("default", "trainer")))
+    assert len(allowed.new_trials) == 2
+
+
+def test_the_status_holds_a_bounded_number_of_problem_lines() -> None:
+    obj = study_obj()
+    obj["spec"]["trialTemplate"]["pod"]["containers"] = [
+        {"name": f"c{i}", "image": "i", "securityContext": {"privileged": True}} for i in range(50)
+    ]
+    message = plan_study(obj, [], T0).status.message or ""
+    lines = message.splitlines()
+    assert len(lines) == MAX_PROBLEM_LINES + 1
+    assert lines[0].startswith("spec.trialTemplate.pod.containers[0].securityContext.privileged")
+    assert lines[-1] == "... and 30 more (`tradeoff validate` lists every problem)"
 
 
 def test_unreadable_trials_are_skipped() -> None:

@@ -13,6 +13,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api import Trial, parse_study
+from tradeoff.api.policy import PolicyViolation, TrialPolicy, problem_lines
 from tradeoff.api.study import Study
 from tradeoff.economics import EconomicsConfig, add_attempt
 from tradeoff.engine import Engine, cancelled_outcome, reported_energy_kwh
@@ -554,3 +555,58 @@ def test_following_a_hung_log_notices_that_the_pod_ended(monkeypatch: pytest.Mon
     started = time.monotonic()
     driver_for(kube, [])._follow(Engine(study.spec), study, trial, pod, "trial")
     assert time.monotonic() - started < 5
+
+
+# -- the trial policy: nothing it refuses is ever created ---------------------------------
+def privileged_study() -> Study:
+    container = {
+        "name": "trial",
+        "image": "tradeoff:0.1.0",
+        "command": ["python", "-c", "print('accuracy=1')"],
+        "securityContext": {"privileged": True},
+    }
+    return make_study(pod={"containers": [container], "hostPID": True})
+
+
+def test_build_pod_refuses_what_the_trial_policy_does_not_allow() -> None:
+    trial = make_trial({"model": "knn", "cpu": "1"})
+    with pytest.raises(PolicyViolation) as refused:
+        build_pod(privileged_study(), trial, "uid", 1)  # the default policy: restricted
+    assert problem_lines(refused.value.problems) == [
+        "spec.hostPID: not allowed by the trial policy (restricted)",
+        "spec.containers[0].securityContext.privileged: not allowed by the trial policy "
+        "(restricted)",
+    ]
+    with pytest.raises(PolicyViolation):
+        build_pod(privileged_study(), trial, "uid", 1, TrialPolicy("baseline"))
+    pod = build_pod(privileged_study(), trial, "uid", 1, TrialPolicy("privileged"))
+    sc = pod["spec"]["containers"][0]["securityContext"]
+    # The API refuses allowPrivilegeEscalation: false with privileged: true.
+    assert sc["privileged"] is True and "allowPrivilegeEscalation" not in sc
+    assert pod["spec"]["hostPID"] is True and pod["spec"]["securityContext"]["runAsNonRoot"]
+
+
+def test_the_driver_starts_no_pod_for_a_study_the_policy_refuses() -> None:
+    kube = FakeKube(privileged_study(), make_trial({"model": "knn", "cpu": "1"}))
+    sleeps: list[float] = []
+    driver = driver_for(kube, sleeps)
+    for _ in range(3):
+        assert driver.step() is True  # waits for the spec to be fixed, as for an invalid one
+    assert kube.pods == {} and sleeps == [1.0, 1.0, 1.0]
+    assert kube.objects["trials"].get("status", {}).get("attempts", 0) == 0
+
+
+def test_a_pod_the_policy_refuses_at_creation_fails_its_trial() -> None:
+    # Defence in depth: the pod itself is checked right before it would be created.
+    study = privileged_study()
+    kube = FakeKube(study, make_trial({"model": "knn", "cpu": "1"}))
+    driver = driver_for(kube, [])
+    trial = Trial.model_validate(kube.objects["trials"])
+    assert driver._start_attempt(study, trial, "t-uid", 1) is False
+    assert kube.pods == {}
+    status = kube.objects["trials"]["status"]
+    assert (status["state"], status["reason"]) == ("Failed", "PolicyViolation")
+    assert status["message"].splitlines()[1] == (
+        "spec.containers[0].securityContext.privileged: not allowed by the trial policy "
+        "(restricted)"
+    )

@@ -57,6 +57,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="fail an attempt whose image cannot be pulled for this long (default 300)",
     )
+    parser.add_argument(
+        "--trial-policy",
+        choices=["restricted", "baseline", "privileged"],
+        help="Pod Security Standard every trial pod must meet (default: restricted; "
+        "env TRADEOFF_TRIAL_POLICY)",
+    )
+    parser.add_argument(
+        "--trial-service-account",
+        action="append",
+        metavar="NAME",
+        help="a ServiceAccount trial pods may run as (repeatable; default: default; "
+        "env TRADEOFF_TRIAL_SERVICE_ACCOUNTS=a,b)",
+    )
 
 
 def _bad(message: str) -> int:
@@ -84,6 +97,8 @@ def main(args: argparse.Namespace) -> int:
             standalone=args.standalone,
             priority=args.priority,
             pending_timeout=args.pending_timeout,
+            trial_policy=args.trial_policy,
+            trial_service_accounts=args.trial_service_account,
         )
     except SettingsError as error:
         return _bad(str(error))

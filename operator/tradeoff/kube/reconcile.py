@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.load import parse_study
+from tradeoff.api.policy import TrialPolicy, problem_lines
 from tradeoff.api.status import StudyStatus
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
@@ -114,18 +115,49 @@ def study_engine(engines: Engines | None, obj: Obj, study: Study) -> Iterator[En
         yield e
 
 
+MAX_PROBLEM_LINES = 20
+"""Lines of problems a Study's status holds at most (a status must stay small)."""
+
+
+def problems_message(problems: Sequence[str]) -> str:
+    """One line per problem, at most `MAX_PROBLEM_LINES` of them."""
+    lines = list(problems[:MAX_PROBLEM_LINES])
+    if len(problems) > MAX_PROBLEM_LINES:
+        more = len(problems) - MAX_PROBLEM_LINES
+        lines.append(f"... and {more} more (`tradeoff validate` lists every problem)")
+    return "\n".join(lines)
+
+
+def checked_study(obj: Obj, policy: TrialPolicy) -> Study:
+    """The Study in `obj` if its spec is valid and its trial template meets the policy;
+    ManifestError lists the problems, one line each."""
+    study = parse_study({k: v for k, v in obj.items() if k != "status"})
+    problems = policy.template_problems(study.spec.trial_template.pod)
+    if problems:
+        raise ManifestError(problem_lines(problems))
+    return study
+
+
 def plan_study(
-    obj: Obj, trial_objects: Sequence[Obj], now: datetime, engines: Engines | None = None
+    obj: Obj,
+    trial_objects: Sequence[Obj],
+    now: datetime,
+    policy: TrialPolicy | None = None,
+    engines: Engines | None = None,
 ) -> StudyPlan:
-    """The plan for one Study object and the Trial objects labelled with its name."""
+    """The plan for one Study object and the Trial objects labelled with its name.
+
+    A Study whose spec is invalid, or whose trial template asks for more than the trial
+    `policy` allows (default: restricted, service account `default`), gets `Valid=False`
+    with one line per problem, and no trials.
+    """
     old = previous_status(obj)
     meta = obj.get("metadata") or {}
     generation = meta.get("generation")
-    body = {k: v for k, v in obj.items() if k != "status"}
     try:
-        study = parse_study(body)
+        study = checked_study(obj, policy or TrialPolicy())
     except ManifestError as error:
-        message = "; ".join(error.problems)
+        message = problems_message(error.problems)
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events)

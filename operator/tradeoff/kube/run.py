@@ -139,6 +139,7 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
         "standalone" if standalone else f"peering {settings.peering} priority {settings.priority}"
     )
     log.info("Tradeoff operator watching %s (%s)", where, peering)
+    log.info("Trial policy: %s", settings.trial_policy)
     try:
         await kopf.operator(
             registry=registry,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from tradeoff.api.policy import LEVELS, TrialPolicy
 from tradeoff.economics import EconomicsConfig
 
 LogFormat = Literal["text", "json"]
@@ -46,6 +48,8 @@ class Settings:
     """Threads for handlers: each running trial holds one while its pod runs."""
     pending_timeout: float = 300.0
     """Seconds a pod may keep failing to pull its image before its attempt fails."""
+    trial_policy: TrialPolicy = field(default_factory=TrialPolicy)
+    """What trial pods may ask for: a Pod Security Standard level and ServiceAccounts."""
     crash_at: Mapping[str, int] = field(default_factory=dict)
     """Test-only crash points: point -> the how-many-th time reaching it exits (from 1)."""
     signing_key_secret: str = "tradeoff-signing-key"
@@ -191,6 +195,34 @@ def load_economics_config(path: str) -> EconomicsConfig:
     return economics_from_json(data, f"--economics-config {path}")
 
 
+_ACCOUNT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def trial_policy_from(
+    level: str | None, accounts: list[str] | None, env: Mapping[str, str]
+) -> TrialPolicy:
+    """`--trial-policy` and `--trial-service-account` (or their environment variables)."""
+    where = "--trial-policy" if level is not None else "TRADEOFF_TRIAL_POLICY"
+    level = level if level is not None else env.get("TRADEOFF_TRIAL_POLICY") or "restricted"
+    if level not in LEVELS:
+        raise SettingsError(f"{where}: must be one of {', '.join(LEVELS)}, got {level!r}")
+    where = "--trial-service-account"
+    if accounts is None and env.get("TRADEOFF_TRIAL_SERVICE_ACCOUNTS") is not None:
+        where = "TRADEOFF_TRIAL_SERVICE_ACCOUNTS"
+        accounts = [a.strip() for a in env["TRADEOFF_TRIAL_SERVICE_ACCOUNTS"].split(",")]
+        accounts = [a for a in accounts if a]
+        if not accounts:
+            raise SettingsError(f"{where}: name at least one ServiceAccount trials may run as")
+    for name in accounts or ():
+        if len(name) > 253 or not _ACCOUNT_NAME.fullmatch(name):
+            raise SettingsError(
+                f"{where}: {name!r} is not a ServiceAccount name (lower-case letters, digits, "
+                "'-' and '.')"
+            )
+    names = tuple(dict.fromkeys(accounts)) if accounts else ("default",)
+    return TrialPolicy(level, names)
+
+
 def settings_from(
     *,
     namespaces: list[str] | None = None,
@@ -204,6 +236,8 @@ def settings_from(
     standalone: bool = False,
     priority: int | None = None,
     pending_timeout: float | None = None,
+    trial_policy: str | None = None,
+    trial_service_accounts: list[str] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Settings from flag values (None: not given) and the environment."""
@@ -236,6 +270,7 @@ def settings_from(
         metrics_port=metrics_port,
         economics=economics,
         peering=peering_name,
+        trial_policy=trial_policy_from(trial_policy, trial_service_accounts, env),
         crash_at=parse_crash_at(env.get("TRADEOFF_CRASH_AT", "")),
         signing_key_secret=env.get("TRADEOFF_SIGNING_KEY_SECRET") or "tradeoff-signing-key",
         own_namespace=env.get("POD_NAMESPACE") or None,

@@ -78,7 +78,7 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
         return None
     trials = ctx.kube.list_trials(namespace, name)
-    plan = plan_study(obj, trials, now_utc(), ctx.engines)
+    plan = plan_study(obj, trials, now_utc(), ctx.settings.trial_policy, ctx.engines)
     if plan.ask_seconds and plan.study is not None:
         ctx.observer.suggest_latency(plan.study.spec.algorithm.name, plan.ask_seconds)
     # Status first: a trial daemon that sees its study still Succeeded or Failed would

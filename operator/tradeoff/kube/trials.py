@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.load import parse_study
+from tradeoff.api.policy import PolicyViolation
 from tradeoff.api.study import Study
 from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial, TrialStatus
 from tradeoff.economics import add_attempt
@@ -27,7 +27,7 @@ from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
 from tradeoff.kube.logs import LogFollower
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
-from tradeoff.kube.reconcile import records_of
+from tradeoff.kube.reconcile import checked_study, records_of
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.status import set_condition, values_summary
 from tradeoff.kube.studies import Context, reconcile_study
@@ -89,7 +89,9 @@ class TrialDriver:
         if study_obj is None:
             return False
         try:
-            study = parse_study({k: v for k, v in study_obj.items() if k != "status"})
+            # An invalid spec, or a template the trial policy refuses (after an edit):
+            # start nothing, and judge what runs once the spec is fixed.
+            study = checked_study(study_obj, self.ctx.settings.trial_policy)
         except ManifestError:
             self.sleep(1.0)
             return True
@@ -135,10 +137,17 @@ class TrialDriver:
         note: str | None = None,
         spent: TrialEconomics | None = None,
     ) -> bool:
-        pod = build_pod(study, trial, uid, attempt)
         status = trial.status.model_copy(deep=True)
         if spent is not None:  # what the failed attempt before this one cost
             status.economics = add_attempt(status.economics, spent)
+        try:
+            pod = build_pod(study, trial, uid, attempt, self.ctx.settings.trial_policy)
+        except PolicyViolation as refused:  # never create what the policy refuses
+            status.state, status.reason = "Failed", "PolicyViolation"
+            status.message = str(refused)
+            log.error("Trial %s/%s: the trial policy refuses its pod", self.namespace, self.name)
+            self._end(study, trial, status)
+            return False
         crash_point(self.ctx.settings, "before-pod-create")
         if self.stopped():
             raise Stopped
