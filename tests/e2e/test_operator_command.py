@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.timeout(60)
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "tradeoff.cli", "operator", *args]
     base = {"PATH": "/usr/bin:/bin", "KUBECONFIG": "/nonexistent", "HOME": "/tmp"}
+    base["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")  # the tree under test
     return subprocess.run(command, capture_output=True, text=True, env={**base, **(env or {})})
 
 
@@ -28,6 +30,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         (("-n", "a", "--log-format", "xml"), "invalid choice: 'xml'"),
         (("-n", "a", "--health-port", "0"), "--health-port: must be between 1 and 65535, got 0"),
         (("-n", "a", "--metrics-port", "http"), "invalid int value: 'http'"),
+        (("-n", "a", "--metrics-address", "any"), "--metrics-address: expected an IP address"),
+        (("-n", "a", "--health-address", "1.2.3"), "--health-address: expected an IP address"),
         (("-n", "a", "--peering", "p", "--standalone"), "not allowed with argument"),
         (("-n", "a", "--economics-config", "/no/such.json"), "cannot read"),
         (("-n", "a", "--bogus"), "unrecognized arguments: --bogus"),
