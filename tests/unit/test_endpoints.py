@@ -79,7 +79,8 @@ def test_an_address_in_use_is_one_line_naming_the_flags() -> None:
         with pytest.raises(EndpointError) as caught:
             serve_metrics("127.0.0.1", port, CollectorRegistry())
         message = str(caught.value)
-        assert message.startswith(f"--metrics-address/--metrics-port: cannot listen on 127.0.0.1:{port}")
+        expected = f"--metrics-address/--metrics-port: cannot listen on 127.0.0.1:{port} ("
+        assert message.startswith(expected)
         assert "\n" not in message
 
         async def health() -> None:
