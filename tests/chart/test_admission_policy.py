@@ -157,20 +157,25 @@ def policy(chart: helm.Chart) -> Manifest:
     return found
 
 
-def study(namespace: str) -> dict[str, Any]:
+def study(namespace: str, image: str = "trainer:1") -> dict[str, Any]:
     return {
         "apiVersion": "tradeoff.dev/v1alpha1",
         "kind": "Study",
-        "metadata": {"name": "s", "namespace": namespace},
-        "spec": {"trialTemplate": {"pod": {"containers": [{"name": "t", "image": "x"}]}}},
+        "metadata": {"name": "s", "namespace": namespace, "finalizers": ["tradeoff.dev/operator"]},
+        "spec": {"trialTemplate": {"pod": {"containers": [{"name": "t", "image": image}]}}},
     }
 
 
-def request(user: str, namespace: str, operation: str) -> dict[str, Any]:
-    """The CEL variables of an admission request for a Study (no `authorizer`)."""
-    old = study(namespace) if operation == "UPDATE" else None
+def request(
+    user: str, namespace: str, operation: str, old: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The CEL variables of an admission request for a Study (no `authorizer`); an UPDATE
+    changes the trial image unless `old` says what the Study was."""
+    new = study(namespace)
+    if operation == "UPDATE" and old is None:
+        old = study(namespace, image="trainer:0")
     return {
-        "object": celpy.json_to_cel(study(namespace)),
+        "object": celpy.json_to_cel(new),
         "oldObject": celpy.json_to_cel(old),
         "request": celpy.json_to_cel(
             {
@@ -185,14 +190,28 @@ def request(user: str, namespace: str, operation: str) -> dict[str, Any]:
     }
 
 
-def admit(policy: Manifest, user: str, namespace: str, operation: str) -> list[str]:
-    """Evaluate every validation of the policy as the API server would: the messages of
-    those that fail (empty: admitted)."""
-    assert operation in policy["spec"]["matchConstraints"]["resourceRules"][0]["operations"]
+def matches(policy: Manifest, variables: dict[str, Any]) -> bool:
+    """Whether the policy applies to a Study request: its operations, then every one of its
+    matchConditions (evaluated by CEL)."""
+    operation = str(variables["request"]["operation"])
+    if operation not in policy["spec"]["matchConstraints"]["resourceRules"][0]["operations"]:
+        return False
+    results = [evaluate(c["expression"], variables) for c in policy["spec"]["matchConditions"]]
+    assert all(isinstance(r, celtypes.BoolType) for r in results), results
+    return all(results)
+
+
+def admit(
+    policy: Manifest, user: str, namespace: str, operation: str, old: dict[str, Any] | None = None
+) -> list[str]:
+    """Evaluate the policy as the API server would: the messages of the validations that
+    fail (empty: admitted)."""
+    if not matches(policy, request(user, namespace, operation, old)):
+        return []
     refusals = []
     for validation in policy["spec"]["validations"]:
         authorizer = Authorizer(user, GRANTS)
-        variables = request(user, namespace, operation)
+        variables = request(user, namespace, operation, old)
         verdict = evaluate(validation["expression"], {**variables, "authorizer": authorizer})
         assert isinstance(verdict, celtypes.BoolType), verdict
         assert authorizer.asked == [("", "pods", "", namespace, "", "create")]
@@ -235,6 +254,20 @@ def test_a_requester_who_may_not_create_pods_there_is_refused(
     assert policy["spec"]["validations"][0]["reason"] == "Forbidden"
 
 
+def test_an_update_that_leaves_the_spec_alone_is_not_checked(policy: Manifest) -> None:
+    # The garbage collector removing a finalizer may not create pods, and needs not.
+    gc = "system:serviceaccount:kube-system:generic-garbage-collector"
+    unchanged = study("ml")
+    unchanged["metadata"]["finalizers"] = ["foregroundDeletion", "tradeoff.dev/operator"]
+    assert not matches(policy, request(gc, "ml", "UPDATE", old=unchanged))
+    assert admit(policy, gc, "ml", "UPDATE", old=unchanged) == []
+    # The same requester changing the spec is checked, and refused.
+    assert matches(policy, request(gc, "ml", "UPDATE"))
+    assert len(admit(policy, gc, "ml", "UPDATE")) == 1
+    assert matches(policy, request(gc, "ml", "CREATE"))
+    assert not matches(policy, request("alice", "ml", "DELETE"))
+
+
 def test_the_fake_authorizer_refuses_what_the_library_does_not_offer(policy: Manifest) -> None:
     variables = request("alice", "ml", "CREATE") | {"authorizer": Authorizer("alice", GRANTS)}
     with pytest.raises(celpy.CELEvalError, match="no such overload"):
@@ -255,7 +288,8 @@ def test_the_policy_matches_studies_and_its_binding_denies(chart: helm.Chart) ->
             "resources": ["studies"],
         }
     ]
-    assert "paramKind" not in spec and "matchConditions" not in spec
+    assert "paramKind" not in spec
+    assert [c["name"] for c in spec["matchConditions"]] == ["creates-or-changes-spec"]
     assert binding["spec"] == {
         "policyName": policy["metadata"]["name"],
         "validationActions": ["Deny"],
