@@ -581,6 +581,7 @@ def test_dashboard_configmap(chart: helm.Chart) -> None:
         ({"securityContext": {"runAsUser": 0}}, "/securityContext/runAsUser"),
         ({"serviceMonitor": {"enable": True}}, "/serviceMonitor"),
         ({"operator": {"metricsAddress": "everywhere"}}, "/operator/metricsAddress"),
+        ({"operator": {"healthAddress": "10.0.0"}}, "/operator/healthAddress"),
         ({"networkPolicy": {"monitoringNamespace": ""}}, "/networkPolicy/monitoringNamespace"),
         ({"admissionPolicy": {"enabled": "yes"}}, "/admissionPolicy/enabled"),
         ({"signingKeySecret": "Signing_Key"}, "/signingKeySecret"),
