@@ -31,6 +31,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         (("-n", "a", "--log-format", "xml"), "invalid choice: 'xml'"),
         (("-n", "a", "--health-port", "0"), "--health-port: must be between 1 and 65535, got 0"),
         (("-n", "a", "--metrics-port", "http"), "invalid int value: 'http'"),
+        (("-n", "a", "--metrics-address", "any"), "--metrics-address: expected an IP address"),
+        (("-n", "a", "--health-address", "1.2.3"), "--health-address: expected an IP address"),
         (("-n", "a", "--peering", "p", "--standalone"), "not allowed with argument"),
         (("-n", "a", "--economics-config", "/no/such.json"), "cannot read"),
         (("-n", "a", "--bogus"), "unrecognized arguments: --bogus"),

@@ -35,7 +35,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-format", choices=["text", "json"], help="log line format")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     parser.add_argument("--health-port", type=int, metavar="PORT", help="serve /healthz, /readyz")
+    parser.add_argument(
+        "--health-address",
+        metavar="ADDR",
+        help="address the health port listens on (default 127.0.0.1; in a pod 0.0.0.0)",
+    )
     parser.add_argument("--metrics-port", type=int, metavar="PORT", help="serve /metrics")
+    parser.add_argument(
+        "--metrics-address",
+        metavar="ADDR",
+        help="address the metrics port listens on (default 127.0.0.1; in a pod 0.0.0.0)",
+    )
     parser.add_argument(
         "--economics-config",
         metavar="FILE",
@@ -91,7 +101,9 @@ def main(args: argparse.Namespace) -> int:
             log_format=args.log_format,
             verbose=args.verbose,
             health_port=args.health_port,
+            health_address=args.health_address,
             metrics_port=args.metrics_port,
+            metrics_address=args.metrics_address,
             economics_config=args.economics_config,
             peering=args.peering,
             standalone=args.standalone,
@@ -102,6 +114,7 @@ def main(args: argparse.Namespace) -> int:
         )
     except SettingsError as error:
         return _bad(str(error))
+    from tradeoff.kube.health import EndpointError
     from tradeoff.kube.run import load_credentials, run_operator
 
     try:
@@ -112,6 +125,8 @@ def main(args: argparse.Namespace) -> int:
         asyncio.run(run_operator(settings, api_client))
     except KeyboardInterrupt:
         return EXIT_OK
+    except EndpointError as error:
+        return _bad(str(error))
     except Exception as error:
         log.error("the operator stopped: %s", error)
         return EXIT_FAILED

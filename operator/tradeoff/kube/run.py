@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
+from aiohttp import web
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry
@@ -14,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from tradeoff.kube.client import Kube
 from tradeoff.kube.engines import Engines, load_or_create_key
 from tradeoff.kube.handlers import operator_settings, register
-from tradeoff.kube.health import serve_health, serve_metrics
+from tradeoff.kube.health import EndpointError, serve_health, serve_metrics
 from tradeoff.kube.settings import Settings
 from tradeoff.kube.studies import Context
 from tradeoff.observe import NullObserver, StudyObserver
@@ -108,6 +110,34 @@ def _observer(settings: Settings) -> tuple[StudyObserver, CollectorRegistry | No
     return PrometheusObserver(registry), registry
 
 
+async def _serve_endpoints(
+    settings: Settings, metrics_registry: CollectorRegistry | None, ready: asyncio.Event
+) -> Callable[[], Awaitable[None]]:
+    """Start the health and metrics endpoints that are asked for; returns their stopper."""
+    runner: web.AppRunner | None = None
+    stop_metrics: Callable[[], None] | None = None
+
+    async def stop() -> None:
+        if stop_metrics is not None:
+            await asyncio.to_thread(stop_metrics)
+        if runner is not None:
+            await runner.cleanup()
+
+    try:
+        if settings.health_port is not None:
+            address, port = settings.health_address, settings.health_port
+            runner = await serve_health(address, port, ready.is_set)
+            log.info("health: /healthz and /readyz on %s port %d", address, port)
+        if metrics_registry is not None and settings.metrics_port is not None:
+            address, port = settings.metrics_address, settings.metrics_port
+            stop_metrics = serve_metrics(address, port, metrics_registry)
+            log.info("metrics: /metrics on %s port %d", address, port)
+    except EndpointError:
+        await stop()
+        raise
+    return stop
+
+
 async def run_operator(settings: Settings, api_client: Any) -> None:
     """Run until SIGTERM/SIGINT."""
     kopf.configure(
@@ -129,11 +159,7 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
     registry = kopf.OperatorRegistry()
     register(registry, ctx)
     ready = asyncio.Event()
-    runner = None
-    if settings.health_port is not None:
-        runner = await serve_health(settings.health_port, ready.is_set)
-    if metrics_registry is not None and settings.metrics_port is not None:
-        serve_metrics(settings.metrics_port, metrics_registry)
+    stop_endpoints = await _serve_endpoints(settings, metrics_registry, ready)
     where = "all namespaces" if settings.all_namespaces else ", ".join(settings.namespaces)
     peering = (
         "standalone" if standalone else f"peering {settings.peering} priority {settings.priority}"
@@ -152,5 +178,4 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
             ready_flag=ready,
         )
     finally:
-        if runner is not None:
-            await runner.cleanup()
+        await stop_endpoints()

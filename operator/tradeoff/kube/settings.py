@@ -6,6 +6,7 @@ Flags win over the environment; the environment wins over the defaults. Bad valu
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import random
@@ -21,6 +22,8 @@ from tradeoff.api.policy import LEVELS, TrialPolicy
 from tradeoff.economics import EconomicsConfig
 
 LogFormat = Literal["text", "json"]
+LOCAL_ADDRESS = "127.0.0.1"
+"""Where metrics and health listen unless told otherwise: this machine only."""
 CRASH_EXIT_CODE = 70
 """Exit code of a deliberate crash at a `TRADEOFF_CRASH_AT` point (tests only)."""
 
@@ -38,7 +41,9 @@ class Settings:
     log_format: LogFormat = "text"
     verbose: bool = False
     health_port: int | None = None
+    health_address: str = LOCAL_ADDRESS
     metrics_port: int | None = None
+    metrics_address: str = LOCAL_ADDRESS
     economics: EconomicsConfig = field(default_factory=EconomicsConfig.default)
     peering: str | None = "tradeoff"
     priority: int = field(default_factory=lambda: random.randint(1, 1_000_000))
@@ -102,6 +107,15 @@ def _port(text: str, name: str) -> int:
     if not 0 < port < 65536:
         raise SettingsError(f"{name}: a port must be between 1 and 65535, got {port}")
     return port
+
+
+def _address(text: str, name: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise SettingsError(
+            f"{name}: expected an IP address such as 127.0.0.1, 0.0.0.0 or ::, got {text!r}"
+        ) from None
 
 
 def _count(text: str, name: str) -> int:
@@ -230,7 +244,9 @@ def settings_from(
     log_format: str | None = None,
     verbose: bool = False,
     health_port: int | None = None,
+    health_address: str | None = None,
     metrics_port: int | None = None,
+    metrics_address: str | None = None,
     economics_config: str | None = None,
     peering: str | None = None,
     standalone: bool = False,
@@ -257,6 +273,15 @@ def settings_from(
         health_port = _port(env["TRADEOFF_HEALTH_PORT"], "TRADEOFF_HEALTH_PORT")
     if metrics_port is None and env.get("TRADEOFF_METRICS_PORT"):
         metrics_port = _port(env["TRADEOFF_METRICS_PORT"], "TRADEOFF_METRICS_PORT")
+    addresses: dict[str, str] = {}
+    for key, given in (("health", health_address), ("metrics", metrics_address)):
+        variable = f"TRADEOFF_{key.upper()}_ADDRESS"
+        if given is not None:
+            addresses[key] = _address(given, f"--{key}-address")
+        elif env.get(variable):
+            addresses[key] = _address(env[variable], variable)
+        else:
+            addresses[key] = LOCAL_ADDRESS
     economics_path = economics_config or env.get("TRADEOFF_ECONOMICS_CONFIG")
     economics = load_economics_config(economics_path) if economics_path else EconomicsConfig()
     alone = standalone or env.get("TRADEOFF_STANDALONE", "").lower() in ("1", "true")
@@ -267,7 +292,9 @@ def settings_from(
         log_format=fmt,  # type: ignore[arg-type]
         verbose=verbose,
         health_port=health_port,
+        health_address=addresses["health"],
         metrics_port=metrics_port,
+        metrics_address=addresses["metrics"],
         economics=economics,
         peering=peering_name,
         trial_policy=trial_policy_from(trial_policy, trial_service_accounts, env),
