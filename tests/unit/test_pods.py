@@ -21,6 +21,7 @@ from tradeoff.kube.pods import build_pod, harden, pod_name, primary_container
 from tradeoff.kube.settings import Settings
 from tradeoff.kube.studies import Context
 from tradeoff.kube.trials import TrialDriver
+from tradeoff.trial_output import TrialOutput
 
 NOW = datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)
 
@@ -212,13 +213,19 @@ def ended_pod(
 NODE = {"metadata": {"labels": {"topology.kubernetes.io/region": "eu-north-1"}}}
 
 
+def read_metrics(study: Study, log: str, message: str) -> TrialOutput:
+    output = attempts.new_output(study)
+    output.feed_text(log)
+    return attempts.apply_termination(output, message)
+
+
 def judge(pod: dict[str, Any] | None, log: str = "", study: Study | None = None) -> attempts.Ending:
     study = study or make_study()
     output = None
     economics = None
     if pod is not None:
         term = attempts.terminated_state(pod, "trial")
-        output = attempts.read_metrics(study, log, str(term.get("message") or ""))
+        output = read_metrics(study, log, str(term.get("message") or ""))
         economics = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
     return attempts.judge(Engine(study.spec), study, pod, "trial", output, economics, economics)
 
@@ -301,7 +308,7 @@ def test_service_account_token_is_not_mounted_unless_the_template_says_so() -> N
 def test_objective_values_come_from_the_final_attempt_and_economics_from_all() -> None:
     study = make_study()
     pod = ended_pod()
-    output = attempts.read_metrics(study, "accuracy=0.8\n", "")
+    output = read_metrics(study, "accuracy=0.8\n", "")
     spent = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
     assert spent is not None
     earlier = spent.model_copy(update={"cost_usd": 5.0})  # a costly failed attempt
@@ -461,8 +468,8 @@ class FakeKube:
     def get_node(self, name: str) -> dict[str, Any] | None:
         return None
 
-    def read_log(self, namespace: str, pod: str, container: str) -> str:
-        return ""
+    def read_log(self, namespace: str, pod: str, container: str, **query: Any) -> Any:
+        return None
 
     def follow_log(self, namespace: str, pod: str, container: str) -> Any:
         kube = self

@@ -8,6 +8,7 @@ was not created yet. The end of a trial is recorded before its pod is deleted.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -19,13 +20,13 @@ from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.load import parse_study
 from tradeoff.api.study import Study
-from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial, TrialStatus
+from tradeoff.api.trial import StepValue, Trial, TrialStatus
 from tradeoff.economics import add_attempt
 from tradeoff.engine import Engine, cancelled_outcome
 from tradeoff.kube import attempts
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
-from tradeoff.kube.logs import LogFollower
+from tradeoff.kube.logs import LogFollower, read_tail
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
 from tradeoff.kube.reconcile import records_of
 from tradeoff.kube.settings import crash_point
@@ -63,6 +64,8 @@ class TrialDriver:
         self.namespace, self.name = namespace, name
         self.stopped, self.sleep = stopped, sleep
         self._nodes: dict[str, Obj | None] = {}
+        self._followed: tuple[str, TrialOutput, bool] | None = None
+        """The last followed pod's uid, what its log said, and whether it was read whole."""
 
     def run(self) -> None:
         try:
@@ -169,30 +172,30 @@ class TrialDriver:
         return True
 
     def _follow(self, engine: Engine, study: Study, trial: Trial, pod: Obj, container: str) -> bool:
-        """Read the log while the pod runs; record intermediate values; prune if told to."""
-        follower = LogFollower(self.kube, self.namespace, pod["metadata"]["name"], container)
-        output = TrialOutput(study.spec.trial_template.metrics.format)
-        metric = study.spec.pruning_metric
+        """Parse the log while the pod runs; record intermediate values; prune if told to."""
+        name, uid = pod["metadata"]["name"], str(pod["metadata"].get("uid", ""))
+        output = attempts.new_output(study)
+        follower = LogFollower(self.kube, self.namespace, name, container, output)
         started = last_write = last_check = time.monotonic()
-        written = len(trial.status.intermediate)
+        written = -1
         follower.start()
         try:
             while not self.stopped():
-                for line in follower.drain(LOG_POLL):
-                    output.feed(line)
-                steps = len(output.intermediate.get(metric) or [])
+                follower.wait(LOG_POLL)
                 due = time.monotonic() - last_write >= self.ctx.settings.status_interval
-                if steps != written and due:
-                    written, last_write = steps, time.monotonic()
-                    if self._progress(engine, study, trial, pod, container, output):
+                if output.steps != written and output.steps and due:
+                    with follower.lock:  # a bounded copy: the series of one metric, caps
+                        seen = copy.deepcopy(output)
+                    written, last_write = seen.steps, time.monotonic()
+                    if self._progress(engine, study, trial, pod, container, seen):
                         return False
                 if follower.finished:
                     break
                 if time.monotonic() - last_check >= STUDY_CHECK:
                     last_check = time.monotonic()
                     # The stream may hang (a lost node, a proxy): judge the pod by itself.
-                    now = self.kube.get_pod(self.namespace, pod["metadata"]["name"])
-                    if now is None or now["metadata"].get("uid") != pod["metadata"].get("uid"):
+                    now = self.kube.get_pod(self.namespace, name)
+                    if now is None or now["metadata"].get("uid") != uid:
                         break
                     if attempts.phase(now) == "ended":
                         break
@@ -201,9 +204,25 @@ class TrialDriver:
                         return True
         finally:
             follower.close()
+        with follower.lock:
+            self._followed = (uid, output, follower.complete)
         if time.monotonic() - started < 0.5:
             self.sleep(LOG_POLL)  # the stream ended at once: let the pod's status catch up
         return True
+
+    def _output(self, study: Study, pod: Obj, container: str) -> TrialOutput:
+        """What the ended pod's log said: as followed to its end, or else what was followed
+        (if anything) merged with the log's bounded tail."""
+        uid = str(pod["metadata"].get("uid", ""))
+        followed, self._followed = self._followed, None
+        if followed is not None and followed[0] == uid and followed[2]:
+            return followed[1]
+        tail = attempts.new_output(study)
+        read_tail(self.kube, self.namespace, pod["metadata"]["name"], container, tail)
+        if followed is None or followed[0] != uid:
+            return tail
+        followed[1].merge(tail)
+        return followed[1]
 
     def _progress(
         self,
@@ -255,9 +274,8 @@ class TrialDriver:
         spent = None
         economics = trial.status.economics
         if pod is not None and stuck is None:
-            text = self.kube.read_log(self.namespace, pod["metadata"]["name"], container)
             message = str(attempts.terminated_state(pod, container).get("message") or "")
-            output = attempts.read_metrics(study, text, message)
+            output = attempts.apply_termination(self._output(study, pod, container), message)
             spent = self._price(study, pod, container, output.final)
         if spent is not None:
             # The trial's economics cover every attempt; its objectives only this one.
@@ -358,9 +376,9 @@ class TrialDriver:
 
 
 def _intermediate(status: TrialStatus, study: Study, output: TrialOutput) -> None:
-    series = output.intermediate.get(study.spec.pruning_metric) or []
-    status.intermediate = [StepValue(step=s, value=v) for s, v in series[-INTERMEDIATE_CAP:]]
-    status.last_intermediate = {k: v[-1][1] for k, v in output.intermediate.items() if v}
+    series = output.series_of(study.spec.pruning_metric)
+    status.intermediate = [StepValue(step=s, value=v) for s, v in series]
+    status.last_intermediate = {k: v for k, (_, v) in output.latest.items()}
 
 
 def _api_message(error: ApiException) -> str:
