@@ -17,7 +17,7 @@ from tradeoff.api.study import Study
 from tradeoff.economics import EconomicsConfig, add_attempt
 from tradeoff.engine import Engine, cancelled_outcome, reported_energy_kwh
 from tradeoff.kube import attempts, trials
-from tradeoff.kube.pods import build_pod, harden, pod_name, primary_container
+from tradeoff.kube.pods import build_pod, harden, owner_reference, pod_name, primary_container
 from tradeoff.kube.settings import Settings
 from tradeoff.kube.studies import Context
 from tradeoff.kube.trials import TrialDriver
@@ -427,11 +427,19 @@ class FakeKube:
 
     def __init__(self, study: Study, trial: Trial) -> None:
         trial_obj: dict[str, Any] = trial.wire()
-        trial_obj["metadata"] = {**trial_obj["metadata"], "uid": "t-uid"}
+        owner = owner_reference("Study", study.metadata.name, "s-uid")
+        trial_obj["metadata"] = {
+            **trial_obj["metadata"],
+            "uid": "t-uid",
+            "ownerReferences": [owner],
+        }
+        study_obj = study.wire()
+        study_obj["metadata"] = {**study_obj["metadata"], "uid": "s-uid"}
         self.objects: dict[str, dict[str, Any]] = {
-            "studies": {**study.wire(), "status": {"state": "Running"}},
+            "studies": {**study_obj, "status": {"state": "Running"}},
             "trials": trial_obj,
         }
+        self.events: list[tuple[str, str, str]] = []
         self.pods: dict[str, dict[str, Any]] = {}
         self.refusal: ApiException | None = None
         self.deleted: list[str] = []
@@ -486,7 +494,7 @@ class FakeKube:
         return Hanging()
 
     def event(self, obj: Any, type: str, reason: str, message: str) -> None:
-        pass
+        self.events.append((obj["metadata"]["name"], type, reason))
 
 
 def driver_for(kube: FakeKube, sleeps: list[float]) -> TrialDriver:
@@ -515,6 +523,18 @@ def test_a_quota_refusal_keeps_the_trial_pending_and_tries_again() -> None:
     assert driver.step() is True
     status = kube.objects["trials"]["status"]
     assert status["attempts"] == 1 and "demo-0003-a1" in kube.pods
+
+
+@pytest.mark.parametrize("owner", [None, "another-uid"])
+def test_no_pod_runs_for_a_trial_its_study_does_not_control(owner: str | None) -> None:
+    kube = FakeKube(make_study(), make_trial({"model": "knn", "cpu": "1"}))
+    meta = kube.objects["trials"]["metadata"]
+    meta["ownerReferences"] = [] if owner is None else [owner_reference("Study", "demo", owner)]
+    before = json.loads(json.dumps(kube.objects["trials"]))
+    driver = driver_for(kube, [])
+    assert driver.step() is False and driver.step() is False
+    assert kube.pods == {} and kube.objects["trials"] == before
+    assert kube.events == [("demo", "Warning", "ForeignTrial")]  # on the Study, once
 
 
 def test_a_pod_security_refusal_fails_the_trial() -> None:

@@ -8,7 +8,7 @@ exactly the decisions a running one would.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,13 +17,14 @@ from pydantic import ValidationError
 
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.load import parse_study
-from tradeoff.api.status import StudyStatus
+from tradeoff.api.status import Condition, StudyStatus
 from tradeoff.api.study import Study
-from tradeoff.api.trial import Trial
+from tradeoff.api.trial import Trial, trial_name
 from tradeoff.engine import Engine
 from tradeoff.engine.progress import StopDecision, Summary
+from tradeoff.kube.ownership import split_owned
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
-from tradeoff.kube.status import invalid_status, study_status
+from tradeoff.kube.status import blocked_status, invalid_status, study_status
 
 Obj = dict[str, Any]
 
@@ -50,6 +51,8 @@ class StudyPlan:
     summary: Summary | None = None
     stop: StopDecision | None = None
     ask_seconds: float = 0.0
+    foreign: list[Obj] = field(default_factory=list)
+    """Trials labelled for the Study that it does not control: ignored."""
 
 
 def previous_status(obj: Obj) -> StudyStatus:
@@ -101,11 +104,21 @@ def final_stop(old: StudyStatus, generation: int | None) -> StopDecision | None:
     return None
 
 
-def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPlan:
-    """The plan for one Study object and the Trial objects labelled with its name."""
+def plan_study(
+    obj: Obj, trial_objects: Sequence[Obj], now: datetime, taken: Collection[str] = ()
+) -> StudyPlan:
+    """The plan for one Study object and the Trial objects labelled with its name.
+
+    Only Trials the Study controls count (`ownership`); the others are returned in
+    `foreign`. `taken` names Trials known to exist without belonging to the Study (a
+    create answered 409 for them): when the next trial's deterministic name is taken,
+    the Study creates nothing more and says so (condition `Blocked`) until it is free.
+    """
     old = previous_status(obj)
     meta = obj.get("metadata") or {}
     generation = meta.get("generation")
+    uid = str(meta.get("uid") or "")
+    own, foreign = split_owned(trial_objects, uid)
     body = {k: v for k, v in obj.items() if k != "status"}
     try:
         study = parse_study(body)
@@ -113,20 +126,24 @@ def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPl
         message = "; ".join(error.problems)
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
-        return StudyPlan(status, _changed(old, status), events=events)
-    records = records_of(trial_objects)
+        return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
+    records = records_of(own)
     engine = Engine(study.spec)
     start = old.start_time or now
     elapsed = (now - start).total_seconds()
     stop = final_stop(old, generation) or engine.stop_decision(records, elapsed)
-    plan = StudyPlan(old, False, study=study, records=records, stop=stop)
+    plan = StudyPlan(old, False, study=study, records=records, stop=stop, foreign=foreign)
+    blocked: str | None = None
     if stop is None:
         count = engine.trials_to_start(records)
         suggestions = engine.ask(records, count)
         plan.ask_seconds = engine.last_ask_seconds if count else 0.0
-        uid = str(meta.get("uid") or "")
         namespace = meta.get("namespace")
+        unavailable = set(taken) | {str(t["metadata"].get("name")) for t in foreign}
         for s in suggestions:
+            if trial_name(study.metadata.name, s.number) in unavailable:
+                blocked = trial_name(study.metadata.name, s.number)
+                break  # numbers are sequential: nothing after it either
             record = Trial.new(
                 study.metadata.name, s.number, s.parameters, s.sampler_state, namespace
             )
@@ -142,6 +159,7 @@ def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPl
         generation=generation,
         now=now,
     )
+    status = blocked_status(status, blocked, generation=generation, now=now)
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
     plan.events = _events(old, status, stop)
     return plan
@@ -149,6 +167,9 @@ def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPl
 
 def _events(old: StudyStatus, new: StudyStatus, stop: StopDecision | None) -> list[Event]:
     events: list[Event] = []
+    was, now = _blocked(old), _blocked(new)
+    if now is not None and (was is None or was.message != now.message):
+        events.append(Event("Warning", "TrialNameTaken", now.message))
     if old.state in ("Pending",) and new.state == "Running" and old.start_time is None:
         events.append(Event("Normal", "StudyStarted", new.message or "the study started"))
     if new.state != old.state and stop is not None:
@@ -159,3 +180,8 @@ def _events(old: StudyStatus, new: StudyStatus, stop: StopDecision | None) -> li
             text += f"; recommended: {new.recommended_summary}"
         events.append(Event(kind, reason, f"{stop.reason}: {text}"))
     return events
+
+
+def _blocked(status: StudyStatus) -> Condition | None:
+    found = next((c for c in status.conditions if c.type == "Blocked"), None)
+    return found if found is not None and found.status == "True" else None

@@ -27,11 +27,12 @@ from tradeoff.kube import attempts
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
 from tradeoff.kube.logs import LogFollower, read_tail
+from tradeoff.kube.ownership import owned_by, split_owned
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
 from tradeoff.kube.reconcile import records_of
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.status import set_condition, values_summary
-from tradeoff.kube.studies import Context, reconcile_study
+from tradeoff.kube.studies import Context, reconcile_study, warn_foreign
 from tradeoff.trial_output import TrialOutput
 
 log = logging.getLogger("tradeoff.operator")
@@ -89,6 +90,9 @@ class TrialDriver:
             return False
         study_obj = self.kube.get_object("studies", self.namespace, trial.spec.study)
         if study_obj is None:
+            return False
+        if not owned_by(obj, str(study_obj["metadata"].get("uid", ""))):
+            warn_foreign(self.ctx, study_obj, obj)  # never run a pod for it
             return False
         try:
             study = parse_study({k: v for k, v in study_obj.items() if k != "status"})
@@ -238,7 +242,11 @@ class TrialDriver:
         _intermediate(status, study, output)
         trial.status = status
         if study.spec.early_stopping.algorithm != "none":
-            records = records_of(self.kube.list_trials(self.namespace, study.metadata.name))
+            study_uid = str(study.metadata.uid or "")
+            own, _ = split_owned(
+                self.kube.list_trials(self.namespace, study.metadata.name), study_uid
+            )
+            records = records_of(own)
             records = [trial if r.number == trial.number else r for r in records]
             decision = engine.should_prune(records, trial.number)
             status.pruning_state = dict(decision.pruning_state)
