@@ -8,9 +8,10 @@ is done. Closing a response from another thread would wait for the blocked read 
 trial may print nothing for minutes), so `close()` shuts the socket down instead, which
 wakes the reader, and the reader closes the response.
 
-`read_tail` parses at most the last `TAIL_LINES` lines and `TAIL_BYTES` bytes of an ended
-container's log, for an attempt whose log was not followed to its end (the pod ended
-before it was followed, or while the operator was down).
+An attempt whose log was not followed to its end (the pod ended before it was followed,
+or while the operator was down) has its log streamed through the parser once more
+(`read_whole`); only if that stream breaks does `read_tail` parse at most the last
+`TAIL_LINES` lines and `TAIL_BYTES` bytes (the API's `tailLines` and `limitBytes`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tradeoff.kube.client import Kube
@@ -107,6 +108,24 @@ class LogFollower:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+def read_whole(
+    kube: Kube,
+    namespace: str,
+    pod: str,
+    container: str,
+    output: TrialOutput,
+    stopped: Callable[[], bool],
+) -> bool:
+    """Parse an ended container's whole log into `output` as it streams; True if the
+    stream reached the end (False if it broke, or `stopped()` said to give up)."""
+    follower = LogFollower(kube, namespace, pod, container, output).start()
+    while not follower.ended.wait(0.5):
+        if stopped():
+            follower.close()
+            return False
+    return follower.complete
 
 
 def read_tail(kube: Kube, namespace: str, pod: str, container: str, output: TrialOutput) -> None:

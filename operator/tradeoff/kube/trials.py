@@ -26,7 +26,7 @@ from tradeoff.engine import Engine, cancelled_outcome
 from tradeoff.kube import attempts
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
-from tradeoff.kube.logs import LogFollower, read_tail
+from tradeoff.kube.logs import LogFollower, read_tail, read_whole
 from tradeoff.kube.ownership import owned_by, split_owned
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
 from tradeoff.kube.reconcile import records_of
@@ -42,6 +42,9 @@ STUDY_CHECK = 2.0
 """Seconds between reads of the Study and the pod while a log is followed."""
 QUOTA_RETRY = 5.0
 """Seconds before creating a pod a ResourceQuota refused is tried again."""
+STREAM_END_WAIT = 10.0
+"""Seconds a pod whose log reached its end may still look running before it is followed
+again (the kubelet reports the container's end a little after the log ends)."""
 WAITING_REASONS = ("Unschedulable", "QuotaExceeded", *attempts.PULL_WAITING)
 TERMINAL = ("Succeeded", "Failed")
 
@@ -210,23 +213,37 @@ class TrialDriver:
             follower.close()
         with follower.lock:
             self._followed = (uid, output, follower.complete)
-        if time.monotonic() - started < 0.5:
+        if follower.complete:
+            self._await_end(name, uid)  # the log is read: do not read it again meanwhile
+        elif time.monotonic() - started < 0.5:
             self.sleep(LOG_POLL)  # the stream ended at once: let the pod's status catch up
         return True
 
+    def _await_end(self, name: str, uid: str) -> None:
+        """Wait (a while) for a pod whose log stream ended to be seen as ended."""
+        deadline = time.monotonic() + STREAM_END_WAIT
+        while time.monotonic() < deadline and not self.stopped():
+            now = self.kube.get_pod(self.namespace, name)
+            if now is None or now["metadata"].get("uid") != uid or attempts.phase(now) == "ended":
+                return
+            self.sleep(LOG_POLL)
+
     def _output(self, study: Study, pod: Obj, container: str) -> TrialOutput:
-        """What the ended pod's log said: as followed to its end, or else what was followed
-        (if anything) merged with the log's bounded tail."""
-        uid = str(pod["metadata"].get("uid", ""))
+        """What the ended pod's log said: as followed to its end, or else read again as a
+        stream from the start; if that stream breaks, what it read plus the bounded tail."""
+        name, uid = pod["metadata"]["name"], str(pod["metadata"].get("uid", ""))
         followed, self._followed = self._followed, None
         if followed is not None and followed[0] == uid and followed[2]:
             return followed[1]
+        output = attempts.new_output(study)
+        if read_whole(self.kube, self.namespace, name, container, output, self.stopped):
+            return output
+        if self.stopped():
+            raise Stopped
         tail = attempts.new_output(study)
-        read_tail(self.kube, self.namespace, pod["metadata"]["name"], container, tail)
-        if followed is None or followed[0] != uid:
-            return tail
-        followed[1].merge(tail)
-        return followed[1]
+        read_tail(self.kube, self.namespace, name, container, tail)
+        output.merge(tail)
+        return output
 
     def _progress(
         self,
