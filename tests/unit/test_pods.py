@@ -16,7 +16,7 @@ from tradeoff.api import Trial, parse_study
 from tradeoff.api.study import Study
 from tradeoff.economics import EconomicsConfig, add_attempt
 from tradeoff.engine import Engine, cancelled_outcome, reported_energy_kwh
-from tradeoff.kube import attempts, trials
+from tradeoff.kube import attemptlog, attempts, trials
 from tradeoff.kube.pods import build_pod, harden, owner_reference, pod_name, primary_container
 from tradeoff.kube.settings import Settings
 from tradeoff.kube.studies import Context
@@ -549,7 +549,7 @@ def test_a_pod_security_refusal_fails_the_trial() -> None:
 def test_following_a_hung_log_notices_that_the_pod_is_gone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(trials, "STUDY_CHECK", 0.2)
+    monkeypatch.setattr(attemptlog, "STUDY_CHECK", 0.2)
     study = make_study()
     trial = make_trial({"model": "knn", "cpu": "1"})
     kube = FakeKube(study, trial)
@@ -572,7 +572,7 @@ def test_following_a_hung_log_notices_that_the_pod_is_gone(
 
 
 def test_following_a_hung_log_notices_that_the_pod_ended(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trials, "STUDY_CHECK", 0.2)
+    monkeypatch.setattr(attemptlog, "STUDY_CHECK", 0.2)
     study = make_study()
     trial = make_trial({"model": "knn", "cpu": "1"})
     kube = FakeKube(study, trial)

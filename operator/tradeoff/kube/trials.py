@@ -8,7 +8,6 @@ was not created yet. The end of a trial is recorded before its pod is deleted.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import time
@@ -24,9 +23,9 @@ from tradeoff.api.trial import StepValue, Trial, TrialStatus
 from tradeoff.economics import add_attempt
 from tradeoff.engine import Engine, cancelled_outcome
 from tradeoff.kube import attempts
+from tradeoff.kube.attemptlog import AttemptLog, Interrupted
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
-from tradeoff.kube.logs import LogFollower, read_tail, read_whole
 from tradeoff.kube.ownership import owned_by, split_owned
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
 from tradeoff.kube.reconcile import records_of
@@ -37,14 +36,8 @@ from tradeoff.trial_output import TrialOutput
 
 log = logging.getLogger("tradeoff.operator")
 PENDING_POLL = 0.4
-LOG_POLL = 0.2
-STUDY_CHECK = 2.0
-"""Seconds between reads of the Study and the pod while a log is followed."""
 QUOTA_RETRY = 5.0
 """Seconds before creating a pod a ResourceQuota refused is tried again."""
-STREAM_END_WAIT = 10.0
-"""Seconds a pod whose log reached its end may still look running before it is followed
-again (the kubelet reports the container's end a little after the log ends)."""
 WAITING_REASONS = ("Unschedulable", "QuotaExceeded", *attempts.PULL_WAITING)
 TERMINAL = ("Succeeded", "Failed")
 
@@ -68,8 +61,7 @@ class TrialDriver:
         self.namespace, self.name = namespace, name
         self.stopped, self.sleep = stopped, sleep
         self._nodes: dict[str, Obj | None] = {}
-        self._followed: tuple[str, TrialOutput, bool] | None = None
-        """The last followed pod's uid, what its log said, and whether it was read whole."""
+        self.log = AttemptLog(self.kube, namespace, stopped, sleep)
 
     def run(self) -> None:
         try:
@@ -180,70 +172,19 @@ class TrialDriver:
 
     def _follow(self, engine: Engine, study: Study, trial: Trial, pod: Obj, container: str) -> bool:
         """Parse the log while the pod runs; record intermediate values; prune if told to."""
-        name, uid = pod["metadata"]["name"], str(pod["metadata"].get("uid", ""))
-        output = attempts.new_output(study)
-        follower = LogFollower(self.kube, self.namespace, name, container, output)
-        started = last_write = last_check = time.monotonic()
-        written = -1
-        follower.start()
-        try:
-            while not self.stopped():
-                follower.wait(LOG_POLL)
-                due = time.monotonic() - last_write >= self.ctx.settings.status_interval
-                if output.steps != written and output.steps and due:
-                    with follower.lock:  # a bounded copy: the series of one metric, caps
-                        seen = copy.deepcopy(output)
-                    written, last_write = seen.steps, time.monotonic()
-                    if self._progress(engine, study, trial, pod, container, seen):
-                        return False
-                if follower.finished:
-                    break
-                if time.monotonic() - last_check >= STUDY_CHECK:
-                    last_check = time.monotonic()
-                    # The stream may hang (a lost node, a proxy): judge the pod by itself.
-                    now = self.kube.get_pod(self.namespace, name)
-                    if now is None or now["metadata"].get("uid") != uid:
-                        break
-                    if attempts.phase(now) == "ended":
-                        break
-                    study_obj = self.kube.get_object("studies", self.namespace, study.metadata.name)
-                    if (study_obj or {}).get("status", {}).get("state") in TERMINAL:
-                        return True
-        finally:
-            follower.close()
-        with follower.lock:
-            self._followed = (uid, output, follower.complete)
-        if follower.complete:
-            self._await_end(name, uid)  # the log is read: do not read it again meanwhile
-        elif time.monotonic() - started < 0.5:
-            self.sleep(LOG_POLL)  # the stream ended at once: let the pod's status catch up
-        return True
 
-    def _await_end(self, name: str, uid: str) -> None:
-        """Wait (a while) for a pod whose log stream ended to be seen as ended."""
-        deadline = time.monotonic() + STREAM_END_WAIT
-        while time.monotonic() < deadline and not self.stopped():
-            now = self.kube.get_pod(self.namespace, name)
-            if now is None or now["metadata"].get("uid") != uid or attempts.phase(now) == "ended":
-                return
-            self.sleep(LOG_POLL)
+        def study_ended() -> bool:
+            found = self.kube.get_object("studies", self.namespace, study.metadata.name)
+            return (found or {}).get("status", {}).get("state") in TERMINAL
 
-    def _output(self, study: Study, pod: Obj, container: str) -> TrialOutput:
-        """What the ended pod's log said: as followed to its end, or else read again as a
-        stream from the start; if that stream breaks, what it read plus the bounded tail."""
-        name, uid = pod["metadata"]["name"], str(pod["metadata"].get("uid", ""))
-        followed, self._followed = self._followed, None
-        if followed is not None and followed[0] == uid and followed[2]:
-            return followed[1]
-        output = attempts.new_output(study)
-        if read_whole(self.kube, self.namespace, name, container, output, self.stopped):
-            return output
-        if self.stopped():
-            raise Stopped
-        tail = attempts.new_output(study)
-        read_tail(self.kube, self.namespace, name, container, tail)
-        output.merge(tail)
-        return output
+        return self.log.follow(
+            study,
+            pod,
+            container,
+            self.ctx.settings.status_interval,
+            lambda seen: self._progress(engine, study, trial, pod, container, seen),
+            study_ended,
+        )
 
     def _progress(
         self,
@@ -300,7 +241,11 @@ class TrialDriver:
         economics = trial.status.economics
         if pod is not None and stuck is None:
             message = str(attempts.terminated_state(pod, container).get("message") or "")
-            output = attempts.apply_termination(self._output(study, pod, container), message)
+            try:
+                said = self.log.ended_output(study, pod, container)
+            except Interrupted:
+                raise Stopped from None
+            output = attempts.apply_termination(said, message)
             spent = self._price(study, pod, container, output.final)
         if spent is not None:
             # The trial's economics cover every attempt; its objectives only this one.
