@@ -112,8 +112,11 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 def last_line(text: str, limit: int = EXCERPT_CHARS) -> str:
     """The excerpt of the last line of `text` that has something printable on it."""
-    for line in reversed(text[-(limit * 64) :].splitlines()):
-        shown = excerpt(line, limit)
+    end = len(text)
+    while end > 0:
+        start = text.rfind("\n", 0, end) + 1
+        shown = excerpt(text[start : min(end, start + limit * 8)], limit)
         if shown:
             return shown
+        end = start - 1
     return ""

@@ -267,6 +267,16 @@ def test_non_zero_exit_fails_with_its_code_and_last_line() -> None:
     assert ending.message == "container trial exited with code 3 (Error): ValueError: diverged"
 
 
+def test_a_failed_containers_words_are_quoted_short_and_clean() -> None:
+    said = "\x1b[31mRuntimeError\x1b[0m: \x07" + "secret " * 5000 + "\n\x1b[0m\n"
+    ending = judge(ended_pod(1, message=said))
+    assert ending.message is not None
+    assert ending.message.startswith("container trial exited with code 1 (Error): RuntimeError: ")
+    tail = ending.message.split(": ", 1)[1]
+    assert len(tail) <= 300 + len("(Error): ") and tail.endswith("...")
+    assert not any(c < " " or c == "\x7f" for c in ending.message)
+
+
 @pytest.mark.parametrize(
     ("pod_reason", "expected"),
     [("Evicted", "Evicted"), ("DeadlineExceeded", "DeadlineExceeded"), ("NodeLost", "PodLost")],

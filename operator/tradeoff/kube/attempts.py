@@ -25,7 +25,7 @@ from tradeoff.economics import (
 )
 from tradeoff.engine import Engine, StopDecision, reported_energy_kwh
 from tradeoff.trial_output import TrialOutput
-from tradeoff.trial_stream import last_line
+from tradeoff.trial_stream import excerpt, last_line
 
 Obj = dict[str, Any]
 Phase = Literal["missing", "pending", "running", "ended"]
@@ -118,7 +118,7 @@ def stuck(pod: Obj, now: datetime, pending_timeout: float) -> Stuck | None:
     name = (pod.get("metadata") or {}).get("name", "")
     for container, waiting in _waiting_states(pod):
         reason = str(waiting["reason"])
-        detail = str(waiting.get("message") or reason)[:300]
+        detail = excerpt(str(waiting.get("message") or reason))
         message = f"pod {name}, container {container}: {reason}: {detail}"
         if reason in FATAL_WAITING:
             if reason == "CreateContainerConfigError" and "root" in detail.lower():
@@ -134,7 +134,7 @@ def stuck(pod: Obj, now: datetime, pending_timeout: float) -> Stuck | None:
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
             reason = str(condition.get("reason") or "Unschedulable")
-            detail = str(condition.get("message") or "no node fits the pod")[:300]
+            detail = excerpt(str(condition.get("message") or "no node fits the pod"))
             return Stuck(reason, f"pod {name} cannot be scheduled yet: {detail}", fatal=False)
     return None
 
