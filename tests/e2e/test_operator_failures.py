@@ -152,9 +152,20 @@ def test_semantic_errors_fail_the_study_with_valid_false(
     assert done["status"]["state"] == "Failed" and not trials(cluster, "bad-when")
     table = cluster.kubectl("get", "study", "bad-when", check=True).stdout
     assert "Failed" in table
-    # Fixing the spec revives the study: the controller is level-based.
+    # The search space is fixed once the Study exists: the API server refuses the edit.
     manifest["spec"]["parameters"][1]["when"] = {"model": ["a"]}
-    assert apply(cluster, yaml.safe_dump(manifest)).returncode == 0
-    fixed = wait_study(cluster, "bad-when", states=("Succeeded",), timeout=30)
+    refused = apply(cluster, yaml.safe_dump(manifest))
+    assert refused.returncode != 0
+    assert "spec.parameters: Invalid value" in refused.stderr
+    assert "create a new Study instead" in refused.stderr
+    # A mistake in a field that may change is fixed in place, and the study revives: the
+    # controller is level-based.
+    typo = study_manifest("bad-goal", code="print('accuracy=0.5')", goal={"acurracy": 0.4})
+    assert apply(cluster, typo).returncode == 0
+    done = wait_study(cluster, "bad-goal", timeout=20)
+    assert condition(done, "Valid")["message"].startswith("spec.goal.acurracy")  # type: ignore[index]
+    typo["spec"]["goal"] = {"accuracy": 0.4}
+    assert apply(cluster, typo).returncode == 0
+    fixed = wait_study(cluster, "bad-goal", states=("Succeeded",), timeout=30)
     assert condition(fixed, "Valid")["status"] == "True"  # type: ignore[index]
     assert condition(fixed, "Valid")["observedGeneration"] == 2  # type: ignore[index]

@@ -40,4 +40,8 @@ def test_median_pruner_stops_a_worse_trial(
     names = {p["metadata"]["name"] for p in pods(cluster, "pruning")}
     assert first["status"]["podName"] in names
     assert not {t["status"]["podName"] for t in pruned} & names
-    assert any(e["reason"] == "TrialPruned" for e in events(cluster, pruned[0]["metadata"]["name"]))
+    # The Event follows the Trial's status write: a timer pass may finish the Study between.
+    name = pruned[0]["metadata"]["name"]
+    assert cluster.wait_for(
+        lambda: any(e["reason"] == "TrialPruned" for e in events(cluster, name)), timeout=10
+    )

@@ -17,11 +17,12 @@ from tradeoff.api.policy import PolicyViolation, TrialPolicy, problem_lines
 from tradeoff.api.study import Study
 from tradeoff.economics import EconomicsConfig, add_attempt
 from tradeoff.engine import Engine, cancelled_outcome, reported_energy_kwh
-from tradeoff.kube import attempts, trials
-from tradeoff.kube.pods import build_pod, harden, pod_name, primary_container
+from tradeoff.kube import attemptlog, attempts, trials
+from tradeoff.kube.pods import build_pod, harden, owner_reference, pod_name, primary_container
 from tradeoff.kube.settings import Settings
 from tradeoff.kube.studies import Context
 from tradeoff.kube.trials import TrialDriver
+from tradeoff.trial_output import TrialOutput
 
 NOW = datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)
 
@@ -213,13 +214,19 @@ def ended_pod(
 NODE = {"metadata": {"labels": {"topology.kubernetes.io/region": "eu-north-1"}}}
 
 
+def read_metrics(study: Study, log: str, message: str) -> TrialOutput:
+    output = attempts.new_output(study)
+    output.feed_text(log)
+    return attempts.apply_termination(output, message)
+
+
 def judge(pod: dict[str, Any] | None, log: str = "", study: Study | None = None) -> attempts.Ending:
     study = study or make_study()
     output = None
     economics = None
     if pod is not None:
         term = attempts.terminated_state(pod, "trial")
-        output = attempts.read_metrics(study, log, str(term.get("message") or ""))
+        output = read_metrics(study, log, str(term.get("message") or ""))
         economics = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
     return attempts.judge(Engine(study.spec), study, pod, "trial", output, economics, economics)
 
@@ -259,6 +266,16 @@ def test_non_zero_exit_fails_with_its_code_and_last_line() -> None:
     ending = judge(ended_pod(3, message="Traceback...\nValueError: diverged\n"))
     assert (ending.state, ending.reason) == ("Failed", "Error")
     assert ending.message == "container trial exited with code 3 (Error): ValueError: diverged"
+
+
+def test_a_failed_containers_words_are_quoted_short_and_clean() -> None:
+    said = "\x1b[31mRuntimeError\x1b[0m: \x07" + "secret " * 5000 + "\n\x1b[0m\n"
+    ending = judge(ended_pod(1, message=said))
+    assert ending.message is not None
+    assert ending.message.startswith("container trial exited with code 1 (Error): RuntimeError: ")
+    tail = ending.message.split(": ", 1)[1]
+    assert len(tail) <= 300 + len("(Error): ") and tail.endswith("...")
+    assert not any(c < " " or c == "\x7f" for c in ending.message)
 
 
 @pytest.mark.parametrize(
@@ -302,7 +319,7 @@ def test_service_account_token_is_not_mounted_unless_the_template_says_so() -> N
 def test_objective_values_come_from_the_final_attempt_and_economics_from_all() -> None:
     study = make_study()
     pod = ended_pod()
-    output = attempts.read_metrics(study, "accuracy=0.8\n", "")
+    output = read_metrics(study, "accuracy=0.8\n", "")
     spent = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
     assert spent is not None
     earlier = spent.model_copy(update={"cost_usd": 5.0})  # a costly failed attempt
@@ -421,11 +438,19 @@ class FakeKube:
 
     def __init__(self, study: Study, trial: Trial) -> None:
         trial_obj: dict[str, Any] = trial.wire()
-        trial_obj["metadata"] = {**trial_obj["metadata"], "uid": "t-uid"}
+        owner = owner_reference("Study", study.metadata.name, "s-uid")
+        trial_obj["metadata"] = {
+            **trial_obj["metadata"],
+            "uid": "t-uid",
+            "ownerReferences": [owner],
+        }
+        study_obj = study.wire()
+        study_obj["metadata"] = {**study_obj["metadata"], "uid": "s-uid"}
         self.objects: dict[str, dict[str, Any]] = {
-            "studies": {**study.wire(), "status": {"state": "Running"}},
+            "studies": {**study_obj, "status": {"state": "Running"}},
             "trials": trial_obj,
         }
+        self.events: list[tuple[str, str, str]] = []
         self.pods: dict[str, dict[str, Any]] = {}
         self.refusal: ApiException | None = None
         self.deleted: list[str] = []
@@ -462,8 +487,8 @@ class FakeKube:
     def get_node(self, name: str) -> dict[str, Any] | None:
         return None
 
-    def read_log(self, namespace: str, pod: str, container: str) -> str:
-        return ""
+    def read_log(self, namespace: str, pod: str, container: str, **query: Any) -> Any:
+        return None
 
     def follow_log(self, namespace: str, pod: str, container: str) -> Any:
         kube = self
@@ -480,7 +505,7 @@ class FakeKube:
         return Hanging()
 
     def event(self, obj: Any, type: str, reason: str, message: str) -> None:
-        pass
+        self.events.append((obj["metadata"]["name"], type, reason))
 
 
 def driver_for(kube: FakeKube, sleeps: list[float]) -> TrialDriver:
@@ -511,6 +536,18 @@ def test_a_quota_refusal_keeps_the_trial_pending_and_tries_again() -> None:
     assert status["attempts"] == 1 and "demo-0003-a1" in kube.pods
 
 
+@pytest.mark.parametrize("owner", [None, "another-uid"])
+def test_no_pod_runs_for_a_trial_its_study_does_not_control(owner: str | None) -> None:
+    kube = FakeKube(make_study(), make_trial({"model": "knn", "cpu": "1"}))
+    meta = kube.objects["trials"]["metadata"]
+    meta["ownerReferences"] = [] if owner is None else [owner_reference("Study", "demo", owner)]
+    before = json.loads(json.dumps(kube.objects["trials"]))
+    driver = driver_for(kube, [])
+    assert driver.step() is False and driver.step() is False
+    assert kube.pods == {} and kube.objects["trials"] == before
+    assert kube.events == [("demo", "Warning", "ForeignTrial")]  # on the Study, once
+
+
 def test_a_pod_security_refusal_fails_the_trial() -> None:
     kube = FakeKube(make_study(), make_trial({"model": "knn", "cpu": "1"}))
     kube.refusal = refused(403, 'pods "x" is forbidden: violates PodSecurity "restricted"')
@@ -523,7 +560,7 @@ def test_a_pod_security_refusal_fails_the_trial() -> None:
 def test_following_a_hung_log_notices_that_the_pod_is_gone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(trials, "STUDY_CHECK", 0.2)
+    monkeypatch.setattr(attemptlog, "STUDY_CHECK", 0.2)
     study = make_study()
     trial = make_trial({"model": "knn", "cpu": "1"})
     kube = FakeKube(study, trial)
@@ -546,7 +583,7 @@ def test_following_a_hung_log_notices_that_the_pod_is_gone(
 
 
 def test_following_a_hung_log_notices_that_the_pod_ended(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trials, "STUDY_CHECK", 0.2)
+    monkeypatch.setattr(attemptlog, "STUDY_CHECK", 0.2)
     study = make_study()
     trial = make_trial({"model": "knn", "cpu": "1"})
     kube = FakeKube(study, trial)

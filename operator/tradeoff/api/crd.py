@@ -44,6 +44,7 @@ _VALUE_KEYS = (
     "required",
     PRESERVE,
     INT_OR_STRING,
+    "x-kubernetes-validations",
 )
 
 

@@ -22,6 +22,14 @@ API_VERSION = f"{GROUP}/{VERSION}"
 BUILTIN_METRICS = ("cost", "carbon", "energy", "duration")
 """Metrics Tradeoff computes itself: USD, gCO2e, kWh and seconds."""
 
+
+def immutable(field: str) -> dict[str, Any]:
+    """The CRD rule that keeps a spec field as it was created (the records of a study are
+    only comparable under the space, objectives and sampler they were made with)."""
+    message = f"{field} cannot change after the Study is created; create a new Study instead"
+    return {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": message}]}
+
+
 AlgorithmName = Literal["auto", "tpe", "gp", "nsga2", "nsga3", "cmaes", "qmc", "random", "grid"]
 EarlyStoppingName = Literal["none", "median", "successive-halving", "hyperband"]
 SelectionPolicy = Literal["knee", "weighted-sum", "epsilon-constraint", "lexicographic"]
@@ -112,10 +120,22 @@ class Selection(ApiModel):
 class StudySpec(ApiModel):
     """Desired state of a Study."""
 
-    objectives: list[Objective] = Field(min_length=1, description="Metrics to optimise, in order.")
+    objectives: list[Objective] = Field(
+        min_length=1,
+        description="Metrics to optimise, in order. Fixed once the Study exists.",
+        json_schema_extra=immutable("objectives"),
+    )
     constraints: list[Constraint] = Field(default_factory=list, description="Feasibility bounds.")
-    parameters: list[Parameter] = Field(min_length=1, description="The search space.")
-    algorithm: Algorithm = Field(default_factory=Algorithm, description="Sampler.")
+    parameters: list[Parameter] = Field(
+        min_length=1,
+        description="The search space. Fixed once the Study exists.",
+        json_schema_extra=immutable("parameters"),
+    )
+    algorithm: Algorithm = Field(
+        default_factory=Algorithm,
+        description="Sampler. Fixed once the Study exists.",
+        json_schema_extra={"default": {}, **immutable("algorithm")},
+    )
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping, description="Pruning.")
     budget: Budget = Field(default_factory=Budget, description="Trial and time budget.")
     goal: dict[str, float] | None = Field(

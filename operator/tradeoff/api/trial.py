@@ -100,7 +100,14 @@ class Trial(ApiModel):
     api_version: Literal["tradeoff.dev/v1alpha1"] = "tradeoff.dev/v1alpha1"
     kind: Literal["Trial"] = "Trial"
     metadata: TrialMeta
-    spec: TrialSpec
+    spec: TrialSpec = Field(
+        description="What to evaluate: written once by the operator, immutable.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": "self == oldSelf", "message": "Trial spec is immutable"}
+            ]
+        },
+    )
     status: TrialStatus = Field(default_factory=TrialStatus)
 
     @property

@@ -25,6 +25,7 @@ from tradeoff.economics import (
 )
 from tradeoff.engine import Engine, StopDecision, reported_energy_kwh
 from tradeoff.trial_output import TrialOutput
+from tradeoff.trial_stream import excerpt, last_line
 
 Obj = dict[str, Any]
 Phase = Literal["missing", "pending", "running", "ended"]
@@ -117,7 +118,7 @@ def stuck(pod: Obj, now: datetime, pending_timeout: float) -> Stuck | None:
     name = (pod.get("metadata") or {}).get("name", "")
     for container, waiting in _waiting_states(pod):
         reason = str(waiting["reason"])
-        detail = str(waiting.get("message") or reason)[:300]
+        detail = excerpt(str(waiting.get("message") or reason))
         message = f"pod {name}, container {container}: {reason}: {detail}"
         if reason in FATAL_WAITING:
             if reason == "CreateContainerConfigError" and "root" in detail.lower():
@@ -133,7 +134,7 @@ def stuck(pod: Obj, now: datetime, pending_timeout: float) -> Stuck | None:
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
             reason = str(condition.get("reason") or "Unschedulable")
-            detail = str(condition.get("message") or "no node fits the pod")[:300]
+            detail = excerpt(str(condition.get("message") or "no node fits the pod"))
             return Stuck(reason, f"pod {name} cannot be scheduled yet: {detail}", fatal=False)
     return None
 
@@ -184,11 +185,6 @@ def price(
     )
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else ""
-
-
 def failure(pod: Obj | None, container: str) -> tuple[str, str] | None:
     """(reason, message) if the attempt failed without a clean exit, else None."""
     if pod is None:
@@ -205,16 +201,22 @@ def failure(pod: Obj | None, container: str) -> tuple[str, str] | None:
         return "PodLost", f"pod {name} failed: {status.get('message') or 'no exit code'}"
     if code not in (None, 0):
         why = term.get("reason") or "Error"
-        tail = _last_line(str(term.get("message") or ""))
+        tail = last_line(str(term.get("message") or ""))
         message = f"container {container} exited with code {code} ({why})"
         return "Error", message + (f": {tail}" if tail else "")
     return None
 
 
-def read_metrics(study: Study, log_text: str, termination_message: str) -> TrialOutput:
-    """Metrics from the whole log, then the termination message (which wins)."""
-    output = TrialOutput(study.spec.trial_template.metrics.format)
-    output.feed_text(log_text)
+def new_output(study: Study) -> TrialOutput:
+    """An empty parse of an attempt's output: the pruning metric's series is kept, every
+    other metric only its latest value (memory does not grow with the output)."""
+    return TrialOutput(
+        study.spec.trial_template.metrics.format, series=(study.spec.pruning_metric,)
+    )
+
+
+def apply_termination(output: TrialOutput, termination_message: str) -> TrialOutput:
+    """The termination message's summary wins over what the log said."""
     if termination_message.strip().startswith("{"):
         output.apply_summary(termination_message)
     return output

@@ -170,21 +170,25 @@ class Kube:
         node: Obj = json.loads(response.data)
         return node
 
-    def read_log(self, namespace: str, pod: str, container: str) -> str:
-        """The whole log of a container so far ('' when it has none yet)."""
+    def read_log(
+        self, namespace: str, pod: str, container: str, *, tail_lines: int, limit: int
+    ) -> Any:
+        """A streaming HTTP response of the last `tail_lines` lines of a container's log,
+        at most `limit` bytes of them (the caller closes it); None when it has no log."""
         try:
-            response = self.core.read_namespaced_pod_log(
+            return self.core.read_namespaced_pod_log(
                 pod,
                 namespace,
                 container=container,
+                tail_lines=tail_lines,
+                limit_bytes=limit,
                 _preload_content=False,
                 _request_timeout=REQUEST_TIMEOUT,
             )
         except ApiException as error:
             if error.status in (400, 404):
-                return ""
+                return None
             raise
-        return bytes(response.data).decode("utf-8", "replace")
 
     def follow_log(self, namespace: str, pod: str, container: str) -> Any:
         """A streaming HTTP response of the container's log (the caller closes it).

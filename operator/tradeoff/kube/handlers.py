@@ -15,6 +15,7 @@ import kopf
 
 from tradeoff.api.study import GROUP, VERSION
 from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.kube.ownership import controller_of
 from tradeoff.kube.studies import Context, reconcile_study
 from tradeoff.kube.trials import TrialDriver
 
@@ -42,8 +43,17 @@ def operator_settings(ctx: Context) -> kopf.OperatorSettings:
     return settings
 
 
-def _unfinished(status: Any, **_: Any) -> bool:
-    return (status or {}).get("state") not in FINISHED_STATES
+def _runnable(status: Any, meta: Any, spec: Any, **_: Any) -> bool:
+    """An unfinished Trial that claims its Study as controller: kopf neither drives nor
+    puts its finalizer on any other (the driver then checks the Study's uid)."""
+    if (status or {}).get("state") in FINISHED_STATES:
+        return False
+    ref = controller_of({"metadata": {"ownerReferences": (meta or {}).get("ownerReferences")}})
+    return (
+        ref is not None
+        and ref.get("kind") == "Study"
+        and ref.get("name") == (spec or {}).get("study")
+    )
 
 
 def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
@@ -86,7 +96,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
     @kopf.daemon(
         *TRIALS,
         id="trial",
-        when=_unfinished,
+        when=_runnable,
         backoff=1.0,
         cancellation_backoff=10.0,
         cancellation_timeout=10.0,

@@ -8,7 +8,7 @@ exactly the decisions a running one would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,14 +19,15 @@ from pydantic import ValidationError
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.load import parse_study
 from tradeoff.api.policy import TrialPolicy, problem_lines
-from tradeoff.api.status import StudyStatus
+from tradeoff.api.status import Condition, StudyStatus
 from tradeoff.api.study import Study
-from tradeoff.api.trial import Trial
+from tradeoff.api.trial import Trial, trial_name
 from tradeoff.engine import Engine
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.kube.engines import Engines
+from tradeoff.kube.ownership import split_owned
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
-from tradeoff.kube.status import invalid_status, study_status
+from tradeoff.kube.status import blocked_status, invalid_status, study_status
 
 Obj = dict[str, Any]
 
@@ -53,6 +54,8 @@ class StudyPlan:
     summary: Summary | None = None
     stop: StopDecision | None = None
     ask_seconds: float = 0.0
+    foreign: list[Obj] = field(default_factory=list)
+    """Trials labelled for the Study that it does not control: ignored."""
 
 
 def previous_status(obj: Obj) -> StudyStatus:
@@ -144,36 +147,47 @@ def plan_study(
     now: datetime,
     policy: TrialPolicy | None = None,
     engines: Engines | None = None,
+    taken: Collection[str] = (),
 ) -> StudyPlan:
     """The plan for one Study object and the Trial objects labelled with its name.
 
     A Study whose spec is invalid, or whose trial template asks for more than the trial
     `policy` allows (default: restricted, service account `default`), gets `Valid=False`
-    with one line per problem, and no trials.
+    with one line per problem, and no trials. Only Trials the Study controls count
+    (`ownership`); the others are returned in `foreign`. `taken` names Trials known to
+    exist without belonging to the Study (a create answered 409 for them): when the next
+    trial's deterministic name is taken, the Study creates nothing more and says so
+    (condition `Blocked`) until it is free.
     """
     old = previous_status(obj)
     meta = obj.get("metadata") or {}
     generation = meta.get("generation")
+    uid = str(meta.get("uid") or "")
+    own, foreign = split_owned(trial_objects, uid)
     try:
         study = checked_study(obj, policy or TrialPolicy())
     except ManifestError as error:
         message = problems_message(error.problems)
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
-        return StudyPlan(status, _changed(old, status), events=events)
-    records = records_of(trial_objects)
+        return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
+    records = records_of(own)
+    blocked: str | None = None
     with study_engine(engines, obj, study) as engine:
         start = old.start_time or now
         elapsed = (now - start).total_seconds()
         stop = final_stop(old, generation) or engine.stop_decision(records, elapsed)
-        plan = StudyPlan(old, False, study=study, records=records, stop=stop)
+        plan = StudyPlan(old, False, study=study, records=records, stop=stop, foreign=foreign)
         if stop is None:
             count = engine.trials_to_start(records)
             suggestions = engine.ask(records, count)
             plan.ask_seconds = engine.last_ask_seconds if count else 0.0
-            uid = str(meta.get("uid") or "")
             namespace = meta.get("namespace")
+            unavailable = set(taken) | {str(t["metadata"].get("name")) for t in foreign}
             for s in suggestions:
+                if trial_name(study.metadata.name, s.number) in unavailable:
+                    blocked = trial_name(study.metadata.name, s.number)
+                    break  # numbers are sequential: nothing after it either
                 record = Trial.new(
                     study.metadata.name, s.number, s.parameters, s.sampler_state, namespace
                 )
@@ -191,6 +205,7 @@ def plan_study(
             generation=generation,
             now=now,
         )
+    status = blocked_status(status, blocked, generation=generation, now=now)
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
     plan.events = _events(old, status, stop) + warnings
     return plan
@@ -198,6 +213,9 @@ def plan_study(
 
 def _events(old: StudyStatus, new: StudyStatus, stop: StopDecision | None) -> list[Event]:
     events: list[Event] = []
+    was, now = _blocked(old), _blocked(new)
+    if now is not None and (was is None or was.message != now.message):
+        events.append(Event("Warning", "TrialNameTaken", now.message))
     if old.state in ("Pending",) and new.state == "Running" and old.start_time is None:
         events.append(Event("Normal", "StudyStarted", new.message or "the study started"))
     if new.state != old.state and stop is not None:
@@ -208,3 +226,8 @@ def _events(old: StudyStatus, new: StudyStatus, stop: StopDecision | None) -> li
             text += f"; recommended: {new.recommended_summary}"
         events.append(Event(kind, reason, f"{stop.reason}: {text}"))
     return events
+
+
+def _blocked(status: StudyStatus) -> Condition | None:
+    found = next((c for c in status.conditions if c.type == "Blocked"), None)
+    return found if found is not None and found.status == "True" else None

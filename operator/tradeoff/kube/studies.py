@@ -11,6 +11,7 @@ from tradeoff.engine.signing import new_key
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.client import Kube, Obj, now_utc
 from tradeoff.kube.engines import Engines
+from tradeoff.kube.ownership import controller_of, foreign_message, owned_by
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.reconcile import StudyPlan, plan_study
 from tradeoff.kube.settings import Settings, crash_point
@@ -31,6 +32,8 @@ class Context:
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     _wanted: set[tuple[str, str]] = field(default_factory=set)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    _warned: set[tuple[str, str, str]] = field(default_factory=set)
+    _taken: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
     def lock(self, namespace: str, name: str) -> threading.Lock:
         with self._guard:
@@ -50,6 +53,32 @@ class Context:
     def wanted(self, key: tuple[str, str]) -> bool:
         with self._guard:
             return key in self._wanted
+
+    def first_warning(self, study_uid: str, trial_uid: str, reason: str) -> bool:
+        """Whether this warning about a trial is new (Events are advisory: said once per
+        operator process, not at every pass)."""
+        with self._guard:
+            key = (study_uid, trial_uid, reason)
+            if key in self._warned:
+                return False
+            self._warned.add(key)
+            return True
+
+    def taken(self, key: tuple[str, str]) -> set[str]:
+        """Trial names of a Study that a create found held by a Trial it does not control."""
+        with self._guard:
+            return self._taken.setdefault(key, set())
+
+
+def warn_foreign(ctx: Context, study_obj: Obj, trial_obj: Obj) -> None:
+    """A Warning Event on the Study about a Trial it does not control (once per trial)."""
+    study_meta, meta = study_obj.get("metadata") or {}, trial_obj.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    trial_uid = str(meta.get("uid") or name)
+    if ctx.first_warning(str(study_meta.get("uid", "")), trial_uid, "ForeignTrial"):
+        message = foreign_message(name, str(study_meta.get("name", "")))
+        log.warning("%s/%s: %s", study_meta.get("namespace"), study_meta.get("name"), message)
+        ctx.kube.event(study_obj, "Warning", "ForeignTrial", message)
 
 
 def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
@@ -78,25 +107,46 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
         return None
     trials = ctx.kube.list_trials(namespace, name)
-    plan = plan_study(obj, trials, now_utc(), ctx.settings.trial_policy, ctx.engines)
+    study_uid = str(obj["metadata"].get("uid", ""))
+    taken = ctx.taken((namespace, name))
+    for held in list(taken):  # a name a Trial of someone else's held: is it free now?
+        found = ctx.kube.get_object("trials", namespace, held)
+        if found is None or owned_by(found, study_uid):
+            taken.discard(held)
+    plan = plan_study(obj, trials, now_utc(), ctx.settings.trial_policy, ctx.engines, taken)
     if plan.ask_seconds and plan.study is not None:
         ctx.observer.suggest_latency(plan.study.spec.algorithm.name, plan.ask_seconds)
+    for foreign in plan.foreign:
+        warn_foreign(ctx, obj, foreign)
     # Status first: a trial daemon that sees its study still Succeeded or Failed would
     # stop a trial created because an edit (say, a larger maxTrials) reopened the study.
     if plan.status_changed:
         ctx.kube.replace_status("studies", namespace, name, plan.status.wire())
     for body in plan.new_trials:
+        trial = body["metadata"]["name"]
         if ctx.kube.create_trial(namespace, body):
-            trial = body["metadata"]["name"]
             log.info("Created trial %s of study %s/%s", trial, namespace, name)
             crash_point(ctx.settings, "after-trial-create")
+            continue
+        holder = ctx.kube.get_object("trials", namespace, trial)
+        if holder is not None and not owned_by(holder, study_uid):
+            # Never adopted: the next pass reports the Study as blocked on this name.
+            log.warning(
+                "Trial name %s/%s is held by a Trial study %s does not control",
+                namespace,
+                trial,
+                name,
+            )
+            taken.add(trial)
+            ctx.want((namespace, name))
+            break
     for event in plan.events:
         ctx.kube.event(obj, event.type, event.reason, event.message)
     if plan.study is not None and plan.summary is not None:
         ctx.observer.study_updated(
             namespace, name, plan.study.spec, plan.status.state, plan.records, plan.summary
         )
-    _clean_pods(ctx, namespace, name, trials)
+    _clean_pods(ctx, namespace, name, [t for t in trials if owned_by(t, study_uid)])
     return plan
 
 
@@ -104,25 +154,28 @@ def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Obj]) -> 
     """Delete pods still running for finished trials or superseded attempts.
 
     A crash between recording a trial's end and deleting its pod (pruning, a stopped
-    study) would otherwise leave the pod running.
+    study) would otherwise leave the pod running. Only pods that the Study's own Trials
+    control are touched, whatever their labels say.
     """
     current: dict[str, tuple[str, int]] = {}
     for t in trials:
         status = t.get("status") or {}
-        current[t["metadata"]["name"]] = (
+        current[str(t["metadata"].get("uid"))] = (
             str(status.get("state", "Pending")),
             status.get("attempts", 0),
         )
     for pod in ctx.kube.list_pods(namespace, study):
         if phase(pod) == "ended" or (pod["metadata"].get("deletionTimestamp")):
             continue
+        owner = str((controller_of(pod) or {}).get("uid"))
+        if owner not in current:
+            continue
+        state, attempts = current[owner]
         labels = pod["metadata"].get("labels") or {}
-        trial = labels.get("tradeoff.dev/trial", "")
-        state, attempts = current.get(trial, ("", 0))
         try:
             attempt = int(labels.get(ATTEMPT_LABEL, "0"))
         except ValueError:
             continue
-        if state in FINISHED_STATES or (trial in current and attempt < attempts):
+        if state in FINISHED_STATES or attempt < attempts:
             log.info("Deleting leftover pod %s/%s", namespace, pod["metadata"]["name"])
             ctx.kube.delete_pod(namespace, pod["metadata"]["name"])

@@ -19,25 +19,23 @@ from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.policy import PolicyViolation
 from tradeoff.api.study import Study
-from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial, TrialStatus
+from tradeoff.api.trial import StepValue, Trial, TrialStatus
 from tradeoff.economics import add_attempt
 from tradeoff.engine import Engine, cancelled_outcome
 from tradeoff.kube import attempts
+from tradeoff.kube.attemptlog import AttemptLog, Interrupted
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
-from tradeoff.kube.logs import LogFollower
+from tradeoff.kube.ownership import owned_by, split_owned
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
 from tradeoff.kube.reconcile import checked_study, records_of
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.status import set_condition, values_summary
-from tradeoff.kube.studies import Context, reconcile_study
+from tradeoff.kube.studies import Context, reconcile_study, warn_foreign
 from tradeoff.trial_output import TrialOutput
 
 log = logging.getLogger("tradeoff.operator")
 PENDING_POLL = 0.4
-LOG_POLL = 0.2
-STUDY_CHECK = 2.0
-"""Seconds between reads of the Study and the pod while a log is followed."""
 QUOTA_RETRY = 5.0
 """Seconds before creating a pod a ResourceQuota refused is tried again."""
 WAITING_REASONS = ("Unschedulable", "QuotaExceeded", *attempts.PULL_WAITING)
@@ -64,6 +62,7 @@ class TrialDriver:
         self.stopped, self.sleep = stopped, sleep
         self._nodes: dict[str, Obj | None] = {}
         self._study_uid = ""
+        self.log = AttemptLog(self.kube, namespace, stopped, sleep)
 
     def run(self) -> None:
         try:
@@ -87,6 +86,9 @@ class TrialDriver:
             return False
         study_obj = self.kube.get_object("studies", self.namespace, trial.spec.study)
         if study_obj is None:
+            return False
+        if not owned_by(obj, str(study_obj["metadata"].get("uid", ""))):
+            warn_foreign(self.ctx, study_obj, obj)  # never run a pod for it
             return False
         try:
             # An invalid spec, or a template the trial policy refuses (after an edit):
@@ -180,41 +182,20 @@ class TrialDriver:
         return True
 
     def _follow(self, engine: Engine, study: Study, trial: Trial, pod: Obj, container: str) -> bool:
-        """Read the log while the pod runs; record intermediate values; prune if told to."""
-        follower = LogFollower(self.kube, self.namespace, pod["metadata"]["name"], container)
-        output = TrialOutput(study.spec.trial_template.metrics.format)
-        metric = study.spec.pruning_metric
-        started = last_write = last_check = time.monotonic()
-        written = len(trial.status.intermediate)
-        follower.start()
-        try:
-            while not self.stopped():
-                for line in follower.drain(LOG_POLL):
-                    output.feed(line)
-                steps = len(output.intermediate.get(metric) or [])
-                due = time.monotonic() - last_write >= self.ctx.settings.status_interval
-                if steps != written and due:
-                    written, last_write = steps, time.monotonic()
-                    if self._progress(engine, study, trial, pod, container, output):
-                        return False
-                if follower.finished:
-                    break
-                if time.monotonic() - last_check >= STUDY_CHECK:
-                    last_check = time.monotonic()
-                    # The stream may hang (a lost node, a proxy): judge the pod by itself.
-                    now = self.kube.get_pod(self.namespace, pod["metadata"]["name"])
-                    if now is None or now["metadata"].get("uid") != pod["metadata"].get("uid"):
-                        break
-                    if attempts.phase(now) == "ended":
-                        break
-                    study_obj = self.kube.get_object("studies", self.namespace, study.metadata.name)
-                    if (study_obj or {}).get("status", {}).get("state") in TERMINAL:
-                        return True
-        finally:
-            follower.close()
-        if time.monotonic() - started < 0.5:
-            self.sleep(LOG_POLL)  # the stream ended at once: let the pod's status catch up
-        return True
+        """Parse the log while the pod runs; record intermediate values; prune if told to."""
+
+        def study_ended() -> bool:
+            found = self.kube.get_object("studies", self.namespace, study.metadata.name)
+            return (found or {}).get("status", {}).get("state") in TERMINAL
+
+        return self.log.follow(
+            study,
+            pod,
+            container,
+            self.ctx.settings.status_interval,
+            lambda seen: self._progress(engine, study, trial, pod, container, seen),
+            study_ended,
+        )
 
     def _progress(
         self,
@@ -230,7 +211,11 @@ class TrialDriver:
         _intermediate(status, study, output)
         trial.status = status
         if study.spec.early_stopping.algorithm != "none":
-            records = records_of(self.kube.list_trials(self.namespace, study.metadata.name))
+            study_uid = str(study.metadata.uid or "")
+            own, _ = split_owned(
+                self.kube.list_trials(self.namespace, study.metadata.name), study_uid
+            )
+            records = records_of(own)
             records = [trial if r.number == trial.number else r for r in records]
             with self.ctx.engines.use(self.namespace, study, self._study_uid) as kept:
                 decision = kept.should_prune(records, trial.number)
@@ -267,9 +252,12 @@ class TrialDriver:
         spent = None
         economics = trial.status.economics
         if pod is not None and stuck is None:
-            text = self.kube.read_log(self.namespace, pod["metadata"]["name"], container)
             message = str(attempts.terminated_state(pod, container).get("message") or "")
-            output = attempts.read_metrics(study, text, message)
+            try:
+                said = self.log.ended_output(study, pod, container)
+            except Interrupted:
+                raise Stopped from None
+            output = attempts.apply_termination(said, message)
             spent = self._price(study, pod, container, output.final)
         if spent is not None:
             # The trial's economics cover every attempt; its objectives only this one.
@@ -370,9 +358,9 @@ class TrialDriver:
 
 
 def _intermediate(status: TrialStatus, study: Study, output: TrialOutput) -> None:
-    series = output.intermediate.get(study.spec.pruning_metric) or []
-    status.intermediate = [StepValue(step=s, value=v) for s, v in series[-INTERMEDIATE_CAP:]]
-    status.last_intermediate = {k: v[-1][1] for k, v in output.intermediate.items() if v}
+    series = output.series_of(study.spec.pruning_metric)
+    status.intermediate = [StepValue(step=s, value=v) for s, v in series]
+    status.last_intermediate = {k: v for k, (_, v) in output.latest.items()}
 
 
 def _api_message(error: ApiException) -> str:

@@ -13,6 +13,7 @@ from tradeoff.api.economics import TrialEconomics
 from tradeoff.economics import EconomicsConfig, price_trial, resources_from_pod_spec
 from tradeoff.engine import reported_energy_kwh
 from tradeoff.local.events import AttemptResult
+from tradeoff.trial_stream import excerpt
 
 __all__ = ["exit_message", "price_attempt"]
 
@@ -33,10 +34,12 @@ def price_attempt(
 
 
 def exit_message(result: AttemptResult) -> str:
-    """``exited with code 1: <last stderr line>`` or ``killed by SIGSEGV``."""
+    """``exited with code 1: <last stderr line>`` or ``killed by SIGSEGV``; the line is a
+    bounded excerpt without control characters (what a trial prints is untrusted)."""
     code = result.exit_code
     if code is not None and code < 0:
         how = f"killed by {signal.Signals(-code).name}"
     else:
         how = f"exited with code {code}"
-    return f"{how}: {result.last_stderr}" if result.last_stderr else how
+    said = excerpt(result.last_stderr)
+    return f"{how}: {said}" if said else how
