@@ -15,16 +15,17 @@ from typing import Any
 
 import pytest
 
-from tradeoff.api import Study, Trial, parse_study
+from tradeoff.api import Study, Trial
 from tradeoff.api.study import StudySpec
 from tradeoff.engine import Summary, pareto_front
+from tradeoff.engine.validation import validate_study
 from tradeoff.local import FileStore, RunResult, StudyRunner
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _study(name: str, spec: dict[str, Any]) -> Study:
-    return parse_study(
+    return validate_study(
         {
             "apiVersion": "tradeoff.dev/v1alpha1",
             "kind": "Study",

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from tradeoff.api import Study, Trial, parse_study
+from tradeoff.api import Study, Trial
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.trial import StepValue
+from tradeoff.engine.validation import validate_study
 from tradeoff.local.store import (
     FileStore,
     StoreError,
@@ -39,7 +40,7 @@ def _study(**spec_changes: Any) -> Study:
         },
     }
     document["spec"].update(spec_changes)
-    return parse_study(document)
+    return validate_study(document)
 
 
 def _record(number: int, state: str = "Succeeded") -> Trial:

@@ -22,7 +22,7 @@ from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import history, outcome, progress, pruning
-from tradeoff.engine.samplers import make_sampler, resolve_algorithm
+from tradeoff.engine.samplers import make_sampler, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import SearchSpace, config_key
 
 _RETRIES_WITH_SAMPLER = 8
@@ -48,10 +48,14 @@ def derive_seed(seed: int | None, number: int, attempt: int = 0) -> int | None:
 class Engine:
     """Decisions for one study spec."""
 
-    def __init__(self, spec: StudySpec) -> None:
-        self.spec = spec
+    def __init__(self, spec: StudySpec, algorithm: str | None = None) -> None:
+        """`algorithm`: the one recorded when the study started (default: resolve `auto` now).
+
+        `self.spec` names it in place of `auto`, so nothing downstream resolves it again.
+        """
+        self.algorithm = algorithm or resolve_algorithm(spec).name
+        self.spec = with_algorithm(spec, self.algorithm)
         self.space = SearchSpace(spec.parameters)
-        self.algorithm = resolve_algorithm(spec)
         self._grid = self.space.grid() if self.algorithm == "grid" else None
         self._size = self.space.size()
         self.last_ask_seconds = 0.0

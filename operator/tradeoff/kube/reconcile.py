@@ -16,12 +16,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.load import parse_study
 from tradeoff.api.status import StudyStatus
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Engine
 from tradeoff.engine.progress import StopDecision, Summary
+from tradeoff.engine.validation import choose_algorithm, validate_study
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
 from tradeoff.kube.status import invalid_status, study_status
 
@@ -50,6 +50,7 @@ class StudyPlan:
     summary: Summary | None = None
     stop: StopDecision | None = None
     ask_seconds: float = 0.0
+    algorithm: str | None = None
 
 
 def previous_status(obj: Obj) -> StudyStatus:
@@ -108,18 +109,19 @@ def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPl
     generation = meta.get("generation")
     body = {k: v for k, v in obj.items() if k != "status"}
     try:
-        study = parse_study(body)
+        study = validate_study(body, recorded=old.algorithm)
     except ManifestError as error:
         message = "; ".join(error.problems)
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events)
     records = records_of(trial_objects)
-    engine = Engine(study.spec)
+    algorithm = choose_algorithm(study.spec, old.algorithm, now)
+    engine = Engine(study.spec, algorithm.name)
     start = old.start_time or now
     elapsed = (now - start).total_seconds()
     stop = final_stop(old, generation) or engine.stop_decision(records, elapsed)
-    plan = StudyPlan(old, False, study=study, records=records, stop=stop)
+    plan = StudyPlan(old, False, study=study, records=records, stop=stop, algorithm=algorithm.name)
     if stop is None:
         count = engine.trials_to_start(records)
         suggestions = engine.ask(records, count)
@@ -142,6 +144,7 @@ def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPl
         generation=generation,
         now=now,
     )
+    status.algorithm = algorithm
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
     plan.events = _events(old, status, stop)
     return plan

@@ -75,8 +75,8 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         return None
     trials = ctx.kube.list_trials(namespace, name)
     plan = plan_study(obj, trials, now_utc())
-    if plan.ask_seconds and plan.study is not None:
-        ctx.observer.suggest_latency(plan.study.spec.algorithm.name, plan.ask_seconds)
+    if plan.ask_seconds and plan.algorithm is not None:
+        ctx.observer.suggest_latency(plan.algorithm, plan.ask_seconds)
     # Status first: a trial daemon that sees its study still Succeeded or Failed would
     # stop a trial created because an edit (say, a larger maxTrials) reopened the study.
     if plan.status_changed:

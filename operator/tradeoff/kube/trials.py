@@ -17,17 +17,17 @@ from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.load import parse_study
 from tradeoff.api.study import Study
 from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial, TrialStatus
 from tradeoff.economics import add_attempt
 from tradeoff.engine import Engine, cancelled_outcome
+from tradeoff.engine.validation import choose_algorithm, validate_study
 from tradeoff.kube import attempts
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
 from tradeoff.kube.logs import LogFollower
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
-from tradeoff.kube.reconcile import records_of
+from tradeoff.kube.reconcile import previous_status, records_of
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.status import set_condition, values_summary
 from tradeoff.kube.studies import Context, reconcile_study
@@ -87,8 +87,10 @@ class TrialDriver:
         study_obj = self.kube.get_object("studies", self.namespace, trial.spec.study)
         if study_obj is None:
             return False
+        recorded = previous_status(study_obj).algorithm
         try:
-            study = parse_study({k: v for k, v in study_obj.items() if k != "status"})
+            body = {k: v for k, v in study_obj.items() if k != "status"}
+            study = validate_study(body, recorded=recorded)
         except ManifestError:
             self.sleep(1.0)
             return True
@@ -102,7 +104,7 @@ class TrialDriver:
         container = primary_container(study)
         pod = self.kube.get_pod(self.namespace, pod_name(self.name, attempt))
         phase = attempts.phase(pod)
-        engine = Engine(study.spec)
+        engine = Engine(study.spec, choose_algorithm(study.spec, recorded).name)
         if phase == "pending" and pod is not None:
             stuck = attempts.stuck(pod, now_utc(), self.ctx.settings.pending_timeout)
             if stuck is not None and stuck.fatal:
