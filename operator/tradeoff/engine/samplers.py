@@ -121,7 +121,8 @@ def resolve_algorithm(spec: StudySpec) -> AlgorithmChoice:
     has_torch = importlib.util.find_spec("torch") is not None
     trials = spec.budget.max_trials
     if numeric and n_obj <= 2 and trials <= AUTO_GP_MAX_TRIALS and has_torch:
-        why = f"numeric unconditional space, {n_obj} objective(s), maxTrials {trials}"
+        objectives = f"{n_obj} objective" + ("s" if n_obj > 1 else "")
+        why = f"numeric unconditional space, {objectives}, maxTrials {trials}"
         return AlgorithmChoice(name="gp", reason=f"auto: {why} <= {AUTO_GP_MAX_TRIALS}")
     if n_obj >= 3 and trials >= AUTO_NSGA2_MIN_TRIALS:
         why = f"{n_obj} objectives, maxTrials {trials} >= {AUTO_NSGA2_MIN_TRIALS}"
