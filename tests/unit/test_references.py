@@ -94,3 +94,30 @@ def test_a_reference_where_nothing_is_substituted_is_reported() -> None:
             " env values and resource quantities",
         ),
     ]
+
+
+def test_a_flood_of_mistakes_is_capped_in_time_and_lines() -> None:
+    import time
+
+    from tradeoff.api import ManifestError
+    from tradeoff.engine.validation import MAX_PROBLEMS, validate_study
+
+    args = ["$params.C" * 20_000, "${a" * 50_000, *(["{params.C}"] * 500)]
+    document = {
+        "apiVersion": "tradeoff.dev/v1alpha1",
+        "kind": "Study",
+        "metadata": {"name": "flood"},
+        "spec": {
+            "objectives": [{"name": "acc", "direction": "maximize"}],
+            "parameters": [{"name": "C", "type": "float", "low": 0.1, "high": 1.0}],
+            "trialTemplate": {"pod": {"containers": [{"name": "t", "args": args}]}},
+        },
+    }
+    started = time.perf_counter()
+    with pytest.raises(ManifestError) as caught:
+        validate_study(document)
+    assert time.perf_counter() - started < 10
+    lines = caught.value.problems
+    assert len(lines) == MAX_PROBLEMS
+    # One line for args[0] (repeats of a line are one line), one per {params.C}.
+    assert lines[-1] == f"... and {1 + 500 - MAX_PROBLEMS + 1} more problems"

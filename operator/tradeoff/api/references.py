@@ -54,14 +54,16 @@ def substituted_strings(pod: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def _all_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _all_strings(v, f"{path}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _all_strings(v, f"{path}[{i}]")
+    """(path, text) of every string in `value`, however deep (no recursion)."""
+    stack = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            yield where, item
+        elif isinstance(item, dict):
+            stack += [(f"{where}.{k}", v) for k, v in reversed(list(item.items()))]
+        elif isinstance(item, list):
+            stack += [(f"{where}[{i}]", v) for i, v in reversed(list(enumerate(item)))]
 
 
 def reference_problems(
@@ -119,10 +121,9 @@ class _Scanner:
     def _dollar_braces(self, text: str) -> Iterator[tuple[bool, str | None]]:
         """(whether it is meant as a reference, the problem or None) of each `${...}`."""
         for m in _OPEN.finditer(text):
-            rest = text[m.end() :]
-            inside = _INSIDE.match(rest)
+            inside = _INSIDE.match(text, m.end())  # no copy of the rest: linear in `text`
             body = inside.group(0) if inside else ""
-            closed = rest[len(body) : len(body) + 1] == "}"
+            closed = text[m.end() + len(body) : m.end() + len(body) + 1] == "}"
             if not closed:
                 body = body.rstrip()
             end = m.end() + len(body) + closed

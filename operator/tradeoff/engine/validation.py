@@ -39,11 +39,23 @@ def validate_study(
     except ManifestError as exc:
         draft = spec_draft(document)
         found = engine_problems(draft) if draft is not None else []
-        raise ManifestError(exc.problems + [f"{where}{p}: {m}" for p, m in found]) from None
+        lines = exc.problems + [f"{where}{p}: {m}" for p, m in found]
+        raise ManifestError(_capped(lines, where)) from None
     found = engine_problems(study.spec, recorded)
     if found:
-        raise ManifestError([f"{where}{p}: {m}" for p, m in found])
+        raise ManifestError(_capped([f"{where}{p}: {m}" for p, m in found], where))
     return study
+
+
+MAX_PROBLEMS = 20
+"""At most this many lines per manifest: a Study's status must stay small."""
+
+
+def _capped(lines: list[str], where: str) -> list[str]:
+    if len(lines) <= MAX_PROBLEMS:
+        return lines
+    more = len(lines) - MAX_PROBLEMS + 1
+    return [*lines[: MAX_PROBLEMS - 1], f"{where}... and {more} more problems"]
 
 
 def choose_algorithm(
