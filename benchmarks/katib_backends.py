@@ -147,7 +147,7 @@ def run_one(optimiser: str, problem: Problem, seed: int) -> list[float]:
 def run_problem(problem: Problem, optimisers: Sequence[str], seeds: int) -> dict[str, Any]:
     auto = resolve_algorithm(
         c.study_spec(problem.parameters, [("loss", "minimize")], "auto", 0, problem.trials)
-    )
+    ).name
     out: dict[str, Any] = {
         "target": problem.target * problem.sign,
         "optimum": problem.optimum,

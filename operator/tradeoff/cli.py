@@ -23,7 +23,7 @@ class Command(Protocol):
 
 COMMANDS = {
     "run": ("tradeoff.local.command", "run a Study locally, trials as processes"),
-    "validate": ("tradeoff.api.validate", "check Study manifests; one line per problem"),
+    "validate": ("tradeoff.validate", "check Study manifests; one line per problem"),
     "crds": ("tradeoff.api.crd", "write the CRDs generated from the API models"),
     "operator": ("tradeoff.kube.command", "run the Kubernetes operator"),
 }

@@ -98,6 +98,9 @@ def test_quickstart_runs_to_a_pareto_front(
     assert 0 <= status["hypervolume"] <= 1
     assert status["totals"]["costUSD"] > 0 and status["totals"]["carbonGrams"] > 0
     assert status["startTime"] and status["completionTime"]
+    assert status["algorithm"]["name"] == "tpe"  # auto, recorded when the study started
+    assert status["algorithm"]["reason"] == "auto: categorical or conditional parameters"
+    assert status["algorithm"]["resolvedAt"] == status["startTime"]  # chosen as it started
     generation = done["metadata"]["generation"]
     for kind, value in (("Valid", "True"), ("Running", "False"), ("Succeeded", "True")):
         found = condition(done, kind)
@@ -147,6 +150,7 @@ def test_quickstart_runs_to_a_pareto_front(
     assert "quickstart   Succeeded   6/6" in table
     wide = cluster.kubectl("get", "studies", "-o", "wide", check=True).stdout
     assert "SPENT" in wide and "HYPERVOLUME" in wide and " gCO2e" in wide
+    assert wide.split()[6] == "ALGORITHM" and " tpe " in wide and "ALGORITHM" not in table
     listing = cluster.kubectl("get", "trials", check=True).stdout
     header = listing.splitlines()[0].split()
     assert header == ["NAME", "STUDY", "STATE", "VALUES", "REASON", "AGE"]

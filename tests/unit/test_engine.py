@@ -294,7 +294,9 @@ def test_auto_rules(
         algorithm={"name": "auto"},
         budget={"maxTrials": max_trials},
     )
-    assert resolve_algorithm(spec) == expected
+    chosen = resolve_algorithm(spec)
+    assert chosen.name == expected
+    assert chosen.reason.startswith("auto: ")
 
 
 @pytest.mark.parametrize(

@@ -330,10 +330,10 @@ def test_a_taken_trial_name_blocks_the_study_and_is_never_adopted() -> None:
 
 # -- trial outcome events -----------------------------------------------------------------
 def test_outcome_events_say_how_a_trial_ended() -> None:
-    from tradeoff.api import parse_study
+    from tradeoff.engine.validation import validate_study
     from tradeoff.kube.events import trial_outcome_events
 
-    study = parse_study(study_obj())
+    study = validate_study(study_obj())
     ok = Trial.model_validate(trial_obj(0, "Succeeded", 0.91234))
     [(ref, event)] = trial_outcome_events(study, ok, "ns")
     assert ref["kind"] == "Trial" and ref["metadata"]["name"] == "demo-0000"

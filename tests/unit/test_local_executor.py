@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tradeoff.api import parse_study
 from tradeoff.api.study import StudySpec
 from tradeoff.api.template import render_pod_spec
+from tradeoff.engine.validation import validate_study
 from tradeoff.local.children import ChildRecords, Leftover, process_start_ticks
 from tradeoff.local.events import AttemptResult, Event, Intermediate, command_line
 from tradeoff.local.executor import LocalExecutor
@@ -40,7 +40,7 @@ def _spec(code: str, *, deadline: str | None = None, env: list[Any] | None = Non
     }
     if deadline is not None:
         template["activeDeadline"] = deadline
-    return parse_study(
+    return validate_study(
         {
             "apiVersion": "tradeoff.dev/v1alpha1",
             "kind": "Study",

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tradeoff.api import Trial, parse_study
+from tradeoff.api import Trial
 from tradeoff.api.policy import PolicyViolation, TrialPolicy, problem_lines
 from tradeoff.api.study import Study
 from tradeoff.economics import EconomicsConfig, add_attempt
 from tradeoff.engine import Engine, cancelled_outcome, reported_energy_kwh
+from tradeoff.engine.validation import validate_study
 from tradeoff.kube import attemptlog, attempts, trials
 from tradeoff.kube.pods import build_pod, harden, owner_reference, pod_name, primary_container
 from tradeoff.kube.settings import Settings
@@ -36,7 +37,7 @@ def make_study(**template: Any) -> Study:
         "resources": {"requests": {"cpu": "${params.cpu}", "memory": "512Mi"}},
     }
     pod = template.pop("pod", {"containers": [container]})
-    return parse_study(
+    return validate_study(
         {
             "apiVersion": "tradeoff.dev/v1alpha1",
             "kind": "Study",

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tradeoff.api import load_study
 from tradeoff.api.policy import LEVELS, TEMPLATE_PATH, TrialPolicy, harden, problem_lines
 from tradeoff.api.pss import pod_security_problems
+from tradeoff.validate import load_study
 
 REPO = Path(__file__).resolve().parents[2]
 P = TEMPLATE_PATH

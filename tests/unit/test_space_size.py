@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.factories import KEY, make_spec
-from tradeoff.api.load import load_study
 from tradeoff.api.space import Parameter, is_active
 from tradeoff.cli import main
 from tradeoff.engine import Engine
 from tradeoff.engine.space import SearchSpace, config_key
+from tradeoff.validate import load_study
 
 HUGE = sorted((Path(__file__).parent / "manifests" / "huge").glob("*.yaml"))
 MEGABYTE = 1 << 20

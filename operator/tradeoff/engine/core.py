@@ -25,7 +25,7 @@ from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import outcome, progress, pruning, signing
 from tradeoff.engine.history import Mirror, frozen_trial, optuna_state
-from tradeoff.engine.samplers import make_sampler, resolve_algorithm
+from tradeoff.engine.samplers import make_sampler, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import ConfigKey, SearchSpace, config_key, permutation
 
 SAMPLER_TRIES = 3
@@ -51,17 +51,26 @@ def derive_seed(seed: int | None, number: int, attempt: int = 0) -> int | None:
 class Engine:
     """Decisions for one study spec.
 
+    `algorithm` is the one recorded when the study started (default: resolve `auto` now);
+    `self.spec` names it in place of `auto`, so nothing downstream resolves it again.
     `study` names the study (records' sampler state is signed for it) and `key` is the
     signing key the adapter keeps; without one, the engine makes a key of its own, and
     state recorded by another process is then used without its sampler state.
     """
 
-    def __init__(self, spec: StudySpec, *, study: str = "", key: bytes | None = None) -> None:
-        self.spec = spec
+    def __init__(
+        self,
+        spec: StudySpec,
+        algorithm: str | None = None,
+        *,
+        study: str = "",
+        key: bytes | None = None,
+    ) -> None:
+        self.algorithm = algorithm or resolve_algorithm(spec).name
+        self.spec = with_algorithm(spec, self.algorithm)
         self.study_name = study
         self.key = key if key is not None else signing.new_key()
         self.space = SearchSpace(spec.parameters)
-        self.algorithm = resolve_algorithm(spec)
         self.last_ask_seconds = 0.0
         self.warnings: list[str] = []
         """One line per record whose sampler state did not verify (for the adapters)."""

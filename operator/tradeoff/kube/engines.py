@@ -62,13 +62,13 @@ class Engines:
         self._guard = threading.Lock()
 
     @contextmanager
-    def use(self, namespace: str, study: Study, uid: str) -> Iterator[Engine]:
+    def use(self, namespace: str, study: Study, uid: str, algorithm: str) -> Iterator[Engine]:
         """The Study's engine, held exclusively for the duration of the block."""
-        identity = uid + ":" + study.spec.model_dump_json()
+        identity = f"{uid}:{algorithm}:{study.spec.model_dump_json()}"
         with self._guard:
             kept = self._engines.get((namespace, study.metadata.name))
             if kept is None or kept[0] != identity:
-                engine = Engine(study.spec, study=study.metadata.name, key=self.key)
+                engine = Engine(study.spec, algorithm, study=study.metadata.name, key=self.key)
                 kept = (identity, engine, threading.Lock())
                 self._engines[(namespace, study.metadata.name)] = kept
         with kept[2]:

@@ -17,13 +17,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.load import parse_study
 from tradeoff.api.policy import TrialPolicy, problem_lines
-from tradeoff.api.status import Condition, StudyStatus
+from tradeoff.api.status import AlgorithmChoice, Condition, StudyStatus
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, trial_name
 from tradeoff.engine import Engine
 from tradeoff.engine.progress import StopDecision, Summary
+from tradeoff.engine.validation import choose_algorithm, validate_study
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.ownership import split_owned
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
@@ -56,6 +56,8 @@ class StudyPlan:
     ask_seconds: float = 0.0
     foreign: list[Obj] = field(default_factory=list)
     """Trials labelled for the Study that it does not control: ignored."""
+    algorithm: str | None = None
+    """The algorithm the study runs (resolved once, recorded in its status)."""
 
 
 def previous_status(obj: Obj) -> StudyStatus:
@@ -108,14 +110,17 @@ def final_stop(old: StudyStatus, generation: int | None) -> StopDecision | None:
 
 
 @contextmanager
-def study_engine(engines: Engines | None, obj: Obj, study: Study) -> Iterator[Engine]:
+def study_engine(
+    engines: Engines | None, obj: Obj, study: Study, algorithm: str
+) -> Iterator[Engine]:
     """The Study's kept engine, or (without `engines`) a fresh one with a key of its own."""
     if engines is None:
-        yield Engine(study.spec, study=study.metadata.name)
+        yield Engine(study.spec, algorithm, study=study.metadata.name)
         return
     meta = obj.get("metadata") or {}
-    with engines.use(str(meta.get("namespace") or ""), study, str(meta.get("uid") or "")) as e:
-        yield e
+    namespace, uid = str(meta.get("namespace") or ""), str(meta.get("uid") or "")
+    with engines.use(namespace, study, uid, algorithm) as engine:
+        yield engine
 
 
 MAX_PROBLEM_LINES = 20
@@ -131,10 +136,11 @@ def problems_message(problems: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def checked_study(obj: Obj, policy: TrialPolicy) -> Study:
-    """The Study in `obj` if its spec is valid and its trial template meets the policy;
-    ManifestError lists the problems, one line each."""
-    study = parse_study({k: v for k, v in obj.items() if k != "status"})
+def checked_study(obj: Obj, policy: TrialPolicy, recorded: AlgorithmChoice | None = None) -> Study:
+    """The Study in `obj` if its spec is valid (with the algorithm `recorded` when it
+    started) and its trial template meets the policy; ManifestError lists the problems,
+    one line each."""
+    study = validate_study({k: v for k, v in obj.items() if k != "status"}, recorded=recorded)
     problems = policy.template_problems(study.spec.trial_template.pod)
     if problems:
         raise ManifestError(problem_lines(problems))
@@ -165,7 +171,7 @@ def plan_study(
     uid = str(meta.get("uid") or "")
     own, foreign = split_owned(trial_objects, uid)
     try:
-        study = checked_study(obj, policy or TrialPolicy())
+        study = checked_study(obj, policy or TrialPolicy(), old.algorithm)
     except ManifestError as error:
         message = problems_message(error.problems)
         status = invalid_status(old, message, generation=generation, now=now)
@@ -173,11 +179,20 @@ def plan_study(
         return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
     records = records_of(own)
     blocked: str | None = None
-    with study_engine(engines, obj, study) as engine:
+    algorithm = choose_algorithm(study.spec, old.algorithm, now)
+    with study_engine(engines, obj, study, algorithm.name) as engine:
         start = old.start_time or now
         elapsed = (now - start).total_seconds()
         stop = final_stop(old, generation) or engine.stop_decision(records, elapsed)
-        plan = StudyPlan(old, False, study=study, records=records, stop=stop, foreign=foreign)
+        plan = StudyPlan(
+            old,
+            False,
+            study=study,
+            records=records,
+            stop=stop,
+            foreign=foreign,
+            algorithm=algorithm.name,
+        )
         if stop is None:
             count = engine.trials_to_start(records)
             suggestions = engine.ask(records, count)
@@ -205,6 +220,7 @@ def plan_study(
             generation=generation,
             now=now,
         )
+    status.algorithm = algorithm
     status = blocked_status(status, blocked, generation=generation, now=now)
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
     plan.events = _events(old, status, stop) + warnings

@@ -114,8 +114,8 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         if found is None or owned_by(found, study_uid):
             taken.discard(held)
     plan = plan_study(obj, trials, now_utc(), ctx.settings.trial_policy, ctx.engines, taken)
-    if plan.ask_seconds and plan.study is not None:
-        ctx.observer.suggest_latency(plan.study.spec.algorithm.name, plan.ask_seconds)
+    if plan.ask_seconds and plan.algorithm is not None:
+        ctx.observer.suggest_latency(plan.algorithm, plan.ask_seconds)
     for foreign in plan.foreign:
         warn_foreign(ctx, obj, foreign)
     # Status first: a trial daemon that sees its study still Succeeded or Failed would

@@ -22,13 +22,14 @@ from tradeoff.api.study import Study
 from tradeoff.api.trial import StepValue, Trial, TrialStatus
 from tradeoff.economics import add_attempt
 from tradeoff.engine import Engine, cancelled_outcome
+from tradeoff.engine.validation import choose_algorithm
 from tradeoff.kube import attempts
 from tradeoff.kube.attemptlog import AttemptLog, Interrupted
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
 from tradeoff.kube.ownership import owned_by, split_owned
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
-from tradeoff.kube.reconcile import checked_study, records_of
+from tradeoff.kube.reconcile import checked_study, previous_status, records_of
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.status import set_condition, values_summary
 from tradeoff.kube.studies import Context, reconcile_study, warn_foreign
@@ -62,6 +63,7 @@ class TrialDriver:
         self.stopped, self.sleep = stopped, sleep
         self._nodes: dict[str, Obj | None] = {}
         self._study_uid = ""
+        self._algorithm = ""
         self.log = AttemptLog(self.kube, namespace, stopped, sleep)
 
     def run(self) -> None:
@@ -90,10 +92,11 @@ class TrialDriver:
         if not owned_by(obj, str(study_obj["metadata"].get("uid", ""))):
             warn_foreign(self.ctx, study_obj, obj)  # never run a pod for it
             return False
+        recorded = previous_status(study_obj).algorithm
         try:
             # An invalid spec, or a template the trial policy refuses (after an edit):
             # start nothing, and judge what runs once the spec is fixed.
-            study = checked_study(study_obj, self.ctx.settings.trial_policy)
+            study = checked_study(study_obj, self.ctx.settings.trial_policy, recorded)
         except ManifestError:
             self.sleep(1.0)
             return True
@@ -107,7 +110,10 @@ class TrialDriver:
         container = primary_container(study)
         pod = self.kube.get_pod(self.namespace, pod_name(self.name, attempt))
         phase = attempts.phase(pod)
-        engine = Engine(study.spec, study=study.metadata.name, key=self.ctx.engines.key)
+        self._algorithm = choose_algorithm(study.spec, recorded).name
+        engine = Engine(
+            study.spec, self._algorithm, study=study.metadata.name, key=self.ctx.engines.key
+        )
         self._study_uid = str(study_obj["metadata"].get("uid", ""))
         if phase == "pending" and pod is not None:
             stuck = attempts.stuck(pod, now_utc(), self.ctx.settings.pending_timeout)
@@ -217,7 +223,10 @@ class TrialDriver:
             )
             records = records_of(own)
             records = [trial if r.number == trial.number else r for r in records]
-            with self.ctx.engines.use(self.namespace, study, self._study_uid) as kept:
+            kept_engine = self.ctx.engines.use(
+                self.namespace, study, self._study_uid, self._algorithm
+            )
+            with kept_engine as kept:
                 decision = kept.should_prune(records, trial.number)
             status.pruning_state = dict(decision.pruning_state)
             if decision.prune:

@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from tradeoff.api.space import ParamValue
+from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import StudySpec
 from tradeoff.api.template import format_value
 from tradeoff.api.trial import Trial
@@ -28,6 +29,7 @@ __all__ = [
     "NullDisplay",
     "RichDisplay",
     "RunDisplay",
+    "algorithm_line",
     "format_metric",
     "format_parameters",
     "selection_reason",
@@ -39,7 +41,13 @@ _MARKS = {"Succeeded": "[green]✓[/]", "Failed": "[red]✗[/]", "Pruned": "[yel
 class RunDisplay(Protocol):
     """What the runner tells the person watching."""
 
-    def begin(self, spec: StudySpec, records: Sequence[Trial], summary: Summary) -> None: ...
+    def begin(
+        self,
+        spec: StudySpec,
+        algorithm: AlgorithmChoice,
+        records: Sequence[Trial],
+        summary: Summary,
+    ) -> None: ...
 
     def trial_started(self, record: Trial) -> None: ...
 
@@ -55,7 +63,13 @@ class RunDisplay(Protocol):
 class NullDisplay:
     """Shows nothing."""
 
-    def begin(self, spec: StudySpec, records: Sequence[Trial], summary: Summary) -> None:
+    def begin(
+        self,
+        spec: StudySpec,
+        algorithm: AlgorithmChoice,
+        records: Sequence[Trial],
+        summary: Summary,
+    ) -> None:
         pass
 
     def trial_started(self, record: Trial) -> None:
@@ -97,6 +111,11 @@ def format_parameters(parameters: Mapping[str, ParamValue], limit: int = 60) -> 
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def algorithm_line(algorithm: AlgorithmChoice) -> str:
+    """`Algorithm: tpe (auto: categorical or conditional parameters)`."""
+    return f"Algorithm: {algorithm.name} ({escape(algorithm.reason)})"
+
+
 def selection_reason(spec: StudySpec) -> str:
     """Why the selection policy picks the trial it picks, in words."""
     sel = spec.selection
@@ -130,8 +149,16 @@ class RichDisplay:
         self.progress: Progress | None = None
         self.task: TaskID | None = None
 
-    def begin(self, spec: StudySpec, records: Sequence[Trial], summary: Summary) -> None:
+    def begin(
+        self,
+        spec: StudySpec,
+        algorithm: AlgorithmChoice,
+        records: Sequence[Trial],
+        summary: Summary,
+    ) -> None:
         self.spec = spec
+        if self.trial_lines:
+            self.console.print(algorithm_line(algorithm), highlight=False)
         if not self.bar:
             return
         self.progress = Progress(
@@ -198,6 +225,7 @@ def show_result(
     records: Sequence[Trial],
     summary: Summary,
     headline: str,
+    algorithm: AlgorithmChoice | None = None,
 ) -> None:
     """The Pareto front, the recommended trial and why, totals, and how the study ended."""
     names = spec.objective_names
@@ -243,4 +271,6 @@ def show_result(
         f"Spent: {format_metric('cost', t.cost_usd)}, {format_metric('energy', t.energy_kwh)},"
         f" {format_metric('carbon', t.carbon_grams)}CO2e over {trial_seconds:.0f} s of trial time"
     )
+    if algorithm is not None:
+        console.print(algorithm_line(algorithm), highlight=False)
     console.print(headline, highlight=False)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
+from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Summary
@@ -264,7 +265,12 @@ def _trial_rows(spec: StudySpec, records: Sequence[Trial], summary: Summary) -> 
 
 
 def render_report(
-    study_name: str, spec: StudySpec, records: Sequence[Trial], summary: Summary, outcome: str
+    study_name: str,
+    spec: StudySpec,
+    records: Sequence[Trial],
+    summary: Summary,
+    outcome: str,
+    algorithm: AlgorithmChoice | None = None,
 ) -> str:
     """The report as one HTML document."""
     t, c = summary.totals, summary.counts
@@ -283,6 +289,8 @@ def render_report(
         "Spent": f"{format_metric('cost', t.cost_usd)}, {format_metric('energy', t.energy_kwh)},"
         f" {format_metric('carbon', t.carbon_grams)}CO2e",
     }
+    if algorithm is not None:
+        facts["Algorithm"] = f"{algorithm.name} ({algorithm.reason})"
     facts_html = "".join(f"<dt>{k}</dt><dd>{escape(v)}</dd>" for k, v in facts.items())
     front = front_chart(spec, records, summary)
     legend = (
@@ -317,6 +325,7 @@ def write_report(
     records: Sequence[Trial],
     summary: Summary,
     outcome: str,
+    algorithm: AlgorithmChoice | None = None,
 ) -> None:
     """Write the report to ``path`` (atomically)."""
-    write_atomically(path, render_report(study_name, spec, records, summary, outcome))
+    write_atomically(path, render_report(study_name, spec, records, summary, outcome, algorithm))

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
 from tradeoff.api.template import render_pod_spec
 from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial
@@ -37,11 +38,12 @@ from tradeoff.economics import (
     resources_from_pod_spec,
 )
 from tradeoff.engine import Engine, StopDecision, Summary, cancelled_outcome
+from tradeoff.engine.validation import choose_algorithm, recorded_problem
 from tradeoff.local.display import NullDisplay, RunDisplay
 from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
 from tradeoff.local.outcome import exit_message, price_attempt
-from tradeoff.local.store import FileStore
+from tradeoff.local.store import FileStore, StoreError
 from tradeoff.observe import NullObserver, StudyObserver
 
 __all__ = ["LOCAL_NAMESPACE", "RunResult", "StudyRunner"]
@@ -60,10 +62,15 @@ class RunResult:
     records: list[Trial]
     summary: Summary
     interrupted: bool = False
+    algorithm: AlgorithmChoice | None = None
 
 
 class StudyRunner:
     """Runs one study to its end (or until interrupted), trials as local processes."""
+
+    engine: Engine
+    """Set when the run starts, with the algorithm recorded in the workdir."""
+    algorithm: AlgorithmChoice
 
     def __init__(
         self,
@@ -80,7 +87,6 @@ class StudyRunner:
         self.name = study.metadata.name
         self.store = store
         self.region = region
-        self.engine = Engine(study.spec, study=self.name, key=store.signing_key())
         self.observer: StudyObserver = observer or NullObserver()
         self.display: RunDisplay = display or NullDisplay()
         self.economics = config_for_node(
@@ -115,7 +121,12 @@ class StudyRunner:
 
     def run(self) -> RunResult:
         """Run until a stop rule ends the study or an interruption stops the run."""
-        self._started_at = self.store.open(self.study).started_at
+        opened = self.store.open(self.study)
+        self._started_at = opened.started_at
+        self.algorithm = self._algorithm(opened.algorithm)
+        self.engine = Engine(
+            self.spec, self.algorithm.name, study=self.name, key=self.store.signing_key()
+        )
         self.records = {r.metadata.name: r for r in self.store.load_trials()}
         for record in self.records.values():
             if record.state == "Running":
@@ -124,7 +135,7 @@ class StudyRunner:
                 record.status.attempts = max(0, record.status.attempts - 1)
             if record.state in ("Pending", "Running"):
                 self._set(record, "Pending", "Interrupted", "re-run after an interrupted run")
-        self.display.begin(self.spec, self._list(), self._summary())
+        self.display.begin(self.spec, self.algorithm, self._list(), self._summary())
         try:
             self._loop()
         finally:
@@ -135,10 +146,24 @@ class StudyRunner:
         if self.decision is None:
             active = sum(1 for r in records if r.state in ("Pending", "Running"))
             message = f"{active} unfinished trial(s) will re-run on resume"
-            return RunResult("Running", "Interrupted", message, records, summary, True)
-        state = self.decision.state
+            return RunResult(
+                "Running", "Interrupted", message, records, summary, True, self.algorithm
+            )
+        state, reason, why = self.decision.state, self.decision.reason, self.decision.message
         self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)
-        return RunResult(state, self.decision.reason, self.decision.message, records, summary)
+        return RunResult(state, reason, why, records, summary, algorithm=self.algorithm)
+
+    def _algorithm(self, recorded: AlgorithmChoice | None) -> AlgorithmChoice:
+        """The algorithm recorded when the study started, or the one chosen now (recorded)."""
+        problem = recorded_problem(self.spec, recorded) if recorded is not None else None
+        if problem is not None:
+            raise StoreError(
+                f"{self.store.study_path}: {problem} (or start afresh with another --workdir)"
+            )
+        chosen = choose_algorithm(self.spec, recorded, datetime.now(UTC))
+        if chosen is not recorded:
+            self.store.record_algorithm(chosen)
+        return chosen
 
     def _loop(self) -> None:
         stopping_children = 0

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.load import load_study
+from tradeoff.api.load import read_manifest
 from tradeoff.api.policy import LEVELS, TrialPolicy, problem_lines
+from tradeoff.api.study import Study
+from tradeoff.engine.validation import validate_study
+
+__all__ = ["add_arguments", "load_study", "main"]
+
+
+def load_study(path: str | Path) -> Study:
+    """The Study in a YAML file, validated; ManifestError lists every problem."""
+    return validate_study(read_manifest(path), str(path))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
