@@ -12,11 +12,12 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
+from optuna.search_space import IntersectionSearchSpace
 from optuna.trial import FrozenTrial, TrialState
 
 from tradeoff.api.economics import TrialEconomics
@@ -78,12 +79,14 @@ class Engine:
         self._mirror = Mirror(
             [o.direction for o in spec.objectives],
             self._to_frozen,
-            self._fingerprint,
+            self._fingerprints,
             lambda r: self._state_of(r).get("study", {}),
         )
         self._pruning_mirror: Mirror | None = None
         self._keys: dict[int, ConfigKey | None] = {}
         self._taken: Counter[ConfigKey] = Counter()
+        self._spaces: dict[tuple[str, bool], IntersectionSearchSpace] = {}
+        self._spaces_epoch = -1
 
     # -- the records, as Optuna sees them ----------------------------------------------
 
@@ -100,16 +103,20 @@ class Engine:
             )
         return state
 
-    def _fingerprint(self, record: Trial) -> Hashable:
-        s = record.status
-        return (
-            s.state,
-            None if s.values is None else tuple(s.values),
-            s.feasible,
-            len(s.metrics),
-            len(s.intermediate),
-            record.spec.sampler_state.get(signing.SIGNATURE),
-        )
+    @staticmethod
+    def _fingerprints(records: Sequence[Trial]) -> list[tuple[Any, ...]]:
+        """What `_to_frozen` reads of each record that can change (the spec cannot)."""
+        return [
+            (
+                r.spec.number,
+                (s := r.status).state,
+                None if s.values is None else tuple(s.values),
+                s.feasible,
+                len(s.metrics),
+                len(s.intermediate),
+            )
+            for r in records
+        ]
 
     def _to_frozen(self, record: Trial) -> FrozenTrial:
         state = optuna_state(record)
@@ -200,9 +207,7 @@ class Engine:
         trial_attrs: dict[str, Any] = {}
         params: dict[str, ParamValue] | None = None
         for attempt in range(SAMPLER_TRIES):
-            study.sampler = make_sampler(
-                self.spec, derive_seed(self.spec.algorithm.seed, number, attempt)
-            )
+            study.sampler = self._sampler(derive_seed(self.spec.algorithm.seed, number, attempt))
             trial = study.ask()
             proposed = self.space.sample(trial)
             trial_attrs = dict(storage.trials[number].system_attrs)
@@ -225,6 +230,24 @@ class Engine:
         if changed:
             state["study"] = changed
         return Suggestion(number, params, signing.sign(self.key, self.study_name, number, state))
+
+    def _sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
+        """A fresh sampler for one ask, sharing the kept study's incremental search space.
+
+        A sampler is made per ask (its seed follows the trial number), but Optuna's
+        intersection search space is a cache over the trials that costs a pass over every
+        trial when new; the engine keeps one per kind while no finished trial changed.
+        """
+        sampler = make_sampler(self.spec, seed)
+        if self._spaces_epoch != self._mirror.epoch:
+            self._spaces.clear()
+            self._spaces_epoch = self._mirror.epoch
+        for attr in ("_search_space", "_intersection_search_space"):
+            space = getattr(sampler, attr, None)
+            if type(space) is IntersectionSearchSpace:
+                key = (attr, space._include_pruned)
+                setattr(sampler, attr, self._spaces.setdefault(key, space))
+        return sampler
 
     def _rng(self, number: int) -> random.Random:
         seed = derive_seed(self.spec.algorithm.seed, number, SAMPLER_TRIES)

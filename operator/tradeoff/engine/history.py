@@ -11,7 +11,7 @@ parent population).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import optuna
@@ -73,41 +73,57 @@ def optuna_state(record: Trial) -> TrialState:
 class Mirror:
     """An Optuna study over records, updated with the records that are new or changed.
 
-    `convert` gives a record's FrozenTrial, `fingerprint` what of a record `convert` reads
-    (equal fingerprints mean an equal FrozenTrial), `study_attrs` the study attributes a
-    record carries; attributes are applied in trial-number order, as a rebuild would.
+    `convert` gives a record's FrozenTrial, `fingerprints` for each record a tuple, its
+    number first, of what `convert` reads (equal fingerprints mean an equal FrozenTrial),
+    `study_attrs` the study attributes a record carries; attributes are applied in
+    trial-number order, as a rebuild would.
     """
 
     def __init__(
         self,
         directions: Sequence[Literal["minimize", "maximize"]],
         convert: Callable[[Trial], FrozenTrial],
-        fingerprint: Callable[[Trial], Hashable],
+        fingerprints: Callable[[Sequence[Trial]], list[tuple[Any, ...]]],
         study_attrs: Callable[[Trial], dict[str, Any]] | None = None,
     ) -> None:
         self._directions = list(directions)
-        self._convert, self._fingerprint = convert, fingerprint
+        self._convert, self._fingerprints = convert, fingerprints
         self._study_attrs = study_attrs
         self.resets = 0
         """How often the mirror started afresh (a record disappeared)."""
+        self.epoch = 0
+        """Bumped whenever a finished trial is replaced: incremental caches over the trials
+        (Optuna's intersection search space) are valid only within one epoch."""
         self.reset()
 
     def reset(self) -> None:
+        self.epoch += 1
         self.storage = RecordStorage(self._directions)
         self.study = optuna.Study(study_name=STUDY_NAME, storage=self.storage)
-        self._prints: dict[int, Hashable] = {}
+        self._prints: dict[int, tuple[Any, ...]] = {}
+        self._last: list[tuple[Any, ...]] = []
         self._attrs: dict[int, dict[str, Any]] = {}
 
     def sync(self, records: Sequence[Trial]) -> list[Trial]:
-        """Bring the study in step with `records`; returns the records that changed."""
-        changed = []
-        for record in records:
-            # Records may be changed in place: only their fingerprint tells.
-            number = record.number
-            fingerprint = self._fingerprint(record)
-            if number not in self._prints or self._prints[number] != fingerprint:
-                self._prints[number] = fingerprint
-                changed.append(record)
+        """Bring the study in step with `records`; returns the records that changed.
+
+        Records may be changed in place, so only their fingerprints tell what changed:
+        one list of them per call, compared with the last call's at C speed where the
+        records come in the same order (the usual case), record by record otherwise.
+        """
+        prints = self._fingerprints(records)
+        last = self._last
+        if len(prints) >= len(last) and prints[: len(last)] == last:
+            indices: Sequence[int] = range(len(last), len(prints))
+        elif len(prints) == len(last):
+            indices = [i for i, (a, b) in enumerate(zip(prints, last, strict=True)) if a != b]
+        else:
+            known = self._prints
+            indices = [i for i, fp in enumerate(prints) if known.get(fp[0]) != fp]
+        self._last = prints
+        changed = [records[i] for i in indices]
+        for i in indices:
+            self._prints[prints[i][0]] = prints[i]
         if len(self._prints) != len(records):  # a record disappeared: start afresh
             self.reset()
             self.resets += 1
@@ -124,6 +140,8 @@ class Mirror:
             number = record.number
             while len(storage.trials) < number:
                 storage.put(frozen_trial(len(storage.trials), TrialState.FAIL))
+            if number < len(storage.trials) and storage.trials[number].state.is_finished():
+                self.epoch += 1
             storage.put(self._convert(record))
             if self._study_attrs is not None and number not in self._attrs:
                 attrs = self._study_attrs(record)

@@ -10,7 +10,7 @@ stored on the record; the kept study itself never holds what the pruner wrote.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,18 +49,20 @@ def mirror(spec: StudySpec, space: SearchSpace, state_of: StateOf) -> Mirror:
             intermediate={s.step: s.value for s in record.status.intermediate},
         )
 
-    def fingerprint(record: Trial) -> Hashable:
-        s = record.status
-        last = s.intermediate[-1] if s.intermediate else None
-        return (
-            s.state,
-            s.metrics.get(metric),
-            len(s.intermediate),
-            None if last is None else (last.step, last.value),
-            json.dumps(s.pruning_state, sort_keys=True) if s.pruning_state else "",
-        )
+    def fingerprints(records: Sequence[Trial]) -> list[tuple[Any, ...]]:
+        return [
+            (
+                r.spec.number,
+                (s := r.status).state,
+                s.metrics.get(metric),
+                len(s.intermediate),
+                (s.intermediate[-1].step, s.intermediate[-1].value) if s.intermediate else None,
+                json.dumps(s.pruning_state, sort_keys=True) if s.pruning_state else "",
+            )
+            for r in records
+        ]
 
-    return Mirror([direction], convert, fingerprint)
+    return Mirror([direction], convert, fingerprints)
 
 
 def should_prune(
