@@ -18,9 +18,13 @@ CPU seconds of this process (`time.process_time`), median over the repeats.
 from __future__ import annotations
 
 import gc
+import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
 import _latency
@@ -172,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
         rows,
     )
-    payload = {"machine": c.machine_info(), "repeats": repeats, "results": results}
+    payload = {"repeats": repeats, "results": results}
     c.write_results(args.out, "engine_scale", payload)
     return 0
 

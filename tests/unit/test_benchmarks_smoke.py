@@ -18,6 +18,7 @@ QUICK = [
     "tradeoff_value",
     "pruning",
     "overhead",
+    "engine_scale",
 ]
 EXTRA_ARGS = {"overhead": ["--parts", "latency"]}
 """Part (a) starts `tradeoff run` processes; the local-mode tests cover that path."""
