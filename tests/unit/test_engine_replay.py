@@ -173,3 +173,53 @@ def test_every_nsga2_generation_records_its_parents() -> None:
     assert parents == set(range(1, max(generations) + 1))
     assert max(generations) >= 6
     assert Engine(spec, key=KEY).ask(roundtrip(records), 1) == engine.ask(records, 1) == []
+
+
+NUMERIC: list[dict[str, Any]] = [
+    {"name": "a", "type": "int", "low": 0, "high": 4},
+    {"name": "s", "type": "float", "low": 0.0, "high": 1.0, "step": 0.25},
+]
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+@given(
+    sampler=st.sampled_from(["cmaes", "grid", "gp", "tpe"]),
+    seed=st.integers(min_value=0, max_value=1000),
+    plan=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=2),
+            st.sampled_from(["succeed", "succeed", "fail"]),
+            st.integers(min_value=0, max_value=2),
+            st.booleans(),
+        ),
+        min_size=3,
+        max_size=7,
+    ),
+)
+def test_single_objective_samplers_replay_exactly(
+    sampler: str, seed: int, plan: list[tuple[int, str, int, bool]]
+) -> None:
+    """CMA-ES, grid and GP (one objective, a 5 x 5 numeric space) replay exactly too."""
+    settings_ = {"nStartupTrials": 2} if sampler in ("cmaes", "gp", "tpe") else {}
+    spec = make_spec(
+        objectives=[{"name": "accuracy", "direction": "maximize"}],
+        parameters=NUMERIC,
+        algorithm={"name": sampler, "seed": seed, "settings": settings_},
+        budget={"maxTrials": 25, "parallelism": 2},
+    )
+    live = Engine(spec, key=KEY)
+    records: list[Trial] = []
+    for count, outcome, finishing, restart in plan:
+        proposed = live.ask(records, count)
+        assert proposed == Engine(spec, key=KEY).ask(roundtrip(records), count)
+        records += [Trial.new("demo", s.number, s.parameters, s.sampler_state) for s in proposed]
+        for record in [r for r in records if not r.finished][:finishing]:
+            finish(live, record, outcome)
+            if record.status.values is not None:
+                record.status.values = record.status.values[:1]
+        if restart:
+            live = Engine(spec, key=KEY)
+            records = roundtrip(records)
+    assert not live.warnings
