@@ -26,7 +26,7 @@ from tests.e2e.helpers import (
 )
 from tests.unit.test_signing import Payload
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 HUGE = Path(__file__).resolve().parents[1] / "unit" / "manifests" / "huge"
 INSTANT = "import json, os; print('accuracy=' + str(len(os.environ['TRADEOFF_PARAMS'])))"
 
@@ -101,7 +101,7 @@ def test_a_forged_sampler_state_runs_nothing(
     )
     assert apply(cluster, manifest).returncode == 0
     op = operator()
-    wait_study(cluster, "forged", timeout=60)
+    wait_study(cluster, "forged", timeout=150)
     op.stop()
     owner = study(cluster, "forged")
     # The forged record as a tenant with write access to Trials would make it.
