@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -54,6 +54,7 @@ class SearchSpace:
     def __init__(self, parameters: Sequence[Parameter]) -> None:
         self.parameters = ordered_for_sampling(parameters)
         self.distributions = {p.name: distribution(p) for p in self.parameters}
+        self._fits = {name: _fits(d) for name, d in self.distributions.items()}
         self.conditional = any(p.is_conditional for p in self.parameters)
         self._classes = {p.name: _value_classes(p, self.parameters) for p in self.parameters}
         self._later_deps = [
@@ -78,15 +79,11 @@ class SearchSpace:
         """The params a record holds that still fit the space, and their distributions."""
         kept: dict[str, Any] = {}
         dists: dict[str, BaseDistribution] = {}
+        fits = self._fits
         for name, value in params.items():
-            dist = self.distributions.get(name)
-            if dist is None:
-                continue
-            try:
-                if dist._contains(dist.to_internal_repr(value)):
-                    kept[name], dists[name] = value, dist
-            except (ValueError, TypeError):
-                continue
+            check = fits.get(name)
+            if check is not None and check(value):
+                kept[name], dists[name] = value, self.distributions[name]
         return kept, dists
 
     @property
@@ -147,6 +144,22 @@ class SearchSpace:
                     break
                 index -= len(members) * rest
         return values
+
+
+def _fits(dist: BaseDistribution) -> Callable[[Any], bool]:
+    """Whether a value belongs to `dist`: a plain range check for continuous floats (most
+    of a cold rebuild's values), Optuna's own check otherwise."""
+    if isinstance(dist, FloatDistribution) and dist.step is None:
+        low, high = dist.low, dist.high
+        return lambda v: type(v) in (float, int) and low <= v <= high
+
+    def contains(value: Any) -> bool:
+        try:
+            return bool(dist._contains(dist.to_internal_repr(value)))
+        except (ValueError, TypeError):
+            return False
+
+    return contains
 
 
 def _value_classes(p: Parameter, parameters: Sequence[Parameter]) -> list[list[ParamValue]] | None:
