@@ -38,6 +38,7 @@ SAMPLERS: dict[str, dict[str, Any]] = {
     "tpe": {"settings": {"nStartupTrials": 3}},
     "random": {},
     "nsga2": {"settings": {"populationSize": 4}},
+    "nsga3": {"settings": {"populationSize": 4}},
     "qmc": {},
 }
 
@@ -85,7 +86,7 @@ steps = st.lists(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 @given(
     space=st.sampled_from(sorted(SPACES)),
