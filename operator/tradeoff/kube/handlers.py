@@ -39,7 +39,7 @@ log = logging.getLogger("tradeoff.operator")
 
 def retry_delay(retry: int, error: BaseException | None = None) -> float:
     """Seconds before a failed handler runs again, after `retry` failures in a row."""
-    delay = min(FIRST_RETRY_DELAY * 2 ** min(retry, 16), MAX_RETRY_DELAY)
+    delay = min(FIRST_RETRY_DELAY * 2.0 ** min(retry, 16), MAX_RETRY_DELAY)
     asked = retry_after(error) if error is not None else None
     return max(delay, min(asked, MAX_RETRY_DELAY)) if asked is not None else delay
 
@@ -135,8 +135,8 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
         id="study-timer",
         registry=registry,
     )
-    def study_timer(namespace: str | None, name: str, retry: int, **_: Any) -> None:
-        key = (namespace or "", name)
+    def study_timer(namespace: str | None, name: str, **kwargs: Any) -> None:
+        key, retry = (namespace or "", name), int(kwargs.get("retry") or 0)
         if retry or ctx.due(key, ctx.settings.reconcile_interval):
             reconcile(*key, retry)
 
