@@ -154,53 +154,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=7, help="seed of the injected faults")
         p.add_argument("--operator-path", default=None, help="run the operator from here")
         p.add_argument("--label", default="this checkout", help="what is measured")
+        p.add_argument("--parts", default="faults,restarts,idle", help="which parts to run")
 
     args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
     trials = args.trials or (10 if args.quick else 200)
     rates = [0.0, *(float(r) for r in args.rates.split(",") if r)]
+    parts = set(args.parts.split(","))
     result: dict[str, Any] = {"label": args.label, "trials": trials, "runs": []}
     with tempfile.TemporaryDirectory(prefix="tradeoff-faults-") as tmp:
-        for rate in rates:
-            run = faulted_run(
-                trials, args.parallelism, rate, args.seed, Path(tmp), args.operator_path
-            )
-            print(
-                f"  faults {rate:.0%}: {run['seconds']:.1f} s, exactly once: {run['exactly_once']}"
-            )
+        workdir, path = Path(tmp), args.operator_path
+        for rate in rates if "faults" in parts else []:
+            run = faulted_run(trials, args.parallelism, rate, args.seed, workdir, path)
+            print(f"  faults {rate:.0%}: {run['seconds']:.1f} s, once: {run['exactly_once']}")
             result["runs"].append(run)
-        result["restarts"] = restarts(
-            args.restarts or (2 if args.quick else 6), Path(tmp), args.operator_path
-        )
-        idle_trials = args.idle_trials or (20 if args.quick else 2000)
-        idle_seconds = args.idle_seconds or (10 if args.quick else 60)
-        result["idle"] = {
-            "trials": idle_trials,
-            **idle(idle_trials, idle_seconds, Path(tmp), args.operator_path),
-        }
-    clean = result["runs"][0]["seconds"]
-    c.print_table(
-        f"Operator under API faults ({args.label}): {trials} instant trials",
-        ["faults", "wall time s", "x clean", "every trial exactly once"],
-        [
+        if "restarts" in parts:
+            count = args.restarts or (2 if args.quick else 6)
+            result["restarts"] = restarts(count, workdir, path)
+        if "idle" in parts:
+            idle_trials = args.idle_trials or (20 if args.quick else 2000)
+            idle_seconds = args.idle_seconds or (10 if args.quick else 60)
+            found = idle(idle_trials, idle_seconds, workdir, path)
+            result["idle"] = {"trials": idle_trials, **found}
+    if result["runs"]:
+        clean = result["runs"][0]["seconds"]
+        c.print_table(
+            f"Operator under API faults ({args.label}): {trials} instant trials",
+            ["faults", "wall time s", "x clean", "every trial exactly once"],
             [
-                f"{r['rate']:.0%}",
-                f"{r['seconds']:.1f}",
-                f"{r['seconds'] / clean:.2f}",
-                str(r["exactly_once"]),
-            ]
-            for r in result["runs"]
-        ],
-    )
-    waits = result["restarts"]
-    print(
-        "next trial after a restart (s from start / from up):",
-        ", ".join(f"{w['seconds']:.1f}/{w['after_up']:.1f}" for w in waits),
-    )
-    i = result["idle"]
-    print(
-        f"idle with one finished {i['trials']}-trial study: {i['cpu_percent']:.1f}% CPU, "
-        f"{i['requests_per_minute']:.0f} API requests per minute"
-    )
+                [
+                    f"{r['rate']:.0%}",
+                    f"{r['seconds']:.1f}",
+                    f"{r['seconds'] / clean:.2f}",
+                    str(r["exactly_once"]),
+                ]
+                for r in result["runs"]
+            ],
+        )
+    if "restarts" in result:
+        print(
+            "next trial after a restart (s from start / from up):",
+            ", ".join(f"{w['seconds']:.1f}/{w['after_up']:.1f}" for w in result["restarts"]),
+        )
+    if "idle" in result:
+        i = result["idle"]
+        print(
+            f"idle with one finished {i['trials']}-trial study: {i['cpu_percent']:.1f}% CPU, "
+            f"{i['requests_per_minute']:.0f} API requests per minute"
+        )
     c.write_results(args.out, NAME, {"pid": os.getpid(), **result})
     return 0
 

@@ -192,7 +192,10 @@ class FaultInjectingProxy:
                     break
                 if not chunk:
                     return response  # the server ended it
-                await response.write(chunk)
+                try:
+                    await response.write(chunk)
+                except ConnectionError:  # the client went away
+                    return response
             self._count("cut-abrupt" if abrupt else "cut", kind)
             if abrupt and request.transport is not None:
                 request.transport.abort()  # no final chunk: the client sees a broken stream
