@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from tradeoff.api.trial import FINISHED_STATES
@@ -34,6 +35,7 @@ class Context:
     _guard: threading.Lock = field(default_factory=threading.Lock)
     _warned: set[tuple[str, str, str]] = field(default_factory=set)
     _taken: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    _passed: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def lock(self, namespace: str, name: str) -> threading.Lock:
         with self._guard:
@@ -53,6 +55,25 @@ class Context:
     def wanted(self, key: tuple[str, str]) -> bool:
         with self._guard:
             return key in self._wanted
+
+    def passing(self, key: tuple[str, str]) -> None:
+        """Note that a pass over `key` starts now."""
+        with self._guard:
+            self._passed[key] = time.monotonic()
+
+    def due(self, key: tuple[str, str], interval: float) -> bool:
+        """Whether `key` needs a pass: one was asked for and not yet served (say, the pass
+        that was to serve it raised), or none started in the last `interval` seconds."""
+        with self._guard:
+            last = self._passed.get(key)
+            return key in self._wanted or last is None or time.monotonic() - last >= interval
+
+    def forget(self, key: tuple[str, str]) -> None:
+        """Drop what is kept about a Study that is gone (its lock stays: a pass may run)."""
+        with self._guard:
+            self._taken.pop(key, None)
+            self._passed.pop(key, None)
+            self._wanted.discard(key)
 
     def first_warning(self, study_uid: str, trial_uid: str, reason: str) -> bool:
         """Whether this warning about a trial is new (Events are advisory: said once per
@@ -87,6 +108,9 @@ def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
     Requests coalesce: when fifty trials end together, the study is reconciled a few
     times, not fifty. Each pass reads everything afresh, so one pass serves every request
     made before it started; a request made during a pass gets one more pass.
+
+    A pass that raises leaves the Study wanted, so no request is lost: the study timer
+    (`Context.due`) or the failed handler's retry passes again within seconds.
     """
     key = (namespace, name)
     lock = ctx.lock(namespace, name)
@@ -96,7 +120,12 @@ def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
             return  # the holder passes again before it lets go
         try:
             while ctx.take(key):
-                _reconcile_once(ctx, namespace, name)
+                ctx.passing(key)
+                try:
+                    _reconcile_once(ctx, namespace, name)
+                except BaseException:
+                    ctx.want(key)  # served by the next pass, whoever starts it
+                    raise
         finally:
             lock.release()
 
