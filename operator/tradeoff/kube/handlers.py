@@ -15,6 +15,7 @@ import kopf
 
 from tradeoff.api.study import GROUP, VERSION
 from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.kube.ownership import controller_of
 from tradeoff.kube.studies import Context, reconcile_study
 from tradeoff.kube.trials import TrialDriver
@@ -45,8 +46,10 @@ def operator_settings(ctx: Context) -> kopf.OperatorSettings:
 
 def _runnable(status: Any, meta: Any, spec: Any, **_: Any) -> bool:
     """An unfinished Trial that claims its Study as controller: kopf neither drives nor
-    puts its finalizer on any other (the driver then checks the Study's uid)."""
-    if (status or {}).get("state") in FINISHED_STATES:
+    puts its finalizer on any other (the driver then checks the Study's uid). A trial a
+    stop rule cancelled has no driver until its study resumes."""
+    state, reason = (status or {}).get("state"), (status or {}).get("reason")
+    if state in FINISHED_STATES or waits_for_resume(state, reason):
         return False
     ref = controller_of({"metadata": {"ownerReferences": (meta or {}).get("ownerReferences")}})
     return (
