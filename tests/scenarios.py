@@ -119,7 +119,9 @@ SCENARIOS = [
         "sys.stdout.buffer.write(random.Random(0).randbytes(4000))\n",
         {
             0: Outcome(
-                "Failed", "MetricsMissing", r"no value for objective\(s\) accuracy \(reported: none\)"
+                "Failed",
+                "MetricsMissing",
+                r"no value for objective\(s\) accuracy \(reported: none\)",
             )
         },
         ONE_FAILED,
@@ -139,7 +141,9 @@ SCENARIOS = [
         "print('loss=0.3')\n",
         {
             0: Outcome(
-                "Failed", "MetricsMissing", r"no value for objective\(s\) accuracy \(reported: loss\)"
+                "Failed",
+                "MetricsMissing",
+                r"no value for objective\(s\) accuracy \(reported: loss\)",
             )
         },
         ONE_FAILED,
