@@ -15,7 +15,7 @@ from kubernetes.client.exceptions import ApiException
 from tradeoff.api import Trial
 from tradeoff.api.policy import PolicyViolation, TrialPolicy, problem_lines
 from tradeoff.api.study import Study
-from tradeoff.api.trial import TrialStatus
+from tradeoff.api.trial import StepValue, TrialStatus
 from tradeoff.economics import EconomicsConfig
 from tradeoff.engine import AttemptOutcome, lifecycle, reported_energy_kwh
 from tradeoff.engine.validation import validate_study
@@ -552,6 +552,40 @@ def test_a_quota_refusal_keeps_the_trial_pending_and_tries_again() -> None:
     assert driver.step() is True
     status = kube.objects["trials"]["status"]
     assert status["attempts"] == 1 and "demo-0003-a1" in kube.pods
+
+
+def test_a_retry_starts_afresh_and_quota_waits_never_judge_an_attempt_twice() -> None:
+    trial = make_trial({"model": "knn", "cpu": "1"})
+    started = datetime(2026, 1, 1, 11, 0, tzinfo=UTC)
+    trial.status = TrialStatus(
+        state="Pending",
+        attempts=1,
+        pod_name="demo-0003-a1",
+        start_time=started,
+        intermediate=[StepValue(step=4, value=0.2)],
+        last_intermediate={"accuracy": 0.2},
+        pruning_state={"completed_rung_0": 0.2},
+    )
+    kube = FakeKube(make_study(retries=2), trial)
+    waiting = {"reason": "CreateContainerConfigError", "message": "secret x not found"}
+    kube.pods["demo-0003-a1"] = pending_pod(waiting)
+    driver = driver_for(kube, [])
+    assert driver.step() is True  # the attempt failed for good: retried
+    status = kube.objects["trials"]["status"]
+    assert (status["state"], status["reason"], status["failures"]) == ("Pending", "Retrying", 1)
+    assert status["message"].startswith("attempt 1 failed (CreateContainerConfigError: ")
+    # The next pod is refused for quota a while: the failed attempt is not judged again.
+    kube.refusal = refused(403, "exceeded quota: compute")
+    assert driver.step() is True and driver.step() is True
+    assert kube.objects["trials"]["status"]["failures"] == 1
+    kube.refusal = None
+    assert driver.step() is True
+    status = kube.objects["trials"]["status"]
+    assert status["attempts"] == 2 and "demo-0003-a2" in kube.pods
+    assert (status["failures"], status["state"]) == (1, "Pending")
+    # Nothing of attempt 1 carries over but its start and its cost.
+    assert status["intermediate"] == [] and status["lastIntermediate"] == {}
+    assert status["pruningState"] == {} and status["startTime"] == "2026-01-01T11:00:00Z"
 
 
 @pytest.mark.parametrize("owner", [None, "another-uid"])
