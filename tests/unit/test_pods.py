@@ -301,6 +301,14 @@ def test_pod_level_reasons(pod_reason: str, expected: str, message: str) -> None
     assert (ending.state, ending.reason, ending.message) == ("Failed", expected, message)
 
 
+def test_a_process_that_never_started_is_a_start_error_as_in_local_mode() -> None:
+    pod = ended_pod(128, message="exec: nope: executable file not found in $PATH")
+    pod["status"]["containerStatuses"][0]["state"]["terminated"]["reason"] = "StartError"
+    ending = judge(pod)
+    assert (ending.state, ending.reason) == ("Failed", "StartError")
+    assert ending.message == "could not start: exec: nope: executable file not found in $PATH"
+
+
 def test_a_vanished_pod_is_lost() -> None:
     ending = judge(None)
     assert (ending.state, ending.reason) == ("Failed", "PodLost")

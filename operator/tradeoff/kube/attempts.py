@@ -41,6 +41,8 @@ FATAL_WAITING = (
     "CreateContainerError",
 )
 """Waiting reasons no amount of waiting fixes: the attempt fails at once."""
+START_ERRORS = ("StartError", "ContainerCannotRun")
+"""Terminated reasons of a container whose process never started (exit code 128)."""
 PULL_WAITING = ("ErrImagePull", "ImagePullBackOff")
 """Waiting reasons that may clear up (a registry hiccup): fail after the pending timeout."""
 NON_ROOT_HINT = (
@@ -205,6 +207,10 @@ def outcome(
     if status.get("phase") == "Failed" and code in (None, 0):
         detail = f"pod {name} failed: {status.get('message') or 'no exit code'}"
         return AttemptOutcome("lost", detail=detail, **said)
+    if term.get("reason") in START_ERRORS:  # the runtime could not start the process
+        return AttemptOutcome(
+            "start_error", cause=str(term["reason"]), detail=str(term.get("message") or "")
+        )
     signal = term.get("signal")
     return AttemptOutcome(
         "exited",
