@@ -29,7 +29,8 @@ def run_scenario(scenario: Scenario, tmp: Path) -> list[str]:
     markers.mkdir(parents=True)
     manifest = folder / "study.yaml"
     manifest.write_text(yaml.safe_dump(scenario.manifest(str(markers))))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)])}
+    path = os.pathsep.join([str(REPO / "operator"), str(REPO)])
+    env = {**os.environ, "PYTHONPATH": path, "COLUMNS": "1000"}  # the headline on one line
     done = subprocess.run(
         [sys.executable, "-m", "tradeoff.cli", "run", "study.yaml", "--workdir", "w", "--quiet"],
         cwd=folder,
