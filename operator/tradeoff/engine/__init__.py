@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tradeoff.engine.core import Engine, Suggestion, derive_seed
+from tradeoff.engine.lifecycle import AttemptOutcome, Transition
 from tradeoff.engine.outcome import (
     Evaluation,
     all_metrics,
@@ -10,21 +11,22 @@ from tradeoff.engine.outcome import (
     reported_energy_kwh,
 )
 from tradeoff.engine.pareto import normalised_hypervolume, pareto_front
-from tradeoff.engine.progress import StopDecision, Summary, cancelled_outcome
+from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.pruning import PruneDecision
 from tradeoff.engine.samplers import resolve_algorithm
 from tradeoff.engine.selection import recommend
 
 __all__ = [
+    "AttemptOutcome",
     "Engine",
     "Evaluation",
     "PruneDecision",
     "StopDecision",
     "Suggestion",
     "Summary",
+    "Transition",
     "all_metrics",
     "builtin_metrics",
-    "cancelled_outcome",
     "derive_seed",
     "normalised_hypervolume",
     "pareto_front",

@@ -21,6 +21,7 @@ from urllib3.exceptions import HTTPError
 
 from tradeoff.api.study import GROUP, VERSION
 from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.kube.client import retry_after
 from tradeoff.kube.ownership import controller_of
 from tradeoff.kube.studies import Context, reconcile_study
@@ -91,8 +92,10 @@ def _open(status: Any, meta: Any, **_: Any) -> bool:
 
 def _runnable(status: Any, meta: Any, spec: Any, **_: Any) -> bool:
     """An unfinished Trial that claims its Study as controller: kopf neither drives nor
-    puts its finalizer on any other (the driver then checks the Study's uid)."""
-    if (status or {}).get("state") in FINISHED_STATES:
+    puts its finalizer on any other (the driver then checks the Study's uid). A trial a
+    stop rule cancelled has no driver until its study resumes."""
+    state, reason = (status or {}).get("state"), (status or {}).get("reason")
+    if state in FINISHED_STATES or waits_for_resume(state, reason):
         return False
     ref = controller_of({"metadata": {"ownerReferences": (meta or {}).get("ownerReferences")}})
     return (

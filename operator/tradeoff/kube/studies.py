@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.engine.signing import new_key
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.client import Kube, Obj, now_utc
@@ -151,6 +152,8 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     # stop a trial created because an edit (say, a larger maxTrials) reopened the study.
     if plan.status_changed:
         ctx.kube.replace_status("studies", namespace, name, plan.status.wire())
+    for record in plan.resumed:  # cancelled trials have no driver: this starts theirs
+        ctx.kube.replace_status("trials", namespace, record.metadata.name, record.status.wire())
     for body in plan.new_trials:
         trial = body["metadata"]["name"]
         if ctx.kube.create_trial(namespace, body):
@@ -182,29 +185,28 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
 def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Obj]) -> None:
     """Delete pods still running for finished trials or superseded attempts.
 
-    A crash between recording a trial's end and deleting its pod (pruning, a stopped
-    study) would otherwise leave the pod running. Only pods that the Study's own Trials
-    control are touched, whatever their labels say.
+    A crash between recording a trial's end (or its cancellation) and deleting its pod
+    (pruning, a stopped study) would otherwise leave the pod running. Only pods that the
+    Study's own Trials control are touched, whatever their labels say.
     """
-    current: dict[str, tuple[str, int]] = {}
+    current: dict[str, tuple[bool, int]] = {}
     for t in trials:
         status = t.get("status") or {}
-        current[str(t["metadata"].get("uid"))] = (
-            str(status.get("state", "Pending")),
-            status.get("attempts", 0),
-        )
+        state, reason = str(status.get("state", "Pending")), status.get("reason")
+        done = state in FINISHED_STATES or waits_for_resume(state, reason)
+        current[str(t["metadata"].get("uid"))] = (done, status.get("attempts", 0))
     for pod in ctx.kube.list_pods(namespace, study):
         if phase(pod) == "ended" or (pod["metadata"].get("deletionTimestamp")):
             continue
         owner = str((controller_of(pod) or {}).get("uid"))
         if owner not in current:
             continue
-        state, attempts = current[owner]
+        done, attempts = current[owner]
         labels = pod["metadata"].get("labels") or {}
         try:
             attempt = int(labels.get(ATTEMPT_LABEL, "0"))
         except ValueError:
             continue
-        if state in FINISHED_STATES or attempt < attempts:
+        if done or attempt < attempts:
             log.info("Deleting leftover pod %s/%s", namespace, pod["metadata"]["name"])
             ctx.kube.delete_pod(namespace, pod["metadata"]["name"])

@@ -278,7 +278,7 @@ def render_report(
     facts = {
         "Outcome": outcome,
         "Trials": f"{c.created} created: {c.succeeded} succeeded, {c.failed} failed,"
-        f" {c.pruned} pruned, {c.running + c.pending} unfinished",
+        f" {c.pruned} pruned, {c.cancelled} cancelled, {c.running + c.pending} unfinished",
         "Pareto front": f"{summary.front_size} trials"
         + (f", hypervolume {summary.hypervolume:.3f}" if summary.hypervolume is not None else ""),
         "Recommended": "none yet"
