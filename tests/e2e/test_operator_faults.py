@@ -35,7 +35,7 @@ def timed_study(
     op = operator("--standalone", env=env)
     cluster.wait_for(lambda: "Tradeoff operator watching" in op.log, timeout=30)
     manifest = study_manifest(
-        name, budget={"maxTrials": TRIALS, "parallelism": 2}, env={"SLEEP": "0.5"}
+        name, budget={"maxTrials": TRIALS, "parallelism": 2}, env={"SLEEP": "1.0"}
     )
     start = time.monotonic()
     apply(cluster, manifest)

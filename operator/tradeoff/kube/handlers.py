@@ -74,8 +74,9 @@ def operator_settings(ctx: Context) -> kopf.OperatorSettings:
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
     # kopf's own requests (watches, its patches, peering): retried on 5xx/429 and
-    # connection errors after these delays (its default starts at 1 s).
-    settings.networking.error_backoffs = (0.2, 0.5, 1, 2, 4, 8, 16)
+    # connection errors after these delays; kopf's default starts at 1 s, and gives up
+    # after about as long (54 s) as these do.
+    settings.networking.error_backoffs = (0.2, 0.5, 1, 2, 3, 5, 8, 13, 21)
     return settings
 
 
