@@ -288,6 +288,8 @@ class TrialDriver:
         )
         if pod is not None:
             self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
+        # A finished Study rests (no timer passes): its counts are brought up to date now.
+        reconcile_study(self.ctx, self.namespace, study.metadata.name)
         self.sleep(PARK_WAIT)  # until kopf stops the daemon: the trial no longer matches
 
     # -- writing -----------------------------------------------------------------------
