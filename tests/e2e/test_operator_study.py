@@ -142,8 +142,15 @@ def test_quickstart_runs_to_a_pareto_front(
         assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
         assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
 
-    reasons = {e["reason"] for e in events(cluster, "quickstart")}
-    assert {"StudyStarted", "StudySucceeded"} <= reasons
+    # Events follow the status write they describe.
+    cluster.wait_for(
+        lambda: (
+            {"StudyStarted", "StudySucceeded"}
+            <= {e["reason"] for e in events(cluster, "quickstart")}
+        ),
+        timeout=10,
+        message="StudyStarted and StudySucceeded events",
+    )
 
     # What users see with kubectl: the printer columns.
     table = cluster.kubectl("get", "studies", check=True).stdout
