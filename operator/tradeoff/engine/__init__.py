@@ -13,7 +13,7 @@ from tradeoff.engine.pareto import normalised_hypervolume, pareto_front
 from tradeoff.engine.progress import StopDecision, Summary, cancelled_outcome
 from tradeoff.engine.pruning import PruneDecision
 from tradeoff.engine.samplers import resolve_algorithm
-from tradeoff.engine.selection import recommend
+from tradeoff.engine.selection import best_for, recommend
 
 __all__ = [
     "Engine",
@@ -23,6 +23,7 @@ __all__ = [
     "Suggestion",
     "Summary",
     "all_metrics",
+    "best_for",
     "builtin_metrics",
     "cancelled_outcome",
     "derive_seed",
