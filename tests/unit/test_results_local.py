@@ -8,6 +8,8 @@ import json
 import shlex
 import subprocess
 from pathlib import Path
+from typing import Any
+from wsgiref.util import setup_testing_defaults
 
 import optuna
 import pytest
@@ -15,6 +17,7 @@ import yaml
 
 from tests.results_data import FRONT, INFEASIBLE, LONG, RECOMMENDED, TRIALS, write_workdir
 from tradeoff import cli
+from tradeoff.local.store import WorkdirLock
 from tradeoff.results.best import env_name
 from trial_runner.sklearn import build_parser
 
@@ -261,3 +264,54 @@ def test_report_writes_the_html_report(
     assert page.startswith("<!DOCTYPE html>") and "Study demo" in page
     assert all(f"demo-{n:04d}" in page for n in TRIALS)
     assert "MaxTrialsReached" in page
+
+
+def test_optuna_dashboard_opens_the_export(
+    workdir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """optuna-dashboard's own API (its WSGI app, as `optuna-dashboard URL` serves it)."""
+    import optuna_dashboard
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    assert run(capsys, "export", "demo", "--optuna-storage", url)[0] == 0
+    app = optuna_dashboard.wsgi(url)
+
+    def get(path: str) -> Any:
+        environ: dict[str, Any] = {}
+        setup_testing_defaults(environ)
+        environ["PATH_INFO"] = path
+        status: list[str] = []
+        body = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
+        assert status == ["200 OK"], body[:300]
+        return json.loads(body)
+
+    studies = get("/api/studies")["study_summaries"]
+    assert [s["study_name"] for s in studies] == ["demo"]
+    detail = get(f"/api/studies/{studies[0]['study_id']}")
+    assert detail["objective_names"] == ["accuracy", "cost"]
+    assert [t["state"] for t in detail["trials"]] == [
+        {"Succeeded": "Complete", "Failed": "Fail", "Pruned": "Pruned"}[s]
+        for _, s, _, _ in TRIALS.values()
+    ]
+    names = {p["name"] for p in detail["union_search_space"]}
+    assert names == {"model", LONG, "C"}
+    # The dashboard's own front ignores constraints: it adds the infeasible trial 5.
+    best = {t["number"] for t in detail["best_trials"]}
+    assert best - {int(INFEASIBLE[-4:])} == {int(t[-4:]) for t in FRONT}
+
+
+def test_an_unfinished_local_study_shows_how_to_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workdir = write_workdir(tmp_path)
+    record = workdir / "trials" / "demo-0006.json"
+    doc = json.loads(record.read_text())
+    doc["status"] = {"state": "Running", "attempts": 1}
+    record.write_text(json.dumps(doc))
+    code, out, _ = run(capsys, "show", str(workdir))
+    assert code == 0
+    assert "Study demo Interrupted (Interrupted): 6 of 7 trials finished" in out
+    assert "rerun `tradeoff run`" in out
+    with WorkdirLock(workdir):  # a run holds the workdir
+        code, out, _ = run(capsys, "show", str(workdir))
+    assert code == 0 and "Study demo Running" in out
