@@ -223,7 +223,7 @@ def test_list_shows_each_local_study_with_state_and_progress(
     rows = [line for line in out.splitlines() if line.startswith("│")]
     assert [r.split("│")[1].strip() for r in rows] == ["demo", "other"]
     assert all("Succeeded" in r and "7/7" in r for r in rows)
-    assert "demo-0000: accuracy 0.9" in out
+    assert "demo-0000" in out and "accuracy 0.9, cost $3e-05" in out
     code, _, err = run(capsys, "list", "--root", str(tmp_path / "nowhere"))
     assert code == 2 and "no such directory" in err
 

@@ -49,18 +49,20 @@ def _facts(a: StudyView, b: StudyView) -> Table:
     table = Table(title="Studies", title_justify="left")
     table.add_column("")
     for view in (a, b):
-        table.add_column(escape(f"{view.name} ({view.where})"), overflow="fold")
+        table.add_column(escape(view.name), overflow="fold")
     shared = shared_hypervolumes(a, b)
 
     def row(label: str, cell: Callable[[StudyView], str]) -> None:
         table.add_row(label, escape(cell(a)), escape(cell(b)))
 
+    row("from", lambda v: v.where)
     row("state", lambda v: v.headline)
     row("trials", _counts)
     row("algorithm", lambda v: v.engine.algorithm)
     row("front", lambda v: str(v.summary.front_size))
-    row("hypervolume (own scale)", lambda v: _hv(v.summary.hypervolume))
-    table.add_row("hypervolume (shared scale)", _hv(shared[0]), _hv(shared[1]))
+    if len(a.spec.objectives) > 1:
+        row("hypervolume (own scale)", lambda v: _hv(v.summary.hypervolume))
+        table.add_row("hypervolume (shared scale)", _hv(shared[0]), _hv(shared[1]))
     for name in a.spec.objective_names:
         row(f"best {name}", lambda v, n=name: _best(v, n))  # type: ignore[misc]
     row("recommended", _recommended)

@@ -35,7 +35,10 @@ def _table(title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for name in COLUMNS:
         right = name in ("progress", "failed", "front", "hypervolume")
-        table.add_column(name, justify="right" if right else "left", overflow="fold")
+        wraps = name == "recommended"
+        table.add_column(
+            name, justify="right" if right else "left", overflow="fold", no_wrap=not wraps
+        )
     return table
 
 
@@ -54,7 +57,7 @@ def _local_row(view: StudyView) -> list[str]:
         str(s.counts.failed),
         str(s.front_size),
         hv,
-        "" if rec is None else f"{rec.trial}: {_values(rec.values)}",
+        "" if rec is None else f"{rec.trial}\n{_values(rec.values)}",
         format_metric("cost", s.totals.cost_usd),
     ]
 
@@ -94,7 +97,7 @@ def _cluster_row(obj: dict[str, Any]) -> list[str]:
         str(c.failed),
         str(len(status.pareto_front)),
         "" if status.hypervolume is None else f"{status.hypervolume:.3f}",
-        "" if rec is None else f"{rec.trial}: {_values(rec.values)}",
+        "" if rec is None else f"{rec.trial}\n{_values(rec.values)}",
         format_metric("cost", status.totals.cost_usd),
     ]
 
