@@ -109,6 +109,7 @@ def test_list_and_compare_cluster_studies(cluster: Cluster) -> None:
     listed = tradeoff(cluster, "list", "--cluster")
     assert listed.returncode == 0, listed.stderr
     rows = [line for line in listed.stdout.splitlines() if line.startswith("│")]
+    rows = [r for r in rows if r.split("│")[1].strip()]  # not a wrapped cell's next line
     assert [r.split("│")[1].strip() for r in rows] == ["better", "demo"]
     assert all("Succeeded" in r for r in rows)
     compared = tradeoff(cluster, "compare", "study/demo", "study/better")

@@ -220,7 +220,8 @@ def test_list_shows_each_local_study_with_state_and_progress(
     (tmp_path / ".tradeoff" / "stray").mkdir()  # not a study: not listed
     code, out, _ = run(capsys, "list")
     assert code == 0
-    rows = [line for line in out.splitlines() if line.startswith("│")]
+    rows = [line for line in out.splitlines() if line.startswith("│ ") and "│ │" not in line]
+    rows = [r for r in rows if r.split("│")[1].strip()]  # not a wrapped cell's next line
     assert [r.split("│")[1].strip() for r in rows] == ["demo", "other"]
     assert all("Succeeded" in r and "7/7" in r for r in rows)
     assert "demo-0000" in out and "accuracy 0.9, cost $3e-05" in out
