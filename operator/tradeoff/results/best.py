@@ -9,7 +9,8 @@
 - ``args``: ``--name=value`` tokens, as the built-in workloads take them (values written
   as ``${params.NAME}`` writes them), shell-quoted on one line.
 
-Which trial it is goes to stderr, so stdout holds only the parameters.
+Which trial it is goes to stderr, so stdout holds only the parameters. Exit code 1 when
+the study has no feasible succeeded trial yet, 2 for bad input.
 """
 
 from __future__ import annotations
