@@ -316,3 +316,17 @@ def test_an_unfinished_local_study_shows_how_to_resume(
     with WorkdirLock(workdir):  # a run holds the workdir
         code, out, _ = run(capsys, "show", str(workdir))
     assert code == 0 and "Study demo Running" in out
+
+
+def test_best_without_a_feasible_trial_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workdir = write_workdir(tmp_path)
+    for path in (workdir / "trials").glob("*.json"):
+        doc = json.loads(path.read_text())
+        doc["status"]["feasible"] = False  # every succeeded trial infeasible
+        path.write_text(json.dumps(doc))
+    for argv in (["best", str(workdir)], ["best", str(workdir), "--objective", "cost"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and out == ""
+        assert "demo has no feasible succeeded trial yet" in err
