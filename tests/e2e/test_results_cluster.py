@@ -59,7 +59,7 @@ def put_study(cluster: Cluster, name: str = "demo", scale: float = 1.0) -> dict[
 def tradeoff(cluster: Cluster, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tradeoff.cli", *argv],
-        env=cluster.env(),
+        env={**cluster.env(), "COLUMNS": "200"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -31,6 +31,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")  # tables as wide as needed, whatever runs the test
     return write_workdir(tmp_path / ".tradeoff")
 
 
@@ -302,8 +303,9 @@ def test_optuna_dashboard_opens_the_export(
 
 
 def test_an_unfinished_local_study_shows_how_to_resume(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     workdir = write_workdir(tmp_path)
     record = workdir / "trials" / "demo-0006.json"
     doc = json.loads(record.read_text())
