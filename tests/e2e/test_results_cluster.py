@@ -169,3 +169,11 @@ def test_export_json_round_trips(cluster: Cluster) -> None:
     rows = json.loads(done.stdout)
     assert [r["parameters"] for r in rows] == [p for p, _, _, _ in TRIALS.values()]
     assert [r["state"] for r in rows] == [s for _, s, _, _ in TRIALS.values()]
+
+
+def test_a_cluster_without_the_crds_says_so() -> None:
+    with Cluster(crds=None, kubelet=False) as bare:
+        done = tradeoff(bare, "list", "--cluster")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "studies: not served in namespace default" in done.stderr
+    assert "are Tradeoff's CRDs installed?" in done.stderr

@@ -74,6 +74,10 @@ def _call(target: ClusterTarget, what: str, call: Callable[[], T]) -> T:
         where = f"namespace {target.namespace} (context {target.context})"
         if exc.status == 403:
             raise SourceError(f"{what}: forbidden in {where}; ask for read access") from None
+        if exc.status == 404:
+            raise SourceError(
+                f"{what}: not served in {where}; are Tradeoff's CRDs installed?"
+            ) from None
         raise SourceError(f"{what}: the API said {exc.status} {exc.reason} in {where}") from None
     except HTTPError as exc:
         host = target.kube.api_client.configuration.host
