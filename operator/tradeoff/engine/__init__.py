@@ -14,7 +14,7 @@ from tradeoff.engine.pareto import normalised_hypervolume, pareto_front
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.pruning import PruneDecision
 from tradeoff.engine.samplers import resolve_algorithm
-from tradeoff.engine.selection import recommend
+from tradeoff.engine.selection import best_for, recommend
 
 __all__ = [
     "AttemptOutcome",
@@ -26,6 +26,7 @@ __all__ = [
     "Summary",
     "Transition",
     "all_metrics",
+    "best_for",
     "builtin_metrics",
     "derive_seed",
     "normalised_hypervolume",

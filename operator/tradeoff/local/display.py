@@ -102,14 +102,15 @@ def format_metric(name: str, value: float) -> str:
     return f"{value:.4g}"
 
 
-def format_parameters(parameters: Mapping[str, ParamValue], limit: int = 60) -> str:
-    """``name=value`` pairs (floats to 3 significant digits), cut at ``limit`` characters."""
+def format_parameters(parameters: Mapping[str, ParamValue], limit: int | None = 60) -> str:
+    """``name=value`` pairs (floats to 3 significant digits), cut at ``limit`` characters
+    (``None``: whole; tables wrap them instead)."""
     parts = [
         f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={format_value(v)}"
         for k, v in parameters.items()
     ]
     text = " ".join(parts)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def algorithm_line(algorithm: AlgorithmChoice) -> str:
@@ -243,10 +244,11 @@ def show_result(
         for objective in spec.objectives:
             arrow = "↑" if objective.direction == "maximize" else "↓"
             table.add_column(f"{objective.name} {arrow}", justify="right")
-        table.add_column("parameters")
+        # Parameters wrap (long values fold) instead of being cut off.
+        table.add_column("parameters", overflow="fold")
         for point in sorted(summary.front, key=lambda p: by_name[p.trial].number):
             star = " ★" if point.trial == recommended else ""
-            params = format_parameters(by_name[point.trial].spec.parameters, limit=70)
+            params = format_parameters(by_name[point.trial].spec.parameters, limit=None)
             table.add_row(
                 point.trial + star,
                 *(format_metric(n, point.values[n]) for n in names),
@@ -258,7 +260,7 @@ def show_result(
         values = ", ".join(f"{n} {format_metric(n, rec.values[n])}" for n in names)
         console.print(f"[bold]Recommended[/] ({rec.policy}): [bold]{rec.trial}[/] ★  {values}")
         console.print(f"  why: {selection_reason(spec)}", highlight=False)
-        console.print(f"  parameters: {escape(format_parameters(rec.parameters, 200))}")
+        console.print(f"  parameters: {escape(format_parameters(rec.parameters, None))}")
     c, t = summary.counts, summary.totals
     console.print(
         f"Trials: {c.created} created, {c.succeeded} succeeded, {c.failed} failed,"
