@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from tradeoff.engine.core import Engine, Suggestion, derive_seed
+from tradeoff.engine.importance import Importance, param_importances
 from tradeoff.engine.outcome import (
     Evaluation,
     all_metrics,
     builtin_metrics,
+    counted_cost,
     reported_energy_kwh,
+    violation_lines,
 )
 from tradeoff.engine.pareto import normalised_hypervolume, pareto_front
 from tradeoff.engine.progress import StopDecision, Summary, cancelled_outcome
@@ -18,6 +21,7 @@ from tradeoff.engine.selection import recommend
 __all__ = [
     "Engine",
     "Evaluation",
+    "Importance",
     "PruneDecision",
     "StopDecision",
     "Suggestion",
@@ -25,10 +29,13 @@ __all__ = [
     "all_metrics",
     "builtin_metrics",
     "cancelled_outcome",
+    "counted_cost",
     "derive_seed",
     "normalised_hypervolume",
+    "param_importances",
     "pareto_front",
     "recommend",
     "reported_energy_kwh",
     "resolve_algorithm",
+    "violation_lines",
 ]

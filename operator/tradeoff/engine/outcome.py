@@ -9,7 +9,7 @@ metrics, the final one: pass that attempt's economics to `evaluate`. The trial's
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tradeoff.api.economics import TrialEconomics
@@ -108,3 +108,30 @@ def evaluate(
         feasible=not violations,
         violations=violations,
     )
+
+
+def violation_lines(spec: StudySpec, violations: Mapping[str, float]) -> list[str]:
+    """Each violated constraint with its bound and by how much, e.g. `f1 ≤ 0.5 (over by
+    0.12)`; `violations` is a trial's `status.violations` (a missing metric shows as -1)."""
+    out = []
+    for c in spec.constraints:
+        excess = violations.get(c.metric)
+        if excess is None:
+            continue
+        if c.min is not None and c.max is not None:
+            bound = f"{c.metric} in [{c.min:g}, {c.max:g}]"
+        elif c.max is not None:
+            bound = f"{c.metric} ≤ {c.max:g}"
+        else:
+            bound = f"{c.metric} ≥ {c.min:g}"
+        how = "metric missing" if excess < 0 else f"off by {excess:.4g}"
+        out.append(f"{bound} ({how})")
+    return out
+
+
+def counted_cost(spec: StudySpec, values: Sequence[float] | None) -> float | None:
+    """USD of the attempt whose metrics count (the trial's `cost` objective value), when
+    `cost` is an objective; the trial's `status.economics` holds the sum of all attempts."""
+    if values is None or "cost" not in spec.objective_names:
+        return None
+    return values[spec.objective_names.index("cost")]
