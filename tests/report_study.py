@@ -18,6 +18,8 @@ from tradeoff.api.trial import StepValue
 from tradeoff.economics import add_attempt
 from tradeoff.engine import Engine, Summary
 
+__all__ = ["Engine", "spec", "study"]
+
 from tests.factories import KEY, make_spec
 
 TRIALS = 24
@@ -66,7 +68,8 @@ def _economics(seconds: float, cpu: float) -> TrialEconomics:
 def _accuracy(p: dict[str, Any]) -> float:
     lr = float(p["lr"])
     depth = int(p["depth"])
-    return 0.95 - 0.05 * abs(math.log10(lr) + 2.5) - 0.2 / depth + 0.03 * (p["kind"] == "tree")
+    tree = 0.03 if p["kind"] == "tree" else 0.0
+    return 0.95 - 0.05 * abs(math.log10(lr) + 2.5) - 0.2 / depth + tree
 
 
 def study() -> tuple[StudySpec, list[Trial], Summary]:

@@ -13,7 +13,7 @@ from tradeoff.engine.outcome import (
     violation_lines,
 )
 from tradeoff.engine.pareto import normalised_hypervolume, pareto_front
-from tradeoff.engine.progress import StopDecision, Summary, cancelled_outcome
+from tradeoff.engine.progress import StopDecision, Summary, cancelled_outcome, running_best
 from tradeoff.engine.pruning import PruneDecision
 from tradeoff.engine.samplers import resolve_algorithm
 from tradeoff.engine.selection import recommend
@@ -37,5 +37,6 @@ __all__ = [
     "recommend",
     "reported_energy_kwh",
     "resolve_algorithm",
+    "running_best",
     "violation_lines",
 ]

@@ -15,7 +15,7 @@ from html import escape
 from tradeoff.api.space import Parameter
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine import Importance
+from tradeoff.engine import Importance, running_best
 from tradeoff.local.display import format_metric, format_parameters
 from tradeoff.local.report.svg import (
     BEST,
@@ -24,6 +24,8 @@ from tradeoff.local.report.svg import (
     INFEASIBLE,
     RED,
     Axes,
+    bulk_range,
+    diamond,
     objective_label,
     svg,
 )
@@ -78,11 +80,7 @@ def history_chart(spec: StudySpec, records: Sequence[Trial], index: int) -> str:
     if not done:
         return ""
     values = [(r.number, (r.status.values or [])[index], r) for r in done]
-    better = max if spec.objectives[index].direction == "maximize" else min
-    running: list[tuple[float, float]] = []
-    for number, value, r in values:
-        if r.status.feasible is not False:
-            running.append((number, value if not running else better(running[-1][1], value)))
+    running = running_best(spec, records, index)
     last = max(r.number for r in records)
     pruned = [
         (r.number, r.status.intermediate[-1])
@@ -90,7 +88,7 @@ def history_chart(spec: StudySpec, records: Sequence[Trial], index: int) -> str:
         if r.state == "Pruned" and r.status.intermediate
         if spec.objectives[index].name == spec.pruning_metric
     ]
-    keep = [*running, (last, running[-1][1])] if running else []
+    keep: list[tuple[float, float]] = [*running, (last, running[-1][1])] if running else []
     axes = Axes(
         [n for n, _, _ in values] + [n for n, _ in pruned],
         [v for _, v, _ in values] + [s.value for _, s in pruned],
@@ -143,8 +141,10 @@ def parallel_chart(
     count = len(names)
     gap = (PC_WIDTH - 2 * PC_PAD) / max(count - 1, 1)
     top, bottom = 24, PC_HEIGHT - 44
-    lows = [min((r.status.values or [])[i] for r in done) for i in range(len(spec.objectives))]
-    highs = [max((r.status.values or [])[i] for r in done) for i in range(len(spec.objectives))]
+    ends = [
+        bulk_range([(r.status.values or [])[i] for r in done]) for i in range(len(spec.objectives))
+    ]
+    lows, highs = [e[0] for e in ends], [e[1] for e in ends]
     parts = []
     for k, name in enumerate(names):
         x = PC_PAD + k * gap
@@ -158,9 +158,16 @@ def parallel_chart(
     order = {"infeasible": 0, "other": 1, "front": 2, "pick": 3}
     for r in sorted(done, key=lambda r: order[_kind(r, front, pick)]):
         shares = [_scale(p, r.spec.parameters.get(p.name)) for p in spec.parameters]
+        tip, out, clipped = _tip(spec, r), "", []
         for i, v in enumerate(r.status.values or []):
             span = highs[i] - lows[i]
-            shares.append((v - lows[i]) / span if span > 0 else 0.5)
+            share = (v - lows[i]) / span if span > 0 else 0.5
+            if not 0 <= share <= 1:
+                tip += f" ({spec.objectives[i].name} outside the axis, drawn at its end)"
+                out = " out"
+                k = len(spec.parameters) + i
+                clipped.append(diamond(PC_PAD + k * gap, top if share > 1 else bottom, 5))
+            shares.append(min(max(share, 0.0), 1.0))
         points = " ".join(
             f"{PC_PAD + k * gap:.1f},{bottom - s * (bottom - top):.1f}"
             for k, s in enumerate(shares)
@@ -174,9 +181,9 @@ def parallel_chart(
             "pick": (RED, 3, ""),
         }[kind]
         parts.append(
-            f'<polyline class="pt {kind}" points="{points}" fill="none" stroke="{colour}"'
-            f' stroke-width="{width}" stroke-opacity="0.8"{dash}><title>{escape(_tip(spec, r))}'
-            "</title></polyline>"
+            f'<polyline class="pt {kind}{out}" points="{points}" fill="none" stroke="{colour}"'
+            f' stroke-width="{width}" stroke-opacity="0.8"{dash}><title>{escape(tip)}'
+            "</title></polyline>" + "".join(clipped)
         )
     return svg(parts, "parallel coordinates", PC_WIDTH, PC_HEIGHT)
 
@@ -186,7 +193,7 @@ def _axis_ends(
 ) -> tuple[str, str]:
     if k >= len(spec.parameters):
         i = k - len(spec.parameters)
-        return f"{lows[i]:.4g}", f"{highs[i]:.4g}"
+        return f"{lows[i]:.4g}", f"{highs[i]:.4g}"  # beyond: lines drawn at the end, marked
     p = spec.parameters[k]
     if p.type == "categorical":
         values = [str(v) for v in p.values or []]

@@ -47,6 +47,12 @@ def _bulk(values: Sequence[float], keep: Sequence[float]) -> list[float]:
     return [*ordered, *keep]
 
 
+def bulk_range(values: Sequence[float]) -> tuple[float, float]:
+    """The low and high end of the bulk of `values` (outliers left out)."""
+    bulk = _bulk(values, [])
+    return min(bulk), max(bulk)
+
+
 def _padded(values: Sequence[float]) -> tuple[float, float]:
     low, high = min(values), max(values)
     pad = (high - low) * 0.06 or abs(low) * 0.1 or 1.0
@@ -139,20 +145,21 @@ def marker(px: float, py: float, kind: str, title: str, size: float, inside: boo
             f' stroke="{INFEASIBLE}" stroke-width="1.6"/>'
         )
         if not inside:
-            shape += _diamond(px, py, size + 2, "none", "#1d232b")
+            shape += diamond(px, py, size + 2, "none", "#1d232b")
         return f'<g class="{cls}">{tip}{shape}</g>'
     fill, stroke, factor = _STYLE[kind]
     r = size * factor
     if not inside:
         ring = "#1d232b" if stroke == "none" else stroke
-        return f'<g class="{cls}">{tip}{_diamond(px, py, r + 1, fill, ring)}</g>'
+        return f'<g class="{cls}">{tip}{diamond(px, py, r + 1, fill, ring)}</g>'
     return (
         f'<g class="{cls}">{tip}<circle cx="{px:.1f}" cy="{py:.1f}" r="{r:g}" fill="{fill}"'
         f' stroke="{stroke}" stroke-width="2"/></g>'
     )
 
 
-def _diamond(px: float, py: float, r: float, fill: str, stroke: str) -> str:
+def diamond(px: float, py: float, r: float, fill: str = "none", stroke: str = "#1d232b") -> str:
+    """The mark of a value beyond its axis, drawn at the axis' end."""
     return (
         f'<path d="M{px:.1f},{py - r:.1f}L{px + r:.1f},{py:.1f}L{px:.1f},{py + r:.1f}'
         f'L{px - r:.1f},{py:.1f}Z" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>'
