@@ -70,6 +70,7 @@ def test_every_pair_of_objectives_has_a_chart_with_the_front_and_the_pick(
         # Every trial of the (three-objective) front is marked in every pair's chart.
         assert sum("front" in p or "pick" in p for p in points) == len(front)
         assert sum("infeasible" in p for p in points) == 1
+        assert not any("out" in p for p in points if "front" in p or "pick" in p)
 
 
 def test_parallel_coordinates_draw_each_succeeded_trial_across_parameters_and_objectives(
@@ -79,6 +80,7 @@ def test_parallel_coordinates_draw_each_succeeded_trial_across_parameters_and_ob
     lines = charts.charts["parallel coordinates"]
     assert len(lines) == sum(r.state == "Succeeded" for r in records)
     assert sum("pick" in p for p in lines) == 1 and sum("infeasible" in p for p in lines) == 1
+    assert not any("out" in p for p in lines if "front" in p or "pick" in p)
     axes = re.search(r'data-chart="parallel coordinates".*?</svg>', html)
     assert axes is not None
     for label in (

@@ -142,7 +142,11 @@ def parallel_chart(
     gap = (PC_WIDTH - 2 * PC_PAD) / max(count - 1, 1)
     top, bottom = 24, PC_HEIGHT - 44
     ends = [
-        bulk_range([(r.status.values or [])[i] for r in done]) for i in range(len(spec.objectives))
+        bulk_range(
+            [(r.status.values or [])[i] for r in done],
+            [(r.status.values or [])[i] for r in done if r.metadata.name in front],
+        )
+        for i in range(len(spec.objectives))
     ]
     lows, highs = [e[0] for e in ends], [e[1] for e in ends]
     parts = []

@@ -47,9 +47,9 @@ def _bulk(values: Sequence[float], keep: Sequence[float]) -> list[float]:
     return [*ordered, *keep]
 
 
-def bulk_range(values: Sequence[float]) -> tuple[float, float]:
-    """The low and high end of the bulk of `values` (outliers left out)."""
-    bulk = _bulk(values, [])
+def bulk_range(values: Sequence[float], keep: Sequence[float] = ()) -> tuple[float, float]:
+    """The low and high end of the bulk of `values` (outliers left out), `keep` in view."""
+    bulk = _bulk(values, keep)
     return min(bulk), max(bulk)
 
 
