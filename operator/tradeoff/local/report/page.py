@@ -93,7 +93,8 @@ def _importance(spec: StudySpec, records: Sequence[Trial]) -> str:
     charts = "".join(importance_chart(spec, found, n) for n in spec.objective_names)
     return (
         f"<p>The share of each objective's variance a parameter explains (Optuna's fANOVA"
-        f" over {found.trials} succeeded trials; parameters set in only some trials are"
+        f" over {found.trials} of {found.succeeded} succeeded trials, spread by number;"
+        " parameters set in only some trials are"
         f" left out).</p>{charts}"
     )
 
