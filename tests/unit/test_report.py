@@ -207,3 +207,29 @@ def _decoded(href: str, mime: str) -> str:
     prefix = f"data:{mime};base64,"
     assert href.startswith(prefix)
     return base64.b64decode(href[len(prefix) :]).decode()
+
+
+def test_one_objective_no_trials_and_only_failures_render() -> None:
+    from tests.factories import make_spec
+
+    spec = make_spec(objectives=[{"name": "accuracy", "direction": "maximize"}])
+    empty = render_report("one", spec, [], report_study.Engine(spec).summarize([]), "none")
+    assert "Parameter importance: not enough trials: 0 succeeded" in empty
+    assert 'class="chart"' not in empty
+    failed = Trial.new("one", 0, {"x": 0.5, "y": 0.5})
+    failed.status.state, failed.status.reason, failed.status.message = "Failed", "Error", "boom"
+    html = render_report("one", spec, [failed], report_study.Engine(spec).summarize([failed]), "")
+    assert "Error: boom" in html and 'class="chart"' not in html
+    full, records, _ = study()
+    spec = full.model_copy(update={"objectives": full.objectives[:1]})
+    one = [r.model_copy(deep=True) for r in records]
+    for r in one:
+        r.status.values = r.status.values[:1] if r.status.values else None
+    page = render_report("one", spec, one, report_study.Engine(spec).summarize(one), "done")
+    charts = Charts()
+    charts.feed(page)
+    assert " vs " not in "".join(charts.charts)  # no pairs with one objective
+    assert len(charts.charts["history of accuracy"]) > 0
+    assert len(charts.charts["parallel coordinates"]) == sum(r.state == "Succeeded" for r in one)
+    # The counted attempt's cost is not recorded when cost is not an objective: said so.
+    assert 'title="not recorded: the cost of the attempt that counts' in page

@@ -17,6 +17,10 @@ from tradeoff.engine import counted_cost, violation_lines
 from tradeoff.local.display import format_metric, format_parameters
 from tradeoff.local.report.svg import UNITS
 
+_UNCOUNTED = (
+    "not recorded: the cost of the attempt that counts is kept only when cost is an objective"
+)
+
 
 def space_table(spec: StudySpec) -> str:
     """Each parameter: its type, range or choices, scale and step, and when it is active."""
@@ -95,7 +99,7 @@ def trial_table(
     """Every trial, the front shaded and the pick starred; numbers carry units in headers."""
     cols = _columns(spec)
     kinds = ["name", "state", *spec.objective_names, "attempts", "duration", "cpu"]
-    kinds += ["cost", "cost", "carbon", "energy", "text", "text"]
+    kinds += ["counted", "cost", "carbon", "energy", "text", "text"]
     rows = []
     for r in records:
         name = r.metadata.name
@@ -107,6 +111,8 @@ def trial_table(
                 cells.append(f"<td>{escape(str(cell))}{' ★' if name == pick else ''}</td>")
             elif kind == "state":
                 cells.append(f'<td><span class="{cell}">{cell}</span></td>')
+            elif kind == "counted" and cell is None and r.status.economics is not None:
+                cells.append(f'<td class="n" title="{_UNCOUNTED}">n/a</td>')
             elif kind == "text":
                 cells.append(f"<td>{escape(str(cell))}</td>")
             else:
@@ -121,7 +127,7 @@ def _number(kind: str, value: float | str | None) -> str:
         return ""
     if isinstance(value, str):
         return escape(value)
-    if kind in ("cost", "carbon", "energy"):
+    if kind in ("counted", "cost", "carbon", "energy"):
         return f"{value:.4g}"
     if kind in ("duration", "cpu"):
         return f"{value:.1f}"
