@@ -166,8 +166,8 @@ def test_trial_table_has_units_and_tells_the_two_costs_apart(
         "accuracy",
         "cost (USD)",
         "carbon (gCO2e)",
-        "duration (s)",
-        "CPU (s)",
+        "duration of all attempts (s)",
+        "CPU of all attempts (s)",
         "cost of the counted attempt (USD)",
         "cost of all attempts (USD)",
     ):

@@ -62,8 +62,8 @@ def _columns(spec: StudySpec) -> list[str]:
         "state",
         *objectives,
         "attempts",
-        "duration (s)",
-        "CPU (s)",
+        "duration of all attempts (s)",
+        "CPU of all attempts (s)",
         "cost of the counted attempt (USD)",
         "cost of all attempts (USD)",
         "carbon of all attempts (gCO2e)",
@@ -111,7 +111,7 @@ def trial_table(
                 cells.append(f"<td>{escape(str(cell))}{' ★' if name == pick else ''}</td>")
             elif kind == "state":
                 cells.append(f'<td><span class="{cell}">{cell}</span></td>')
-            elif kind == "counted" and cell is None and r.status.economics is not None:
+            elif kind == "counted" and cell is None and r.status.values is not None:
                 cells.append(f'<td class="n" title="{_UNCOUNTED}">n/a</td>')
             elif kind == "text":
                 cells.append(f"<td>{escape(str(cell))}</td>")
