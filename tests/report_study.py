@@ -17,6 +17,7 @@ from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.trial import StepValue
 from tradeoff.economics import add_attempt
 from tradeoff.engine import Engine, Summary
+from tradeoff.engine.outcome import violation_lines
 
 __all__ = ["Engine", "spec", "study"]
 
@@ -113,5 +114,6 @@ def _finish(engine: Engine, record: Trial) -> Trial:
     status.state = "Succeeded"
     if not evaluation.feasible:
         status.reason = "Infeasible"
-        status.message = "infeasible: violates " + ", ".join(sorted(evaluation.violations))
+        lines = violation_lines(engine.spec, status.metrics, spent)
+        status.message = "infeasible: " + "; ".join(lines)
     return record

@@ -16,7 +16,9 @@ Two line formats are read (``MetricsFormat``; ``auto`` reads both):
 
 Every metric line, intermediate or not, updates the metric's final value; the
 termination-message summary (``apply_summary``) overrides final values. Bad
-metric lines become entries in ``problems``; nothing here raises on input.
+metric lines become entries in ``problems``; nothing here raises on input. A final
+value that is NaN or infinite is a problem too, and is kept in ``invalid`` instead of
+``final`` (so a diverged objective is told apart from a missing one).
 
 Memory stays bounded whatever a trial prints: lines are cut at ``MAX_LINE_CHARS``,
 at most ``MAX_METRICS`` metrics and ``MAX_PROBLEMS`` problems are kept, and each kept
@@ -78,6 +80,8 @@ class TrialOutput:
             raise ValueError(f"metrics format must be auto, json or katib, got {format!r}")
         self.format: MetricsFormat = format
         self.final: dict[str, float] = {}
+        self.invalid: dict[str, float] = {}
+        """Metrics whose final value is NaN or infinite (kept apart: never a value)."""
         self.intermediate: dict[str, list[tuple[int, float]]] = {}
         self.latest: dict[str, tuple[int, float]] = {}
         """The latest intermediate (step, value) of every metric."""
@@ -140,6 +144,11 @@ class TrialOutput:
         for name, value in later.final.items():
             if name in self.final or len(self.final) < MAX_METRICS:
                 self.final[name] = value
+                self.invalid.pop(name, None)
+        for name, value in later.invalid.items():
+            if name in self.invalid or len(self.invalid) < MAX_METRICS:
+                self.final.pop(name, None)
+                self.invalid[name] = value
         for name, (step, value) in later.latest.items():
             have = self.latest.get(name)
             if have is not None and step <= have[0]:
@@ -225,12 +234,15 @@ class TrialOutput:
             # A diverged final value must not leave an older, finite one standing.
             if step is None:
                 self.final.pop(name, None)
+                if name in self.invalid or len(self.invalid) < MAX_METRICS:
+                    self.invalid[name] = number
             self.add_problem(f"metric {name!r} is not finite: {number}", where)
             return
         if name not in self.final and len(self.final) >= MAX_METRICS:
             self.add_problem(f"more than {MAX_METRICS} metrics; {name!r} ignored", where)
             return
         self.final[name] = number
+        self.invalid.pop(name, None)
         if step is not None:
             self._step(name, step, number)
 

@@ -182,7 +182,7 @@ def test_successive_halving_prunes_poor_learning_curves(tmp_path: Path) -> None:
     assert result.state == "Succeeded"
     for r in pruned:
         assert r.status.reason == "Pruned" and r.status.message is not None
-        assert r.status.message.startswith("pruned at step")
+        assert r.status.message.startswith("successive-halving stopped it at step")
         assert r.status.pruning_state, "the pruner's rung state is kept on the record"
         assert 1 <= len(r.status.intermediate) < 8
         assert r.status.economics is not None
@@ -215,12 +215,13 @@ def test_failures_retries_and_the_failure_budget(tmp_path: Path) -> None:
     result = _run(study, tmp_path)
     assert (result.state, result.reason) == ("Failed", "TooManyFailedTrials")
     failed = [r for r in result.records if r.state == "Failed"]
-    cancelled = [r for r in failed if r.status.reason == "TooManyFailedTrials"]
-    failed = [r for r in failed if r not in cancelled]
-    assert len(failed) >= 3
-    assert all(r.status.message and r.status.message.startswith("cancelled: ") for r in cancelled)
+    cancelled = [r for r in result.records if r.status.reason == "Cancelled"]
+    assert len(failed) >= 3 and result.summary.counts.failed == len(failed)
+    assert {r.state for r in result.records} <= {"Failed", "Pending"}
+    assert all(r.state == "Pending" and r.status.failures <= 1 for r in cancelled)
+    assert all(r.status.message == f"cancelled: {result.message}" for r in cancelled)
     for r in failed:
-        assert r.status.attempts == 2  # one retry each
+        assert r.status.attempts == r.status.failures == 2  # one retry each
         assert r.status.economics is not None and r.status.economics.duration_seconds > 0
         if r.spec.parameters["kind"] == "crash":
             assert r.status.reason == "Error"
@@ -252,7 +253,8 @@ def test_deadline_and_goal_cancel_running_trials(tmp_path: Path) -> None:
     by_number = {r.number: r for r in result.records}
     assert by_number[0].state == "Succeeded"
     cancelled = by_number[1]
-    assert (cancelled.state, cancelled.status.reason) == ("Pruned", "GoalReached")
+    assert (cancelled.state, cancelled.status.reason) == ("Pending", "Cancelled")
+    assert cancelled.status.message == "cancelled: trial goal-0000 met the goal"
     assert cancelled.status.economics is not None  # it ran, so it cost something
 
     slow = _study(
@@ -283,9 +285,10 @@ def test_the_study_timeout_stops_running_trials(tmp_path: Path) -> None:
     result = _run(study, tmp_path)
     assert result.state == "Failed" and result.reason == "NoTrialSucceeded"
     assert "timeout of 2s ran out" in result.message
-    assert [(r.state, r.status.reason) for r in result.records] == [
-        ("Failed", "NoTrialSucceeded")
+    assert [(r.state, r.status.reason, r.status.message) for r in result.records] == [
+        ("Pending", "Cancelled", f"cancelled: {result.message}")
     ] * 2
+    assert result.summary.counts.cancelled == 2 and result.summary.counts.failed == 0
 
 
 def test_the_timeout_counts_from_the_first_start(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,13 @@ import pytest
 
 from tradeoff.api.study import StudySpec
 from tradeoff.api.template import render_pod_spec
+from tradeoff.api.trial import Trial
+from tradeoff.engine import lifecycle
 from tradeoff.engine.validation import validate_study
 from tradeoff.local.children import ChildRecords, Leftover, process_start_ticks
 from tradeoff.local.events import AttemptResult, Event, Intermediate, command_line
 from tradeoff.local.executor import LocalExecutor
-from tradeoff.local.outcome import exit_message
+from tradeoff.local.outcome import attempt_outcome
 from tradeoff.trial_stream import MAX_LINE_BYTES
 
 
@@ -337,7 +340,12 @@ def test_huge_output_is_read_in_bounded_memory_and_quoted_safely(tmp_path: Path)
         tracemalloc.stop()
     assert peak < 8 * 1024 * 1024, f"reading the output took {peak} bytes"
     assert result.exit_code == 3 and result.metrics == {"acc": 0.5}
-    message = exit_message(result)
+    spec = _spec(code)
+    move = lifecycle.end_attempt(
+        spec, Trial.new("exe", 0, {}).status, attempt_outcome(result, None), now=datetime.now(UTC)
+    )
+    message = move.status.message or ""
+    assert (move.status.state, move.status.reason) == ("Failed", "Error")
     assert message.startswith("exited with code 3: RuntimeError: qqq")
     assert len(message) < 350 and "\x1b" not in message
     log = (h.logs / "exe-0000.log").read_text()

@@ -179,7 +179,7 @@ def test_trial_table_has_units_and_tells_the_two_costs_apart(
     counted, total = (resumed.status.values or [])[1], resumed.status.economics.cost_usd
     assert counted < total
     assert f">{counted:.4g}<" in row.group(0) and f">{total:.4g}<" in row.group(0)
-    assert "Infeasible: violates accuracy ≥ 0.6 (off by 0.18)" in html
+    assert "Infeasible: accuracy=0.42 is below its min 0.6" in html
     assert "Infeasible infeasible" not in html
 
 

@@ -37,11 +37,15 @@ class TrialCounts(ApiModel):
     """Trials of a study by state."""
 
     created: int = Field(default=0, description="Trials created so far.")
-    pending: int = Field(default=0, description="Trials waiting for their pod.")
+    pending: int = Field(default=0, description="Trials waiting to run (not cancelled).")
     running: int = Field(default=0, description="Trials whose pod runs.")
     succeeded: int = Field(default=0, description="Trials that reported their objectives.")
     failed: int = Field(default=0, description="Trials that failed (after their retries).")
     pruned: int = Field(default=0, description="Trials stopped early by the pruner.")
+    cancelled: int = Field(
+        default=0,
+        description="Trials a stop rule cancelled; they run again if the study resumes.",
+    )
 
 
 class FrontPoint(ApiModel):

@@ -57,6 +57,10 @@ class TrialStatus(ApiModel):
     start_time: datetime | None = Field(default=None, description="When the first attempt ran.")
     completion_time: datetime | None = Field(default=None, description="When the trial ended.")
     attempts: int = Field(default=0, description="Attempts started so far.")
+    failures: int = Field(
+        default=0,
+        description="Attempts that failed; each uses up one of trialTemplate.retries.",
+    )
     metrics: dict[str, float] = Field(default_factory=dict, description="Final metric values.")
     intermediate: list[StepValue] = Field(
         default_factory=list, description="Intermediate values of the pruning metric."

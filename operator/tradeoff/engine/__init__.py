@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tradeoff.engine.core import Engine, Suggestion, derive_seed
 from tradeoff.engine.importance import Importance, param_importances
+from tradeoff.engine.lifecycle import AttemptOutcome, Transition
 from tradeoff.engine.outcome import (
     Evaluation,
     all_metrics,
@@ -13,12 +14,13 @@ from tradeoff.engine.outcome import (
     violation_lines,
 )
 from tradeoff.engine.pareto import normalised_hypervolume, pareto_front
-from tradeoff.engine.progress import StopDecision, Summary, cancelled_outcome, running_best
+from tradeoff.engine.progress import StopDecision, Summary, running_best
 from tradeoff.engine.pruning import PruneDecision
 from tradeoff.engine.samplers import resolve_algorithm
 from tradeoff.engine.selection import recommend
 
 __all__ = [
+    "AttemptOutcome",
     "Engine",
     "Evaluation",
     "Importance",
@@ -26,9 +28,9 @@ __all__ = [
     "StopDecision",
     "Suggestion",
     "Summary",
+    "Transition",
     "all_metrics",
     "builtin_metrics",
-    "cancelled_outcome",
     "counted_cost",
     "derive_seed",
     "normalised_hypervolume",

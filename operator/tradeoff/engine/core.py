@@ -295,10 +295,6 @@ class Engine:
             self.spec, self._pruning_mirror, records, number, self._state_of
         )
 
-    def retry(self, record: Trial) -> bool:
-        """Whether a failed attempt of `record` gets another one."""
-        return record.status.attempts <= self.spec.trial_template.retries
-
     # -- the study as a whole --------------------------------------------------------
 
     def exhausted(self, records: Sequence[Trial]) -> bool:

@@ -76,10 +76,25 @@ class Evaluation:
 
 
 def evaluate(
-    spec: StudySpec, reported: Mapping[str, float], economics: TrialEconomics | None
+    spec: StudySpec,
+    reported: Mapping[str, float],
+    economics: TrialEconomics | None,
+    invalid: Mapping[str, float] | None = None,
 ) -> Evaluation:
-    """Judge a trial attempt that exited cleanly; `economics` are that attempt's own."""
+    """Judge a trial attempt that exited cleanly; `economics` are that attempt's own and
+    `invalid` the metrics whose final value was NaN or infinite (never kept as values)."""
     metrics = all_metrics(reported, economics)
+    invalid = invalid or {}
+    bad = [n for n in spec.objective_names if n in metrics and not math.isfinite(metrics[n])]
+    bad += [n for n in spec.objective_names if n not in metrics and n in invalid]
+    if bad:
+        shown = ", ".join(f"{n}={metrics.get(n, invalid.get(n))}" for n in bad)
+        return Evaluation(
+            values=None,
+            feasible=False,
+            failure_reason="MetricsInvalid",
+            failure_message=f"objective(s) not a finite number: {shown}",
+        )
     missing = [name for name in spec.objective_names if name not in metrics]
     if missing:
         seen = ", ".join(sorted(reported)) or "none"
@@ -88,14 +103,6 @@ def evaluate(
             feasible=False,
             failure_reason="MetricsMissing",
             failure_message=f"no value for objective(s) {', '.join(missing)} (reported: {seen})",
-        )
-    bad = [n for n in spec.objective_names if not math.isfinite(metrics[n])]
-    if bad:
-        return Evaluation(
-            values=None,
-            feasible=False,
-            failure_reason="MetricsInvalid",
-            failure_message=f"objective(s) {', '.join(bad)} are not finite numbers",
         )
     cvals = constraint_values(spec, metrics)
     violations = {
@@ -110,23 +117,25 @@ def evaluate(
     )
 
 
-def violation_lines(spec: StudySpec, violations: Mapping[str, float]) -> list[str]:
-    """Each violated constraint with its bound and by how much, e.g. `f1 ≤ 0.5 (over by
-    0.12)`; `violations` is a trial's `status.violations` (a missing metric shows as -1)."""
-    out = []
-    for c in spec.constraints:
-        excess = violations.get(c.metric)
-        if excess is None:
+def violation_lines(
+    spec: StudySpec, reported: Mapping[str, float], economics: TrialEconomics | None
+) -> list[str]:
+    """One line per violated constraint, naming the metric, its value and the bound."""
+    metrics = all_metrics(reported, economics)
+    lines = []
+    for c, excess in zip(spec.constraints, constraint_values(spec, metrics), strict=True):
+        if excess <= 0:
             continue
-        if c.min is not None and c.max is not None:
-            bound = f"{c.metric} in [{c.min:g}, {c.max:g}]"
-        elif c.max is not None:
-            bound = f"{c.metric} ≤ {c.max:g}"
+        pairs = (("min", c.min), ("max", c.max))
+        bounds = " and ".join(f"{word} {bound:g}" for word, bound in pairs if bound is not None)
+        value = metrics.get(c.metric)
+        if value is None or not math.isfinite(value):
+            lines.append(f"{c.metric} was not reported ({bounds})")
+        elif c.max is not None and value > c.max:
+            lines.append(f"{c.metric}={value:.4g} is above its max {c.max:g}")
         else:
-            bound = f"{c.metric} ≥ {c.min:g}"
-        how = "metric missing" if excess < 0 else f"off by {excess:.4g}"
-        out.append(f"{bound} ({how})")
-    return out
+            lines.append(f"{c.metric}={value:.4g} is below its min {c.min:g}")
+    return lines
 
 
 def counted_cost(spec: StudySpec, values: Sequence[float] | None) -> float | None:

@@ -59,7 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     peering.add_argument("--standalone", action="store_true", help="no peering (one replica)")
     parser.add_argument(
-        "--priority", type=int, metavar="N", help="peering priority (default: random)"
+        "--priority",
+        type=int,
+        metavar="N",
+        help="peering priority (default: start time in ms, so the newest replica acts)",
     )
     parser.add_argument(
         "--pending-timeout",

@@ -21,7 +21,7 @@ from tradeoff.api.policy import TrialPolicy, problem_lines
 from tradeoff.api.status import AlgorithmChoice, Condition, StudyStatus
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, trial_name
-from tradeoff.engine import Engine
+from tradeoff.engine import Engine, lifecycle
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm, validate_study
 from tradeoff.kube.engines import Engines
@@ -58,6 +58,8 @@ class StudyPlan:
     """Trials labelled for the Study that it does not control: ignored."""
     algorithm: str | None = None
     """The algorithm the study runs (resolved once, recorded in its status)."""
+    resumed: list[Trial] = field(default_factory=list)
+    """Cancelled trials that run again now that the study runs (their new status)."""
 
 
 def previous_status(obj: Obj) -> StudyStatus:
@@ -97,9 +99,9 @@ def _changed(old: StudyStatus, new: StudyStatus) -> bool:
 def final_stop(old: StudyStatus, generation: int | None) -> StopDecision | None:
     """The stop decision the Study recorded for this spec generation, if it ended.
 
-    The first decision is final (as in local mode): trials it cancelled end Failed (say on
-    a Timeout) and must not turn the outcome into another one. An edit of the spec (a new
-    generation) decides afresh, so a larger `maxTrials` reopens the study.
+    The first decision is final (as in local mode). An edit of the spec (a new generation)
+    decides afresh, so a larger `maxTrials` or a longer `timeout` reopens the study, and
+    the trials its stop cancelled run again.
     """
     if old.state not in ("Succeeded", "Failed"):
         return None
@@ -194,6 +196,10 @@ def plan_study(
             algorithm=algorithm.name,
         )
         if stop is None:
+            for record in records:
+                if lifecycle.waits_for_resume(record.state, record.status.reason):
+                    record.status = lifecycle.resume(record.status)
+                    plan.resumed.append(record)
             count = engine.trials_to_start(records)
             suggestions = engine.ask(records, count)
             plan.ask_seconds = engine.last_ask_seconds if count else 0.0

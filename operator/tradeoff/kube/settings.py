@@ -9,9 +9,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import random
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -32,6 +32,13 @@ class SettingsError(ValueError):
     """A setting is invalid; the message is one line naming it."""
 
 
+def start_priority() -> int:
+    """The default peering priority: the start time in milliseconds, so the replica that
+    started last acts. A restarted operator never waits for the entry its dead predecessor
+    left in the peering object (kopf keeps it for a minute)."""
+    return time.time_ns() // 1_000_000
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the operator needs to know besides the cluster's objects."""
@@ -46,7 +53,7 @@ class Settings:
     metrics_address: str = LOCAL_ADDRESS
     economics: EconomicsConfig = field(default_factory=EconomicsConfig.default)
     peering: str | None = "tradeoff"
-    priority: int = field(default_factory=lambda: random.randint(1, 1_000_000))
+    priority: int = field(default_factory=start_priority)
     reconcile_interval: float = 10.0
     status_interval: float = 1.0
     max_workers: int = 256

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.engine.signing import new_key
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.client import Kube, Obj, now_utc
@@ -34,6 +36,7 @@ class Context:
     _guard: threading.Lock = field(default_factory=threading.Lock)
     _warned: set[tuple[str, str, str]] = field(default_factory=set)
     _taken: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    _passed: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def lock(self, namespace: str, name: str) -> threading.Lock:
         with self._guard:
@@ -53,6 +56,25 @@ class Context:
     def wanted(self, key: tuple[str, str]) -> bool:
         with self._guard:
             return key in self._wanted
+
+    def passing(self, key: tuple[str, str]) -> None:
+        """Note that a pass over `key` starts now."""
+        with self._guard:
+            self._passed[key] = time.monotonic()
+
+    def due(self, key: tuple[str, str], interval: float) -> bool:
+        """Whether `key` needs a pass: one was asked for and not yet served (say, the pass
+        that was to serve it raised), or none started in the last `interval` seconds."""
+        with self._guard:
+            last = self._passed.get(key)
+            return key in self._wanted or last is None or time.monotonic() - last >= interval
+
+    def forget(self, key: tuple[str, str]) -> None:
+        """Drop what is kept about a Study that is gone (its lock stays: a pass may run)."""
+        with self._guard:
+            self._taken.pop(key, None)
+            self._passed.pop(key, None)
+            self._wanted.discard(key)
 
     def first_warning(self, study_uid: str, trial_uid: str, reason: str) -> bool:
         """Whether this warning about a trial is new (Events are advisory: said once per
@@ -87,6 +109,9 @@ def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
     Requests coalesce: when fifty trials end together, the study is reconciled a few
     times, not fifty. Each pass reads everything afresh, so one pass serves every request
     made before it started; a request made during a pass gets one more pass.
+
+    A pass that raises leaves the Study wanted, so no request is lost: the study timer
+    (`Context.due`) or the failed handler's retry passes again within seconds.
     """
     key = (namespace, name)
     lock = ctx.lock(namespace, name)
@@ -96,7 +121,12 @@ def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
             return  # the holder passes again before it lets go
         try:
             while ctx.take(key):
-                _reconcile_once(ctx, namespace, name)
+                ctx.passing(key)
+                try:
+                    _reconcile_once(ctx, namespace, name)
+                except BaseException:
+                    ctx.want(key)  # served by the next pass, whoever starts it
+                    raise
         finally:
             lock.release()
 
@@ -122,6 +152,8 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     # stop a trial created because an edit (say, a larger maxTrials) reopened the study.
     if plan.status_changed:
         ctx.kube.replace_status("studies", namespace, name, plan.status.wire())
+    for record in plan.resumed:  # cancelled trials have no driver: this starts theirs
+        ctx.kube.replace_status("trials", namespace, record.metadata.name, record.status.wire())
     for body in plan.new_trials:
         trial = body["metadata"]["name"]
         if ctx.kube.create_trial(namespace, body):
@@ -153,29 +185,28 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
 def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Obj]) -> None:
     """Delete pods still running for finished trials or superseded attempts.
 
-    A crash between recording a trial's end and deleting its pod (pruning, a stopped
-    study) would otherwise leave the pod running. Only pods that the Study's own Trials
-    control are touched, whatever their labels say.
+    A crash between recording a trial's end (or its cancellation) and deleting its pod
+    (pruning, a stopped study) would otherwise leave the pod running. Only pods that the
+    Study's own Trials control are touched, whatever their labels say.
     """
-    current: dict[str, tuple[str, int]] = {}
+    current: dict[str, tuple[bool, int]] = {}
     for t in trials:
         status = t.get("status") or {}
-        current[str(t["metadata"].get("uid"))] = (
-            str(status.get("state", "Pending")),
-            status.get("attempts", 0),
-        )
+        state, reason = str(status.get("state", "Pending")), status.get("reason")
+        done = state in FINISHED_STATES or waits_for_resume(state, reason)
+        current[str(t["metadata"].get("uid"))] = (done, status.get("attempts", 0))
     for pod in ctx.kube.list_pods(namespace, study):
         if phase(pod) == "ended" or (pod["metadata"].get("deletionTimestamp")):
             continue
         owner = str((controller_of(pod) or {}).get("uid"))
         if owner not in current:
             continue
-        state, attempts = current[owner]
+        done, attempts = current[owner]
         labels = pod["metadata"].get("labels") or {}
         try:
             attempt = int(labels.get(ATTEMPT_LABEL, "0"))
         except ValueError:
             continue
-        if state in FINISHED_STATES or attempt < attempts:
+        if done or attempt < attempts:
             log.info("Deleting leftover pod %s/%s", namespace, pod["metadata"]["name"])
             ctx.kube.delete_pod(namespace, pod["metadata"]["name"])

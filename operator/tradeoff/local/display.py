@@ -24,6 +24,7 @@ from tradeoff.api.study import StudySpec
 from tradeoff.api.template import format_value
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Summary
+from tradeoff.engine.lifecycle import waits_for_resume
 
 __all__ = [
     "NullDisplay",
@@ -195,6 +196,8 @@ class RichDisplay:
             )
             note = "" if status.feasible is not False else "  [yellow](infeasible)[/]"
             text = f"{mark} {name}  {values}{note}"
+        elif waits_for_resume(status.state, status.reason):
+            text = f"{mark} {name}  {escape(status.message or 'cancelled')}"
         else:
             why = f"{status.reason}: {status.message}" if status.message else status.reason
             text = f"{mark} {name}  {status.state.lower()}  [dim]{escape(why or '')}[/]"
@@ -260,6 +263,7 @@ def show_result(
     console.print(
         f"Trials: {c.created} created, {c.succeeded} succeeded, {c.failed} failed,"
         f" {c.pruned} pruned"
+        + (f", {c.cancelled} cancelled" if c.cancelled else "")
         + (
             f"; hypervolume {summary.hypervolume:.3f}"
             if len(names) > 1 and summary.hypervolume

@@ -253,6 +253,7 @@ class LocalExecutor:
                 cpu_seconds=usage.ru_utime + usage.ru_stime,
                 metrics=dict(output.final),
                 problems=problems + output.problems,
+                invalid=dict(output.invalid),
                 last_stderr=last_stderr,
                 stopped_for=stopped_for,
             )

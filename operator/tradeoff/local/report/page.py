@@ -62,7 +62,7 @@ def _facts(
     return {
         "Outcome": outcome,
         "Trials": f"{c.created} created: {c.succeeded} succeeded, {c.failed} failed,"
-        f" {c.pruned} pruned, {c.running + c.pending} unfinished",
+        f" {c.pruned} pruned, {c.cancelled} cancelled, {c.running + c.pending} unfinished",
         "Objectives": ", ".join(f"{o.direction} {o.name}" for o in spec.objectives),
         "Constraints": "; ".join(constraints) or "none",
         "Algorithm": f"{algorithm.name} ({algorithm.reason})",

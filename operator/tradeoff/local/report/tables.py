@@ -13,7 +13,7 @@ from html import escape
 from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine import counted_cost, violation_lines
+from tradeoff.engine import counted_cost
 from tradeoff.local.display import format_metric, format_parameters
 from tradeoff.local.report.svg import UNITS
 
@@ -44,12 +44,13 @@ def space_table(spec: StudySpec) -> str:
     )
 
 
-def reason(spec: StudySpec, record: Trial) -> str:
+def reason(record: Trial) -> str:
     """Why the trial ended as it did; an infeasible one names each bound it broke."""
     s = record.status
     if s.state == "Succeeded" and s.feasible is False:
-        broken = violation_lines(spec, s.violations) or [s.message or "a constraint"]
-        return "Infeasible: violates " + "; ".join(broken)
+        # The engine's message names each broken bound (`infeasible: acc=0.4 is below ...`).
+        detail = (s.message or "").removeprefix("infeasible: ")
+        return f"Infeasible: {detail or 'a constraint is violated'}"
     return ": ".join(x for x in (s.reason, s.message) if x)
 
 
@@ -89,7 +90,7 @@ def _row(spec: StudySpec, r: Trial) -> list[float | str | None]:
         e.carbon_grams if e else None,
         e.energy_kwh if e else None,
         format_parameters(r.spec.parameters, 10_000),
-        reason(spec, r),
+        reason(r),
     ]
 
 
