@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -360,10 +361,11 @@ spec:
     assert done.stderr.count("✓ cli-") == 5
     assert f"Report: {report_path}" in done.stdout.replace("\n", "")
     report = report_path.read_text()
-    assert "cli-0004" in report and "Pareto front (acc ↑ vs size ↓)" in report
+    assert "cli-0004" in report and 'data-chart="acc vs size"' in report
     assert "<dt>Algorithm</dt><dd>random (set in spec.algorithm.name)</dd>" in report
     assert report.startswith("<!DOCTYPE html>") and "<svg" in report and "<script" not in report
-    assert "http" not in report.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    linked = re.sub(r'href="data:[^"]*"', "", report)  # downloads: base64 inside the file
+    assert "http" not in linked.replace('xmlns="http://www.w3.org/2000/svg"', "")
     record = FileStore(tmp_path / ".tradeoff/cli").load_trials()[0]
     assert record.status.economics is not None
     assert record.status.economics.grams_per_kwh == 8.8  # eu-north-1

@@ -9,7 +9,7 @@ metrics, the final one: pass that attempt's economics to `evaluate`. The trial's
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tradeoff.api.economics import TrialEconomics
@@ -136,3 +136,11 @@ def violation_lines(
         else:
             lines.append(f"{c.metric}={value:.4g} is below its min {c.min:g}")
     return lines
+
+
+def counted_cost(spec: StudySpec, values: Sequence[float] | None) -> float | None:
+    """USD of the attempt whose metrics count (the trial's `cost` objective value), when
+    `cost` is an objective; the trial's `status.economics` holds the sum of all attempts."""
+    if values is None or "cost" not in spec.objective_names:
+        return None
+    return values[spec.objective_names.index("cost")]

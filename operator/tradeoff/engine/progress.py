@@ -178,3 +178,14 @@ def summarize(spec: StudySpec, records: Sequence[Trial]) -> Summary:
         totals=totals,
         best=best,
     )
+
+
+def running_best(spec: StudySpec, records: Sequence[Trial], index: int) -> list[tuple[int, float]]:
+    """(trial number, best value so far) of objective `index` after each feasible succeeded
+    trial, by number: infeasible trials never count, as in `Summary.best`."""
+    better = max if spec.objectives[index].direction == "maximize" else min
+    out: list[tuple[int, float]] = []
+    for r in sorted(completed(records), key=lambda r: r.number):
+        value = (r.status.values or [])[index]
+        out.append((r.number, value if not out else better(out[-1][1], value)))
+    return out
