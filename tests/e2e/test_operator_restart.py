@@ -259,7 +259,10 @@ def test_two_replicas_only_one_acts(cluster: Cluster, operator: Callable[..., Op
     cluster.wait_for(lambda: len(peers()) == 2, timeout=40, message="both replicas peer")
     priorities = {p["priority"] for p in peers().values()}  # type: ignore[index]
     assert len(priorities) == 2  # their start times: the one started last acts
-    time.sleep(1.0)  # the lower-priority replica sees the other and pauses
+    # The lower-priority replica sees the other and pauses (slow on a loaded machine).
+    cluster.wait_for(
+        lambda: "Pausing operations" in replicas[0].log, timeout=30, message="replica 0 pauses"
+    )
     apply(cluster, study_manifest("peered", budget={"maxTrials": 3, "parallelism": 2}))
     wait_study(cluster, "peered", timeout=40)
     assert_exactly(cluster, "peered", 3)
