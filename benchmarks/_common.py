@@ -139,6 +139,28 @@ def savefig(fig: Any, out: Path, name: str) -> Path:
 # -- studies and the ask/evaluate/record loop ---------------------------------------------
 
 
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "tpe-uni": ("tpe", {"multivariate": False, "group": False, "constantLiar": True}),
+    "tpe-uni-noliar": ("tpe", {"multivariate": False, "group": False, "constantLiar": False}),
+    "tpe-multi": ("tpe", {"multivariate": True, "group": True, "constantLiar": True}),
+    "tpe-multi-nogroup": ("tpe", {"multivariate": True, "group": False, "constantLiar": True}),
+    "tpe-multi-noliar": ("tpe", {"multivariate": True, "group": True, "constantLiar": False}),
+}
+"""Named sampler variants: an algorithm with every setting that differs between them
+spelt out, so a comparison does not move when the engine's defaults do. ``tpe-multi`` is
+the engine's TPE default before the benchmarks of BENCHMARKS.md section 8 (``group`` has
+no effect on an unconditional space). A name ``optuna-X`` runs variant or algorithm ``X``
+on a plain Optuna study instead of the Engine, with Optuna's defaults for every setting
+the variant leaves out (``optuna-tpe`` is Optuna's own default TPE)."""
+
+RAW = "optuna-"
+
+
+def algorithm_of(name: str) -> tuple[str, dict[str, Any]]:
+    """The algorithm and settings of a sampler or variant name (without ``optuna-``)."""
+    return VARIANTS.get(name, (name, {}))
+
+
 def study_spec(
     parameters: Sequence[Mapping[str, Any]],
     objectives: Sequence[tuple[str, str]],
@@ -147,7 +169,9 @@ def study_spec(
     max_trials: int,
     **extra: Any,
 ) -> StudySpec:
-    """A StudySpec from a manifest built the way a user writes one."""
+    """A StudySpec from a manifest built the way a user writes one; ``algorithm`` may be a
+    variant name (``VARIANTS``)."""
+    name, settings = algorithm_of(algorithm.removeprefix(RAW))
     manifest = {
         "apiVersion": "tradeoff.dev/v1alpha1",
         "kind": "Study",
@@ -155,7 +179,7 @@ def study_spec(
         "spec": {
             "objectives": [{"name": n, "direction": d} for n, d in objectives],
             "parameters": list(parameters),
-            "algorithm": {"name": algorithm, "seed": seed},
+            "algorithm": {"name": name, "seed": seed, "settings": settings},
             "budget": {"maxTrials": max_trials},
             "trialTemplate": {
                 "pod": {"containers": [{"name": "trial", "image": "bench", "command": ["true"]}]}
@@ -197,27 +221,100 @@ def optimise(
     evaluate: Evaluator,
     n_trials: int,
     records: list[Trial] | None = None,
+    batch: int = 1,
 ) -> list[Trial]:
-    """Ask one configuration at a time, evaluate it, record it; returns every record."""
+    """Ask ``batch`` configurations at a time (as a study with that parallelism does),
+    evaluate them, record them; returns every record."""
     engine = Engine(spec)
     records = [] if records is None else records
     while len(records) < n_trials:
-        suggestions = engine.ask(records, 1)
+        suggestions = engine.ask(records, min(batch, n_trials - len(records)))
         if not suggestions:
             break
-        s = suggestions[0]
-        record = Trial.new(STUDY, s.number, s.parameters, s.sampler_state)
-        record.status.state = "Running"
-        records.append(record)
-        metrics, economics = evaluate(dict(s.parameters))
-        record_result(engine, record, metrics, economics)
+        started = []
+        for s in suggestions:
+            record = Trial.new(STUDY, s.number, s.parameters, s.sampler_state)
+            record.status.state = "Running"
+            records.append(record)
+            started.append(record)
+        for record in started:
+            metrics, economics = evaluate(dict(record.spec.parameters))
+            record_result(engine, record, metrics, economics)
     return records
+
+
+def optimise_optuna(
+    spec: StudySpec, evaluate: Evaluator, n_trials: int, batch: int = 1
+) -> list[Trial]:
+    """``optimise`` on a plain Optuna study (one seeded sampler, Optuna's ask and tell):
+    the reference for what the Engine adds or loses. Records are built as ``optimise``
+    builds them."""
+    import optuna
+
+    from tradeoff.engine.samplers import _kwargs
+    from tradeoff.engine.space import SearchSpace
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    algorithm = spec.algorithm.name
+    settings = _kwargs(spec.algorithm.settings)
+    samplers = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
+    sampler = samplers[algorithm](seed=spec.algorithm.seed, **settings)
+    study = optuna.create_study(sampler=sampler, directions=[o.direction for o in spec.objectives])
+    space, engine = SearchSpace(spec.parameters), Engine(spec)
+    records: list[Trial] = []
+    while len(records) < n_trials:
+        asked = [study.ask() for _ in range(min(batch, n_trials - len(records)))]
+        started = [(t, Trial.new(STUDY, t.number, space.sample(t))) for t in asked]
+        for trial, record in started:
+            records.append(record)
+            metrics, economics = evaluate(dict(record.spec.parameters))
+            record_result(engine, record, metrics, economics)
+            values = record.status.values
+            if record.status.state == "Succeeded" and values:
+                study.tell(trial, values)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    return records
+
+
+def search(
+    optimiser: str,
+    parameters: Sequence[Mapping[str, Any]],
+    objectives: Sequence[tuple[str, str]],
+    evaluate: Evaluator,
+    seed: int,
+    trials: int,
+    batch: int = 1,
+) -> list[Trial]:
+    """One seeded run of a sampler, variant or ``optuna-`` reference; every record."""
+    spec = study_spec(parameters, objectives, optimiser, seed, trials)
+    if optimiser.startswith(RAW):
+        return optimise_optuna(spec, evaluate, trials, batch)
+    return optimise(spec, evaluate, trials, batch=batch)
 
 
 def best_so_far(values: Sequence[float], maximize: bool) -> list[float]:
     """Running best of a sequence of objective values."""
     acc = np.maximum.accumulate if maximize else np.minimum.accumulate
     return [float(v) for v in acc(np.asarray(values, dtype=float))]
+
+
+def mann_whitney(a: Sequence[float | None], b: Sequence[float | None]) -> float | None:
+    """Two-sided Mann-Whitney U p-value of two samples (None when either has no value)."""
+    from scipy.stats import mannwhitneyu
+
+    x = [v for v in a if v is not None and np.isfinite(v)]
+    y = [v for v in b if v is not None and np.isfinite(v)]
+    if not x or not y:
+        return None
+    return float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
+
+
+def show_p(p: float | None) -> str:
+    """A p-value as tables show it."""
+    if p is None:
+        return "-"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2f}"
 
 
 def first_reaching(curve: Sequence[float], target: float, maximize: bool) -> int | None:

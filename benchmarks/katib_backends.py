@@ -2,10 +2,11 @@
 
 Katib: ``random`` and ``tpe`` (hyperopt), ``bayesianoptimization`` (scikit-optimize GP),
 driven as Katib drives them (see ``_katib.py``). Tradeoff: ``tpe``, ``gp`` and ``auto``
-through the Engine, one ask at a time. Problems: Branin (2-d), Hartmann6 (6-d), Levy
-(10-d) and the CASH workload's held-out accuracy on digits (in-process; Katib gets the
-flattened space, Tradeoff the conditional one). Reported: best value after N trials and
-trials needed to reach a target.
+(or ``tradeoff-VARIANT``, and ``optuna-X`` on a plain Optuna study; see
+``_common.VARIANTS``) through the Engine, one ask at a time (``--batch N``: N at a time).
+Problems: Branin (2-d), Hartmann6 (6-d), Levy (10-d) and the CASH workload's held-out
+accuracy on digits (in-process; Katib gets the flattened space, Tradeoff the conditional
+one). Reported: best value after N trials and trials needed to reach a target.
 """
 
 from __future__ import annotations
@@ -96,15 +97,16 @@ def cash_loss(params: dict[str, Any]) -> float:
     return -_cash.workload_metrics(params)[0].get("accuracy", 0.0)  # a failed fit scores 0
 
 
-def problems(quick: bool) -> list[Problem]:
+def problems(quick: bool, trials: int | None = None) -> list[Problem]:
+    """The problems with their default budgets (``trials`` replaces every budget)."""
     bran = [
         {"name": "x0", "type": "float", "low": -5.0, "high": 10.0},
         {"name": "x1", "type": "float", "low": 0.0, "high": 15.0},
     ]
     flat_cash = [{k: v for k, v in p.items() if k != "when"} for p in _cash.SPACE]
 
-    def n(trials: int) -> int:
-        return 4 if quick else trials
+    def n(default: int) -> int:
+        return 4 if quick else default if trials is None else trials
 
     return [
         Problem("branin", bran, bran, _vector(branin, 2), 0.5, 0.397887, n(30)),
@@ -130,21 +132,29 @@ def problems(quick: bool) -> list[Problem]:
     ]
 
 
-def run_one(optimiser: str, problem: Problem, seed: int) -> list[float]:
-    """Losses in trial order."""
+def run_one(optimiser: str, problem: Problem, seed: int, batch: int = 1) -> list[float]:
+    """Losses in trial order (Tradeoff and Optuna ask ``batch`` configurations at a time)."""
     if optimiser in ("katib-random", "katib-tpe"):
         return _katib.run_hyperopt(
             optimiser.split("-")[1], problem.flat_parameters, problem.loss, problem.trials, seed
         )
     if optimiser == "katib-bayesopt":
         return _katib.run_skopt(problem.flat_parameters, problem.loss, problem.trials, seed)
-    algorithm = optimiser.split("-")[1]
-    spec = c.study_spec(problem.parameters, [("loss", "minimize")], algorithm, seed, problem.trials)
-    records = c.optimise(spec, lambda p: ({"loss": problem.loss(p)}, None), problem.trials)
+    records = c.search(
+        optimiser.removeprefix("tradeoff-"),
+        problem.parameters,
+        [("loss", "minimize")],
+        lambda p: ({"loss": problem.loss(p)}, None),
+        seed,
+        problem.trials,
+        batch,
+    )
     return [float((r.status.values or [math.inf])[0]) for r in records]
 
 
-def run_problem(problem: Problem, optimisers: Sequence[str], seeds: int) -> dict[str, Any]:
+def run_problem(
+    problem: Problem, optimisers: Sequence[str], seeds: int, batch: int = 1
+) -> dict[str, Any]:
     auto = resolve_algorithm(
         c.study_spec(problem.parameters, [("loss", "minimize")], "auto", 0, problem.trials)
     ).name
@@ -162,7 +172,7 @@ def run_problem(problem: Problem, optimisers: Sequence[str], seeds: int) -> dict
         curves, seconds = [], []
         for seed in range(seeds):
             started = time.perf_counter()
-            losses = run_one(optimiser, problem, seed)
+            losses = run_one(optimiser, problem, seed, batch)
             seconds.append(time.perf_counter() - started)
             curves.append([v * problem.sign for v in c.best_so_far(losses, maximize=False)])
             print(
@@ -184,7 +194,16 @@ def run_problem(problem: Problem, optimisers: Sequence[str], seeds: int) -> dict
     return out
 
 
-def plot(results: dict[str, Any], out: Path) -> None:
+def add_p_values(result: dict[str, Any], baseline: str) -> None:
+    """Mann-Whitney p of each optimiser's best value against ``baseline``'s."""
+    base = result["optimisers"].get(baseline)
+    for name, s in result["optimisers"].items():
+        best = [cv[-1] for cv in s["curves"]]
+        other = [cv[-1] for cv in base["curves"]] if base and name != baseline else None
+        s["p_best"] = c.mann_whitney(best, other) if other else None
+
+
+def plot(results: dict[str, Any], out: Path, name: str = NAME) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -198,10 +217,10 @@ def plot(results: dict[str, Any], out: Path) -> None:
             curves = np.array(s["curves"])
             x = np.arange(1, curves.shape[1] + 1)
             q1, med, q3 = np.percentile(curves, [25, 50, 75], axis=0)
-            ax.plot(
+            (line,) = ax.plot(
                 x, med, label=optimiser, linestyle="--" if optimiser.startswith("katib") else "-"
             )
-            ax.fill_between(x, q1, q3, alpha=0.15)
+            ax.fill_between(x, q1, q3, alpha=0.15, color=line.get_color())
         if r["optimum"] is not None:
             ax.axhline(r["optimum"], color="grey", linewidth=0.8)
         if problem in ("branin", "levy10"):
@@ -210,45 +229,56 @@ def plot(results: dict[str, Any], out: Path) -> None:
         ax.set_xlabel("trials")
     axes[0][0].set_ylabel("best value so far (median, IQR)")
     axes[0][-1].legend(fontsize=7)
-    c.savefig(fig, out, NAME)
+    c.savefig(fig, out, name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     def extra(p: Any) -> None:
         p.add_argument("--problems", default="branin,hartmann6,levy10,cash-digits")
         p.add_argument("--optimisers", default=",".join(OPTIMISERS))
+        p.add_argument("--baseline", default=None, help="optimiser to test the others against")
+        p.add_argument("--name", default=NAME, help="name of the JSON and PNG files")
+        p.add_argument("--batch", type=int, default=1, help="configurations asked at a time")
+        p.add_argument("--trials", type=int, default=None, help="budget of every problem")
 
     args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
     seeds = args.seeds or (1 if args.quick else 3)
     wanted = args.problems.split(",")
     _cash.workload_metrics({"model": "logreg"})
     results: dict[str, Any] = {}
-    for problem in problems(args.quick):
+    for problem in problems(args.quick, args.trials):
         if problem.name in wanted:
             print(f"{problem.name}:", flush=True)
-            results[problem.name] = run_problem(problem, args.optimisers.split(","), seeds)
+            optimisers = args.optimisers.split(",")
+            results[problem.name] = run_problem(problem, optimisers, seeds, args.batch)
+            if args.baseline:
+                add_p_values(results[problem.name], args.baseline)
     rows = []
     for name, r in results.items():
         for optimiser, s in r["optimisers"].items():
             label = optimiser + (f" (= {s['same_as']})" if "same_as" in s else "")
             n = len(s["curves"])
+            p_column = [c.show_p(s["p_best"])] if args.baseline else []
             rows.append(
                 [
                     name,
                     label,
                     r["trials"],
                     c.show(s["best"], 4),
+                    *p_column,
                     f"{r['target']:g}: " + c.show(s["trials_to_target"], total=n),
                     c.show(s["seconds"]),
                 ]
             )
+    p_header = [f"p vs {args.baseline}"] if args.baseline else []
     c.print_table(
         "Best value after the budget and trials to reach the target, median [IQR] over seeds",
-        ["problem", "optimiser", "trials", "best", "trials to target", "run seconds"],
+        ["problem", "optimiser", "trials", "best", *p_header, "trials to target", "run seconds"],
         rows,
     )
-    c.write_results(args.out, NAME, {"seeds": seeds, "problems": results})
-    plot(results, args.out)
+    payload = {"seeds": seeds, "batch": args.batch, "problems": results}
+    c.write_results(args.out, args.name, payload)
+    plot(results, args.out, args.name)
     return 0
 
 

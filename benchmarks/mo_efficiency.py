@@ -2,7 +2,9 @@
 
 Problems: ZDT1, ZDT2, ZDT3 (10 variables, 2 objectives) and DTLZ2 (12 variables,
 3 objectives) from pymoo, and the CASH workload (accuracy against cost on digits,
-evaluated in-process). Every sampler runs through the Engine, one ask at a time.
+evaluated in-process). Every sampler runs through the Engine, one ask at a time
+(``--batch N``: N at a time); a sampler may be a named variant (``tpe-uni``, ...) or
+``optuna-X``, the same sampler on a plain Optuna study (see ``_common.VARIANTS``).
 
 Hypervolume: objectives scaled to [0, 1] between the known ideal and nadir (the true
 front's for the analytic problems; for CASH the best and worst of every point any run
@@ -32,7 +34,18 @@ from tradeoff.engine.samplers import resolve_algorithm
 
 NAME = "mo_efficiency"
 SAMPLERS = ("auto", "tpe", "nsga2", "gp", "random")
-COLOURS = {"tpe": "tab:blue", "nsga2": "tab:orange", "gp": "tab:green", "random": "tab:red"}
+COLOURS = {
+    "tpe": "tab:blue",
+    "nsga2": "tab:orange",
+    "gp": "tab:green",
+    "random": "tab:red",
+    "tpe-multi": "tab:blue",
+    "tpe-uni": "tab:purple",
+    "tpe-multi-nogroup": "tab:cyan",
+    "tpe-uni-noliar": "tab:pink",
+    "optuna-tpe": "tab:olive",
+    "optuna-tpe-multi": "tab:brown",
+}
 REFERENCE = {"analytic": 2.0, "cash": 1.1}
 """Reference point in scaled units: the true front's nadir plus 100% of its range for the
 analytic problems (with the usual 10%, almost no run reaches the box within a few hundred
@@ -84,11 +97,11 @@ def run_sampler(
     parameters: list[dict[str, Any]],
     objectives: list[tuple[str, str]],
     evaluate: c.Evaluator,
+    batch: int = 1,
 ) -> tuple[np.ndarray, float]:
     """Losses of every succeeded trial in order, and the seconds the run took."""
-    spec = c.study_spec(parameters, objectives, algorithm, seed, trials)
     started = time.perf_counter()
-    records = c.optimise(spec, evaluate, trials)
+    records = c.search(algorithm, parameters, objectives, evaluate, seed, trials, batch)
     seconds = time.perf_counter() - started
     return losses_of(records, objectives), seconds
 
@@ -124,6 +137,7 @@ def problem_runs(
     budget: dict[str, dict[str, int]],
     samplers: Sequence[str],
     gp_problems: Sequence[str],
+    batch: int = 1,
 ) -> dict[str, Any]:
     """Every sampler on one problem: losses per seed and how long each run took."""
     is_cash = name == "cash"
@@ -166,7 +180,9 @@ def problem_runs(
                 continue
         losses, seconds = [], []
         for seed in range(seeds):
-            points, took = run_sampler(algorithm, seed, trials, parameters, objectives, evaluate)
+            points, took = run_sampler(
+                algorithm, seed, trials, parameters, objectives, evaluate, batch
+            )
             losses.append(points)
             seconds.append(took)
             print(
@@ -222,6 +238,26 @@ def summarise(name: str, runs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def add_p_values(summary: dict[str, Any], baseline: str) -> None:
+    """Mann-Whitney p of each sampler's final hypervolume against ``baseline``'s."""
+    base = summary["samplers"].get(baseline)
+    for name, s in summary["samplers"].items():
+        finals = [cv[-1] for cv in s["curves"]]
+        s["p_final_hv"] = (
+            c.mann_whitney(finals, [cv[-1] for cv in base["curves"]])
+            if base and name != baseline
+            else None
+        )
+
+
+def add_checkpoints(summary: dict[str, Any], checkpoints: Sequence[int]) -> None:
+    """Every sampler's hypervolume after each of ``checkpoints`` trials (within its budget)."""
+    for s in summary["samplers"].values():
+        s["hv_at"] = {
+            n: c.stats([cv[n - 1] for cv in s["curves"]]) for n in checkpoints if n <= s["trials"]
+        }
+
+
 def add_equal_budget(summary: dict[str, Any]) -> None:
     """Every sampler's hypervolume after as many trials as the smallest budget (GP's)."""
     equal = min(s["trials"] for s in summary["samplers"].values())
@@ -245,9 +281,8 @@ def plot(results: dict[str, Any], out: Path, name: str) -> None:
             curves = np.array(s["curves"])
             x = np.arange(1, curves.shape[1] + 1)
             q1, med, q3 = np.percentile(curves, [25, 50, 75], axis=0)
-            colour = COLOURS.get(algorithm)
-            ax.plot(x, med, label=algorithm, color=colour)
-            ax.fill_between(x, q1, q3, alpha=0.2, color=colour)
+            (line,) = ax.plot(x, med, label=algorithm, color=COLOURS.get(algorithm))
+            ax.fill_between(x, q1, q3, alpha=0.2, color=line.get_color())
         ax.set_title(problem)
         ax.set_xlabel("trials")
         ax.set_ylim(0.8 if problem == "cash" else 0.0, 1.02)
@@ -271,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--gp-problems", default="zdt1,dtlz2,cash")
         p.add_argument("--trials", type=int, default=None, help="trials on the analytic problems")
         p.add_argument("--name", default=NAME, help="name of the JSON and PNG files")
+        p.add_argument("--batch", type=int, default=1, help="configurations asked at a time")
+        p.add_argument("--baseline", default=None, help="sampler to test the others against")
+        p.add_argument("--at", default="", help="also report HV after these trials: 40,100")
 
     args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
     budget = budgets(args.quick)
@@ -280,43 +318,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.trials:
         budget["default"]["trials"] = args.trials
     samplers = args.samplers.split(",")
+    checkpoints = [int(n) for n in args.at.split(",") if n]
     _cash.workload_metrics({"model": "logreg"})  # warm up imports before timing
     results: dict[str, Any] = {}
     for name in args.problems.split(","):
         print(f"{name}:", flush=True)
-        results[name] = summarise(
-            name, problem_runs(name, budget, samplers, args.gp_problems.split(","))
-        )
+        runs = problem_runs(name, budget, samplers, args.gp_problems.split(","), args.batch)
+        results[name] = summarise(name, runs)
+        add_checkpoints(results[name], checkpoints)
+        if args.baseline:
+            add_p_values(results[name], args.baseline)
     rows = []
     for name, r in results.items():
         for algorithm, s in r["samplers"].items():
             label = algorithm if s["resolved"] == algorithm else f"{algorithm} (= {s['resolved']})"
-            rows.append(
-                [
-                    name,
-                    label,
-                    s["trials"],
-                    c.show(s["final_hv"]),
-                    f"{r['equal_budget']}: " + c.show(s["hv_at_equal_budget"]),
-                    reach_text(s),
-                    c.show(s["seconds"]),
-                ]
-            )
-    c.print_table(
-        "Normalised hypervolume, median [IQR] over seeds",
-        [
-            "problem",
-            "sampler",
-            "trials",
-            "final HV",
-            "HV at equal budget",
-            "trials to random's final HV",
-            "run seconds",
-        ],
-        rows,
-    )
+            row = [name, label, s["trials"], c.show(s["final_hv"])]
+            if args.baseline:
+                row.append(c.show_p(s["p_final_hv"]))
+            row += [c.show(s["hv_at"][n]) if n in s["hv_at"] else "-" for n in checkpoints]
+            row += [
+                f"{r['equal_budget']}: " + c.show(s["hv_at_equal_budget"]),
+                reach_text(s),
+                c.show(s["seconds"]),
+            ]
+            rows.append(row)
+    headers = ["problem", "sampler", "trials", "final HV"]
+    if args.baseline:
+        headers.append(f"p vs {args.baseline}")
+    headers += [f"HV at {n}" for n in checkpoints]
+    headers += ["HV at equal budget", "trials to random's final HV", "run seconds"]
+    c.print_table("Normalised hypervolume, median [IQR] over seeds", headers, rows)
     c.write_results(
-        args.out, args.name, {"budgets": budget, "reference": REFERENCE, "problems": results}
+        args.out,
+        args.name,
+        {"budgets": budget, "batch": args.batch, "reference": REFERENCE, "problems": results},
     )
     plot(results, args.out, args.name)
     return 0

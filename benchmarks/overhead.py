@@ -73,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def extra(p: Any) -> None:
         p.add_argument("--parts", default="local,latency", help="local, latency or both")
         p.add_argument("--sizes", default=None, help="finished-trial counts, e.g. 100,1000,5000")
+        p.add_argument("--samplers", default="tpe,nsga2,random,qmc,gp", help="or variants")
+        p.add_argument("--name", default=NAME, help="name of the JSON file")
 
     args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
     parts = args.parts.split(",")
@@ -82,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else ([20] if args.quick else [100, 1000, 5000])
     )
     gp_sizes = [] if args.quick else [s for s in sizes if s <= 1000]
-    samplers = ["tpe", "nsga2", "random", "qmc", "gp"]
+    samplers = args.samplers.split(",")
     payload: dict[str, Any] = {"sizes": sizes, "gp_sizes": gp_sizes}
     if "local" in parts:
         print("(a) local mode vs raw Optuna:", flush=True)
@@ -134,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ]
             ],
         )
-    c.write_results(args.out, NAME, payload)
+    c.write_results(args.out, args.name, payload)
     return 0
 
 

@@ -276,7 +276,7 @@ CATEGORICAL = [{"name": "k", "type": "categorical", "values": ["a", "b"]}]
         (2, NUMERIC, 200, "gp"),
         (2, NUMERIC, 201, "tpe"),
         (3, NUMERIC, 50, "tpe"),
-        (3, NUMERIC, 300, "nsga2"),
+        (3, NUMERIC, 300, "tpe"),
         (2, NUMERIC, 400, "tpe"),
         (1, CASH, 50, "tpe"),
         (1, CATEGORICAL, 50, "tpe"),
