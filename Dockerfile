@@ -42,7 +42,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOME=/tmp
 WORKDIR /tmp
 USER 10001
-# Metrics (/metrics) and health (/healthz). No HEALTHCHECK: Kubernetes probes the health port.
+# Metrics (/metrics) and health (/healthz, /readyz). No HEALTHCHECK: Kubernetes probes the health port.
 EXPOSE 8080 8081
 ENTRYPOINT ["tradeoff"]
 CMD ["operator"]

@@ -25,10 +25,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from tradeoff.api import Trial, parse_study  # noqa: E402
+from tradeoff.api import Trial  # noqa: E402
 from tradeoff.api.economics import TrialEconomics  # noqa: E402
 from tradeoff.api.study import StudySpec  # noqa: E402
 from tradeoff.engine.core import Engine  # noqa: E402
+from tradeoff.engine.validation import validate_study  # noqa: E402
 
 _STARTED = time.perf_counter()
 BENCH_DIR = Path(__file__).resolve().parent
@@ -186,7 +187,7 @@ def study_spec(
             **extra,
         },
     }
-    return parse_study(manifest).spec
+    return validate_study(manifest).spec
 
 
 def float_params(

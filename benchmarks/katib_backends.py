@@ -157,7 +157,7 @@ def run_problem(
 ) -> dict[str, Any]:
     auto = resolve_algorithm(
         c.study_spec(problem.parameters, [("loss", "minimize")], "auto", 0, problem.trials)
-    )
+    ).name
     out: dict[str, Any] = {
         "target": problem.target * problem.sign,
         "optimum": problem.optimum,

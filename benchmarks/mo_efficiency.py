@@ -169,7 +169,8 @@ def problem_runs(
         trials, seeds = budget[key]["trials"], budget[key]["seeds"]
         resolved = algorithm
         if algorithm == "auto":
-            resolved = resolve_algorithm(c.study_spec(parameters, objectives, "auto", 0, trials))
+            spec = c.study_spec(parameters, objectives, "auto", 0, trials)
+            resolved = resolve_algorithm(spec).name
             if resolved == "gp" and name not in gp_problems:
                 # auto would be GP, which this run leaves out here as too slow.
                 continue

@@ -66,12 +66,14 @@ def manifest(name: str, trials: int, parallelism: int) -> dict[str, Any]:
 class OperatorProcess:
     """``tradeoff operator`` as a child process; RSS read from /proc."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, overrides: dict[str, str] | None = None
+    ) -> None:
         self._log = log.open("a")
         command = [sys.executable, "-m", "tradeoff.cli", "operator", "--namespace", "default"]
         self.process = subprocess.Popen(
             command,
-            env={**env, **OPERATOR_ENV},
+            env={**env, **OPERATOR_ENV, **(overrides or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=BENCH.parent,

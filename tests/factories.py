@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tradeoff.api import StudySpec, Trial, parse_study
+from tradeoff.api import StudySpec, Trial
 from tradeoff.engine import Engine
+from tradeoff.engine.validation import validate_study
 
 BASE: dict[str, Any] = {
     "apiVersion": "tradeoff.dev/v1alpha1",
@@ -30,6 +31,10 @@ BASE: dict[str, Any] = {
 }
 
 
+KEY = b"tradeoff-tests-signing-key-32byt"
+"""The signing key of engines in tests: a fresh Engine given it verifies earlier records."""
+
+
 def manifest(**spec: Any) -> dict[str, Any]:
     """The base manifest with top-level spec fields replaced."""
     doc = copy.deepcopy(BASE)
@@ -38,7 +43,7 @@ def manifest(**spec: Any) -> dict[str, Any]:
 
 
 def make_spec(**spec: Any) -> StudySpec:
-    return parse_study(manifest(**spec)).spec
+    return validate_study(manifest(**spec)).spec
 
 
 def finish(

@@ -1,4 +1,4 @@
-"""The `tradeoff` command: run studies locally, validate manifests, run the operator."""
+"""The `tradeoff` command: run studies locally, look at results, validate, run the operator."""
 
 from __future__ import annotations
 
@@ -23,9 +23,15 @@ class Command(Protocol):
 
 COMMANDS = {
     "run": ("tradeoff.local.command", "run a Study locally, trials as processes"),
-    "validate": ("tradeoff.api.validate", "check Study manifests; one line per problem"),
+    "validate": ("tradeoff.validate", "check Study manifests; one line per problem"),
     "crds": ("tradeoff.api.crd", "write the CRDs generated from the API models"),
     "operator": ("tradeoff.kube.command", "run the Kubernetes operator"),
+    "show": ("tradeoff.results.show", "show a study's outcome, Pareto front and pick again"),
+    "export": ("tradeoff.results.export", "export a study's trials as CSV, JSON or Optuna"),
+    "best": ("tradeoff.results.best", "print the recommended (or best) parameters"),
+    "list": ("tradeoff.results.listing", "list local studies, or the Studies of a namespace"),
+    "compare": ("tradeoff.results.compare", "compare two studies' fronts and hypervolume"),
+    "report": ("tradeoff.results.report", "write the HTML report of a study"),
 }
 
 

@@ -16,7 +16,13 @@ Two line formats are read (``MetricsFormat``; ``auto`` reads both):
 
 Every metric line, intermediate or not, updates the metric's final value; the
 termination-message summary (``apply_summary``) overrides final values. Bad
-metric lines become entries in ``problems``; nothing here raises on input.
+metric lines become entries in ``problems``; nothing here raises on input. A final
+value that is NaN or infinite is a problem too, and is kept in ``invalid`` instead of
+``final`` (so a diverged objective is told apart from a missing one).
+
+Memory stays bounded whatever a trial prints: lines are cut at ``MAX_LINE_CHARS``,
+at most ``MAX_METRICS`` metrics and ``MAX_PROBLEMS`` problems are kept, and each kept
+series of intermediate values holds its last ``INTERMEDIATE_CAP`` steps.
 """
 
 from __future__ import annotations
@@ -24,15 +30,18 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Literal
+
+from tradeoff.api.trial import INTERMEDIATE_CAP
+from tradeoff.trial_stream import MAX_LINE_BYTES, Line, excerpt
 
 __all__ = ["JSON_PREFIX", "MAX_LINE_CHARS", "MAX_PROBLEMS", "MetricsFormat", "TrialOutput"]
 
 MetricsFormat = Literal["auto", "json", "katib"]
 
 JSON_PREFIX = "TRADEOFF_METRICS"
-MAX_LINE_CHARS = 64 * 1024
+MAX_LINE_CHARS = MAX_LINE_BYTES
 MAX_PROBLEMS = 20
 MAX_METRICS = 1000
 
@@ -46,35 +55,51 @@ _STEP_MARKERS = ("step", "epoch")
 
 
 def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return excerpt(text, limit)
 
 
 class TrialOutput:
     """Accumulates metric values from a trial's output lines.
 
     ``metric_names``, when given, keeps only those metrics (as Katib does),
-    which bounds memory when a chatty log has ``name=value`` text.
+    which bounds memory when a chatty log has ``name=value`` text. ``series``,
+    when given, names the metrics whose intermediate values are kept as a series
+    (others keep only their latest step in ``latest``); ``on_step`` is called
+    with each intermediate value as it is read.
     """
 
     def __init__(
-        self, format: MetricsFormat = "auto", metric_names: Collection[str] | None = None
+        self,
+        format: MetricsFormat = "auto",
+        metric_names: Collection[str] | None = None,
+        *,
+        series: Collection[str] | None = None,
+        on_step: Callable[[str, int, float], None] | None = None,
     ) -> None:
         if format not in ("auto", "json", "katib"):
             raise ValueError(f"metrics format must be auto, json or katib, got {format!r}")
         self.format: MetricsFormat = format
         self.final: dict[str, float] = {}
+        self.invalid: dict[str, float] = {}
+        """Metrics whose final value is NaN or infinite (kept apart: never a value)."""
         self.intermediate: dict[str, list[tuple[int, float]]] = {}
+        self.latest: dict[str, tuple[int, float]] = {}
+        """The latest intermediate (step, value) of every metric."""
+        self.steps = 0
+        """Intermediate values read so far (it grows with each one, unlike the series)."""
         self.problems: list[str] = []
         self.problems_dropped = 0
         self.lines = 0
         self._wanted = frozenset(metric_names) if metric_names is not None else None
+        self._series = frozenset(series) if series is not None else None
+        self._on_step = on_step
         self._read_json = format in ("auto", "json")
         self._read_katib = format in ("auto", "katib")
 
     @property
     def last_step(self) -> int | None:
         """The highest step seen in any intermediate value."""
-        steps = [series[-1][0] for series in self.intermediate.values() if series]
+        steps = [step for step, _ in self.latest.values()]
         return max(steps) if steps else None
 
     def feed_text(self, text: str) -> None:
@@ -85,19 +110,54 @@ class TrialOutput:
         for line in lines:
             self.feed(line)
 
-    def feed(self, line: str) -> None:
-        """Feed one output line; ``\\r`` splits it into segments that are each read."""
+    def feed_lines(self, lines: Iterable[Line]) -> None:
+        """Feed lines from a `LineReader` (whose over-long lines come cut)."""
+        for line in lines:
+            self.feed(line.text, cut=line.dropped > 0)
+
+    def feed(self, line: str, cut: bool = False) -> None:
+        """Feed one output line; ``\\r`` splits it into segments that are each read.
+
+        A line longer than ``MAX_LINE_CHARS`` (or one that arrives ``cut``) is read up to
+        its last white space, so no value is taken from a cut-off number; a cut metric
+        line in JSON is a problem.
+        """
         self.lines += 1
         if len(line) > MAX_LINE_CHARS:
+            line, cut = line[:MAX_LINE_CHARS], True
+        if cut:
             if self._read_json and JSON_PREFIX in line:
-                self._problem(f"TRADEOFF_METRICS line is longer than {MAX_LINE_CHARS} characters")
+                longer = f"longer than {MAX_LINE_CHARS} characters"
+                self.add_problem(f"TRADEOFF_METRICS line is {longer}")
                 return
-            line = line[:MAX_LINE_CHARS]
+            line = line[: max(0, max(line.rfind(" "), line.rfind("\t")))]
         if "\r" in line:
             for segment in line.split("\r"):
                 self._read(segment)
         else:
             self._read(line)
+
+    def merge(self, later: TrialOutput) -> None:
+        """Add what `later` read from a later part of the same output (a log's tail, which
+        may overlap what was read before): its final values win, and its intermediate
+        values count from after the last step already held."""
+        for name, value in later.final.items():
+            if name in self.final or len(self.final) < MAX_METRICS:
+                self.final[name] = value
+                self.invalid.pop(name, None)
+        for name, value in later.invalid.items():
+            if name in self.invalid or len(self.invalid) < MAX_METRICS:
+                self.final.pop(name, None)
+                self.invalid[name] = value
+        for name, (step, value) in later.latest.items():
+            have = self.latest.get(name)
+            if have is not None and step <= have[0]:
+                continue
+            for s, v in later.intermediate.get(name) or [(step, value)]:
+                if have is None or s > have[0]:
+                    self._step(name, s, v)
+        for problem in later.problems:
+            self.add_problem(problem.split(": ", 1)[-1], where="log tail")
 
     def apply_summary(self, text: str) -> None:
         """Take final values from a termination-message summary ``{"metrics": {...}}``."""
@@ -106,11 +166,11 @@ class TrialOutput:
         try:
             summary = json.loads(text)
         except (ValueError, RecursionError) as error:
-            self._problem(f"termination message is not valid JSON: {error}", where="summary")
+            self.add_problem(f"termination message is not valid JSON: {error}", where="summary")
             return
         metrics = summary.get("metrics") if isinstance(summary, dict) else None
         if not isinstance(metrics, dict):
-            self._problem('termination message has no "metrics" object', where="summary")
+            self.add_problem('termination message has no "metrics" object', where="summary")
             return
         for name, value in metrics.items():
             self._accept(name, value, None, where="summary")
@@ -130,14 +190,14 @@ class TrialOutput:
         try:
             record = json.loads(payload)
         except (ValueError, RecursionError) as error:
-            self._problem(f"TRADEOFF_METRICS line is not valid JSON: {error}")
+            self.add_problem(f"TRADEOFF_METRICS line is not valid JSON: {error}")
             return
         if not isinstance(record, dict):
-            self._problem(f"TRADEOFF_METRICS line must hold a JSON object: {_short(payload)}")
+            self.add_problem(f"TRADEOFF_METRICS line must hold a JSON object: {_short(payload)}")
             return
         step = record.pop("step", None)
         if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-            self._problem(f"step must be an integer >= 0, got {_short(json.dumps(step))}")
+            self.add_problem(f"step must be an integer >= 0, got {_short(json.dumps(step))}")
             return
         for name, value in record.items():
             self._accept(name, value, step)
@@ -150,7 +210,7 @@ class TrialOutput:
                 text = values.pop(marker)
                 number = float(text)
                 if not number.is_integer() or number < 0:
-                    self._problem(f"{marker} must be an integer >= 0, got {text}")
+                    self.add_problem(f"{marker} must be an integer >= 0, got {text}")
                     return
                 step = int(number)
                 break
@@ -159,12 +219,12 @@ class TrialOutput:
 
     def _accept(self, name: object, value: object, step: int | None, where: str = "") -> None:
         if not isinstance(name, str) or not name or len(name) > 256:
-            self._problem(f"bad metric name {_short(repr(name))}", where)
+            self.add_problem(f"bad metric name {_short(repr(name))}", where)
             return
         if self._wanted is not None and name not in self._wanted:
             return
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self._problem(f"metric {name!r} is not a number: {_short(repr(value))}", where)
+            self.add_problem(f"metric {name!r} is not a number: {_short(repr(value))}", where)
             return
         try:
             number = float(value)
@@ -174,16 +234,37 @@ class TrialOutput:
             # A diverged final value must not leave an older, finite one standing.
             if step is None:
                 self.final.pop(name, None)
-            self._problem(f"metric {name!r} is not finite: {number}", where)
+                if name in self.invalid or len(self.invalid) < MAX_METRICS:
+                    self.invalid[name] = number
+            self.add_problem(f"metric {name!r} is not finite: {number}", where)
             return
         if name not in self.final and len(self.final) >= MAX_METRICS:
-            self._problem(f"more than {MAX_METRICS} metrics; {name!r} ignored", where)
+            self.add_problem(f"more than {MAX_METRICS} metrics; {name!r} ignored", where)
             return
         self.final[name] = number
+        self.invalid.pop(name, None)
         if step is not None:
-            self.intermediate.setdefault(name, []).append((step, number))
+            self._step(name, step, number)
 
-    def _problem(self, message: str, where: str = "") -> None:
+    def _step(self, name: str, step: int, value: float) -> None:
+        if name not in self.latest and len(self.latest) >= MAX_METRICS:
+            return
+        self.latest[name] = (step, value)
+        self.steps += 1
+        if self._series is None or name in self._series:
+            series = self.intermediate.setdefault(name, [])
+            series.append((step, value))
+            if len(series) >= 2 * INTERMEDIATE_CAP:
+                del series[:-INTERMEDIATE_CAP]  # amortised: trimmed once per cap values
+        if self._on_step is not None:
+            self._on_step(name, step, value)
+
+    def series_of(self, name: str) -> list[tuple[int, float]]:
+        """The last ``INTERMEDIATE_CAP`` intermediate values of a kept series."""
+        return list((self.intermediate.get(name) or [])[-INTERMEDIATE_CAP:])
+
+    def add_problem(self, message: str, where: str = "") -> None:
+        """Record a problem (``where`` defaults to the current line); capped."""
         if len(self.problems) >= MAX_PROBLEMS:
             self.problems_dropped += 1
             return

@@ -13,8 +13,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tradeoff.cli import build_parser
 from tradeoff.economics import REGION_GRAMS_PER_KWH, EconomicsConfig
-from tradeoff.kube.settings import economics_from_json
+from tradeoff.kube import command
+from tradeoff.kube.settings import economics_from_json, trial_policy_from
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "tradeoff"
@@ -43,8 +45,12 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("", "nodes"): {"get"},
     ("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"},
     ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},
+    ("", "secrets"): {"get", "create"},
 }
 CLUSTER_ONLY = {("", "nodes"), ("kopf.dev", "clusterkopfpeerings")}
+SIGNING_KEY = ("", "secrets")
+"""Only in the release namespace, `get` only by name (the signing key's Secret)."""
+WRITES = {"create", "update", "patch", "delete", "deletecollection"}
 
 TOGGLES: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -60,7 +66,22 @@ TOGGLES: dict[str, dict[str, Any]] = {
     "namespaced-without-nodes": {"rbac": {"scope": "namespaced", "nodeAccess": False}},
     "peering-off": {"peering": {"enabled": False}},
     "cluster-some-namespaces": {"operator": {"watchNamespaces": ["ml"]}},
+    "user-roles-off": {"rbac": {"userRoles": False}},
+    "admission-policy-off": {"admissionPolicy": {"enabled": False}},
+    "network-policy-off": {"networkPolicy": {"enabled": False}},
+    "network-policy-custom": {
+        "networkPolicy": {
+            "monitoringNamespace": "ignored-when-labels-are-given",
+            "monitoringNamespaceSelector": {"team": "observability"},
+            "monitoringPodSelector": {"app.kubernetes.io/name": "prometheus"},
+            "extraIngress": [
+                {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 8080}]}
+            ],
+        }
+    },
+    "ipv6-endpoints": {"operator": {"metricsAddress": "::", "healthAddress": "::"}},
 }
+NAMESPACED = ("namespaced", "namespaced-without-nodes")
 
 
 @pytest.fixture(scope="module")
@@ -88,17 +109,55 @@ def deployment(docs: list[Manifest]) -> Manifest:
     return found
 
 
-def grants(docs: list[Manifest]) -> set[tuple[str, str, str, str]]:
-    """(role kind, apiGroup, resource, verb) of every rule of every (Cluster)Role."""
+def operator_roles(docs: list[Manifest]) -> list[Manifest]:
+    """The (Cluster)Roles bound to the operator's ServiceAccount."""
+    bound = set()
+    for binding in of_kind(docs, "ClusterRoleBinding") + of_kind(docs, "RoleBinding"):
+        if any(s["kind"] == "ServiceAccount" for s in binding["subjects"]):
+            ref = binding["roleRef"]
+            bound.add((ref["kind"], binding["metadata"].get("namespace"), ref["name"]))
+    return [
+        r
+        for r in of_kind(docs, "ClusterRole") + of_kind(docs, "Role")
+        if (r["kind"], r["metadata"].get("namespace"), r["metadata"]["name"]) in bound
+    ]
+
+
+def user_roles(docs: list[Manifest]) -> list[Manifest]:
+    """The ClusterRoles aggregated into Kubernetes' default user-facing roles."""
+    return [
+        r
+        for r in of_kind(docs, "ClusterRole")
+        if any(
+            k.startswith("rbac.authorization.k8s.io/aggregate-to-") for k in r["metadata"]["labels"]
+        )
+    ]
+
+
+def rules_of(role: Manifest) -> set[tuple[str, str, str]]:
+    """(apiGroup, resource, verb) of every rule of a (Cluster)Role."""
     out = set()
-    for role in of_kind(docs, "ClusterRole") + of_kind(docs, "Role"):
-        for rule in role["rules"]:
-            assert set(rule) <= {"apiGroups", "resources", "verbs"}, rule  # no resourceNames etc.
-            for group in rule["apiGroups"]:
-                for resource in rule["resources"]:
-                    for verb in rule["verbs"]:
-                        out.add((role["kind"], group, resource, verb))
+    for rule in role["rules"]:
+        assert set(rule) <= {"apiGroups", "resources", "verbs", "resourceNames"}, rule
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    out.add((group, resource, verb))
     return out
+
+
+def grants(docs: list[Manifest]) -> set[tuple[str, str, str, str]]:
+    """(role kind, apiGroup, resource, verb) of every rule of the operator's (Cluster)Roles."""
+    return {(role["kind"], *rule) for role in operator_roles(docs) for rule in rules_of(role)}
+
+
+def namespace_roles(docs: list[Manifest]) -> list[Manifest]:
+    """The operator's Roles for Studies (not the signing key's Role)."""
+    return [
+        r
+        for r in operator_roles(docs)
+        if r["kind"] == "Role" and not r["metadata"]["name"].endswith("-signing-key")
+    ]
 
 
 @pytest.mark.parametrize("case", list(TOGGLES))
@@ -170,28 +229,49 @@ def test_peering_crds_match_the_peering_objects() -> None:
 @pytest.mark.parametrize("case", list(TOGGLES))
 def test_rbac_grants_nothing_beyond_the_allow_list(chart: helm.Chart, case: str) -> None:
     docs = render(chart, TOGGLES[case])
+    roles = of_kind(docs, "ClusterRole") + of_kind(docs, "Role")
+    assert len(roles) == len(operator_roles(docs)) + len(user_roles(docs))  # nothing else
     for kind, group, resource, verb in grants(docs):
         assert "*" not in (group, resource, verb), (kind, group, resource, verb)
         assert verb in ALLOWED.get((group, resource), set()), (kind, group, resource, verb)
         if kind == "Role":
             assert (group, resource) not in CLUSTER_ONLY
-    resources = {r for _, _, r, _ in grants(docs)}
-    assert not resources & {"secrets", "configmaps"}
+    assert "configmaps" not in {r for _, _, r, _ in grants(docs)}
+    # Secrets: create, and get of the signing key's Secret by name, in the release namespace.
+    for role in operator_roles(docs):
+        for rule in role["rules"]:
+            if "secrets" not in rule["resources"]:
+                assert "resourceNames" not in rule, rule
+                continue
+            assert role["kind"] == "Role" and role["metadata"]["namespace"] == NAMESPACE
+            assert rule["apiGroups"] == [""] and rule["resources"] == ["secrets"]
+            assert rule in (
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+                {
+                    "apiGroups": [""],
+                    "resources": ["secrets"],
+                    "resourceNames": ["tradeoff-signing-key"],
+                    "verbs": ["get"],
+                },
+            )
 
 
 def test_each_namespace_role_grants_exactly_what_the_operator_uses(chart: helm.Chart) -> None:
     docs = render(chart, TOGGLES["namespaced"])
-    for role in of_kind(docs, "Role"):
-        given = {(g, r, v) for _, g, r, v in grants([role])}
+    assert len(namespace_roles(docs)) == 2
+    for role in namespace_roles(docs):
         expected = {(g, r, v) for (g, r), verbs in ALLOWED.items() for v in verbs}
-        assert given == {(g, r, v) for g, r, v in expected if (g, r) not in CLUSTER_ONLY}
+        assert rules_of(role) == {
+            (g, r, v) for g, r, v in expected if (g, r) not in CLUSTER_ONLY | {SIGNING_KEY}
+        }
 
 
 def test_cluster_scope_watches_all_namespaces(chart: helm.Chart) -> None:
     docs = render(chart, {})
-    (role,) = of_kind(docs, "ClusterRole")
+    (role,) = [r for r in operator_roles(docs) if r["kind"] == "ClusterRole"]
     (binding,) = of_kind(docs, "ClusterRoleBinding")
-    assert not of_kind(docs, "Role") and not of_kind(docs, "RoleBinding")
+    assert [r["metadata"]["name"] for r in of_kind(docs, "Role")] == ["tradeoff-signing-key"]
+    assert not namespace_roles(docs)
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "tradeoff", "namespace": NAMESPACE}
@@ -208,7 +288,8 @@ def test_cluster_scope_watches_all_namespaces(chart: helm.Chart) -> None:
 
 def test_namespaced_scope_has_a_role_per_watched_namespace(chart: helm.Chart) -> None:
     docs = render(chart, TOGGLES["namespaced"])
-    roles, bindings = of_kind(docs, "Role"), of_kind(docs, "RoleBinding")
+    roles = namespace_roles(docs)
+    bindings = [b for b in of_kind(docs, "RoleBinding") if b["roleRef"]["name"] == "tradeoff"]
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["ml", "research"]
     assert sorted(b["metadata"]["namespace"] for b in bindings) == ["ml", "research"]
     for binding in bindings:
@@ -218,7 +299,7 @@ def test_namespaced_scope_has_a_role_per_watched_namespace(chart: helm.Chart) ->
             "name": "tradeoff",
         }
     # Cluster-wide: only reading nodes.
-    (cluster_role,) = of_kind(docs, "ClusterRole")
+    (cluster_role,) = [r for r in operator_roles(docs) if r["kind"] == "ClusterRole"]
     assert cluster_role["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]
     assert len(of_kind(docs, "ClusterRoleBinding")) == 1
     args = container(docs)["args"]
@@ -232,7 +313,8 @@ def test_namespaced_scope_has_a_role_per_watched_namespace(chart: helm.Chart) ->
 
 def test_cluster_scope_can_watch_some_namespaces(chart: helm.Chart) -> None:
     docs = render(chart, TOGGLES["cluster-some-namespaces"])
-    assert [r["kind"] for r in docs if "Role" in r["kind"]] == ["ClusterRole", "ClusterRoleBinding"]
+    assert [r["kind"] for r in operator_roles(docs)] == ["ClusterRole", "Role"]
+    assert not namespace_roles(docs)  # the Role is the signing key's
     resources = {r for _, _, r, _ in grants(docs)}
     assert "kopfpeerings" in resources
     assert not resources & {"namespaces", "clusterkopfpeerings"}
@@ -244,10 +326,135 @@ def test_cluster_scope_can_watch_some_namespaces(chart: helm.Chart) -> None:
 
 def test_namespaced_scope_defaults_to_the_release_namespace(chart: helm.Chart) -> None:
     docs = render(chart, TOGGLES["namespaced-without-nodes"])
-    (role,) = of_kind(docs, "Role")
+    (role,) = namespace_roles(docs)
     assert role["metadata"]["namespace"] == NAMESPACE
     assert f"--namespace={NAMESPACE}" in container(docs)["args"]
-    assert not of_kind(docs, "ClusterRole") and not of_kind(docs, "ClusterRoleBinding")
+    assert not [r for r in operator_roles(docs) if r["kind"] == "ClusterRole"]
+    assert not of_kind(docs, "ClusterRoleBinding")
+
+
+@pytest.mark.parametrize("case", NAMESPACED)
+def test_namespaced_scope_creates_pods_only_in_the_watched_namespaces(
+    chart: helm.Chart, case: str
+) -> None:
+    docs = render(chart, TOGGLES[case])
+    watched = set(TOGGLES[case].get("operator", {}).get("watchNamespaces", [NAMESPACE]))
+    # No ClusterRole at all (the operator's or the users') lets anyone create pods, and
+    # the operator's ClusterRole, if any, writes nothing.
+    for role in of_kind(docs, "ClusterRole"):
+        assert ("", "pods", "create") not in rules_of(role), role["metadata"]["name"]
+    for kind, group, resource, verb in grants(docs):
+        assert kind == "Role" or verb not in WRITES, (kind, group, resource, verb)
+    creating = {
+        r["metadata"]["namespace"]
+        for r in operator_roles(docs)
+        if ("", "pods", "create") in rules_of(r)
+    }
+    writing = {
+        r["metadata"]["namespace"]
+        for r in operator_roles(docs)
+        if any(g == "tradeoff.dev" and v in WRITES for g, _, v in rules_of(r))
+    }
+    assert creating == writing == watched
+    args = container(docs)["args"]
+    assert {a.split("=", 1)[1] for a in args if a.startswith("--namespace=")} == watched
+    # Each Role is bound to the operator's ServiceAccount in its own namespace.
+    for binding in of_kind(docs, "RoleBinding"):
+        assert binding["metadata"]["namespace"] in watched | {NAMESPACE}
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "tradeoff", "namespace": NAMESPACE}
+        ]
+
+
+@pytest.mark.parametrize("case", ["defaults", "namespaced"])
+def test_the_signing_key_role_reads_one_secret_in_the_release_namespace(
+    chart: helm.Chart, case: str
+) -> None:
+    docs = render(chart, TOGGLES[case])
+    (role,) = [r for r in of_kind(docs, "Role") if r["metadata"]["name"] == "tradeoff-signing-key"]
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert rules_of(role) == {("", "secrets", "create"), ("", "secrets", "get")}
+    (get,) = [rule for rule in role["rules"] if rule["verbs"] == ["get"]]
+    assert get["resourceNames"] == ["tradeoff-signing-key"]
+    assert role in operator_roles(docs)
+    renamed = render(chart, {"signingKeySecret": "team-key"})
+    names = [r.get("resourceNames") for role in of_kind(renamed, "Role") for r in role["rules"]]
+    assert ["team-key"] in names
+    # The operator is told the same name (it creates the Secret on first start).
+    (deployment,) = of_kind(renamed, "Deployment")
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TRADEOFF_SIGNING_KEY_SECRET"]["value"] == "team-key"
+    assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+
+
+def test_user_roles_aggregate_into_the_default_roles(chart: helm.Chart) -> None:
+    docs = render(chart, {})
+    roles = {r["metadata"]["name"]: r for r in user_roles(docs)}
+    assert set(roles) == {"tradeoff-edit", "tradeoff-view"}
+    aggregate = "rbac.authorization.k8s.io/aggregate-to-"
+    labels = {
+        n: {
+            k for k, v in r["metadata"]["labels"].items() if k.startswith(aggregate) and v == "true"
+        }
+        for n, r in roles.items()
+    }
+    assert labels == {
+        "tradeoff-edit": {aggregate + "edit", aggregate + "admin"},
+        "tradeoff-view": {aggregate + "view"},
+    }
+    read = {"get", "list", "watch"}
+    assert rules_of(roles["tradeoff-edit"]) == {
+        ("tradeoff.dev", "studies", v) for v in read | {"create", "update", "patch", "delete"}
+    } | {("tradeoff.dev", "trials", v) for v in read}  # users never write Trials
+    assert rules_of(roles["tradeoff-view"]) == {
+        ("tradeoff.dev", r, v) for r in ("studies", "trials") for v in read
+    }
+    assert not [r for r in roles.values() if r in operator_roles(docs)]  # bound by aggregation
+    named = render(chart, {"fullnameOverride": "ml-tuner"})
+    assert {r["metadata"]["name"] for r in user_roles(named)} == {"ml-tuner-edit", "ml-tuner-view"}
+    assert not user_roles(render(chart, TOGGLES["user-roles-off"]))
+    assert not user_roles(render(chart, TOGGLES["rbac-off"]))
+
+
+def test_the_network_policy_admits_only_the_monitoring_namespace_to_metrics(
+    chart: helm.Chart,
+) -> None:
+    docs = render(chart, {})
+    (policy,) = of_kind(docs, "NetworkPolicy")
+    assert policy["metadata"]["namespace"] == NAMESPACE
+    spec = policy["spec"]
+    assert spec["podSelector"] == {
+        "matchLabels": deployment(docs)["spec"]["selector"]["matchLabels"]
+    }
+    assert spec["policyTypes"] == ["Ingress"]
+    assert spec["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                    }
+                }
+            ],
+            "ports": [{"port": "metrics", "protocol": "TCP"}],
+        }
+    ]
+    assert "metrics" in {p["name"] for p in container(docs)["ports"]}  # the port it names
+    custom = of_kind(render(chart, TOGGLES["network-policy-custom"]), "NetworkPolicy")
+    (first, extra) = custom[0]["spec"]["ingress"]
+    assert first["from"] == [  # one element: that namespace AND those pods
+        {
+            "namespaceSelector": {"matchLabels": {"team": "observability"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]
+    assert extra == TOGGLES["network-policy-custom"]["networkPolicy"]["extraIngress"][0]
+    assert not of_kind(render(chart, TOGGLES["network-policy-off"]), "NetworkPolicy")
+    named = render(chart, {"networkPolicy": {"monitoringNamespace": "observability"}})
+    (rule,) = of_kind(named, "NetworkPolicy")[0]["spec"]["ingress"]
+    assert rule["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}
+    ]
 
 
 def test_toggles(chart: helm.Chart) -> None:
@@ -307,12 +514,20 @@ def test_the_operator_container(chart: helm.Chart) -> None:
     c = container(docs)
     assert c["image"] == "tradeoff:0.1.0"
     assert c["command"] == ["tradeoff"] and c["args"][0] == "operator"
-    for flag in ("--metrics-port=8080", "--health-port=8081", "--log-format=json"):
+    for flag in (
+        "--metrics-port=8080",
+        "--health-port=8081",
+        "--metrics-address=0.0.0.0",
+        "--health-address=0.0.0.0",
+        "--log-format=json",
+    ):
         assert flag in c["args"]
     assert "--economics-config=/etc/tradeoff/economics.json" in c["args"]
     assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"metrics": 8080, "health": 8081}
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
-    assert c["readinessProbe"]["httpGet"]["port"] == "health"
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+    ipv6 = container(render(chart, TOGGLES["ipv6-endpoints"]))["args"]
+    assert "--metrics-address=::" in ipv6 and "--health-address=::" in ipv6
     (service,) = of_kind(docs, "Service")
     assert service["spec"]["ports"] == [
         {"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}
@@ -347,6 +562,24 @@ def test_economics_config_is_mounted_and_the_operator_reads_it(chart: helm.Chart
     assert before != after
 
 
+def operator_trial_policy(docs: list[Manifest]) -> tuple[str, tuple[str, ...]]:
+    """The trial policy the operator takes from its rendered arguments."""
+    args = build_parser({"operator": command}).parse_args(container(docs)["args"])
+    policy = trial_policy_from(args.trial_policy, args.trial_service_account, {})
+    return policy.level, policy.service_accounts
+
+
+def test_the_trial_policy_reaches_the_operator(chart: helm.Chart) -> None:
+    assert chart.values["trialPolicy"] == {"level": "restricted", "serviceAccounts": ["default"]}
+    docs = render(chart, {})
+    assert operator_trial_policy(docs) == ("restricted", ("default",))
+    assert "--trial-policy=restricted" in container(docs)["args"]
+    chosen = {"trialPolicy": {"level": "baseline", "serviceAccounts": ["default", "trainer"]}}
+    assert operator_trial_policy(render(chart, chosen)) == ("baseline", ("default", "trainer"))
+    privileged = {"trialPolicy": {"level": "privileged", "serviceAccounts": ["runner"]}}
+    assert operator_trial_policy(render(chart, privileged)) == ("privileged", ("runner",))
+
+
 def test_dashboard_configmap(chart: helm.Chart) -> None:
     docs = render(chart, {"dashboard": {"annotations": {"grafana_folder": "Tradeoff"}}})
     (board,) = [
@@ -372,6 +605,14 @@ def test_dashboard_configmap(chart: helm.Chart) -> None:
         ({"economics": {"regions": {"mars-1": -1}}}, "/economics/regions/mars-1"),
         ({"securityContext": {"runAsUser": 0}}, "/securityContext/runAsUser"),
         ({"serviceMonitor": {"enable": True}}, "/serviceMonitor"),
+        ({"trialPolicy": {"level": "open"}}, "/trialPolicy/level"),
+        ({"trialPolicy": {"serviceAccounts": []}}, "/trialPolicy/serviceAccounts"),
+        ({"trialPolicy": {"serviceAccounts": ["Admin_SA"]}}, "/trialPolicy/serviceAccounts/0"),
+        ({"operator": {"metricsAddress": "everywhere"}}, "/operator/metricsAddress"),
+        ({"operator": {"healthAddress": "10.0.0"}}, "/operator/healthAddress"),
+        ({"networkPolicy": {"monitoringNamespace": ""}}, "/networkPolicy/monitoringNamespace"),
+        ({"admissionPolicy": {"enabled": "yes"}}, "/admissionPolicy/enabled"),
+        ({"signingKeySecret": "Signing_Key"}, "/signingKeySecret"),
     ],
 )
 def test_the_values_schema_rejects_bad_values(
@@ -379,6 +620,10 @@ def test_the_values_schema_rejects_bad_values(
 ) -> None:
     with pytest.raises(helm.HelmValuesError, match=re.escape(where)):
         chart.render(values, name=RELEASE, namespace=NAMESPACE)
+
+
+DATA_BLOCKS = ("regions", "instancePrices", "resources")
+"""Values whose keys are data (names, labels), not lower camel case settings."""
 
 
 def test_values_are_commented_lower_camel_case_and_match_the_economics_defaults(
@@ -397,7 +642,7 @@ def test_values_are_commented_lower_camel_case_and_match_the_economics_defaults(
             assert re.fullmatch(r"[a-z][a-zA-Z0-9]*", key), f"values.yaml:{number}: {key}"
             if rest and not rest.startswith("#"):
                 assert previous.startswith("#"), f"values.yaml:{number}: {key} has no comment"
-            if key in ("regions", "instancePrices", "resources"):
+            if key in DATA_BLOCKS:
                 data_block = indent
         if line.strip():
             previous = line.strip()
@@ -417,13 +662,17 @@ def test_notes_say_what_to_do_next(chart: helm.Chart) -> None:
     notes = chart.render({}, name=RELEASE, namespace=NAMESPACE)["tradeoff/templates/NOTES.txt"]
     for expected in ("kubectl apply", "get studies -w", "port-forward", "Grafana"):
         assert expected in notes
+    assert "rbac.scope=cluster" in notes and "--set rbac.scope=namespaced" in notes
+    namespaced = chart.render(TOGGLES["namespaced"], name=RELEASE, namespace=NAMESPACE)
+    text = namespaced["tradeoff/templates/NOTES.txt"]
+    assert "rbac.scope=namespaced" in text and "pods only in: ml, research" in text
 
 
 def value_paths(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
     """Dotted paths of the values, not descending into maps of data."""
     for key, value in values.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and value and key not in ("regions", "resources"):
+        if isinstance(value, dict) and value and key not in DATA_BLOCKS:
             yield from value_paths(value, path + ".")
         else:
             yield path

@@ -8,6 +8,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from . import cel
 from . import schema as schemas
 from .errors import ApiError, bad_request, invalid
 from .resources import ResourceType
@@ -114,6 +115,20 @@ def check_object(
         causes += schemas.validate(obj, rt.schema, "")
     if causes:
         raise invalid(rt.kind, rt.group, meta.get("name", ""), causes)
+
+
+def check_rules(rt: ResourceType, obj: Obj, old: Obj | None) -> None:
+    """The schema's CEL rules (`x-kubernetes-validations`): on create, and on updates of
+    the main resource, where transition rules compare with `old` (status writes do not
+    change what these rules read, so they are not run again for them)."""
+    if rt.schema is None:
+        return
+    if old is None:
+        causes = cel.rule_causes(rt.schema, obj)
+    else:
+        causes = cel.rule_causes(rt.schema, obj, old)
+    if causes:
+        raise invalid(rt.kind, rt.group, (obj.get("metadata") or {}).get("name", ""), causes)
 
 
 def spec_changed(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -10,6 +10,7 @@ for pods that complete without a process. Restart policies other than Never are 
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import shutil
 import subprocess
@@ -27,6 +28,8 @@ from .patch import MERGE
 from .store import Store
 
 Obj = dict[str, Any]
+CHUNK_BYTES = 64 * 1024
+"""Bytes of a container's output read at a time (a long line arrives in pieces)."""
 DEFAULT_LABELS = {
     "kubernetes.io/os": "linux",
     "kubernetes.io/arch": "amd64",
@@ -318,7 +321,7 @@ class LocalKubelet:
 
     def _follow(self, run: _Run, stream: IO[bytes]) -> None:
         assert run.process is not None and run.log is not None
-        for chunk in iter(stream.readline, b""):
+        for chunk in iter(lambda: os.read(stream.fileno(), CHUNK_BYTES), b""):
             run.log.write(chunk)
         stream.close()
         code = run.process.wait()
@@ -350,7 +353,7 @@ class LocalKubelet:
         container = run.pod["spec"]["containers"][0]
         assert run.log is not None
         message = containers.termination_message(
-            container, run.termination_file, run.log.text(), failed=exit_code != 0
+            container, run.termination_file, run.log.tail_text(80, 2048), failed=exit_code != 0
         )
         reasons = {
             "DeadlineExceeded": "Pod was active on the node longer than the specified deadline",

@@ -1,7 +1,13 @@
-"""Container logs that the local kubelet writes and the emulator's log endpoint reads."""
+"""Container logs that the local kubelet writes and the emulator's log endpoint reads.
+
+A log is its bytes plus where each line starts and when it was written, as the kubelet
+keeps it: output that arrives without a newline continues the same line, so `tailLines`
+counts real lines whatever the chunking, and a follower reads bytes from an offset.
+"""
 
 from __future__ import annotations
 
+import bisect
 import threading
 from datetime import UTC, datetime
 
@@ -12,31 +18,80 @@ def _nano_timestamp() -> str:
 
 
 class ContainerLog:
-    """The lines of one container run, each with an RFC 3339 nano timestamp."""
+    """The output of one container run; each line stamped (RFC 3339, nanoseconds) when it
+    started."""
 
     def __init__(self) -> None:
-        self.lines: list[tuple[str, bytes]] = []
+        self._data = bytearray()
+        self._starts: list[int] = []
+        self._stamps: list[str] = []
         self.closed = False
         self._lock = threading.Lock()
 
     def write(self, data: bytes) -> None:
-        """Append output; a chunk that does not end with a newline still forms a line."""
+        """Append output; a line stays open until its newline arrives."""
+        if not data:
+            return
         with self._lock:
             stamp = _nano_timestamp()
-            for line in data.splitlines(keepends=True):
-                self.lines.append((stamp, line))
+            offset = len(self._data)
+            if offset == 0 or self._data[-1] == 0x0A:
+                self._begin(offset, stamp)
+            self._data += data
+            index = data.find(b"\n")
+            while index != -1 and offset + index + 1 < len(self._data):
+                self._begin(offset + index + 1, stamp)
+                index = data.find(b"\n", index + 1)
+
+    def _begin(self, offset: int, stamp: str) -> None:
+        self._starts.append(offset)
+        self._stamps.append(stamp)
 
     def close(self) -> None:
         with self._lock:
             self.closed = True
 
-    def read(self, start: int) -> tuple[list[tuple[str, bytes]], bool]:
-        """Lines from index `start` on, and whether the container has ended."""
+    @property
+    def size(self) -> int:
         with self._lock:
-            return self.lines[start:], self.closed
+            return len(self._data)
+
+    def read(self, offset: int, limit: int) -> tuple[bytes, bool]:
+        """Up to `limit` bytes from `offset` on, and whether the container has ended."""
+        with self._lock:
+            return bytes(self._data[offset : offset + limit]), self.closed
+
+    def start_of(self, since: str | None, tail: int | None) -> int:
+        """The offset where a read with `sinceTime` (a comparable stamp) and `tailLines`
+        starts: the first line written at or after `since`, then at most `tail` lines
+        back from the end."""
+        with self._lock:
+            first = 0
+            if since is not None:
+                first = next(
+                    (i for i, stamp in enumerate(self._stamps) if stamp[:19] >= since[:19]),
+                    len(self._stamps),
+                )
+            if tail is not None:
+                first = max(first, len(self._starts) - tail)
+            return self._starts[first] if first < len(self._starts) else len(self._data)
+
+    def stamp_at(self, offset: int) -> str:
+        """The timestamp of the line that holds byte `offset`."""
+        with self._lock:
+            index = bisect.bisect_right(self._starts, offset) - 1
+            return self._stamps[max(0, index)] if self._stamps else _nano_timestamp()
+
+    def tail_text(self, lines: int, limit: int) -> str:
+        """The last `lines` lines, at most their last `limit` bytes, as text."""
+        start = self.start_of(None, lines)
+        with self._lock:
+            data = bytes(self._data[max(start, len(self._data) - limit) :])
+        return data.decode("utf-8", "replace")
 
     def text(self) -> str:
-        return b"".join(line for _, line in self.read(0)[0]).decode("utf-8", "replace")
+        with self._lock:
+            return self._data.decode("utf-8", "replace")
 
 
 class LogRegistry:

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from .errors import bad_request, not_found
-from .logs import LogRegistry
+from .logs import ContainerLog, LogRegistry
 from .resources import ResourceType
 from .store import Store
 
 POLL_SECONDS = 0.05
+READ_BYTES = 256 * 1024
+"""Bytes a followed log sends at a time."""
 
 
 def _since(query: Mapping[str, str]) -> str | None:
@@ -26,10 +28,19 @@ def _since(query: Mapping[str, str]) -> str | None:
     return None
 
 
-def _render(lines: list[tuple[str, bytes]], timestamps: bool) -> bytes:
-    if timestamps:
-        return b"".join(stamp.encode() + b" " + line for stamp, line in lines)
-    return b"".join(line for _, line in lines)
+def _render(log: ContainerLog, offset: int, data: bytes, timestamps: bool) -> bytes:
+    """`data` (read at `offset`) as sent: with timestamps, each line that starts in it is
+    prefixed with the time it was written, as `kubectl logs --timestamps` shows."""
+    if not timestamps:
+        return data
+    out = bytearray()
+    position = offset
+    for piece in data.splitlines(keepends=True):
+        if position == 0 or log.read(position - 1, 1)[0] == b"\n":
+            out += log.stamp_at(position).encode() + b" "
+        out += piece
+        position += len(piece)
+    return bytes(out)
 
 
 async def serve_pod_log(
@@ -58,18 +69,16 @@ async def serve_pod_log(
     since = _since(query)
     timestamps = query.get("timestamps", "").lower() in ("true", "1")
     limit = int(query["limitBytes"]) if query.get("limitBytes") else None
-    lines, closed = log.read(0)
-    position = len(lines)
-    if since is not None:
-        lines = [entry for entry in lines if entry[0][:19] >= since[:19]]
-    if query.get("tailLines"):
-        tail = int(query["tailLines"])
-        lines = lines[-tail:] if tail > 0 else []
+    tail = int(query["tailLines"]) if query.get("tailLines") else None
+    position = log.start_of(since, max(tail, 0) if tail is not None else None)
     follow = query.get("follow", "").lower() in ("true", "1")
     if not follow:
-        data = _render(lines, timestamps)
+        # limitBytes counts from the start of what would be sent, like the kubelet's.
+        want = max(0, log.size - position) if limit is None else limit
+        data, _ = log.read(position, want)
+        rendered = _render(log, position, data, timestamps)
         return web.Response(
-            body=data[:limit] if limit is not None else data, content_type="text/plain"
+            body=rendered[:limit] if limit is not None else rendered, content_type="text/plain"
         )
     response = web.StreamResponse(headers={"Content-Type": "text/plain"})
     response.enable_chunked_encoding()
@@ -77,19 +86,23 @@ async def serve_pod_log(
     sent = 0
     try:
         while True:
-            data = _render(lines, timestamps)
+            data, closed = log.read(position, READ_BYTES)
+            rendered = _render(log, position, data, timestamps)
+            position += len(data)
             if limit is not None:
-                data = data[: max(0, limit - sent)]
-            if data:
-                await response.write(data)
-                sent += len(data)
-            if closed or (limit is not None and sent >= limit):
+                rendered = rendered[: max(0, limit - sent)]
+            if rendered:
+                await response.write(rendered)
+                sent += len(rendered)
+            if limit is not None and sent >= limit:
+                break
+            if len(data) == READ_BYTES:
+                continue  # more is waiting: no pause
+            if closed and position >= log.size:
+                break
+            if store.find(rt, namespace, name) is None and not data:
                 break
             await asyncio.sleep(POLL_SECONDS)
-            lines, closed = log.read(position)
-            position += len(lines)
-            if store.find(rt, namespace, name) is None and not lines:
-                break
         await response.write_eof()
     except (ConnectionError, asyncio.CancelledError):
         pass

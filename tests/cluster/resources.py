@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import cel
 from .structural import structural_causes
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -192,6 +193,11 @@ def check_crd(crd: dict[str, Any]) -> list[dict[str, str]]:
     )
     if isinstance(versions, list):
         causes += structural_causes(crd)
+        for index, version in enumerate(versions):
+            schema = ((version or {}).get("schema") or {}).get("openAPIV3Schema")
+            if isinstance(schema, dict):
+                path = f"spec.versions[{index}].schema.openAPIV3Schema"
+                causes += cel.crd_rule_causes(schema, path)
     expected = f"{names.get('plural')}.{spec.get('group')}"
     name = (crd.get("metadata") or {}).get("name")
     if names.get("plural") and spec.get("group") and name != expected:

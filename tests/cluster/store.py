@@ -146,6 +146,7 @@ class Store:
             obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
             admission.initial_status(rt, obj)
             admission.check_object(rt, obj, field_validation, warnings)
+            admission.check_rules(rt, obj, None)
             if rt.group == CRD_GROUP and rt.plural == CRD_PLURAL:
                 self._admit_crd(obj)
             if self.find(rt, namespace if rt.namespaced else "", meta["name"]) is not None:
@@ -232,6 +233,8 @@ class Store:
         new["apiVersion"], new["kind"] = rt.api_version, rt.kind
         admission.check_object(rt, new, field_validation, warnings)
         admission.check_update(rt, current, new)
+        if not subresource:
+            admission.check_rules(rt, new, current)
         if rt.group == CRD_GROUP and rt.plural == CRD_PLURAL:
             self._admit_crd(new)
         if new == current:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.cluster.harness import DATA, Cluster
+from tests.cluster.harness import DATA, REPO_ROOT, Cluster
 
 WIDGET = """
 apiVersion: example.dev/v1
@@ -189,3 +189,28 @@ def test_non_structural_crd_is_refused(cluster: Cluster, tmp_path: Path) -> None
         in result.stderr
     )
     assert f"{root}[mode].anyOf[0].type: Forbidden: must be empty to be structural" in result.stderr
+
+
+def test_kubectl_get_wide_shows_the_studys_algorithm(cluster: Cluster, tmp_path: Path) -> None:
+    """The Study CRD's printer columns: the algorithm only with `-o wide` (priority 1)."""
+    study = yaml.safe_load((REPO_ROOT / "examples" / "quickstart.yaml").read_text())
+    applied = cluster.kubectl("apply", "-f", write(tmp_path, "s.yaml", yaml.safe_dump(study)))
+    assert applied.returncode == 0, applied.stderr
+    status = {
+        "state": "Running",
+        "progress": "3/60",
+        "algorithm": {"name": "tpe", "reason": "auto: categorical or conditional parameters"},
+    }
+    cluster.api.patch(
+        cluster.resource("studies", "tradeoff.dev"), "default", "quickstart",
+        "application/merge-patch+json", {"status": status}, subresource="status",
+    )  # fmt: skip
+    narrow = cluster.kubectl("get", "studies", check=True).stdout.splitlines()
+    assert narrow[0].split() == ["NAME", "STATE", "PROGRESS", "RECOMMENDED", "AGE"]
+    wide = cluster.kubectl("get", "studies", "-o", "wide", check=True).stdout.splitlines()
+    header = wide[0].split()
+    assert header == [
+        "NAME", "STATE", "PROGRESS", "RECOMMENDED", "SPENT", "HYPERVOLUME", "ALGORITHM", "AGE"
+    ]  # fmt: skip
+    start = wide[0].index("ALGORITHM")
+    assert wide[1][start:].split()[0] == "tpe"

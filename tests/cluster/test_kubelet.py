@@ -243,3 +243,29 @@ def test_follow_streams_lines_while_the_pod_runs(cluster: Cluster) -> None:
     text = b"".join(chunk for chunk, _ in arrivals).decode()
     assert text == "0\n1\n2\n"
     assert arrivals[0][1] == "Running"  # the first bytes came while the process still ran
+
+
+def test_tail_lines_count_real_lines_and_limit_bytes_cuts_the_tail(cluster: Cluster) -> None:
+    # A 3 MB line written in many pieces is still one line, as the kubelet keeps it.
+    code = (
+        "import sys\nout = sys.stdout.buffer\nout.write(b'first\\n')\n"
+        "for _ in range(48): out.write(b'x' * 65536); out.flush()\n"
+        "out.write(b'\\nlast=1\\n')\n"
+    )
+    cluster.apply(pod("long", python(code)))
+    wait_phase(cluster, "long", "Succeeded")
+    core = client.CoreV1Api(cluster.client())
+    assert core.read_namespaced_pod_log("long", "default", tail_lines=1) == "last=1\n"
+    two = core.read_namespaced_pod_log("long", "default", tail_lines=2, _preload_content=False)
+    assert len(two.data) == 48 * 65536 + len("\nlast=1\n")
+    # limitBytes counts from where the selected lines start: the long line's first bytes.
+    cut = core.read_namespaced_pod_log("long", "default", tail_lines=2, limit_bytes=10)
+    assert cut == "x" * 10
+    stamped = core.read_namespaced_pod_log("long", "default", tail_lines=1, timestamps=True)
+    assert stamped.endswith("Z last=1\n") and stamped.count("\n") == 1
+    followed = core.read_namespaced_pod_log(
+        "long", "default", follow=True, tail_lines=1, _preload_content=False
+    )
+    assert b"".join(followed.stream(65536)) == b"last=1\n"
+    whole = core.read_namespaced_pod_log("long", "default", follow=True, _preload_content=False)
+    assert sum(len(chunk) for chunk in whole.stream(65536)) == 48 * 65536 + len("first\n\nlast=1\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ pytestmark = pytest.mark.timeout(60)
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "tradeoff.cli", "operator", *args]
     base = {"PATH": "/usr/bin:/bin", "KUBECONFIG": "/nonexistent", "HOME": "/tmp"}
+    if "PYTHONPATH" in os.environ:  # run this tree's code, not another installed one
+        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.run(command, capture_output=True, text=True, env={**base, **(env or {})})
 
 
@@ -28,9 +31,16 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         (("-n", "a", "--log-format", "xml"), "invalid choice: 'xml'"),
         (("-n", "a", "--health-port", "0"), "--health-port: must be between 1 and 65535, got 0"),
         (("-n", "a", "--metrics-port", "http"), "invalid int value: 'http'"),
+        (("-n", "a", "--metrics-address", "any"), "--metrics-address: expected an IP address"),
+        (("-n", "a", "--health-address", "1.2.3"), "--health-address: expected an IP address"),
         (("-n", "a", "--peering", "p", "--standalone"), "not allowed with argument"),
         (("-n", "a", "--economics-config", "/no/such.json"), "cannot read"),
         (("-n", "a", "--bogus"), "unrecognized arguments: --bogus"),
+        (("-n", "a", "--trial-policy", "lenient"), "invalid choice: 'lenient'"),
+        (
+            ("-n", "a", "--trial-service-account", "Admin_SA"),
+            "--trial-service-account: 'Admin_SA' is not a ServiceAccount name",
+        ),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(args: tuple[str, ...], expected: str) -> None:
@@ -75,6 +85,25 @@ def test_settings_come_from_the_environment_and_flags_win() -> None:
         settings_from(namespaces=["a"], env={"TRADEOFF_HEALTH_PORT": "x"})
     with pytest.raises(SettingsError, match="TRADEOFF_STATUS_INTERVAL: must be greater than 0"):
         settings_from(namespaces=["a"], env={"TRADEOFF_STATUS_INTERVAL": "0"})
+
+
+def test_the_trial_policy_comes_from_flags_or_the_environment() -> None:
+    default = settings_from(namespaces=["a"], env={}).trial_policy
+    assert (default.level, default.service_accounts) == ("restricted", ("default",))
+    env = {"TRADEOFF_TRIAL_POLICY": "baseline", "TRADEOFF_TRIAL_SERVICE_ACCOUNTS": "default, ml"}
+    from_env = settings_from(namespaces=["a"], env=env).trial_policy
+    assert (from_env.level, from_env.service_accounts) == ("baseline", ("default", "ml"))
+    flags = settings_from(
+        namespaces=["a"],
+        trial_policy="privileged",
+        trial_service_accounts=["trainer", "trainer"],
+        env=env,
+    ).trial_policy
+    assert (flags.level, flags.service_accounts) == ("privileged", ("trainer",))
+    with pytest.raises(SettingsError, match="TRADEOFF_TRIAL_POLICY: must be one of"):
+        settings_from(namespaces=["a"], env={"TRADEOFF_TRIAL_POLICY": "open"})
+    with pytest.raises(SettingsError, match="TRADEOFF_TRIAL_SERVICE_ACCOUNTS: name at least"):
+        settings_from(namespaces=["a"], env={"TRADEOFF_TRIAL_SERVICE_ACCOUNTS": " , "})
 
 
 def test_economics_config_shape() -> None:

@@ -9,17 +9,22 @@ import pytest
 
 from tests.cluster.harness import Cluster
 from tests.e2e.helpers import (
+    GROUP,
     REPO,
     Operator,
     apply,
     condition,
     pods,
     state,
+    study,
     study_manifest,
     trials,
     wait_study,
     wait_trials,
 )
+from tests.e2e.test_operator_study import fetch, free_port
+from tradeoff.engine import resolve_algorithm
+from tradeoff.engine.validation import validate_study
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 CRASH_EXIT = 70
@@ -181,6 +186,48 @@ def test_sigkill_while_trials_run_then_restart(
     assert all(after[name] == status for name, status in before.items())
 
 
+def test_the_recorded_algorithm_is_kept_across_restarts(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    first = operator("--standalone")
+    manifest = study_manifest(
+        "chosen",
+        budget={"maxTrials": 4, "parallelism": 1},
+        env={"SLEEP": "0.5"},
+        algorithm={"name": "auto", "seed": 11},
+    )
+    apply(cluster, manifest)
+    started = cluster.wait_for(
+        lambda: (study(cluster, "chosen").get("status") or {}).get("algorithm"),
+        timeout=30,
+        message="status.algorithm is recorded",
+    )
+    expected = resolve_algorithm(validate_study(manifest).spec)
+    assert (started["name"], started["reason"]) == (expected.name, expected.reason)
+    first.kill()
+    # As if the study had started where `auto` meant random (another image, say).
+    recorded = {
+        "name": "random",
+        "reason": "auto: recorded elsewhere",
+        "resolvedAt": "2026-01-01T00:00:00Z",
+    }
+    cluster.api.patch(
+        cluster.resource("studies", GROUP), cluster.namespace, "chosen",
+        "application/merge-patch+json", {"status": {"algorithm": recorded}}, subresource="status",
+    )  # fmt: skip
+    port = free_port()
+    second = operator("--standalone", "--metrics-port", str(port))
+    done = wait_study(cluster, "chosen", timeout=60)
+    assert state(done) == "Succeeded" and done["status"]["algorithm"] == recorded
+    asks = [
+        line
+        for line in fetch(f"http://127.0.0.1:{port}/metrics")[1].splitlines()
+        if line.startswith("tradeoff_sampler_suggest_seconds_count")
+    ]
+    assert asks and all('algorithm="random"' in line for line in asks), asks
+    second.stop()
+
+
 def test_editing_max_trials_and_parallelism_takes_effect(
     cluster: Cluster, operator: Callable[..., Operator]
 ) -> None:
@@ -211,13 +258,16 @@ def test_two_replicas_only_one_acts(cluster: Cluster, operator: Callable[..., Op
 
     cluster.wait_for(lambda: len(peers()) == 2, timeout=40, message="both replicas peer")
     priorities = {p["priority"] for p in peers().values()}  # type: ignore[index]
-    assert len(priorities) == 2  # distinct random priorities: the higher one acts
-    time.sleep(1.0)  # the lower-priority replica sees the other and pauses
+    assert len(priorities) == 2  # their start times: the one started last acts
+    # The lower-priority replica sees the other and pauses (slow on a loaded machine).
+    cluster.wait_for(
+        lambda: "Pausing operations" in replicas[0].log, timeout=30, message="replica 0 pauses"
+    )
     apply(cluster, study_manifest("peered", budget={"maxTrials": 3, "parallelism": 2}))
     wait_study(cluster, "peered", timeout=40)
     assert_exactly(cluster, "peered", 3)
     acting = [r for r in replicas if "Created trial" in r.log]
-    assert len(acting) == 1
+    assert acting == [replicas[1]]
     idle = next(r for r in replicas if r is not acting[0])
     assert "Created pod" not in idle.log and "Trial default/" not in idle.log
     assert "Resuming operations" not in idle.log or "Pausing operations" in idle.log

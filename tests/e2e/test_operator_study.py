@@ -88,6 +88,7 @@ def test_quickstart_runs_to_a_pareto_front(
         "succeeded": 6,
         "failed": 0,
         "pruned": 0,
+        "cancelled": 0,
     }
     assert status["paretoFront"], "a Pareto front"
     names = {t["metadata"]["name"] for t in trials(cluster, "quickstart")}
@@ -98,6 +99,9 @@ def test_quickstart_runs_to_a_pareto_front(
     assert 0 <= status["hypervolume"] <= 1
     assert status["totals"]["costUSD"] > 0 and status["totals"]["carbonGrams"] > 0
     assert status["startTime"] and status["completionTime"]
+    assert status["algorithm"]["name"] == "tpe"  # auto, recorded when the study started
+    assert status["algorithm"]["reason"] == "auto: categorical or conditional parameters"
+    assert status["algorithm"]["resolvedAt"] == status["startTime"]  # chosen as it started
     generation = done["metadata"]["generation"]
     for kind, value in (("Valid", "True"), ("Running", "False"), ("Succeeded", "True")):
         found = condition(done, kind)
@@ -138,8 +142,15 @@ def test_quickstart_runs_to_a_pareto_front(
         assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
         assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
 
-    reasons = {e["reason"] for e in events(cluster, "quickstart")}
-    assert {"StudyStarted", "StudySucceeded"} <= reasons
+    # Events follow the status write they describe.
+    cluster.wait_for(
+        lambda: (
+            {"StudyStarted", "StudySucceeded"}
+            <= {e["reason"] for e in events(cluster, "quickstart")}
+        ),
+        timeout=10,
+        message="StudyStarted and StudySucceeded events",
+    )
 
     # What users see with kubectl: the printer columns.
     table = cluster.kubectl("get", "studies", check=True).stdout
@@ -147,6 +158,7 @@ def test_quickstart_runs_to_a_pareto_front(
     assert "quickstart   Succeeded   6/6" in table
     wide = cluster.kubectl("get", "studies", "-o", "wide", check=True).stdout
     assert "SPENT" in wide and "HYPERVOLUME" in wide and " gCO2e" in wide
+    assert wide.split()[6] == "ALGORITHM" and " tpe " in wide and "ALGORITHM" not in table
     listing = cluster.kubectl("get", "trials", check=True).stdout
     header = listing.splitlines()[0].split()
     assert header == ["NAME", "STUDY", "STATE", "VALUES", "REASON", "AGE"]
@@ -213,9 +225,11 @@ def test_reaching_the_goal_stops_the_running_trials(
     assert reached is not None and reached["message"] == "trial goal-0000 met the goal"
     first, second = trials(cluster, "goal")[:2]
     assert state(first) == "Succeeded"
-    cluster.wait_for(lambda: state(trials(cluster, "goal")[1]) == "Pruned", timeout=10)
+    cluster.wait_for(
+        lambda: trials(cluster, "goal")[1]["status"].get("reason") == "Cancelled", timeout=10
+    )
     second = trials(cluster, "goal")[1]
-    assert second["status"]["reason"] == "GoalReached"  # as in local mode
+    assert state(second) == "Pending"  # as in local mode: not failed, runs if it resumes
     assert second["status"]["message"] == "cancelled: trial goal-0000 met the goal"
     assert len(trials(cluster, "goal")) == 2  # nothing new starts after the goal
     pod_name = second["status"]["podName"]
@@ -229,31 +243,66 @@ def test_reaching_the_goal_stops_the_running_trials(
     )
 
 
-def test_a_timeout_fails_the_trials_it_cancels_as_in_local_mode(
-    cluster: Cluster, operator: Callable[..., Operator]
+def test_a_timeout_cancels_trials_that_run_again_when_the_study_resumes(
+    cluster: Cluster, operator: Callable[..., Operator], tmp_path: Path
 ) -> None:
     operator()
+    code = (
+        "import json, os, sys, time\n"
+        "mark = os.path.join(os.environ['MARKS'], os.environ['TRADEOFF_TRIAL'])\n"
+        "if sys.argv[1] != '0' and not os.path.exists(mark):\n"
+        "    open(mark, 'w').close()\n"
+        "    time.sleep(60)\n"
+        "print('TRADEOFF_METRICS ' + json.dumps({'accuracy': 0.9}))\n"
+    )
     manifest = study_manifest(
         "timed",
-        code=GOAL_TRIAL,
+        code=code,
         args=["${trial.number}"],
-        budget={"maxTrials": 6, "parallelism": 2, "timeout": "4s", "maxFailedTrials": 1},
+        env={"MARKS": str(tmp_path)},
+        budget={"maxTrials": 2, "parallelism": 2, "timeout": "4s", "maxFailedTrials": 1},
     )
     apply(cluster, manifest)
     done = wait_study(cluster, "timed", timeout=30)
     assert done["status"]["state"] == "Succeeded"
     assert condition(done, "Succeeded")["reason"] == "Timeout"  # type: ignore[index]
-    cluster.wait_for(lambda: state(trials(cluster, "timed")[1]) == "Failed", timeout=10)
+    cluster.wait_for(
+        lambda: trials(cluster, "timed")[1]["status"].get("reason") == "Cancelled", timeout=10
+    )
     second = trials(cluster, "timed")[1]["status"]
-    assert second["reason"] == "Timeout"
+    assert second["state"] == "Pending" and second["failures"] == 0
     assert second["message"] == "cancelled: the study's timeout of 4s ran out"
-    time.sleep(2.5)  # a few reconciles: the cancelled failure does not turn the outcome
+    first_pod = second["podName"]
+    cluster.wait_for(
+        lambda: (
+            (cluster.get("pods", first_pod) or {"status": {"phase": "Failed"}})["status"]["phase"]
+            == "Failed"
+        ),
+        timeout=10,
+        message="the cancelled trial's pod is stopped",
+    )
+    time.sleep(2.5)  # a few reconciles: the cancelled trial neither fails nor runs
     again = wait_study(cluster, "timed")
-    assert again["status"]["state"] == "Succeeded"
     assert condition(again, "Succeeded")["reason"] == "Timeout"  # type: ignore[index]
-    cancelled = trials(cluster, "timed")[1:]
-    assert cancelled and all(state(t) == "Failed" for t in cancelled)
-    assert again["status"]["trials"]["failed"] == len(cancelled) >= 1  # maxFailedTrials is 1
+    assert again["status"]["trials"]["failed"] == 0  # maxFailedTrials is 1
+    assert again["status"]["trials"]["cancelled"] == 1
+    assert trials(cluster, "timed")[1]["status"] == second
+    # A longer timeout resumes the study: the cancelled trial runs again, attempt 2.
+    manifest["spec"]["budget"]["timeout"] = "10m"
+    assert apply(cluster, manifest).returncode == 0
+    cluster.wait_for(
+        lambda: (
+            condition(wait_study(cluster, "timed"), "Succeeded")["reason"]  # type: ignore[index]
+            == "MaxTrialsReached"
+        ),
+        timeout=30,
+        message="the resumed study completes",
+    )
+    resumed = wait_study(cluster, "timed")
+    final = trials(cluster, "timed")[1]["status"]
+    assert (final["state"], final["attempts"], final["failures"]) == ("Succeeded", 2, 0)
+    assert final["podName"] == "timed-0001-a2" and final["startTime"] == second["startTime"]
+    assert resumed["status"]["trials"]["created"] == 2
 
 
 SUMMARY_TRIAL = (

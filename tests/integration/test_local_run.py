@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,17 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from tradeoff.api import Study, Trial, parse_study
+from tradeoff.api import AlgorithmChoice, Study, Trial
 from tradeoff.api.study import StudySpec
-from tradeoff.engine import Summary, pareto_front
+from tradeoff.cli import main as cli_main
+from tradeoff.engine import Summary, pareto_front, resolve_algorithm
+from tradeoff.engine import validation as engine_validation
+from tradeoff.engine.validation import validate_study
 from tradeoff.local import FileStore, RunResult, StudyRunner
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _study(name: str, spec: dict[str, Any]) -> Study:
-    return parse_study(
+    return validate_study(
         {
             "apiVersion": "tradeoff.dev/v1alpha1",
             "kind": "Study",
@@ -50,6 +56,7 @@ class Recorder:
         self.finished: list[str] = []
         self.states: list[str] = []
         self.asks = 0
+        self.algorithms: set[str] = set()
 
     def trial_finished(self, namespace: str, study: str, record: Trial) -> None:
         self.finished.append(record.metadata.name)
@@ -70,6 +77,7 @@ class Recorder:
 
     def suggest_latency(self, algorithm: str, seconds: float) -> None:
         self.asks += 1
+        self.algorithms.add(algorithm)
 
     def reconcile_error(self, kind: str) -> None:
         pass
@@ -174,7 +182,7 @@ def test_successive_halving_prunes_poor_learning_curves(tmp_path: Path) -> None:
     assert result.state == "Succeeded"
     for r in pruned:
         assert r.status.reason == "Pruned" and r.status.message is not None
-        assert r.status.message.startswith("pruned at step")
+        assert r.status.message.startswith("successive-halving stopped it at step")
         assert r.status.pruning_state, "the pruner's rung state is kept on the record"
         assert 1 <= len(r.status.intermediate) < 8
         assert r.status.economics is not None
@@ -207,12 +215,13 @@ def test_failures_retries_and_the_failure_budget(tmp_path: Path) -> None:
     result = _run(study, tmp_path)
     assert (result.state, result.reason) == ("Failed", "TooManyFailedTrials")
     failed = [r for r in result.records if r.state == "Failed"]
-    cancelled = [r for r in failed if r.status.reason == "TooManyFailedTrials"]
-    failed = [r for r in failed if r not in cancelled]
-    assert len(failed) >= 3
-    assert all(r.status.message and r.status.message.startswith("cancelled: ") for r in cancelled)
+    cancelled = [r for r in result.records if r.status.reason == "Cancelled"]
+    assert len(failed) >= 3 and result.summary.counts.failed == len(failed)
+    assert {r.state for r in result.records} <= {"Failed", "Pending"}
+    assert all(r.state == "Pending" and r.status.failures <= 1 for r in cancelled)
+    assert all(r.status.message == f"cancelled: {result.message}" for r in cancelled)
     for r in failed:
-        assert r.status.attempts == 2  # one retry each
+        assert r.status.attempts == r.status.failures == 2  # one retry each
         assert r.status.economics is not None and r.status.economics.duration_seconds > 0
         if r.spec.parameters["kind"] == "crash":
             assert r.status.reason == "Error"
@@ -244,7 +253,8 @@ def test_deadline_and_goal_cancel_running_trials(tmp_path: Path) -> None:
     by_number = {r.number: r for r in result.records}
     assert by_number[0].state == "Succeeded"
     cancelled = by_number[1]
-    assert (cancelled.state, cancelled.status.reason) == ("Pruned", "GoalReached")
+    assert (cancelled.state, cancelled.status.reason) == ("Pending", "Cancelled")
+    assert cancelled.status.message == "cancelled: trial goal-0000 met the goal"
     assert cancelled.status.economics is not None  # it ran, so it cost something
 
     slow = _study(
@@ -275,9 +285,10 @@ def test_the_study_timeout_stops_running_trials(tmp_path: Path) -> None:
     result = _run(study, tmp_path)
     assert result.state == "Failed" and result.reason == "NoTrialSucceeded"
     assert "timeout of 2s ran out" in result.message
-    assert [(r.state, r.status.reason) for r in result.records] == [
-        ("Failed", "NoTrialSucceeded")
+    assert [(r.state, r.status.reason, r.status.message) for r in result.records] == [
+        ("Pending", "Cancelled", f"cancelled: {result.message}")
     ] * 2
+    assert result.summary.counts.cancelled == 2 and result.summary.counts.failed == 0
 
 
 def test_the_timeout_counts_from_the_first_start(tmp_path: Path) -> None:
@@ -343,14 +354,18 @@ spec:
     )
     assert done.returncode == 0, done.stderr
     assert "Pareto front (5 trials)" in done.stdout
+    assert "Algorithm: random (set in spec.algorithm.name)" in done.stdout
+    assert done.stderr.startswith("Algorithm: random (set in spec.algorithm.name)\n")
     assert "Recommended (knee): cli-" in done.stdout
     assert "Study cli Succeeded (MaxTrialsReached): all 5 trials ran" in done.stdout
     assert done.stderr.count("✓ cli-") == 5
     assert f"Report: {report_path}" in done.stdout.replace("\n", "")
     report = report_path.read_text()
-    assert "cli-0004" in report and "Pareto front (acc ↑ vs size ↓)" in report
+    assert "cli-0004" in report and 'data-chart="acc vs size"' in report
+    assert "<dt>Algorithm</dt><dd>random (set in spec.algorithm.name)</dd>" in report
     assert report.startswith("<!DOCTYPE html>") and "<svg" in report and "<script" not in report
-    assert "http" not in report.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    linked = re.sub(r'href="data:[^"]*"', "", report)  # downloads: base64 inside the file
+    assert "http" not in linked.replace('xmlns="http://www.w3.org/2000/svg"', "")
     record = FileStore(tmp_path / ".tradeoff/cli").load_trials()[0]
     assert record.status.economics is not None
     assert record.status.economics.grams_per_kwh == 8.8  # eu-north-1
@@ -437,3 +452,58 @@ spec:
         busy.close()
     assert done.returncode == 2
     assert done.stderr.startswith("tradeoff run: --metrics-port: cannot listen on 127.0.0.1:")
+
+
+AUTO_SPEC: dict[str, Any] = {
+    "objectives": [{"name": "acc", "direction": "maximize"}],
+    "parameters": [{"name": "x", "type": "float", "low": 0.0, "high": 1.0}],
+    "algorithm": {"name": "auto", "seed": 5},
+    "budget": {"maxTrials": 2},
+    "trialTemplate": _python_trial("report(acc=P['x'])"),
+}
+
+
+def test_the_recorded_algorithm_survives_a_resume_in_another_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = AlgorithmChoice(name="qmc", reason="auto: another environment")
+    with monkeypatch.context() as patched:  # where the study starts, auto means qmc
+        patched.setattr(engine_validation, "resolve_algorithm", lambda spec: elsewhere)
+        first = _run(_study("moved", AUTO_SPEC), tmp_path)
+    assert first.algorithm is not None and first.algorithm.name == "qmc"
+    assert first.algorithm.resolved_at is not None
+    assert FileStore(tmp_path).read_study().algorithm == first.algorithm
+    resumed = _study("moved", {**AUTO_SPEC, "budget": {"maxTrials": 4}})
+    assert resolve_algorithm(resumed.spec).name != "qmc"  # here auto means gp or tpe
+    observer = Recorder()
+    again = _run(resumed, tmp_path, observer)
+    assert again.state == "Succeeded" and len(again.records) == 4
+    assert again.algorithm == first.algorithm
+    assert observer.algorithms == {"qmc"}  # every ask of the resumed run used qmc
+    assert FileStore(tmp_path).read_study().algorithm == first.algorithm
+
+
+def test_a_recorded_algorithm_that_cannot_run_here_stops_the_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "study.yaml"
+    document = {"apiVersion": "tradeoff.dev/v1alpha1", "kind": "Study", "spec": AUTO_SPEC}
+    manifest.write_text(yaml.safe_dump({**document, "metadata": {"name": "gone"}}))
+    workdir = tmp_path / "work"
+    store = FileStore(workdir)
+    store.open(_study("gone", AUTO_SPEC))  # started where PyTorch was installed: gp
+    gp = AlgorithmChoice(name="gp", reason="auto: numeric", resolved_at=datetime.now(UTC))
+    store.record_algorithm(gp)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    code = cli_main(["run", str(manifest), "--workdir", str(workdir), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        f"tradeoff run: {workdir / 'study.json'}: gp, chosen when the study started, cannot run"
+        " here: gp needs PyTorch: pip install 'tradeoff[gp]' (or start afresh with another"
+        " --workdir)\n"
+    )
+    assert store.load_trials() == [] and store.read_study().algorithm == gp

@@ -1,5 +1,6 @@
 """`tradeoff run` stopped by Ctrl-C or kill -9, then rerun: nothing lost, nothing redone;
-one run at a time per workdir; children a killed run left behind are stopped on resume."""
+one run at a time per workdir; children a killed run left behind are stopped on resume;
+trials a stop rule cancelled run again when a later run's budget allows."""
 
 from __future__ import annotations
 
@@ -96,10 +97,9 @@ def _check_resumed(before: dict[int, dict[str, Any]], after: dict[int, dict[str,
         assert new["spec"] == old["spec"], "same number, same parameters"
         if old["status"]["state"] == "Succeeded":
             assert new["status"] == old["status"], f"finished trial {number} was re-run"
-        elif old["status"]["state"] == "Running":  # killed mid-attempt: the same attempt again
-            assert new["status"]["attempts"] == old["status"]["attempts"]
-        else:  # stopped by Ctrl-C (saved as Pending, its attempt given back) or never started
+        else:  # stopped by Ctrl-C or kill -9, or never started: one more attempt, no retry
             assert new["status"]["attempts"] == old["status"]["attempts"] + 1
+            assert new["status"]["failures"] == 0
 
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
@@ -269,6 +269,67 @@ def test_children_of_a_killed_run_are_stopped_before_their_trials_rerun(tmp_path
     records = _records(tmp_path)
     assert sorted(records) == [0, 1]
     assert all(r["status"]["state"] == "Succeeded" for r in records.values())
-    # The killed attempt re-ran under its own number: an interruption uses up no retry.
-    assert all(r["status"]["attempts"] == 1 for r in records.values())
+    # The killed attempt counts as started and the re-run is attempt 2; an interruption
+    # uses up no retry.
+    assert all(r["status"]["attempts"] == 2 for r in records.values())
+    assert all(r["status"]["failures"] == 0 for r in records.values())
     assert not list((tmp_path / "w" / "attempts" / "running").glob("*.json"))
+
+
+CANCELLED = """
+apiVersion: tradeoff.dev/v1alpha1
+kind: Study
+metadata: {name: cancelled}
+spec:
+  objectives: [{name: score, direction: maximize}]
+  parameters: [{name: x, type: float, low: 0.0, high: 1.0}]
+  algorithm: {name: random, seed: 1}
+  budget: {maxTrials: 2, parallelism: 2, timeout: TIMEOUT}
+  trialTemplate:
+    pod:
+      containers:
+        - name: trial
+          command: [python, -c]
+          args:
+            - |
+              import os, sys, time
+              slow = os.environ["TRADEOFF_TRIAL"].endswith("-0001")
+              if slow and not os.path.exists("ran-once"):
+                  open("ran-once", "w").close()
+                  time.sleep(60)
+              print("score=0.5")
+"""
+
+
+def _records_of(tmp: Path) -> list[dict[str, Any]]:
+    return [r["status"] for _, r in sorted(_records(tmp).items())]
+
+
+def test_a_cancelled_trial_runs_again_when_a_later_run_allows(tmp_path: Path) -> None:
+    first = _start(tmp_path, CANCELLED.replace("TIMEOUT", "2s"))
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err  # the timeout ends it, and one trial succeeded
+    assert "Succeeded (Timeout)" in out
+    fast, slow = _records_of(tmp_path)
+    assert fast["state"] == "Succeeded"
+    assert (slow["state"], slow["reason"]) == ("Pending", "Cancelled")
+    assert slow["message"] == "cancelled: the study's timeout of 2s ran out"
+    assert (slow["attempts"], slow["failures"]) == (1, 0)
+    # The same budget: the timeout still holds, so the cancelled trial does not run.
+    again = _start(tmp_path, CANCELLED.replace("TIMEOUT", "2s"))
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0 and "Succeeded (Timeout)" in out, err
+    assert _records_of(tmp_path)[1] == slow
+    # A longer timeout: the cancelled trial runs again (attempt 2) and the study completes.
+    longer = _start(tmp_path, CANCELLED.replace("TIMEOUT", "10m"))
+    out, err = longer.communicate(timeout=60)
+    assert longer.returncode == 0, err
+    assert "Succeeded (MaxTrialsReached)" in out
+    fast_after, slow_after = _records_of(tmp_path)
+    assert fast_after == fast, "a finished trial never runs again"
+    assert (slow_after["state"], slow_after["attempts"], slow_after["failures"]) == (
+        "Succeeded",
+        2,
+        0,
+    )
+    assert slow_after["startTime"] == slow["startTime"], "the first attempt's start is kept"

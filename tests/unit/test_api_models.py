@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from tradeoff.api import ManifestError, Parameter, Study, Trial, parse_study, trial_name
+from tradeoff.api import ManifestError, Parameter, Study, Trial, trial_name
 from tradeoff.api.duration import parse_duration
 from tradeoff.api.errors import SpecProblem, format_validation_error
 from tradeoff.api.space import is_active, ordered_for_sampling, space_problems
 from tradeoff.api.study import Budget
+from tradeoff.engine.validation import validate_study
 
 MANIFEST: dict[str, Any] = {
     "apiVersion": "tradeoff.dev/v1alpha1",
@@ -42,7 +43,7 @@ MANIFEST: dict[str, Any] = {
 def study(**spec: Any) -> Study:
     document = copy.deepcopy(MANIFEST)
     document["spec"].update(spec)
-    return parse_study(document)
+    return validate_study(document)
 
 
 def problems(**spec: Any) -> list[str]:
@@ -76,7 +77,7 @@ def test_camel_case_round_trip() -> None:
     assert spec["trialTemplate"]["primaryContainer"] == "trial"
     assert "max_trials" not in str(wire) and "None" not in str(wire)
     assert Study.model_validate(wire) == s
-    assert parse_study(wire).wire() == wire
+    assert validate_study(wire).wire() == wire
 
 
 def test_snake_case_names_are_accepted_in_python() -> None:
@@ -114,7 +115,7 @@ def test_several_problems_are_reported_together() -> None:
 
 
 def test_parameter_value_union_gives_one_line() -> None:
-    lines = problems(parameters=[{"name": "m", "type": "categorical", "values": [[1]]}])
+    lines = problems(parameters=[{"name": "C", "type": "categorical", "values": [[1]]}])
     assert lines == [
         "spec.parameters[0].values[0]: must be a string, a number or a boolean (got a list)"
     ]
@@ -122,7 +123,10 @@ def test_parameter_value_union_gives_one_line() -> None:
 
 def test_field_named_like_a_union_tag_is_not_merged() -> None:
     lines = problems(goal={"str": "high"})
-    assert lines == ["spec.goal.str: must be a number (got 'high')"]
+    assert lines == [
+        "spec.goal.str: must be a number (got 'high')",
+        "spec.goal.str: is not an objective (objectives: accuracy, cost)",
+    ]
 
 
 def test_trial_record() -> None:
@@ -182,13 +186,16 @@ def test_categorical_values_keep_their_types() -> None:
     assert [type(v) for v in p.values] == [str, int, float, bool]
 
 
-def test_grid_values() -> None:
-    assert param(name="n", type="int", low=1, high=7, step=3).grid_values() == [1, 4, 7]
-    assert param(name="f", type="float", low=0, high=1, step=0.25).grid_values() == [
-        0, 0.25, 0.5, 0.75, 1.0,
-    ]  # fmt: skip
-    assert param(name="f", type="float", low=0, high=1).grid_values() is None
-    assert param(name="c", type="categorical", values=["a", "b"]).grid_values() == ["a", "b"]
+def test_value_counts_and_values_are_computed_not_listed() -> None:
+    n = param(name="n", type="int", low=1, high=7, step=3)
+    assert n.value_count() == 3 and [n.value_at(i) for i in range(3)] == [1, 4, 7]
+    f = param(name="f", type="float", low=0, high=1, step=0.25)
+    assert f.value_count() == 5 and f.value_at(3) == 0.75
+    assert param(name="f", type="float", low=0, high=1).value_count() is None
+    c = param(name="c", type="categorical", values=["a", "b"])
+    assert c.value_count() == 2 and c.value_at(1) == "b"
+    huge = param(name="h", type="int", low=0, high=2_000_000_000)
+    assert huge.value_count() == 2_000_000_001 and huge.value_at(2_000_000_000) == 2_000_000_000
 
 
 # --- conditional parameters -----------------------------------------------------------
@@ -280,8 +287,10 @@ def test_constraints() -> None:
 def test_template_references() -> None:
     pod = {"containers": [{"name": "t", "args": ["${params.nope}", "${trial.name}", "${x.y}"]}]}
     assert problems(trialTemplate={"pod": pod}) == [
-        "spec.trialTemplate.pod.containers[0].args[0]: ${params.nope} names an unknown parameter",
-        "spec.trialTemplate.pod.containers[0].args[2]: unknown reference ${x.y}",
+        "spec.trialTemplate.pod.containers[0].args[0]: '${params.nope}' names unknown parameter"
+        " 'nope'; parameters: C, model",
+        "spec.trialTemplate.pod.containers[0].args[2]: '${x.y}' is not a reference; references"
+        " are ${params.NAME} (C, model), ${trial.name}, ${trial.number} and ${study.name}",
     ]
     bad = {"pod": {"containers": [{"name": "t"}]}, "primaryContainer": "main"}
     assert problems(trialTemplate=bad) == [

@@ -18,6 +18,7 @@ QUICK = [
     "tradeoff_value",
     "pruning",
     "overhead",
+    "engine_scale",
 ]
 EXTRA_ARGS = {"overhead": ["--parts", "latency"]}
 """Part (a) starts `tradeoff run` processes; the local-mode tests cover that path."""
@@ -48,6 +49,8 @@ def test_quick_mode_writes_results(
 def test_benchmark_list_is_complete() -> None:
     scripts = {p.stem for p in BENCHMARKS.glob("*.py") if not p.stem.startswith("_")}
     scripts.discard("operator_scale")  # needs the API emulator and the operator: not a quick run
+    scripts.discard("operator_memory")  # its small run is tests/e2e/test_operator_memory.py
+    scripts.discard("operator_faults")  # its small runs are tests/e2e/test_operator_faults.py
     assert scripts == set(QUICK), "every benchmark needs a --quick smoke test here"
 
 

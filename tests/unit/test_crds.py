@@ -18,9 +18,9 @@ from pydantic import BaseModel
 from tradeoff.api import Study, Trial
 from tradeoff.api.crd import HEADER, INT_OR_STRING, PRESERVE, generated_files, main
 from tradeoff.api.economics import TrialEconomics
-from tradeoff.api.load import load_study
 from tradeoff.api.status import Condition, FrontPoint, Recommendation, StudyStatus, Totals
 from tradeoff.api.trial import StepValue, TrialStatus
+from tradeoff.validate import load_study
 
 REPO = Path(__file__).parents[2]
 CRDS = REPO / "crds"

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.factories import finish, make_spec, run
+from tests.factories import KEY, finish, make_spec, run
 from tradeoff.api import Trial
-from tradeoff.engine import Engine, history
+from tradeoff.engine import Engine
 from tradeoff.engine.space import config_key
 
 
@@ -34,9 +34,11 @@ def test_rebuilding_from_records_gives_the_identical_next_suggestion(
 ) -> None:
     spec = make_spec(algorithm={"name": algorithm, "seed": 42, "settings": settings})
     # 23 trials: NSGA-II is several generations in, TPE past its startup trials.
-    live = Engine(spec)
+    live = Engine(spec, key=KEY)
     records = run(live, zdt1, 23, batch=3)
-    restarted = Engine(make_spec(algorithm={"name": algorithm, "seed": 42, "settings": settings}))
+    restarted = Engine(
+        make_spec(algorithm={"name": algorithm, "seed": 42, "settings": settings}), key=KEY
+    )
     assert live.ask(records, 3) == restarted.ask(roundtrip(records), 3)
 
 
@@ -50,7 +52,7 @@ def test_a_restart_at_any_point_proposes_what_the_running_process_did(
     """Asynchronous study, three trials in flight: the state before every ask is saved as a
     store would save it; an engine built afresh from that state proposes the same trial."""
     spec = make_spec(algorithm={"name": algorithm, "seed": 11, "settings": settings})
-    live = Engine(spec)
+    live = Engine(spec, key=KEY)
     records: list[Trial] = []
     history: list[tuple[list[Trial], Any]] = []
     while len(records) < (9 if algorithm == "gp" else 20):
@@ -64,12 +66,12 @@ def test_a_restart_at_any_point_proposes_what_the_running_process_did(
             Trial.new("demo", suggestion.number, suggestion.parameters, suggestion.sampler_state)
         )
     for saved, suggestion in history:
-        assert Engine(spec).ask(saved, 1) == [suggestion]
+        assert Engine(spec, key=KEY).ask(saved, 1) == [suggestion]
 
 
 def test_nsga2_generation_state_lives_in_the_records() -> None:
     spec = make_spec(algorithm={"name": "nsga2", "seed": 3, "settings": {"populationSize": 4}})
-    engine = Engine(spec)
+    engine = Engine(spec, key=KEY)
     records = run(engine, zdt1, 12)
     generations = [r.spec.sampler_state["trial"]["NSGAIISampler:generation"] for r in records]
     assert generations == [0] * 4 + [1] * 4 + [2] * 4
@@ -79,7 +81,7 @@ def test_nsga2_generation_state_lives_in_the_records() -> None:
 
 def test_a_late_finisher_does_not_change_a_recorded_parent_population() -> None:
     spec = make_spec(algorithm={"name": "nsga2", "seed": 5, "settings": {"populationSize": 4}})
-    engine = Engine(spec)
+    engine = Engine(spec, key=KEY)
     # Six generation-0 trials run at once; four finish, so generation 1 starts.
     records = [
         Trial.new("demo", s.number, s.parameters, s.sampler_state) for s in engine.ask([], 6)
@@ -93,10 +95,11 @@ def test_a_late_finisher_does_not_change_a_recorded_parent_population() -> None:
     # The stragglers of generation 0 finish later; a rebuilt study keeps the recorded parents.
     for r in records[4:6]:
         finish(engine, r, zdt1(r.spec.parameters))
-    study = history.rebuild(spec, roundtrip(records), engine.space, {})
+    rebuilt = Engine(spec, key=KEY)
+    study = rebuilt._sync(roundtrip(records))
     attrs = study._storage.get_study_system_attrs(study._study_id)
     assert {k: sorted(attrs[k]) for k in parents} == {k: sorted(v) for k, v in parents.items()}
-    assert Engine(spec).ask(roundtrip(records), 2) == engine.ask(records, 2)
+    assert Engine(spec, key=KEY).ask(roundtrip(records), 2) == engine.ask(records, 2)
 
 
 def test_parallel_asks_never_repeat_a_configuration() -> None:
@@ -107,7 +110,7 @@ def test_parallel_asks_never_repeat_a_configuration() -> None:
         ],
         budget={"maxTrials": 9, "parallelism": 9},
     )
-    engine = Engine(spec)
+    engine = Engine(spec, key=KEY)
     first = engine.ask([], 5)
     records = [Trial.new("demo", s.number, s.parameters) for s in first]
     second = engine.ask(records, 9)
@@ -119,7 +122,7 @@ def test_parallel_asks_never_repeat_a_configuration() -> None:
 
 
 def test_numbers_continue_after_the_highest_record() -> None:
-    engine = Engine(make_spec())
+    engine = Engine(make_spec(), key=KEY)
     records = [
         Trial.new("demo", 0, {"x": 0.1, "y": 0.2}),
         Trial.new("demo", 5, {"x": 0.3, "y": 0.1}),
@@ -145,7 +148,7 @@ CASH = [
 @pytest.mark.parametrize("algorithm", ["tpe", "nsga2", "random", "qmc", "gp"])
 def test_conditional_parameters_are_sampled_define_by_run(algorithm: str) -> None:
     spec = make_spec(parameters=CASH, algorithm={"name": algorithm, "seed": 0})
-    engine = Engine(spec)
+    engine = Engine(spec, key=KEY)
 
     def objective(p: dict[str, Any]) -> dict[str, float]:
         score = 0.9 if p["model"] == "svm" else 0.8 + p["depth"] / 100
@@ -162,7 +165,7 @@ def test_conditional_parameters_are_sampled_define_by_run(algorithm: str) -> Non
 
 def test_constraints_shape_the_front_and_the_recommendation() -> None:
     spec = make_spec(constraints=[{"metric": "cost", "max": 0.5}])
-    engine = Engine(spec)
+    engine = Engine(spec, key=KEY)
     records = run(engine, lambda p: {"accuracy": p["x"], "cost": p["x"]}, 20)
     summary = engine.summarize(records)
     front = {p.trial for p in summary.front}
@@ -179,14 +182,14 @@ def test_constraints_reach_the_sampler_as_feasibility() -> None:
     spec = make_spec(
         constraints=[{"metric": "cost", "max": 0.5}], algorithm={"name": "tpe", "seed": 0}
     )
-    engine = Engine(spec)
+    engine = Engine(spec, key=KEY)
     records = run(engine, lambda p: {"accuracy": p["x"], "cost": p["x"]}, 40)
     late = [r.status.metrics["cost"] for r in records[20:]]
     assert sum(c <= 0.5 for c in late) >= 14  # TPE learns where the feasible region is
 
 
 def test_missing_objective_fails_the_trial_with_a_reason() -> None:
-    engine = Engine(make_spec())
+    engine = Engine(make_spec(), key=KEY)
     ev = engine.evaluate({"accuracy": 0.9}, None)
     assert ev.values is None
     assert ev.failure_reason == "MetricsMissing"
@@ -212,7 +215,7 @@ def test_builtin_economics_metrics_are_objectives() -> None:
             {"name": "carbon", "direction": "minimize"},
         ]
     )
-    ev = Engine(spec).evaluate({"accuracy": 0.9, "carbon": 99.0}, econ)
+    ev = Engine(spec, key=KEY).evaluate({"accuracy": 0.9, "carbon": 99.0}, econ)
     assert ev.values == [0.9, 0.5]  # computed, not taken from the trial
 
 
@@ -225,7 +228,7 @@ def test_grid_search_walks_the_grid_and_stops() -> None:
         algorithm={"name": "grid", "seed": 0},
         budget={"maxTrials": 100, "parallelism": 2},
     )
-    engine = Engine(spec)
+    engine = Engine(spec, key=KEY)
     records = run(engine, lambda p: {"accuracy": p["x"], "cost": 1.0}, 6, batch=2)
     assert {config_key(r.spec.parameters) for r in records} == {
         config_key({"x": x, "k": k}) for x in (0.0, 0.5, 1.0) for k in ("a", "b")
@@ -235,14 +238,14 @@ def test_grid_search_walks_the_grid_and_stops() -> None:
 
 
 def test_seedless_studies_still_run() -> None:
-    engine = Engine(make_spec(algorithm={"name": "tpe"}))
+    engine = Engine(make_spec(algorithm={"name": "tpe"}), key=KEY)
     assert len(run(engine, zdt1, 5)) == 5
 
 
 def test_pruned_trials_in_a_multi_objective_study_do_not_confuse_the_sampler() -> None:
     from tradeoff.api.trial import StepValue
 
-    engine = Engine(make_spec(earlyStopping={"algorithm": "median"}))
+    engine = Engine(make_spec(earlyStopping={"algorithm": "median"}), key=KEY)
     records = run(engine, zdt1, 12)
     records[3].status.state = "Pruned"
     records[3].status.intermediate = [StepValue(step=0, value=0.1)]
@@ -255,7 +258,7 @@ def test_grid_search_survives_a_failed_trial_and_a_duplicate() -> None:
         algorithm={"name": "grid", "seed": 0},
         budget={"maxTrials": 5, "parallelism": 1},
     )
-    engine = Engine(spec)
+    engine = Engine(spec, key=KEY)
     records = run(engine, lambda p: {"accuracy": 1.0, "cost": 1.0}, 2)
     records[1].status.state = "Failed"  # its configuration may be tried again
     more = engine.ask(records, 3)
@@ -291,7 +294,9 @@ def test_auto_rules(
         algorithm={"name": "auto"},
         budget={"maxTrials": max_trials},
     )
-    assert resolve_algorithm(spec) == expected
+    chosen = resolve_algorithm(spec)
+    assert chosen.name == expected
+    assert chosen.reason.startswith("auto: ")
 
 
 @pytest.mark.parametrize(
@@ -317,7 +322,7 @@ def test_every_algorithm_runs_a_study(
         parameters=parameters,
         algorithm={"name": algorithm, "seed": 3},
     )
-    engine = Engine(spec)
+    engine = Engine(spec, key=KEY)
 
     def objective(p: dict[str, Any]) -> dict[str, float]:
         x = float(p.get("x", p.get("C", 0.5)) or 0.5) if not isinstance(p.get("x"), str) else 0.5

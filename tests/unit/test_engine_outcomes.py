@@ -189,15 +189,6 @@ def test_no_success_at_all_is_a_failure() -> None:
     )
 
 
-def test_retries_follow_the_template() -> None:
-    engine = Engine(make_spec(trialTemplate={"retries": 1, "pod": {"containers": [{"name": "t"}]}}))
-    r = Trial.new("demo", 0, {"x": 0.1, "y": 0.1})
-    r.status.attempts = 1
-    assert engine.retry(r)
-    r.status.attempts = 2
-    assert not engine.retry(r)
-
-
 def test_summary_counts_totals_and_best() -> None:
     from tradeoff.api.economics import TrialEconomics
 

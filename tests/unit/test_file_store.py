@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from tradeoff.api import Study, Trial, parse_study
+from tradeoff.api import AlgorithmChoice, Study, Trial
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.trial import StepValue
+from tradeoff.engine.validation import validate_study
 from tradeoff.local.store import (
     FileStore,
     StoreError,
@@ -39,7 +40,7 @@ def _study(**spec_changes: Any) -> Study:
         },
     }
     document["spec"].update(spec_changes)
-    return parse_study(document)
+    return validate_study(document)
 
 
 def _record(number: int, state: str = "Succeeded") -> Trial:
@@ -145,6 +146,29 @@ def test_open_records_the_spec_and_the_first_start(tmp_path: Path) -> None:
     # Resuming later keeps the first start (the timeout counts from it).
     again = store.open(_study(), now=first + timedelta(hours=2))
     assert again.started_at == first
+
+
+def test_the_recorded_algorithm_is_kept_by_every_later_open(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    assert store.open(_study()).algorithm is None  # a new study: nothing chosen yet
+    chosen = AlgorithmChoice(
+        name="tpe",
+        reason="auto: categorical or conditional parameters",
+        resolved_at=datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    store.record_algorithm(chosen)
+    document = json.loads(store.study_path.read_text())
+    assert document["algorithm"] == {
+        "name": "tpe",
+        "reason": "auto: categorical or conditional parameters",
+        "resolvedAt": "2026-05-01T00:00:00Z",
+    }
+    assert store.open(_study(budget={"maxTrials": 9})).algorithm == chosen
+    assert store.read_study().algorithm == chosen
+    document["algorithm"]["name"] = "bayes"
+    store.study_path.write_text(json.dumps(document))
+    with pytest.raises(StoreError, match=r"study\.json: not a valid study file \(name: "):
+        store.read_study()
 
 
 def test_resume_may_change_the_budget(tmp_path: Path) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tradeoff.api import Trial
+from tradeoff.api.policy import TrialPolicy
 from tradeoff.api.status import Condition, Recommendation, StudyStatus
-from tradeoff.kube.reconcile import plan_study, records_of
+from tradeoff.kube.pods import owner_reference
+from tradeoff.kube.reconcile import MAX_PROBLEM_LINES, plan_study, records_of
 from tradeoff.kube.status import get_condition, recommended_summary, set_condition
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -94,14 +98,20 @@ def study_obj(
     }
 
 
-def trial_obj(number: int, state: str, accuracy: float | None = None) -> dict[str, Any]:
+def trial_obj(
+    number: int, state: str, accuracy: float | None = None, owner: str | None = "u-1"
+) -> dict[str, Any]:
+    """A Trial as the operator makes it (controlled by Study `demo`, uid `owner`)."""
     trial = Trial.new("demo", number, {"x": number / 10}, namespace="ns")
     trial.status.state = state  # type: ignore[assignment]
     if accuracy is not None:
         trial.status.metrics = {"accuracy": accuracy}
         trial.status.values = [accuracy]
         trial.status.feasible = True
-    return dict(trial.wire())
+    obj = dict(trial.wire())
+    if owner is not None:
+        obj["metadata"]["ownerReferences"] = [owner_reference("Study", "demo", owner)]
+    return obj
 
 
 def test_a_new_study_creates_trials_up_to_parallelism() -> None:
@@ -206,6 +216,58 @@ def test_a_semantically_invalid_spec_fails_with_valid_false() -> None:
     assert not again.status_changed and again.events == []
 
 
+def privileged_study_obj() -> dict[str, Any]:
+    obj = study_obj()
+    pod = obj["spec"]["trialTemplate"]["pod"]
+    pod["hostNetwork"] = True
+    pod["containers"][0]["securityContext"] = {"privileged": True}
+    return obj
+
+
+def test_a_study_the_trial_policy_refuses_gets_valid_false_and_no_trials() -> None:
+    plan = plan_study(privileged_study_obj(), [], T0)  # the default policy: restricted
+    assert plan.new_trials == [] and plan.status.state == "Failed" and plan.study is None
+    valid = get_condition(plan.status.conditions, "Valid")
+    assert valid is not None and valid.status == "False" and valid.reason == "InvalidSpec"
+    assert valid.message.splitlines() == [
+        "spec.trialTemplate.pod.hostNetwork: not allowed by the trial policy (restricted)",
+        "spec.trialTemplate.pod.containers[0].securityContext.privileged: "
+        "not allowed by the trial policy (restricted)",
+    ]
+    assert [(e.type, e.reason, e.message) for e in plan.events] == [
+        ("Warning", "InvalidSpec", valid.message)
+    ]
+    again = plan_study({**privileged_study_obj(), "status": plan.status.wire()}, [], T1)
+    assert not again.status_changed and again.events == []
+
+
+def test_the_policy_the_admin_chose_decides() -> None:
+    lenient = TrialPolicy("privileged", ("default",))
+    plan = plan_study(privileged_study_obj(), [], T0, lenient)
+    assert plan.status.state == "Running" and len(plan.new_trials) == 2
+    obj = study_obj()
+    obj["spec"]["trialTemplate"]["pod"]["serviceAccountName"] = "trainer"
+    refused = plan_study(obj, [], T0, lenient)
+    assert refused.new_trials == [] and refused.status.message == (
+        "spec.trialTemplate.pod.serviceAccountName: 'trainer' not allowed by the trial "
+        "policy (service accounts: default)"
+    )
+    allowed = plan_study(obj, [], T0, TrialPolicy("restricted", ("default", "trainer")))
+    assert len(allowed.new_trials) == 2
+
+
+def test_the_status_holds_a_bounded_number_of_problem_lines() -> None:
+    obj = study_obj()
+    obj["spec"]["trialTemplate"]["pod"]["containers"] = [
+        {"name": f"c{i}", "image": "i", "securityContext": {"privileged": True}} for i in range(50)
+    ]
+    message = plan_study(obj, [], T0).status.message or ""
+    lines = message.splitlines()
+    assert len(lines) == MAX_PROBLEM_LINES + 1
+    assert lines[0].startswith("spec.trialTemplate.pod.containers[0].securityContext.privileged")
+    assert lines[-1] == "... and 30 more (`tradeoff validate` lists every problem)"
+
+
 def test_unreadable_trials_are_skipped() -> None:
     good = trial_obj(0, "Running")
     bad = {
@@ -217,12 +279,61 @@ def test_unreadable_trials_are_skipped() -> None:
     assert [r.number for r in records_of([bad, good])] == [0]
 
 
+# -- only the Study's own records count ----------------------------------------------------
+def forged(number: int, state: str, accuracy: float | None, how: str) -> dict[str, Any]:
+    obj = trial_obj(number, state, accuracy, owner=None)
+    if how == "other-uid":
+        obj["metadata"]["ownerReferences"] = [owner_reference("Study", "demo", "u-2")]
+    elif how == "not-controller":
+        obj["metadata"]["ownerReferences"] = [
+            {**owner_reference("Study", "demo", "u-1"), "controller": False}
+        ]
+    elif how == "other-kind":
+        obj["metadata"]["ownerReferences"] = [owner_reference("ConfigMap", "demo", "u-1", "v1")]
+    return obj
+
+
+@pytest.mark.parametrize("how", ["none", "other-uid", "not-controller", "other-kind"])
+def test_trials_the_study_does_not_control_do_not_count(how: str) -> None:
+    own = [trial_obj(0, "Succeeded", 0.5)]
+    fake = forged(7, "Succeeded", 0.99, how)
+    plan = plan_study(study_obj(max_trials=10), [*own, fake], T0)
+    assert plan.foreign == [fake]
+    assert [r.number for r in plan.records if r.finished] == [0]
+    assert plan.status.trials.succeeded == 1 and plan.status.trials.created == 3
+    assert plan.status.recommended is not None and plan.status.recommended.trial == "demo-0000"
+    assert [t["metadata"]["name"] for t in plan.new_trials] == ["demo-0001", "demo-0002"]
+
+
+def test_a_taken_trial_name_blocks_the_study_and_is_never_adopted() -> None:
+    own = [trial_obj(0, "Succeeded", 0.5)]
+    squatter = forged(1, "Succeeded", 0.99, "none")  # demo-0001, the next name
+    plan = plan_study(study_obj(max_trials=10), [*own, squatter], T0)
+    assert plan.new_trials == [] and plan.status.trials.succeeded == 1
+    blocked = get_condition(plan.status.conditions, "Blocked")
+    assert blocked is not None and (blocked.status, blocked.reason) == ("True", "TrialNameTaken")
+    assert "demo-0001" in blocked.message and plan.status.message == blocked.message
+    assert [e.reason for e in plan.events if e.type == "Warning"] == ["TrialNameTaken"]
+    again = plan_study(
+        {**study_obj(max_trials=10), "status": plan.status.wire()}, [*own, squatter], T1
+    )
+    assert not again.status_changed and again.events == []
+    # A name only a create found taken (the squatter carries no label) blocks the same way.
+    hidden = plan_study(study_obj(max_trials=10), own, T0, taken={"demo-0001"})
+    assert hidden.new_trials == []
+    assert get_condition(hidden.status.conditions, "Blocked").status == "True"  # type: ignore[union-attr]
+    # Once the name is free, the study goes on.
+    freed = plan_study({**study_obj(max_trials=10), "status": plan.status.wire()}, own, T1)
+    assert [t["metadata"]["name"] for t in freed.new_trials] == ["demo-0001", "demo-0002"]
+    assert get_condition(freed.status.conditions, "Blocked").status == "False"  # type: ignore[union-attr]
+
+
 # -- trial outcome events -----------------------------------------------------------------
 def test_outcome_events_say_how_a_trial_ended() -> None:
-    from tradeoff.api import parse_study
+    from tradeoff.engine.validation import validate_study
     from tradeoff.kube.events import trial_outcome_events
 
-    study = parse_study(study_obj())
+    study = validate_study(study_obj())
     ok = Trial.model_validate(trial_obj(0, "Succeeded", 0.91234))
     [(ref, event)] = trial_outcome_events(study, ok, "ns")
     assert ref["kind"] == "Trial" and ref["metadata"]["name"] == "demo-0000"

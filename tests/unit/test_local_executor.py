@@ -9,17 +9,23 @@ import signal
 import subprocess
 import sys
 import time
+import tracemalloc
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tradeoff.api import parse_study
 from tradeoff.api.study import StudySpec
 from tradeoff.api.template import render_pod_spec
+from tradeoff.api.trial import Trial
+from tradeoff.engine import lifecycle
+from tradeoff.engine.validation import validate_study
 from tradeoff.local.children import ChildRecords, Leftover, process_start_ticks
 from tradeoff.local.events import AttemptResult, Event, Intermediate, command_line
 from tradeoff.local.executor import LocalExecutor
+from tradeoff.local.outcome import attempt_outcome
+from tradeoff.trial_stream import MAX_LINE_BYTES
 
 
 def _spec(code: str, *, deadline: str | None = None, env: list[Any] | None = None) -> StudySpec:
@@ -37,7 +43,7 @@ def _spec(code: str, *, deadline: str | None = None, env: list[Any] | None = Non
     }
     if deadline is not None:
         template["activeDeadline"] = deadline
-    return parse_study(
+    return validate_study(
         {
             "apiVersion": "tradeoff.dev/v1alpha1",
             "kind": "Study",
@@ -312,3 +318,35 @@ def test_leftovers_are_stopped_and_reused_pids_left_alone(tmp_path: Path) -> Non
         for child in (leftover, stranger, stubborn):
             child.kill()
             child.wait()
+
+
+def test_huge_output_is_read_in_bounded_memory_and_quoted_safely(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "out, err = sys.stdout.buffer, sys.stderr.buffer\n"
+        "out.write(b'epoch=1 acc=0.25\\n')\n"
+        "for _ in range(800): out.write(b'z' * 65536)\n"  # one 50 MB line, no newline
+        "out.write(b'\\nacc=0.5\\n')\n"
+        "err.write(b'\\x1b[31mRuntimeError\\x1b[0m: ' + b'q' * (20 * 1024 * 1024) + b'\\n')\n"
+        "sys.exit(3)\n"
+    )
+    h = Harness(_spec(code), tmp_path)
+    tracemalloc.start()
+    try:
+        h.start()
+        result = h.wait(timeout=60)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, f"reading the output took {peak} bytes"
+    assert result.exit_code == 3 and result.metrics == {"acc": 0.5}
+    spec = _spec(code)
+    move = lifecycle.end_attempt(
+        spec, Trial.new("exe", 0, {}).status, attempt_outcome(result, None), now=datetime.now(UTC)
+    )
+    message = move.status.message or ""
+    assert (move.status.state, move.status.reason) == ("Failed", "Error")
+    assert message.startswith("exited with code 3: RuntimeError: qqq")
+    assert len(message) < 350 and "\x1b" not in message
+    log = (h.logs / "exe-0000.log").read_text()
+    assert f"[... {50 * 1024 * 1024 - MAX_LINE_BYTES} more bytes]" in log

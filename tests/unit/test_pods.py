@@ -12,15 +12,19 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tradeoff.api import Trial, parse_study
+from tradeoff.api import Trial
+from tradeoff.api.policy import PolicyViolation, TrialPolicy, problem_lines
 from tradeoff.api.study import Study
-from tradeoff.economics import EconomicsConfig, add_attempt
-from tradeoff.engine import Engine, cancelled_outcome, reported_energy_kwh
-from tradeoff.kube import attempts, trials
-from tradeoff.kube.pods import build_pod, harden, pod_name, primary_container
+from tradeoff.api.trial import StepValue, TrialStatus
+from tradeoff.economics import EconomicsConfig
+from tradeoff.engine import AttemptOutcome, lifecycle, reported_energy_kwh
+from tradeoff.engine.validation import validate_study
+from tradeoff.kube import attemptlog, attempts, trials
+from tradeoff.kube.pods import build_pod, harden, owner_reference, pod_name, primary_container
 from tradeoff.kube.settings import Settings
 from tradeoff.kube.studies import Context
 from tradeoff.kube.trials import TrialDriver
+from tradeoff.trial_output import TrialOutput
 
 NOW = datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)
 
@@ -34,7 +38,7 @@ def make_study(**template: Any) -> Study:
         "resources": {"requests": {"cpu": "${params.cpu}", "memory": "512Mi"}},
     }
     pod = template.pop("pod", {"containers": [container]})
-    return parse_study(
+    return validate_study(
         {
             "apiVersion": "tradeoff.dev/v1alpha1",
             "kind": "Study",
@@ -212,15 +216,29 @@ def ended_pod(
 NODE = {"metadata": {"labels": {"topology.kubernetes.io/region": "eu-north-1"}}}
 
 
-def judge(pod: dict[str, Any] | None, log: str = "", study: Study | None = None) -> attempts.Ending:
+def read_metrics(study: Study, log: str, message: str) -> TrialOutput:
+    output = attempts.new_output(study)
+    output.feed_text(log)
+    return attempts.apply_termination(output, message)
+
+
+def judge(
+    pod: dict[str, Any] | None,
+    log: str = "",
+    study: Study | None = None,
+    before: TrialStatus | None = None,
+) -> TrialStatus:
+    """What the engine's lifecycle makes of an ended pod (no retries)."""
     study = study or make_study()
     output = None
     economics = None
     if pod is not None:
         term = attempts.terminated_state(pod, "trial")
-        output = attempts.read_metrics(study, log, str(term.get("message") or ""))
+        output = read_metrics(study, log, str(term.get("message") or ""))
         economics = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
-    return attempts.judge(Engine(study.spec), study, pod, "trial", output, economics, economics)
+    outcome = attempts.outcome(pod, "trial", output, economics)
+    status = before or TrialStatus(attempts=1)
+    return lifecycle.end_attempt(study.spec, status, outcome, now=NOW).status
 
 
 def test_phases() -> None:
@@ -257,22 +275,44 @@ def test_clean_exit_without_objective_fails_metrics_missing() -> None:
 def test_non_zero_exit_fails_with_its_code_and_last_line() -> None:
     ending = judge(ended_pod(3, message="Traceback...\nValueError: diverged\n"))
     assert (ending.state, ending.reason) == ("Failed", "Error")
-    assert ending.message == "container trial exited with code 3 (Error): ValueError: diverged"
+    assert ending.message == "exited with code 3: ValueError: diverged"
+
+
+def test_a_failed_containers_words_are_quoted_short_and_clean() -> None:
+    said = "\x1b[31mRuntimeError\x1b[0m: \x07" + "secret " * 5000 + "\n\x1b[0m\n"
+    ending = judge(ended_pod(1, message=said))
+    assert ending.message is not None
+    assert ending.message.startswith("exited with code 1: RuntimeError: ")
+    tail = ending.message.split(": ", 1)[1]
+    assert len(tail) <= 300 and tail.endswith("...")
+    assert not any(c < " " or c == "\x7f" for c in ending.message)
 
 
 @pytest.mark.parametrize(
-    ("pod_reason", "expected"),
-    [("Evicted", "Evicted"), ("DeadlineExceeded", "DeadlineExceeded"), ("NodeLost", "PodLost")],
+    ("pod_reason", "expected", "message"),
+    [
+        ("Evicted", "Evicted", "evicted: pod demo-0003-a1: Evicted happened"),
+        ("DeadlineExceeded", "DeadlineExceeded", "stopped after its activeDeadline of 90s"),
+        ("NodeLost", "PodLost", "lost: pod demo-0003-a1: NodeLost happened"),
+    ],
 )
-def test_pod_level_reasons(pod_reason: str, expected: str) -> None:
+def test_pod_level_reasons(pod_reason: str, expected: str, message: str) -> None:
     ending = judge(ended_pod(137, reason=pod_reason), log="accuracy=0.9\n")
-    assert (ending.state, ending.reason) == ("Failed", expected)
-    assert pod_reason in (ending.message or "")
+    assert (ending.state, ending.reason, ending.message) == ("Failed", expected, message)
+
+
+def test_a_process_that_never_started_is_a_start_error_as_in_local_mode() -> None:
+    pod = ended_pod(128, message="exec: nope: executable file not found in $PATH")
+    pod["status"]["containerStatuses"][0]["state"]["terminated"]["reason"] = "StartError"
+    ending = judge(pod)
+    assert (ending.state, ending.reason) == ("Failed", "StartError")
+    assert ending.message == "could not start: exec: nope: executable file not found in $PATH"
 
 
 def test_a_vanished_pod_is_lost() -> None:
     ending = judge(None)
     assert (ending.state, ending.reason) == ("Failed", "PodLost")
+    assert ending.message == "lost: the pod was deleted before it ended"
     assert ending.economics is None
 
 
@@ -301,12 +341,13 @@ def test_service_account_token_is_not_mounted_unless_the_template_says_so() -> N
 def test_objective_values_come_from_the_final_attempt_and_economics_from_all() -> None:
     study = make_study()
     pod = ended_pod()
-    output = attempts.read_metrics(study, "accuracy=0.8\n", "")
+    output = read_metrics(study, "accuracy=0.8\n", "")
     spent = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
     assert spent is not None
     earlier = spent.model_copy(update={"cost_usd": 5.0})  # a costly failed attempt
-    total = add_attempt(earlier, spent)
-    ending = attempts.judge(Engine(study.spec), study, pod, "trial", output, spent, total)
+    before = TrialStatus(attempts=2, failures=1, economics=earlier)
+    outcome = attempts.outcome(pod, "trial", output, spent)
+    ending = lifecycle.end_attempt(study.spec, before, outcome, now=NOW).status
     assert ending.values == [0.8, spent.cost_usd]
     assert ending.economics is not None
     assert ending.economics.cost_usd == pytest.approx(5.0 + spent.cost_usd)
@@ -328,24 +369,27 @@ def test_reported_energy_replaces_the_estimate() -> None:
 
 
 @pytest.mark.parametrize(
-    ("state", "reason", "expected"),
+    ("state", "reason"),
     [
-        ("Succeeded", "GoalReached", ("Pruned", "GoalReached")),
-        ("Failed", "TooManyFailedTrials", ("Failed", "TooManyFailedTrials")),
-        ("Failed", "Timeout", ("Failed", "Timeout")),
-        ("Succeeded", "Timeout", ("Failed", "Timeout")),
+        ("Succeeded", "GoalReached"),
+        ("Failed", "TooManyFailedTrials"),
+        ("Failed", "Timeout"),
+        ("Succeeded", "Timeout"),
     ],
 )
-def test_a_trial_a_stop_rule_cancels_ends_as_in_local_mode(
-    state: str, reason: str, expected: tuple[str, str]
-) -> None:
+def test_a_trial_a_stop_rule_cancels_waits_for_the_study_to_resume(state: str, reason: str) -> None:
     condition = {"type": state, "status": "True", "reason": reason, "message": "why"}
     study_obj = {"status": {"state": state, "conditions": [condition]}}
     decision = attempts.study_stop(study_obj, "demo")
     assert (decision.state, decision.reason) == (state, reason)
-    ended, why, message = cancelled_outcome(decision)
-    assert (ended, why) == expected
-    assert message == "cancelled: why"
+    cancelled = AttemptOutcome("cancelled")
+    move = lifecycle.end_attempt(
+        make_study().spec, TrialStatus(attempts=1), cancelled, now=NOW, stopped=decision.message
+    )
+    s = move.status
+    assert (s.state, s.reason, s.message) == ("Pending", "Cancelled", "cancelled: why")
+    assert not move.finished and not move.retry
+    assert lifecycle.waits_for_resume(s.state, s.reason) and s.failures == 0
 
 
 # -- pods that never start -----------------------------------------------------------------
@@ -420,11 +464,19 @@ class FakeKube:
 
     def __init__(self, study: Study, trial: Trial) -> None:
         trial_obj: dict[str, Any] = trial.wire()
-        trial_obj["metadata"] = {**trial_obj["metadata"], "uid": "t-uid"}
+        owner = owner_reference("Study", study.metadata.name, "s-uid")
+        trial_obj["metadata"] = {
+            **trial_obj["metadata"],
+            "uid": "t-uid",
+            "ownerReferences": [owner],
+        }
+        study_obj = study.wire()
+        study_obj["metadata"] = {**study_obj["metadata"], "uid": "s-uid"}
         self.objects: dict[str, dict[str, Any]] = {
-            "studies": {**study.wire(), "status": {"state": "Running"}},
+            "studies": {**study_obj, "status": {"state": "Running"}},
             "trials": trial_obj,
         }
+        self.events: list[tuple[str, str, str]] = []
         self.pods: dict[str, dict[str, Any]] = {}
         self.refusal: ApiException | None = None
         self.deleted: list[str] = []
@@ -461,8 +513,8 @@ class FakeKube:
     def get_node(self, name: str) -> dict[str, Any] | None:
         return None
 
-    def read_log(self, namespace: str, pod: str, container: str) -> str:
-        return ""
+    def read_log(self, namespace: str, pod: str, container: str, **query: Any) -> Any:
+        return None
 
     def follow_log(self, namespace: str, pod: str, container: str) -> Any:
         kube = self
@@ -479,7 +531,7 @@ class FakeKube:
         return Hanging()
 
     def event(self, obj: Any, type: str, reason: str, message: str) -> None:
-        pass
+        self.events.append((obj["metadata"]["name"], type, reason))
 
 
 def driver_for(kube: FakeKube, sleeps: list[float]) -> TrialDriver:
@@ -510,6 +562,52 @@ def test_a_quota_refusal_keeps_the_trial_pending_and_tries_again() -> None:
     assert status["attempts"] == 1 and "demo-0003-a1" in kube.pods
 
 
+def test_a_retry_starts_afresh_and_quota_waits_never_judge_an_attempt_twice() -> None:
+    trial = make_trial({"model": "knn", "cpu": "1"})
+    started = datetime(2026, 1, 1, 11, 0, tzinfo=UTC)
+    trial.status = TrialStatus(
+        state="Pending",
+        attempts=1,
+        pod_name="demo-0003-a1",
+        start_time=started,
+        intermediate=[StepValue(step=4, value=0.2)],
+        last_intermediate={"accuracy": 0.2},
+        pruning_state={"completed_rung_0": 0.2},
+    )
+    kube = FakeKube(make_study(retries=2), trial)
+    waiting = {"reason": "CreateContainerConfigError", "message": "secret x not found"}
+    kube.pods["demo-0003-a1"] = pending_pod(waiting)
+    driver = driver_for(kube, [])
+    assert driver.step() is True  # the attempt failed for good: retried
+    status = kube.objects["trials"]["status"]
+    assert (status["state"], status["reason"], status["failures"]) == ("Pending", "Retrying", 1)
+    assert status["message"].startswith("attempt 1 failed (CreateContainerConfigError: ")
+    # The next pod is refused for quota a while: the failed attempt is not judged again.
+    kube.refusal = refused(403, "exceeded quota: compute")
+    assert driver.step() is True and driver.step() is True
+    assert kube.objects["trials"]["status"]["failures"] == 1
+    kube.refusal = None
+    assert driver.step() is True
+    status = kube.objects["trials"]["status"]
+    assert status["attempts"] == 2 and "demo-0003-a2" in kube.pods
+    assert (status["failures"], status["state"]) == (1, "Pending")
+    # Nothing of attempt 1 carries over but its start and its cost.
+    assert status["intermediate"] == [] and status["lastIntermediate"] == {}
+    assert status["pruningState"] == {} and status["startTime"] == "2026-01-01T11:00:00Z"
+
+
+@pytest.mark.parametrize("owner", [None, "another-uid"])
+def test_no_pod_runs_for_a_trial_its_study_does_not_control(owner: str | None) -> None:
+    kube = FakeKube(make_study(), make_trial({"model": "knn", "cpu": "1"}))
+    meta = kube.objects["trials"]["metadata"]
+    meta["ownerReferences"] = [] if owner is None else [owner_reference("Study", "demo", owner)]
+    before = json.loads(json.dumps(kube.objects["trials"]))
+    driver = driver_for(kube, [])
+    assert driver.step() is False and driver.step() is False
+    assert kube.pods == {} and kube.objects["trials"] == before
+    assert kube.events == [("demo", "Warning", "ForeignTrial")]  # on the Study, once
+
+
 def test_a_pod_security_refusal_fails_the_trial() -> None:
     kube = FakeKube(make_study(), make_trial({"model": "knn", "cpu": "1"}))
     kube.refusal = refused(403, 'pods "x" is forbidden: violates PodSecurity "restricted"')
@@ -522,7 +620,7 @@ def test_a_pod_security_refusal_fails_the_trial() -> None:
 def test_following_a_hung_log_notices_that_the_pod_is_gone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(trials, "STUDY_CHECK", 0.2)
+    monkeypatch.setattr(attemptlog, "STUDY_CHECK", 0.2)
     study = make_study()
     trial = make_trial({"model": "knn", "cpu": "1"})
     kube = FakeKube(study, trial)
@@ -534,7 +632,7 @@ def test_following_a_hung_log_notices_that_the_pod_is_gone(
     ended = threading.Event()
 
     def follow() -> None:
-        driver._follow(Engine(study.spec), study, trial, pod, "trial")
+        driver._follow(study, trial, pod, "trial")
         ended.set()
 
     threading.Thread(target=follow, daemon=True).start()
@@ -545,12 +643,67 @@ def test_following_a_hung_log_notices_that_the_pod_is_gone(
 
 
 def test_following_a_hung_log_notices_that_the_pod_ended(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trials, "STUDY_CHECK", 0.2)
+    monkeypatch.setattr(attemptlog, "STUDY_CHECK", 0.2)
     study = make_study()
     trial = make_trial({"model": "knn", "cpu": "1"})
     kube = FakeKube(study, trial)
     pod = {**build_pod(study, trial, "t-uid", 1), "status": {"phase": "Succeeded"}}
     kube.pods[pod["metadata"]["name"]] = pod
     started = time.monotonic()
-    driver_for(kube, [])._follow(Engine(study.spec), study, trial, pod, "trial")
+    driver_for(kube, [])._follow(study, trial, pod, "trial")
     assert time.monotonic() - started < 5
+
+
+# -- the trial policy: nothing it refuses is ever created ---------------------------------
+def privileged_study() -> Study:
+    container = {
+        "name": "trial",
+        "image": "tradeoff:0.1.0",
+        "command": ["python", "-c", "print('accuracy=1')"],
+        "securityContext": {"privileged": True},
+    }
+    return make_study(pod={"containers": [container], "hostPID": True})
+
+
+def test_build_pod_refuses_what_the_trial_policy_does_not_allow() -> None:
+    trial = make_trial({"model": "knn", "cpu": "1"})
+    with pytest.raises(PolicyViolation) as refused:
+        build_pod(privileged_study(), trial, "uid", 1)  # the default policy: restricted
+    assert problem_lines(refused.value.problems) == [
+        "spec.hostPID: not allowed by the trial policy (restricted)",
+        "spec.containers[0].securityContext.privileged: not allowed by the trial policy "
+        "(restricted)",
+    ]
+    with pytest.raises(PolicyViolation):
+        build_pod(privileged_study(), trial, "uid", 1, TrialPolicy("baseline"))
+    pod = build_pod(privileged_study(), trial, "uid", 1, TrialPolicy("privileged"))
+    sc = pod["spec"]["containers"][0]["securityContext"]
+    # The API refuses allowPrivilegeEscalation: false with privileged: true.
+    assert sc["privileged"] is True and "allowPrivilegeEscalation" not in sc
+    assert pod["spec"]["hostPID"] is True and pod["spec"]["securityContext"]["runAsNonRoot"]
+
+
+def test_the_driver_starts_no_pod_for_a_study_the_policy_refuses() -> None:
+    kube = FakeKube(privileged_study(), make_trial({"model": "knn", "cpu": "1"}))
+    sleeps: list[float] = []
+    driver = driver_for(kube, sleeps)
+    for _ in range(3):
+        assert driver.step() is True  # waits for the spec to be fixed, as for an invalid one
+    assert kube.pods == {} and sleeps == [1.0, 1.0, 1.0]
+    assert kube.objects["trials"].get("status", {}).get("attempts", 0) == 0
+
+
+def test_a_pod_the_policy_refuses_at_creation_fails_its_trial() -> None:
+    # Defence in depth: the pod itself is checked right before it would be created.
+    study = privileged_study()
+    kube = FakeKube(study, make_trial({"model": "knn", "cpu": "1"}))
+    driver = driver_for(kube, [])
+    trial = Trial.model_validate(kube.objects["trials"])
+    assert driver._start_attempt(study, trial, "t-uid") is False
+    assert kube.pods == {}
+    status = kube.objects["trials"]["status"]
+    assert (status["state"], status["reason"]) == ("Failed", "PolicyViolation")
+    assert status["message"].splitlines()[1] == (
+        "spec.containers[0].securityContext.privileged: not allowed by the trial policy "
+        "(restricted)"
+    )

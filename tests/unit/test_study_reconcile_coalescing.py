@@ -69,3 +69,53 @@ def test_other_studies_do_not_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     studies.reconcile_study(ctx, "ns", "a")
     studies.reconcile_study(ctx, "ns", "b")
     assert seen == ["a", "b"]
+
+
+def test_a_pass_that_raises_leaves_every_request_wanted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request made while a pass fails is served by the next pass, not dropped."""
+    ctx = _context()
+    key = ("ns", "s")
+    calls = 0
+
+    def failing_then_fine(ctx_: Any, namespace: str, name: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # another trial ends meanwhile: its request coalesces into this pass
+            t = threading.Thread(target=studies.reconcile_study, args=(ctx, "ns", "s"))
+            t.start()
+            t.join(5)
+            raise RuntimeError("500 from the API")
+
+    monkeypatch.setattr(studies, "_reconcile_once", failing_then_fine)
+    with pytest.raises(RuntimeError):
+        studies.reconcile_study(ctx, *key)
+    assert calls == 1
+    assert ctx.wanted(key) and ctx.due(key, interval=3600.0)
+    studies.reconcile_study(ctx, *key)  # the retry (the failed handler's, or the timer's)
+    assert calls == 2 and not ctx.wanted(key)
+
+
+def test_the_caller_alone_wanted_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even with no other request, a failed pass is still owed (the trial that asked for
+    it has ended and will not ask again)."""
+    ctx = _context()
+
+    def failing(ctx_: Any, namespace: str, name: str) -> None:
+        raise RuntimeError("connection refused")
+
+    monkeypatch.setattr(studies, "_reconcile_once", failing)
+    with pytest.raises(RuntimeError):
+        studies.reconcile_study(ctx, "ns", "s")
+    assert ctx.due(("ns", "s"), interval=3600.0)
+
+
+def test_a_pass_is_due_after_the_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = _context()
+    key = ("ns", "s")
+    assert ctx.due(key, interval=10.0)  # never passed
+    monkeypatch.setattr(studies, "_reconcile_once", lambda ctx, ns, name: None)
+    studies.reconcile_study(ctx, *key)
+    assert not ctx.due(key, interval=10.0)
+    assert ctx.due(key, interval=0.0)
+    ctx.want(key)
+    assert ctx.due(key, interval=10.0)

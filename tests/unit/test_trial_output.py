@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
 import pytest
 
@@ -228,3 +229,20 @@ def test_a_non_finite_final_value_drops_the_metric() -> None:
     assert "loss" not in output.final
     assert output.intermediate["loss"] == [(2, 0.3)]
     assert any("not finite" in p for p in output.problems)
+    assert list(output.invalid) == ["loss"] and math.isnan(output.invalid["loss"])
+
+
+def test_non_finite_final_values_are_kept_apart_until_a_finite_one_comes() -> None:
+    output = TrialOutput()
+    output.feed("step=1 accuracy=nan")  # an intermediate value: not the final one
+    assert output.invalid == {}
+    output.feed("accuracy=inf loss=0.2")
+    assert output.invalid == {"accuracy": math.inf} and output.final == {"loss": 0.2}
+    later = TrialOutput()
+    later.feed("accuracy=0.7")
+    output.merge(later)
+    assert output.invalid == {} and output.final == {"loss": 0.2, "accuracy": 0.7}
+    summary = TrialOutput()
+    summary.feed("accuracy=0.7")
+    summary.apply_summary('{"metrics": {"accuracy": -Infinity}}')
+    assert summary.invalid == {"accuracy": -math.inf} and "accuracy" not in summary.final

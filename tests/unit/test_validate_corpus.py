@@ -21,10 +21,12 @@ GOOD = sorted((HERE / "manifests" / "good").glob("*.yaml")) + sorted(
 EXPECT = "# expect: "
 
 
-def expected_line(path: Path) -> str:
-    first = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first.startswith(EXPECT), f"{path.name} must start with '{EXPECT}...'"
-    return first[len(EXPECT) :]
+def expected_lines(path: Path) -> list[str]:
+    """The `# expect: ` lines at the top of a bad manifest: every problem it must report."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = [line[len(EXPECT) :] for line in lines if line.startswith(EXPECT)]
+    assert lines[0].startswith(EXPECT), f"{path.name} must start with '{EXPECT}...'"
+    return found
 
 
 def test_corpus_is_large() -> None:
@@ -39,14 +41,25 @@ def test_bad_manifest_is_refused_in_one_line_per_problem(
     code = main(["validate", str(path)])
     out, err = capsys.readouterr()
     assert code == 2
-    assert expected_line(path) in err, err
     assert "Traceback" not in out + err
     assert out == ""
     lines = err.splitlines()
-    assert lines
+    expected = expected_lines(path)
+    # Every problem, each once, in one run: no more and no fewer lines than expected.
+    assert len(lines) == len(expected), err
+    for e in expected:
+        assert any(line.startswith(f"{path}: {e}") for line in lines), (e, err)
     for line in lines:
         assert line.startswith(f"{path}: "), line
         assert len(line) < 300, line
+
+
+def test_every_problem_of_a_manifest_is_reported_at_once() -> None:
+    several = [p for p in BAD if len(expected_lines(p)) > 1]
+    assert len(several) >= 3
+    kinds = " ".join(" ".join(expected_lines(p)) for p in several)
+    for kind in ("unknown field", "names unknown parameter", "is not a reference", "cmaes"):
+        assert kind in kinds
 
 
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from tradeoff.api.errors import ManifestError, SpecProblem, format_validation_error
-from tradeoff.api.load import load_study, parse_study
+from tradeoff.api.load import check_structure, read_manifest
 from tradeoff.api.space import Parameter, ParamValue
-from tradeoff.api.status import StudyStatus
+from tradeoff.api.status import AlgorithmChoice, StudyStatus
 from tradeoff.api.study import API_VERSION, BUILTIN_METRICS, Study, StudySpec
 from tradeoff.api.trial import Trial, TrialSpec, TrialStatus, trial_name
 
 __all__ = [
     "API_VERSION",
     "BUILTIN_METRICS",
+    "AlgorithmChoice",
     "ManifestError",
     "ParamValue",
     "Parameter",
@@ -22,8 +23,8 @@ __all__ = [
     "Trial",
     "TrialSpec",
     "TrialStatus",
+    "check_structure",
     "format_validation_error",
-    "load_study",
-    "parse_study",
+    "read_manifest",
     "trial_name",
 ]

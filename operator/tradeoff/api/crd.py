@@ -44,6 +44,7 @@ _VALUE_KEYS = (
     "required",
     PRESERVE,
     INT_OR_STRING,
+    "x-kubernetes-validations",
 )
 
 
@@ -62,6 +63,7 @@ STUDY_COLUMNS = [
     _column("Recommended", "string", ".status.recommendedSummary", "The recommended trial."),
     _column("Spent", "string", ".status.spent", "Cost and carbon of all trials so far.", 1),
     _column("Hypervolume", "number", ".status.hypervolume", "Normalised hypervolume.", 1),
+    _column("Algorithm", "string", ".status.algorithm.name", "The algorithm in use.", 1),
     _AGE,
 ]
 

@@ -141,20 +141,30 @@ def _merge_unions(items: list[Any]) -> list[Any]:
     return [m["original"] if m["type"] == "union" and len(m["wanted"]) == 1 else m for m in merged]
 
 
+def validation_problems(error: ValidationError, model: type[BaseModel]) -> list[tuple[str, str]]:
+    """(path, message) per problem, paths relative to `model`, SpecProblems unpacked."""
+    problems: list[tuple[str, str]] = []
+    for item in _merge_unions(list(error.errors())):
+        loc = tuple(item["loc"])
+        path = _loc_path("", loc)
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, SpecProblem):
+            problems += [
+                (join_path(path, sub) if sub else path, msg) for sub, msg in cause.problems
+            ]
+            continue
+        problems.append((path, _message(item, model, loc)))
+    return list(dict.fromkeys(problems))
+
+
 def format_validation_error(
     error: ValidationError, model: type[BaseModel], prefix: str = ""
 ) -> list[str]:
     """One line per problem: `spec.budget.maxTrials: must be at least 1 (got 0)`."""
-    lines: list[str] = []
-    for item in _merge_unions(list(error.errors())):
-        loc = tuple(item["loc"])
-        path = _loc_path(prefix, loc)
-        cause = (item.get("ctx") or {}).get("error")
-        if isinstance(cause, SpecProblem):
-            for sub, msg in cause.problems:
-                lines.append(f"{join_path(path, sub) if sub else path}: {msg}")
-            continue
-        lines.append(f"{path or '(top level)'}: {_message(item, model, loc)}")
+    lines = []
+    for path, msg in validation_problems(error, model):
+        full = join_path(prefix, path) if path else prefix
+        lines.append(f"{full or '(top level)'}: {msg}")
     return list(dict.fromkeys(lines))
 
 

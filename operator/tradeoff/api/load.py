@@ -1,4 +1,9 @@
-"""Reading Study manifests from YAML, with one readable line per problem."""
+"""Reading Study manifests: the file and its YAML, then the structure the models check.
+
+This is the first of the two phases of validation; the engine's checks (can the algorithm
+and the pruner run this spec?) are the second. `tradeoff.engine.validation.validate_study`
+runs both and is what every caller uses.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,16 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from tradeoff.api.checks import parse_fields
 from tradeoff.api.errors import ManifestError, format_validation_error
-from tradeoff.api.study import API_VERSION, Study
+from tradeoff.api.study import API_VERSION, Study, StudySpec
+
+ENGINE_FIELDS = ("objectives", "parameters", "algorithm", "budget", "early_stopping")
+"""The spec fields the engine's checks read."""
 
 
-def parse_study(document: Any, source: str = "") -> Study:
-    """Validate one parsed YAML/JSON document as a Study; ManifestError lists the problems."""
+def check_structure(document: Any, source: str = "") -> Study:
+    """The document as a Study, or ManifestError listing every problem the models find."""
     where = f"{source}: " if source else ""
     if not isinstance(document, dict):
         kind = {"list": "a list", "str": "a string"}.get(
@@ -37,8 +46,24 @@ def parse_study(document: Any, source: str = "") -> Study:
         ) from None
 
 
-def load_study(path: str | Path) -> Study:
-    """The Study in a YAML file (the first document of kind Study)."""
+def spec_draft(document: Any) -> StudySpec | None:
+    """The spec of a document that failed validation, as far as the engine's checks read it.
+
+    Built without validation from the `ENGINE_FIELDS` that parse (one that does not takes
+    its default) when the objectives and parameters parse; None otherwise. It lets the
+    engine report its problems alongside the structural ones; nothing runs from a draft.
+    """
+    spec = document.get("spec") if isinstance(document, dict) else None
+    if not isinstance(spec, dict):
+        return None
+    fields = parse_fields(StudySpec, spec, ENGINE_FIELDS)
+    if "objectives" not in fields or "parameters" not in fields:
+        return None
+    return StudySpec.model_construct(**fields)
+
+
+def read_manifest(path: str | Path) -> Any:
+    """The Study document in a YAML file (the first of kind Study, else the first)."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -60,4 +85,4 @@ def load_study(path: str | Path) -> Study:
     if not documents:
         raise ManifestError([f"{file}: the file is empty"])
     studies = [d for d in documents if isinstance(d, dict) and d.get("kind") == "Study"]
-    return parse_study(studies[0] if studies else documents[0], str(file))
+    return studies[0] if studies else documents[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -90,18 +90,26 @@ class Parameter(ApiModel):
     def is_conditional(self) -> bool:
         return bool(self.when)
 
-    def grid_values(self) -> list[ParamValue] | None:
-        """Every value of a finite parameter, or None for a continuous one."""
+    def value_count(self) -> int | None:
+        """How many values a finite parameter has (computed, never listed); None if continuous."""
         if self.type == "categorical":
-            return list(self.values or [])
+            return len(self.values or [])
         assert self.low is not None and self.high is not None
         if self.type == "int":
-            step = int(self.step or 1)
-            return list(range(int(self.low), int(self.high) + 1, step))
+            return (int(self.high) - int(self.low)) // int(self.step or 1) + 1
         if self.step is None:
             return None
-        count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
-        return [round(self.low + i * self.step, 12) for i in range(count)]
+        return math.floor((self.high - self.low) / self.step + 1e-9) + 1
+
+    def value_at(self, index: int) -> ParamValue:
+        """The `index`-th value (from 0) of a finite parameter, in ascending order."""
+        if self.type == "categorical":
+            return (self.values or [])[index]
+        assert self.low is not None
+        if self.type == "int":
+            return int(self.low) + index * int(self.step or 1)
+        assert self.step is not None
+        return round(self.low + index * self.step, 12)
 
 
 def _num(value: float) -> str:
@@ -136,20 +144,32 @@ def is_active(parameter: Parameter, chosen: dict[str, ParamValue]) -> bool:
     return True
 
 
-def space_problems(parameters: Sequence[Parameter]) -> list[tuple[str, str]]:
-    """Cross-parameter problems: duplicate names, `when` naming unknown parameters or values."""
+def space_problems(
+    parameters: Sequence[Parameter | None], unparsed: Collection[str] = ()
+) -> list[tuple[str, str]]:
+    """Cross-parameter problems: duplicate names, `when` naming unknown parameters or values.
+
+    A None entry is a parameter that did not parse (its own problems are reported apart);
+    `unparsed` holds the names such parameters were given, so that no `when` naming one of
+    them is called unknown.
+    """
     problems: list[tuple[str, str]] = []
     by_name: dict[str, Parameter] = {}
     for i, p in enumerate(parameters):
+        if p is None:
+            continue
         if p.name in by_name:
             problems.append((f"[{i}].name", f"duplicate parameter name {p.name!r}"))
         by_name.setdefault(p.name, p)
     for i, p in enumerate(parameters):
+        if p is None:
+            continue
         for dep, allowed in (p.when or {}).items():
             target = by_name.get(dep)
             where = f"[{i}].when.{dep}"
             if target is None:
-                problems.append((where, f"names unknown parameter {dep!r}"))
+                if dep not in unparsed:
+                    problems.append((where, f"names unknown parameter {dep!r}"))
             elif target.type != "categorical":
                 problems.append(
                     (where, f"must name a categorical parameter ({dep!r} is {target.type})")
@@ -163,9 +183,10 @@ def space_problems(parameters: Sequence[Parameter]) -> list[tuple[str, str]]:
                 for value in (v for v in allowed if v not in choices):
                     known = ", ".join(repr(c) for c in choices)
                     problems.append((where, f"{value!r} is not a value of {dep!r} ({known})"))
-    if not problems:
+    parsed = [p for p in parameters if p is not None]
+    if not problems and len(parsed) == len(parameters):
         try:
-            ordered_for_sampling(parameters)
+            ordered_for_sampling(parsed)
         except SpecProblem as exc:
             problems.extend(exc.problems)
     return problems

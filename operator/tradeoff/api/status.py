@@ -11,6 +11,8 @@ from tradeoff.api._base import ApiModel
 from tradeoff.api.space import ParamValue
 
 StudyState = Literal["Pending", "Running", "Succeeded", "Failed"]
+SamplerName = Literal["tpe", "gp", "nsga2", "nsga3", "cmaes", "qmc", "random", "grid"]
+"""The algorithms a study can run (`auto` resolves to one of them)."""
 
 PARETO_FRONT_CAP = 50
 """At most this many points of the front are kept in a Study's status."""
@@ -35,11 +37,15 @@ class TrialCounts(ApiModel):
     """Trials of a study by state."""
 
     created: int = Field(default=0, description="Trials created so far.")
-    pending: int = Field(default=0, description="Trials waiting for their pod.")
+    pending: int = Field(default=0, description="Trials waiting to run (not cancelled).")
     running: int = Field(default=0, description="Trials whose pod runs.")
     succeeded: int = Field(default=0, description="Trials that reported their objectives.")
     failed: int = Field(default=0, description="Trials that failed (after their retries).")
     pruned: int = Field(default=0, description="Trials stopped early by the pruner.")
+    cancelled: int = Field(
+        default=0,
+        description="Trials a stop rule cancelled; they run again if the study resumes.",
+    )
 
 
 class FrontPoint(ApiModel):
@@ -66,6 +72,14 @@ class Totals(ApiModel):
     energy_kwh: float = Field(default=0.0, alias="energyKWh", description="kWh used.")
 
 
+class AlgorithmChoice(ApiModel):
+    """The algorithm a study runs, chosen once when it starts and kept for its life."""
+
+    name: SamplerName = Field(description="The sampler in use (what auto resolved to).")
+    reason: str = Field(description="Why: set in the spec, or the auto rule that picked it.")
+    resolved_at: datetime | None = Field(default=None, description="When it was chosen.")
+
+
 class StudyStatus(ApiModel):
     """Observed state of a Study."""
 
@@ -75,6 +89,9 @@ class StudyStatus(ApiModel):
         default=None, description="The spec generation last acted on."
     )
     start_time: datetime | None = Field(default=None, description="When the study started.")
+    algorithm: AlgorithmChoice | None = Field(
+        default=None, description="The algorithm chosen when the study started, and why."
+    )
     completion_time: datetime | None = Field(default=None, description="When it ended.")
     trials: TrialCounts = Field(default_factory=TrialCounts, description="Trials by state.")
     progress: str | None = Field(default=None, description="Finished/total, e.g. 12/40.")

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tradeoff.api._base import ApiModel
+from tradeoff.api.checks import SpecParts, cross_field_problems
 from tradeoff.api.duration import Duration, parse_duration
 from tradeoff.api.economics import EconomicsSpec
-from tradeoff.api.errors import SpecProblem, explained
-from tradeoff.api.space import Parameter, space_problems
-from tradeoff.api.status import StudyStatus
-from tradeoff.api.template import TrialTemplate, template_problems
+from tradeoff.api.errors import SpecProblem, explained, validation_problems
+from tradeoff.api.space import Parameter
+from tradeoff.api.status import SamplerName, StudyStatus
+from tradeoff.api.template import TrialTemplate
 
 GROUP = "tradeoff.dev"
 VERSION = "v1alpha1"
@@ -22,7 +30,15 @@ API_VERSION = f"{GROUP}/{VERSION}"
 BUILTIN_METRICS = ("cost", "carbon", "energy", "duration")
 """Metrics Tradeoff computes itself: USD, gCO2e, kWh and seconds."""
 
-AlgorithmName = Literal["auto", "tpe", "gp", "nsga2", "nsga3", "cmaes", "qmc", "random", "grid"]
+
+def immutable(field: str) -> dict[str, Any]:
+    """The CRD rule that keeps a spec field as it was created (the records of a study are
+    only comparable under the space, objectives and sampler they were made with)."""
+    message = f"{field} cannot change after the Study is created; create a new Study instead"
+    return {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": message}]}
+
+
+AlgorithmName = Literal["auto", SamplerName]
 EarlyStoppingName = Literal["none", "median", "successive-halving", "hyperband"]
 SelectionPolicy = Literal["knee", "weighted-sum", "epsilon-constraint", "lexicographic"]
 Direction = Literal["maximize", "minimize"]
@@ -112,10 +128,22 @@ class Selection(ApiModel):
 class StudySpec(ApiModel):
     """Desired state of a Study."""
 
-    objectives: list[Objective] = Field(min_length=1, description="Metrics to optimise, in order.")
+    objectives: list[Objective] = Field(
+        min_length=1,
+        description="Metrics to optimise, in order. Fixed once the Study exists.",
+        json_schema_extra=immutable("objectives"),
+    )
     constraints: list[Constraint] = Field(default_factory=list, description="Feasibility bounds.")
-    parameters: list[Parameter] = Field(min_length=1, description="The search space.")
-    algorithm: Algorithm = Field(default_factory=Algorithm, description="Sampler.")
+    parameters: list[Parameter] = Field(
+        min_length=1,
+        description="The search space. Fixed once the Study exists.",
+        json_schema_extra=immutable("parameters"),
+    )
+    algorithm: Algorithm = Field(
+        default_factory=Algorithm,
+        description="Sampler. Fixed once the Study exists.",
+        json_schema_extra={"default": {}, **immutable("algorithm")},
+    )
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping, description="Pruning.")
     budget: Budget = Field(default_factory=Budget, description="Trial and time budget.")
     goal: dict[str, float] | None = Field(
@@ -133,20 +161,29 @@ class StudySpec(ApiModel):
                 raise SpecProblem([(name, f"must be a finite number (got {value})")])
         return goal
 
-    @model_validator(mode="after")
-    def _check_references(self) -> StudySpec:
-        problems = [(f"parameters{p}", m) for p, m in space_problems(self.parameters)]
-        problems += self._objective_problems()
-        problems += self._selection_problems()
-        names = {p.name for p in self.parameters}
-        problems += [
-            (f"trialTemplate.{p}", m) for p, m in template_problems(self.trial_template, names)
-        ]
-        if not problems:
-            problems += _algorithm_problems(self)
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem(cls, data: Any, handler: ModelWrapValidatorHandler[StudySpec]) -> StudySpec:
+        """Problems of single fields and problems between fields, reported together."""
+        try:
+            spec = handler(data)
+        except ValidationError as exc:
+            problems = validation_problems(exc, cls)
+            if isinstance(data, Mapping):
+                problems += cross_field_problems(SpecParts.parse(cls, data))
+            raise SpecProblem(list(dict.fromkeys(problems))) from None
+        parts = SpecParts(
+            objective_names=list(spec.objective_names),
+            parameters=list(spec.parameters),
+            goal=spec.goal,
+            early_stopping=spec.early_stopping,
+            selection=spec.selection,
+            pod=spec.trial_template.pod,
+        )
+        problems = cross_field_problems(parts)
         if problems:
             raise SpecProblem(problems)
-        return self
+        return spec
 
     @property
     def objective_names(self) -> list[str]:
@@ -155,61 +192,6 @@ class StudySpec(ApiModel):
     @property
     def pruning_metric(self) -> str:
         return self.early_stopping.metric or self.objectives[0].name
-
-    def _objective_problems(self) -> list[tuple[str, str]]:
-        problems: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        for i, o in enumerate(self.objectives):
-            if o.name in seen:
-                problems.append((f"objectives[{i}].name", f"duplicate objective {o.name!r}"))
-            seen.add(o.name)
-        for name in self.goal or {}:
-            if name not in seen:
-                problems.append(
-                    (f"goal.{name}", f"is not an objective (objectives: {_list(seen)})")
-                )
-        metric = self.early_stopping.metric
-        if metric is not None and metric not in seen:
-            problems.append(
-                (
-                    "earlyStopping.metric",
-                    f"{metric!r} is not an objective (objectives: {_list(seen)})",
-                )
-            )
-        return problems
-
-    def _selection_problems(self) -> list[tuple[str, str]]:
-        sel, names = self.selection, set(self.objective_names)
-        problems: list[tuple[str, str]] = []
-        for field, given in (("weights", sel.weights), ("order", sel.order)):
-            for name in given or []:
-                if name not in names:
-                    problems.append(
-                        (
-                            f"selection.{field}",
-                            f"{name!r} is not an objective (objectives: {_list(names)})",
-                        )
-                    )
-        if sel.objective is not None and sel.objective not in names:
-            problems.append(("selection.objective", f"{sel.objective!r} is not an objective"))
-        if sel.policy == "weighted-sum":
-            weights = sel.weights or {}
-            if not weights:
-                problems.append(("selection.weights", "weighted-sum needs weights per objective"))
-            elif any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
-                problems.append(("selection.weights", "weights must be >= 0 and not all zero"))
-        return problems
-
-
-def _algorithm_problems(spec: StudySpec) -> list[tuple[str, str]]:
-    # Imported here: the engine depends on the API, not the other way round at import time.
-    from tradeoff.engine.samplers import algorithm_problems, pruner_problems
-
-    return algorithm_problems(spec) + pruner_problems(spec)
-
-
-def _list(names: set[str]) -> str:
-    return ", ".join(sorted(names))
 
 
 class ObjectMeta(ApiModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -87,35 +87,6 @@ class TrialTemplate(ApiModel):
             return 0
         names = [c.get("name") for c in self.pod["containers"]]
         return names.index(self.primary_container)
-
-
-def _strings(pod: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """(path, text) of every string where references are substituted."""
-    for i, c in enumerate(pod.get("containers") or []):
-        if not isinstance(c, dict):
-            continue
-        base = f"pod.containers[{i}]"
-        for field in ("command", "args"):
-            for j, v in enumerate(c.get(field) or []):
-                yield f"{base}.{field}[{j}]", str(v)
-        for j, env in enumerate(c.get("env") or []):
-            if isinstance(env, dict) and isinstance(env.get("value"), str):
-                yield f"{base}.env[{j}].value", env["value"]
-        for kind in ("requests", "limits"):
-            for res, q in ((c.get("resources") or {}).get(kind) or {}).items():
-                yield f"{base}.resources.{kind}.{res}", str(q)
-
-
-def template_problems(template: TrialTemplate, parameters: set[str]) -> list[tuple[str, str]]:
-    """References to unknown parameters or unknown `${...}` forms."""
-    problems: list[tuple[str, str]] = []
-    for path, text in _strings(template.pod):
-        for scope, name in REFERENCE.findall(text):
-            if scope == "params" and name not in parameters:
-                problems.append((path, f"${{params.{name}}} names an unknown parameter"))
-            elif scope != "params" and (scope, name) not in CONTEXT_REFERENCES:
-                problems.append((path, f"unknown reference ${{{scope}.{name}}}"))
-    return problems
 
 
 def format_value(value: ParamValue) -> str:

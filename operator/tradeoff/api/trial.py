@@ -57,6 +57,10 @@ class TrialStatus(ApiModel):
     start_time: datetime | None = Field(default=None, description="When the first attempt ran.")
     completion_time: datetime | None = Field(default=None, description="When the trial ended.")
     attempts: int = Field(default=0, description="Attempts started so far.")
+    failures: int = Field(
+        default=0,
+        description="Attempts that failed; each uses up one of trialTemplate.retries.",
+    )
     metrics: dict[str, float] = Field(default_factory=dict, description="Final metric values.")
     intermediate: list[StepValue] = Field(
         default_factory=list, description="Intermediate values of the pruning metric."
@@ -100,7 +104,14 @@ class Trial(ApiModel):
     api_version: Literal["tradeoff.dev/v1alpha1"] = "tradeoff.dev/v1alpha1"
     kind: Literal["Trial"] = "Trial"
     metadata: TrialMeta
-    spec: TrialSpec
+    spec: TrialSpec = Field(
+        description="What to evaluate: written once by the operator, immutable.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": "self == oldSelf", "message": "Trial spec is immutable"}
+            ]
+        },
+    )
     status: TrialStatus = Field(default_factory=TrialStatus)
 
     @property

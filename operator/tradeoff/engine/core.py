@@ -1,32 +1,36 @@
 """The engine: given a study spec and its trial records, decide what happens next.
 
-Pure: no Kubernetes, no processes, no files. Every call takes the records as they are
-and rebuilds what it needs from them, so whatever store holds the records is the single
-source of truth and a restarted adapter continues the identical search.
+Pure: no Kubernetes, no processes, no files. The records are the only state: the engine
+keeps the Optuna study it derives from them between calls (`history.Mirror`), updated with
+the records that are new or changed, and everything it holds is exactly what a fresh
+rebuild from the same records would hold, so a restarted adapter continues the identical
+search.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import product
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.search_space import IntersectionSearchSpace
+from optuna.trial import FrozenTrial, TrialState
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine import history, outcome, progress, pruning
-from tradeoff.engine.samplers import make_sampler, resolve_algorithm
-from tradeoff.engine.space import SearchSpace, config_key
+from tradeoff.engine import outcome, progress, pruning, signing
+from tradeoff.engine.history import Mirror, frozen_trial, optuna_state
+from tradeoff.engine.samplers import make_sampler, resolve_algorithm, with_algorithm
+from tradeoff.engine.space import ConfigKey, SearchSpace, config_key, permutation
 
-_RETRIES_WITH_SAMPLER = 8
-_RETRIES_WITH_RANDOM = 24
+SAMPLER_TRIES = 3
+"""Proposals asked of the sampler before the engine takes an untried configuration."""
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,113 @@ def derive_seed(seed: int | None, number: int, attempt: int = 0) -> int | None:
 
 
 class Engine:
-    """Decisions for one study spec."""
+    """Decisions for one study spec.
 
-    def __init__(self, spec: StudySpec) -> None:
-        self.spec = spec
+    `algorithm` is the one recorded when the study started (default: resolve `auto` now);
+    `self.spec` names it in place of `auto`, so nothing downstream resolves it again.
+    `study` names the study (records' sampler state is signed for it) and `key` is the
+    signing key the adapter keeps; without one, the engine makes a key of its own, and
+    state recorded by another process is then used without its sampler state.
+    """
+
+    def __init__(
+        self,
+        spec: StudySpec,
+        algorithm: str | None = None,
+        *,
+        study: str = "",
+        key: bytes | None = None,
+    ) -> None:
+        self.algorithm = algorithm or resolve_algorithm(spec).name
+        self.spec = with_algorithm(spec, self.algorithm)
+        self.study_name = study
+        self.key = key if key is not None else signing.new_key()
         self.space = SearchSpace(spec.parameters)
-        self.algorithm = resolve_algorithm(spec)
-        self._grid = self.space.grid() if self.algorithm == "grid" else None
-        self._size = self.space.size()
         self.last_ask_seconds = 0.0
+        self.warnings: list[str] = []
+        """One line per record whose sampler state did not verify (for the adapters)."""
+        self._unverified: set[int] = set()
+        self._mirror = Mirror(
+            [o.direction for o in spec.objectives],
+            self._to_frozen,
+            self._fingerprints,
+            lambda r: self._state_of(r).get("study", {}),
+        )
+        self._pruning_mirror: Mirror | None = None
+        self._keys: dict[int, ConfigKey | None] = {}
+        self._taken: Counter[ConfigKey] = Counter()
+        self._spaces: dict[tuple[str, bool], IntersectionSearchSpace] = {}
+        self._spaces_epoch = -1
+
+    # -- the records, as Optuna sees them ----------------------------------------------
+
+    def _state_of(self, record: Trial) -> dict[str, Any]:
+        """The record's sampler state if this engine's key signed it, else nothing."""
+        state, ok = signing.verified(
+            self.key, self.study_name, record.number, record.spec.sampler_state
+        )
+        if not ok and record.number not in self._unverified:
+            self._unverified.add(record.number)
+            self.warnings.append(
+                f"trial {record.metadata.name}: its sampler state is not signed by this"
+                " study's key; the trial counts, its sampler state is ignored"
+            )
+        return state
+
+    @staticmethod
+    def _fingerprints(records: Sequence[Trial]) -> list[tuple[Any, ...]]:
+        """What `_to_frozen` reads of each record that can change (the spec cannot)."""
+        return [
+            (
+                r.spec.number,
+                (s := r.status).state,
+                None if s.values is None else tuple(s.values),
+                s.feasible,
+                len(s.metrics),
+                len(s.intermediate),
+            )
+            for r in records
+        ]
+
+    def _to_frozen(self, record: Trial) -> FrozenTrial:
+        state = optuna_state(record)
+        # Samplers read intermediate values as values of the (single) objective: a
+        # multi-objective study keeps them for the pruner only.
+        single = len(self.spec.objectives) == 1
+        constraints = None
+        if self.spec.constraints and state == TrialState.COMPLETE:
+            constraints = outcome.constraint_values(
+                self.spec, outcome.all_metrics(record.status.metrics, record.status.economics)
+            )
+        return frozen_trial(
+            record.number,
+            state,
+            params=record.spec.parameters,
+            space=self.space,
+            values=record.status.values,
+            system_attrs=self._state_of(record).get("trial", {}),
+            intermediate={s.step: s.value for s in record.status.intermediate} if single else None,
+            constraints=constraints,
+        )
+
+    def _sync(self, records: Sequence[Trial]) -> optuna.Study:
+        resets = self._mirror.resets
+        changed = self._mirror.sync(records)
+        if self._mirror.resets != resets:
+            self._keys.clear()
+            self._taken.clear()
+            changed = list(records)
+        for record in changed:
+            old = self._keys.get(record.number)
+            if old is not None:
+                self._taken[old] -= 1
+                if not self._taken[old]:
+                    del self._taken[old]
+            key = None if record.state == "Failed" else config_key(record.spec.parameters)
+            self._keys[record.number] = key
+            if key is not None:
+                self._taken[key] += 1
+        return self._mirror.study
 
     # -- proposing -------------------------------------------------------------------
 
@@ -63,77 +165,119 @@ class Engine:
         if count <= 0:
             return []
         started = time.perf_counter()
-        study = history.rebuild(self.spec, records, self.space, self._constraint_values(records))
-        taken = {config_key(r.spec.parameters) for r in records if r.state != "Failed"}
-        number = max((r.number for r in records), default=-1) + 1
+        study = self._sync(records)
+        mirror = self._mirror
+        snapshot = mirror.snapshot()
+        number = len(mirror.storage.trials)
+        new: set[ConfigKey] = set()
         out: list[Suggestion] = []
-        for _ in range(count):
-            if self._size is not None and len(taken) >= self._size:
-                break
-            suggestion = self._ask_one(study, number, taken)
-            if suggestion is None:
-                break
-            out.append(suggestion)
-            taken.add(config_key(suggestion.parameters))
-            number += 1
+        try:
+            for _ in range(count):
+                size = self.space.size
+                if size is not None and len(self._taken) + len(new) >= size:
+                    break
+                suggestion = self._ask_one(study, number, new)
+                if suggestion is None:
+                    break
+                out.append(suggestion)
+                new.add(config_key(suggestion.parameters))
+                # Later proposals of this call see it running, exactly as a rebuild would.
+                mirror.storage.put(self._to_frozen(self._record(suggestion)))
+                mirror.study._thread_local.cached_all_trials = None
+                number += 1
+        finally:
+            mirror.restore(snapshot)
         self.last_ask_seconds = time.perf_counter() - started
         return out
 
-    def _ask_one(self, study: optuna.Study, number: int, taken: set[Any]) -> Suggestion | None:
-        seed = self.spec.algorithm.seed
-        if self._grid is not None:
-            return self._ask_grid(number, taken)
-        for attempt in range(_RETRIES_WITH_SAMPLER + _RETRIES_WITH_RANDOM):
-            attempt_seed = derive_seed(seed, number, attempt)
-            if attempt < _RETRIES_WITH_SAMPLER:
-                study.sampler = make_sampler(self.spec, attempt_seed)
-            else:
-                study.sampler = optuna.samplers.RandomSampler(seed=attempt_seed)
-            study_attrs = dict(study._storage.get_study_system_attrs(study._study_id))
+    def _record(self, suggestion: Suggestion) -> Trial:
+        return Trial.new(
+            self.study_name, suggestion.number, suggestion.parameters, suggestion.sampler_state
+        )
+
+    def _is_taken(self, params: dict[str, ParamValue], new: set[ConfigKey]) -> bool:
+        key = config_key(params)
+        return key in self._taken or key in new
+
+    def _ask_one(self, study: optuna.Study, number: int, new: set[ConfigKey]) -> Suggestion | None:
+        if self.algorithm == "grid":
+            return self._ask_grid(number, new)
+        storage = self._mirror.storage
+        attrs_before = dict(storage.get_study_system_attrs(storage.study_id))
+        trial_attrs: dict[str, Any] = {}
+        params: dict[str, ParamValue] | None = None
+        for attempt in range(SAMPLER_TRIES):
+            study.sampler = self._sampler(derive_seed(self.spec.algorithm.seed, number, attempt))
             trial = study.ask()
-            params = self.space.sample(trial)
-            if config_key(params) in taken:
-                # Discard without `tell`: no sampler callbacks (the grid sampler would stop).
-                study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-                continue
-            attrs = study._storage.get_trial(trial._trial_id).system_attrs
-            new_study_attrs = {
-                k: v
-                for k, v in study._storage.get_study_system_attrs(study._study_id).items()
-                if study_attrs.get(k) != v
-            }
-            state: dict[str, Any] = {}
-            if attrs:
-                state["trial"] = dict(attrs)
-            if new_study_attrs:
-                state["study"] = new_study_attrs
-            return Suggestion(number, params, state)
+            proposed = self.space.sample(trial)
+            trial_attrs = dict(storage.trials[number].system_attrs)
+            storage.pop()  # proposals are never kept: the record adds the trial back
+            study._thread_local.cached_all_trials = None
+            if not self._is_taken(proposed, new):
+                params = proposed
+                break
+        if params is None:
+            # The sampler keeps proposing taken configurations: take a seeded untried one,
+            # keeping the sampler's trial state (e.g. its NSGA-II generation).
+            params = self._untried(number, new)
+            if params is None:
+                return None
+        state: dict[str, Any] = {}
+        if trial_attrs:
+            state["trial"] = trial_attrs
+        attrs_now = storage.get_study_system_attrs(storage.study_id)
+        changed = {k: v for k, v in attrs_now.items() if attrs_before.get(k) != v}
+        if changed:
+            state["study"] = changed
+        return Suggestion(number, params, signing.sign(self.key, self.study_name, number, state))
+
+    def _sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
+        """A fresh sampler for one ask, sharing the kept study's incremental search space.
+
+        A sampler is made per ask (its seed follows the trial number), but Optuna's
+        intersection search space is a cache over the trials that costs a pass over every
+        trial when new; the engine keeps one per kind while no finished trial changed.
+        """
+        sampler = make_sampler(self.spec, seed)
+        if self._spaces_epoch != self._mirror.epoch:
+            self._spaces.clear()
+            self._spaces_epoch = self._mirror.epoch
+        for attr in ("_search_space", "_intersection_search_space"):
+            space = getattr(sampler, attr, None)
+            if type(space) is IntersectionSearchSpace:
+                key = (attr, space._include_pruned)
+                setattr(sampler, attr, self._spaces.setdefault(key, space))
+        return sampler
+
+    def _rng(self, number: int) -> random.Random:
+        seed = derive_seed(self.spec.algorithm.seed, number, SAMPLER_TRIES)
+        return random.Random(seed)
+
+    def _untried(self, number: int, new: set[ConfigKey]) -> dict[str, ParamValue] | None:
+        """A seeded configuration nobody tried: a seeded walk over the space's skeleton
+        (continuous values drawn), so it costs steps for taken configurations only."""
+        rng = self._rng(number)
+        size = self.space.skeleton_size
+        offset, stride = permutation(size, rng.randrange(2**31))
+        for k in range(size):
+            params = self.space.config_at((offset + k * stride) % size, rng)
+            if not self._is_taken(params, new):
+                return params
         return None
 
-    def _ask_grid(self, number: int, taken: set[Any]) -> Suggestion | None:
+    def _ask_grid(self, number: int, new: set[ConfigKey]) -> Suggestion | None:
         """The first untried grid point in an order fixed by the study seed.
 
         Failed configurations count as untried, so they are run again.
         """
-        assert self._grid is not None
-        names = list(self._grid)
-        points = [dict(zip(names, combo, strict=True)) for combo in product(*self._grid.values())]
-        random.Random(self.spec.algorithm.seed).shuffle(points)
-        for params in points:
-            if config_key(params) not in taken:
+        size = self.space.skeleton_size
+        offset, stride = permutation(size, self.spec.algorithm.seed or 0)
+        rng = random.Random(0)  # a grid has no continuous values to draw
+        for k in range(size):
+            params = self.space.config_at((offset + k * stride) % size, rng)
+            if not self._is_taken(params, new):
                 return Suggestion(number, params)
         return None
-
-    def _constraint_values(self, records: Sequence[Trial]) -> dict[int, list[float]]:
-        if not self.spec.constraints:
-            return {}
-        return {
-            r.number: outcome.constraint_values(
-                self.spec, outcome.all_metrics(r.status.metrics, r.status.economics)
-            )
-            for r in records
-            if r.state == "Succeeded"
-        }
 
     # -- judging ---------------------------------------------------------------------
 
@@ -145,20 +289,21 @@ class Engine:
 
     def should_prune(self, records: Sequence[Trial], number: int) -> pruning.PruneDecision:
         """Whether running trial `number` should stop, from its intermediate values."""
-        return pruning.should_prune(self.spec, self.space, records, number)
-
-    def retry(self, record: Trial) -> bool:
-        """Whether a failed attempt of `record` gets another one."""
-        return record.status.attempts <= self.spec.trial_template.retries
+        if self._pruning_mirror is None:
+            self._pruning_mirror = pruning.mirror(self.spec, self.space, self._state_of)
+        return pruning.should_prune(
+            self.spec, self._pruning_mirror, records, number, self._state_of
+        )
 
     # -- the study as a whole --------------------------------------------------------
 
     def exhausted(self, records: Sequence[Trial]) -> bool:
         """Every configuration of a finite space has been proposed."""
-        if self._size is None:
+        size = self.space.size
+        if size is None:
             return False
-        taken = {config_key(r.spec.parameters) for r in records if r.state != "Failed"}
-        return len(taken) >= self._size
+        self._sync(records)
+        return len(self._taken) >= size
 
     def stop_decision(
         self, records: Sequence[Trial], elapsed_seconds: float | None = None

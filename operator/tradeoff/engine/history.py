@@ -1,119 +1,182 @@
-"""Rebuilding an in-memory Optuna study from trial records alone.
+"""The Optuna study of a set of trial records, kept in step with them (a memo, not a state).
 
-The records are the single source of truth: every ask rebuilds the study, so a restarted
-process proposes exactly what a running one would. Optuna's trial ids equal the trial
-numbers (gaps are filled with failed placeholders) because samplers keep trial ids in
-their state (e.g. NSGA-II's parent population).
+The records are the single source of truth. A `Mirror` holds the study built from them and,
+on each `sync`, converts only records it has not seen or that changed since; whatever it
+holds is exactly what a fresh rebuild from the same records would hold, so a restarted
+process proposes what a running one would. Trial ids equal trial numbers (gaps are filled
+with failed placeholders) because samplers keep trial ids in their state (e.g. NSGA-II's
+parent population).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import optuna
-from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.space import SearchSpace
-
-STUDY_NAME = "tradeoff"
+from tradeoff.engine.storage import STUDY_NAME, RecordStorage
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-
-def new_study(directions: Sequence[Literal["minimize", "maximize"]]) -> optuna.Study:
-    return optuna.create_study(
-        directions=list(directions),
-        study_name=STUDY_NAME,
-        storage=optuna.storages.InMemoryStorage(),
-    )
-
-
-def _state(record: Trial) -> TrialState:
-    return {
-        "Succeeded": TrialState.COMPLETE,
-        "Failed": TrialState.FAIL,
-        "Pruned": TrialState.PRUNED,
-    }.get(record.state, TrialState.RUNNING)
+_EPOCH = datetime.datetime(2000, 1, 1)
+_STATES = {
+    "Succeeded": TrialState.COMPLETE,
+    "Failed": TrialState.FAIL,
+    "Pruned": TrialState.PRUNED,
+}
 
 
-def to_frozen(
-    record: Trial,
-    space: SearchSpace,
-    constraints: list[float] | None,
+def frozen_trial(
+    number: int,
+    state: TrialState,
     *,
-    values: list[float] | None = None,
-    pruning: bool = False,
-    intermediate: bool = True,
+    params: dict[str, Any] | None = None,
+    space: SearchSpace | None = None,
+    values: Sequence[float] | None = None,
+    system_attrs: dict[str, Any] | None = None,
+    intermediate: dict[int, float] | None = None,
+    constraints: Sequence[float] | None = None,
 ) -> FrozenTrial:
-    """The Optuna view of one record."""
-    params, dists = space.known(record.spec.parameters)
-    attrs: dict[str, Any] = dict(record.spec.sampler_state.get("trial", {}))
-    if pruning:
-        attrs.update(record.status.pruning_state)
-    state = _state(record)
+    """A FrozenTrial built directly (no validation pass, no copies): the engine's view."""
+    kept, dists = space.known(params or {}) if space is not None else ({}, {})
     if state == TrialState.COMPLETE and values is None:
         state = TrialState.FAIL
-    feasibility = None
+    attrs = dict(system_attrs or {})
     if constraints is not None and state == TrialState.COMPLETE:
-        # Optuna's samplers read feasibility from the trial (<= 0 is feasible).
-        feasibility = {f"c{i}": v for i, v in enumerate(constraints)}
-    return optuna.trial.create_trial(
+        attrs["constraints"] = list(constraints)  # Optuna's key (<= 0 is feasible)
+    finished = state.is_finished()
+    return FrozenTrial(
+        number=number,
         state=state,
-        values=values if state == TrialState.COMPLETE else None,
-        params=params,
+        value=None,
+        values=list(values) if values is not None and state == TrialState.COMPLETE else None,
+        datetime_start=_EPOCH,
+        datetime_complete=_EPOCH if finished else None,
+        params=kept,
         distributions=dists,
+        user_attrs={},
         system_attrs=attrs,
-        intermediate_values={s.step: s.value for s in record.status.intermediate}
-        if intermediate
-        else None,
-        constraints=feasibility,
+        intermediate_values=dict(intermediate or {}),
+        trial_id=number,
     )
 
 
-def _placeholder() -> FrozenTrial:
-    return optuna.trial.create_trial(state=TrialState.FAIL)
+def optuna_state(record: Trial) -> TrialState:
+    return _STATES.get(record.state, TrialState.RUNNING)
 
 
-def rebuild(
-    spec: StudySpec,
-    records: Sequence[Trial],
-    space: SearchSpace,
-    constraint_values: dict[int, list[float]],
-) -> optuna.Study:
-    """An in-memory study holding every record, trial id == trial number."""
-    study = new_study([o.direction for o in spec.objectives])
-    # Samplers read intermediate values as values of the (single) objective: a
-    # multi-objective study keeps them for the pruner only.
-    single = len(spec.objectives) == 1
-    frozen: list[FrozenTrial] = []
-    by_number = sorted(records, key=lambda r: r.number)
-    for record in by_number:
-        while len(frozen) < record.number:
-            frozen.append(_placeholder())
-        frozen.append(
-            to_frozen(
-                record,
-                space,
-                constraint_values.get(record.number) if spec.constraints else None,
-                values=record.status.values,
-                intermediate=single,
-            )
-        )
-    study.add_trials(frozen)
-    _restore_study_attrs(study, by_number)
-    return study
+class Mirror:
+    """An Optuna study over records, updated with the records that are new or changed.
 
+    `convert` gives a record's FrozenTrial, `fingerprints` for each record a tuple, its
+    number first, of what `convert` reads (equal fingerprints mean an equal FrozenTrial),
+    `study_attrs` the study attributes a record carries; attributes are applied in
+    trial-number order, as a rebuild would.
+    """
 
-def _restore_study_attrs(study: optuna.Study, records: Sequence[Trial]) -> None:
-    storage = study._storage
-    for record in records:
-        for key, value in record.spec.sampler_state.get("study", {}).items():
-            storage.set_study_system_attr(study._study_id, key, value)
+    def __init__(
+        self,
+        directions: Sequence[Literal["minimize", "maximize"]],
+        convert: Callable[[Trial], FrozenTrial],
+        fingerprints: Callable[[Sequence[Trial]], list[tuple[Any, ...]]],
+        study_attrs: Callable[[Trial], dict[str, Any]] | None = None,
+    ) -> None:
+        self._directions = list(directions)
+        self._convert, self._fingerprints = convert, fingerprints
+        self._study_attrs = study_attrs
+        self.resets = 0
+        """How often the mirror started afresh (a record disappeared)."""
+        self.epoch = 0
+        """Bumped whenever a finished trial is replaced: incremental caches over the trials
+        (Optuna's intersection search space) are valid only within one epoch."""
+        self.reset()
 
+    def reset(self) -> None:
+        self.epoch += 1
+        self.storage = RecordStorage(self._directions)
+        self.study = optuna.Study(study_name=STUDY_NAME, storage=self.storage)
+        self._prints: dict[int, tuple[Any, ...]] = {}
+        self._last: list[tuple[Any, ...]] = []
+        self._attrs: dict[int, dict[str, Any]] = {}
 
-def distributions_of(space: SearchSpace) -> dict[str, BaseDistribution]:
-    return dict(space.distributions)
+    def sync(self, records: Sequence[Trial]) -> list[Trial]:
+        """Bring the study in step with `records`; returns the records that changed.
+
+        Records may be changed in place, so only their fingerprints tell what changed:
+        one list of them per call, compared with the last call's at C speed where the
+        records come in the same order (the usual case), record by record otherwise.
+        """
+        prints = self._fingerprints(records)
+        last = self._last
+        if len(prints) >= len(last) and prints[: len(last)] == last:
+            indices: Sequence[int] = range(len(last), len(prints))
+        elif len(prints) == len(last):
+            indices = [i for i, (a, b) in enumerate(zip(prints, last, strict=True)) if a != b]
+        else:
+            known = self._prints
+            indices = [i for i, fp in enumerate(prints) if known.get(fp[0]) != fp]
+        self._last = prints
+        changed = [records[i] for i in indices]
+        for i in indices:
+            self._prints[prints[i][0]] = prints[i]
+        if len(self._prints) != len(records):  # a record disappeared: start afresh
+            self.reset()
+            self.resets += 1
+            return self.sync(records)
+        if changed:
+            self._apply(sorted(changed, key=lambda r: r.number))
+        return changed
+
+    def _apply(self, changed: list[Trial]) -> None:
+        storage = self.storage
+        reorder = False
+        newest = max(self._attrs, default=-1)
+        for record in changed:
+            number = record.number
+            while len(storage.trials) < number:
+                storage.put(frozen_trial(len(storage.trials), TrialState.FAIL))
+            if number < len(storage.trials) and storage.trials[number].state.is_finished():
+                self.epoch += 1
+            storage.put(self._convert(record))
+            if self._study_attrs is not None and number not in self._attrs:
+                attrs = self._study_attrs(record)
+                self._attrs[number] = attrs
+                if attrs and number < newest:
+                    reorder = True
+                elif attrs:
+                    self._system_attrs.update(attrs)
+                newest = max(newest, number)
+        if reorder:
+            self._system_attrs.clear()
+            for number in sorted(self._attrs):
+                self._system_attrs.update(self._attrs[number])
+        self.study._thread_local.cached_all_trials = None
+
+    @property
+    def _system_attrs(self) -> dict[str, Any]:
+        attrs: dict[str, Any] = self.storage.get_study_system_attrs(self.storage.study_id)
+        return attrs
+
+    def snapshot(self) -> tuple[int, dict[str, Any]]:
+        """What `restore` goes back to: the trial count and the study attributes."""
+        return len(self.storage.trials), dict(self._system_attrs)
+
+    def restore(self, snapshot: tuple[int, dict[str, Any]]) -> None:
+        """Take back trials and study attributes added since `snapshot` (kept proposals are
+        added again from their records, exactly as a rebuild would add them)."""
+        count, attrs = snapshot
+        while len(self.storage.trials) > count:
+            self.storage.pop()
+        self._system_attrs.clear()
+        self._system_attrs.update(attrs)
+        self.study._thread_local.cached_all_trials = None
+
+    def replace(self, record: Trial) -> None:
+        """Put `record`'s own view back (undoing what a pruner wrote on its trial)."""
+        self.storage.put(self._convert(record))
+        self.study._thread_local.cached_all_trials = None

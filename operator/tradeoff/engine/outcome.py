@@ -9,7 +9,7 @@ metrics, the final one: pass that attempt's economics to `evaluate`. The trial's
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tradeoff.api.economics import TrialEconomics
@@ -76,10 +76,25 @@ class Evaluation:
 
 
 def evaluate(
-    spec: StudySpec, reported: Mapping[str, float], economics: TrialEconomics | None
+    spec: StudySpec,
+    reported: Mapping[str, float],
+    economics: TrialEconomics | None,
+    invalid: Mapping[str, float] | None = None,
 ) -> Evaluation:
-    """Judge a trial attempt that exited cleanly; `economics` are that attempt's own."""
+    """Judge a trial attempt that exited cleanly; `economics` are that attempt's own and
+    `invalid` the metrics whose final value was NaN or infinite (never kept as values)."""
     metrics = all_metrics(reported, economics)
+    invalid = invalid or {}
+    bad = [n for n in spec.objective_names if n in metrics and not math.isfinite(metrics[n])]
+    bad += [n for n in spec.objective_names if n not in metrics and n in invalid]
+    if bad:
+        shown = ", ".join(f"{n}={metrics.get(n, invalid.get(n))}" for n in bad)
+        return Evaluation(
+            values=None,
+            feasible=False,
+            failure_reason="MetricsInvalid",
+            failure_message=f"objective(s) not a finite number: {shown}",
+        )
     missing = [name for name in spec.objective_names if name not in metrics]
     if missing:
         seen = ", ".join(sorted(reported)) or "none"
@@ -88,14 +103,6 @@ def evaluate(
             feasible=False,
             failure_reason="MetricsMissing",
             failure_message=f"no value for objective(s) {', '.join(missing)} (reported: {seen})",
-        )
-    bad = [n for n in spec.objective_names if not math.isfinite(metrics[n])]
-    if bad:
-        return Evaluation(
-            values=None,
-            feasible=False,
-            failure_reason="MetricsInvalid",
-            failure_message=f"objective(s) {', '.join(bad)} are not finite numbers",
         )
     cvals = constraint_values(spec, metrics)
     violations = {
@@ -108,3 +115,32 @@ def evaluate(
         feasible=not violations,
         violations=violations,
     )
+
+
+def violation_lines(
+    spec: StudySpec, reported: Mapping[str, float], economics: TrialEconomics | None
+) -> list[str]:
+    """One line per violated constraint, naming the metric, its value and the bound."""
+    metrics = all_metrics(reported, economics)
+    lines = []
+    for c, excess in zip(spec.constraints, constraint_values(spec, metrics), strict=True):
+        if excess <= 0:
+            continue
+        pairs = (("min", c.min), ("max", c.max))
+        bounds = " and ".join(f"{word} {bound:g}" for word, bound in pairs if bound is not None)
+        value = metrics.get(c.metric)
+        if value is None or not math.isfinite(value):
+            lines.append(f"{c.metric} was not reported ({bounds})")
+        elif c.max is not None and value > c.max:
+            lines.append(f"{c.metric}={value:.4g} is above its max {c.max:g}")
+        else:
+            lines.append(f"{c.metric}={value:.4g} is below its min {c.min:g}")
+    return lines
+
+
+def counted_cost(spec: StudySpec, values: Sequence[float] | None) -> float | None:
+    """USD of the attempt whose metrics count (the trial's `cost` objective value), when
+    `cost` is an objective; the trial's `status.economics` holds the sum of all attempts."""
+    if values is None or "cost" not in spec.objective_names:
+        return None
+    return values[spec.objective_names.index("cost")]

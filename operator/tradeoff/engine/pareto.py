@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from optuna._hypervolume import compute_hypervolume
+from optuna.study._multi_objective import _is_pareto_front
 
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
@@ -33,21 +34,18 @@ def completed(records: Sequence[Trial], *, feasible_only: bool = True) -> list[T
 
 
 def nondominated_mask(points: np.ndarray) -> np.ndarray:
-    """True for points no other point dominates; of identical points only the first."""
-    n = len(points)
-    keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        if not keep[i]:
-            continue
-        p = points[i]
-        dominated = np.all(points <= p, axis=1) & np.any(points < p, axis=1)
-        if dominated.any():
-            keep[i] = False
-            continue
-        same = np.all(points == p, axis=1)
-        same[: i + 1] = False
-        keep[same] = False
-    return keep
+    """True for points no other point dominates; of identical points only the first.
+
+    Optuna's sort-based front (O(n log n) for two objectives), on unique points.
+    """
+    if len(points) == 0:
+        return np.zeros(0, dtype=bool)
+    unique, first, inverse = np.unique(points, axis=0, return_index=True, return_inverse=True)
+    on_front = _is_pareto_front(unique, assume_unique_lexsorted=True)
+    inverse = inverse.reshape(-1)
+    keep = on_front[inverse]
+    keep &= np.arange(len(points)) == first[inverse]
+    return np.asarray(keep)
 
 
 def pareto_front(spec: StudySpec, records: Sequence[Trial]) -> list[Trial]:
@@ -70,10 +68,14 @@ def normalised_hypervolume(spec: StudySpec, records: Sequence[Trial]) -> float |
     if not done:
         return None
     all_losses = losses(spec, done)
+    return hypervolume_of(all_losses, all_losses[nondominated_mask(all_losses)])
+
+
+def hypervolume_of(all_losses: np.ndarray, front_losses: np.ndarray) -> float:
+    """Normalised hypervolume of `front_losses`, scaled over `all_losses`."""
     lo, hi = all_losses.min(axis=0), all_losses.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
-    front = losses(spec, pareto_front(spec, records))
-    scaled = (front - lo) / span
+    scaled = (front_losses - lo) / span
     m = all_losses.shape[1]
     volume = compute_hypervolume(scaled, np.full(m, HV_REFERENCE), assume_pareto=True)
     return float(volume / HV_REFERENCE**m)

@@ -15,8 +15,9 @@ from tradeoff.api.status import (
     TrialCounts,
 )
 from tradeoff.api.study import StudySpec
-from tradeoff.api.trial import Trial, TrialState
-from tradeoff.engine.pareto import cap_front, completed, normalised_hypervolume, pareto_front
+from tradeoff.api.trial import Trial
+from tradeoff.engine.lifecycle import waits_for_resume
+from tradeoff.engine.pareto import cap_front, completed, hypervolume_of, losses, nondominated_mask
 from tradeoff.engine.selection import recommend
 
 ACTIVE_STATES = ("Pending", "Running")
@@ -24,7 +25,11 @@ ACTIVE_STATES = ("Pending", "Running")
 
 @dataclass(frozen=True)
 class StopDecision:
-    """The study is over (or must wind down): its final state and why."""
+    """The study is over (or must wind down): its final state and why.
+
+    With `cancel_running`, trials still pending or running are cancelled
+    (`lifecycle.cancel`): they run again if the study resumes.
+    """
 
     state: StudyState
     reason: str
@@ -32,21 +37,14 @@ class StopDecision:
     cancel_running: bool = False
 
 
-def cancelled_outcome(decision: StopDecision) -> tuple[TrialState, str, str]:
-    """State, reason and message of a running trial a stop rule cancels.
-
-    Pruned with `GoalReached` when the study reached its goal (the trial was stopped
-    because the study is done, not because it is bad); Failed with the decision's reason
-    otherwise (`Timeout`, `TooManyFailedTrials`, ...).
-    """
-    state: TrialState = "Pruned" if decision.reason == "GoalReached" else "Failed"
-    return state, decision.reason, f"cancelled: {decision.message}"
-
-
 def counts(records: Sequence[Trial]) -> TrialCounts:
-    c = Counter(r.state for r in records)
+    """Trials by state; cancelled ones (Pending until the study resumes) apart."""
+    c = Counter(
+        "Cancelled" if waits_for_resume(r.state, r.status.reason) else r.state for r in records
+    )
     return TrialCounts(
         created=len(records),
+        cancelled=c["Cancelled"],
         pending=c["Pending"],
         running=c["Running"],
         succeeded=c["Succeeded"],
@@ -80,7 +78,7 @@ def stop_decision(
 ) -> StopDecision | None:
     """Whether the study is finished (or must stop), by the budget and goal rules."""
     c = counts(records)
-    active = c.pending + c.running
+    active = c.pending + c.running + c.cancelled  # cancelled trials still have to run
     budget = spec.budget
     if c.failed >= budget.max_failed_trials:
         return StopDecision(
@@ -100,10 +98,10 @@ def stop_decision(
     timeout = budget.timeout_seconds
     if timeout is not None and elapsed_seconds is not None and elapsed_seconds >= timeout:
         return _ended(c, "Timeout", f"the study's timeout of {budget.timeout} ran out", True)
-    if active == 0 and c.created >= budget.max_trials:
-        return _ended(c, "MaxTrialsReached", f"all {budget.max_trials} trials ran", False)
     if active == 0 and exhausted:
         return _ended(c, "SearchSpaceExhausted", "every configuration has been tried", False)
+    if active == 0 and c.created >= budget.max_trials:
+        return _ended(c, "MaxTrialsReached", f"all {budget.max_trials} trials ran", False)
     return None
 
 
@@ -118,7 +116,7 @@ def _ended(c: TrialCounts, reason: str, message: str, cancel: bool) -> StopDecis
 def trials_to_start(spec: StudySpec, records: Sequence[Trial]) -> int:
     """New trials to create now: free parallel slots, within the trial budget."""
     c = counts(records)
-    free = spec.budget.parallelism - (c.pending + c.running)
+    free = spec.budget.parallelism - (c.pending + c.running + c.cancelled)
     return max(0, min(free, spec.budget.max_trials - c.created))
 
 
@@ -137,7 +135,14 @@ class Summary:
 
 def summarize(spec: StudySpec, records: Sequence[Trial]) -> Summary:
     names = spec.objective_names
-    front = pareto_front(spec, records)
+    done = sorted(completed(records), key=lambda r: r.number)
+    front: list[Trial] = []
+    hypervolume = None
+    if done:
+        loss = losses(spec, done)
+        mask = nondominated_mask(loss)
+        front = [t for t, keep in zip(done, mask, strict=True) if keep]
+        hypervolume = hypervolume_of(loss, loss[mask])
     pick = recommend(spec, front)
 
     def values(t: Trial) -> dict[str, float]:
@@ -169,7 +174,18 @@ def summarize(spec: StudySpec, records: Sequence[Trial]) -> Summary:
             parameters=dict(pick.spec.parameters),
             values=values(pick),
         ),
-        hypervolume=normalised_hypervolume(spec, records),
+        hypervolume=hypervolume,
         totals=totals,
         best=best,
     )
+
+
+def running_best(spec: StudySpec, records: Sequence[Trial], index: int) -> list[tuple[int, float]]:
+    """(trial number, best value so far) of objective `index` after each feasible succeeded
+    trial, by number: infeasible trials never count, as in `Summary.best`."""
+    better = max if spec.objectives[index].direction == "maximize" else min
+    out: list[tuple[int, float]] = []
+    for r in sorted(completed(records), key=lambda r: r.number):
+        value = (r.status.values or [])[index]
+        out.append((r.number, value if not out else better(out[-1][1], value)))
+    return out

@@ -2,13 +2,15 @@
 
 Optuna's pruners judge single-objective studies, so the decision is taken in a study of
 the pruning metric alone (the first objective unless `earlyStopping.metric` says
-otherwise). Pruner state that Optuna keeps on trials (successive-halving rungs) comes
-back in the decision and is stored on the record.
+otherwise), kept in step with the records like the engine's own study. Pruner state that
+Optuna keeps on trials (successive-halving rungs) comes back in the decision and is
+stored on the record; the kept study itself never holds what the pruner wrote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +18,11 @@ from optuna.trial import FrozenTrial
 
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine.history import new_study, to_frozen
+from tradeoff.engine.history import Mirror, frozen_trial, optuna_state
 from tradeoff.engine.samplers import make_pruner
 from tradeoff.engine.space import SearchSpace
+
+StateOf = Callable[[Trial], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -27,40 +31,54 @@ class PruneDecision:
     pruning_state: dict[str, Any] = field(default_factory=dict)
 
 
+def mirror(spec: StudySpec, space: SearchSpace, state_of: StateOf) -> Mirror:
+    """The kept study of the pruning metric."""
+    metric = spec.pruning_metric
+    direction = next(o.direction for o in spec.objectives if o.name == metric)
+
+    def convert(record: Trial) -> FrozenTrial:
+        value = record.status.metrics.get(metric)
+        attrs = {**state_of(record).get("trial", {}), **record.status.pruning_state}
+        return frozen_trial(
+            record.number,
+            optuna_state(record),
+            params=record.spec.parameters,
+            space=space,
+            values=[value] if value is not None and record.state == "Succeeded" else None,
+            system_attrs=attrs,
+            intermediate={s.step: s.value for s in record.status.intermediate},
+        )
+
+    def fingerprints(records: Sequence[Trial]) -> list[tuple[Any, ...]]:
+        return [
+            (
+                r.spec.number,
+                (s := r.status).state,
+                s.metrics.get(metric),
+                len(s.intermediate),
+                (s.intermediate[-1].step, s.intermediate[-1].value) if s.intermediate else None,
+                json.dumps(s.pruning_state, sort_keys=True) if s.pruning_state else "",
+            )
+            for r in records
+        ]
+
+    return Mirror([direction], convert, fingerprints)
+
+
 def should_prune(
-    spec: StudySpec, space: SearchSpace, records: Sequence[Trial], number: int
+    spec: StudySpec, kept: Mirror, records: Sequence[Trial], number: int, state_of: StateOf
 ) -> PruneDecision:
     """Whether running trial `number` should stop now."""
     pruner = make_pruner(spec)
     target = next((r for r in records if r.number == number), None)
-    if pruner is None or target is None or not target.status.intermediate:
+    if pruner is None or target is None or target.finished or not target.status.intermediate:
         return PruneDecision(False, dict(target.status.pruning_state) if target else {})
-    metric = spec.pruning_metric
-    direction = next(o.direction for o in spec.objectives if o.name == metric)
-    study = new_study([direction])
-    frozen: list[FrozenTrial] = []
-    for record in sorted(records, key=lambda r: r.number):
-        while len(frozen) < record.number:
-            frozen.append(to_frozen(_empty(record), space, None))
-        value = record.status.metrics.get(metric)
-        values = [value] if value is not None and record.state == "Succeeded" else None
-        if record.number == number:
-            record = record.model_copy(
-                update={"status": record.status.model_copy(update={"state": "Running"})}
-            )
-        frozen.append(to_frozen(record, space, None, values=values, pruning=True))
-    study.add_trials(frozen)
-    trial = study._storage.get_trial(number)
-    prune = bool(pruner.prune(study, trial))
-    after = study._storage.get_trial(number).system_attrs
-    before = set(target.spec.sampler_state.get("trial", {}))
-    state = {k: v for k, v in after.items() if k not in before}
-    return PruneDecision(prune, state)
-
-
-def _empty(like: Trial) -> Trial:
-    placeholder = like.model_copy(deep=True)
-    placeholder.status.state = "Failed"
-    placeholder.status.intermediate = []
-    placeholder.spec.parameters = {}
-    return placeholder
+    kept.sync(records)
+    storage = kept.storage
+    try:
+        prune = bool(pruner.prune(kept.study, storage.get_trial(number)))
+        after = storage.get_trial(number).system_attrs
+    finally:
+        kept.replace(target)
+    before = set(state_of(target).get("trial", {}))
+    return PruneDecision(prune, {k: v for k, v in after.items() if k not in before})

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from tradeoff.api.status import AlgorithmChoice
+from tradeoff.engine.space import SearchSpace
+
 if TYPE_CHECKING:
     from tradeoff.api.study import StudySpec
 
@@ -95,10 +98,12 @@ def _kwargs(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 AUTO_GP_MAX_TRIALS = 200
+GRID_MAX_POINTS = 1_000_000
+"""Grid search is refused beyond this many points: nobody walks a bigger grid."""
 
 
-def resolve_algorithm(spec: StudySpec) -> str:
-    """The concrete sampler for `auto`; the evidence for each rule is in BENCHMARKS.md.
+def resolve_algorithm(spec: StudySpec) -> AlgorithmChoice:
+    """The concrete sampler for `auto` and why; the evidence for each rule is in BENCHMARKS.md.
 
     - gp for all-numeric, unconditional spaces with one or two objectives and at most 200
       trials (when PyTorch is installed): it beat every other sampler there within 40
@@ -107,23 +112,35 @@ def resolve_algorithm(spec: StudySpec) -> str:
     - tpe everywhere else (conditional spaces, categorical choices, three or more
       objectives, large budgets): with its defaults (univariate for several objectives)
       it beat NSGA-II at every budget measured, up to 400 trials on three objectives.
+
+    The result depends on this process (is PyTorch installed?), so adapters resolve once,
+    when a study starts, and record the choice (`status.algorithm`).
     """
     name = spec.algorithm.name
     if name != "auto":
-        return name
+        return AlgorithmChoice(name=name, reason="set in spec.algorithm.name")
     n_obj = len(spec.objectives)
     numeric = all(p.type != "categorical" and not p.is_conditional for p in spec.parameters)
     has_torch = importlib.util.find_spec("torch") is not None
-    if numeric and n_obj <= 2 and spec.budget.max_trials <= AUTO_GP_MAX_TRIALS and has_torch:
-        return "gp"
-    return "tpe"
+    trials = spec.budget.max_trials
+    if numeric and n_obj <= 2 and trials <= AUTO_GP_MAX_TRIALS and has_torch:
+        objectives = f"{n_obj} objective" + ("s" if n_obj > 1 else "")
+        why = f"numeric unconditional space, {objectives}, maxTrials {trials}"
+        return AlgorithmChoice(name="gp", reason=f"auto: {why} <= {AUTO_GP_MAX_TRIALS}")
+    if not numeric:
+        why = "categorical or conditional parameters"
+    elif n_obj > 2:
+        why = f"{n_obj} objectives"
+    elif trials > AUTO_GP_MAX_TRIALS:
+        why = f"maxTrials {trials} > {AUTO_GP_MAX_TRIALS}"
+    else:
+        why = "PyTorch is not installed (gp needs it)"
+    return AlgorithmChoice(name="tpe", reason=f"auto: {why}")
 
 
 def algorithm_problems(spec: StudySpec) -> list[tuple[str, str]]:
     """Why the chosen algorithm cannot run this study, if it cannot."""
-    from tradeoff.engine.space import SearchSpace
-
-    name = resolve_algorithm(spec)
+    name = resolve_algorithm(spec).name
     where = "algorithm.name"
     n_obj = len(spec.objectives)
     cats = [p.name for p in spec.parameters if p.type == "categorical"]
@@ -137,13 +154,24 @@ def algorithm_problems(spec: StudySpec) -> list[tuple[str, str]]:
             problems.append((where, f"cmaes needs numeric, unconditional parameters ({names})"))
         if importlib.util.find_spec("cmaes") is None:
             problems.append((where, "cmaes needs the cmaes package: pip install 'tradeoff[cmaes]'"))
-    if name == "grid" and SearchSpace(spec.parameters).grid() is None:
-        problems.append(
-            (
-                where,
-                "grid needs unconditional parameters that are categorical, int, or float with step",
+    if name == "grid":
+        space = SearchSpace(spec.parameters)
+        if not space.is_grid:
+            problems.append(
+                (
+                    where,
+                    "grid needs unconditional parameters that are categorical, int,"
+                    " or float with step",
+                )
             )
-        )
+        elif space.skeleton_size > GRID_MAX_POINTS:
+            problems.append(
+                (
+                    where,
+                    f"the grid has {space.skeleton_size:.3g} points, more than grid search"
+                    f" walks ({GRID_MAX_POINTS:,}); use tpe or random, or coarsen the steps",
+                )
+            )
     if name == "gp" and importlib.util.find_spec("torch") is None:
         problems.append((where, "gp needs PyTorch: pip install 'tradeoff[gp]'"))
     if name == "nsga3" and n_obj < 2:
@@ -182,7 +210,7 @@ def make_sampler(
     seed: int | None,
 ) -> optuna.samplers.BaseSampler:
     """A fresh sampler for one ask; `seed` already derived from the study seed and trial number."""
-    name = resolve_algorithm(spec)
+    name = resolve_algorithm(spec).name
     kwargs = _kwargs(spec.algorithm.settings)
     silence = {"warn_independent_sampling": False}
     if name == "tpe":
@@ -236,3 +264,11 @@ def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner | None:
     if es.algorithm == "none":
         return None
     return _pruner_class(es.algorithm)(**_kwargs(es.settings))  # type: ignore[no-any-return]
+
+
+def with_algorithm(spec: StudySpec, name: str) -> StudySpec:
+    """`spec` naming `name` in place of its algorithm (say `auto`): nothing resolves it again."""
+    if spec.algorithm.name == name:
+        return spec
+    algorithm = spec.algorithm.model_copy(update={"name": name})
+    return spec.model_copy(update={"algorithm": algorithm})

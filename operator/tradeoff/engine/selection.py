@@ -16,7 +16,7 @@ import numpy as np
 
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine.pareto import losses
+from tradeoff.engine.pareto import completed, losses
 
 
 def _scaled(spec: StudySpec, front: Sequence[Trial]) -> np.ndarray:
@@ -45,3 +45,13 @@ def recommend(spec: StudySpec, front: Sequence[Trial]) -> Trial | None:
     order = [names.index(n) for n in (sel.order or names)]
     best = min(range(len(ordered)), key=lambda i: tuple(loss[i, j] for j in order))
     return ordered[best]
+
+
+def best_for(spec: StudySpec, records: Sequence[Trial], objective: str) -> Trial | None:
+    """The feasible succeeded trial with the best value of ``objective`` (ties: the
+    lowest trial number), or None before any; ``objective`` must be one of the spec's."""
+    done = sorted(completed(records), key=lambda t: t.number)
+    if not done:
+        return None
+    column = losses(spec, done)[:, spec.objective_names.index(objective)]
+    return done[int(np.argmin(column))]

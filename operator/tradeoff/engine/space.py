@@ -1,9 +1,16 @@
-"""The search space as Optuna distributions, sampled define-by-run."""
+"""The search space as Optuna distributions, sampled define-by-run, and counted exactly.
+
+Nothing here lists the values of a range: sizes are computed arithmetically and the
+`index`-th configuration is decoded on demand, so memory and time follow the number of
+parameters and trials, never the number of values a range holds.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import optuna
@@ -15,6 +22,10 @@ from optuna.distributions import (
 )
 
 from tradeoff.api.space import Parameter, ParamValue, is_active, ordered_for_sampling
+
+ConfigKey = tuple[tuple[str, Any], ...]
+_Chosen = tuple[tuple[str, ParamValue], ...]
+"""Representative values chosen for the conditioning parameters a later `when` names."""
 
 
 def distribution(p: Parameter) -> BaseDistribution:
@@ -33,12 +44,26 @@ def distribution(p: Parameter) -> BaseDistribution:
 
 
 class SearchSpace:
-    """Parameters in sampling order, with their distributions."""
+    """Parameters in sampling order, with their distributions and exact counts.
+
+    A continuous parameter counts as one "slot" whose value is drawn: `skeleton_size` is
+    the number of configurations with every continuous value left open, `size` the exact
+    number of configurations (None when some active parameter is continuous).
+    """
 
     def __init__(self, parameters: Sequence[Parameter]) -> None:
         self.parameters = ordered_for_sampling(parameters)
         self.distributions = {p.name: distribution(p) for p in self.parameters}
+        self._fits = {name: _fits(d) for name, d in self.distributions.items()}
         self.conditional = any(p.is_conditional for p in self.parameters)
+        self._classes = {p.name: _value_classes(p, self.parameters) for p in self.parameters}
+        self._later_deps = [
+            {dep for q in self.parameters[i:] for dep in (q.when or {})}
+            for i in range(len(self.parameters) + 1)
+        ]
+        self._count = lru_cache(maxsize=None)(self._count_uncached)
+        self.skeleton_size, self.open = self._count(0, ())
+        self.size: int | None = None if self.open else self.skeleton_size
 
     def sample(self, trial: optuna.Trial) -> dict[str, ParamValue]:
         """Suggest every active parameter, in dependency order."""
@@ -54,52 +79,124 @@ class SearchSpace:
         """The params a record holds that still fit the space, and their distributions."""
         kept: dict[str, Any] = {}
         dists: dict[str, BaseDistribution] = {}
+        fits = self._fits
         for name, value in params.items():
-            dist = self.distributions.get(name)
-            if dist is None:
-                continue
-            try:
-                if dist._contains(dist.to_internal_repr(value)):
-                    kept[name], dists[name] = value, dist
-            except (ValueError, TypeError):
-                continue
+            check = fits.get(name)
+            if check is not None and check(value):
+                kept[name], dists[name] = value, self.distributions[name]
         return kept, dists
 
-    def size(self) -> int | None:
-        """Number of distinct configurations, or None when some parameter is continuous."""
-        return _count(self.parameters, {})
+    @property
+    def is_grid(self) -> bool:
+        """Finite and unconditional: what grid search can walk."""
+        return not self.conditional and not self.open
 
-    def grid(self) -> dict[str, list[ParamValue]] | None:
-        """Every parameter's values for a grid search, or None if the space is not a grid."""
-        values = {p.name: p.grid_values() for p in self.parameters}
-        if self.conditional or any(v is None for v in values.values()):
-            return None
-        return {k: v for k, v in values.items() if v is not None}
+    # -- exact enumeration -------------------------------------------------------------
+
+    def _count_uncached(self, index: int, chosen: _Chosen) -> tuple[int, bool]:
+        """(configurations, any open slot) of parameters[index:] given `chosen`."""
+        if index == len(self.parameters):
+            return 1, False
+        p = self.parameters[index]
+        if not is_active(p, dict(chosen)):
+            return self._count(index + 1, self._relevant(index + 1, chosen))
+        classes = self._classes[p.name]
+        if classes is None:  # nothing later depends on p: its count multiplies the rest
+            n = p.value_count()
+            rest, open_rest = self._count(index + 1, self._relevant(index + 1, chosen))
+            return (n or 1) * rest, n is None or open_rest
+        total, any_open = 0, False
+        for members in classes:
+            rest, open_rest = self._count(
+                index + 1, self._relevant(index + 1, (*chosen, (p.name, members[0])))
+            )
+            total += len(members) * rest
+            any_open = any_open or open_rest
+        return total, any_open
+
+    def _relevant(self, index: int, chosen: _Chosen) -> _Chosen:
+        """Only choices that a parameter from `index` on still depends on (memo key)."""
+        deps = self._later_deps[index]
+        return tuple(item for item in chosen if item[0] in deps)
+
+    def config_at(self, index: int, rng: random.Random) -> dict[str, ParamValue]:
+        """The `index`-th configuration of the skeleton; open (continuous) values drawn."""
+        assert 0 <= index < self.skeleton_size
+        values: dict[str, ParamValue] = {}
+        chosen: _Chosen = ()
+        for i, p in enumerate(self.parameters):
+            if not is_active(p, values):
+                continue
+            classes = self._classes[p.name]
+            if classes is None:
+                rest, _ = self._count(i + 1, self._relevant(i + 1, chosen))
+                digit, index = divmod(index, rest)
+                n = p.value_count()
+                values[p.name] = _draw(p, rng) if n is None else p.value_at(digit)
+                continue
+            for members in classes:
+                key = (*chosen, (p.name, members[0]))
+                rest, _ = self._count(i + 1, self._relevant(i + 1, key))
+                if index < len(members) * rest:
+                    digit, index = divmod(index, rest)
+                    values[p.name] = members[digit]
+                    chosen = key
+                    break
+                index -= len(members) * rest
+        return values
 
 
-def _count(parameters: Sequence[Parameter], chosen: dict[str, ParamValue]) -> int | None:
-    """Configurations of `parameters` given `chosen`, walking conditional branches."""
-    if not parameters:
-        return 1
-    head, rest = parameters[0], parameters[1:]
-    if not is_active(head, chosen):
-        return _count(rest, chosen)
-    values = head.grid_values()
-    if values is None:
+def _fits(dist: BaseDistribution) -> Callable[[Any], bool]:
+    """Whether a value belongs to `dist`: a plain range check for continuous floats (most
+    of a cold rebuild's values), Optuna's own check otherwise."""
+    if isinstance(dist, FloatDistribution) and dist.step is None:
+        low, high = dist.low, dist.high
+        return lambda v: type(v) in (float, int) and low <= v <= high
+
+    def contains(value: Any) -> bool:
+        try:
+            return bool(dist._contains(dist.to_internal_repr(value)))
+        except (ValueError, TypeError):
+            return False
+
+    return contains
+
+
+def _value_classes(p: Parameter, parameters: Sequence[Parameter]) -> list[list[ParamValue]] | None:
+    """A conditioning parameter's values grouped by which later parameters they activate.
+
+    Values in one group behave alike for every `when`, so counting branches per group
+    (not per value) keeps counting linear in the manifest. None when nothing depends on p.
+    """
+    lists = [q.when[p.name] for q in parameters if q.when and p.name in q.when]
+    if not lists:
         return None
-    if not any(head.name in (p.when or {}) for p in rest):
-        tail = _count(rest, chosen)
-        return None if tail is None else len(values) * tail
-    total = 0
-    for v in values:
-        tail = _count(rest, {**chosen, head.name: v})
-        if tail is None:
-            return None
-        total += tail
-    return total
+    groups: dict[tuple[bool, ...], list[ParamValue]] = {}
+    for value in p.values or []:
+        groups.setdefault(tuple(value in allowed for allowed in lists), []).append(value)
+    return list(groups.values())
 
 
-def config_key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+def _draw(p: Parameter, rng: random.Random) -> float:
+    """A uniformly drawn value of a continuous parameter (log-uniform with `log`)."""
+    assert p.low is not None and p.high is not None
+    if p.log:
+        return math.exp(rng.uniform(math.log(p.low), math.log(p.high)))
+    return rng.uniform(p.low, p.high)
+
+
+def permutation(size: int, seed: int) -> tuple[int, int]:
+    """(offset, stride) of a seeded walk `k -> (offset + k * stride) % size` visiting each
+    index of range(size) once: the stride is coprime with the size."""
+    rng = random.Random(seed)
+    offset = rng.randrange(size)
+    stride = rng.randrange(1, size) if size > 1 else 1
+    while math.gcd(stride, size) != 1:
+        stride += 1
+    return offset, stride
+
+
+def config_key(params: Mapping[str, Any]) -> ConfigKey:
     """A hashable key of a configuration; floats compared to 10 significant digits."""
     return tuple(
         sorted((k, float(f"{v:.10g}") if isinstance(v, float) else v) for k, v in params.items())

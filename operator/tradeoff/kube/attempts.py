@@ -7,9 +7,8 @@ container's measured run time and the node's labels.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,12 +22,18 @@ from tradeoff.economics import (
     price_trial,
     resources_from_pod_spec,
 )
-from tradeoff.engine import Engine, StopDecision, reported_energy_kwh
+from tradeoff.engine import AttemptOutcome, StopDecision, reported_energy_kwh
+from tradeoff.engine.lifecycle import Ending
 from tradeoff.trial_output import TrialOutput
+from tradeoff.trial_stream import excerpt
 
 Obj = dict[str, Any]
 Phase = Literal["missing", "pending", "running", "ended"]
-POD_REASONS = {"Evicted": "Evicted", "DeadlineExceeded": "DeadlineExceeded", "NodeLost": "PodLost"}
+POD_ENDINGS: dict[str, Ending] = {
+    "Evicted": "evicted",
+    "DeadlineExceeded": "deadline",
+    "NodeLost": "lost",
+}
 FATAL_WAITING = (
     "CreateContainerConfigError",
     "InvalidImageName",
@@ -36,6 +41,8 @@ FATAL_WAITING = (
     "CreateContainerError",
 )
 """Waiting reasons no amount of waiting fixes: the attempt fails at once."""
+START_ERRORS = ("StartError", "ContainerCannotRun")
+"""Terminated reasons of a container whose process never started (exit code 128)."""
 PULL_WAITING = ("ErrImagePull", "ImagePullBackOff")
 """Waiting reasons that may clear up (a registry hiccup): fail after the pending timeout."""
 NON_ROOT_HINT = (
@@ -51,20 +58,6 @@ class Stuck:
     reason: str
     message: str
     fatal: bool
-
-
-@dataclass(frozen=True)
-class Ending:
-    """How an attempt ended: the trial's next state with its reason and results."""
-
-    state: Literal["Succeeded", "Failed", "Pruned"]
-    reason: str | None = None
-    message: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    values: list[float] | None = None
-    feasible: bool | None = None
-    violations: dict[str, float] = field(default_factory=dict)
-    economics: TrialEconomics | None = None
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -117,7 +110,7 @@ def stuck(pod: Obj, now: datetime, pending_timeout: float) -> Stuck | None:
     name = (pod.get("metadata") or {}).get("name", "")
     for container, waiting in _waiting_states(pod):
         reason = str(waiting["reason"])
-        detail = str(waiting.get("message") or reason)[:300]
+        detail = excerpt(str(waiting.get("message") or reason))
         message = f"pod {name}, container {container}: {reason}: {detail}"
         if reason in FATAL_WAITING:
             if reason == "CreateContainerConfigError" and "root" in detail.lower():
@@ -133,7 +126,7 @@ def stuck(pod: Obj, now: datetime, pending_timeout: float) -> Stuck | None:
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
             reason = str(condition.get("reason") or "Unschedulable")
-            detail = str(condition.get("message") or "no node fits the pod")[:300]
+            detail = excerpt(str(condition.get("message") or "no node fits the pod"))
             return Stuck(reason, f"pod {name} cannot be scheduled yet: {detail}", fatal=False)
     return None
 
@@ -184,76 +177,64 @@ def price(
     )
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else ""
-
-
-def failure(pod: Obj | None, container: str) -> tuple[str, str] | None:
-    """(reason, message) if the attempt failed without a clean exit, else None."""
-    if pod is None:
-        return "PodLost", "the trial's pod was deleted before it finished"
-    name = (pod.get("metadata") or {}).get("name", "")
-    status = pod.get("status") or {}
-    pod_reason = str(status.get("reason") or "")
-    if pod_reason in POD_REASONS:
-        detail = status.get("message") or pod_reason
-        return POD_REASONS[pod_reason], f"pod {name}: {detail}"
-    term = terminated_state(pod, container)
-    code = term.get("exitCode")
-    if status.get("phase") == "Failed" and code in (None, 0):
-        return "PodLost", f"pod {name} failed: {status.get('message') or 'no exit code'}"
-    if code not in (None, 0):
-        why = term.get("reason") or "Error"
-        tail = _last_line(str(term.get("message") or ""))
-        message = f"container {container} exited with code {code} ({why})"
-        return "Error", message + (f": {tail}" if tail else "")
-    return None
-
-
-def read_metrics(study: Study, log_text: str, termination_message: str) -> TrialOutput:
-    """Metrics from the whole log, then the termination message (which wins)."""
-    output = TrialOutput(study.spec.trial_template.metrics.format)
-    output.feed_text(log_text)
-    if termination_message.strip().startswith("{"):
-        output.apply_summary(termination_message)
-    return output
-
-
-def judge(
-    engine: Engine,
-    study: Study,
+def outcome(
     pod: Obj | None,
     container: str,
     output: TrialOutput | None,
     spent: TrialEconomics | None,
-    economics: TrialEconomics | None,
-) -> Ending:
-    """The outcome of an ended (or vanished) attempt.
-
-    The objective values come from this attempt (`spent`); the trial's `economics` are
-    the sum over all its attempts.
-    """
-    failed = failure(pod, container)
+    stuck: Stuck | None = None,
+) -> AttemptOutcome:
+    """How an ended (or vanished, or stuck) attempt ended, for the engine's lifecycle."""
+    if stuck is not None:
+        return AttemptOutcome("start_error", cause=stuck.reason, detail=stuck.message)
     metrics = dict(output.final) if output is not None else {}
-    if failed is not None:
-        return Ending("Failed", failed[0], failed[1], metrics=metrics, economics=economics)
-    evaluation = engine.evaluate(metrics, spent)
-    if evaluation.values is None:
-        message = evaluation.failure_message or "no objective values"
-        if output is not None and output.problems:
-            message += f"; {output.problems[0]}"
-        return Ending(
-            "Failed", evaluation.failure_reason, message, metrics=metrics, economics=economics
+    said: dict[str, Any] = {
+        "metrics": metrics,
+        "invalid": dict(output.invalid) if output is not None else {},
+        "problems": list(output.problems) if output is not None else [],
+        "economics": spent,
+    }
+    if pod is None:
+        return AttemptOutcome("lost", detail="the pod was deleted before it ended", **said)
+    name = (pod.get("metadata") or {}).get("name", "")
+    status = pod.get("status") or {}
+    pod_reason = str(status.get("reason") or "")
+    if pod_reason in POD_ENDINGS:
+        detail = f"pod {name}: {status.get('message') or pod_reason}"
+        return AttemptOutcome(POD_ENDINGS[pod_reason], detail=detail, **said)
+    term = terminated_state(pod, container)
+    code = term.get("exitCode")
+    if status.get("phase") == "Failed" and code in (None, 0):
+        detail = f"pod {name} failed: {status.get('message') or 'no exit code'}"
+        return AttemptOutcome("lost", detail=detail, **said)
+    if term.get("reason") in START_ERRORS:  # the runtime could not start the process
+        return AttemptOutcome(
+            "start_error", cause=str(term["reason"]), detail=str(term.get("message") or "")
         )
-    return Ending(
-        "Succeeded",
-        metrics=metrics,
-        values=[v if math.isfinite(v) else 0.0 for v in evaluation.values],
-        feasible=evaluation.feasible,
-        violations=dict(evaluation.violations),
-        economics=economics,
+    signal = term.get("signal")
+    return AttemptOutcome(
+        "exited",
+        exit_code=None if code is None else int(code),
+        signal=int(signal) if signal else None,
+        cause=term.get("reason"),
+        detail=str(term.get("message") or ""),
+        **said,
     )
+
+
+def new_output(study: Study) -> TrialOutput:
+    """An empty parse of an attempt's output: the pruning metric's series is kept, every
+    other metric only its latest value (memory does not grow with the output)."""
+    return TrialOutput(
+        study.spec.trial_template.metrics.format, series=(study.spec.pruning_metric,)
+    )
+
+
+def apply_termination(output: TrialOutput, termination_message: str) -> TrialOutput:
+    """The termination message's summary wins over what the log said."""
+    if termination_message.strip().startswith("{"):
+        output.apply_summary(termination_message)
+    return output
 
 
 def study_stop(study_obj: Obj, name: str) -> StopDecision:

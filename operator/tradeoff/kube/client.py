@@ -14,6 +14,7 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from urllib3.util.retry import Retry
 
 from tradeoff.api.study import GROUP, VERSION
 from tradeoff.api.trial import STUDY_LABEL
@@ -24,6 +25,44 @@ REQUEST_TIMEOUT = 30.0
 """Seconds any single request may take (log streams excepted): a hung call becomes an error."""
 LOG_READ_TIMEOUT = 60.0
 """Seconds a followed log may stay silent before its stream ends (the follower re-opens it)."""
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""Answers a request is sent again for: the server was busy, or failed on its side."""
+
+
+def transport_retries() -> Retry:
+    """How each request is retried by the HTTP layer before its caller sees an error.
+
+    Up to three more tries, 0.2-0.8 s apart or as long as the server's `Retry-After` asks
+    (429 and 503, at most 10 s), for connection errors and the answers in
+    `RETRY_STATUSES`, whatever the verb: every write the operator makes is safe to send
+    twice (a create answered 409 means it exists, status writes replace, deletes of the
+    gone are ignored). The last answer is returned as it is, so errors keep their status.
+    """
+    return Retry(
+        total=3,
+        connect=3,
+        read=2,
+        status=3,
+        other=0,
+        allowed_methods=None,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=0.2,
+        backoff_max=2.0,
+        backoff_jitter=0.1,
+        raise_on_status=False,
+        respect_retry_after_header=True,
+        retry_after_max=10,
+    )
+
+
+def retry_after(error: BaseException) -> float | None:
+    """Seconds an API error asked the client to wait (`Retry-After`), if it did."""
+    headers = getattr(error, "headers", None) or {}
+    try:
+        value = float(headers.get("Retry-After", ""))
+    except (TypeError, ValueError):
+        return None
+    return value if value >= 0 else None
 
 
 def now_utc() -> datetime:
@@ -140,6 +179,23 @@ class Kube:
             if error.status != 404:
                 raise
 
+    def get_secret(self, namespace: str, name: str) -> Obj | None:
+        try:
+            response = self.core.read_namespaced_secret(
+                name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        secret: Obj = json.loads(response.data)
+        return secret
+
+    def create_secret(self, namespace: str, body: Obj) -> None:
+        self.core.create_namespaced_secret(
+            namespace, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+        )
+
     def get_node(self, name: str) -> Obj | None:
         """The Node, or None when it is gone or the operator may not read nodes."""
         try:
@@ -153,21 +209,25 @@ class Kube:
         node: Obj = json.loads(response.data)
         return node
 
-    def read_log(self, namespace: str, pod: str, container: str) -> str:
-        """The whole log of a container so far ('' when it has none yet)."""
+    def read_log(
+        self, namespace: str, pod: str, container: str, *, tail_lines: int, limit: int
+    ) -> Any:
+        """A streaming HTTP response of the last `tail_lines` lines of a container's log,
+        at most `limit` bytes of them (the caller closes it); None when it has no log."""
         try:
-            response = self.core.read_namespaced_pod_log(
+            return self.core.read_namespaced_pod_log(
                 pod,
                 namespace,
                 container=container,
+                tail_lines=tail_lines,
+                limit_bytes=limit,
                 _preload_content=False,
                 _request_timeout=REQUEST_TIMEOUT,
             )
         except ApiException as error:
             if error.status in (400, 404):
-                return ""
+                return None
             raise
-        return bytes(response.data).decode("utf-8", "replace")
 
     def follow_log(self, namespace: str, pod: str, container: str) -> Any:
         """A streaming HTTP response of the container's log (the caller closes it).

@@ -35,7 +35,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-format", choices=["text", "json"], help="log line format")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     parser.add_argument("--health-port", type=int, metavar="PORT", help="serve /healthz, /readyz")
+    parser.add_argument(
+        "--health-address",
+        metavar="ADDR",
+        help="address the health port listens on (default 127.0.0.1; in a pod 0.0.0.0)",
+    )
     parser.add_argument("--metrics-port", type=int, metavar="PORT", help="serve /metrics")
+    parser.add_argument(
+        "--metrics-address",
+        metavar="ADDR",
+        help="address the metrics port listens on (default 127.0.0.1; in a pod 0.0.0.0)",
+    )
     parser.add_argument(
         "--economics-config",
         metavar="FILE",
@@ -49,13 +59,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     peering.add_argument("--standalone", action="store_true", help="no peering (one replica)")
     parser.add_argument(
-        "--priority", type=int, metavar="N", help="peering priority (default: random)"
+        "--priority",
+        type=int,
+        metavar="N",
+        help="peering priority (default: start time in ms, so the newest replica acts)",
     )
     parser.add_argument(
         "--pending-timeout",
         type=float,
         metavar="SECONDS",
         help="fail an attempt whose image cannot be pulled for this long (default 300)",
+    )
+    parser.add_argument(
+        "--trial-policy",
+        choices=["restricted", "baseline", "privileged"],
+        help="Pod Security Standard every trial pod must meet (default: restricted; "
+        "env TRADEOFF_TRIAL_POLICY)",
+    )
+    parser.add_argument(
+        "--trial-service-account",
+        action="append",
+        metavar="NAME",
+        help="a ServiceAccount trial pods may run as (repeatable; default: default; "
+        "env TRADEOFF_TRIAL_SERVICE_ACCOUNTS=a,b)",
     )
 
 
@@ -78,15 +104,20 @@ def main(args: argparse.Namespace) -> int:
             log_format=args.log_format,
             verbose=args.verbose,
             health_port=args.health_port,
+            health_address=args.health_address,
             metrics_port=args.metrics_port,
+            metrics_address=args.metrics_address,
             economics_config=args.economics_config,
             peering=args.peering,
             standalone=args.standalone,
             priority=args.priority,
             pending_timeout=args.pending_timeout,
+            trial_policy=args.trial_policy,
+            trial_service_accounts=args.trial_service_account,
         )
     except SettingsError as error:
         return _bad(str(error))
+    from tradeoff.kube.health import EndpointError
     from tradeoff.kube.run import load_credentials, run_operator
 
     try:
@@ -97,6 +128,8 @@ def main(args: argparse.Namespace) -> int:
         asyncio.run(run_operator(settings, api_client))
     except KeyboardInterrupt:
         return EXIT_OK
+    except EndpointError as error:
+        return _bad(str(error))
     except Exception as error:
         log.error("the operator stopped: %s", error)
         return EXIT_FAILED

@@ -4,6 +4,10 @@ Studies are reconciled on create, resume and spec updates, and on a timer, alway
 what the API holds at that moment. Each unfinished Trial gets a daemon that drives its
 pod to an end. Handlers are registered on an explicit registry so the interval and the
 shared context come from the operator's settings.
+
+A handler that fails is retried by kopf after `retry_delay`: half a second, doubling
+with each failure in a row up to `MAX_RETRY_DELAY`, and never sooner than the server's
+`Retry-After`. Each pass reads everything afresh, so retrying one is always safe.
 """
 
 from __future__ import annotations
@@ -12,16 +16,46 @@ import logging
 from typing import Any
 
 import kopf
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from tradeoff.api.study import GROUP, VERSION
 from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.engine.lifecycle import waits_for_resume
+from tradeoff.kube.client import retry_after
+from tradeoff.kube.ownership import controller_of
 from tradeoff.kube.studies import Context, reconcile_study
 from tradeoff.kube.trials import TrialDriver
 
 STUDIES = (GROUP, VERSION, "studies")
 TRIALS = (GROUP, VERSION, "trials")
 ANNOTATION_PREFIX = "tradeoff.dev"
+FIRST_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 30.0
+TIMER_TICK = 1.0
+"""Seconds between the study timer's looks at an open Study: it passes when a pass is
+due (`Context.due`), so a request a failed pass left is served within about this."""
 log = logging.getLogger("tradeoff.operator")
+
+
+def retry_delay(retry: int, error: BaseException | None = None) -> float:
+    """Seconds before a failed handler runs again, after `retry` failures in a row."""
+    delay = min(FIRST_RETRY_DELAY * 2.0 ** min(retry, 16), MAX_RETRY_DELAY)
+    asked = retry_after(error) if error is not None else None
+    return max(delay, min(asked, MAX_RETRY_DELAY)) if asked is not None else delay
+
+
+def retry_later(error: Exception, retry: int) -> kopf.TemporaryError:
+    """The error that has kopf run a failed handler again after `retry_delay`.
+
+    API and connection errors are expected now and then and said in one line (by kopf);
+    anything else is a bug, logged with its traceback too.
+    """
+    delay = retry_delay(retry, error)
+    if not isinstance(error, ApiException | HTTPError | OSError):
+        log.error("unexpected error; retrying in %.1f s", delay, exc_info=error)
+    text = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+    return kopf.TemporaryError(text[:300], delay=delay)
 
 
 def operator_settings(ctx: Context) -> kopf.OperatorSettings:
@@ -39,11 +73,37 @@ def operator_settings(ctx: Context) -> kopf.OperatorSettings:
     settings.peering.priority = ctx.settings.priority
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
+    # kopf's own requests (watches, its patches, peering): retried on 5xx/429 and
+    # connection errors after these delays; kopf's default starts at 1 s, and gives up
+    # after about as long (54 s) as these do.
+    settings.networking.error_backoffs = (0.2, 0.5, 1, 2, 3, 5, 8, 13, 21)
     return settings
 
 
-def _unfinished(status: Any, **_: Any) -> bool:
-    return (status or {}).get("state") not in FINISHED_STATES
+def _open(status: Any, meta: Any, **_: Any) -> bool:
+    """A Study that may have work to do: not finished or invalid at its current spec.
+
+    The timer leaves the others alone (they cost nothing); an edit of the spec makes a
+    new generation, which opens the Study again (and its update handler passes at once).
+    """
+    status = status or {}
+    ended = status.get("state") in ("Succeeded", "Failed")
+    return not (ended and status.get("observedGeneration") == (meta or {}).get("generation"))
+
+
+def _runnable(status: Any, meta: Any, spec: Any, **_: Any) -> bool:
+    """An unfinished Trial that claims its Study as controller: kopf neither drives nor
+    puts its finalizer on any other (the driver then checks the Study's uid). A trial a
+    stop rule cancelled has no driver until its study resumes."""
+    state, reason = (status or {}).get("state"), (status or {}).get("reason")
+    if state in FINISHED_STATES or waits_for_resume(state, reason):
+        return False
+    ref = controller_of({"metadata": {"ownerReferences": (meta or {}).get("ownerReferences")}})
+    return (
+        ref is not None
+        and ref.get("kind") == "Study"
+        and ref.get("name") == (spec or {}).get("study")
+    )
 
 
 def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
@@ -53,50 +113,57 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
     def login(**kwargs: Any) -> Any:
         return kopf.login_via_client(**kwargs)
 
-    def reconcile(namespace: str, name: str) -> None:
+    def reconcile(namespace: str, name: str, retry: int) -> None:
         try:
             reconcile_study(ctx, namespace, name)
-        except Exception:
+        except Exception as error:
             ctx.observer.reconcile_error("study")
-            raise
+            raise retry_later(error, retry) from error
 
     @kopf.on.resume(*STUDIES, id="study-resumed", registry=registry)
-    def study_resumed(namespace: str | None, name: str, **_: Any) -> None:
-        reconcile(namespace or "", name)
+    def study_resumed(namespace: str | None, name: str, retry: int, **_: Any) -> None:
+        reconcile(namespace or "", name, retry)
 
     @kopf.on.create(*STUDIES, id="study-created", registry=registry)
-    def study_created(namespace: str | None, name: str, **_: Any) -> None:
-        reconcile(namespace or "", name)
+    def study_created(namespace: str | None, name: str, retry: int, **_: Any) -> None:
+        reconcile(namespace or "", name, retry)
 
     @kopf.on.update(*STUDIES, field="spec", id="study-spec", registry=registry)
-    def study_spec_changed(namespace: str | None, name: str, **_: Any) -> None:
-        reconcile(namespace or "", name)
+    def study_spec_changed(namespace: str | None, name: str, retry: int, **_: Any) -> None:
+        reconcile(namespace or "", name, retry)
 
     @kopf.timer(
-        *STUDIES, interval=ctx.settings.reconcile_interval, id="study-timer", registry=registry
+        *STUDIES,
+        interval=min(TIMER_TICK, ctx.settings.reconcile_interval),
+        when=_open,
+        id="study-timer",
+        registry=registry,
     )
-    def study_timer(namespace: str | None, name: str, **_: Any) -> None:
-        reconcile(namespace or "", name)
+    def study_timer(namespace: str | None, name: str, **kwargs: Any) -> None:
+        key, retry = (namespace or "", name), int(kwargs.get("retry") or 0)
+        if retry or ctx.due(key, ctx.settings.reconcile_interval):
+            reconcile(*key, retry)
 
     @kopf.on.delete(*STUDIES, optional=True, id="study-deleted", registry=registry)
     def study_deleted(namespace: str | None, name: str, **_: Any) -> None:
         ctx.observer.study_deleted(namespace or "", name)
+        ctx.engines.forget(namespace or "", name)
+        ctx.forget((namespace or "", name))
 
     @kopf.daemon(
         *TRIALS,
         id="trial",
-        when=_unfinished,
-        backoff=1.0,
+        when=_runnable,
         cancellation_backoff=10.0,
         cancellation_timeout=10.0,
         registry=registry,
     )
-    def trial_daemon(namespace: str | None, name: str, stopped: Any, **_: Any) -> None:
+    def trial_daemon(namespace: str | None, name: str, stopped: Any, retry: int, **_: Any) -> None:
         driver = TrialDriver(
             ctx, namespace or "", name, stopped=lambda: bool(stopped), sleep=stopped.wait
         )
         try:
             driver.run()
-        except Exception:
+        except Exception as error:
             ctx.observer.reconcile_error("trial")
-            raise
+            raise retry_later(error, retry) from error

@@ -1,4 +1,9 @@
-"""Liveness and readiness endpoints (`/healthz`, `/readyz`) and the metrics endpoint."""
+"""Liveness and readiness endpoints (`/healthz`, `/readyz`) and the metrics endpoint.
+
+kopf's own liveness endpoint serves a single path on a listener of its own, so it cannot
+share one port with `/readyz`; the two paths are served here, and readiness is kopf's
+`ready_flag` (raised once kopf has started and begins watching).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,15 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, start_http_server
 
 
-async def serve_health(port: int, ready: Callable[[], bool]) -> web.AppRunner:
+class EndpointError(RuntimeError):
+    """An endpoint cannot listen where it was told to; the message is one line naming it."""
+
+
+def _where(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+async def serve_health(address: str, port: int, ready: Callable[[], bool]) -> web.AppRunner:
     """Serve `/healthz` (the event loop answers) and `/readyz` (the operator is watching)."""
 
     async def healthz(_: web.Request) -> web.Response:
@@ -24,10 +37,31 @@ async def serve_health(port: int, ready: Callable[[], bool]) -> web.AppRunner:
     app.router.add_get("/readyz", readyz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", port).start()
+    try:
+        await web.TCPSite(runner, address, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise EndpointError(
+            f"--health-address/--health-port: cannot listen on {_where(address, port)}"
+            f" ({error.strerror or error})"
+        ) from None
     return runner
 
 
-def serve_metrics(port: int, registry: CollectorRegistry) -> None:
-    """Serve Prometheus metrics on `port` (`/metrics`) from a background thread."""
-    start_http_server(port, registry=registry)
+def serve_metrics(address: str, port: int, registry: CollectorRegistry) -> Callable[[], None]:
+    """Serve Prometheus metrics on `address:port` (`/metrics`) from a background thread;
+    returns a function that stops serving."""
+    try:
+        server, thread = start_http_server(port, addr=address, registry=registry)
+    except OSError as error:
+        raise EndpointError(
+            f"--metrics-address/--metrics-port: cannot listen on {_where(address, port)}"
+            f" ({error.strerror or error})"
+        ) from None
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop

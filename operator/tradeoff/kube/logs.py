@@ -1,36 +1,61 @@
-"""Following a running pod's log through the API, in a background thread.
+"""Reading a trial pod's log through the API with bounded memory.
 
-The HTTP stream blocks, so a thread reads it and hands complete lines over through a
-queue; the trial loop drains the queue on its own schedule, checks whether it must stop,
-and ends the stream when it is done. Closing a response from another thread would wait
-for the blocked read (a silent trial may print nothing for minutes), so `close()` shuts
-the socket down instead, which wakes the reader, and the reader closes the response.
+`LogFollower` follows a running container's log in a background thread and parses it as
+it streams: each chunk goes through a `LineReader` (lines cut at 64 KiB) into a
+`TrialOutput` (bounded by its caps), so memory does not grow with what the trial prints.
+The trial loop waits for news, reads the output under `lock` and ends the stream when it
+is done. Closing a response from another thread would wait for the blocked read (a silent
+trial may print nothing for minutes), so `close()` shuts the socket down instead, which
+wakes the reader, and the reader closes the response.
+
+An attempt whose log was not followed to its end (the pod ended before it was followed,
+or while the operator was down) has its log streamed through the parser once more
+(`read_whole`); only if that stream breaks does `read_tail` parse at most the last
+`TAIL_LINES` lines and `TAIL_BYTES` bytes (the API's `tailLines` and `limitBytes`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
 import socket
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tradeoff.kube.client import Kube
+from tradeoff.trial_output import TrialOutput
+from tradeoff.trial_stream import LineReader
 
 CHUNK_BYTES = 16 * 1024
+TAIL_LINES = 10_000
+"""Lines of an ended container's log read when it was not followed."""
+TAIL_BYTES = 4 * 1024 * 1024
+"""Bytes of those lines read at most (the API's `limitBytes`)."""
+
+
+def _chunks(response: Any) -> Iterable[bytes]:
+    chunks: Iterable[bytes] = response.stream(CHUNK_BYTES, decode_content=True)
+    return chunks
 
 
 class LogFollower:
-    """Lines of one container's log as they are written, from the beginning."""
+    """One container's log, parsed into `output` as it is written, from the beginning."""
 
-    def __init__(self, kube: Kube, namespace: str, pod: str, container: str) -> None:
+    def __init__(
+        self, kube: Kube, namespace: str, pod: str, container: str, output: TrialOutput
+    ) -> None:
         self._kube = kube
         self._where = (namespace, pod, container)
-        self._lines: queue.Queue[str] = queue.Queue()
+        self.output = output
+        self.lock = threading.Lock()
+        """Held while `output` changes: hold it to read `output` while the stream runs."""
+        self._news = threading.Event()
         self._response: Any = None
         self._closed = threading.Event()
         self.ended = threading.Event()
         """Set once the stream ended: the container stopped, or the request failed."""
+        self.complete = False
+        """The stream reached its end: `output` holds the whole log."""
         self.error: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"log {pod}", daemon=True)
 
@@ -39,20 +64,17 @@ class LogFollower:
         return self
 
     def _run(self) -> None:
-        partial = b""
+        reader = LineReader()
         try:
             self._response = self._kube.follow_log(*self._where)
             if self._closed.is_set():
                 return
-            for chunk in self._response.stream(CHUNK_BYTES, decode_content=True):
+            for chunk in _chunks(self._response):
                 if self._closed.is_set():
                     return
-                partial += chunk
-                *lines, partial = partial.split(b"\n")
-                for line in lines:
-                    self._lines.put(line.decode("utf-8", "replace"))
-            if partial:
-                self._lines.put(partial.decode("utf-8", "replace"))
+                self._parse(reader.feed(chunk))
+            self._parse(reader.end())
+            self.complete = not self._closed.is_set()
         except Exception as error:  # the stream's end or failure is reported, never raised
             self.error = f"{error.__class__.__name__}: {error}"[:200]
         finally:
@@ -60,24 +82,23 @@ class LogFollower:
                 with contextlib.suppress(Exception):
                     self._response.close()
             self.ended.set()
+            self._news.set()
 
-    def drain(self, timeout: float) -> list[str]:
-        """Lines that arrived, waiting up to `timeout` seconds for the first one."""
-        lines: list[str] = []
-        try:
-            lines.append(self._lines.get(timeout=timeout))
-        except queue.Empty:
-            return lines
-        while True:
-            try:
-                lines.append(self._lines.get_nowait())
-            except queue.Empty:
-                return lines
+    def _parse(self, lines: list[Any]) -> None:
+        if lines:
+            with self.lock:
+                self.output.feed_lines(lines)
+            self._news.set()
+
+    def wait(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for new lines or the end of the stream."""
+        self._news.wait(timeout)
+        self._news.clear()
 
     @property
     def finished(self) -> bool:
-        """The stream ended and every line has been drained."""
-        return self.ended.is_set() and self._lines.empty()
+        """The stream ended and everything it brought has been parsed."""
+        return self.ended.is_set()
 
     def close(self) -> None:
         """Stop following (idempotent, never blocks)."""
@@ -87,3 +108,52 @@ class LogFollower:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+def read_whole(
+    kube: Kube,
+    namespace: str,
+    pod: str,
+    container: str,
+    output: TrialOutput,
+    stopped: Callable[[], bool],
+) -> bool:
+    """Parse an ended container's whole log into `output` as it streams; True if the
+    stream reached the end (False if it broke, or `stopped()` said to give up)."""
+    follower = LogFollower(kube, namespace, pod, container, output).start()
+    while not follower.ended.wait(0.5):
+        if stopped():
+            follower.close()
+            return False
+    return follower.complete
+
+
+def read_tail(kube: Kube, namespace: str, pod: str, container: str, output: TrialOutput) -> None:
+    """Parse the end of an ended container's log into `output` (bounded, streamed).
+
+    When the API stops at `TAIL_BYTES`, the last, unfinished line is not read (it may end
+    in a cut-off number) and a problem says that the end of the log was not read.
+    """
+    response = kube.read_log(namespace, pod, container, tail_lines=TAIL_LINES, limit=TAIL_BYTES)
+    if response is None:
+        return
+    reader = LineReader()
+    size = 0
+    try:
+        for chunk in _chunks(response):
+            chunk = chunk[: TAIL_BYTES - size]  # whatever the server does with limitBytes
+            size += len(chunk)
+            output.feed_lines(reader.feed(chunk))
+            if size >= TAIL_BYTES:
+                break
+    finally:
+        with contextlib.suppress(Exception):
+            response.close()
+    if size >= TAIL_BYTES:
+        output.add_problem(
+            f"the log's last {TAIL_LINES} lines exceed {TAIL_BYTES} bytes; "
+            "only their first part was read",
+            where="log tail",
+        )
+    else:
+        output.feed_lines(reader.end())

@@ -3,17 +3,28 @@
 The template's PodSpec with `${params.NAME}` substituted (`render_pod_spec`), plus what the
 operator needs: the owner reference to the Trial, the study/trial labels, `restartPolicy:
 Never`, the attempt deadline, a termination message path, and (where the template does not
-say otherwise) the settings of the "restricted" Pod Security profile.
+say otherwise) the settings of the "restricted" Pod Security profile. `harden` is
+re-exported from `tradeoff.api.policy`, where the trial policy lives.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from tradeoff.api.policy import PolicyViolation, TrialPolicy, harden
 from tradeoff.api.study import API_VERSION, Study
 from tradeoff.api.template import TERMINATION_LOG, render_pod_spec
 from tradeoff.api.trial import STUDY_LABEL, TRIAL_LABEL, Trial
+
+__all__ = [
+    "ATTEMPT_LABEL",
+    "MANAGED_BY",
+    "build_pod",
+    "harden",
+    "owner_reference",
+    "pod_name",
+    "primary_container",
+]
 
 ATTEMPT_LABEL = "tradeoff.dev/attempt"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "tradeoff"}
@@ -38,24 +49,19 @@ def owner_reference(
     }
 
 
-def harden(pod_spec: dict[str, Any]) -> dict[str, Any]:
-    """The "restricted" Pod Security settings, and no service account token, where the
-    template does not set them itself (trial code gets no API credentials by default)."""
-    spec = copy.deepcopy(pod_spec)
-    spec.setdefault("automountServiceAccountToken", False)
-    pod_sc = spec.setdefault("securityContext", {})
-    pod_sc.setdefault("runAsNonRoot", True)
-    pod_sc.setdefault("seccompProfile", {"type": "RuntimeDefault"})
-    for key in ("initContainers", "containers"):
-        for container in spec.get(key) or []:
-            sc = container.setdefault("securityContext", {})
-            sc.setdefault("allowPrivilegeEscalation", False)
-            sc.setdefault("capabilities", {}).setdefault("drop", ["ALL"])
-    return spec
+def build_pod(
+    study: Study,
+    trial: Trial,
+    trial_uid: str,
+    attempt: int,
+    policy: TrialPolicy | None = None,
+) -> dict[str, Any]:
+    """The Pod manifest for attempt `attempt` (from 1) of `trial`.
 
-
-def build_pod(study: Study, trial: Trial, trial_uid: str, attempt: int) -> dict[str, Any]:
-    """The Pod manifest for attempt `attempt` (from 1) of `trial`."""
+    Raises `PolicyViolation` if the pod, as it would be created, breaks the trial policy
+    (default: restricted, service account `default`): the Study was checked before, and
+    this check makes sure nothing the policy refuses is ever created.
+    """
     template = study.spec.trial_template
     name = trial.metadata.name
     spec = render_pod_spec(
@@ -73,6 +79,9 @@ def build_pod(study: Study, trial: Trial, trial_uid: str, attempt: int) -> dict[
     primary.setdefault("terminationMessagePath", TERMINATION_LOG)
     primary.setdefault("terminationMessagePolicy", "FallbackToLogsOnError")
     spec = harden(spec)
+    problems = (policy or TrialPolicy()).check(spec, "spec")
+    if problems:
+        raise PolicyViolation(problems)
     labels = {
         **MANAGED_BY,
         STUDY_LABEL: study.metadata.name,

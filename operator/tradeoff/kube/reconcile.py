@@ -8,7 +8,8 @@ exactly the decisions a running one would.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,14 +17,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.load import parse_study
-from tradeoff.api.status import StudyStatus
+from tradeoff.api.policy import TrialPolicy, problem_lines
+from tradeoff.api.status import AlgorithmChoice, Condition, StudyStatus
 from tradeoff.api.study import Study
-from tradeoff.api.trial import Trial
-from tradeoff.engine import Engine
+from tradeoff.api.trial import Trial, trial_name
+from tradeoff.engine import Engine, lifecycle
 from tradeoff.engine.progress import StopDecision, Summary
+from tradeoff.engine.validation import choose_algorithm, validate_study
+from tradeoff.kube.engines import Engines
+from tradeoff.kube.ownership import split_owned
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
-from tradeoff.kube.status import invalid_status, study_status
+from tradeoff.kube.status import blocked_status, invalid_status, study_status
 
 Obj = dict[str, Any]
 
@@ -50,6 +54,12 @@ class StudyPlan:
     summary: Summary | None = None
     stop: StopDecision | None = None
     ask_seconds: float = 0.0
+    foreign: list[Obj] = field(default_factory=list)
+    """Trials labelled for the Study that it does not control: ignored."""
+    algorithm: str | None = None
+    """The algorithm the study runs (resolved once, recorded in its status)."""
+    resumed: list[Trial] = field(default_factory=list)
+    """Cancelled trials that run again now that the study runs (their new status)."""
 
 
 def previous_status(obj: Obj) -> StudyStatus:
@@ -89,9 +99,9 @@ def _changed(old: StudyStatus, new: StudyStatus) -> bool:
 def final_stop(old: StudyStatus, generation: int | None) -> StopDecision | None:
     """The stop decision the Study recorded for this spec generation, if it ended.
 
-    The first decision is final (as in local mode): trials it cancelled end Failed (say on
-    a Timeout) and must not turn the outcome into another one. An edit of the spec (a new
-    generation) decides afresh, so a larger `maxTrials` reopens the study.
+    The first decision is final (as in local mode). An edit of the spec (a new generation)
+    decides afresh, so a larger `maxTrials` or a longer `timeout` reopens the study, and
+    the trials its stop cancelled run again.
     """
     if old.state not in ("Succeeded", "Failed"):
         return None
@@ -101,54 +111,133 @@ def final_stop(old: StudyStatus, generation: int | None) -> StopDecision | None:
     return None
 
 
-def plan_study(obj: Obj, trial_objects: Sequence[Obj], now: datetime) -> StudyPlan:
-    """The plan for one Study object and the Trial objects labelled with its name."""
+@contextmanager
+def study_engine(
+    engines: Engines | None, obj: Obj, study: Study, algorithm: str
+) -> Iterator[Engine]:
+    """The Study's kept engine, or (without `engines`) a fresh one with a key of its own."""
+    if engines is None:
+        yield Engine(study.spec, algorithm, study=study.metadata.name)
+        return
+    meta = obj.get("metadata") or {}
+    namespace, uid = str(meta.get("namespace") or ""), str(meta.get("uid") or "")
+    with engines.use(namespace, study, uid, algorithm) as engine:
+        yield engine
+
+
+MAX_PROBLEM_LINES = 20
+"""Lines of problems a Study's status holds at most (a status must stay small)."""
+
+
+def problems_message(problems: Sequence[str]) -> str:
+    """One line per problem, at most `MAX_PROBLEM_LINES` of them."""
+    lines = list(problems[:MAX_PROBLEM_LINES])
+    if len(problems) > MAX_PROBLEM_LINES:
+        more = len(problems) - MAX_PROBLEM_LINES
+        lines.append(f"... and {more} more (`tradeoff validate` lists every problem)")
+    return "\n".join(lines)
+
+
+def checked_study(obj: Obj, policy: TrialPolicy, recorded: AlgorithmChoice | None = None) -> Study:
+    """The Study in `obj` if its spec is valid (with the algorithm `recorded` when it
+    started) and its trial template meets the policy; ManifestError lists the problems,
+    one line each."""
+    study = validate_study({k: v for k, v in obj.items() if k != "status"}, recorded=recorded)
+    problems = policy.template_problems(study.spec.trial_template.pod)
+    if problems:
+        raise ManifestError(problem_lines(problems))
+    return study
+
+
+def plan_study(
+    obj: Obj,
+    trial_objects: Sequence[Obj],
+    now: datetime,
+    policy: TrialPolicy | None = None,
+    engines: Engines | None = None,
+    taken: Collection[str] = (),
+) -> StudyPlan:
+    """The plan for one Study object and the Trial objects labelled with its name.
+
+    A Study whose spec is invalid, or whose trial template asks for more than the trial
+    `policy` allows (default: restricted, service account `default`), gets `Valid=False`
+    with one line per problem, and no trials. Only Trials the Study controls count
+    (`ownership`); the others are returned in `foreign`. `taken` names Trials known to
+    exist without belonging to the Study (a create answered 409 for them): when the next
+    trial's deterministic name is taken, the Study creates nothing more and says so
+    (condition `Blocked`) until it is free.
+    """
     old = previous_status(obj)
     meta = obj.get("metadata") or {}
     generation = meta.get("generation")
-    body = {k: v for k, v in obj.items() if k != "status"}
+    uid = str(meta.get("uid") or "")
+    own, foreign = split_owned(trial_objects, uid)
     try:
-        study = parse_study(body)
+        study = checked_study(obj, policy or TrialPolicy(), old.algorithm)
     except ManifestError as error:
-        message = "; ".join(error.problems)
+        message = problems_message(error.problems)
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
-        return StudyPlan(status, _changed(old, status), events=events)
-    records = records_of(trial_objects)
-    engine = Engine(study.spec)
-    start = old.start_time or now
-    elapsed = (now - start).total_seconds()
-    stop = final_stop(old, generation) or engine.stop_decision(records, elapsed)
-    plan = StudyPlan(old, False, study=study, records=records, stop=stop)
-    if stop is None:
-        count = engine.trials_to_start(records)
-        suggestions = engine.ask(records, count)
-        plan.ask_seconds = engine.last_ask_seconds if count else 0.0
-        uid = str(meta.get("uid") or "")
-        namespace = meta.get("namespace")
-        for s in suggestions:
-            record = Trial.new(
-                study.metadata.name, s.number, s.parameters, s.sampler_state, namespace
-            )
-            plan.new_trials.append(trial_manifest(study, uid, record))
-            record.status.state = "Pending"
-            records.append(record)
-    summary = engine.summarize(records)
-    status = study_status(
-        old,
-        summary,
-        stop,
-        max_trials=study.spec.budget.max_trials,
-        generation=generation,
-        now=now,
-    )
+        return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
+    records = records_of(own)
+    blocked: str | None = None
+    algorithm = choose_algorithm(study.spec, old.algorithm, now)
+    with study_engine(engines, obj, study, algorithm.name) as engine:
+        start = old.start_time or now
+        elapsed = (now - start).total_seconds()
+        stop = final_stop(old, generation) or engine.stop_decision(records, elapsed)
+        plan = StudyPlan(
+            old,
+            False,
+            study=study,
+            records=records,
+            stop=stop,
+            foreign=foreign,
+            algorithm=algorithm.name,
+        )
+        if stop is None:
+            for record in records:
+                if lifecycle.waits_for_resume(record.state, record.status.reason):
+                    record.status = lifecycle.resume(record.status)
+                    plan.resumed.append(record)
+            count = engine.trials_to_start(records)
+            suggestions = engine.ask(records, count)
+            plan.ask_seconds = engine.last_ask_seconds if count else 0.0
+            namespace = meta.get("namespace")
+            unavailable = set(taken) | {str(t["metadata"].get("name")) for t in foreign}
+            for s in suggestions:
+                if trial_name(study.metadata.name, s.number) in unavailable:
+                    blocked = trial_name(study.metadata.name, s.number)
+                    break  # numbers are sequential: nothing after it either
+                record = Trial.new(
+                    study.metadata.name, s.number, s.parameters, s.sampler_state, namespace
+                )
+                plan.new_trials.append(trial_manifest(study, uid, record))
+                record.status.state = "Pending"
+                records.append(record)
+        summary = engine.summarize(records)
+        warnings = [Event("Warning", "UntrustedRecord", w) for w in engine.warnings]
+        engine.warnings.clear()
+        status = study_status(
+            old,
+            summary,
+            stop,
+            max_trials=study.spec.budget.max_trials,
+            generation=generation,
+            now=now,
+        )
+    status.algorithm = algorithm
+    status = blocked_status(status, blocked, generation=generation, now=now)
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
-    plan.events = _events(old, status, stop)
+    plan.events = _events(old, status, stop) + warnings
     return plan
 
 
 def _events(old: StudyStatus, new: StudyStatus, stop: StopDecision | None) -> list[Event]:
     events: list[Event] = []
+    was, now = _blocked(old), _blocked(new)
+    if now is not None and (was is None or was.message != now.message):
+        events.append(Event("Warning", "TrialNameTaken", now.message))
     if old.state in ("Pending",) and new.state == "Running" and old.start_time is None:
         events.append(Event("Normal", "StudyStarted", new.message or "the study started"))
     if new.state != old.state and stop is not None:
@@ -159,3 +248,8 @@ def _events(old: StudyStatus, new: StudyStatus, stop: StopDecision | None) -> li
             text += f"; recommended: {new.recommended_summary}"
         events.append(Event(kind, reason, f"{stop.reason}: {text}"))
     return events
+
+
+def _blocked(status: StudyStatus) -> Condition | None:
+    found = next((c for c in status.conditions if c.type == "Blocked"), None)
+    return found if found is not None and found.status == "True" else None

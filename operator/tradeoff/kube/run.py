@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
+from aiohttp import web
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry
 
-from tradeoff.kube.client import Kube
+from tradeoff.kube.client import Kube, transport_retries
+from tradeoff.kube.engines import Engines, load_or_create_key
 from tradeoff.kube.handlers import operator_settings, register
-from tradeoff.kube.health import serve_health, serve_metrics
+from tradeoff.kube.health import EndpointError, serve_health, serve_metrics
 from tradeoff.kube.settings import Settings
 from tradeoff.kube.studies import Context
 from tradeoff.observe import NullObserver, StudyObserver
@@ -23,14 +26,18 @@ PEERING_GROUP, PEERING_VERSION = "kopf.dev", "v1"
 
 
 def load_credentials() -> Any:
-    """An API client from the in-cluster service account, else the kubeconfig."""
+    """An API client from the in-cluster service account, else the kubeconfig, whose
+    requests retry by themselves on busy or failing servers (`transport_retries`)."""
+    configuration = client.Configuration()
+    configuration.retries = transport_retries()
     try:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-        return client.ApiClient()
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        return client.ApiClient(configuration)
     except config.ConfigException:
         pass
     try:
-        return config.new_client_from_config()  # type: ignore[no-untyped-call]
+        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        return client.ApiClient(configuration)
     except (config.ConfigException, OSError) as error:
         first = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise RuntimeError(
@@ -107,6 +114,34 @@ def _observer(settings: Settings) -> tuple[StudyObserver, CollectorRegistry | No
     return PrometheusObserver(registry), registry
 
 
+async def _serve_endpoints(
+    settings: Settings, metrics_registry: CollectorRegistry | None, ready: asyncio.Event
+) -> Callable[[], Awaitable[None]]:
+    """Start the health and metrics endpoints that are asked for; returns their stopper."""
+    runner: web.AppRunner | None = None
+    stop_metrics: Callable[[], None] | None = None
+
+    async def stop() -> None:
+        if stop_metrics is not None:
+            await asyncio.to_thread(stop_metrics)
+        if runner is not None:
+            await runner.cleanup()
+
+    try:
+        if settings.health_port is not None:
+            address, port = settings.health_address, settings.health_port
+            runner = await serve_health(address, port, ready.is_set)
+            log.info("health: /healthz and /readyz on %s port %d", address, port)
+        if metrics_registry is not None and settings.metrics_port is not None:
+            address, port = settings.metrics_address, settings.metrics_port
+            stop_metrics = serve_metrics(address, port, metrics_registry)
+            log.info("metrics: /metrics on %s port %d", address, port)
+    except EndpointError:
+        await stop()
+        raise
+    return stop
+
+
 async def run_operator(settings: Settings, api_client: Any) -> None:
     """Run until SIGTERM/SIGINT."""
     kopf.configure(
@@ -117,7 +152,10 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
         logging.getLogger("kopf.objects").addFilter(_quiet_routine)
     kube = Kube(api_client)
     observer, metrics_registry = _observer(settings)
-    ctx = Context(kube=kube, settings=settings, observer=observer)
+    key = await asyncio.to_thread(
+        load_or_create_key, kube, settings.key_namespace, settings.signing_key_secret
+    )
+    ctx = Context(kube=kube, settings=settings, observer=observer, engines=Engines(key))
     standalone = settings.standalone
     if not standalone and not await asyncio.to_thread(ensure_peering, kube, settings):
         log.warning("the kopf peering CRDs are not installed: running standalone")
@@ -125,16 +163,13 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
     registry = kopf.OperatorRegistry()
     register(registry, ctx)
     ready = asyncio.Event()
-    runner = None
-    if settings.health_port is not None:
-        runner = await serve_health(settings.health_port, ready.is_set)
-    if metrics_registry is not None and settings.metrics_port is not None:
-        serve_metrics(settings.metrics_port, metrics_registry)
+    stop_endpoints = await _serve_endpoints(settings, metrics_registry, ready)
     where = "all namespaces" if settings.all_namespaces else ", ".join(settings.namespaces)
     peering = (
         "standalone" if standalone else f"peering {settings.peering} priority {settings.priority}"
     )
     log.info("Tradeoff operator watching %s (%s)", where, peering)
+    log.info("Trial policy: %s", settings.trial_policy)
     try:
         await kopf.operator(
             registry=registry,
@@ -147,5 +182,4 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
             ready_flag=ready,
         )
     finally:
-        if runner is not None:
-            await runner.cleanup()
+        await stop_endpoints()

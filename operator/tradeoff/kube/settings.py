@@ -6,25 +6,37 @@ Flags win over the environment; the environment wins over the defaults. Bad valu
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
-import random
+import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from tradeoff.api.policy import LEVELS, TrialPolicy
 from tradeoff.economics import EconomicsConfig
 
 LogFormat = Literal["text", "json"]
+LOCAL_ADDRESS = "127.0.0.1"
+"""Where metrics and health listen unless told otherwise: this machine only."""
 CRASH_EXIT_CODE = 70
 """Exit code of a deliberate crash at a `TRADEOFF_CRASH_AT` point (tests only)."""
 
 
 class SettingsError(ValueError):
     """A setting is invalid; the message is one line naming it."""
+
+
+def start_priority() -> int:
+    """The default peering priority: the start time in milliseconds, so the replica that
+    started last acts. A restarted operator never waits for the entry its dead predecessor
+    left in the peering object (kopf keeps it for a minute)."""
+    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True)
@@ -36,18 +48,31 @@ class Settings:
     log_format: LogFormat = "text"
     verbose: bool = False
     health_port: int | None = None
+    health_address: str = LOCAL_ADDRESS
     metrics_port: int | None = None
+    metrics_address: str = LOCAL_ADDRESS
     economics: EconomicsConfig = field(default_factory=EconomicsConfig.default)
     peering: str | None = "tradeoff"
-    priority: int = field(default_factory=lambda: random.randint(1, 1_000_000))
+    priority: int = field(default_factory=start_priority)
     reconcile_interval: float = 10.0
     status_interval: float = 1.0
     max_workers: int = 256
     """Threads for handlers: each running trial holds one while its pod runs."""
     pending_timeout: float = 300.0
     """Seconds a pod may keep failing to pull its image before its attempt fails."""
+    trial_policy: TrialPolicy = field(default_factory=TrialPolicy)
+    """What trial pods may ask for: a Pod Security Standard level and ServiceAccounts."""
     crash_at: Mapping[str, int] = field(default_factory=dict)
     """Test-only crash points: point -> the how-many-th time reaching it exits (from 1)."""
+    signing_key_secret: str = "tradeoff-signing-key"
+    """Secret holding the key that signs sampler state on Trials (created if missing)."""
+    own_namespace: str | None = None
+    """The operator's namespace (POD_NAMESPACE), where the signing-key Secret lives."""
+
+    @property
+    def key_namespace(self) -> str:
+        """Where the signing key lives: the operator's namespace, else the first watched."""
+        return self.own_namespace or (self.namespaces[0] if self.namespaces else "default")
 
     @property
     def standalone(self) -> bool:
@@ -89,6 +114,15 @@ def _port(text: str, name: str) -> int:
     if not 0 < port < 65536:
         raise SettingsError(f"{name}: a port must be between 1 and 65535, got {port}")
     return port
+
+
+def _address(text: str, name: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise SettingsError(
+            f"{name}: expected an IP address such as 127.0.0.1, 0.0.0.0 or ::, got {text!r}"
+        ) from None
 
 
 def _count(text: str, name: str) -> int:
@@ -182,6 +216,34 @@ def load_economics_config(path: str) -> EconomicsConfig:
     return economics_from_json(data, f"--economics-config {path}")
 
 
+_ACCOUNT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def trial_policy_from(
+    level: str | None, accounts: list[str] | None, env: Mapping[str, str]
+) -> TrialPolicy:
+    """`--trial-policy` and `--trial-service-account` (or their environment variables)."""
+    where = "--trial-policy" if level is not None else "TRADEOFF_TRIAL_POLICY"
+    level = level if level is not None else env.get("TRADEOFF_TRIAL_POLICY") or "restricted"
+    if level not in LEVELS:
+        raise SettingsError(f"{where}: must be one of {', '.join(LEVELS)}, got {level!r}")
+    where = "--trial-service-account"
+    if accounts is None and env.get("TRADEOFF_TRIAL_SERVICE_ACCOUNTS") is not None:
+        where = "TRADEOFF_TRIAL_SERVICE_ACCOUNTS"
+        accounts = [a.strip() for a in env["TRADEOFF_TRIAL_SERVICE_ACCOUNTS"].split(",")]
+        accounts = [a for a in accounts if a]
+        if not accounts:
+            raise SettingsError(f"{where}: name at least one ServiceAccount trials may run as")
+    for name in accounts or ():
+        if len(name) > 253 or not _ACCOUNT_NAME.fullmatch(name):
+            raise SettingsError(
+                f"{where}: {name!r} is not a ServiceAccount name (lower-case letters, digits, "
+                "'-' and '.')"
+            )
+    names = tuple(dict.fromkeys(accounts)) if accounts else ("default",)
+    return TrialPolicy(level, names)
+
+
 def settings_from(
     *,
     namespaces: list[str] | None = None,
@@ -189,12 +251,16 @@ def settings_from(
     log_format: str | None = None,
     verbose: bool = False,
     health_port: int | None = None,
+    health_address: str | None = None,
     metrics_port: int | None = None,
+    metrics_address: str | None = None,
     economics_config: str | None = None,
     peering: str | None = None,
     standalone: bool = False,
     priority: int | None = None,
     pending_timeout: float | None = None,
+    trial_policy: str | None = None,
+    trial_service_accounts: list[str] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Settings from flag values (None: not given) and the environment."""
@@ -214,6 +280,15 @@ def settings_from(
         health_port = _port(env["TRADEOFF_HEALTH_PORT"], "TRADEOFF_HEALTH_PORT")
     if metrics_port is None and env.get("TRADEOFF_METRICS_PORT"):
         metrics_port = _port(env["TRADEOFF_METRICS_PORT"], "TRADEOFF_METRICS_PORT")
+    addresses: dict[str, str] = {}
+    for key, given in (("health", health_address), ("metrics", metrics_address)):
+        variable = f"TRADEOFF_{key.upper()}_ADDRESS"
+        if given is not None:
+            addresses[key] = _address(given, f"--{key}-address")
+        elif env.get(variable):
+            addresses[key] = _address(env[variable], variable)
+        else:
+            addresses[key] = LOCAL_ADDRESS
     economics_path = economics_config or env.get("TRADEOFF_ECONOMICS_CONFIG")
     economics = load_economics_config(economics_path) if economics_path else EconomicsConfig()
     alone = standalone or env.get("TRADEOFF_STANDALONE", "").lower() in ("1", "true")
@@ -224,10 +299,15 @@ def settings_from(
         log_format=fmt,  # type: ignore[arg-type]
         verbose=verbose,
         health_port=health_port,
+        health_address=addresses["health"],
         metrics_port=metrics_port,
+        metrics_address=addresses["metrics"],
         economics=economics,
         peering=peering_name,
+        trial_policy=trial_policy_from(trial_policy, trial_service_accounts, env),
         crash_at=parse_crash_at(env.get("TRADEOFF_CRASH_AT", "")),
+        signing_key_secret=env.get("TRADEOFF_SIGNING_KEY_SECRET") or "tradeoff-signing-key",
+        own_namespace=env.get("POD_NAMESPACE") or None,
     )
     if priority is not None:
         settings = replace(settings, priority=priority)

@@ -189,3 +189,39 @@ def study_status(
             )
     status.conditions = cond
     return status
+
+
+def blocked_status(
+    status: StudyStatus, blocked: str | None, *, generation: int | None, now: datetime
+) -> StudyStatus:
+    """`status` saying whether the Study waits for a trial name that a Trial it does not
+    control holds (condition `Blocked`; the operator never adopts such a Trial)."""
+    if blocked is None:
+        found = get_condition(status.conditions, "Blocked")
+        if found is None or found.status == "False":
+            return status
+        status.conditions = set_condition(
+            status.conditions,
+            "Blocked",
+            "False",
+            "TrialNameFree",
+            "the next trial name is free",
+            generation=generation,
+            now=now,
+        )
+        return status
+    message = (
+        f"trial name {blocked} is taken by a Trial this study does not control; "
+        "no more trials start until that Trial is deleted"
+    )
+    status.conditions = set_condition(
+        status.conditions,
+        "Blocked",
+        "True",
+        "TrialNameTaken",
+        message,
+        generation=generation,
+        now=now,
+    )
+    status.message = message
+    return status

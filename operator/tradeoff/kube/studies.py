@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.engine.lifecycle import waits_for_resume
+from tradeoff.engine.signing import new_key
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.client import Kube, Obj, now_utc
+from tradeoff.kube.engines import Engines
+from tradeoff.kube.ownership import controller_of, foreign_message, owned_by
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.reconcile import StudyPlan, plan_study
 from tradeoff.kube.settings import Settings, crash_point
@@ -24,9 +29,14 @@ class Context:
     kube: Kube
     settings: Settings
     observer: StudyObserver = field(default_factory=NullObserver)
+    engines: Engines = field(default_factory=lambda: Engines(new_key()))
+    """Kept engines; `run_operator` gives them the key from the cluster's Secret."""
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     _wanted: set[tuple[str, str]] = field(default_factory=set)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    _warned: set[tuple[str, str, str]] = field(default_factory=set)
+    _taken: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    _passed: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def lock(self, namespace: str, name: str) -> threading.Lock:
         with self._guard:
@@ -47,6 +57,51 @@ class Context:
         with self._guard:
             return key in self._wanted
 
+    def passing(self, key: tuple[str, str]) -> None:
+        """Note that a pass over `key` starts now."""
+        with self._guard:
+            self._passed[key] = time.monotonic()
+
+    def due(self, key: tuple[str, str], interval: float) -> bool:
+        """Whether `key` needs a pass: one was asked for and not yet served (say, the pass
+        that was to serve it raised), or none started in the last `interval` seconds."""
+        with self._guard:
+            last = self._passed.get(key)
+            return key in self._wanted or last is None or time.monotonic() - last >= interval
+
+    def forget(self, key: tuple[str, str]) -> None:
+        """Drop what is kept about a Study that is gone (its lock stays: a pass may run)."""
+        with self._guard:
+            self._taken.pop(key, None)
+            self._passed.pop(key, None)
+            self._wanted.discard(key)
+
+    def first_warning(self, study_uid: str, trial_uid: str, reason: str) -> bool:
+        """Whether this warning about a trial is new (Events are advisory: said once per
+        operator process, not at every pass)."""
+        with self._guard:
+            key = (study_uid, trial_uid, reason)
+            if key in self._warned:
+                return False
+            self._warned.add(key)
+            return True
+
+    def taken(self, key: tuple[str, str]) -> set[str]:
+        """Trial names of a Study that a create found held by a Trial it does not control."""
+        with self._guard:
+            return self._taken.setdefault(key, set())
+
+
+def warn_foreign(ctx: Context, study_obj: Obj, trial_obj: Obj) -> None:
+    """A Warning Event on the Study about a Trial it does not control (once per trial)."""
+    study_meta, meta = study_obj.get("metadata") or {}, trial_obj.get("metadata") or {}
+    name = str(meta.get("name", ""))
+    trial_uid = str(meta.get("uid") or name)
+    if ctx.first_warning(str(study_meta.get("uid", "")), trial_uid, "ForeignTrial"):
+        message = foreign_message(name, str(study_meta.get("name", "")))
+        log.warning("%s/%s: %s", study_meta.get("namespace"), study_meta.get("name"), message)
+        ctx.kube.event(study_obj, "Warning", "ForeignTrial", message)
+
 
 def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
     """Reconcile a Study now, or have the pass already under way run once more.
@@ -54,6 +109,9 @@ def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
     Requests coalesce: when fifty trials end together, the study is reconciled a few
     times, not fifty. Each pass reads everything afresh, so one pass serves every request
     made before it started; a request made during a pass gets one more pass.
+
+    A pass that raises leaves the Study wanted, so no request is lost: the study timer
+    (`Context.due`) or the failed handler's retry passes again within seconds.
     """
     key = (namespace, name)
     lock = ctx.lock(namespace, name)
@@ -63,7 +121,12 @@ def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
             return  # the holder passes again before it lets go
         try:
             while ctx.take(key):
-                _reconcile_once(ctx, namespace, name)
+                ctx.passing(key)
+                try:
+                    _reconcile_once(ctx, namespace, name)
+                except BaseException:
+                    ctx.want(key)  # served by the next pass, whoever starts it
+                    raise
         finally:
             lock.release()
 
@@ -74,51 +137,76 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
         return None
     trials = ctx.kube.list_trials(namespace, name)
-    plan = plan_study(obj, trials, now_utc())
-    if plan.ask_seconds and plan.study is not None:
-        ctx.observer.suggest_latency(plan.study.spec.algorithm.name, plan.ask_seconds)
+    study_uid = str(obj["metadata"].get("uid", ""))
+    taken = ctx.taken((namespace, name))
+    for held in list(taken):  # a name a Trial of someone else's held: is it free now?
+        found = ctx.kube.get_object("trials", namespace, held)
+        if found is None or owned_by(found, study_uid):
+            taken.discard(held)
+    plan = plan_study(obj, trials, now_utc(), ctx.settings.trial_policy, ctx.engines, taken)
+    if plan.ask_seconds and plan.algorithm is not None:
+        ctx.observer.suggest_latency(plan.algorithm, plan.ask_seconds)
+    for foreign in plan.foreign:
+        warn_foreign(ctx, obj, foreign)
     # Status first: a trial daemon that sees its study still Succeeded or Failed would
     # stop a trial created because an edit (say, a larger maxTrials) reopened the study.
     if plan.status_changed:
         ctx.kube.replace_status("studies", namespace, name, plan.status.wire())
+    for record in plan.resumed:  # cancelled trials have no driver: this starts theirs
+        ctx.kube.replace_status("trials", namespace, record.metadata.name, record.status.wire())
     for body in plan.new_trials:
+        trial = body["metadata"]["name"]
         if ctx.kube.create_trial(namespace, body):
-            trial = body["metadata"]["name"]
             log.info("Created trial %s of study %s/%s", trial, namespace, name)
             crash_point(ctx.settings, "after-trial-create")
+            continue
+        holder = ctx.kube.get_object("trials", namespace, trial)
+        if holder is not None and not owned_by(holder, study_uid):
+            # Never adopted: the next pass reports the Study as blocked on this name.
+            log.warning(
+                "Trial name %s/%s is held by a Trial study %s does not control",
+                namespace,
+                trial,
+                name,
+            )
+            taken.add(trial)
+            ctx.want((namespace, name))
+            break
     for event in plan.events:
         ctx.kube.event(obj, event.type, event.reason, event.message)
     if plan.study is not None and plan.summary is not None:
         ctx.observer.study_updated(
             namespace, name, plan.study.spec, plan.status.state, plan.records, plan.summary
         )
-    _clean_pods(ctx, namespace, name, trials)
+    _clean_pods(ctx, namespace, name, [t for t in trials if owned_by(t, study_uid)])
     return plan
 
 
 def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Obj]) -> None:
     """Delete pods still running for finished trials or superseded attempts.
 
-    A crash between recording a trial's end and deleting its pod (pruning, a stopped
-    study) would otherwise leave the pod running.
+    A crash between recording a trial's end (or its cancellation) and deleting its pod
+    (pruning, a stopped study) would otherwise leave the pod running. Only pods that the
+    Study's own Trials control are touched, whatever their labels say.
     """
-    current: dict[str, tuple[str, int]] = {}
+    current: dict[str, tuple[bool, int]] = {}
     for t in trials:
         status = t.get("status") or {}
-        current[t["metadata"]["name"]] = (
-            str(status.get("state", "Pending")),
-            status.get("attempts", 0),
-        )
+        state, reason = str(status.get("state", "Pending")), status.get("reason")
+        done = state in FINISHED_STATES or waits_for_resume(state, reason)
+        current[str(t["metadata"].get("uid"))] = (done, status.get("attempts", 0))
     for pod in ctx.kube.list_pods(namespace, study):
         if phase(pod) == "ended" or (pod["metadata"].get("deletionTimestamp")):
             continue
+        owner = str((controller_of(pod) or {}).get("uid"))
+        if owner not in current:
+            continue
+        done, attempts = current[owner]
         labels = pod["metadata"].get("labels") or {}
-        trial = labels.get("tradeoff.dev/trial", "")
-        state, attempts = current.get(trial, ("", 0))
         try:
             attempt = int(labels.get(ATTEMPT_LABEL, "0"))
         except ValueError:
             continue
-        if state in FINISHED_STATES or (trial in current and attempt < attempts):
+        if done or attempt < attempts:
             log.info("Deleting leftover pod %s/%s", namespace, pod["metadata"]["name"])
             ctx.kube.delete_pod(namespace, pod["metadata"]["name"])

@@ -17,30 +17,33 @@ from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.load import parse_study
+from tradeoff.api.policy import PolicyViolation
 from tradeoff.api.study import Study
-from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial, TrialStatus
-from tradeoff.economics import add_attempt
-from tradeoff.engine import Engine, cancelled_outcome
+from tradeoff.api.trial import StepValue, Trial, TrialStatus
+from tradeoff.engine import AttemptOutcome, lifecycle
+from tradeoff.engine.validation import choose_algorithm
 from tradeoff.kube import attempts
+from tradeoff.kube.attemptlog import AttemptLog, Interrupted
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
-from tradeoff.kube.logs import LogFollower
+from tradeoff.kube.ownership import owned_by, split_owned
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
-from tradeoff.kube.reconcile import records_of
+from tradeoff.kube.reconcile import checked_study, previous_status, records_of
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.status import set_condition, values_summary
-from tradeoff.kube.studies import Context, reconcile_study
+from tradeoff.kube.studies import Context, reconcile_study, warn_foreign
 from tradeoff.trial_output import TrialOutput
 
 log = logging.getLogger("tradeoff.operator")
 PENDING_POLL = 0.4
-LOG_POLL = 0.2
-STUDY_CHECK = 2.0
-"""Seconds between reads of the Study and the pod while a log is followed."""
 QUOTA_RETRY = 5.0
 """Seconds before creating a pod a ResourceQuota refused is tried again."""
-WAITING_REASONS = ("Unschedulable", "QuotaExceeded", *attempts.PULL_WAITING)
+QUOTA_EXCEEDED = "QuotaExceeded"
+"""Reason of a trial whose next pod a ResourceQuota refused: that pod is still due."""
+PARK_WAIT = 60.0
+"""Seconds a driver that cancelled its trial waits for kopf to stop it (the trial no
+longer matches the daemon's filter): a daemon stopped so is started again when the study
+resumes, one that returned on its own would not be."""
 TERMINAL = ("Succeeded", "Failed")
 
 
@@ -63,6 +66,9 @@ class TrialDriver:
         self.namespace, self.name = namespace, name
         self.stopped, self.sleep = stopped, sleep
         self._nodes: dict[str, Obj | None] = {}
+        self._study_uid = ""
+        self._algorithm = ""
+        self.log = AttemptLog(self.kube, namespace, stopped, sleep)
 
     def run(self) -> None:
         try:
@@ -87,8 +93,14 @@ class TrialDriver:
         study_obj = self.kube.get_object("studies", self.namespace, trial.spec.study)
         if study_obj is None:
             return False
+        if not owned_by(obj, str(study_obj["metadata"].get("uid", ""))):
+            warn_foreign(self.ctx, study_obj, obj)  # never run a pod for it
+            return False
+        recorded = previous_status(study_obj).algorithm
         try:
-            study = parse_study({k: v for k, v in study_obj.items() if k != "status"})
+            # An invalid spec, or a template the trial policy refuses (after an edit):
+            # start nothing, and judge what runs once the spec is fixed.
+            study = checked_study(study_obj, self.ctx.settings.trial_policy, recorded)
         except ManifestError:
             self.sleep(1.0)
             return True
@@ -97,46 +109,42 @@ class TrialDriver:
         if (study_obj.get("status") or {}).get("state") in TERMINAL:
             self._stop_for_study(study, study_obj, trial)
             return False
-        if attempt == 0:
-            return self._start_attempt(study, trial, uid, 1)
+        if _attempt_due(trial.status):
+            return self._start_attempt(study, trial, uid)
         container = primary_container(study)
         pod = self.kube.get_pod(self.namespace, pod_name(self.name, attempt))
         phase = attempts.phase(pod)
-        engine = Engine(study.spec)
+        self._algorithm = choose_algorithm(study.spec, recorded).name
+        self._study_uid = str(study_obj["metadata"].get("uid", ""))
         if phase == "pending" and pod is not None:
             stuck = attempts.stuck(pod, now_utc(), self.ctx.settings.pending_timeout)
             if stuck is not None and stuck.fatal:
-                return self._finish(engine, study, trial, uid, pod, container, stuck)
+                return self._finish(study, trial, pod, container, stuck)
             if stuck is not None and trial.status.message != stuck.message:
                 self._waiting(trial, stuck.reason, stuck.message)
             self.sleep(PENDING_POLL)
             return True
         if phase == "running" and pod is not None:
             if trial.state != "Running":
-                status = trial.status.model_copy(deep=True)
-                status.state = "Running"
-                status.start_time = status.start_time or now_utc()
-                if status.reason in WAITING_REASONS:
-                    status.reason = status.message = None
+                status = lifecycle.started(trial.status, now_utc())
                 self._write(status)
                 trial.status = status
-            return self._follow(engine, study, trial, pod, container)
-        return self._finish(engine, study, trial, uid, pod, container)
+            return self._follow(study, trial, pod, container)
+        return self._finish(study, trial, pod, container)
 
     # -- attempts ----------------------------------------------------------------------
-    def _start_attempt(
-        self,
-        study: Study,
-        trial: Trial,
-        uid: str,
-        attempt: int,
-        note: str | None = None,
-        spent: TrialEconomics | None = None,
-    ) -> bool:
-        pod = build_pod(study, trial, uid, attempt)
-        status = trial.status.model_copy(deep=True)
-        if spent is not None:  # what the failed attempt before this one cost
-            status.economics = add_attempt(status.economics, spent)
+    def _start_attempt(self, study: Study, trial: Trial, uid: str) -> bool:
+        """Create the pod of the trial's next attempt, then count the attempt."""
+        note = trial.status.message if trial.status.reason == lifecycle.RETRYING else None
+        status = lifecycle.begin_attempt(trial.status, note)
+        attempt = status.attempts
+        try:
+            pod = build_pod(study, trial, uid, attempt, self.ctx.settings.trial_policy)
+        except PolicyViolation as refused:  # never create what the policy refuses
+            log.error("Trial %s/%s: the trial policy refuses its pod", self.namespace, self.name)
+            refusal = AttemptOutcome("refused", cause="PolicyViolation", detail=str(refused))
+            self._ended(study, trial, refusal)
+            return False
         crash_point(self.ctx.settings, "before-pod-create")
         if self.stopped():
             raise Stopped
@@ -151,63 +159,37 @@ class TrialDriver:
                 # Temporary: pods of other trials (or other work) will free the quota.
                 wait = f"waiting for quota to create pod {pod['metadata']['name']}: {message}"
                 if trial.status.message != wait:
-                    self._waiting(trial, "QuotaExceeded", wait)
+                    self._waiting(trial, QUOTA_EXCEEDED, wait)
                 self.sleep(QUOTA_RETRY)
                 return True
-            reason = f"the pod was refused ({error.status}): {message}"
-            status.state, status.reason, status.message = "Failed", "PodRejected", reason
-            self._end(study, trial, status)
+            detail = f"the pod was refused ({error.status}): {message}"
+            self._ended(study, trial, AttemptOutcome("refused", cause="PodRejected", detail=detail))
             return False
         crash_point(self.ctx.settings, "after-pod-create")
         if attempt > 1:
             crash_point(self.ctx.settings, "after-retry-pod-create")
-        status.attempts = attempt
         status.pod_name = pod["metadata"]["name"]
-        status.state = "Pending"
-        status.reason, status.message = None, note
         self._write(status)
         return True
 
-    def _follow(self, engine: Engine, study: Study, trial: Trial, pod: Obj, container: str) -> bool:
-        """Read the log while the pod runs; record intermediate values; prune if told to."""
-        follower = LogFollower(self.kube, self.namespace, pod["metadata"]["name"], container)
-        output = TrialOutput(study.spec.trial_template.metrics.format)
-        metric = study.spec.pruning_metric
-        started = last_write = last_check = time.monotonic()
-        written = len(trial.status.intermediate)
-        follower.start()
-        try:
-            while not self.stopped():
-                for line in follower.drain(LOG_POLL):
-                    output.feed(line)
-                steps = len(output.intermediate.get(metric) or [])
-                due = time.monotonic() - last_write >= self.ctx.settings.status_interval
-                if steps != written and due:
-                    written, last_write = steps, time.monotonic()
-                    if self._progress(engine, study, trial, pod, container, output):
-                        return False
-                if follower.finished:
-                    break
-                if time.monotonic() - last_check >= STUDY_CHECK:
-                    last_check = time.monotonic()
-                    # The stream may hang (a lost node, a proxy): judge the pod by itself.
-                    now = self.kube.get_pod(self.namespace, pod["metadata"]["name"])
-                    if now is None or now["metadata"].get("uid") != pod["metadata"].get("uid"):
-                        break
-                    if attempts.phase(now) == "ended":
-                        break
-                    study_obj = self.kube.get_object("studies", self.namespace, study.metadata.name)
-                    if (study_obj or {}).get("status", {}).get("state") in TERMINAL:
-                        return True
-        finally:
-            follower.close()
-        if time.monotonic() - started < 0.5:
-            self.sleep(LOG_POLL)  # the stream ended at once: let the pod's status catch up
-        return True
+    def _follow(self, study: Study, trial: Trial, pod: Obj, container: str) -> bool:
+        """Parse the log while the pod runs; record intermediate values; prune if told to."""
+
+        def study_ended() -> bool:
+            found = self.kube.get_object("studies", self.namespace, study.metadata.name)
+            return (found or {}).get("status", {}).get("state") in TERMINAL
+
+        return self.log.follow(
+            study,
+            pod,
+            container,
+            self.ctx.settings.status_interval,
+            lambda seen: self._progress(study, trial, pod, container, seen),
+            study_ended,
+        )
 
     def _progress(
         self,
-        engine: Engine,
         study: Study,
         trial: Trial,
         pod: Obj,
@@ -219,22 +201,24 @@ class TrialDriver:
         _intermediate(status, study, output)
         trial.status = status
         if study.spec.early_stopping.algorithm != "none":
-            records = records_of(self.kube.list_trials(self.namespace, study.metadata.name))
+            study_uid = str(study.metadata.uid or "")
+            own, _ = split_owned(
+                self.kube.list_trials(self.namespace, study.metadata.name), study_uid
+            )
+            records = records_of(own)
             records = [trial if r.number == trial.number else r for r in records]
-            decision = engine.should_prune(records, trial.number)
+            kept_engine = self.ctx.engines.use(
+                self.namespace, study, self._study_uid, self._algorithm
+            )
+            with kept_engine as kept:
+                decision = kept.should_prune(records, trial.number)
             status.pruning_state = dict(decision.pruning_state)
             if decision.prune:
-                last = status.intermediate[-1] if status.intermediate else None
-                where = ""
-                if last is not None:
-                    where = f" at step {last.step} ({study.spec.pruning_metric}={last.value:.4g})"
-                status.state, status.reason = "Pruned", "Pruned"
-                status.message = f"{study.spec.early_stopping.algorithm} stopped it{where}"
-                status.metrics = dict(output.final)
                 spent = self._price(study, pod, container, output.final)
-                if spent is not None:
-                    status.economics = add_attempt(status.economics, spent)
-                self._end(study, trial, status)
+                pruned = AttemptOutcome(
+                    "pruned", metrics=output.final, invalid=output.invalid, economics=spent
+                )
+                self._ended(study, trial, pruned)
                 self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
                 return True
         self._write(status)
@@ -242,69 +226,71 @@ class TrialDriver:
 
     def _finish(
         self,
-        engine: Engine,
         study: Study,
         trial: Trial,
-        uid: str,
         pod: Obj | None,
         container: str,
         stuck: attempts.Stuck | None = None,
     ) -> bool:
-        """Record how the attempt ended (or could not start), or start the next attempt."""
+        """Judge how the attempt ended (or why it could not start); True if it is retried."""
         output: TrialOutput | None = None
         spent = None
-        economics = trial.status.economics
         if pod is not None and stuck is None:
-            text = self.kube.read_log(self.namespace, pod["metadata"]["name"], container)
             message = str(attempts.terminated_state(pod, container).get("message") or "")
-            output = attempts.read_metrics(study, text, message)
+            try:
+                said = self.log.ended_output(study, pod, container)
+            except Interrupted:
+                raise Stopped from None
+            output = attempts.apply_termination(said, message)
             spent = self._price(study, pod, container, output.final)
-        if spent is not None:
-            # The trial's economics cover every attempt; its objectives only this one.
-            economics = add_attempt(trial.status.economics, spent)
-        if stuck is not None:
-            ending = attempts.Ending("Failed", stuck.reason, stuck.message, economics=economics)
-        else:
-            ending = attempts.judge(engine, study, pod, container, output, spent, economics)
-        attempt = trial.status.attempts
-        if ending.state == "Failed" and engine.retry(trial):
-            note = f"attempt {attempt} failed ({ending.reason}: {ending.message}); retrying"
-            if trial.status.reason != "QuotaExceeded":  # said once, not at every quota retry
-                log.info("Trial %s/%s: %s", self.namespace, self.name, note)
-                ref = object_ref(trial, self.namespace)
-                self.kube.event(ref, "Warning", "TrialRetrying", note)
-            going = self._start_attempt(study, trial, uid, attempt + 1, note, spent)
-            if stuck is not None and pod is not None:
-                self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
-            return going
-        status = trial.status.model_copy(deep=True)
-        status.state, status.reason, status.message = ending.state, ending.reason, ending.message
-        status.metrics = ending.metrics
-        status.values, status.feasible = ending.values, ending.feasible
-        status.violations, status.economics = ending.violations, ending.economics
         if output is not None:
+            status = trial.status.model_copy(deep=True)
             _intermediate(status, study, output)
+            trial.status = status
         crash_point(self.ctx.settings, "before-trial-finish")
-        self._end(study, trial, status)
+        retry = self._ended(study, trial, attempts.outcome(pod, container, output, spent, stuck))
         if stuck is not None and pod is not None:  # it would wait (bound to nothing) forever
             self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
-        return False
+        return retry
+
+    def _ended(self, study: Study, trial: Trial, outcome: AttemptOutcome) -> bool:
+        """Write what the lifecycle says of the ended attempt; True if it is retried."""
+        now = now_utc()
+        move = lifecycle.end_attempt(study.spec, trial.status, outcome, now=now)
+        if move.finished:
+            self._end(study, trial, move.status)
+            return False
+        self._write(move.status)
+        trial.status = move.status
+        if move.retry:
+            note = move.status.message or ""
+            log.info("Trial %s/%s: %s", self.namespace, self.name, note)
+            self.kube.event(object_ref(trial, self.namespace), "Warning", "TrialRetrying", note)
+        return move.retry
 
     def _stop_for_study(self, study: Study, study_obj: Obj, trial: Trial) -> None:
-        """The study is over: end this trial as its stop rule says and stop its pod."""
-        status = trial.status.model_copy(deep=True)
-        status.state, status.reason, status.message = cancelled_outcome(
-            attempts.study_stop(study_obj, study.metadata.name)
-        )
+        """The study is over: cancel this trial as its stop rule says and stop its pod."""
+        stop = attempts.study_stop(study_obj, study.metadata.name)
+        status = trial.status
         pod = None
-        if status.attempts:
+        if status.attempts and not _attempt_due(status):  # an attempt is under way
             pod = self.kube.get_pod(self.namespace, pod_name(self.name, status.attempts))
         spent = self._price(study, pod, primary_container(study)) if pod is not None else None
-        if spent is not None:
-            status.economics = add_attempt(status.economics, spent)
-        self._end(study, trial, status)
+        outcome = AttemptOutcome("cancelled", economics=spent)
+        move = lifecycle.end_attempt(
+            study.spec, status, outcome, now=now_utc(), stopped=stop.message
+        )
+        self._write(move.status)
+        trial.status = move.status
+        log.info("Trial %s/%s: %s", self.namespace, self.name, move.status.message)
+        self.kube.event(
+            object_ref(trial, self.namespace), "Normal", "TrialCancelled", move.status.message or ""
+        )
         if pod is not None:
             self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
+        # A finished Study rests (no timer passes): its counts are brought up to date now.
+        reconcile_study(self.ctx, self.namespace, study.metadata.name)
+        self.sleep(PARK_WAIT)  # until kopf stops the daemon: the trial no longer matches
 
     # -- writing -----------------------------------------------------------------------
     def _end(self, study: Study, trial: Trial, status: TrialStatus) -> None:
@@ -357,10 +343,15 @@ class TrialDriver:
         return attempts.price(study, pod, node, base, container, now_utc(), reported)
 
 
+def _attempt_due(status: TrialStatus) -> bool:
+    """The trial's next attempt is due (its last one, if any, has been judged)."""
+    return lifecycle.needs_attempt(status) or status.reason == QUOTA_EXCEEDED
+
+
 def _intermediate(status: TrialStatus, study: Study, output: TrialOutput) -> None:
-    series = output.intermediate.get(study.spec.pruning_metric) or []
-    status.intermediate = [StepValue(step=s, value=v) for s, v in series[-INTERMEDIATE_CAP:]]
-    status.last_intermediate = {k: v[-1][1] for k, v in output.intermediate.items() if v}
+    series = output.series_of(study.spec.pruning_metric)
+    status.intermediate = [StepValue(step=s, value=v) for s, v in series]
+    status.last_intermediate = {k: v for k, (_, v) in output.latest.items()}
 
 
 def _api_message(error: ApiException) -> str:

@@ -18,7 +18,6 @@ from types import FrameType
 from rich.console import Console
 
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.load import load_study
 from tradeoff.api.study import Study
 from tradeoff.economics import REGION_GRAMS_PER_KWH
 from tradeoff.local.display import RichDisplay, RunDisplay, show_result
@@ -27,6 +26,7 @@ from tradeoff.local.report import write_report
 from tradeoff.local.runner import RunResult, StudyRunner
 from tradeoff.local.store import FileStore, StoreError, default_workdir
 from tradeoff.observe import StudyObserver
+from tradeoff.validate import load_study
 
 __all__ = ["add_arguments", "main"]
 
@@ -185,7 +185,7 @@ def _run(args: argparse.Namespace, study: Study, store: FileStore, report: Path)
     if args.quiet:
         out.print(headline, highlight=False)
     else:
-        show_result(out, study.spec, result.records, result.summary, headline)
+        show_result(out, study.spec, result.records, result.summary, headline, result.algorithm)
         shown = f"Report: {report}   " if written else ""
         out.print(f"{shown}Records: {workdir}", highlight=False)
     if result.interrupted:
@@ -203,7 +203,13 @@ def _write_report(
     """Write the report; on failure say so in one line (the records stay in the workdir)."""
     try:
         write_report(
-            path, study.metadata.name, study.spec, result.records, result.summary, headline
+            path,
+            study.metadata.name,
+            study.spec,
+            result.records,
+            result.summary,
+            headline,
+            result.algorithm,
         )
     except OSError as exc:
         why = exc.strerror or str(exc)

@@ -19,15 +19,18 @@ from rich.progress import (
 from rich.table import Table
 
 from tradeoff.api.space import ParamValue
+from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import StudySpec
 from tradeoff.api.template import format_value
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Summary
+from tradeoff.engine.lifecycle import waits_for_resume
 
 __all__ = [
     "NullDisplay",
     "RichDisplay",
     "RunDisplay",
+    "algorithm_line",
     "format_metric",
     "format_parameters",
     "selection_reason",
@@ -39,7 +42,13 @@ _MARKS = {"Succeeded": "[green]✓[/]", "Failed": "[red]✗[/]", "Pruned": "[yel
 class RunDisplay(Protocol):
     """What the runner tells the person watching."""
 
-    def begin(self, spec: StudySpec, records: Sequence[Trial], summary: Summary) -> None: ...
+    def begin(
+        self,
+        spec: StudySpec,
+        algorithm: AlgorithmChoice,
+        records: Sequence[Trial],
+        summary: Summary,
+    ) -> None: ...
 
     def trial_started(self, record: Trial) -> None: ...
 
@@ -55,7 +64,13 @@ class RunDisplay(Protocol):
 class NullDisplay:
     """Shows nothing."""
 
-    def begin(self, spec: StudySpec, records: Sequence[Trial], summary: Summary) -> None:
+    def begin(
+        self,
+        spec: StudySpec,
+        algorithm: AlgorithmChoice,
+        records: Sequence[Trial],
+        summary: Summary,
+    ) -> None:
         pass
 
     def trial_started(self, record: Trial) -> None:
@@ -87,14 +102,20 @@ def format_metric(name: str, value: float) -> str:
     return f"{value:.4g}"
 
 
-def format_parameters(parameters: Mapping[str, ParamValue], limit: int = 60) -> str:
-    """``name=value`` pairs (floats to 3 significant digits), cut at ``limit`` characters."""
+def format_parameters(parameters: Mapping[str, ParamValue], limit: int | None = 60) -> str:
+    """``name=value`` pairs (floats to 3 significant digits), cut at ``limit`` characters
+    (``None``: whole; tables wrap them instead)."""
     parts = [
         f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={format_value(v)}"
         for k, v in parameters.items()
     ]
     text = " ".join(parts)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def algorithm_line(algorithm: AlgorithmChoice) -> str:
+    """`Algorithm: tpe (auto: categorical or conditional parameters)`."""
+    return f"Algorithm: {algorithm.name} ({escape(algorithm.reason)})"
 
 
 def selection_reason(spec: StudySpec) -> str:
@@ -130,8 +151,16 @@ class RichDisplay:
         self.progress: Progress | None = None
         self.task: TaskID | None = None
 
-    def begin(self, spec: StudySpec, records: Sequence[Trial], summary: Summary) -> None:
+    def begin(
+        self,
+        spec: StudySpec,
+        algorithm: AlgorithmChoice,
+        records: Sequence[Trial],
+        summary: Summary,
+    ) -> None:
         self.spec = spec
+        if self.trial_lines:
+            self.console.print(algorithm_line(algorithm), highlight=False)
         if not self.bar:
             return
         self.progress = Progress(
@@ -168,6 +197,8 @@ class RichDisplay:
             )
             note = "" if status.feasible is not False else "  [yellow](infeasible)[/]"
             text = f"{mark} {name}  {values}{note}"
+        elif waits_for_resume(status.state, status.reason):
+            text = f"{mark} {name}  {escape(status.message or 'cancelled')}"
         else:
             why = f"{status.reason}: {status.message}" if status.message else status.reason
             text = f"{mark} {name}  {status.state.lower()}  [dim]{escape(why or '')}[/]"
@@ -198,6 +229,7 @@ def show_result(
     records: Sequence[Trial],
     summary: Summary,
     headline: str,
+    algorithm: AlgorithmChoice | None = None,
 ) -> None:
     """The Pareto front, the recommended trial and why, totals, and how the study ended."""
     names = spec.objective_names
@@ -212,10 +244,11 @@ def show_result(
         for objective in spec.objectives:
             arrow = "↑" if objective.direction == "maximize" else "↓"
             table.add_column(f"{objective.name} {arrow}", justify="right")
-        table.add_column("parameters")
+        # Parameters wrap (long values fold) instead of being cut off.
+        table.add_column("parameters", overflow="fold")
         for point in sorted(summary.front, key=lambda p: by_name[p.trial].number):
             star = " ★" if point.trial == recommended else ""
-            params = format_parameters(by_name[point.trial].spec.parameters, limit=70)
+            params = format_parameters(by_name[point.trial].spec.parameters, limit=None)
             table.add_row(
                 point.trial + star,
                 *(format_metric(n, point.values[n]) for n in names),
@@ -227,11 +260,12 @@ def show_result(
         values = ", ".join(f"{n} {format_metric(n, rec.values[n])}" for n in names)
         console.print(f"[bold]Recommended[/] ({rec.policy}): [bold]{rec.trial}[/] ★  {values}")
         console.print(f"  why: {selection_reason(spec)}", highlight=False)
-        console.print(f"  parameters: {escape(format_parameters(rec.parameters, 200))}")
+        console.print(f"  parameters: {escape(format_parameters(rec.parameters, None))}")
     c, t = summary.counts, summary.totals
     console.print(
         f"Trials: {c.created} created, {c.succeeded} succeeded, {c.failed} failed,"
         f" {c.pruned} pruned"
+        + (f", {c.cancelled} cancelled" if c.cancelled else "")
         + (
             f"; hypervolume {summary.hypervolume:.3f}"
             if len(names) > 1 and summary.hypervolume
@@ -243,4 +277,6 @@ def show_result(
         f"Spent: {format_metric('cost', t.cost_usd)}, {format_metric('energy', t.energy_kwh)},"
         f" {format_metric('carbon', t.carbon_grams)}CO2e over {trial_seconds:.0f} s of trial time"
     )
+    if algorithm is not None:
+        console.print(algorithm_line(algorithm), highlight=False)
     console.print(headline, highlight=False)

@@ -43,6 +43,8 @@ class AttemptResult:
     cpu_seconds: float
     metrics: dict[str, float]
     problems: list[str] = field(default_factory=list)
+    invalid: dict[str, float] = field(default_factory=dict)
+    """Metrics whose final value was NaN or infinite."""
     last_stderr: str = ""
     stopped_for: StopCause | None = None
     start_error: str | None = None

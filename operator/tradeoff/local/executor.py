@@ -3,7 +3,8 @@
 Each attempt runs the primary container's ``command + args`` of the trial's rendered
 PodSpec, as a list (never through a shell), in its own process group, with the trial
 environment of the template. One reader thread per child reads its stdout and stderr,
-writes both to the trial's log, parses metric lines with ``TrialOutput`` and puts events
+writes both to the trial's log (lines cut at 64 KiB: memory does not grow with what
+a trial prints), parses metric lines with ``TrialOutput`` and puts events
 on the runner's queue: an ``Intermediate`` per new intermediate value as it arrives, and
 one ``AttemptResult`` when the child has exited (exit status, CPU time from ``wait4``,
 final metrics with the termination-log summary applied). The runner's single thread owns
@@ -33,10 +34,17 @@ from tradeoff.api.template import ENV_TERMINATION_LOG
 from tradeoff.local.children import ChildRecords, Leftover
 from tradeoff.local.events import AttemptResult, Event, Intermediate, StopCause, command_line
 from tradeoff.trial_output import TrialOutput
+from tradeoff.trial_stream import TERMINATION_MESSAGE_BYTES, LineReader
 
 __all__ = ["LocalExecutor"]
 
 _READ_SIZE = 65536
+
+
+def _read_head(path: Path, limit: int) -> str:
+    """The first `limit` bytes of a file, as text."""
+    with path.open("rb") as file:
+        return file.read(limit).decode("utf-8", errors="replace")
 
 
 class _Attempt:
@@ -213,7 +221,10 @@ class LocalExecutor:
     # -- following (one reader thread per child) --------------------------------------
 
     def _follow(self, running: _Attempt, termination_log: Path) -> None:
-        output = TrialOutput(self.spec.trial_template.metrics.format)
+        def on_step(metric: str, step: int, value: float) -> None:
+            self.events.put(Intermediate(running.trial, running.attempt, metric, step, value))
+
+        output = TrialOutput(self.spec.trial_template.metrics.format, series=(), on_step=on_step)
         problems: list[str] = []
         try:
             last_stderr = self._read(running, output)
@@ -231,7 +242,7 @@ class LocalExecutor:
         process.returncode = exit_code = os.waitstatus_to_exitcode(status)
         duration = time.monotonic() - running.started
         if termination_log.exists():
-            output.apply_summary(termination_log.read_text(encoding="utf-8", errors="replace"))
+            output.apply_summary(_read_head(termination_log, TERMINATION_MESSAGE_BYTES))
             termination_log.unlink(missing_ok=True)
         self.events.put(
             AttemptResult(
@@ -242,6 +253,7 @@ class LocalExecutor:
                 cpu_seconds=usage.ru_utime + usage.ru_stime,
                 metrics=dict(output.final),
                 problems=problems + output.problems,
+                invalid=dict(output.invalid),
                 last_stderr=last_stderr,
                 stopped_for=stopped_for,
             )
@@ -249,13 +261,13 @@ class LocalExecutor:
 
     def _read(self, running: _Attempt, output: TrialOutput) -> str:
         """Copy stdout and stderr to the log line by line until both close; feed stdout
-        to ``output``. Returns the last non-empty stderr line."""
+        to ``output``. Returns the last non-empty stderr line (cut at 64 KiB, like every
+        line: memory does not grow with what the trial prints)."""
         process = running.process
         assert process.stdout is not None and process.stderr is not None
         stderr_fd = process.stderr.fileno()
-        partial = {process.stdout.fileno(): b"", stderr_fd: b""}
+        readers = {process.stdout.fileno(): LineReader(), stderr_fd: LineReader()}
         last_stderr = ""
-        seen: dict[str, int] = {}
         log_path = self.logs_dir / f"{running.trial}.log"
         with (
             selectors.DefaultSelector() as selector,
@@ -263,35 +275,28 @@ class LocalExecutor:
             process.stdout,
             process.stderr,
         ):
-            for fd in partial:
+            for fd in readers:
                 selector.register(fd, selectors.EVENT_READ)
             log.write(f"--- attempt {running.attempt} ---\n".encode())
             while selector.get_map():
                 for key, _ in selector.select():
                     chunk = os.read(key.fd, _READ_SIZE)
                     if chunk:
-                        *lines, partial[key.fd] = (partial[key.fd] + chunk).split(b"\n")
+                        lines = readers[key.fd].feed(chunk)
                     else:
                         selector.unregister(key.fd)
-                        lines = [partial[key.fd]] if partial[key.fd] else []
-                    for raw in lines:
-                        log.write(raw + b"\n")
-                        text = raw.decode("utf-8", errors="replace").rstrip("\r")
+                        lines = readers[key.fd].end()
+                    for line in lines:
+                        log.write(line.text.encode("utf-8", "replace"))
+                        if line.dropped:
+                            log.write(f" [... {line.dropped} more bytes]".encode())
+                        log.write(b"\n")
                         if key.fd == stderr_fd:
-                            last_stderr = text.strip() or last_stderr
+                            last_stderr = line.text.strip() or last_stderr
                         else:
-                            output.feed(text)
-                            self._post_intermediate(running, output, seen)
+                            output.feed(line.text.rstrip("\r"), cut=line.dropped > 0)
                     log.flush()
         return last_stderr
-
-    def _post_intermediate(
-        self, running: _Attempt, output: TrialOutput, seen: dict[str, int]
-    ) -> None:
-        for metric, series in output.intermediate.items():
-            for step, value in series[seen.get(metric, 0) :]:
-                self.events.put(Intermediate(running.trial, running.attempt, metric, step, value))
-            seen[metric] = len(series)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:

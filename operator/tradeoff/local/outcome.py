@@ -1,20 +1,28 @@
-"""What an ended attempt means for its trial: messages and economics.
+"""What an ended local attempt was, for the engine's lifecycle: its outcome and economics.
 
-How a cancelled trial ends and which energy counts are decided in the engine
-(`cancelled_outcome`, `reported_energy_kwh`), shared with the operator.
+What the outcome means for the trial (state, reason, message, retry) is decided in the
+engine (`tradeoff.engine.lifecycle`), as in the operator; which energy counts too
+(`reported_energy_kwh`).
 """
 
 from __future__ import annotations
 
-import signal
 from typing import Any
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.economics import EconomicsConfig, price_trial, resources_from_pod_spec
-from tradeoff.engine import reported_energy_kwh
+from tradeoff.engine import AttemptOutcome, reported_energy_kwh
+from tradeoff.engine.lifecycle import Ending
 from tradeoff.local.events import AttemptResult
 
-__all__ = ["exit_message", "price_attempt"]
+__all__ = ["attempt_outcome", "price_attempt"]
+
+_ENDINGS: dict[str, Ending] = {
+    "deadline": "deadline",
+    "prune": "pruned",
+    "cancel": "cancelled",
+    "interrupt": "interrupted",
+}
 
 
 def price_attempt(
@@ -32,11 +40,20 @@ def price_attempt(
     )
 
 
-def exit_message(result: AttemptResult) -> str:
-    """``exited with code 1: <last stderr line>`` or ``killed by SIGSEGV``."""
+def attempt_outcome(result: AttemptResult, spent: TrialEconomics | None) -> AttemptOutcome:
+    """The attempt as the lifecycle reads it: how the child ended (a negative exit code is
+    the signal that killed it), why the runner stopped it, its last error line, metrics."""
+    if result.start_error is not None:
+        return AttemptOutcome("start_error", detail=result.start_error)
     code = result.exit_code
-    if code is not None and code < 0:
-        how = f"killed by {signal.Signals(-code).name}"
-    else:
-        how = f"exited with code {code}"
-    return f"{how}: {result.last_stderr}" if result.last_stderr else how
+    killed = -code if code is not None and code < 0 else None
+    return AttemptOutcome(
+        _ENDINGS.get(result.stopped_for or "", "exited"),
+        exit_code=None if killed else code,
+        signal=killed,
+        detail=result.last_stderr,
+        metrics=result.metrics,
+        invalid=result.invalid,
+        problems=result.problems,
+        economics=spent,
+    )

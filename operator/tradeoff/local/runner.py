@@ -3,15 +3,16 @@
 Level-based like the operator: every turn looks at the records as they are (stop rules,
 free slots, Pending trials) and acts; events from the executor (intermediate values,
 ended attempts) change records, and every state change is saved before anything else
-happens. A run that died leaves Pending/Running records behind; the next run starts those
-again with the same number and parameters and never asks anew for them. An attempt cut
-short by the run's own end (Ctrl-C, a crash) re-runs under its own attempt number: it uses
-up none of the trial's retries.
+happens. What an ended attempt means for its trial (state, reason, message, retry, what
+the next attempt resets) is the engine's lifecycle (`tradeoff.engine.lifecycle`), as in
+the operator. A run that died leaves Pending/Running records behind; the next run starts
+those again with the same number and parameters and never asks anew for them. An attempt
+cut short by the run's own end (Ctrl-C, a crash) uses up none of the trial's retries.
 
-When a stop rule cancels running trials (``cancel_running``), those trials end Pruned if
-the study reached its goal (they were stopped because the study is done, not because they
-are bad) and Failed with the rule's reason otherwise (e.g. ``Timeout``). The first stop
-decision is final: trials cancelled by it cannot change the study's outcome.
+When a stop rule cancels running trials (``cancel_running``), those trials are cancelled:
+Pending with reason ``Cancelled``, not failed; a later run of the same study (say with a
+longer timeout) runs them again while its budget allows. The first stop decision of a run
+is final.
 
 A trial's ``economics`` sum every attempt that ran (failed, interrupted and retried ones
 cost money too); its ``cost``/``carbon``/``energy`` objectives are those of the attempt
@@ -25,23 +26,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
 from tradeoff.api.template import render_pod_spec
 from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial
 from tradeoff.economics import (
     EconomicsConfig,
     NodeInfo,
-    add_attempt,
     config_for_node,
     resources_from_pod_spec,
 )
-from tradeoff.engine import Engine, StopDecision, Summary, cancelled_outcome
+from tradeoff.engine import Engine, StopDecision, Summary, lifecycle
+from tradeoff.engine.validation import choose_algorithm, recorded_problem
 from tradeoff.local.display import NullDisplay, RunDisplay
 from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
-from tradeoff.local.outcome import exit_message, price_attempt
-from tradeoff.local.store import FileStore
+from tradeoff.local.outcome import attempt_outcome, price_attempt
+from tradeoff.local.store import FileStore, StoreError
 from tradeoff.observe import NullObserver, StudyObserver
 
 __all__ = ["LOCAL_NAMESPACE", "RunResult", "StudyRunner"]
@@ -60,10 +61,15 @@ class RunResult:
     records: list[Trial]
     summary: Summary
     interrupted: bool = False
+    algorithm: AlgorithmChoice | None = None
 
 
 class StudyRunner:
     """Runs one study to its end (or until interrupted), trials as local processes."""
+
+    engine: Engine
+    """Set when the run starts, with the algorithm recorded in the workdir."""
+    algorithm: AlgorithmChoice
 
     def __init__(
         self,
@@ -80,7 +86,6 @@ class StudyRunner:
         self.name = study.metadata.name
         self.store = store
         self.region = region
-        self.engine = Engine(study.spec)
         self.observer: StudyObserver = observer or NullObserver()
         self.display: RunDisplay = display or NullDisplay()
         self.economics = config_for_node(
@@ -115,16 +120,24 @@ class StudyRunner:
 
     def run(self) -> RunResult:
         """Run until a stop rule ends the study or an interruption stops the run."""
-        self._started_at = self.store.open(self.study).started_at
+        opened = self.store.open(self.study)
+        self._started_at = opened.started_at
+        self.algorithm = self._algorithm(opened.algorithm)
+        self.engine = Engine(
+            self.spec, self.algorithm.name, study=self.name, key=self.store.signing_key()
+        )
         self.records = {r.metadata.name: r for r in self.store.load_trials()}
         for record in self.records.values():
-            if record.state == "Running":
-                # The run died, not the trial: the attempt re-runs under its own number and
-                # does not use up a retry.
-                record.status.attempts = max(0, record.status.attempts - 1)
-            if record.state in ("Pending", "Running"):
-                self._set(record, "Pending", "Interrupted", "re-run after an interrupted run")
-        self.display.begin(self.spec, self._list(), self._summary())
+            # The run died, not the trial: it re-runs without using up a retry. Cancelled
+            # trials stay so until this run's stop rules let them run.
+            if record.state == "Running" or (
+                record.state == "Pending" and record.status.reason is None
+            ):
+                record.status = lifecycle.interrupted(
+                    record.status, "re-run after an interrupted run"
+                )
+                self.store.save_trial(record)
+        self.display.begin(self.spec, self.algorithm, self._list(), self._summary())
         try:
             self._loop()
         finally:
@@ -135,10 +148,24 @@ class StudyRunner:
         if self.decision is None:
             active = sum(1 for r in records if r.state in ("Pending", "Running"))
             message = f"{active} unfinished trial(s) will re-run on resume"
-            return RunResult("Running", "Interrupted", message, records, summary, True)
-        state = self.decision.state
+            return RunResult(
+                "Running", "Interrupted", message, records, summary, True, self.algorithm
+            )
+        state, reason, why = self.decision.state, self.decision.reason, self.decision.message
         self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)
-        return RunResult(state, self.decision.reason, self.decision.message, records, summary)
+        return RunResult(state, reason, why, records, summary, algorithm=self.algorithm)
+
+    def _algorithm(self, recorded: AlgorithmChoice | None) -> AlgorithmChoice:
+        """The algorithm recorded when the study started, or the one chosen now (recorded)."""
+        problem = recorded_problem(self.spec, recorded) if recorded is not None else None
+        if problem is not None:
+            raise StoreError(
+                f"{self.store.study_path}: {problem} (or start afresh with another --workdir)"
+            )
+        chosen = choose_algorithm(self.spec, recorded, datetime.now(UTC))
+        if chosen is not recorded:
+            self.store.record_algorithm(chosen)
+        return chosen
 
     def _loop(self) -> None:
         stopping_children = 0
@@ -151,14 +178,13 @@ class StudyRunner:
                 again = "" if force else " (interrupt again to kill them)"
                 self.display.warn(f"interrupted: {how} {running} running trial(s){again}")
                 self.executor.stop_all("interrupt", force=force)
-            if not self.interrupts and self.decision is None:
-                self.decision = self.engine.stop_decision(self._list(), self._elapsed())
-                if self.decision is not None:
-                    self._cancel_all(self.decision)
+            self._check_stop()
             if not self.interrupts and self.decision is None:
                 self._start_trials()
                 if not self._running():
-                    self.decision = self._no_new_trials()
+                    self._check_stop()
+                    if self.decision is None:  # the engine proposes until it is exhausted
+                        raise RuntimeError("no trial runs and no stop rule ended the study")
             if not self._running():
                 return
             self._publish()
@@ -170,6 +196,14 @@ class StudyRunner:
             except queue.Empty:
                 pass
             self.executor.fire_timers()
+
+    def _check_stop(self) -> None:
+        """Take the engine's stop decision, once; cancel what it stops."""
+        if self.interrupts or self.decision is not None:
+            return
+        self.decision = self.engine.stop_decision(self._list(), self._elapsed())
+        if self.decision is not None:
+            self._cancel_all(self.decision)
 
     def _wait_seconds(self) -> float | None:
         waits = [self.executor.seconds_to_next_timer()]
@@ -190,6 +224,9 @@ class StudyRunner:
             return
         suggestions = self.engine.ask(self._list(), count)
         self.observer.suggest_latency(self.engine.algorithm, self.engine.last_ask_seconds)
+        for warning in self.engine.warnings:
+            self.display.warn(warning)
+        self.engine.warnings.clear()
         for s in suggestions:
             record = Trial.new(self.name, s.number, s.parameters, s.sampler_state)
             self.records[record.metadata.name] = record
@@ -205,12 +242,9 @@ class StudyRunner:
             trial=name,
             number=record.number,
         )
+        record.status = lifecycle.started(lifecycle.begin_attempt(record.status), datetime.now(UTC))
         status = record.status
-        status.attempts += 1
-        status.start_time, status.completion_time = datetime.now(UTC), None
-        status.metrics, status.intermediate, status.last_intermediate = {}, [], {}
-        status.pruning_state, status.values, status.feasible, status.violations = {}, None, None, {}
-        self._set(record, "Running", None, None)
+        self.store.save_trial(record)
         self.display.trial_started(record)
         try:
             resources_from_pod_spec(pod)
@@ -253,87 +287,35 @@ class StudyRunner:
             return
         self.executor.finished(result.trial)
         pod = self._pods.pop(result.trial, None)
-        status = record.status
-        status.completion_time = datetime.now(UTC)
-        status.metrics = dict(result.metrics)
         spent = None
         if result.start_error is None and pod is not None:
-            spent = self._price(pod, result)
-            status.economics = add_attempt(status.economics, spent)
-        if result.stopped_for == "interrupt":
-            status.attempts = max(0, status.attempts - 1)  # re-runs without using a retry
-            self._set(
-                record, "Pending", "Interrupted", "stopped by an interrupt; re-runs on resume"
-            )
-        elif result.stopped_for == "prune":
-            step = status.intermediate[-1].step if status.intermediate else 0
-            algorithm = self.spec.early_stopping.algorithm
-            self._finish(record, "Pruned", "Pruned", f"pruned at step {step} by {algorithm}")
-        elif result.stopped_for == "cancel" and self.decision is not None:
-            self._finish(record, *cancelled_outcome(self.decision))
-        elif result.stopped_for == "deadline":
-            limit = self.spec.trial_template.active_deadline
-            self._fail(record, "DeadlineExceeded", f"killed after its activeDeadline of {limit}")
-        elif result.start_error is not None:
-            self._fail(record, "Error", f"could not start: {result.start_error}")
-        elif result.exit_code != 0:
-            self._fail(record, "Error", exit_message(result))
-        else:
-            self._evaluate(record, result, spent)
-
-    def _evaluate(self, record: Trial, result: AttemptResult, spent: TrialEconomics | None) -> None:
-        evaluation = self.engine.evaluate(result.metrics, spent)
-        if evaluation.failure_reason is not None:
-            extra = f"; {result.problems[0]}" if result.problems else ""
-            self._fail(record, evaluation.failure_reason, f"{evaluation.failure_message}{extra}")
-            return
-        status = record.status
-        status.values = evaluation.values
-        status.feasible = evaluation.feasible
-        status.violations = dict(evaluation.violations)
-        message = (
-            None
-            if evaluation.feasible
-            else "infeasible: violates " + ", ".join(sorted(evaluation.violations))
+            spent = price_attempt(pod, result, self.economics, self.region)
+        transition = lifecycle.end_attempt(
+            self.spec,
+            record.status,
+            attempt_outcome(result, spent),
+            now=datetime.now(UTC),
+            stopped=None if self.decision is None else self.decision.message,
         )
-        self._finish(record, "Succeeded", None if evaluation.feasible else "Infeasible", message)
-
-    def _price(self, pod: dict[str, Any], result: AttemptResult) -> TrialEconomics:
-        return price_attempt(pod, result, self.economics, self.region)
+        record.status = transition.status
+        self.store.save_trial(record)
+        if transition.finished:
+            self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
+            self.display.trial_finished(record)
+        elif lifecycle.waits_for_resume(record.state, record.status.reason):
+            self.display.trial_finished(record)
+        self._check_stop()  # before the next result: a failure may have ended the study
 
     # -- state changes -------------------------------------------------------------------
-
-    def _fail(self, record: Trial, reason: str, message: str) -> None:
-        if self.engine.retry(record) and not self.interrupts and self.decision is None:
-            attempt = record.status.attempts
-            self._set(record, "Pending", reason, f"attempt {attempt} failed ({message}); retrying")
-            return
-        self._finish(record, "Failed", reason, message)
-
-    def _finish(self, record: Trial, state: str, reason: str | None, message: str | None) -> None:
-        self._set(record, state, reason, message)
-        self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
-        self.display.trial_finished(record)
-
-    def _set(self, record: Trial, state: str, reason: str | None, message: str | None) -> None:
-        record.status.state = state  # type: ignore[assignment]
-        record.status.reason, record.status.message = reason, message
-        self.store.save_trial(record)
 
     def _cancel_all(self, decision: StopDecision) -> None:
         if not decision.cancel_running:
             return
         for record in self._list():
             if record.state == "Pending":
-                self._finish(record, *cancelled_outcome(decision))
+                record.status = lifecycle.cancel(record.status, decision.message)
+                self.store.save_trial(record)
         self.executor.stop_all("cancel")
-
-    def _no_new_trials(self) -> StopDecision:
-        succeeded = any(r.state == "Succeeded" for r in self._list())
-        message = "the sampler proposed no new configuration"
-        if succeeded:
-            return StopDecision("Succeeded", "NoNewConfigurations", message)
-        return StopDecision("Failed", "NoTrialSucceeded", f"{message}, and no trial succeeded")
 
     # -- views -------------------------------------------------------------------------
 

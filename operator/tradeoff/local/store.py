@@ -3,7 +3,8 @@
 Layout of a study's workdir (default ``.tradeoff/<study-name>`` under the cwd)::
 
     .lock                    held (flock) by the run using the workdir; holds its pid
-    study.json               the spec as validated and the time the study first started
+    study.json               the spec as validated, the time the study first started and
+                             the algorithm chosen then (what `auto` resolved to, and why)
     trials/<trial>.json      one Trial record each (the record shape every store keeps)
     logs/<trial>.log         what each trial printed (stdout and stderr, every attempt)
     attempts/                termination logs of running attempts (scratch)
@@ -17,6 +18,7 @@ moment leaves either the old or the new version of a record, never half of one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -29,8 +31,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
+from tradeoff.engine.signing import new_key
 
 __all__ = [
     "FROZEN_FIELDS",
@@ -124,6 +128,7 @@ class StudyFile:
     name: str
     spec: dict[str, Any]
     started_at: datetime
+    algorithm: AlgorithmChoice | None = None
 
 
 def default_workdir(study_name: str, cwd: Path | None = None) -> Path:
@@ -173,6 +178,29 @@ class FileStore:
         self.trials_dir = workdir / "trials"
         self.logs_dir = workdir / "logs"
         self.scratch_dir = workdir / "attempts"
+        self.key_path = workdir / "signing.key"
+
+    def signing_key(self) -> bytes:
+        """The workdir's key that signs sampler state on its records (made on first use).
+
+        Records are files anyone with access can edit; sampler state that does not verify
+        with this key is never used (see tradeoff.engine.signing).
+        """
+        try:
+            return bytes.fromhex(self.key_path.read_text(encoding="ascii").strip())
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:
+            raise StoreError(
+                f"{self.key_path}: not a signing key ({_reason(exc)}); delete it to make a new"
+                " one (earlier trials then count without their sampler state)"
+            ) from None
+        key = new_key()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(key.hex() + "\n")
+        return key
 
     def lock(self) -> WorkdirLock:
         """Take the workdir's lock (``WorkdirBusy`` if another run holds it)."""
@@ -197,14 +225,26 @@ class FileStore:
         else:
             self._check_resumable(previous, study, spec)
             started = previous.started_at
-        current = StudyFile(name=study.metadata.name, spec=spec, started_at=started)
-        document = {
-            "name": current.name,
-            "startedAt": started.isoformat(),
-            "spec": spec,
-        }
-        write_atomically(self.study_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+        algorithm = previous.algorithm if previous is not None else None
+        current = StudyFile(study.metadata.name, spec, started, algorithm)
+        self._write(current)
         return current
+
+    def record_algorithm(self, algorithm: AlgorithmChoice) -> StudyFile:
+        """Record the algorithm the study runs in ``study.json`` (kept on every resume)."""
+        current = dataclasses.replace(self.read_study(), algorithm=algorithm)
+        self._write(current)
+        return current
+
+    def _write(self, current: StudyFile) -> None:
+        document: dict[str, Any] = {
+            "name": current.name,
+            "startedAt": current.started_at.isoformat(),
+            "spec": current.spec,
+        }
+        if current.algorithm is not None:
+            document["algorithm"] = current.algorithm.wire()
+        write_atomically(self.study_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
 
     def _check_resumable(self, previous: StudyFile, study: Study, spec: dict[str, Any]) -> None:
         where = self.study_path
@@ -231,11 +271,13 @@ class FileStore:
             name, spec = document["name"], document["spec"]
             if not isinstance(name, str) or not isinstance(spec, dict):
                 raise TypeError("name must be a string and spec an object")
+            recorded = document.get("algorithm")
+            algorithm = None if recorded is None else AlgorithmChoice.model_validate(recorded)
         except OSError as exc:
             raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"{path}: not a valid study file ({_reason(exc)})") from None
-        return StudyFile(name=name, spec=spec, started_at=started)
+        return StudyFile(name=name, spec=spec, started_at=started, algorithm=algorithm)
 
     def trial_path(self, name: str) -> Path:
         return self.trials_dir / f"{name}.json"

@@ -1,0 +1,182 @@
+"""Problems between the fields of a Study spec, found whichever of its fields parse.
+
+Pydantic runs a model's own validators only once every field has parsed, so one misspelt
+field would hide every problem between fields (a `when` naming an unknown parameter, a
+goal naming no objective, a misspelt `${params.X}`) until it was fixed. `SpecParts` holds
+the spec's fields one by one, parsed where they parse, and `cross_field_problems` checks
+whatever they allow, so a manifest's problems are all reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from tradeoff.api.references import reference_problems
+from tradeoff.api.space import Parameter, space_problems
+
+__all__ = ["SpecParts", "cross_field_problems", "parse_fields"]
+
+
+def _raw(model: type[BaseModel], data: Mapping[str, Any], name: str) -> tuple[bool, Any]:
+    info = model.model_fields[name]
+    for key in (info.alias or name, name):
+        if key in data:
+            return True, data[key]
+    return False, None
+
+
+def parse_fields(
+    model: type[BaseModel], data: Mapping[str, Any], names: Collection[str]
+) -> dict[str, Any]:
+    """The fields `names` of `model` that parse on their own in `data` (absent: default)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        info = model.model_fields[name]
+        present, raw = _raw(model, data, name)
+        if not present:
+            if not info.is_required():
+                out[name] = info.get_default(call_default_factory=True)
+            continue
+        kind: Any = info.annotation
+        if info.metadata:  # constraints such as min_length
+            kind = Annotated[(kind, *info.metadata)]
+        try:
+            out[name] = TypeAdapter(kind).validate_python(raw)
+        except ValidationError:
+            continue
+    return out
+
+
+class EarlyStoppingLike(Protocol):
+    @property
+    def metric(self) -> str | None: ...
+
+
+class SelectionLike(Protocol):
+    @property
+    def policy(self) -> str: ...
+    @property
+    def weights(self) -> dict[str, float] | None: ...
+    @property
+    def objective(self) -> str | None: ...
+    @property
+    def order(self) -> list[str] | None: ...
+
+
+@dataclass
+class SpecParts:
+    """The fields cross-field checks read; None where a field could not be read."""
+
+    objective_names: list[str | None] | None
+    parameters: list[Parameter | None] | None
+    unparsed_names: set[str] = field(default_factory=set)
+    goal: Mapping[str, Any] | None = None
+    early_stopping: EarlyStoppingLike | None = None
+    selection: SelectionLike | None = None
+    pod: Mapping[str, Any] | None = None
+
+    @classmethod
+    def parse(cls, model: type[BaseModel], data: Mapping[str, Any]) -> SpecParts:
+        """The parts of a raw spec that parse, each on its own (list items one by one)."""
+        fields = parse_fields(model, data, ("early_stopping", "selection"))
+        parts = cls(
+            objective_names=None,
+            parameters=None,
+            early_stopping=fields.get("early_stopping"),
+            selection=fields.get("selection"),
+        )
+        _, objectives = _raw(model, data, "objectives")
+        if isinstance(objectives, list):
+            parts.objective_names = [
+                o["name"] if isinstance(o, dict) and isinstance(o.get("name"), str) else None
+                for o in objectives
+            ]
+        _, parameters = _raw(model, data, "parameters")
+        if isinstance(parameters, list):
+            parts.parameters = []
+            for raw in parameters:
+                try:
+                    parts.parameters.append(Parameter.model_validate(raw))
+                except ValidationError:
+                    parts.parameters.append(None)
+                    if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+                        parts.unparsed_names.add(raw["name"])
+        _, goal = _raw(model, data, "goal")
+        parts.goal = goal if isinstance(goal, dict) else None
+        _, template = _raw(model, data, "trial_template")
+        pod = template.get("pod") if isinstance(template, dict) else None
+        parts.pod = pod if isinstance(pod, dict) else None
+        return parts
+
+    @property
+    def parameter_names(self) -> set[str]:
+        parsed = {p.name for p in self.parameters or [] if p is not None}
+        return parsed | self.unparsed_names
+
+
+def cross_field_problems(parts: SpecParts) -> list[tuple[str, str]]:
+    """(path, message) per problem between fields, paths relative to the spec."""
+    problems: list[tuple[str, str]] = []
+    if parts.parameters is not None:
+        found = space_problems(parts.parameters, parts.unparsed_names)
+        problems += [(f"parameters{p}", m) for p, m in found]
+    if parts.objective_names is not None:
+        names = [n for n in parts.objective_names if n is not None]
+        problems += _objective_problems(parts, parts.objective_names)
+        problems += _selection_problems(parts.selection, set(names))
+    if parts.pod is not None and parts.parameters is not None:
+        found = reference_problems(parts.pod, parts.parameter_names)
+        problems += [(f"trialTemplate.{p}", m) for p, m in found]
+    return problems
+
+
+def _list(names: Collection[str]) -> str:
+    return ", ".join(sorted(names))
+
+
+def _objective_problems(parts: SpecParts, names: list[str | None]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name is None:
+            continue
+        if name in seen:
+            problems.append((f"objectives[{i}].name", f"duplicate objective {name!r}"))
+        seen.add(name)
+    for name in parts.goal or {}:
+        if name not in seen:
+            problems.append((f"goal.{name}", f"is not an objective (objectives: {_list(seen)})"))
+    metric = parts.early_stopping.metric if parts.early_stopping is not None else None
+    if metric is not None and metric not in seen:
+        problems.append(
+            ("earlyStopping.metric", f"{metric!r} is not an objective (objectives: {_list(seen)})")
+        )
+    return problems
+
+
+def _selection_problems(sel: SelectionLike | None, names: set[str]) -> list[tuple[str, str]]:
+    if sel is None:
+        return []
+    problems: list[tuple[str, str]] = []
+    for where, given in (("weights", sel.weights), ("order", sel.order)):
+        for name in given or []:
+            if name not in names:
+                problems.append(
+                    (
+                        f"selection.{where}",
+                        f"{name!r} is not an objective (objectives: {_list(names)})",
+                    )
+                )
+    if sel.objective is not None and sel.objective not in names:
+        problems.append(("selection.objective", f"{sel.objective!r} is not an objective"))
+    if sel.policy == "weighted-sum":
+        weights = sel.weights or {}
+        if not weights:
+            problems.append(("selection.weights", "weighted-sum needs weights per objective"))
+        elif any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
+            problems.append(("selection.weights", "weights must be >= 0 and not all zero"))
+    return problems

@@ -1,0 +1,295 @@
+"""One trial lifecycle for both modes: what an attempt's end means for its trial (pure).
+
+Local mode and the operator describe how an attempt ended as an `AttemptOutcome` (exit
+code or signal, a deadline, a lost or evicted pod, a start error, a prune, a cancellation
+by a stop rule, the metrics it reported and what it cost) and call `end_attempt`, which
+says the trial's next status: its state, reason and message, whether it gets another
+attempt, and the attempt's cost added to the trial's. `begin_attempt` resets what belongs
+to one attempt (metrics, intermediate values, pruning state) and keeps the start of the
+first attempt. Neither adapter decides any of this itself.
+
+Reasons: `Error` (non-zero exit or a signal), `DeadlineExceeded`, `PodLost`, `Evicted`,
+`StartError` (or the runtime's own word for it), `MetricsMissing` (an objective never
+reported), `MetricsInvalid` (an objective is NaN or infinite), all `Failed` once the
+retries are used up; `Infeasible` on a `Succeeded` trial that violates a constraint;
+`Pruned`. A trial a stop rule cancels is not finished: it waits `Pending` with reason
+`Cancelled` (it counts neither as failed nor against `maxFailedTrials`) and runs again
+when the study resumes and its budget allows (`resume`).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.study import StudySpec
+from tradeoff.api.trial import FINISHED_STATES, TrialStatus
+from tradeoff.economics import add_attempt
+from tradeoff.engine import outcome as evaluation
+from tradeoff.trial_stream import last_line
+
+__all__ = [
+    "CANCELLED",
+    "INTERRUPTED",
+    "RESUMED",
+    "RETRYING",
+    "AttemptOutcome",
+    "Ending",
+    "Transition",
+    "begin_attempt",
+    "cancel",
+    "end_attempt",
+    "interrupted",
+    "needs_attempt",
+    "resume",
+    "started",
+    "waits_for_resume",
+]
+
+CANCELLED = "Cancelled"
+"""Reason of a trial a stop rule cancelled: Pending until the study resumes."""
+RESUMED = "Resumed"
+"""Reason of a cancelled trial whose study resumed: its next attempt is due."""
+RETRYING = "Retrying"
+"""Reason of a trial whose attempt failed with retries left: its next attempt is due."""
+INTERRUPTED = "Interrupted"
+"""Reason of a trial whose attempt stopped with the run (local mode): it re-runs."""
+
+Ending = Literal[
+    "exited",
+    "deadline",
+    "lost",
+    "evicted",
+    "start_error",
+    "refused",
+    "pruned",
+    "cancelled",
+    "interrupted",
+]
+"""How an attempt ended: on its own (`exited`), or why it was ended or never ran."""
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """How one attempt ended, as the adapter saw it.
+
+    `exit_code`/`signal` (the number of the signal that killed it): how the process
+    ended (`exited`). `cause`: the runtime's word for it, when it has one (`OOMKilled`,
+    `InvalidImageName`). `detail`: what went wrong in the trial's or the runtime's words
+    (its error output or termination message, the pod's message, the start error), of
+    which the last line is quoted. `metrics`: the final values reported (finite only);
+    `invalid`: metrics whose final value was NaN or infinite. `economics`: what this
+    attempt cost (None if it never ran). A `refused` attempt (the cluster would not
+    create its pod) is never retried; its `cause` is the reason and `detail` the message.
+    """
+
+    ending: Ending = "exited"
+    exit_code: int | None = None
+    signal: int | None = None
+    cause: str | None = None
+    detail: str = ""
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    invalid: Mapping[str, float] = field(default_factory=dict)
+    problems: Sequence[str] = ()
+    economics: TrialEconomics | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The trial's status after an attempt, and whether its next attempt starts now."""
+
+    status: TrialStatus
+    retry: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.status.state in FINISHED_STATES
+
+
+def begin_attempt(status: TrialStatus, note: str | None = None) -> TrialStatus:
+    """The status for the trial's next attempt: counted, with what belongs to one attempt
+    reset (metrics, intermediate values, pruning state, results); the start of the first
+    attempt and the cost of every attempt are kept. `note` says why (e.g. a retry)."""
+    s = status.model_copy(deep=True)
+    s.attempts += 1
+    s.state = "Pending"
+    s.reason, s.message = None, note
+    s.completion_time = None
+    s.metrics, s.intermediate, s.last_intermediate, s.pruning_state = {}, [], {}, {}
+    s.values, s.feasible, s.violations, s.summary = None, None, {}, None
+    return s
+
+
+def started(status: TrialStatus, now: datetime) -> TrialStatus:
+    """The attempt runs: `start_time` stays that of the trial's first attempt."""
+    s = status.model_copy(deep=True)
+    s.state = "Running"
+    s.start_time = s.start_time or now
+    s.reason = s.message = None
+    return s
+
+
+def end_attempt(
+    spec: StudySpec,
+    status: TrialStatus,
+    outcome: AttemptOutcome,
+    *,
+    now: datetime,
+    stopped: str | None = None,
+) -> Transition:
+    """The trial's status after an attempt ended as `outcome` says.
+
+    `status` holds the attempt's intermediate values; `stopped` says why the study
+    stopped, if a stop rule stopped it: a cancelled attempt needs it, and a failed attempt
+    that would be retried is cancelled instead (it runs again when the study resumes).
+    """
+    s = status.model_copy(deep=True)
+    if outcome.economics is not None:
+        s.economics = add_attempt(s.economics, outcome.economics)
+    if outcome.ending not in ("cancelled", "interrupted"):  # those keep what they had
+        s.metrics = {k: v for k, v in outcome.metrics.items() if math.isfinite(v)}
+    if outcome.ending == "interrupted":
+        return Transition(interrupted(s, "stopped by an interrupt; re-runs on resume"))
+    if outcome.ending == "cancelled":
+        if stopped is None:
+            raise ValueError("a cancelled attempt needs the reason its study stopped")
+        return Transition(cancel(s, stopped))
+    if outcome.ending == "pruned":
+        return Transition(_finished(s, "Pruned", "Pruned", _pruned_message(spec, s), now))
+    failure = _failure(spec, outcome)
+    if failure is not None:
+        retryable = outcome.ending != "refused"  # the same pod would be refused again
+        return _failed(spec, s, *failure, now=now, stopped=stopped, retryable=retryable)
+    judged = evaluation.evaluate(spec, s.metrics, outcome.economics, outcome.invalid)
+    if judged.values is None:
+        reason = judged.failure_reason or "MetricsMissing"
+        message = judged.failure_message or "no objective values"
+        if reason == "MetricsMissing" and outcome.problems:
+            message += f"; {outcome.problems[0]}"
+        return _failed(spec, s, reason, message, now=now, stopped=stopped, retryable=True)
+    s.values, s.feasible, s.violations = judged.values, judged.feasible, dict(judged.violations)
+    if judged.feasible:
+        return Transition(_finished(s, "Succeeded", None, None, now))
+    message = "infeasible: " + "; ".join(
+        evaluation.violation_lines(spec, s.metrics, outcome.economics)
+    )
+    return Transition(_finished(s, "Succeeded", "Infeasible", message, now))
+
+
+def cancel(status: TrialStatus, stopped: str) -> TrialStatus:
+    """A trial a stop rule cancels (running or not yet started) because the study
+    `stopped` (why, in a few words): Pending with reason `Cancelled`; not failed, and it
+    runs again when the study resumes."""
+    s = status.model_copy(deep=True)
+    s.state, s.reason, s.message = "Pending", CANCELLED, f"cancelled: {stopped}"
+    s.completion_time = None
+    return s
+
+
+def interrupted(status: TrialStatus, message: str) -> TrialStatus:
+    """A trial whose attempt stopped with the run itself (local mode): it re-runs on
+    resume and the stopped attempt uses up none of its retries."""
+    s = status.model_copy(deep=True)
+    s.state, s.reason, s.message = "Pending", INTERRUPTED, message
+    s.completion_time = None
+    return s
+
+
+def waits_for_resume(state: str | None, reason: str | None) -> bool:
+    """A cancelled trial: nothing runs for it until its study resumes."""
+    return state == "Pending" and reason == CANCELLED
+
+
+def resume(status: TrialStatus) -> TrialStatus:
+    """A cancelled trial whose study resumed: its next attempt is due."""
+    s = status.model_copy(deep=True)
+    s.reason, s.message = RESUMED, "the study resumed: the trial runs again"
+    return s
+
+
+def needs_attempt(status: TrialStatus) -> bool:
+    """Whether the trial's next attempt is due: none ran yet, the last one failed with
+    retries left, or the trial was cancelled and its study resumed. (Its last attempt has
+    been judged: judging it again would count it twice.)"""
+    return status.state == "Pending" and (
+        status.attempts == 0 or status.reason in (RETRYING, RESUMED)
+    )
+
+
+# -- the rules -------------------------------------------------------------------------
+
+
+def _failure(spec: StudySpec, o: AttemptOutcome) -> tuple[str, str] | None:
+    """(reason, message) of an attempt that ended without a clean exit, else None."""
+    if o.ending == "refused":  # the adapter's own words, every line (e.g. each problem)
+        return o.cause or "Refused", o.detail
+    said = last_line(o.detail)  # untrusted: one clean line, at most 300 characters
+    detail = f": {said}" if said else ""
+    if o.ending == "deadline":
+        return "DeadlineExceeded", f"stopped after its activeDeadline of {_deadline(spec)}"
+    if o.ending == "lost":
+        return "PodLost", f"lost{detail}"
+    if o.ending == "evicted":
+        return "Evicted", f"evicted{detail}"
+    if o.ending == "start_error":
+        return o.cause or "StartError", f"could not start{detail}"
+    if o.signal is not None:
+        return "Error", f"killed by {_signal_name(o.signal)}{detail}"
+    if o.exit_code not in (None, 0):
+        cause = f" ({o.cause})" if o.cause and o.cause not in ("Error", "Completed") else ""
+        return "Error", f"exited with code {o.exit_code}{cause}{detail}"
+    return None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _deadline(spec: StudySpec) -> str:
+    return str(spec.trial_template.active_deadline or "none")
+
+
+def _failed(
+    spec: StudySpec,
+    s: TrialStatus,
+    reason: str,
+    message: str,
+    *,
+    now: datetime,
+    stopped: str | None,
+    retryable: bool,
+) -> Transition:
+    """A failed attempt: retried while `trialTemplate.retries` allows, else Failed."""
+    s.failures += 1
+    if retryable and s.failures <= spec.trial_template.retries:
+        if stopped is not None:
+            return Transition(cancel(s, stopped))
+        s.state, s.reason = "Pending", RETRYING
+        s.message = f"attempt {s.attempts} failed ({reason}: {message}); retrying"
+        return Transition(s, retry=True)
+    return Transition(_finished(s, "Failed", reason, message, now))
+
+
+def _finished(
+    s: TrialStatus, state: str, reason: str | None, message: str | None, now: datetime
+) -> TrialStatus:
+    s.state = state  # type: ignore[assignment]
+    s.reason, s.message = reason, message
+    s.completion_time = now
+    return s
+
+
+def _pruned_message(spec: StudySpec, s: TrialStatus) -> str:
+    pruner = spec.early_stopping.algorithm
+    if not s.intermediate:
+        return f"{pruner} stopped it"
+    last = s.intermediate[-1]
+    return f"{pruner} stopped it at step {last.step} ({spec.pruning_metric}={last.value:.4g})"

@@ -1,0 +1,58 @@
+"""Sampler state on records is authenticated: only state this engine's key signed is used.
+
+Optuna keeps some sampler state in trial attributes, and CMA-ES keeps its optimizer there
+as a pickle. A record is data written to a store others may touch, so the state it carries
+is signed (HMAC-SHA256 over the study, the trial number and the state) when the engine
+proposes the trial, and a record whose state does not verify is used without it: its
+parameters and results still count, its state never reaches a deserialiser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+SIGNATURE = "signature"
+KEY_BYTES = 32
+
+
+def new_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def _digest(key: bytes, study: str, number: int, state: Mapping[str, Any]) -> str:
+    body = json.dumps(
+        {"study": study, "number": number, "state": state},
+        sort_keys=True,
+        separators=(",", ":"),
+        allow_nan=True,
+    )
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def sign(key: bytes, study: str, number: int, state: Mapping[str, Any]) -> dict[str, Any]:
+    """`state` with its signature added (an empty state stays empty)."""
+    if not state:
+        return {}
+    return {**state, SIGNATURE: _digest(key, study, number, state)}
+
+
+def verified(
+    key: bytes, study: str, number: int, signed: Mapping[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """(the state without its signature, whether it verified); unverified state is empty."""
+    if not signed:
+        return {}, True
+    state = {k: v for k, v in signed.items() if k != SIGNATURE}
+    given = signed.get(SIGNATURE)
+    try:
+        ok = isinstance(given, str) and hmac.compare_digest(
+            given, _digest(key, study, number, state)
+        )
+    except (TypeError, ValueError):  # not JSON-serialisable: certainly not ours
+        ok = False
+    return (state, True) if ok else ({}, False)

@@ -1,0 +1,37 @@
+"""`tradeoff show STUDY`: the outcome, Pareto front, recommended trial and totals again."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.markup import escape
+
+from tradeoff.local.display import show_result
+from tradeoff.results.common import (
+    EXIT_OK,
+    add_cluster_arguments,
+    add_study_argument,
+    bad,
+    open_view,
+    stdout_console,
+)
+from tradeoff.results.source import SourceError
+
+__all__ = ["add_arguments", "main"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_study_argument(parser)
+    add_cluster_arguments(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        view = open_view(args, args.study)
+    except SourceError as exc:
+        return bad("show", exc)
+    out = stdout_console()
+    out.print(f"[bold]Study {escape(view.name)}[/]  ({escape(view.where)})", highlight=False)
+    out.print(f"Progress: {view.progress} trials finished", highlight=False)
+    show_result(out, view.spec, view.records, view.summary, escape(view.headline), view.algorithm)
+    return EXIT_OK

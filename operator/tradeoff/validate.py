@@ -1,0 +1,68 @@
+"""`tradeoff validate FILE...`: check Study manifests without running anything.
+
+With `--policy LEVEL` (and `--service-account NAME`), the trial template is also checked
+against the trial policy a cluster's operator enforces, with the very lines the operator
+writes into the Study's `Valid` condition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tradeoff.api.errors import ManifestError
+from tradeoff.api.load import read_manifest
+from tradeoff.api.policy import LEVELS, TrialPolicy, problem_lines
+from tradeoff.api.study import Study
+from tradeoff.engine.validation import validate_study
+
+__all__ = ["add_arguments", "load_study", "main"]
+
+
+def load_study(path: str | Path) -> Study:
+    """The Study in a YAML file, validated; ManifestError lists every problem."""
+    return validate_study(read_manifest(path), str(path))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="Study manifests (YAML)")
+    parser.add_argument(
+        "--policy",
+        choices=LEVELS,
+        help="also check the trial template against this trial policy (the Pod Security "
+        "Standard the cluster's operator enforces; its default is restricted)",
+    )
+    parser.add_argument(
+        "--service-account",
+        action="append",
+        metavar="NAME",
+        help="a ServiceAccount the trial policy allows (repeatable; default: default)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.service_account and args.policy is None:
+        print("tradeoff validate: --service-account needs --policy LEVEL", file=sys.stderr)
+        return 2
+    policy = None
+    if args.policy is not None:
+        policy = TrialPolicy(args.policy, tuple(args.service_account or ("default",)))
+    bad = False
+    for file in args.files:
+        try:
+            study = load_study(file)
+        except ManifestError as exc:
+            bad = True
+            for line in exc.problems:
+                print(line, file=sys.stderr)
+            continue
+        problems = policy.template_problems(study.spec.trial_template.pod) if policy else []
+        if problems:
+            bad = True
+            for line in problem_lines(problems):
+                print(f"{file}: {line}", file=sys.stderr)
+            continue
+        meets = f" and meets the trial policy ({policy})" if policy is not None else ""
+        print(f"{file}: Study {study.metadata.name} is valid{meets}")
+    return 2 if bad else 0
