@@ -1,7 +1,8 @@
 """What one decision costs as a study grows: the engine against raw Optuna, in CPU time.
 
 A two-objective study over six parameters (four floats, one int, one categorical) holds
-N finished trials. Side by side in one run, per sampler (tpe, nsga2, random) and N:
+N finished trials. Side by side in one run, per sampler (tpe, nsga2, random, or any
+variant of ``_common.VARIANTS``) and N:
 
 - raw Optuna: `study.ask()` plus sampling the parameters and `study.tell()`, on an
   in-memory study that already holds the same N trials;
@@ -138,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--sizes", default="1000,5000,10000", help="records, e.g. 1000,5000")
         p.add_argument("--samplers", default="tpe,nsga2,random", help="samplers to measure")
         p.add_argument("--repeats", type=int, default=7, help="asks timed per cell")
+        p.add_argument("--name", default="engine_scale", help="name of the JSON file")
 
     args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
     sizes = [100] if args.quick else [int(s) for s in args.sizes.split(",")]
@@ -177,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows,
     )
     payload = {"repeats": repeats, "results": results}
-    c.write_results(args.out, "engine_scale", payload)
+    c.write_results(args.out, args.name, payload)
     return 0
 
 
