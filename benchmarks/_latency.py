@@ -21,7 +21,9 @@ import optuna
 
 from tradeoff.api import Trial
 from tradeoff.api.study import StudySpec
+from tradeoff.engine import signing
 from tradeoff.engine.core import Engine
+from tradeoff.engine.space import SearchSpace
 
 PARAMETERS: list[dict[str, Any]] = [
     *c.float_params(4),
@@ -29,6 +31,14 @@ PARAMETERS: list[dict[str, Any]] = [
     {"name": "kind", "type": "categorical", "values": ["a", "b", "c"]},
 ]
 OBJECTIVES = [("f1", "minimize"), ("f2", "minimize")]
+KEY = b"benchmark-signing-key"
+"""The key histories are signed with, as an adapter's records are: engines built with it
+verify their sampler state (an engine with another key would ignore it)."""
+
+
+def engine(spec: StudySpec) -> Engine:
+    """An engine of the histories' study, with their key."""
+    return Engine(spec, study=c.STUDY, key=KEY)
 
 
 def objectives(params: dict[str, Any]) -> tuple[float, float]:
@@ -42,7 +52,7 @@ def objectives(params: dict[str, Any]) -> tuple[float, float]:
 def make_history(algorithm: str, n: int, seed: int = 0) -> list[Trial]:
     """``n`` finished records, produced by Optuna directly."""
     spec = c.study_spec(PARAMETERS, OBJECTIVES, algorithm, seed, max(n + 10, 20))
-    engine = Engine(spec)
+    space = SearchSpace(spec.parameters)
     if algorithm == "nsga2":
         from tradeoff.engine.samplers import make_sampler
 
@@ -53,11 +63,12 @@ def make_history(algorithm: str, n: int, seed: int = 0) -> list[Trial]:
     records = []
     for number in range(n):
         trial = study.ask()
-        params = engine.space.sample(trial)
+        params = space.sample(trial)
         values = objectives(params)
         study.tell(trial, values)
         attrs = study._storage.get_trial(trial._trial_id).system_attrs
-        record = Trial.new(c.STUDY, number, params, {"trial": dict(attrs)} if attrs else {})
+        state = signing.sign(KEY, c.STUDY, number, {"trial": dict(attrs)} if attrs else {})
+        record = Trial.new(c.STUDY, number, params, state)
         record.status.state = "Succeeded"
         record.status.metrics = {"f1": values[0], "f2": values[1]}
         record.status.values = list(values)
@@ -69,15 +80,15 @@ def make_history(algorithm: str, n: int, seed: int = 0) -> list[Trial]:
 def time_asks(spec: StudySpec, records: list[Trial], repeats: int) -> dict[str, Any]:
     """Latency of ``Engine.ask(records, 1)`` and of the rebuild alone, in CPU seconds of
     this process (one thread; the machine is shared, so wall time is kept apart)."""
-    engine = Engine(spec)
+    live = engine(spec)
     asks, rebuilds, walls = [], [], []
     for _ in range(repeats):
         started, wall = time.process_time(), time.perf_counter()
-        engine.ask(records, 1)
+        live.ask(records, 1)
         asks.append(time.process_time() - started)
         walls.append(time.perf_counter() - wall)
         started = time.process_time()
-        Engine(spec)._sync(records)
+        engine(spec)._sync(records)
         rebuilds.append(time.process_time() - started)
     return {
         "ask_p50": float(np.percentile(asks, 50)),

@@ -7,8 +7,8 @@ variant of ``_common.VARIANTS``) and N:
 - raw Optuna: `study.ask()` plus sampling the parameters and `study.tell()`, on an
   in-memory study that already holds the same N trials;
 - Tradeoff: `Engine.ask(records, 1)` on an engine that has seen the records (the steady
-  state: each ask adds the previous proposal's record, finished), then the record of the
-  new trial is appended, as an adapter would;
+  state: each ask adds the previous proposal's record, finished), the records kept in a
+  `RecordBook` to which the new trial's record is put, as an adapter does;
 - a cold rebuild: a fresh engine converting all N records (a restart);
 - `summarize` (front, hypervolume, recommendation, totals) and `should_prune` (median
   pruner, every record with ten intermediate values) at N records.
@@ -36,6 +36,7 @@ from tradeoff.api import Trial
 from tradeoff.api.trial import StepValue
 from tradeoff.engine.core import Engine
 from tradeoff.engine.history import frozen_trial, optuna_state
+from tradeoff.engine.records import RecordBook
 
 
 def cpu(fn: Callable[[], object], repeats: int) -> float:
@@ -81,8 +82,8 @@ def raw_optuna_ask(engine: Engine, records: list[Trial], algorithm: str, repeats
     return cpu(one, repeats)
 
 
-def tradeoff_ask(engine: Engine, records: list[Trial], repeats: int) -> float:
-    records = list(records)
+def tradeoff_ask(engine: Engine, history: list[Trial], repeats: int) -> float:
+    records = RecordBook(history)  # as the adapters keep them: each change is put
     engine.ask(records, 1)  # the engine has seen the records before (steady state)
 
     def one() -> None:
@@ -93,7 +94,7 @@ def tradeoff_ask(engine: Engine, records: list[Trial], repeats: int) -> float:
         record.status.metrics = {"f1": values[0], "f2": values[1]}
         record.status.values = list(values)
         record.status.feasible = True
-        records.append(record)
+        records.put(record)
 
     return cpu(one, repeats)
 
@@ -114,11 +115,11 @@ def measure(algorithm: str, n: int, repeats: int) -> dict[str, Any]:
     spec = c.study_spec(_latency.PARAMETERS, _latency.OBJECTIVES, algorithm, 0, n + 1000)
     gc.collect()
     row: dict[str, Any] = {"records": n}
-    row["optuna_ask"] = raw_optuna_ask(Engine(spec), records, algorithm, repeats)
-    row["tradeoff_ask"] = tradeoff_ask(Engine(spec), records, repeats)
+    row["optuna_ask"] = raw_optuna_ask(_latency.engine(spec), records, algorithm, repeats)
+    row["tradeoff_ask"] = tradeoff_ask(_latency.engine(spec), records, repeats)
     row["ratio"] = row["tradeoff_ask"] / max(row["optuna_ask"], 1e-9)
-    row["cold_rebuild"] = cpu(lambda: Engine(spec)._sync(records), 3)
-    row["summarize"] = cpu(lambda: Engine(spec).summarize(records), 3)
+    row["cold_rebuild"] = cpu(lambda: _latency.engine(spec)._sync(records), 3)
+    row["summarize"] = cpu(lambda: _latency.engine(spec).summarize(records), 3)
     pruned_spec = c.study_spec(
         _latency.PARAMETERS,
         _latency.OBJECTIVES,
@@ -127,8 +128,8 @@ def measure(algorithm: str, n: int, repeats: int) -> dict[str, Any]:
         n + 1000,
         earlyStopping={"algorithm": "median", "metric": "f1"},
     )
-    engine = Engine(pruned_spec)
-    with_steps = pruning_records(records)
+    engine = _latency.engine(pruned_spec)
+    with_steps = RecordBook(pruning_records(records))
     engine.should_prune(with_steps, with_steps[-1].number)  # the engine has seen them
     row["should_prune"] = cpu(lambda: engine.should_prune(with_steps, with_steps[-1].number), 5)
     return row

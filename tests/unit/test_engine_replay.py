@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from tests.factories import KEY, make_spec
 from tradeoff.api import Trial
 from tradeoff.engine import Engine
+from tradeoff.engine import records as records_module
+from tradeoff.engine.records import RecordBook, UnloggedChange
 from tradeoff.engine.space import config_key
 
 SPACES: dict[str, list[dict[str, Any]]] = {
@@ -97,23 +99,59 @@ steps = st.lists(
 def test_a_rebuilt_engine_proposes_what_the_running_one_does(
     space: str, sampler: str, seed: int, plan: list[tuple[int, str, int, bool]]
 ) -> None:
+    """Three engines from one history: a live one given the records changed in place, a
+    live one given a `RecordBook` with each change put, and a fresh one per ask."""
+    assert records_module.VERIFY  # the book's log is checked against every record
     spec = spec_for(space, sampler, seed, 200)
-    live = Engine(spec, key=KEY)
+    live, booked = Engine(spec, key=KEY), Engine(spec, key=KEY)
     records: list[Trial] = []
+    book = RecordBook()
     for count, outcome, finishing, restart in plan:
         fresh = Engine(spec, key=KEY).ask(roundtrip(records), count)
         proposed = live.ask(records, count)
         assert proposed == fresh
+        assert booked.ask(book, count) == fresh
         keys = [config_key(s.parameters) for s in proposed]
         taken = {config_key(r.spec.parameters) for r in records if r.state != "Failed"}
         assert len(set(keys)) == len(keys) and not taken & set(keys)
-        records += [Trial.new("demo", s.number, s.parameters, s.sampler_state) for s in proposed]
+        for s in proposed:
+            records.append(Trial.new("demo", s.number, s.parameters, s.sampler_state))
+            book.put(Trial.new("demo", s.number, s.parameters, s.sampler_state))
         for record in [r for r in records if not r.finished][:finishing]:
             finish(live, record, outcome)
+            twin = book.get(record.number)
+            assert twin is not None
+            finish(booked, twin, outcome)
+            book.put(twin)
         if restart:
-            live = Engine(spec, key=KEY)
+            live, booked = Engine(spec, key=KEY), Engine(spec, key=KEY)
             records = roundtrip(records)
-    assert not live.warnings
+            book = RecordBook(roundtrip(list(book)))
+    assert not live.warnings and not booked.warnings
+
+
+def test_a_change_the_book_was_not_told_of_is_caught() -> None:
+    spec = spec_for("mixed", "random", 1, 20)
+    engine = Engine(spec, key=KEY)
+    book = RecordBook()
+    for s in engine.ask(book, 2):
+        book.put(Trial.new("demo", s.number, s.parameters, s.sampler_state))
+    engine.ask(book, 1)
+    finish(engine, book[0], "succeed")  # changed in place, never put
+    with pytest.raises(UnloggedChange, match=r"records \[0\] changed without RecordBook.put"):
+        engine.ask(book, 1)
+    book.put(book[0])
+    assert len(engine.ask(book, 1)) == 1
+
+
+def test_a_book_that_loses_a_record_is_read_afresh() -> None:
+    spec = spec_for("discrete", "random", 3, 20)
+    engine = Engine(spec, key=KEY)
+    book = RecordBook()
+    for s in engine.ask(book, 3):
+        book.put(Trial.new("demo", s.number, s.parameters, s.sampler_state))
+    book.remove(1)
+    assert engine.ask(book, 2) == Engine(spec, key=KEY).ask(roundtrip(list(book)), 2)
 
 
 @pytest.mark.parametrize("sampler", ["tpe", "random", "nsga2", "qmc", "cmaes", "grid", "gp"])

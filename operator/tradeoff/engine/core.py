@@ -25,7 +25,7 @@ from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import outcome, progress, pruning, signing
-from tradeoff.engine.history import Mirror, frozen_trial, optuna_state
+from tradeoff.engine.history import Mirror, frozen_trial, optuna_state, paused_gc
 from tradeoff.engine.samplers import make_sampler, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import ConfigKey, SearchSpace, config_key, permutation
 
@@ -76,6 +76,7 @@ class Engine:
         self.warnings: list[str] = []
         """One line per record whose sampler state did not verify (for the adapters)."""
         self._unverified: set[int] = set()
+        self._verified: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._mirror = Mirror(
             [o.direction for o in spec.objectives],
             self._to_frozen,
@@ -92,9 +93,14 @@ class Engine:
 
     def _state_of(self, record: Trial) -> dict[str, Any]:
         """The record's sampler state if this engine's key signed it, else nothing."""
-        state, ok = signing.verified(
-            self.key, self.study_name, record.number, record.spec.sampler_state
-        )
+        signed = record.spec.sampler_state
+        if not signed:
+            return {}
+        cached = self._verified.get(record.number)
+        if cached is not None and cached[0] is signed:  # a record's spec never changes
+            return cached[1]
+        state, ok = signing.verified(self.key, self.study_name, record.number, signed)
+        self._verified[record.number] = (signed, state)
         if not ok and record.number not in self._unverified:
             self._unverified.add(record.number)
             self.warnings.append(
@@ -140,6 +146,11 @@ class Engine:
         )
 
     def _sync(self, records: Sequence[Trial]) -> optuna.Study:
+        with paused_gc():
+            self._sync_keys(records)
+        return self._mirror.study
+
+    def _sync_keys(self, records: Sequence[Trial]) -> None:
         resets = self._mirror.resets
         changed = self._mirror.sync(records)
         if self._mirror.resets != resets:
@@ -156,7 +167,6 @@ class Engine:
             self._keys[record.number] = key
             if key is not None:
                 self._taken[key] += 1
-        return self._mirror.study
 
     # -- proposing -------------------------------------------------------------------
 

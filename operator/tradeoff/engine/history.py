@@ -11,13 +11,16 @@ parent population).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from tradeoff.api.trial import Trial
+from tradeoff.engine.records import VERIFY, RecordBook, UnloggedChange
 from tradeoff.engine.space import SearchSpace
 from tradeoff.engine.storage import STUDY_NAME, RecordStorage
 
@@ -66,6 +69,19 @@ def frozen_trial(
     )
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while converting many records: they make no cycles,
+    and collections triggered by their allocations cost about a third of a cold rebuild."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def optuna_state(record: Trial) -> TrialState:
     return _STATES.get(record.state, TrialState.RUNNING)
 
@@ -101,35 +117,65 @@ class Mirror:
         self.storage = RecordStorage(self._directions)
         self.study = optuna.Study(study_name=STUDY_NAME, storage=self.storage)
         self._prints: dict[int, tuple[Any, ...]] = {}
-        self._last: list[tuple[Any, ...]] = []
+        self._last: list[tuple[Any, ...]] | None = []
+        self._book: RecordBook | None = None
+        self._book_generation = self._book_version = 0
         self._attrs: dict[int, dict[str, Any]] = {}
 
     def sync(self, records: Sequence[Trial]) -> list[Trial]:
         """Bring the study in step with `records`; returns the records that changed.
 
-        Records may be changed in place, so only their fingerprints tell what changed:
-        one list of them per call, compared with the last call's at C speed where the
-        records come in the same order (the usual case), record by record otherwise.
+        A `RecordBook` says what changed since the last call. Other sequences may have
+        been changed in place, so only fingerprints tell: one list of them per call,
+        compared with the last call's at C speed where the records come in the same order
+        (the usual case), record by record otherwise.
         """
+        with paused_gc():
+            if isinstance(records, RecordBook):
+                changed = self._changed_in_book(records)
+            else:
+                self._book = None
+                changed = self._changed_by_prints(records)
+            if len(self._prints) != len(records):  # a record disappeared: start afresh
+                self.reset()
+                self.resets += 1
+                return self.sync(records)
+            if changed:
+                self._apply(sorted(changed, key=lambda r: r.number))
+            return changed
+
+    def _changed_by_prints(self, records: Sequence[Trial]) -> list[Trial]:
         prints = self._fingerprints(records)
         last = self._last
-        if len(prints) >= len(last) and prints[: len(last)] == last:
+        if last is not None and len(prints) >= len(last) and prints[: len(last)] == last:
             indices: Sequence[int] = range(len(last), len(prints))
-        elif len(prints) == len(last):
+        elif last is not None and len(prints) == len(last):
             indices = [i for i, (a, b) in enumerate(zip(prints, last, strict=True)) if a != b]
         else:
             known = self._prints
             indices = [i for i, fp in enumerate(prints) if known.get(fp[0]) != fp]
         self._last = prints
-        changed = [records[i] for i in indices]
         for i in indices:
             self._prints[prints[i][0]] = prints[i]
-        if len(self._prints) != len(records):  # a record disappeared: start afresh
-            self.reset()
-            self.resets += 1
-            return self.sync(records)
-        if changed:
-            self._apply(sorted(changed, key=lambda r: r.number))
+        return [records[i] for i in indices]
+
+    def _changed_in_book(self, book: RecordBook) -> list[Trial]:
+        if self._book is not book or self._book_generation != book.generation:
+            changed = self._changed_by_prints(book)
+        else:
+            changed = book.changed_since(self._book_version)
+            for fp in self._fingerprints(changed):
+                self._prints[fp[0]] = fp
+            self._last = None  # the order of the last plain sequence no longer holds
+            if VERIFY:
+                missed = [fp[0] for fp in self._fingerprints(book) if self._prints.get(fp[0]) != fp]
+                if missed:
+                    raise UnloggedChange(f"records {missed[:5]} changed without RecordBook.put")
+        self._book, self._book_generation, self._book_version = (
+            book,
+            book.generation,
+            book.version,
+        )
         return changed
 
     def _apply(self, changed: list[Trial]) -> None:

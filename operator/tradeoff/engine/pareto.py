@@ -27,9 +27,9 @@ def completed(records: Sequence[Trial], *, feasible_only: bool = True) -> list[T
     return [
         r
         for r in records
-        if r.state == "Succeeded"
-        and r.status.values is not None
-        and (r.status.feasible is not False or not feasible_only)
+        if (s := r.status).state == "Succeeded"
+        and s.values is not None
+        and (s.feasible is not False or not feasible_only)
     ]
 
 

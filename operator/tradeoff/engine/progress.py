@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from tradeoff.api.status import (
     PARETO_FRONT_CAP,
@@ -39,18 +39,38 @@ class StopDecision:
 
 def counts(records: Sequence[Trial]) -> TrialCounts:
     """Trials by state; cancelled ones (Pending until the study resumes) apart."""
-    c = Counter(
-        "Cancelled" if waits_for_resume(r.state, r.status.reason) else r.state for r in records
-    )
-    return TrialCounts(
+    return _tally(records, [])[0]
+
+
+def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, Totals]:
+    """Counts and totals of `records` in one pass, appending the feasible succeeded ones
+    with values to `done` (`completed`, inlined: a summary at 10,000 records is one loop)."""
+    by_state = dict.fromkeys(("Pending", "Running", "Succeeded", "Failed", "Pruned"), 0)
+    cancelled = 0
+    totals = Totals()
+    for r in records:
+        s = r.status
+        state = s.state
+        if waits_for_resume(state, s.reason):
+            cancelled += 1
+        else:
+            by_state[state] += 1
+        if state == "Succeeded" and s.values is not None and s.feasible is not False:
+            done.append(r)
+        if (e := s.economics) is not None:
+            totals.cost_usd += e.cost_usd
+            totals.carbon_grams += e.carbon_grams
+            totals.energy_kwh += e.energy_kwh
+    trial_counts = TrialCounts(
         created=len(records),
-        cancelled=c["Cancelled"],
-        pending=c["Pending"],
-        running=c["Running"],
-        succeeded=c["Succeeded"],
-        failed=c["Failed"],
-        pruned=c["Pruned"],
+        cancelled=cancelled,
+        pending=by_state["Pending"],
+        running=by_state["Running"],
+        succeeded=by_state["Succeeded"],
+        failed=by_state["Failed"],
+        pruned=by_state["Pruned"],
     )
+    return trial_counts, totals
 
 
 def goal_reached(spec: StudySpec, records: Sequence[Trial]) -> Trial | None:
@@ -135,7 +155,10 @@ class Summary:
 
 def summarize(spec: StudySpec, records: Sequence[Trial]) -> Summary:
     names = spec.objective_names
-    done = sorted(completed(records), key=lambda r: r.number)
+    done: list[Trial] = []
+    trial_counts, totals = _tally(records, done)
+    if any(a.spec.number > b.spec.number for a, b in pairwise(done)):
+        done.sort(key=lambda r: r.spec.number)
     front: list[Trial] = []
     hypervolume = None
     if done:
@@ -148,19 +171,13 @@ def summarize(spec: StudySpec, records: Sequence[Trial]) -> Summary:
     def values(t: Trial) -> dict[str, float]:
         return dict(zip(names, t.status.values or [], strict=True))
 
-    totals = Totals()
-    for r in records:
-        if r.status.economics is not None:
-            totals.cost_usd += r.status.economics.cost_usd
-            totals.carbon_grams += r.status.economics.carbon_grams
-            totals.energy_kwh += r.status.economics.energy_kwh
     best: dict[str, float] = {}
     for i, o in enumerate(spec.objectives):
         column = [(t.status.values or [])[i] for t in front]
         if column:
             best[o.name] = max(column) if o.direction == "maximize" else min(column)
     return Summary(
-        counts=counts(records),
+        counts=trial_counts,
         front=[
             FrontPoint(trial=t.metadata.name, values=values(t))
             for t in cap_front(front, PARETO_FRONT_CAP)

@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.history import Mirror, frozen_trial, optuna_state
+from tradeoff.engine.records import find
 from tradeoff.engine.samplers import make_pruner
 from tradeoff.engine.space import SearchSpace
 
@@ -70,7 +71,7 @@ def should_prune(
 ) -> PruneDecision:
     """Whether running trial `number` should stop now."""
     pruner = make_pruner(spec)
-    target = next((r for r in records if r.number == number), None)
+    target = find(records, number)
     if pruner is None or target is None or target.finished or not target.status.intermediate:
         return PruneDecision(False, dict(target.status.pruning_state) if target else {})
     kept.sync(records)

@@ -9,7 +9,6 @@ parameters and results still count, its state never reaches a deserialiser.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -24,14 +23,12 @@ def new_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
 def _digest(key: bytes, study: str, number: int, state: Mapping[str, Any]) -> str:
-    body = json.dumps(
-        {"study": study, "number": number, "state": state},
-        sort_keys=True,
-        separators=(",", ":"),
-        allow_nan=True,
-    )
-    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+    body = _CANONICAL.encode({"study": study, "number": number, "state": state})
+    return hmac.digest(key, body.encode(), "sha256").hex()
 
 
 def sign(key: bytes, study: str, number: int, state: Mapping[str, Any]) -> dict[str, Any]:

@@ -55,6 +55,11 @@ class SearchSpace:
         self.parameters = ordered_for_sampling(parameters)
         self.distributions = {p.name: distribution(p) for p in self.parameters}
         self._fits = {name: _fits(d) for name, d in self.distributions.items()}
+        self._ranges = {
+            name: bounds
+            for name, d in self.distributions.items()
+            if (bounds := _plain_range(d)) is not None
+        }
         self.conditional = any(p.is_conditional for p in self.parameters)
         self._classes = {p.name: _value_classes(p, self.parameters) for p in self.parameters}
         self._later_deps = [
@@ -79,8 +84,13 @@ class SearchSpace:
         """The params a record holds that still fit the space, and their distributions."""
         kept: dict[str, Any] = {}
         dists: dict[str, BaseDistribution] = {}
-        fits = self._fits
+        fits, ranges = self._fits, self._ranges
         for name, value in params.items():
+            bounds = ranges.get(name)
+            if bounds is not None:  # inline: a cold rebuild checks every value of every record
+                if type(value) in bounds[2] and bounds[0] <= value <= bounds[1]:
+                    kept[name], dists[name] = value, self.distributions[name]
+                continue
             check = fits.get(name)
             if check is not None and check(value):
                 kept[name], dists[name] = value, self.distributions[name]
@@ -146,12 +156,26 @@ class SearchSpace:
         return values
 
 
-def _fits(dist: BaseDistribution) -> Callable[[Any], bool]:
-    """Whether a value belongs to `dist`: a plain range check for continuous floats (most
-    of a cold rebuild's values), Optuna's own check otherwise."""
+_NUMBER_TYPES = (float, int)
+_INT_TYPES = (int,)
+
+
+def _plain_range(dist: BaseDistribution) -> tuple[float, float, tuple[type, ...]] | None:
+    """(low, high, value types) of a distribution whose values are exactly those in a
+    range: continuous floats, and integers with step 1."""
     if isinstance(dist, FloatDistribution) and dist.step is None:
-        low, high = dist.low, dist.high
-        return lambda v: type(v) in (float, int) and low <= v <= high
+        return dist.low, dist.high, _NUMBER_TYPES
+    if isinstance(dist, IntDistribution) and dist.step == 1:
+        return dist.low, dist.high, _INT_TYPES
+    return None
+
+
+def _fits(dist: BaseDistribution) -> Callable[[Any], bool]:
+    """Whether a value belongs to `dist`: Optuna's own check."""
+    bounds = _plain_range(dist)
+    if bounds is not None:
+        low, high, types = bounds
+        return lambda v: type(v) in types and low <= v <= high
 
     def contains(value: Any) -> bool:
         try:
