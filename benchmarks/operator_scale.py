@@ -10,6 +10,7 @@ trial; the same measured on an empty study gives the start-up baseline).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -36,13 +37,17 @@ OPERATOR_ENV = {
 }
 
 
-def manifest(name: str, trials: int, parallelism: int) -> dict[str, Any]:
+def manifest(name: str, trials: int, parallelism: int, objectives: int = 1) -> dict[str, Any]:
+    """The study: random search over one float; a second objective is the built-in cost."""
+    goals = [{"name": "accuracy", "direction": "maximize"}]
+    if objectives > 1:
+        goals.append({"name": "cost", "direction": "minimize"})
     return {
         "apiVersion": f"{GROUP}/v1alpha1",
         "kind": "Study",
         "metadata": {"name": name, "namespace": "default"},
         "spec": {
-            "objectives": [{"name": "accuracy", "direction": "maximize"}],
+            "objectives": goals,
             "parameters": [{"name": "x", "type": "float", "low": 0.0, "high": 1.0}],
             "algorithm": {"name": "random", "seed": 1},
             "budget": {"maxTrials": trials, "parallelism": parallelism, "maxFailedTrials": 10},
@@ -88,6 +93,11 @@ class OperatorProcess:
             fields[key] = value.strip()
         return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the operator has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
@@ -104,6 +114,20 @@ def trial_exists(cluster: Any, name: str, number: int) -> bool:
     return cluster.get("trials", f"{name}-{number:04d}", group=GROUP) is not None
 
 
+def seconds_since_watching(log: Path, now: float) -> float | None:
+    """Seconds from the last operator's "watching" log line (its start-up done) to `now`
+    (wall clock): the restart without the interpreter's imports, which a loaded machine
+    slows most."""
+    found = None
+    for line in log.read_text(errors="replace").splitlines():
+        if "Tradeoff operator watching" in line and line.startswith("["):
+            found = line[1:24]
+    if found is None:
+        return None
+    when = dt.datetime.strptime(found, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    return now - when
+
+
 def wait(predicate: Any, timeout: float, interval: float = 0.2) -> float:
     started = time.perf_counter()
     while not predicate():
@@ -113,7 +137,18 @@ def wait(predicate: Any, timeout: float, interval: float = 0.2) -> float:
     return time.perf_counter() - started
 
 
-def run(trials: int, parallelism: int, timeout: float, workdir: Path) -> dict[str, Any]:
+def rate_between(samples: list[dict[str, float]], low: float, high: float) -> float | None:
+    """Trials per second while the succeeded count went from `low` to `high`."""
+    start = next((s for s in samples if s["succeeded"] >= low), None)
+    end = next((s for s in samples if s["succeeded"] >= high), None)
+    if start is None or end is None or end["seconds"] <= start["seconds"]:
+        return None
+    return (end["succeeded"] - start["succeeded"]) / (end["seconds"] - start["seconds"])
+
+
+def run(
+    trials: int, parallelism: int, timeout: float, workdir: Path, objectives: int = 1
+) -> dict[str, Any]:
     from tests.cluster.harness import Cluster
 
     name = "scale"
@@ -123,7 +158,7 @@ def run(trials: int, parallelism: int, timeout: float, workdir: Path) -> dict[st
     ) as cluster:
         env = cluster.env()
         op = OperatorProcess(env, log)
-        cluster.apply(manifest(name, trials, parallelism))
+        cluster.apply(manifest(name, trials, parallelism, objectives))
         first = wait(lambda: trial_exists(cluster, name, 0), 120)
         started = time.perf_counter()
         samples: list[dict[str, float]] = []
@@ -135,16 +170,26 @@ def run(trials: int, parallelism: int, timeout: float, workdir: Path) -> dict[st
             done = counts(cluster, name).get("succeeded", 0)
             rss, peak = op.rss_mib()
             samples.append(
-                {"seconds": time.perf_counter() - started, "succeeded": done, "rss_mib": rss}
+                {
+                    "seconds": time.perf_counter() - started,
+                    "succeeded": done,
+                    "rss_mib": rss,
+                    "cpu_seconds": op.cpu_seconds(),
+                }
             )
-            if len(samples) % 30 == 0:
+            if len(samples) % 60 == 0:
                 print(
                     f"  {samples[-1]['seconds']:.0f} s: {done} succeeded, RSS {rss:.0f} MiB",
                     flush=True,
                 )
-            time.sleep(1.0)
+            time.sleep(0.5)
         elapsed = time.perf_counter() - started
         rss, peak = op.rss_mib()
+        cpu = op.cpu_seconds()
+        samples.append(
+            {"seconds": elapsed, "succeeded": trials, "rss_mib": rss, "cpu_seconds": cpu}
+        )
+        load = os.getloadavg()
         requests = cluster.request_counts()
         op.kill()
         # Restart: more budget, a fresh operator, time until it creates the next trial.
@@ -154,13 +199,23 @@ def run(trials: int, parallelism: int, timeout: float, workdir: Path) -> dict[st
         study["metadata"].pop("resourceVersion", None)
         cluster.apply(study)
         op2 = OperatorProcess(env, log)
-        resume = wait(lambda: trial_exists(cluster, name, trials), 600)
+        resume = wait(lambda: trial_exists(cluster, name, trials), 600, interval=0.05)
+        resume_after_watching = seconds_since_watching(log, time.time())
         rss_after_restart = op2.rss_mib()[0]
         op2.kill()
     total_requests = sum(requests.values())
+    first_rate = rate_between(samples, 0, trials * 0.1)
+    last_rate = rate_between(samples, trials * 0.9, trials)
     return {
         "trials": trials,
+        "objectives": objectives,
         "parallelism": parallelism,
+        "load_average_at_end": [round(x, 2) for x in load],
+        "operator_cpu_seconds": cpu,
+        "operator_cpu_ms_per_trial": 1000 * cpu / trials,
+        "trials_per_second_first_10pct": first_rate,
+        "trials_per_second_last_10pct": last_rate,
+        "last_to_first_ratio": (last_rate / first_rate) if first_rate and last_rate else None,
         "seconds_to_first_trial_on_empty_study": first,
         "seconds": elapsed,
         "trials_per_second": trials / elapsed,
@@ -173,6 +228,7 @@ def run(trials: int, parallelism: int, timeout: float, workdir: Path) -> dict[st
         "rss_mib_peak": peak,
         "rss_mib_after_restart": rss_after_restart,
         "seconds_to_resume_after_restart": resume,
+        "seconds_to_resume_after_watching": resume_after_watching,
         "samples": samples,
     }
 
@@ -187,6 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         p.add_argument("--parallelism", type=int, default=50)
         p.add_argument(
+            "--objectives",
+            type=int,
+            choices=(1, 2),
+            default=1,
+            help="1: accuracy; 2: accuracy and the built-in cost",
+        )
+        p.add_argument("--name", default=NAME, help=f"results file name (default {NAME})")
+        p.add_argument(
             "--timeout", type=float, default=3000.0, help="give up after this many seconds"
         )
 
@@ -194,28 +258,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     trials = args.trials or (20 if args.quick else 1000)
     with tempfile.TemporaryDirectory(prefix="tradeoff-scale-") as tmp:
         try:
-            result = run(trials, args.parallelism, args.timeout, Path(tmp))
+            result = run(trials, args.parallelism, args.timeout, Path(tmp), args.objectives)
         except (TimeoutError, RuntimeError) as error:
             tail = (Path(tmp) / "operator.log").read_text(errors="replace")[-3000:]
             print(f"operator_scale: {error}\n--- operator log (end) ---\n{tail}", file=sys.stderr)
             return 1
     c.print_table(
-        f"Operator with instant trials: {trials} trials, parallelism {args.parallelism}",
+        f"Operator with instant trials: {trials} trials, {args.objectives} objective(s), "
+        f"parallelism {args.parallelism}",
         [
             "trials/s",
+            "first 10% / last 10%",
+            "CPU ms per trial",
             "API requests per trial",
             "RSS at end MiB",
             "peak RSS MiB",
-            "resume after restart s",
+            "resume after restart s (after watching)",
             "first trial on empty study s",
         ],
         [
             [
                 f"{result['trials_per_second']:.1f}",
+                f"{result['trials_per_second_first_10pct'] or 0:.1f} / "
+                f"{result['trials_per_second_last_10pct'] or 0:.1f}",
+                f"{result['operator_cpu_ms_per_trial']:.1f}",
                 f"{result['api_requests_per_trial']:.1f}",
                 f"{result['rss_mib_at_end']:.0f}",
                 f"{result['rss_mib_peak']:.0f}",
-                f"{result['seconds_to_resume_after_restart']:.1f}",
+                f"{result['seconds_to_resume_after_restart']:.1f} "
+                f"({result['seconds_to_resume_after_watching'] or 0:.1f})",
                 f"{result['seconds_to_first_trial_on_empty_study']:.1f}",
             ]
         ],
@@ -223,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         "requests by kind:", ", ".join(f"{k}: {v}" for k, v in result["requests_by_kind"].items())
     )
-    c.write_results(args.out, NAME, {"pid": os.getpid(), **result})
+    c.write_results(args.out, args.name, {"pid": os.getpid(), **result})
     return 0
 
 

@@ -39,7 +39,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("tradeoff.dev", "trials/status"): {"patch"},
     ("tradeoff.dev", "studies/finalizers"): {"update"},
     ("tradeoff.dev", "trials/finalizers"): {"update"},
-    ("", "pods"): {"get", "list", "create", "delete"},
+    ("", "pods"): {"get", "list", "watch", "create", "delete"},
     ("", "pods/log"): {"get"},
     ("", "events"): {"create"},
     ("", "nodes"): {"get"},

@@ -68,7 +68,7 @@ def test_busy_and_failing_answers_are_retried(server: Server) -> None:
 
 def test_a_create_whose_answer_was_lost_is_done_when_retried(server: Server) -> None:
     server.script = [500, 409]  # the first try made it; the second finds it
-    assert server.kube().create_trial("ns", {"metadata": {"name": "s-0000"}}) is False
+    assert server.kube().create_trial("ns", {"metadata": {"name": "s-0000"}}) is None
     assert server.seen == ["POST", "POST"]
 
 

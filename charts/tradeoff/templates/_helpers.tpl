@@ -107,10 +107,11 @@ wildcards, no secrets, no configmaps.
 - apiGroups: ["tradeoff.dev"]
   resources: ["studies/finalizers", "trials/finalizers"]
   verbs: ["update"]
-# Trial pods (read, listed for cleanup, never watched), and their logs (the metrics).
+# Trial pods (created, watched: their state drives each trial, deleted when left over),
+# and their logs (the metrics).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "create", "delete"]
+  verbs: ["get", "list", "watch", "create", "delete"]
 - apiGroups: [""]
   resources: ["pods/log"]
   verbs: ["get"]

@@ -1,7 +1,7 @@
 """A thin layer over the official kubernetes client: objects in and out as plain dicts.
 
-Every call reads or writes the API directly (no cache), which is what level-based
-reconciliation wants: decisions are taken from what is, not from an event.
+Every call reads or writes the API directly; what the operator reads often (Trials, the
+pods that run, Studies) comes from kopf's watch streams instead (`cache`, `podwatch`).
 """
 
 from __future__ import annotations
@@ -106,21 +106,22 @@ class Kube:
         items: list[Obj] = listed.get("items") or []
         return items
 
-    def create_trial(self, namespace: str, body: Obj) -> bool:
-        """Create a Trial; False if one of that name exists already."""
+    def create_trial(self, namespace: str, body: Obj) -> Obj | None:
+        """Create a Trial and return it as created; None if one of that name exists."""
         try:
-            self.custom.create_namespaced_custom_object(
+            created: Obj = self.custom.create_namespaced_custom_object(
                 GROUP, VERSION, namespace, "trials", body, _request_timeout=REQUEST_TIMEOUT
             )
         except ApiException as error:
             if error.status == 409:
-                return False
+                return None
             raise
-        return True
+        return created
 
-    def replace_status(self, plural: str, namespace: str, name: str, status: Obj) -> None:
-        """Replace the whole status subresource (a JSON patch, so no stale keys survive)."""
-        self.custom.patch_namespaced_custom_object_status(
+    def replace_status(self, plural: str, namespace: str, name: str, status: Obj) -> Obj:
+        """Replace the whole status subresource (a JSON patch, so no stale keys survive);
+        returns the object as written."""
+        written: Obj = self.custom.patch_namespaced_custom_object_status(
             GROUP,
             VERSION,
             namespace,
@@ -130,6 +131,7 @@ class Kube:
             _content_type="application/json-patch+json",
             _request_timeout=REQUEST_TIMEOUT,
         )
+        return written
 
     # -- pods and nodes ----------------------------------------------------------------
     def get_pod(self, namespace: str, name: str) -> Obj | None:
@@ -144,10 +146,12 @@ class Kube:
         pod: Obj = json.loads(response.data)
         return pod
 
-    def list_pods(self, namespace: str, study: str) -> list[Obj]:
+    def list_pods(self, namespace: str, study: str, running: bool = False) -> list[Obj]:
+        """The Study's pods (`running`: only those that have not ended)."""
         response = self.core.list_namespaced_pod(
             namespace,
             label_selector=f"{STUDY_LABEL}={study}",
+            field_selector="status.phase!=Succeeded,status.phase!=Failed" if running else None,
             _preload_content=False,
             _request_timeout=REQUEST_TIMEOUT,
         )

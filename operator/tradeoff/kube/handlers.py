@@ -1,8 +1,9 @@
 """The kopf handlers: thin, level-based entry points into the reconcilers.
 
-Studies are reconciled on create, resume and spec updates, and on a timer, always from
-what the API holds at that moment. Each unfinished Trial gets a daemon that drives its
-pod to an end. Handlers are registered on an explicit registry so the interval and the
+Studies are reconciled on create, resume and spec updates, and on a timer, from the
+Study as the API holds it and its Trials as kopf's index holds them (`cache`). Each
+unfinished Trial gets a daemon that drives its pod to an end, woken by the pod's events
+(`podwatch`). Handlers are registered on an explicit registry so the interval and the
 shared context come from the operator's settings.
 
 A handler that fails is retried by kopf after `retry_delay`: half a second, doubling
@@ -20,8 +21,9 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from tradeoff.api.study import GROUP, VERSION
-from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.api.trial import FINISHED_STATES, STUDY_LABEL
 from tradeoff.engine.lifecycle import waits_for_resume
+from tradeoff.kube.cache import plain
 from tradeoff.kube.client import retry_after
 from tradeoff.kube.ownership import controller_of
 from tradeoff.kube.studies import Context, reconcile_study
@@ -29,6 +31,7 @@ from tradeoff.kube.trials import TrialDriver
 
 STUDIES = (GROUP, VERSION, "studies")
 TRIALS = (GROUP, VERSION, "trials")
+PODS = ("", "v1", "pods")
 ANNOTATION_PREFIX = "tradeoff.dev"
 FIRST_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 30.0
@@ -113,6 +116,27 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
     def login(**kwargs: Any) -> Any:
         return kopf.login_via_client(**kwargs)
 
+    # What passes and drivers read, kept from the watches (`cache.Store`, `podwatch`):
+    # quick, so run in kopf's loop rather than a thread each.
+    ctx.watching = True
+
+    @kopf.on.event(*TRIALS, id="trial-seen", registry=registry)
+    async def trial_seen(type: str | None, body: Any, **_: Any) -> None:
+        ctx.store.trial(body, deleted=type == "DELETED")
+
+    @kopf.on.event(*PODS, labels={STUDY_LABEL: kopf.PRESENT}, id="pod-seen", registry=registry)
+    async def pod_seen(
+        type: str | None, body: Any, namespace: str | None, name: str, **_: Any
+    ) -> None:
+        gone = type == "DELETED"
+        ctx.store.pod(body, deleted=gone)
+        if ctx.pods.expected(namespace or "", name):  # a driver waits for it: wake it
+            ctx.pods.seen(namespace or "", name, None if gone else plain(body))
+
+    @kopf.on.event(*STUDIES, id="study-seen", registry=registry)
+    async def study_seen(type: str | None, body: Any, **_: Any) -> None:
+        ctx.store.study(body, deleted=type == "DELETED")
+
     def reconcile(namespace: str, name: str, retry: int) -> None:
         try:
             reconcile_study(ctx, namespace, name)
@@ -148,6 +172,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
     def study_deleted(namespace: str | None, name: str, **_: Any) -> None:
         ctx.observer.study_deleted(namespace or "", name)
         ctx.engines.forget(namespace or "", name)
+        ctx.store.forget((namespace or "", name))
         ctx.forget((namespace or "", name))
 
     @kopf.daemon(

@@ -156,6 +156,7 @@ def plan_study(
     policy: TrialPolicy | None = None,
     engines: Engines | None = None,
     taken: Collection[str] = (),
+    owned: tuple[Sequence[Trial], Sequence[Obj]] | None = None,
 ) -> StudyPlan:
     """The plan for one Study object and the Trial objects labelled with its name.
 
@@ -165,13 +166,19 @@ def plan_study(
     (`ownership`); the others are returned in `foreign`. `taken` names Trials known to
     exist without belonging to the Study (a create answered 409 for them): when the next
     trial's deterministic name is taken, the Study creates nothing more and says so
-    (condition `Blocked`) until it is free.
+    (condition `Blocked`) until it is free. `owned` gives the Study's own records and the
+    foreign Trial objects already split and parsed (from the operator's index) instead.
+    Records are never changed in place: they may be shared with a cache.
     """
     old = previous_status(obj)
     meta = obj.get("metadata") or {}
     generation = meta.get("generation")
     uid = str(meta.get("uid") or "")
-    own, foreign = split_owned(trial_objects, uid)
+    if owned is None:
+        own_objects, foreign = split_owned(trial_objects, uid)
+        own_records = records_of(own_objects)
+    else:
+        own_records, foreign = list(owned[0]), list(owned[1])
     try:
         study = checked_study(obj, policy or TrialPolicy(), old.algorithm)
     except ManifestError as error:
@@ -179,7 +186,7 @@ def plan_study(
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
-    records = records_of(own)
+    records = list(own_records)
     blocked: str | None = None
     algorithm = choose_algorithm(study.spec, old.algorithm, now)
     with study_engine(engines, obj, study, algorithm.name) as engine:
@@ -196,10 +203,11 @@ def plan_study(
             algorithm=algorithm.name,
         )
         if stop is None:
-            for record in records:
+            for i, record in enumerate(records):
                 if lifecycle.waits_for_resume(record.state, record.status.reason):
-                    record.status = lifecycle.resume(record.status)
-                    plan.resumed.append(record)
+                    resumed = record.model_copy(update={"status": lifecycle.resume(record.status)})
+                    records[i] = resumed
+                    plan.resumed.append(resumed)
             count = engine.trials_to_start(records)
             suggestions = engine.ask(records, count)
             plan.ask_seconds = engine.last_ask_seconds if count else 0.0

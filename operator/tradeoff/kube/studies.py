@@ -7,19 +7,25 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tradeoff.api.trial import FINISHED_STATES
+from tradeoff.api.trial import FINISHED_STATES, Trial
 from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.engine.signing import new_key
 from tradeoff.kube.attempts import phase
+from tradeoff.kube.cache import Store
 from tradeoff.kube.client import Kube, Obj, now_utc
 from tradeoff.kube.engines import Engines
-from tradeoff.kube.ownership import controller_of, foreign_message, owned_by
+from tradeoff.kube.ownership import controller_of, foreign_message, owned_by, split_owned
 from tradeoff.kube.pods import ATTEMPT_LABEL
-from tradeoff.kube.reconcile import StudyPlan, plan_study
+from tradeoff.kube.podwatch import PodWatch
+from tradeoff.kube.reconcile import StudyPlan, plan_study, records_of
 from tradeoff.kube.settings import Settings, crash_point
 from tradeoff.observe import NullObserver, StudyObserver
 
 log = logging.getLogger("tradeoff.operator")
+MAX_REST = 1.0
+"""Seconds a pass that follows another at once rests at most (`reconcile_study`)."""
+NODE_TTL = 300.0
+"""Seconds a Node read to price trials is used before it is read again."""
 
 
 @dataclass
@@ -31,6 +37,13 @@ class Context:
     observer: StudyObserver = field(default_factory=NullObserver)
     engines: Engines = field(default_factory=lambda: Engines(new_key()))
     """Kept engines; `run_operator` gives them the key from the cluster's Secret."""
+    store: Store = field(default_factory=Store)
+    """Trials, running pods and Studies as kopf's watches report them."""
+    watching: bool = False
+    """Whether kopf feeds `store` and `pods` (else everything is read from the API)."""
+    pods: PodWatch = field(default_factory=PodWatch)
+    """The pods trial drivers wait on, fed by the pods watch."""
+    _nodes: dict[str, tuple[float, Obj | None]] = field(default_factory=dict)
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     _wanted: set[tuple[str, str]] = field(default_factory=set)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -86,6 +99,36 @@ class Context:
             self._warned.add(key)
             return True
 
+    def node(self, name: str) -> Obj | None:
+        """A Node, read at most once every `NODE_TTL` seconds (its labels price trials)."""
+        with self._guard:
+            kept = self._nodes.get(name)
+        if kept is not None and time.monotonic() - kept[0] < NODE_TTL:
+            return kept[1]
+        node = self.kube.get_node(name)
+        with self._guard:
+            self._nodes[name] = (time.monotonic(), node)
+        return node
+
+    def owned_trials(self, namespace: str, study: str, uid: str) -> tuple[list[Trial], list[Obj]]:
+        """(the Study's own Trial records by number, the Trials labelled for it that it
+        does not control): from kopf's index when it runs, else listed and parsed."""
+        if not self.watching:
+            own, foreign = split_owned(self.kube.list_trials(namespace, study), uid)
+            return records_of(own), foreign
+        key = (namespace, study)
+        if not self.store.primed(key):  # once per Study and operator process
+            trials = self.kube.list_trials(namespace, study)
+            self.store.prime(key, trials, self.kube.list_pods(namespace, study, running=True))
+        records: list[Trial] = []
+        others: list[Obj] = []
+        for entry in self.store.trials(key):
+            if not entry.owned_by(uid):
+                others.append(entry.ref)
+            elif entry.record is not None:
+                records.append(entry.record)
+        return sorted(records, key=lambda r: r.number), others
+
     def taken(self, key: tuple[str, str]) -> set[str]:
         """Trial names of a Study that a create found held by a Trial it does not control."""
         with self._guard:
@@ -120,13 +163,19 @@ def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
         if not lock.acquire(blocking=False):
             return  # the holder passes again before it lets go
         try:
+            took = 0.0
             while ctx.take(key):
+                # Back to back passes (trials end all the time) rest as long as the last
+                # one took: passes use at most half a core, and each serves more requests.
+                time.sleep(min(took, MAX_REST))
                 ctx.passing(key)
+                started = time.monotonic()
                 try:
                     _reconcile_once(ctx, namespace, name)
                 except BaseException:
                     ctx.want(key)  # served by the next pass, whoever starts it
                     raise
+                took = time.monotonic() - started
         finally:
             lock.release()
 
@@ -136,14 +185,16 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     obj = ctx.kube.get_object("studies", namespace, name)
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
         return None
-    trials = ctx.kube.list_trials(namespace, name)
     study_uid = str(obj["metadata"].get("uid", ""))
+    own, others = ctx.owned_trials(namespace, name, study_uid)
     taken = ctx.taken((namespace, name))
     for held in list(taken):  # a name a Trial of someone else's held: is it free now?
         found = ctx.kube.get_object("trials", namespace, held)
         if found is None or owned_by(found, study_uid):
             taken.discard(held)
-    plan = plan_study(obj, trials, now_utc(), ctx.settings.trial_policy, ctx.engines, taken)
+    plan = plan_study(
+        obj, [], now_utc(), ctx.settings.trial_policy, ctx.engines, taken, owned=(own, others)
+    )
     if plan.ask_seconds and plan.algorithm is not None:
         ctx.observer.suggest_latency(plan.algorithm, plan.ask_seconds)
     for foreign in plan.foreign:
@@ -153,10 +204,14 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     if plan.status_changed:
         ctx.kube.replace_status("studies", namespace, name, plan.status.wire())
     for record in plan.resumed:  # cancelled trials have no driver: this starts theirs
-        ctx.kube.replace_status("trials", namespace, record.metadata.name, record.status.wire())
+        ctx.store.trial(
+            ctx.kube.replace_status("trials", namespace, record.metadata.name, record.status.wire())
+        )
     for body in plan.new_trials:
         trial = body["metadata"]["name"]
-        if ctx.kube.create_trial(namespace, body):
+        created = ctx.kube.create_trial(namespace, body)
+        if created:
+            ctx.store.trial(created)
             log.info("Created trial %s of study %s/%s", trial, namespace, name)
             crash_point(ctx.settings, "after-trial-create")
             continue
@@ -178,11 +233,11 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         ctx.observer.study_updated(
             namespace, name, plan.study.spec, plan.status.state, plan.records, plan.summary
         )
-    _clean_pods(ctx, namespace, name, [t for t in trials if owned_by(t, study_uid)])
+    _clean_pods(ctx, namespace, name, plan.records if plan.study is not None else own)
     return plan
 
 
-def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Obj]) -> None:
+def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Trial]) -> None:
     """Delete pods still running for finished trials or superseded attempts.
 
     A crash between recording a trial's end (or its cancellation) and deleting its pod
@@ -191,22 +246,36 @@ def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Obj]) -> 
     """
     current: dict[str, tuple[bool, int]] = {}
     for t in trials:
-        status = t.get("status") or {}
-        state, reason = str(status.get("state", "Pending")), status.get("reason")
-        done = state in FINISHED_STATES or waits_for_resume(state, reason)
-        current[str(t["metadata"].get("uid"))] = (done, status.get("attempts", 0))
+        uid = (t.metadata.model_extra or {}).get("uid")
+        if uid is None:
+            continue  # created by this pass: it has no pod yet
+        done = t.state in FINISHED_STATES or waits_for_resume(t.state, t.status.reason)
+        current[str(uid)] = (done, t.status.attempts)
+    for name, owner, attempt in _active_pods(ctx, namespace, study):
+        if owner not in current or attempt is None:
+            continue
+        done, attempts = current[owner]
+        if not (done or attempt < attempts):
+            continue
+        if ctx.watching:  # the watch may lag: the pod may have ended since
+            pod = ctx.kube.get_pod(namespace, name)
+            if pod is None or phase(pod) == "ended" or pod["metadata"].get("deletionTimestamp"):
+                continue
+        log.info("Deleting leftover pod %s/%s", namespace, name)
+        ctx.kube.delete_pod(namespace, name)
+
+
+def _active_pods(ctx: Context, namespace: str, study: str) -> list[tuple[str, str, int | None]]:
+    """(name, controller uid, attempt) of the Study's pods neither ended nor deleted."""
+    if ctx.watching:
+        return [(p.name, p.owner_uid, p.attempt) for p in ctx.store.active_pods((namespace, study))]
+    out: list[tuple[str, str, int | None]] = []
     for pod in ctx.kube.list_pods(namespace, study):
         if phase(pod) == "ended" or (pod["metadata"].get("deletionTimestamp")):
             continue
-        owner = str((controller_of(pod) or {}).get("uid"))
-        if owner not in current:
-            continue
-        done, attempts = current[owner]
-        labels = pod["metadata"].get("labels") or {}
         try:
-            attempt = int(labels.get(ATTEMPT_LABEL, "0"))
+            attempt: int | None = int((pod["metadata"].get("labels") or {}).get(ATTEMPT_LABEL, "0"))
         except ValueError:
-            continue
-        if done or attempt < attempts:
-            log.info("Deleting leftover pod %s/%s", namespace, pod["metadata"]["name"])
-            ctx.kube.delete_pod(namespace, pod["metadata"]["name"])
+            attempt = None
+        out.append((pod["metadata"]["name"], str((controller_of(pod) or {}).get("uid")), attempt))
+    return out

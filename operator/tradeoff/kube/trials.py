@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable
 
 from kubernetes.client.exceptions import ApiException
 
-from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.policy import PolicyViolation
 from tradeoff.api.study import Study
@@ -23,64 +20,36 @@ from tradeoff.api.trial import StepValue, Trial, TrialStatus
 from tradeoff.engine import AttemptOutcome, lifecycle
 from tradeoff.engine.validation import choose_algorithm
 from tradeoff.kube import attempts
-from tradeoff.kube.attemptlog import AttemptLog, Interrupted
+from tradeoff.kube.attemptlog import Interrupted
 from tradeoff.kube.client import Obj, now_utc
-from tradeoff.kube.events import object_ref, trial_outcome_events
-from tradeoff.kube.ownership import owned_by, split_owned
+from tradeoff.kube.events import object_ref
+from tradeoff.kube.ownership import owned_by
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
 from tradeoff.kube.reconcile import checked_study, previous_status, records_of
 from tradeoff.kube.settings import crash_point
-from tradeoff.kube.status import set_condition, values_summary
-from tradeoff.kube.studies import Context, reconcile_study, warn_foreign
+from tradeoff.kube.studies import reconcile_study, warn_foreign
+from tradeoff.kube.trialbase import (
+    PARK_WAIT,
+    PENDING_POLL,
+    QUOTA_EXCEEDED,
+    QUOTA_RETRY,
+    TERMINAL,
+    Stopped,
+    TrialBase,
+)
 from tradeoff.trial_output import TrialOutput
 
+__all__ = ["PENDING_POLL", "QUOTA_EXCEEDED", "QUOTA_RETRY", "Stopped", "TrialDriver"]
+
 log = logging.getLogger("tradeoff.operator")
-PENDING_POLL = 0.4
-QUOTA_RETRY = 5.0
-"""Seconds before creating a pod a ResourceQuota refused is tried again."""
-QUOTA_EXCEEDED = "QuotaExceeded"
-"""Reason of a trial whose next pod a ResourceQuota refused: that pod is still due."""
-PARK_WAIT = 60.0
-"""Seconds a driver that cancelled its trial waits for kopf to stop it (the trial no
-longer matches the daemon's filter): a daemon stopped so is started again when the study
-resumes, one that returned on its own would not be."""
-TERMINAL = ("Succeeded", "Failed")
 
 
-class Stopped(Exception):
-    """The driver must stop (operator shutting down or paused): write nothing more."""
-
-
-class TrialDriver:
+class TrialDriver(TrialBase):
     """Runs one Trial to its end; `run()` returns when it ended or the driver must stop."""
 
-    def __init__(
-        self,
-        ctx: Context,
-        namespace: str,
-        name: str,
-        stopped: Callable[[], bool],
-        sleep: Callable[[float], object] = time.sleep,
-    ) -> None:
-        self.ctx, self.kube = ctx, ctx.kube
-        self.namespace, self.name = namespace, name
-        self.stopped, self.sleep = stopped, sleep
-        self._nodes: dict[str, Obj | None] = {}
-        self._study_uid = ""
-        self._algorithm = ""
-        self.log = AttemptLog(self.kube, namespace, stopped, sleep)
-
-    def run(self) -> None:
-        try:
-            while not self.stopped() and self.step():
-                pass
-        except Stopped:
-            return
-
-    # -- one pass ----------------------------------------------------------------------
     def step(self) -> bool:
         """Act once on what is; False when there is nothing more to do."""
-        obj = self.kube.get_object("trials", self.namespace, self.name)
+        obj = self._obj or self.kube.get_object("trials", self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return False
         found = records_of([obj])
@@ -90,7 +59,7 @@ class TrialDriver:
         trial = found[0]
         if trial.finished:
             return False
-        study_obj = self.kube.get_object("studies", self.namespace, trial.spec.study)
+        study_obj = self._study(trial.spec.study)
         if study_obj is None:
             return False
         if not owned_by(obj, str(study_obj["metadata"].get("uid", ""))):
@@ -112,7 +81,7 @@ class TrialDriver:
         if _attempt_due(trial.status):
             return self._start_attempt(study, trial, uid)
         container = primary_container(study)
-        pod = self.kube.get_pod(self.namespace, pod_name(self.name, attempt))
+        pod = self._pod(pod_name(self.name, attempt))
         phase = attempts.phase(pod)
         self._algorithm = choose_algorithm(study.spec, recorded).name
         self._study_uid = str(study_obj["metadata"].get("uid", ""))
@@ -122,9 +91,11 @@ class TrialDriver:
                 return self._finish(study, trial, pod, container, stuck)
             if stuck is not None and trial.status.message != stuck.message:
                 self._waiting(trial, stuck.reason, stuck.message)
-            self.sleep(PENDING_POLL)
+            self._await_pod(pod["metadata"]["name"])
             return True
         if phase == "running" and pod is not None:
+            if trial.state != "Running" and self._soon_news(pod["metadata"]["name"]):
+                return True  # the pod changed at once (a short trial may have ended)
             if trial.state != "Running":
                 status = lifecycle.started(trial.status, now_utc())
                 self._write(status)
@@ -148,6 +119,10 @@ class TrialDriver:
         crash_point(self.ctx.settings, "before-pod-create")
         if self.stopped():
             raise Stopped
+        if self.ctx.watching:  # its events from the start: no need to read it
+            self.ctx.pods.expect(self.namespace, pod["metadata"]["name"])
+            self._expected.add(pod["metadata"]["name"])
+            self._created = pod["metadata"]["name"]
         try:
             if self.kube.create_pod(self.namespace, pod):
                 log.info("Created pod %s/%s", self.namespace, pod["metadata"]["name"])
@@ -176,7 +151,7 @@ class TrialDriver:
         """Parse the log while the pod runs; record intermediate values; prune if told to."""
 
         def study_ended() -> bool:
-            found = self.kube.get_object("studies", self.namespace, study.metadata.name)
+            found = self._study(study.metadata.name)
             return (found or {}).get("status", {}).get("state") in TERMINAL
 
         return self.log.follow(
@@ -202,10 +177,7 @@ class TrialDriver:
         trial.status = status
         if study.spec.early_stopping.algorithm != "none":
             study_uid = str(study.metadata.uid or "")
-            own, _ = split_owned(
-                self.kube.list_trials(self.namespace, study.metadata.name), study_uid
-            )
-            records = records_of(own)
+            records, _ = self.ctx.owned_trials(self.namespace, study.metadata.name, study_uid)
             records = [trial if r.number == trial.number else r for r in records]
             kept_engine = self.ctx.engines.use(
                 self.namespace, study, self._study_uid, self._algorithm
@@ -274,7 +246,7 @@ class TrialDriver:
         status = trial.status
         pod = None
         if status.attempts and not _attempt_due(status):  # an attempt is under way
-            pod = self.kube.get_pod(self.namespace, pod_name(self.name, status.attempts))
+            pod = self._pod(pod_name(self.name, status.attempts))
         spent = self._price(study, pod, primary_container(study)) if pod is not None else None
         outcome = AttemptOutcome("cancelled", economics=spent)
         move = lifecycle.end_attempt(
@@ -291,56 +263,6 @@ class TrialDriver:
         # A finished Study rests (no timer passes): its counts are brought up to date now.
         reconcile_study(self.ctx, self.namespace, study.metadata.name)
         self.sleep(PARK_WAIT)  # until kopf stops the daemon: the trial no longer matches
-
-    # -- writing -----------------------------------------------------------------------
-    def _end(self, study: Study, trial: Trial, status: TrialStatus) -> None:
-        now = now_utc()
-        status.completion_time = now
-        status.summary = values_summary(study.spec.objective_names, status.values)
-        status.conditions = set_condition(
-            status.conditions,
-            status.state,
-            "True",
-            status.reason or status.state,
-            status.message or "",
-            generation=None,
-            now=now,
-        )
-        self._write(status)
-        crash_point(self.ctx.settings, "after-trial-finish")
-        if status.state == "Pruned":
-            crash_point(self.ctx.settings, "after-trial-pruned")
-        trial.status = status
-        log.info("Trial %s/%s %s %s", self.namespace, self.name, status.state, status.reason or "")
-        self.ctx.observer.trial_finished(self.namespace, study.metadata.name, trial)
-        for ref, event in trial_outcome_events(study, trial, self.namespace):
-            self.kube.event(ref, event.type, event.reason, event.message)
-        reconcile_study(self.ctx, self.namespace, study.metadata.name)
-
-    def _waiting(self, trial: Trial, reason: str, message: str) -> None:
-        """Say why the trial is still Pending (shown by `kubectl describe trial`)."""
-        status = trial.status.model_copy(deep=True)
-        status.state, status.reason, status.message = "Pending", reason, message
-        self._write(status)
-        trial.status = status
-        log.info("Trial %s/%s waits: %s", self.namespace, self.name, message)
-
-    def _write(self, status: TrialStatus) -> None:
-        if self.stopped():
-            raise Stopped
-        self.kube.replace_status("trials", self.namespace, self.name, status.wire())
-
-    def _price(
-        self, study: Study, pod: Obj, container: str, reported: dict[str, float] | None = None
-    ) -> TrialEconomics | None:
-        node_name = (pod.get("spec") or {}).get("nodeName")
-        node = None
-        if node_name:
-            if node_name not in self._nodes:
-                self._nodes[node_name] = self.kube.get_node(node_name)
-            node = self._nodes[node_name]
-        base = self.ctx.settings.economics
-        return attempts.price(study, pod, node, base, container, now_utc(), reported)
 
 
 def _attempt_due(status: TrialStatus) -> bool:

@@ -1,0 +1,205 @@
+"""What the operator knows of Trials, Pods and Studies from kopf's watch streams.
+
+kopf's events (`@kopf.on.event`) keep, per Study, each Trial parsed once per
+resourceVersion and the pods still running, so a Study's pass reads them from memory
+instead of listing and parsing them. The first pass over a Study after the operator
+starts lists them once (`prime`), so no pass ever sees part of them; events before or
+after that listing are merged by resourceVersion, the newer wins. What the operator writes
+itself (a created Trial, a status it patched) goes in from the API's answer at once, so a
+pass right after a trial ended sees it ended although the watch lags the write.
+
+(kopf's own `@kopf.index` would do the same, but it holds back every handler until each
+indexed object is indexed, waking every waiting object's worker at each one: at 10,000
+Trials and their pods a restarted operator took minutes to start.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from tradeoff.api.trial import STUDY_LABEL, Trial
+from tradeoff.kube.attempts import phase
+from tradeoff.kube.ownership import controller_of, owned_by
+from tradeoff.kube.pods import ATTEMPT_LABEL
+
+Obj = dict[str, Any]
+Key = tuple[str, str]
+KEPT_META = ("name", "namespace", "uid", "labels", "resourceVersion", "creationTimestamp")
+
+
+@dataclass(eq=False)
+class TrialEntry:
+    """One Trial as a pass needs it: who controls it and its parsed record (if it parses)."""
+
+    name: str
+    uid: str
+    resource_version: str
+    ref: Obj
+    """The Trial's metadata as far as ownership and Events need it."""
+    record: Trial | None
+
+    def owned_by(self, study_uid: str) -> bool:
+        return owned_by(self.ref, study_uid)
+
+
+def trial_entry(obj: Mapping[str, Any]) -> TrialEntry:
+    """Parse a Trial object (once per resourceVersion: the index keeps the result)."""
+    meta = dict(obj.get("metadata") or {})
+    kept = {k: meta[k] for k in KEPT_META if k in meta}
+    ref = {"metadata": {**kept, "ownerReferences": meta.get("ownerReferences") or []}}
+    body = {k: obj[k] for k in ("apiVersion", "kind", "spec", "status") if k in obj}
+    try:
+        record: Trial | None = Trial.model_validate({**body, "metadata": kept})
+    except ValidationError:
+        record = None
+    return TrialEntry(
+        str(meta.get("name", "")),
+        str(meta.get("uid", "")),
+        str(meta.get("resourceVersion", "")),
+        ref,
+        record,
+    )
+
+
+def study_key(body: Mapping[str, Any]) -> Key | None:
+    """(namespace, the study label) of a Trial or Pod; None without the label."""
+    meta = body.get("metadata") or {}
+    study = (meta.get("labels") or {}).get(STUDY_LABEL)
+    return (str(meta.get("namespace") or ""), str(study)) if study else None
+
+
+def newer(version: str, than: str) -> bool:
+    """Whether resourceVersion `version` is later than `than` (the API server's are etcd
+    revisions, numbers; anything else counts as later)."""
+    if version.isdigit() and than.isdigit():
+        return int(version) > int(than)
+    return version != than
+
+
+@dataclass(frozen=True)
+class PodEntry:
+    """A pod that is neither ended nor being deleted: the clean-up's view of it."""
+
+    name: str
+    owner_uid: str
+    attempt: int | None
+
+
+def pod_entry(body: Mapping[str, Any]) -> PodEntry | None:
+    """A pod as the clean-up sees it; None once it ended or is being deleted."""
+    meta = body.get("metadata") or {}
+    if meta.get("deletionTimestamp") or phase(dict(body)) == "ended":
+        return None
+    try:
+        attempt: int | None = int((meta.get("labels") or {}).get(ATTEMPT_LABEL, "0"))
+    except ValueError:
+        attempt = None
+    owner = str((controller_of(dict(body)) or {}).get("uid"))
+    return PodEntry(str(meta.get("name", "")), owner, attempt)
+
+
+def plain(value: Any) -> Any:
+    """A deep copy of a kopf body (or part of one) as plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+class Store:
+    """Trials (parsed) and running pods by Study, and Study objects, from the watches."""
+
+    def __init__(self) -> None:
+        self._trials: dict[Key, dict[str, TrialEntry]] = {}
+        self._gone: dict[Key, set[str]] = {}
+        self._pods: dict[Key, dict[str, PodEntry]] = {}
+        self._studies: dict[Key, Obj] = {}
+        self._primed: set[Key] = set()
+        self._guard = threading.Lock()
+
+    # -- trials --------------------------------------------------------------------------
+    def trial(self, obj: Mapping[str, Any] | None, deleted: bool = False) -> None:
+        """A Trial as an event or the API's answer to a write showed it."""
+        if not isinstance(obj, Mapping) or (key := study_key(obj)) is None:
+            return
+        meta = obj.get("metadata") or {}
+        uid, version = str(meta.get("uid", "")), str(meta.get("resourceVersion", ""))
+        with self._guard:
+            kept = self._trials.setdefault(key, {})
+            if deleted:
+                kept.pop(uid, None)
+                self._gone.setdefault(key, set()).add(uid)
+                return
+            old = kept.get(uid)
+            if uid in self._gone.get(key, ()) or (
+                old is not None and not newer(version, old.resource_version)
+            ):
+                return
+        entry = trial_entry(obj)  # parsed outside the lock
+        with self._guard:
+            old = self._trials.setdefault(key, {}).get(uid)
+            if old is None or newer(version, old.resource_version):
+                self._trials[key][uid] = entry
+
+    def primed(self, key: Key) -> bool:
+        with self._guard:
+            return key in self._primed
+
+    def prime(self, key: Key, trials: Iterable[Obj], pods: Iterable[Obj]) -> None:
+        """What a listing of the Study's Trials and running pods found (once per Study)."""
+        for obj in trials:
+            self.trial(obj)
+        for pod in pods:
+            self.pod(pod)
+        with self._guard:
+            self._primed.add(key)
+
+    def trials(self, key: Key) -> list[TrialEntry]:
+        with self._guard:
+            return list(self._trials.get(key, {}).values())
+
+    # -- pods and studies ----------------------------------------------------------------
+    def pod(self, body: Mapping[str, Any], deleted: bool = False) -> None:
+        key = study_key(body)
+        if key is None:
+            return
+        name = str((body.get("metadata") or {}).get("name", ""))
+        entry = None if deleted else pod_entry(body)
+        with self._guard:
+            running = self._pods.setdefault(key, {})
+            if entry is None:
+                running.pop(name, None)
+            else:
+                running[name] = entry
+
+    def active_pods(self, key: Key) -> list[PodEntry]:
+        with self._guard:
+            return list(self._pods.get(key, {}).values())
+
+    def study(self, body: Mapping[str, Any], deleted: bool = False) -> None:
+        meta = body.get("metadata") or {}
+        key = (str(meta.get("namespace") or ""), str(meta.get("name", "")))
+        obj = None if deleted else {k: plain(v) for k, v in body.items()}
+        with self._guard:
+            if obj is None:
+                self._studies.pop(key, None)
+            else:
+                self._studies[key] = obj
+
+    def study_obj(self, key: Key) -> Obj | None:
+        with self._guard:
+            return self._studies.get(key)
+
+    def forget(self, key: Key) -> None:
+        """Drop what is kept for a Study that was deleted."""
+        with self._guard:
+            self._trials.pop(key, None)
+            self._gone.pop(key, None)
+            self._pods.pop(key, None)
+            self._primed.discard(key)

@@ -1,0 +1,48 @@
+"""The operator's reads at scale: Trials and pods come from its watches, not from lists.
+
+Instant trials (the local kubelet's instant mode: no process, the log holds one metric
+line), so what is counted is the operator's own requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.cluster.harness import Cluster
+from tests.e2e.helpers import Operator, apply, study_manifest, trials, wait_study
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+INSTANT = "tradeoff-harness-instant"
+
+
+def instant_study(name: str, max_trials: int) -> dict[str, object]:
+    manifest = study_manifest(name, budget={"maxTrials": max_trials, "parallelism": 10})
+    container = manifest["spec"]["trialTemplate"]["pod"]["containers"][0]
+    container["command"] = [INSTANT]
+    container["args"] = ['TRADEOFF_METRICS {"accuracy": ${params.x}}']
+    return manifest
+
+
+def test_a_study_lists_its_trials_once_and_costs_at_most_ten_requests_a_trial(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    count = 60
+    operator("--standalone")
+    apply(cluster, instant_study("counted", count))
+    done = wait_study(cluster, "counted", timeout=180)
+    assert done["status"]["state"] == "Succeeded"
+    assert done["status"]["trials"]["succeeded"] == count
+    assert len(trials(cluster, "counted")) == count  # none doubled
+    requests = cluster.request_counts()
+    # Each pass used to list every Trial and Pod of the study, and each driver polled its
+    # pod and read its Study and Trial again at every step.
+    # One list each for kopf's watch, one for the first pass over the study (it primes).
+    assert requests[("list", "trials.tradeoff.dev")] <= 2
+    assert requests[("list", "pods")] <= 2
+    assert requests[("get", "pods")] <= count // 4  # only pods no event reported in time
+    assert requests[("get", "studies.tradeoff.dev")] <= count  # passes, not trial steps
+    assert requests[("get", "nodes")] <= 2
+    per_trial = sum(requests.values()) / count
+    assert per_trial <= 10.0, f"{per_trial:.1f} requests per trial: {requests.most_common(8)}"
