@@ -26,6 +26,7 @@ from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import outcome, progress, pruning, signing
 from tradeoff.engine.history import Mirror, frozen_trial, optuna_state
+from tradeoff.engine.priors import Priors
 from tradeoff.engine.samplers import make_sampler, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import ConfigKey, SearchSpace, config_key, permutation
 
@@ -66,6 +67,7 @@ class Engine:
         *,
         study: str = "",
         key: bytes | None = None,
+        priors: Priors | None = None,
     ) -> None:
         self.algorithm = algorithm or resolve_algorithm(spec).name
         self.spec = with_algorithm(spec, self.algorithm)
@@ -76,11 +78,17 @@ class Engine:
         self.warnings: list[str] = []
         """One line per record whose sampler state did not verify (for the adapters)."""
         self._unverified: set[int] = set()
+        self.priors = priors or Priors()
+        """Earlier trials that inform the sampler (Optuna trials before the records')."""
+        self._offset = 0  # priors are Optuna trials 0..P-1, record n is trial P + n
+        base = [self._to_frozen(t) for t in self.priors.trials]
+        self._offset = len(base)
         self._mirror = Mirror(
             [o.direction for o in spec.objectives],
             self._to_frozen,
             self._fingerprints,
             lambda r: self._state_of(r).get("study", {}),
+            base,
         )
         self._pruning_mirror: Mirror | None = None
         self._keys: dict[int, ConfigKey | None] = {}
@@ -129,7 +137,7 @@ class Engine:
                 self.spec, outcome.all_metrics(record.status.metrics, record.status.economics)
             )
         return frozen_trial(
-            record.number,
+            record.number + self._offset,
             state,
             params=record.spec.parameters,
             space=self.space,
@@ -168,7 +176,7 @@ class Engine:
         study = self._sync(records)
         mirror = self._mirror
         snapshot = mirror.snapshot()
-        number = len(mirror.storage.trials)
+        number = len(mirror.storage.trials) - mirror.offset
         new: set[ConfigKey] = set()
         out: list[Suggestion] = []
         try:
@@ -208,9 +216,13 @@ class Engine:
         params: dict[str, ParamValue] | None = None
         for attempt in range(SAMPLER_TRIES):
             study.sampler = self._sampler(derive_seed(self.spec.algorithm.seed, number, attempt))
+            if attempt == 0 and number < len(self.priors.points):
+                # A configuration to run first (warmStart.trials), as Optuna enqueues one.
+                study.enqueue_trial(self.priors.points[number])
             trial = study.ask()
             proposed = self.space.sample(trial)
-            trial_attrs = dict(storage.trials[number].system_attrs)
+            trial_attrs = dict(storage.trials[-1].system_attrs)
+            trial_attrs.pop("fixed_params", None)
             storage.pop()  # proposals are never kept: the record adds the trial back
             study._thread_local.cached_all_trials = None
             if not self._is_taken(proposed, new):
@@ -266,10 +278,17 @@ class Engine:
         return None
 
     def _ask_grid(self, number: int, new: set[ConfigKey]) -> Suggestion | None:
-        """The first untried grid point in an order fixed by the study seed.
+        """The first untried grid point in an order fixed by the study seed (after the
+        complete configurations of warmStart.trials).
 
         Failed configurations count as untried, so they are run again.
         """
+        if number < len(self.priors.points):
+            point = self.priors.points[number]
+            if config_key(point) == config_key(self.space.known(point)[0]) and (
+                not self._is_taken(point, new)
+            ):
+                return Suggestion(number, point)
         size = self.space.skeleton_size
         offset, stride = permutation(size, self.spec.algorithm.seed or 0)
         rng = random.Random(0)  # a grid has no continuous values to draw
@@ -316,4 +335,5 @@ class Engine:
         return 0 if self.exhausted(records) else progress.trials_to_start(self.spec, records)
 
     def summarize(self, records: Sequence[Trial]) -> progress.Summary:
-        return progress.summarize(self.spec, records)
+        """The study's summary; prior trials are on its front only with includeInFront."""
+        return progress.summarize(self.spec, records, self.priors.front_trials)

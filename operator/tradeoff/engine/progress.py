@@ -133,9 +133,10 @@ class Summary:
     best: dict[str, float]
 
 
-def summarize(spec: StudySpec, records: Sequence[Trial]) -> Summary:
+def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial] = ()) -> Summary:
+    """The summary of `records`; `priors` (prior trials) join the front, nothing else."""
     names = spec.objective_names
-    done = sorted(completed(records), key=lambda r: r.number)
+    done = completed(priors) + sorted(completed(records), key=lambda r: r.number)
     front: list[Trial] = []
     hypervolume = None
     if done:

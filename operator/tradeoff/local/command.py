@@ -185,7 +185,15 @@ def _run(args: argparse.Namespace, study: Study, store: FileStore, report: Path)
     if args.quiet:
         out.print(headline, highlight=False)
     else:
-        show_result(out, study.spec, result.records, result.summary, headline, result.algorithm)
+        show_result(
+            out,
+            study.spec,
+            result.records,
+            result.summary,
+            headline,
+            result.algorithm,
+            result.priors,
+        )
         shown = f"Report: {report}   " if written else ""
         out.print(f"{shown}Records: {workdir}", highlight=False)
     if result.interrupted:
