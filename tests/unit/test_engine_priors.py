@@ -307,3 +307,47 @@ def test_a_rebuilt_engine_with_priors_proposes_what_the_running_one_does(
             live = Engine(spec, key=KEY, priors=priors())
             records = roundtrip(records)
     assert not live.warnings
+
+
+def _two_points(a: float, b: float) -> Any:
+    def metrics(p: dict[str, Any]) -> dict[str, float]:
+        return {"accuracy": -((p["x"] - a) ** 2) - (p["y"] - b) ** 2, "cost": 1.0}
+
+    return metrics
+
+
+@pytest.mark.parametrize(("target", "kept"), [((0.8, 0.25), True), ((0.15, 0.85), False)])
+def test_priors_inform_only_while_they_agree_with_the_study(
+    target: tuple[float, float], kept: bool
+) -> None:
+    """Priors from a study whose best region was (0.85, 0.15): a target near it keeps
+    them; a target where that region is the worst stops them once own results show it."""
+    spec = make_spec(
+        objectives=[{"name": "accuracy", "direction": "maximize"}],
+        algorithm={"name": "tpe", "seed": 2},
+    )
+    source = _two_points(0.85, 0.15)
+    rng = random.Random(1)
+    old = []
+    for i in range(30):
+        p = {"x": rng.random(), "y": rng.random()}
+        old.append(record(i, p, [source(p)["accuracy"]]))
+    engine = Engine(spec, key=KEY, priors=match(spec, [Source("old", ["accuracy"], old)]))
+    objective = _two_points(*target)
+    records = run(engine, lambda p: {"accuracy": objective(p)["accuracy"]}, 4)
+    assert engine.priors_in_use  # fewer than five own results: nothing to check yet
+    records += run_more(engine, records, objective, 8)
+    assert engine.priors_in_use is kept
+    # A rebuilt engine decides the same from the same records.
+    again = Engine(spec, key=KEY, priors=match(spec, [Source("old", ["accuracy"], old)]))
+    assert again.ask(roundtrip(records), 2) == engine.ask(records, 2)
+    assert again.priors_in_use is kept
+
+
+def run_more(engine: Engine, records: list[Trial], objective: Any, n: int) -> list[Trial]:
+    new: list[Trial] = []
+    for _ in range(n):
+        (s,) = engine.ask(records + new, 1)
+        r = Trial.new("demo", s.number, s.parameters, s.sampler_state)
+        new.append(finish(engine, r, {"accuracy": objective(s.parameters)["accuracy"]}))
+    return new

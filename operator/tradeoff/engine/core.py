@@ -24,8 +24,9 @@ from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine import outcome, progress, pruning, signing
+from tradeoff.engine import outcome, progress, pruning, signing, transfer
 from tradeoff.engine.history import Mirror, frozen_trial, optuna_state
+from tradeoff.engine.pareto import completed
 from tradeoff.engine.priors import Priors
 from tradeoff.engine.samplers import make_sampler, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import ConfigKey, SearchSpace, config_key, permutation
@@ -83,6 +84,8 @@ class Engine:
         self._offset = 0  # priors are Optuna trials 0..P-1, record n is trial P + n
         base = [self._to_frozen(t) for t in self.priors.trials]
         self._offset = len(base)
+        self._base = base
+        self._priors_on = True
         self._mirror = Mirror(
             [o.direction for o in spec.objectives],
             self._to_frozen,
@@ -173,7 +176,9 @@ class Engine:
         if count <= 0:
             return []
         started = time.perf_counter()
+        resets = self._mirror.resets
         study = self._sync(records)
+        self._check_priors(records, reset=self._mirror.resets != resets)
         mirror = self._mirror
         snapshot = mirror.snapshot()
         number = len(mirror.storage.trials) - mirror.offset
@@ -197,6 +202,31 @@ class Engine:
             mirror.restore(snapshot)
         self.last_ask_seconds = time.perf_counter() - started
         return out
+
+    def _check_priors(self, records: Sequence[Trial], *, reset: bool) -> None:
+        """Priors inform the sampler while they agree with the study's own results
+        (`transfer.agreement`); otherwise they stay in place as failed trials, which
+        samplers ignore, so trial numbers never move."""
+        if not self._base:
+            return
+        if reset:
+            self._priors_on = True  # a reset mirror holds them as given
+        own = sorted(completed(records, feasible_only=False), key=lambda r: r.number)
+        score = transfer.agreement(self.spec.parameters, self.priors.trials, own)
+        on = score is None or score > 0
+        if on == self._priors_on:
+            return
+        self._priors_on = on
+        storage = self._mirror.storage
+        for i, trial in enumerate(self._base):
+            storage.put(trial if on else frozen_trial(i, TrialState.FAIL))
+        self._mirror.epoch += 1
+        self._mirror.study._thread_local.cached_all_trials = None
+
+    @property
+    def priors_in_use(self) -> bool:
+        """Whether the prior trials informed the latest proposals."""
+        return bool(self._base) and self._priors_on
 
     def _record(self, suggestion: Suggestion) -> Trial:
         return Trial.new(
