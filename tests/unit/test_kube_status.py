@@ -10,6 +10,7 @@ import pytest
 from tradeoff.api import Trial
 from tradeoff.api.policy import TrialPolicy
 from tradeoff.api.status import Condition, Recommendation, StudyStatus
+from tradeoff.kube.engines import Engines
 from tradeoff.kube.pods import owner_reference
 from tradeoff.kube.reconcile import MAX_PROBLEM_LINES, plan_study, records_of
 from tradeoff.kube.status import get_condition, recommended_summary, set_condition
@@ -367,3 +368,27 @@ def test_one_line_summaries_for_printer_columns() -> None:
     )
     assert values_summary(["accuracy"], None) is None
     assert spent_summary(Totals(cost_usd=0.00205, carbon_grams=0.0821)) == "$0.00205 0.0821 gCO2e"
+
+
+def test_the_operator_runs_the_warm_start_configurations_first() -> None:
+    """The operator's engine gets the priors of warmStart.trials exactly as local mode's;
+    fromStudies, read by local mode only, is said in a Warning event when the study starts."""
+    obj = study_obj()
+    obj["spec"]["warmStart"] = {
+        "fromStudies": [{"name": "earlier"}],
+        "trials": [
+            {"parameters": {"x": 0.25}},
+            {"parameters": {"x": 0.9}, "values": {"accuracy": 0.99}},
+            {"parameters": {"x": 0.75}},
+        ],
+        "includeInFront": True,
+    }
+    plan = plan_study(obj, [], T0, engines=Engines(b"k" * 32))
+    assert [t["spec"]["parameters"] for t in plan.new_trials] == [{"x": 0.25}, {"x": 0.75}]
+    assert [e.reason for e in plan.events if e.type == "Warning"] == ["WarmStartUnsupported"]
+    assert plan.status.progress == "0/3"  # the known result is no trial of this study
+    line = "1 prior trials (warmStart.trials: 1); 2 configurations to run first"
+    assert plan.status.warm_start == line
+    assert [p.trial for p in plan.status.pareto_front] == ["warmStart.trials[1]"]
+    running = plan_study(study_obj(status=plan.status.wire()) | {"spec": obj["spec"]}, [], T1)
+    assert "WarmStartUnsupported" not in [e.reason for e in running.events]

@@ -155,6 +155,7 @@ class StudySpec(ApiModel):
     warm_start: WarmStart | None = Field(
         default=None,
         description="Earlier studies and known configurations that inform the search.",
+        json_schema_extra=immutable("warmStart"),
     )
     trial_template: TrialTemplate = Field(description="How each trial runs.")
 

@@ -18,6 +18,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.study import Study
 from tradeoff.engine import Engine
+from tradeoff.engine.priors import match
 from tradeoff.engine.signing import new_key
 from tradeoff.kube.client import Kube
 
@@ -68,7 +69,13 @@ class Engines:
         with self._guard:
             kept = self._engines.get((namespace, study.metadata.name))
             if kept is None or kept[0] != identity:
-                engine = Engine(study.spec, algorithm, study=study.metadata.name, key=self.key)
+                engine = Engine(
+                    study.spec,
+                    algorithm,
+                    study=study.metadata.name,
+                    key=self.key,
+                    priors=match(study.spec, []),  # warmStart.trials; fromStudies: local only
+                )
                 kept = (identity, engine, threading.Lock())
                 self._engines[(namespace, study.metadata.name)] = kept
         with kept[2]:

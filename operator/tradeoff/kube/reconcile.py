@@ -22,6 +22,7 @@ from tradeoff.api.status import AlgorithmChoice, Condition, StudyStatus
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, trial_name
 from tradeoff.engine import Engine, lifecycle
+from tradeoff.engine.priors import match
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm, validate_study
 from tradeoff.kube.engines import Engines
@@ -117,13 +118,18 @@ def study_engine(
 ) -> Iterator[Engine]:
     """The Study's kept engine, or (without `engines`) a fresh one with a key of its own."""
     if engines is None:
-        yield Engine(study.spec, algorithm, study=study.metadata.name)
+        yield Engine(study.spec, algorithm, study=study.metadata.name, priors=match(study.spec, []))
         return
     meta = obj.get("metadata") or {}
     namespace, uid = str(meta.get("namespace") or ""), str(meta.get("uid") or "")
     with engines.use(namespace, study, uid, algorithm) as engine:
         yield engine
 
+
+FROM_STUDIES_LOCAL_ONLY = (
+    "spec.warmStart.fromStudies is read by `tradeoff run` only; the operator starts this"
+    " Study without those prior trials (warmStart.trials are used)"
+)
 
 MAX_PROBLEM_LINES = 20
 """Lines of problems a Study's status holds at most (a status must stay small)."""
@@ -227,9 +233,12 @@ def plan_study(
             now=now,
         )
     status.algorithm = algorithm
+    status.warm_start = engine.priors.describe() or None
     status = blocked_status(status, blocked, generation=generation, now=now)
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
     plan.events = _events(old, status, stop) + warnings
+    if old.start_time is None and study.spec.warm_start and study.spec.warm_start.from_studies:
+        plan.events.append(Event("Warning", "WarmStartUnsupported", FROM_STUDIES_LOCAL_ONLY))
     return plan
 
 
