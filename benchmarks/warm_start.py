@@ -11,8 +11,9 @@ Tasks:
   distances to two points a and b (minimise both; the front is the segment a-b). The
   source has a and b; the target moves both by 0.1 in every coordinate.
 - ``cash`` (related, real): the CASH space (five model families, conditional
-  hyperparameters, scaler, data fraction), accuracy to maximise; the source on digits,
-  the target on breast_cancer (both bundled with scikit-learn), evaluated through
+  hyperparameters, scaler, data fraction), accuracy to maximise; the source on
+  breast_cancer, the target on digits (both bundled with scikit-learn; ``--cash``
+  chooses another pair), evaluated through
   `trial_runner.sklearn` in-process. Best value, as cost is measured with noise.
 - ``mirrored`` (unrelated, analytic): as ``shifted``, but the target's points are
   1 - a and 1 - b: the source's good region is the target's bad one.
@@ -112,8 +113,9 @@ TASKS: dict[str, tuple[Metrics, Metrics] | None] = {
 }
 
 
-def one(task: str, seed: int, trials: int, source_trials: int) -> dict[str, Any]:
-    pair = TASKS[task] or (cash("digits"), cash("breast_cancer"))
+def one(task: str, seed: int, trials: int, source_trials: int, datasets: str) -> dict[str, Any]:
+    source_data, target_data = datasets.split(":")
+    pair = TASKS[task] or (cash(source_data), cash(target_data))
     source_metrics, target_metrics = pair
     source = run(spec_of(task, seed + 1000, source_trials, False), source_metrics, source_trials)
     objectives = ["accuracy"] if task == "cash" else ["f1", "f2"]
@@ -149,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def extra(parser: Any) -> None:
         parser.add_argument("--tasks", default="shifted,mirrored,cash")
         parser.add_argument("--trials", type=int, default=None, help="target budget")
+        parser.add_argument("--cash", default="breast_cancer:digits", help="SOURCE:TARGET")
 
     args = c.parse_args(argv, __doc__.splitlines()[0] if __doc__ else NAME, extra)
     seeds = args.seeds or (2 if args.quick else 5)
@@ -158,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         trials = args.trials or (6 if args.quick else 30 if task == "cash" else 60)
         if args.quick and task == "cash":
             continue  # seconds per trial: the analytic tasks test the code path
-        results[task] = [one(task, seed, trials, trials) for seed in range(seeds)]
+        results[task] = [one(task, seed, trials, trials, args.cash) for seed in range(seeds)]
         rows.append(summarise(task, results[task], trials))
         print(f"{task}: done", flush=True)
     headers = [

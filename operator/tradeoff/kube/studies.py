@@ -17,6 +17,7 @@ from tradeoff.kube.ownership import controller_of, foreign_message, owned_by
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.reconcile import StudyPlan, plan_study
 from tradeoff.kube.settings import Settings, crash_point
+from tradeoff.kube.warmstart import reader
 from tradeoff.observe import NullObserver, StudyObserver
 
 log = logging.getLogger("tradeoff.operator")
@@ -143,7 +144,15 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         found = ctx.kube.get_object("trials", namespace, held)
         if found is None or owned_by(found, study_uid):
             taken.discard(held)
-    plan = plan_study(obj, trials, now_utc(), ctx.settings.trial_policy, ctx.engines, taken)
+    plan = plan_study(
+        obj,
+        trials,
+        now_utc(),
+        ctx.settings.trial_policy,
+        ctx.engines,
+        taken,
+        read_sources=reader(ctx.kube),
+    )
     if plan.ask_seconds and plan.algorithm is not None:
         ctx.observer.suggest_latency(plan.algorithm, plan.ask_seconds)
     for foreign in plan.foreign:
