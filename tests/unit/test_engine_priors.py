@@ -351,3 +351,20 @@ def run_more(engine: Engine, records: list[Trial], objective: Any, n: int) -> li
         r = Trial.new("demo", s.number, s.parameters, s.sampler_state)
         new.append(finish(engine, r, {"accuracy": objective(s.parameters)["accuracy"]}))
     return new
+
+
+def test_the_priors_line_says_when_the_priors_are_set_aside() -> None:
+    spec = make_spec(objectives=[{"name": "accuracy", "direction": "maximize"}])
+    source = _two_points(0.85, 0.15)
+    old = [record(i, p, [source(p)["accuracy"]]) for i, p in enumerate(_grid())]
+    engine = Engine(spec, key=KEY, priors=match(spec, [Source("old", ["accuracy"], old)]))
+    assert engine.priors_line([]) == "16 prior trials (old: 16)"
+    mirrored = _two_points(0.15, 0.85)
+    records = run(engine, lambda p: {"accuracy": mirrored(p)["accuracy"]}, 8)
+    assert engine.priors_line(records) == (
+        "16 prior trials (old: 16); set aside: they disagree with this study's own results"
+    )
+
+
+def _grid() -> list[dict[str, Any]]:
+    return [{"x": (i + 0.5) / 4, "y": (j + 0.5) / 4} for i in range(4) for j in range(4)]

@@ -223,6 +223,16 @@ class Engine:
         self._mirror.epoch += 1
         self._mirror.study._thread_local.cached_all_trials = None
 
+    def priors_line(self, records: Sequence[Trial]) -> str:
+        """What the priors are, for status and CLI, and whether they inform the sampler now."""
+        line = self.priors.describe()
+        if self._base:
+            own = sorted(completed(records, feasible_only=False), key=lambda r: r.number)
+            score = transfer.agreement(self.spec.parameters, self.priors.trials, own)
+            if score is not None and score <= 0:
+                line += "; set aside: they disagree with this study's own results"
+        return line
+
     @property
     def priors_in_use(self) -> bool:
         """Whether the prior trials informed the latest proposals."""

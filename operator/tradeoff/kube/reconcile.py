@@ -279,8 +279,9 @@ def _plan_valid(
             generation=generation,
             now=now,
         )
+        warm_line = engine.priors_line(records)
     status.algorithm = algorithm
-    status.warm_start = engine.priors.describe() or None
+    status.warm_start = warm_line or None
     waited = get_condition(status.conditions, "WarmStartReady")
     if waited is not None and waited.status == "False":
         status.conditions = set_condition(

@@ -232,10 +232,12 @@ def show_result(
     headline: str,
     algorithm: AlgorithmChoice | None = None,
     priors: Priors | None = None,
+    warm_line: str | None = None,
 ) -> None:
     """The Pareto front, the recommended trial and why, totals, and how the study ended.
 
-    Prior trials (warm start) are on the front only with includeInFront, marked `prior`.
+    Prior trials (warm start) are on the front only with includeInFront, marked `prior`;
+    `warm_line` (`Engine.priors_line`) says what they are, else `priors.describe()`.
     """
     names = spec.objective_names
     prior = {t.metadata.name: t for t in priors.front_trials} if priors else {}
@@ -287,7 +289,7 @@ def show_result(
         f"Spent: {format_metric('cost', t.cost_usd)}, {format_metric('energy', t.energy_kwh)},"
         f" {format_metric('carbon', t.carbon_grams)}CO2e over {trial_seconds:.0f} s of trial time"
     )
-    if priors is not None and (line := priors.describe()):
+    if line := warm_line or (priors.describe() if priors is not None else ""):
         console.print(f"Warm start: {escape(line)}", highlight=False)
     if algorithm is not None:
         console.print(algorithm_line(algorithm), highlight=False)

@@ -41,5 +41,6 @@ def main(args: argparse.Namespace) -> int:
         escape(view.headline),
         view.algorithm,
         view.engine.priors,
+        view.engine.priors_line(view.records),
     )
     return EXIT_OK
