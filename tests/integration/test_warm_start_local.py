@@ -78,6 +78,8 @@ def test_a_study_warm_started_from_another_study_s_workdir(tmp_path: Path) -> No
     records = FileStore(tmp_path / ".tradeoff/later").load_trials()
     assert [r.metadata.name for r in records] == ["later-0000", "later-0001", "later-0002"]
     assert records[0].spec.parameters == {"x": 0.5}  # the configuration to run first
+    report = (tmp_path / ".tradeoff/later/report.html").read_text()
+    assert f"<dt>Warm start</dt><dd>{line.removeprefix('Warm start: ')}</dd>" in report
     recorded = json.loads((tmp_path / ".tradeoff/later/priors.json").read_text())
     assert [len(s["trials"]) for s in recorded["sources"]] == [6]
 

@@ -193,6 +193,7 @@ def _run(args: argparse.Namespace, study: Study, store: FileStore, report: Path)
             headline,
             result.algorithm,
             result.priors,
+            result.warm_line,
         )
         shown = f"Report: {report}   " if written else ""
         out.print(f"{shown}Records: {workdir}", highlight=False)
@@ -218,6 +219,7 @@ def _write_report(
             result.summary,
             headline,
             result.algorithm,
+            result.warm_line,
         )
     except OSError as exc:
         why = exc.strerror or str(exc)

@@ -65,6 +65,8 @@ class RunResult:
     interrupted: bool = False
     algorithm: AlgorithmChoice | None = None
     priors: Priors | None = None
+    warm_line: str = ""
+    """What the prior trials are and whether they inform the sampler (`Engine.priors_line`)."""
 
 
 class StudyRunner:
@@ -167,6 +169,7 @@ class StudyRunner:
                 True,
                 self.algorithm,
                 self.engine.priors,
+                self.engine.priors_line(records),
             )
         state, reason, why = self.decision.state, self.decision.reason, self.decision.message
         self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)
@@ -178,6 +181,7 @@ class StudyRunner:
             summary,
             algorithm=self.algorithm,
             priors=self.engine.priors,
+            warm_line=self.engine.priors_line(records),
         )
 
     def _algorithm(self, recorded: AlgorithmChoice | None) -> AlgorithmChoice:
