@@ -39,7 +39,7 @@ from optuna._hypervolume import compute_hypervolume
 
 from tradeoff.api import Trial
 from tradeoff.api.study import StudySpec
-from tradeoff.engine import Engine
+from tradeoff.engine import Engine, transfer
 from tradeoff.engine.priors import Source, match
 
 NAME = "warm_start"
@@ -152,9 +152,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.add_argument("--tasks", default="shifted,mirrored,cash")
         parser.add_argument("--trials", type=int, default=None, help="target budget")
         parser.add_argument("--cash", default="breast_cancer:digits", help="SOURCE:TARGET")
+        parser.add_argument(
+            "--ungated", action="store_true", help="priors always inform (no agreement check)"
+        )
+        parser.add_argument("--name", default=NAME, help="results file name")
 
     args = c.parse_args(argv, __doc__.splitlines()[0] if __doc__ else NAME, extra)
     seeds = args.seeds or (2 if args.quick else 5)
+    if args.ungated:  # what the engine's check (tradeoff.engine.transfer) prevents
+        transfer.MIN_OWN = 10**9
     results: dict[str, list[dict[str, Any]]] = {}
     rows = []
     for task in args.tasks.split(","):
@@ -176,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cold at 1/3",
     ]
     c.print_table("Warm start against cold start (median [q1, q3] over seeds)", headers, rows)
-    c.write_results(args.out, NAME, {"headers": headers, "rows": rows, "runs": results})
+    payload = {"headers": headers, "rows": rows, "runs": results, "ungated": args.ungated}
+    c.write_results(args.out, args.name, payload)
     return 0
 
 
