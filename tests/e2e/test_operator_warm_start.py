@@ -44,7 +44,7 @@ def test_a_study_warm_starts_from_an_ended_study_of_its_namespace(
     done = wait_study(cluster, "later", timeout=60)
     s = done["status"]
     assert s["state"] == "Succeeded" and s["progress"] == "3/3"
-    assert s["warmStart"] == "3 prior trials (earlier: 3); 1 configurations to run first"
+    assert s["warmStart"] == "3 prior trials (earlier: 3); 1 configuration to run first"
     assert condition(done, "WarmStartReady")["status"] == "True"  # type: ignore[index]
     assert [t["spec"]["number"] for t in trials(cluster, "later")] == [0, 1, 2]
     assert trials(cluster, "later")[0]["spec"]["parameters"] == {"x": 0.5}

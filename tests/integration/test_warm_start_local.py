@@ -68,8 +68,7 @@ def test_a_study_warm_started_from_another_study_s_workdir(tmp_path: Path) -> No
     done = _cli("run", str(later), "--no-progress", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     line = (
-        "Warm start: 7 prior trials (earlier: 6, warmStart.trials: 1);"
-        " 1 configurations to run first"
+        "Warm start: 7 prior trials (earlier: 6, warmStart.trials: 1); 1 configuration to run first"
     )
     assert line in done.stdout
     assert "Study later Succeeded (MaxTrialsReached): all 3 trials ran" in done.stdout

@@ -466,6 +466,6 @@ def test_the_operator_runs_the_warm_start_configurations_first() -> None:
     plan = plan_study(obj, [], T0, engines=Engines(b"k" * 32))
     assert [t["spec"]["parameters"] for t in plan.new_trials] == [{"x": 0.25}, {"x": 0.75}]
     assert plan.status.progress == "0/3"  # the known result is no trial of this study
-    line = "1 prior trials (warmStart.trials: 1); 2 configurations to run first"
+    line = "1 prior trial (warmStart.trials: 1); 2 configurations to run first"
     assert plan.status.warm_start == line
     assert [p.trial for p in plan.status.pareto_front] == ["warmStart.trials[1]"]

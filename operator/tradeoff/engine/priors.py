@@ -69,14 +69,18 @@ class Priors:
         parts = []
         if self.trials:
             per = ", ".join(f"{name}: {n}" for name, n in self.used.items())
-            parts.append(f"{len(self.trials)} prior trials ({per})")
+            parts.append(f"{_count(len(self.trials), 'prior trial')} ({per})")
         if self.points:
-            parts.append(f"{len(self.points)} configurations to run first")
+            parts.append(f"{_count(len(self.points), 'configuration')} to run first")
         if self.dropped:
             parts.append(
                 "dropped: " + ", ".join(f"{n} {why}" for why, n in sorted(self.dropped.items()))
             )
         return "; ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def match(spec: StudySpec, sources: Sequence[Source]) -> Priors:
