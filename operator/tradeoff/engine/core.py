@@ -85,6 +85,7 @@ class Engine:
         base = [self._to_frozen(t) for t in self.priors.trials]
         self._offset = len(base)
         self._base = base
+        self._known = transfer.Priors(spec.parameters, self.priors.trials)
         self._priors_on = True
         self._mirror = Mirror(
             [o.direction for o in spec.objectives],
@@ -212,7 +213,7 @@ class Engine:
         if reset:
             self._priors_on = True  # a reset mirror holds them as given
         own = sorted(completed(records, feasible_only=False), key=lambda r: r.number)
-        score = transfer.agreement(self.spec.parameters, self.priors.trials, own)
+        score = transfer.agreement(self._known, own)
         on = score is None or score > 0
         if on == self._priors_on:
             return
@@ -228,7 +229,7 @@ class Engine:
         line = self.priors.describe()
         if self._base:
             own = sorted(completed(records, feasible_only=False), key=lambda r: r.number)
-            score = transfer.agreement(self.spec.parameters, self.priors.trials, own)
+            score = transfer.agreement(self._known, own)
             if score is not None and score <= 0:
                 line += "; set aside: they disagree with this study's own results"
         return line

@@ -26,25 +26,32 @@ WINDOW = 40
 """The latest own results the check uses (its cost stays flat as the study grows)."""
 
 
-def agreement(
-    parameters: Sequence[Parameter], priors: Sequence[Trial], own: Sequence[Trial]
-) -> float | None:
+class Priors:
+    """Prior trials encoded once (their parameters as numbers, their values)."""
+
+    def __init__(self, parameters: Sequence[Parameter], priors: Sequence[Trial]) -> None:
+        self.parameters = list(parameters)
+        self.x, self.categorical = _encode(self.parameters, priors)
+        self.values = [t.status.values or [] for t in priors]
+
+
+def agreement(known: Priors, own: Sequence[Trial]) -> float | None:
     """Mean rank correlation of nearest-prior predictions with `own` values (None: too few).
 
-    `priors` and `own` are succeeded trials with values, `own` in trial-number order.
+    `own` are the study's succeeded trials with values, in trial-number order.
     """
     own = list(own)[-WINDOW:]
-    if len(own) < MIN_OWN or not priors:
+    if len(own) < MIN_OWN or not known.values:
         return None
-    p_x, p_cat = _encode(parameters, priors)
-    o_x, _ = _encode(parameters, own)
+    p_x, p_cat = known.x, known.categorical
+    o_x, _ = _encode(known.parameters, own)
     diff = np.abs(o_x[:, None, :] - p_x[None, :, :])  # own x prior x parameter
     diff = np.where(p_cat[None, None, :], (diff > 0).astype(float), diff)
     both = ~np.isnan(diff)
     shared = both.sum(axis=2)
     distance = np.where(shared > 0, np.nansum(diff, axis=2) / np.maximum(shared, 1), np.inf)
     nearest = np.argmin(distance, axis=1)
-    predicted = np.array([priors[i].status.values or [] for i in nearest], dtype=float)
+    predicted = np.array([known.values[i] for i in nearest], dtype=float)
     observed = np.array([t.status.values or [] for t in own], dtype=float)
     scores = [_rank_correlation(predicted[:, k], observed[:, k]) for k in range(observed.shape[1])]
     finite = [s for s in scores if not math.isnan(s)]
