@@ -36,6 +36,7 @@ spec:
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)])}
+    env["COLUMNS"] = "200"  # the warm start line on one line
     return subprocess.run(
         [sys.executable, "-m", "tradeoff.cli", *args],
         cwd=cwd,
