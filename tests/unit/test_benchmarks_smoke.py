@@ -19,6 +19,7 @@ QUICK = [
     "pruning",
     "overhead",
     "engine_scale",
+    "warm_start",
 ]
 EXTRA_ARGS = {"overhead": ["--parts", "latency"]}
 """Part (a) starts `tradeoff run` processes; the local-mode tests cover that path."""

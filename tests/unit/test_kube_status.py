@@ -10,9 +10,11 @@ import pytest
 from tradeoff.api import Trial
 from tradeoff.api.policy import TrialPolicy
 from tradeoff.api.status import Condition, Recommendation, StudyStatus
+from tradeoff.kube.engines import Engines
 from tradeoff.kube.pods import owner_reference
 from tradeoff.kube.reconcile import MAX_PROBLEM_LINES, plan_study, records_of
 from tradeoff.kube.status import get_condition, recommended_summary, set_condition
+from tradeoff.kube.warmstart import reader
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=1)
@@ -367,3 +369,103 @@ def test_one_line_summaries_for_printer_columns() -> None:
     )
     assert values_summary(["accuracy"], None) is None
     assert spent_summary(Totals(cost_usd=0.00205, carbon_grams=0.0821)) == "$0.00205 0.0821 gCO2e"
+
+
+class FakeKube:
+    """Studies and Trials by name, as `Kube.get_object` and `Kube.list_trials` give them."""
+
+    def __init__(self) -> None:
+        self.studies: dict[str, dict[str, Any]] = {}
+        self.trials: dict[str, list[dict[str, Any]]] = {}
+
+    def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        assert plural == "studies" and namespace == "ns"
+        return self.studies.get(name)
+
+    def list_trials(self, namespace: str, study: str) -> list[dict[str, Any]]:
+        assert namespace == "ns"
+        return self.trials.get(study, [])
+
+
+def earlier_study(state: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Study `earlier` (uid u-0) in `state`, with three succeeded trials and one it does
+    not control."""
+    obj = study_obj(status={"state": state})
+    obj["metadata"].update(name="earlier", uid="u-0")
+    trials = [trial_obj(n, "Succeeded", 0.5 + n / 10, owner="u-0") for n in range(3)]
+    trials.append(trial_obj(3, "Succeeded", 0.99, owner="someone-else"))
+    return obj, trials
+
+
+def warm_obj(**warm: Any) -> dict[str, Any]:
+    obj = study_obj()
+    obj["spec"]["warmStart"] = warm
+    return obj
+
+
+def test_the_operator_reads_ended_studies_of_the_namespace_as_priors() -> None:
+    kube = FakeKube()
+    kube.studies["earlier"], kube.trials["earlier"] = earlier_study("Running")
+    obj = warm_obj(fromStudies=[{"name": "earlier"}])
+    read = reader(kube)  # type: ignore[arg-type]
+    waiting = plan_study(obj, [], T0, engines=Engines(b"k" * 32), read_sources=read)
+    assert waiting.new_trials == [] and waiting.status.state == "Pending"
+    assert waiting.status.message is not None
+    assert waiting.status.message.startswith("waiting for Study earlier to end (it is Running)")
+    assert [e.reason for e in waiting.events] == ["WaitingForWarmStart"]
+    obj["status"] = waiting.status.wire()
+    again = plan_study(obj, [], T0, engines=Engines(b"k" * 32), read_sources=read)
+    assert again.events == [] and not again.status_changed  # said once
+
+    kube.studies["earlier"]["status"]["state"] = "Succeeded"
+    plan = plan_study(obj, [], T1, engines=Engines(b"k" * 32), read_sources=read)
+    assert len(plan.new_trials) == 2 and plan.status.state == "Running"
+    assert plan.status.warm_start == "3 prior trials (earlier: 3)"  # not the foreign one
+    ready = get_condition(plan.status.conditions, "WarmStartReady")
+    assert ready is not None and ready.status == "True"
+    assert [p.trial for p in plan.status.pareto_front] == []  # priors: not on the front
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        (
+            {"name": "earlier", "namespace": "other"},
+            "spec.warmStart.fromStudies[0].namespace: Studies of namespace other cannot be"
+            " read from namespace ns",
+        ),
+        (
+            {"name": "nowhere"},
+            "spec.warmStart.fromStudies[0].name: no Study nowhere in namespace ns",
+        ),
+        ({"name": "demo"}, "spec.warmStart.fromStudies[0].name: names this Study"),
+    ],
+)
+def test_a_source_the_study_may_not_or_cannot_read_is_an_invalid_spec(
+    ref: dict[str, Any], message: str
+) -> None:
+    kube = FakeKube()
+    kube.studies["earlier"], kube.trials["earlier"] = earlier_study("Succeeded")
+    plan = plan_study(warm_obj(fromStudies=[ref]), [], T0, read_sources=reader(kube))  # type: ignore[arg-type]
+    assert plan.new_trials == [] and plan.status.state == "Failed"
+    assert plan.status.message is not None and plan.status.message.startswith(message)
+    assert [e.reason for e in plan.events] == ["InvalidSpec"]
+
+
+def test_the_operator_runs_the_warm_start_configurations_first() -> None:
+    """The operator's engine gets the priors of warmStart.trials exactly as local mode's."""
+    obj = study_obj()
+    obj["spec"]["warmStart"] = {
+        "trials": [
+            {"parameters": {"x": 0.25}},
+            {"parameters": {"x": 0.9}, "values": {"accuracy": 0.99}},
+            {"parameters": {"x": 0.75}},
+        ],
+        "includeInFront": True,
+    }
+    plan = plan_study(obj, [], T0, engines=Engines(b"k" * 32))
+    assert [t["spec"]["parameters"] for t in plan.new_trials] == [{"x": 0.25}, {"x": 0.75}]
+    assert plan.status.progress == "0/3"  # the known result is no trial of this study
+    line = "1 prior trial (warmStart.trials: 1); 2 configurations to run first"
+    assert plan.status.warm_start == line
+    assert [p.trial for p in plan.status.pareto_front] == ["warmStart.trials[1]"]

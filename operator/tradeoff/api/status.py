@@ -93,6 +93,10 @@ class StudyStatus(ApiModel):
         default=None, description="The algorithm chosen when the study started, and why."
     )
     completion_time: datetime | None = Field(default=None, description="When it ended.")
+    warm_start: str | None = Field(
+        default=None,
+        description="Prior trials informing the sampler (warm start), and what was dropped.",
+    )
     trials: TrialCounts = Field(default_factory=TrialCounts, description="Trials by state.")
     progress: str | None = Field(default=None, description="Finished/total, e.g. 12/40.")
     pareto_front: list[FrontPoint] = Field(

@@ -22,6 +22,7 @@ from tradeoff.api.errors import SpecProblem, explained, validation_problems
 from tradeoff.api.space import Parameter
 from tradeoff.api.status import SamplerName, StudyStatus
 from tradeoff.api.template import TrialTemplate
+from tradeoff.api.warmstart import WarmStart, warm_start_problems
 
 GROUP = "tradeoff.dev"
 VERSION = "v1alpha1"
@@ -151,6 +152,11 @@ class StudySpec(ApiModel):
     )
     selection: Selection = Field(default_factory=Selection, description="Recommended trial.")
     economics: EconomicsSpec | None = Field(default=None, description="Price and carbon overrides.")
+    warm_start: WarmStart | None = Field(
+        default=None,
+        description="Earlier studies and known configurations that inform the search.",
+        json_schema_extra=immutable("warmStart"),
+    )
     trial_template: TrialTemplate = Field(description="How each trial runs.")
 
     @field_validator("goal")
@@ -181,6 +187,8 @@ class StudySpec(ApiModel):
             pod=spec.trial_template.pod,
         )
         problems = cross_field_problems(parts)
+        if spec.warm_start is not None:
+            problems += warm_start_problems(spec.warm_start, spec.parameters, spec.objective_names)
         if problems:
             raise SpecProblem(problems)
         return spec

@@ -24,8 +24,10 @@ from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine import outcome, progress, pruning, signing
+from tradeoff.engine import outcome, progress, pruning, signing, transfer
 from tradeoff.engine.history import Mirror, frozen_trial, optuna_state, paused_gc
+from tradeoff.engine.pareto import completed
+from tradeoff.engine.priors import Priors
 from tradeoff.engine.samplers import make_sampler, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import ConfigKey, SearchSpace, config_key, permutation
 
@@ -66,6 +68,7 @@ class Engine:
         *,
         study: str = "",
         key: bytes | None = None,
+        priors: Priors | None = None,
     ) -> None:
         self.algorithm = algorithm or resolve_algorithm(spec).name
         self.spec = with_algorithm(spec, self.algorithm)
@@ -77,11 +80,20 @@ class Engine:
         """One line per record whose sampler state did not verify (for the adapters)."""
         self._unverified: set[int] = set()
         self._verified: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self.priors = priors or Priors()
+        """Earlier trials that inform the sampler (Optuna trials before the records')."""
+        self._offset = 0  # priors are Optuna trials 0..P-1, record n is trial P + n
+        base = [self._to_frozen(t) for t in self.priors.trials]
+        self._offset = len(base)
+        self._base = base
+        self._known = transfer.Priors(spec.parameters, self.priors.trials)
+        self._priors_on = True
         self._mirror = Mirror(
             [o.direction for o in spec.objectives],
             self._to_frozen,
             self._fingerprints,
             lambda r: self._state_of(r).get("study", {}),
+            base,
         )
         self._pruning_mirror: Mirror | None = None
         self._keys: dict[int, ConfigKey | None] = {}
@@ -135,7 +147,7 @@ class Engine:
                 self.spec, outcome.all_metrics(record.status.metrics, record.status.economics)
             )
         return frozen_trial(
-            record.number,
+            record.number + self._offset,
             state,
             params=record.spec.parameters,
             space=self.space,
@@ -175,10 +187,12 @@ class Engine:
         if count <= 0:
             return []
         started = time.perf_counter()
+        resets = self._mirror.resets
         study = self._sync(records)
+        self._check_priors(records, reset=self._mirror.resets != resets)
         mirror = self._mirror
         snapshot = mirror.snapshot()
-        number = len(mirror.storage.trials)
+        number = len(mirror.storage.trials) - mirror.offset
         new: set[ConfigKey] = set()
         out: list[Suggestion] = []
         try:
@@ -200,6 +214,41 @@ class Engine:
         self.last_ask_seconds = time.perf_counter() - started
         return out
 
+    def _check_priors(self, records: Sequence[Trial], *, reset: bool) -> None:
+        """Priors inform the sampler while they agree with the study's own results
+        (`transfer.agreement`); otherwise they stay in place as failed trials, which
+        samplers ignore, so trial numbers never move."""
+        if not self._base:
+            return
+        if reset:
+            self._priors_on = True  # a reset mirror holds them as given
+        own = sorted(completed(records, feasible_only=False), key=lambda r: r.number)
+        score = transfer.agreement(self._known, own)
+        on = score is None or score > 0
+        if on == self._priors_on:
+            return
+        self._priors_on = on
+        storage = self._mirror.storage
+        for i, trial in enumerate(self._base):
+            storage.put(trial if on else frozen_trial(i, TrialState.FAIL))
+        self._mirror.epoch += 1
+        self._mirror.study._thread_local.cached_all_trials = None
+
+    def priors_line(self, records: Sequence[Trial]) -> str:
+        """What the priors are, for status and CLI, and whether they inform the sampler now."""
+        line = self.priors.describe()
+        if self._base:
+            own = sorted(completed(records, feasible_only=False), key=lambda r: r.number)
+            score = transfer.agreement(self._known, own)
+            if score is not None and score <= 0:
+                line += "; set aside: they disagree with this study's own results"
+        return line
+
+    @property
+    def priors_in_use(self) -> bool:
+        """Whether the prior trials informed the latest proposals."""
+        return bool(self._base) and self._priors_on
+
     def _record(self, suggestion: Suggestion) -> Trial:
         return Trial.new(
             self.study_name, suggestion.number, suggestion.parameters, suggestion.sampler_state
@@ -218,9 +267,13 @@ class Engine:
         params: dict[str, ParamValue] | None = None
         for attempt in range(SAMPLER_TRIES):
             study.sampler = self._sampler(derive_seed(self.spec.algorithm.seed, number, attempt))
+            if attempt == 0 and number < len(self.priors.points):
+                # A configuration to run first (warmStart.trials), as Optuna enqueues one.
+                study.enqueue_trial(self.priors.points[number])
             trial = study.ask()
             proposed = self.space.sample(trial)
-            trial_attrs = dict(storage.trials[number].system_attrs)
+            trial_attrs = dict(storage.trials[-1].system_attrs)
+            trial_attrs.pop("fixed_params", None)
             storage.pop()  # proposals are never kept: the record adds the trial back
             study._thread_local.cached_all_trials = None
             if not self._is_taken(proposed, new):
@@ -276,10 +329,17 @@ class Engine:
         return None
 
     def _ask_grid(self, number: int, new: set[ConfigKey]) -> Suggestion | None:
-        """The first untried grid point in an order fixed by the study seed.
+        """The first untried grid point in an order fixed by the study seed (after the
+        complete configurations of warmStart.trials).
 
         Failed configurations count as untried, so they are run again.
         """
+        if number < len(self.priors.points):
+            point = self.priors.points[number]
+            if config_key(point) == config_key(self.space.known(point)[0]) and (
+                not self._is_taken(point, new)
+            ):
+                return Suggestion(number, point)
         size = self.space.skeleton_size
         offset, stride = permutation(size, self.spec.algorithm.seed or 0)
         rng = random.Random(0)  # a grid has no continuous values to draw
@@ -326,4 +386,5 @@ class Engine:
         return 0 if self.exhausted(records) else progress.trials_to_start(self.spec, records)
 
     def summarize(self, records: Sequence[Trial]) -> progress.Summary:
-        return progress.summarize(self.spec, records)
+        """The study's summary; prior trials are on its front only with includeInFront."""
+        return progress.summarize(self.spec, records, self.priors.front_trials)

@@ -101,8 +101,13 @@ class Mirror:
         convert: Callable[[Trial], FrozenTrial],
         fingerprints: Callable[[Sequence[Trial]], list[tuple[Any, ...]]],
         study_attrs: Callable[[Trial], dict[str, Any]] | None = None,
+        base: Sequence[FrozenTrial] = (),
     ) -> None:
         self._directions = list(directions)
+        self._base = list(base)
+        self.offset = len(self._base)
+        """Optuna trials before the records' (prior trials): record n is Optuna trial
+        `offset + n`, as `Study.add_trials` would number them."""
         self._convert, self._fingerprints = convert, fingerprints
         self._study_attrs = study_attrs
         self.resets = 0
@@ -116,6 +121,8 @@ class Mirror:
         self.epoch += 1
         self.storage = RecordStorage(self._directions)
         self.study = optuna.Study(study_name=STUDY_NAME, storage=self.storage)
+        for trial in self._base:
+            self.storage.put(trial)
         self._prints: dict[int, tuple[Any, ...]] = {}
         self._last: list[tuple[Any, ...]] | None = []
         self._book: RecordBook | None = None
@@ -183,12 +190,13 @@ class Mirror:
         reorder = False
         newest = max(self._attrs, default=-1)
         for record in changed:
-            number = record.number
+            number = record.number + self.offset
             while len(storage.trials) < number:
                 storage.put(frozen_trial(len(storage.trials), TrialState.FAIL))
             if number < len(storage.trials) and storage.trials[number].state.is_finished():
                 self.epoch += 1
             storage.put(self._convert(record))
+            number = record.number
             if self._study_attrs is not None and number not in self._attrs:
                 attrs = self._study_attrs(record)
                 self._attrs[number] = attrs

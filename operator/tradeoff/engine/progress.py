@@ -153,12 +153,14 @@ class Summary:
     best: dict[str, float]
 
 
-def summarize(spec: StudySpec, records: Sequence[Trial]) -> Summary:
+def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial] = ()) -> Summary:
+    """The summary of `records`; `priors` (prior trials) join the front, nothing else."""
     names = spec.objective_names
     done: list[Trial] = []
     trial_counts, totals = _tally(records, done)
     if any(a.spec.number > b.spec.number for a, b in pairwise(done)):
         done.sort(key=lambda r: r.spec.number)
+    done = completed(priors) + done
     front: list[Trial] = []
     hypervolume = None
     if done:

@@ -87,8 +87,9 @@ class SearchSpace:
         fits, ranges = self._fits, self._ranges
         for name, value in params.items():
             bounds = ranges.get(name)
-            if bounds is not None:  # inline: a cold rebuild checks every value of every record
-                if type(value) in bounds[2] and bounds[0] <= value <= bounds[1]:
+            if bounds is not None and type(value) in bounds[2]:
+                # inline: a cold rebuild checks every value of every record
+                if bounds[0] <= value <= bounds[1]:
                     kept[name], dists[name] = value, self.distributions[name]
                 continue
             check = fits.get(name)
@@ -161,8 +162,9 @@ _INT_TYPES = (int,)
 
 
 def _plain_range(dist: BaseDistribution) -> tuple[float, float, tuple[type, ...]] | None:
-    """(low, high, value types) of a distribution whose values are exactly those in a
-    range: continuous floats, and integers with step 1."""
+    """(low, high, value types) of a distribution whose values of those types are exactly
+    the ones in a range: continuous floats, and integers with step 1 (values of other
+    types get Optuna's own check, which takes e.g. 2.0 for 2)."""
     if isinstance(dist, FloatDistribution) and dist.step is None:
         return dist.low, dist.high, _NUMBER_TYPES
     if isinstance(dist, IntDistribution) and dist.step == 1:
@@ -171,11 +173,11 @@ def _plain_range(dist: BaseDistribution) -> tuple[float, float, tuple[type, ...]
 
 
 def _fits(dist: BaseDistribution) -> Callable[[Any], bool]:
-    """Whether a value belongs to `dist`: Optuna's own check."""
-    bounds = _plain_range(dist)
-    if bounds is not None:
-        low, high, types = bounds
-        return lambda v: type(v) in types and low <= v <= high
+    """Whether a value belongs to `dist`: a plain range check for continuous floats,
+    Optuna's own check otherwise."""
+    if isinstance(dist, FloatDistribution) and dist.step is None:
+        low, high = dist.low, dist.high
+        return lambda v: type(v) in _NUMBER_TYPES and low <= v <= high
 
     def contains(value: Any) -> bool:
         try:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.study import Study
 from tradeoff.engine import Engine
+from tradeoff.engine.priors import Source, match
 from tradeoff.engine.signing import new_key
 from tradeoff.kube.client import Kube
 
@@ -62,13 +63,29 @@ class Engines:
         self._guard = threading.Lock()
 
     @contextmanager
-    def use(self, namespace: str, study: Study, uid: str, algorithm: str) -> Iterator[Engine]:
-        """The Study's engine, held exclusively for the duration of the block."""
+    def use(
+        self,
+        namespace: str,
+        study: Study,
+        uid: str,
+        algorithm: str,
+        sources: Callable[[], list[Source]] | None = None,
+    ) -> Iterator[Engine]:
+        """The Study's engine, held exclusively for the duration of the block.
+
+        `sources` gives the warm-start sources; it is called only when an engine is made
+        (their trials no longer change: see `tradeoff.kube.warmstart`)."""
         identity = f"{uid}:{algorithm}:{study.spec.model_dump_json()}"
         with self._guard:
             kept = self._engines.get((namespace, study.metadata.name))
             if kept is None or kept[0] != identity:
-                engine = Engine(study.spec, algorithm, study=study.metadata.name, key=self.key)
+                engine = Engine(
+                    study.spec,
+                    algorithm,
+                    study=study.metadata.name,
+                    key=self.key,
+                    priors=match(study.spec, sources() if sources else []),
+                )
                 kept = (identity, engine, threading.Lock())
                 self._engines[(namespace, study.metadata.name)] = kept
         with kept[2]:

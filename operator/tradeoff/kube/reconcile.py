@@ -8,7 +8,7 @@ exactly the decisions a running one would.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,12 +22,21 @@ from tradeoff.api.status import AlgorithmChoice, Condition, StudyStatus
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, trial_name
 from tradeoff.engine import Engine, lifecycle
+from tradeoff.engine.priors import Source, match
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm, validate_study
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.ownership import split_owned
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
-from tradeoff.kube.status import blocked_status, invalid_status, study_status
+from tradeoff.kube.status import (
+    blocked_status,
+    get_condition,
+    invalid_status,
+    set_condition,
+    study_status,
+    waiting_status,
+)
+from tradeoff.kube.warmstart import SourceReader, WarmStartProblem, WarmStartWaiting
 
 Obj = dict[str, Any]
 
@@ -113,15 +122,22 @@ def final_stop(old: StudyStatus, generation: int | None) -> StopDecision | None:
 
 @contextmanager
 def study_engine(
-    engines: Engines | None, obj: Obj, study: Study, algorithm: str
+    engines: Engines | None,
+    obj: Obj,
+    study: Study,
+    algorithm: str,
+    sources: Callable[[], list[Source]] | None = None,
 ) -> Iterator[Engine]:
     """The Study's kept engine, or (without `engines`) a fresh one with a key of its own."""
     if engines is None:
-        yield Engine(study.spec, algorithm, study=study.metadata.name)
+        found = sources() if sources else []
+        yield Engine(
+            study.spec, algorithm, study=study.metadata.name, priors=match(study.spec, found)
+        )
         return
     meta = obj.get("metadata") or {}
     namespace, uid = str(meta.get("namespace") or ""), str(meta.get("uid") or "")
-    with engines.use(namespace, study, uid, algorithm) as engine:
+    with engines.use(namespace, study, uid, algorithm, sources) as engine:
         yield engine
 
 
@@ -157,6 +173,7 @@ def plan_study(
     engines: Engines | None = None,
     taken: Collection[str] = (),
     owned: tuple[Sequence[Trial], Sequence[Obj]] | None = None,
+    read_sources: SourceReader | None = None,
 ) -> StudyPlan:
     """The plan for one Study object and the Trial objects labelled with its name.
 
@@ -168,7 +185,8 @@ def plan_study(
     trial's deterministic name is taken, the Study creates nothing more and says so
     (condition `Blocked`) until it is free. `owned` gives the Study's own records and the
     foreign Trial objects already split and parsed (from the operator's index) instead.
-    Records are never changed in place: they may be shared with a cache.
+    Records are never changed in place: they may be shared with a cache. `read_sources`
+    reads the Studies that `spec.warmStart.fromStudies` names (none read without it).
     """
     old = previous_status(obj)
     meta = obj.get("metadata") or {}
@@ -187,9 +205,44 @@ def plan_study(
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
     records = list(own_records)
-    blocked: str | None = None
     algorithm = choose_algorithm(study.spec, old.algorithm, now)
-    with study_engine(engines, obj, study, algorithm.name) as engine:
+    namespace = str(meta.get("namespace") or "")
+    sources = None if read_sources is None else (lambda: read_sources(namespace, study))
+    try:
+        return _plan_valid(
+            obj, study, records, foreign, old, algorithm, now, engines, taken, sources
+        )
+    except WarmStartProblem as error:
+        status = invalid_status(old, str(error), generation=generation, now=now)
+        events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", str(error))]
+        return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
+    except WarmStartWaiting as waiting:
+        status = waiting_status(old, str(waiting), generation=generation, now=now)
+        events = (
+            []
+            if old.message == status.message
+            else [Event("Normal", "WaitingForWarmStart", str(waiting))]
+        )
+        return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
+
+
+def _plan_valid(
+    obj: Obj,
+    study: Study,
+    records: list[Trial],
+    foreign: list[Obj],
+    old: StudyStatus,
+    algorithm: AlgorithmChoice,
+    now: datetime,
+    engines: Engines | None,
+    taken: Collection[str],
+    sources: Callable[[], list[Source]] | None,
+) -> StudyPlan:
+    meta = obj.get("metadata") or {}
+    generation = meta.get("generation")
+    uid = str(meta.get("uid") or "")
+    blocked: str | None = None
+    with study_engine(engines, obj, study, algorithm.name, sources) as engine:
         start = old.start_time or now
         elapsed = (now - start).total_seconds()
         stop = final_stop(old, generation) or engine.stop_decision(records, elapsed)
@@ -234,7 +287,20 @@ def plan_study(
             generation=generation,
             now=now,
         )
+        warm_line = engine.priors_line(records)
     status.algorithm = algorithm
+    status.warm_start = warm_line or None
+    waited = get_condition(status.conditions, "WarmStartReady")
+    if waited is not None and waited.status == "False":
+        status.conditions = set_condition(
+            status.conditions,
+            "WarmStartReady",
+            "True",
+            "SourcesRead",
+            status.warm_start or "the Studies to start from have ended",
+            generation=generation,
+            now=now,
+        )
     status = blocked_status(status, blocked, generation=generation, now=now)
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
     plan.events = _events(old, status, stop) + warnings

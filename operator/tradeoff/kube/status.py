@@ -116,6 +116,25 @@ def invalid_status(
     return status
 
 
+def waiting_status(
+    previous: StudyStatus, message: str, *, generation: int | None, now: datetime
+) -> StudyStatus:
+    """The status of a Study that waits for the Studies it warm-starts from to end."""
+    status = previous.model_copy(deep=True)
+    status.conditions = set_condition(
+        status.conditions,
+        "WarmStartReady",
+        "False",
+        "WaitingForSource",
+        message,
+        generation=generation,
+        now=now,
+    )
+    status.observed_generation = generation
+    status.message = message
+    return status
+
+
 def study_status(
     previous: StudyStatus,
     summary: Summary,

@@ -19,6 +19,7 @@ from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.podwatch import PodWatch
 from tradeoff.kube.reconcile import StudyPlan, plan_study, records_of
 from tradeoff.kube.settings import Settings, crash_point
+from tradeoff.kube.warmstart import reader
 from tradeoff.observe import NullObserver, StudyObserver
 
 log = logging.getLogger("tradeoff.operator")
@@ -193,7 +194,14 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         if found is None or owned_by(found, study_uid):
             taken.discard(held)
     plan = plan_study(
-        obj, [], now_utc(), ctx.settings.trial_policy, ctx.engines, taken, owned=(own, others)
+        obj,
+        [],
+        now_utc(),
+        ctx.settings.trial_policy,
+        ctx.engines,
+        taken,
+        owned=(own, others),
+        read_sources=reader(ctx.kube),
     )
     if plan.ask_seconds and plan.algorithm is not None:
         ctx.observer.suggest_latency(plan.algorithm, plan.ask_seconds)

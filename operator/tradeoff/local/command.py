@@ -185,7 +185,16 @@ def _run(args: argparse.Namespace, study: Study, store: FileStore, report: Path)
     if args.quiet:
         out.print(headline, highlight=False)
     else:
-        show_result(out, study.spec, result.records, result.summary, headline, result.algorithm)
+        show_result(
+            out,
+            study.spec,
+            result.records,
+            result.summary,
+            headline,
+            result.algorithm,
+            result.priors,
+            result.warm_line,
+        )
         shown = f"Report: {report}   " if written else ""
         out.print(f"{shown}Records: {workdir}", highlight=False)
     if result.interrupted:
@@ -210,6 +219,7 @@ def _write_report(
             result.summary,
             headline,
             result.algorithm,
+            result.warm_line,
         )
     except OSError as exc:
         why = exc.strerror or str(exc)

@@ -25,6 +25,7 @@ from tradeoff.api.template import format_value
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Summary
 from tradeoff.engine.lifecycle import waits_for_resume
+from tradeoff.engine.priors import Priors
 
 __all__ = [
     "NullDisplay",
@@ -230,10 +231,17 @@ def show_result(
     summary: Summary,
     headline: str,
     algorithm: AlgorithmChoice | None = None,
+    priors: Priors | None = None,
+    warm_line: str | None = None,
 ) -> None:
-    """The Pareto front, the recommended trial and why, totals, and how the study ended."""
+    """The Pareto front, the recommended trial and why, totals, and how the study ended.
+
+    Prior trials (warm start) are on the front only with includeInFront, marked `prior`;
+    `warm_line` (`Engine.priors_line`) says what they are, else `priors.describe()`.
+    """
     names = spec.objective_names
-    by_name = {r.metadata.name: r for r in records}
+    prior = {t.metadata.name: t for t in priors.front_trials} if priors else {}
+    by_name = {**prior, **{r.metadata.name: r for r in records}}
     recommended = summary.recommended.trial if summary.recommended else None
     if summary.front:
         shown = "" if summary.front_size == len(summary.front) else f", {len(summary.front)} shown"
@@ -246,8 +254,12 @@ def show_result(
             table.add_column(f"{objective.name} {arrow}", justify="right")
         # Parameters wrap (long values fold) instead of being cut off.
         table.add_column("parameters", overflow="fold")
-        for point in sorted(summary.front, key=lambda p: by_name[p.trial].number):
-            star = " ★" if point.trial == recommended else ""
+        for point in sorted(
+            summary.front, key=lambda p: (p.trial not in prior, by_name[p.trial].number)
+        ):
+            star = (" ★" if point.trial == recommended else "") + (
+                " (prior)" if point.trial in prior else ""
+            )
             params = format_parameters(by_name[point.trial].spec.parameters, limit=None)
             table.add_row(
                 point.trial + star,
@@ -277,6 +289,8 @@ def show_result(
         f"Spent: {format_metric('cost', t.cost_usd)}, {format_metric('energy', t.energy_kwh)},"
         f" {format_metric('carbon', t.carbon_grams)}CO2e over {trial_seconds:.0f} s of trial time"
     )
+    if line := warm_line or (priors.describe() if priors is not None else ""):
+        console.print(f"Warm start: {escape(line)}", highlight=False)
     if algorithm is not None:
         console.print(algorithm_line(algorithm), highlight=False)
     console.print(headline, highlight=False)

@@ -37,12 +37,14 @@ from tradeoff.economics import (
     resources_from_pod_spec,
 )
 from tradeoff.engine import Engine, StopDecision, Summary, lifecycle
+from tradeoff.engine.priors import Priors
 from tradeoff.engine.validation import choose_algorithm, recorded_problem
 from tradeoff.local.display import NullDisplay, RunDisplay
 from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
 from tradeoff.local.outcome import attempt_outcome, price_attempt
 from tradeoff.local.store import FileStore, StoreError
+from tradeoff.local.warmstart import load_priors
 from tradeoff.observe import NullObserver, StudyObserver
 
 __all__ = ["LOCAL_NAMESPACE", "RunResult", "StudyRunner"]
@@ -62,6 +64,9 @@ class RunResult:
     summary: Summary
     interrupted: bool = False
     algorithm: AlgorithmChoice | None = None
+    priors: Priors | None = None
+    warm_line: str = ""
+    """What the prior trials are and whether they inform the sampler (`Engine.priors_line`)."""
 
 
 class StudyRunner:
@@ -123,9 +128,16 @@ class StudyRunner:
         opened = self.store.open(self.study)
         self._started_at = opened.started_at
         self.algorithm = self._algorithm(opened.algorithm)
+        priors = load_priors(self.spec, self.store)
         self.engine = Engine(
-            self.spec, self.algorithm.name, study=self.name, key=self.store.signing_key()
+            self.spec,
+            self.algorithm.name,
+            study=self.name,
+            key=self.store.signing_key(),
+            priors=priors,
         )
+        if priors.dropped:
+            self.display.warn(f"warm start: {priors.describe()}")
         self.records = {r.metadata.name: r for r in self.store.load_trials()}
         for record in self.records.values():
             # The run died, not the trial: it re-runs without using up a retry. Cancelled
@@ -149,11 +161,28 @@ class StudyRunner:
             active = sum(1 for r in records if r.state in ("Pending", "Running"))
             message = f"{active} unfinished trial(s) will re-run on resume"
             return RunResult(
-                "Running", "Interrupted", message, records, summary, True, self.algorithm
+                "Running",
+                "Interrupted",
+                message,
+                records,
+                summary,
+                True,
+                self.algorithm,
+                self.engine.priors,
+                self.engine.priors_line(records),
             )
         state, reason, why = self.decision.state, self.decision.reason, self.decision.message
         self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)
-        return RunResult(state, reason, why, records, summary, algorithm=self.algorithm)
+        return RunResult(
+            state,
+            reason,
+            why,
+            records,
+            summary,
+            algorithm=self.algorithm,
+            priors=self.engine.priors,
+            warm_line=self.engine.priors_line(records),
+        )
 
     def _algorithm(self, recorded: AlgorithmChoice | None) -> AlgorithmChoice:
         """The algorithm recorded when the study started, or the one chosen now (recorded)."""

@@ -46,7 +46,7 @@ __all__ = [
     "default_workdir",
 ]
 
-FROZEN_FIELDS = ("parameters", "objectives", "algorithm")
+FROZEN_FIELDS = ("parameters", "objectives", "algorithm", "warmStart")
 """Spec fields a resumed study must keep: changing them would mix two different searches."""
 
 

@@ -41,7 +41,14 @@ def main(args: argparse.Namespace) -> int:
         return bad("report", f"--output: {path} is a directory; give a file name")
     try:
         write_report(
-            path, view.name, view.spec, view.records, view.summary, view.headline, view.algorithm
+            path,
+            view.name,
+            view.spec,
+            view.records,
+            view.summary,
+            view.headline,
+            view.algorithm,
+            view.engine.priors_line(view.records),
         )
     except OSError as exc:
         return bad("report", f"--output: cannot write {path} ({exc.strerror or exc})")

@@ -33,5 +33,14 @@ def main(args: argparse.Namespace) -> int:
     out = stdout_console()
     out.print(f"[bold]Study {escape(view.name)}[/]  ({escape(view.where)})", highlight=False)
     out.print(f"Progress: {view.progress} trials finished", highlight=False)
-    show_result(out, view.spec, view.records, view.summary, escape(view.headline), view.algorithm)
+    show_result(
+        out,
+        view.spec,
+        view.records,
+        view.summary,
+        escape(view.headline),
+        view.algorithm,
+        view.engine.priors,
+        view.engine.priors_line(view.records),
+    )
     return EXIT_OK

@@ -26,6 +26,7 @@ from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Engine, Summary, pareto_front
 from tradeoff.local.store import FileStore, StoreError
+from tradeoff.local.warmstart import recorded_priors
 
 __all__ = [
     "CLUSTER_PREFIX",
@@ -124,7 +125,11 @@ def local_view(workdir: Path) -> StudyView:
         ) from None
     name = saved.name
     algorithm = saved.algorithm
-    engine = Engine(spec, algorithm.name if algorithm else None, study=name)
+    try:
+        priors = recorded_priors(spec, workdir)
+    except StoreError as exc:
+        raise SourceError(str(exc)) from None
+    engine = Engine(spec, algorithm.name if algorithm else None, study=name, priors=priors)
     ended = [r.status.completion_time for r in records if r.status.completion_time]
     elapsed = (max(ended) - saved.started_at).total_seconds() if ended else None
     decision = engine.stop_decision(records, elapsed)

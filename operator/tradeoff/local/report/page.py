@@ -48,7 +48,7 @@ _LEGEND = (
 
 
 def _facts(
-    spec: StudySpec, summary: Summary, outcome: str, algorithm: AlgorithmChoice
+    spec: StudySpec, summary: Summary, outcome: str, algorithm: AlgorithmChoice, warm_line: str
 ) -> dict[str, str]:
     t, c, rec = summary.totals, summary.counts, summary.recommended
     budget = spec.budget
@@ -59,7 +59,7 @@ def _facts(
         for k in spec.constraints
     ]
     stopping = spec.early_stopping
-    return {
+    facts = {
         "Outcome": outcome,
         "Trials": f"{c.created} created: {c.succeeded} succeeded, {c.failed} failed,"
         f" {c.pruned} pruned, {c.cancelled} cancelled, {c.running + c.pending} unfinished",
@@ -84,6 +84,9 @@ def _facts(
         "Spent": f"{format_metric('cost', t.cost_usd)}, {format_metric('energy', t.energy_kwh)},"
         f" {format_metric('carbon', t.carbon_grams)}CO2e",
     }
+    if warm_line:
+        facts["Warm start"] = warm_line
+    return facts
 
 
 def _importance(spec: StudySpec, records: Sequence[Trial]) -> str:
@@ -106,6 +109,7 @@ def render_report(
     summary: Summary,
     outcome: str,
     algorithm: AlgorithmChoice | None = None,
+    warm_line: str = "",
 ) -> str:
     """The report of a study as one self-contained HTML document (inline SVG and CSS, no
     script, no network).
@@ -123,7 +127,7 @@ def render_report(
     )
     facts = "".join(
         f"<dt>{k}</dt><dd>{escape(v)}</dd>"
-        for k, v in _facts(spec, summary, outcome, algorithm).items()
+        for k, v in _facts(spec, summary, outcome, algorithm, warm_line).items()
     )
     body = [f'<h1>Study {escape(study_name)}</h1><dl class="facts">{facts}</dl>']
     body.append(f"<h2>Search space</h2>{space_table(spec)}")
@@ -174,6 +178,8 @@ def write_report(
     summary: Summary,
     outcome: str,
     algorithm: AlgorithmChoice | None = None,
+    warm_line: str = "",
 ) -> None:
-    """Write the report to `path` (atomically)."""
-    write_atomically(path, render_report(study_name, spec, records, summary, outcome, algorithm))
+    """Write the report to `path` (atomically); `warm_line` says what the prior trials are."""
+    report = render_report(study_name, spec, records, summary, outcome, algorithm, warm_line)
+    write_atomically(path, report)

@@ -1,0 +1,89 @@
+"""Warm start in a cluster: the trials of earlier Studies, read through the API.
+
+A Study may name earlier Studies in its own namespace only: whoever may create a Study
+there may read its Studies and Trials (the `edit` role grants both), so the priors tell
+the author nothing they could not read themselves. Another namespace is refused.
+
+Only Studies that have ended are read, and only the Trials they control: an ended
+Study's trials no longer change, so the priors (and the engine's proposals) are the same
+after an operator restart. A Study whose source still runs waits for it. What a prior
+trial means is decided by the engine (`tradeoff.engine.priors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from tradeoff.api.study import Study
+from tradeoff.api.trial import Trial
+from tradeoff.engine.priors import Source
+from tradeoff.kube.client import Kube
+from tradeoff.kube.ownership import owned_by
+
+ENDED = ("Succeeded", "Failed")
+
+SourceReader = Callable[[str, Study], list[Source]]
+"""(the Study's namespace, the Study) -> its warm-start sources."""
+
+
+class WarmStartProblem(ValueError):
+    """A source the Study may not or cannot use; one line naming the field and the fix."""
+
+
+class WarmStartWaiting(Exception):
+    """A source has not ended yet; the Study waits for it."""
+
+
+def reader(kube: Kube) -> SourceReader:
+    """Reads the sources of a Study from the API."""
+
+    def read(namespace: str, study: Study) -> list[Source]:
+        warm = study.spec.warm_start
+        sources: list[Source] = []
+        for i, ref in enumerate(warm.from_studies if warm else []):
+            where = f"spec.warmStart.fromStudies[{i}]"
+            if ref.namespace not in (None, namespace):
+                raise WarmStartProblem(
+                    f"{where}.namespace: Studies of namespace {ref.namespace} cannot be read"
+                    f" from namespace {namespace}; name a Study of {namespace}, or copy the"
+                    " results you may read into spec.warmStart.trials (with values)"
+                )
+            if ref.name == study.metadata.name:
+                raise WarmStartProblem(f"{where}.name: names this Study; name an earlier one")
+            obj = kube.get_object("studies", namespace, ref.name)
+            if obj is None:
+                raise WarmStartProblem(
+                    f"{where}.name: no Study {ref.name} in namespace {namespace}"
+                    " (kubectl get studies lists them)"
+                )
+            state = (obj.get("status") or {}).get("state", "Pending")
+            if state not in ENDED:
+                raise WarmStartWaiting(
+                    f"waiting for Study {ref.name} to end (it is {state}): warm start reads"
+                    " ended Studies only, so that its prior trials stay the same"
+                )
+            uid = str((obj.get("metadata") or {}).get("uid", ""))
+            spec = obj.get("spec") or {}
+            objectives = [str(o.get("name")) for o in spec.get("objectives") or []]
+            records = []
+            for t in kube.list_trials(namespace, ref.name):
+                if not owned_by(t, uid):
+                    continue
+                try:
+                    record = Trial.model_validate(
+                        {
+                            k: t[k]
+                            for k in ("apiVersion", "kind", "metadata", "spec", "status")
+                            if k in t
+                        }
+                    )
+                except ValidationError:
+                    continue
+                if record.state == "Succeeded":
+                    records.append(record)
+            sources.append(Source(ref.name, objectives, records))
+        return sources
+
+    return read
