@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(*spellings, dest=name, **options)
 
     add("dataset", choices=DATASETS, default="digits")
+    add(
+        "n_samples",
+        type=_number(int, 100, 1_000_000),
+        default=2000,
+        help="samples of the generated 'synthetic' data (other datasets are fixed)",
+    )
     add("model", choices=MODELS, default="logreg")
     add("scaler", choices=SCALERS, default="standard")
     add(
@@ -112,12 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(dataset: str, seed: int) -> tuple[Any, Any]:
+def _load(dataset: str, seed: int, n_samples: int) -> tuple[Any, Any]:
     from sklearn import datasets
 
     if dataset == "synthetic":
         features, labels = datasets.make_classification(
-            n_samples=2000, n_features=20, n_informative=10, n_classes=3, random_state=seed
+            n_samples=n_samples, n_features=20, n_informative=10, n_classes=3, random_state=seed
         )
         return features, labels
     loaders = {
@@ -134,7 +140,7 @@ def _split(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     import numpy as np
     from sklearn.model_selection import train_test_split
 
-    features, labels = _load(args.dataset, args.seed)
+    features, labels = _load(args.dataset, args.seed, args.n_samples)
     x_train, x_test, y_train, y_test = train_test_split(
         features, labels, test_size=args.test_size, stratify=labels, random_state=args.seed
     )

@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
 def quickstart(max_trials: int = 6) -> dict[str, object]:
-    """examples/quickstart.yaml, made small: iris instead of digits, 6 trials."""
+    """examples/quickstart.yaml, made small: iris instead of the generated data, 6 trials."""
     manifest = yaml.safe_load((REPO / "examples" / "quickstart.yaml").read_text())
     manifest["spec"]["budget"].update(maxTrials=max_trials, parallelism=2)
     container = manifest["spec"]["trialTemplate"]["pod"]["containers"][0]

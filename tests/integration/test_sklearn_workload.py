@@ -92,6 +92,13 @@ def test_runs_are_deterministic_for_a_seed() -> None:
     assert other.final["n_train"] != first.final["n_train"]
 
 
+def test_synthetic_data_has_n_samples() -> None:
+    options = ("--dataset=synthetic", "--model=logreg")
+    assert _parse(_run(*options)).final["n_train"] == 1500  # 2000 by default
+    assert _parse(_run(*options, "--n_samples=4000")).final["n_train"] == 3000
+    assert _parse(_run("--dataset=iris", "--n-samples=4000")).final["n_train"] == 112
+
+
 @pytest.mark.parametrize(
     ("args", "option"),
     [
@@ -99,6 +106,7 @@ def test_runs_are_deterministic_for_a_seed() -> None:
         (["--C=-1"], "--C"),
         (["--data-fraction=1.5"], "--data_fraction"),
         (["--gamma=wide"], "--gamma"),
+        (["--n_samples=50"], "--n_samples"),
     ],
 )
 def test_bad_option_exits_2_with_one_line(args: list[str], option: str) -> None:
