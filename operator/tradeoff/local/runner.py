@@ -22,6 +22,7 @@ that produced its metrics (the final one), as in the operator.
 from __future__ import annotations
 
 import queue
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,9 @@ __all__ = ["LOCAL_NAMESPACE", "RunResult", "StudyRunner"]
 
 LOCAL_NAMESPACE = "local"
 """The namespace label local studies report to observers."""
+
+PUBLISH_SECONDS = 0.2
+"""The observer and the progress bar get a new summary at most this often."""
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,13 @@ class StudyRunner:
             grace_seconds=grace_seconds,
         )
         self.records: dict[str, Trial] = {}
+        self._ordered: list[Trial] | None = None  # self.records by number, until one is added
         self.interrupts = 0
         self.decision: StopDecision | None = None
         self._started_at = datetime.now(UTC)
         self._pods: dict[str, dict[str, Any]] = {}
+        self._next_publish = 0.0  # monotonic; a summary is due then if _unpublished
+        self._unpublished = False
 
     # -- signals -----------------------------------------------------------------------
 
@@ -115,6 +122,7 @@ class StudyRunner:
         """
         self.interrupts += 1
         self.events.put(Wakeup("interrupt"))
+        self.executor.wake()
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -127,6 +135,7 @@ class StudyRunner:
             self.spec, self.algorithm.name, study=self.name, key=self.store.signing_key()
         )
         self.records = {r.metadata.name: r for r in self.store.load_trials()}
+        self._ordered = None
         for record in self.records.values():
             # The run died, not the trial: it re-runs without using up a retry. Cancelled
             # trials stay so until this run's stop rules let them run.
@@ -144,6 +153,7 @@ class StudyRunner:
             self.executor.stop_all("interrupt", force=True)
             self.executor.close()
             self.display.end()
+            self.store.sync()
         records, summary = self._list(), self._summary()
         if self.decision is None:
             active = sum(1 for r in records if r.state in ("Pending", "Running"))
@@ -188,11 +198,11 @@ class StudyRunner:
             if not self._running():
                 return
             self._publish()
-            timeout = self._wait_seconds()
+            if self.events.empty():  # else there is news already: handle it first
+                self.executor.poll(self._wait_seconds())
             try:
-                while True:
-                    self._handle(self.events.get(timeout=timeout))
-                    timeout = 0  # drain whatever else is waiting, then look around
+                while True:  # handle whatever is waiting, then look around
+                    self._handle(self.events.get_nowait())
             except queue.Empty:
                 pass
             self.executor.fire_timers()
@@ -207,6 +217,8 @@ class StudyRunner:
 
     def _wait_seconds(self) -> float | None:
         waits = [self.executor.seconds_to_next_timer()]
+        if self._unpublished:
+            waits.append(max(0.0, self._next_publish - time.monotonic()))
         timeout = self.spec.budget.timeout_seconds
         if timeout is not None and self.decision is None:
             waits.append(max(0.0, timeout - self._elapsed()) + 0.01)
@@ -230,8 +242,8 @@ class StudyRunner:
         for s in suggestions:
             record = Trial.new(self.name, s.number, s.parameters, s.sampler_state)
             self.records[record.metadata.name] = record
-            self.store.save_trial(record)
-            self._start(record)
+            self._ordered = None
+            self._start(record)  # saves it, Running, before its process starts
 
     def _start(self, record: Trial) -> None:
         name = record.metadata.name
@@ -320,7 +332,10 @@ class StudyRunner:
     # -- views -------------------------------------------------------------------------
 
     def _list(self) -> list[Trial]:
-        return sorted(self.records.values(), key=lambda r: r.number)
+        """The records by number (the records change in place; the order only on adds)."""
+        if self._ordered is None:
+            self._ordered = sorted(self.records.values(), key=lambda r: r.number)
+        return list(self._ordered)
 
     def _running(self) -> list[Trial]:
         return [r for r in self.records.values() if r.state == "Running"]
@@ -332,6 +347,15 @@ class StudyRunner:
         return (datetime.now(UTC) - self._started_at).total_seconds()
 
     def _publish(self) -> None:
+        """Summarise for the observer and the display, if either looks, at most every
+        ``PUBLISH_SECONDS`` (a skipped one is due then: the loop wakes up for it)."""
+        if not self.display.live and isinstance(self.observer, NullObserver):
+            return
+        now = time.monotonic()
+        self._unpublished = now < self._next_publish
+        if self._unpublished:
+            return
+        self._next_publish = now + PUBLISH_SECONDS
         records, summary = self._list(), self._summary()
         state = "Running" if records else "Pending"
         self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)
