@@ -4,7 +4,9 @@ One side is ``tradeoff run study.yaml``; the other a script calling Optuna's
 ``study.optimize`` (``n_jobs`` = the parallelism) whose objective runs the same trial
 command with ``subprocess.run`` and parses the same metric lines, with the same sampler
 (TPE with the constant liar, as the engine builds it, or random). Each trial is an
-instant ``printf`` of two metric lines, so what is measured is the orchestration. Both
+instant ``python -c`` printing two metric lines (``--trial python``, the interpreter's
+start is its whole cost) or a ``printf`` of them (``--trial printf``: next to nothing,
+so what is measured is the orchestration alone). Both
 sides run as fresh processes (interpreter start and imports included) inside a small
 wrapper that records ``getrusage`` of the process itself (the orchestrator) and of its
 reaped children (the trials); wall time is taken around the process. The sides alternate
@@ -33,6 +35,15 @@ NAME = "local_scale"
 PRINTF = shutil.which("printf") or "/usr/bin/printf"
 FORMAT = "a=%s\\nb=%s\\n"
 """Two metric lines: ``a`` (minimised) is the parameter x, ``b`` (maximised) is y."""
+PYTHON_TRIAL = "import sys; x, y = sys.argv[1:3]; print(f'a={x}'); print(f'b={y}')"
+
+
+def trial_command(kind: str) -> list[str]:
+    """The trial's argv before its two parameters."""
+    if kind == "python":
+        return [sys.executable, "-c", PYTHON_TRIAL]
+    return [PRINTF, FORMAT.replace("\\n", "\n")]
+
 
 WRAPPER = """
 import json, resource, runpy, sys
@@ -59,11 +70,11 @@ OPTUNA_SCRIPT = """
 import subprocess, sys
 import optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-printf, fmt, trials, jobs, sampler = sys.argv[1:6]
+trials, jobs, sampler, command = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 def objective(trial):
     x = trial.suggest_float("x", 0.0, 1.0)
     y = trial.suggest_float("y", 0.0, 1.0)
-    out = subprocess.run([printf, fmt, repr(x), repr(y)], capture_output=True, text=True,
+    out = subprocess.run([*command, repr(x), repr(y)], capture_output=True, text=True,
                          check=True)
     values = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
     return float(values["a"]), float(values["b"])
@@ -77,8 +88,8 @@ assert len(study.trials) == int(trials)
 """
 
 
-def manifest(trials: int, parallelism: int, sampler: str) -> dict[str, Any]:
-    command = [PRINTF, FORMAT.replace("\\n", "\n"), "${params.x}", "${params.y}"]
+def manifest(trials: int, parallelism: int, sampler: str, trial: str) -> dict[str, Any]:
+    command = [*trial_command(trial), "${params.x}", "${params.y}"]
     return {
         "apiVersion": "tradeoff.dev/v1alpha1",
         "kind": "Study",
@@ -120,12 +131,12 @@ def _measure(argv: list[str], work: Path, tree: Path | None = None) -> dict[str,
 
 
 def run_tradeoff(
-    trials: int, parallelism: int, sampler: str, tree: Path | None = None
+    trials: int, parallelism: int, sampler: str, trial: str, tree: Path | None = None
 ) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="tradeoff-local-scale-"))
     try:
         study = work / "study.yaml"
-        study.write_text(yaml.safe_dump(manifest(trials, parallelism, sampler)), "utf-8")
+        study.write_text(yaml.safe_dump(manifest(trials, parallelism, sampler, trial)), "utf-8")
         argv = ["-m", "tradeoff.cli", "run", str(study), "--workdir", str(work / "records")]
         result = _measure([*argv, "--no-progress", "--quiet"], work, tree)
         finished = len(list((work / "records" / "trials").glob("*.json")))
@@ -136,19 +147,24 @@ def run_tradeoff(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_optuna(trials: int, parallelism: int, sampler: str) -> dict[str, float]:
+def run_optuna(trials: int, parallelism: int, sampler: str, trial: str) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="optuna-local-scale-"))
     try:
         script = work / "optuna_study.py"
         script.write_text(OPTUNA_SCRIPT, encoding="utf-8")
-        argv = [str(script), PRINTF, FORMAT.replace("\\n", "\n"), str(trials)]
-        return _measure([*argv, str(parallelism), sampler], work)
+        argv = [str(script), str(trials), str(parallelism), sampler, *trial_command(trial)]
+        return _measure(argv, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def compare(
-    trials: int, parallelism: int, sampler: str, repeats: int, before: Path | None = None
+    trials: int,
+    parallelism: int,
+    sampler: str,
+    trial: str,
+    repeats: int,
+    before: Path | None = None,
 ) -> dict[str, Any]:
     """Each side ``repeats`` times, in turn (the order rotating); medians [IQR] and the
     per-repeat ratios to raw Optuna. ``before``: also run the ``tradeoff`` of that tree."""
@@ -157,10 +173,10 @@ def compare(
     for i in range(repeats):
         for side in sides[i % len(sides) :] + sides[: i % len(sides)]:
             if side == "optuna":
-                runs[side].append(run_optuna(trials, parallelism, sampler))
+                runs[side].append(run_optuna(trials, parallelism, sampler, trial))
             else:
                 tree = before if side == "before" else None
-                runs[side].append(run_tradeoff(trials, parallelism, sampler, tree))
+                runs[side].append(run_tradeoff(trials, parallelism, sampler, trial, tree))
         shown = "; ".join(
             f"{side} wall {r[-1]['wall']:.1f} s cpu {r[-1]['cpu']:.1f} s"
             f" (own {r[-1]['orchestrator_cpu']:.1f})"
@@ -174,6 +190,7 @@ def compare(
         "trials": trials,
         "parallelism": parallelism,
         "sampler": sampler,
+        "trial": trial,
         "runs": runs,
         "load_average": os.getloadavg(),
     }
@@ -191,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def extra(p: Any) -> None:
         p.add_argument("--trials", type=int, default=None, help="trials per study (1000)")
         p.add_argument("--parallelism", default="1,4", help="e.g. 1,4")
-        p.add_argument("--samplers", default="random,tpe", help="random, tpe or both")
+        p.add_argument("--samplers", default="tpe,random", help="tpe, random or both")
+        p.add_argument("--trial", default="python", choices=["python", "printf"])
         p.add_argument("--name", default=NAME, help="name of the JSON file")
         p.add_argument(
             "--before", type=Path, default=None, help="a checkout of the old tradeoff to compare"
@@ -202,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     repeats = args.seeds or (1 if args.quick else 3)
     load_before = os.getloadavg()
     results = [
-        compare(trials, int(p), sampler, repeats, args.before)
+        compare(trials, int(p), sampler, args.trial, repeats, args.before)
         for sampler in args.samplers.split(",")
         for p in args.parallelism.split(",")
     ]
@@ -223,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if side in r
     ]
     c.print_table(
-        f"{trials} instant two-objective trials, median [IQR] of {repeats}, seconds",
+        f"{trials} instant two-objective trials ({args.trial}), median [IQR] of {repeats}, seconds",
         [
             "sampler",
             "parallelism",

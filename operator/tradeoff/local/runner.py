@@ -106,6 +106,7 @@ class StudyRunner:
         )
         self.records: dict[str, Trial] = {}
         self._ordered: list[Trial] | None = None  # self.records by number, until one is added
+        self._active: dict[str, Trial] = {}  # the unfinished records (and some finished)
         self.interrupts = 0
         self.decision: StopDecision | None = None
         self._started_at = datetime.now(UTC)
@@ -136,6 +137,7 @@ class StudyRunner:
         )
         self.records = {r.metadata.name: r for r in self.store.load_trials()}
         self._ordered = None
+        self._active = {k: r for k, r in self.records.items() if not r.finished}
         for record in self.records.values():
             # The run died, not the trial: it re-runs without using up a retry. Cancelled
             # trials stay so until this run's stop rules let them run.
@@ -198,14 +200,20 @@ class StudyRunner:
             if not self._running():
                 return
             self._publish()
-            if self.events.empty():  # else there is news already: handle it first
-                self.executor.poll(self._wait_seconds())
-            try:
-                while True:  # handle whatever is waiting, then look around
-                    self._handle(self.events.get_nowait())
-            except queue.Empty:
-                pass
+            self._wait_for_news()
             self.executor.fire_timers()
+
+    def _wait_for_news(self) -> None:
+        """Follow the children until an event arrives (output alone needs no look around)
+        or a wait runs out (a timer, the study's timeout, a summary due); handle events."""
+        while self.events.empty():
+            if not self.executor.poll(self._wait_seconds()):
+                break
+        try:
+            while True:
+                self._handle(self.events.get_nowait())
+        except queue.Empty:
+            pass
 
     def _check_stop(self) -> None:
         """Take the engine's stop decision, once; cancel what it stops."""
@@ -229,7 +237,7 @@ class StudyRunner:
 
     def _start_trials(self) -> None:
         free = self.spec.budget.parallelism - len(self._running())
-        for record in [r for r in self._list() if r.state == "Pending"][: max(0, free)]:
+        for record in [r for r in self._unfinished() if r.state == "Pending"][: max(0, free)]:
             self._start(record)
         count = self.engine.trials_to_start(self._list())
         if count <= 0:
@@ -241,7 +249,7 @@ class StudyRunner:
         self.engine.warnings.clear()
         for s in suggestions:
             record = Trial.new(self.name, s.number, s.parameters, s.sampler_state)
-            self.records[record.metadata.name] = record
+            self.records[record.metadata.name] = self._active[record.metadata.name] = record
             self._ordered = None
             self._start(record)  # saves it, Running, before its process starts
 
@@ -323,7 +331,7 @@ class StudyRunner:
     def _cancel_all(self, decision: StopDecision) -> None:
         if not decision.cancel_running:
             return
-        for record in self._list():
+        for record in self._unfinished():
             if record.state == "Pending":
                 record.status = lifecycle.cancel(record.status, decision.message)
                 self.store.save_trial(record)
@@ -337,8 +345,14 @@ class StudyRunner:
             self._ordered = sorted(self.records.values(), key=lambda r: r.number)
         return list(self._ordered)
 
+    def _unfinished(self) -> list[Trial]:
+        """The records not finished, by number (a finished record never runs again)."""
+        for name in [k for k, r in self._active.items() if r.finished]:
+            del self._active[name]
+        return sorted(self._active.values(), key=lambda r: r.number)
+
     def _running(self) -> list[Trial]:
-        return [r for r in self.records.values() if r.state == "Running"]
+        return [r for r in self._unfinished() if r.state == "Running"]
 
     def _summary(self) -> Summary:
         return self.engine.summarize(self._list())
