@@ -164,18 +164,20 @@ def compare(
     sampler: str,
     trial: str,
     repeats: int,
-    before: Path | None = None,
+    trees: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
     """Each side ``repeats`` times, in turn (the order rotating); medians [IQR] and the
-    per-repeat ratios to raw Optuna. ``before``: also run the ``tradeoff`` of that tree."""
-    sides = ["tradeoff", "optuna"] + (["before"] if before is not None else [])
+    per-repeat ratios to raw Optuna. ``trees``: also run the ``tradeoff`` of these
+    checkouts (by name), e.g. the code before a change."""
+    trees = trees or {}
+    sides = ["tradeoff", "optuna", *trees]
     runs: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
     for i in range(repeats):
         for side in sides[i % len(sides) :] + sides[: i % len(sides)]:
             if side == "optuna":
                 runs[side].append(run_optuna(trials, parallelism, sampler, trial))
             else:
-                tree = before if side == "before" else None
+                tree = trees.get(side)
                 runs[side].append(run_tradeoff(trials, parallelism, sampler, trial, tree))
         shown = "; ".join(
             f"{side} wall {r[-1]['wall']:.1f} s cpu {r[-1]['cpu']:.1f} s"
@@ -212,15 +214,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--trial", default="python", choices=["python", "printf"])
         p.add_argument("--name", default=NAME, help="name of the JSON file")
         p.add_argument(
-            "--before", type=Path, default=None, help="a checkout of the old tradeoff to compare"
+            "--trees",
+            default="",
+            help="other checkouts of tradeoff to run too, e.g. before=/path/to/main",
         )
 
     args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
     trials = args.trials or (20 if args.quick else 1000)
     repeats = args.seeds or (1 if args.quick else 3)
     load_before = os.getloadavg()
+    trees = {
+        name: Path(path) for name, _, path in (t.partition("=") for t in args.trees.split(",") if t)
+    }
     results = [
-        compare(trials, int(p), sampler, args.trial, repeats, args.before)
+        compare(trials, int(p), sampler, args.trial, repeats, trees)
         for sampler in args.samplers.split(",")
         for p in args.parallelism.split(",")
     ]
@@ -237,8 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "" if side == "optuna" else c.show(r[f"{side}_ratio"]["cpu"]),
         ]
         for r in results
-        for side in ("optuna", "tradeoff", "before")
-        if side in r
+        for side in ("optuna", "tradeoff", *trees)
     ]
     c.print_table(
         f"{trials} instant two-objective trials ({args.trial}), median [IQR] of {repeats}, seconds",
