@@ -5,7 +5,10 @@ is all a crash of the run (``kill -9``, an exception) needs: the page cache outl
 process. Only a crash of the machine needs the data on disk; a ``fsync`` per record
 (milliseconds each) would dominate a study of short trials, so one thread flushes the
 files written since its last pass, then their folders, and ``wait`` blocks until
-everything written so far is on disk (the runner calls it when a run ends).
+everything written so far is on disk (the runner calls it when a run ends). A crash of
+the machine mid-run can lose the last moments' records (their trials run again) or, on
+file systems that persist a rename before the data it renames, leave a record cut short,
+which the next run names (``FileStore.load_trials``).
 """
 
 from __future__ import annotations

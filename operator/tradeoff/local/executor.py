@@ -11,8 +11,8 @@ on the runner's queue: an ``Intermediate`` per new intermediate value as it arri
 one ``AttemptResult`` once the child has exited and closed its output (exit status, CPU
 time from ``wait4``, final metrics with the termination-log summary applied). The runner
 calls ``fire_timers`` to enforce deadlines (SIGTERM, then SIGKILL after a grace period).
-Running children are recorded (``ChildRecords``) in the scratch
-folder, so a run started after this one was killed can stop them (``stop_leftovers``).
+Running children are recorded (``ChildRecords``) in the scratch folder, so a run started
+after this one was killed can stop them (``stop_leftovers``).
 """
 
 from __future__ import annotations
@@ -28,59 +28,16 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from tradeoff.api.study import StudySpec
 from tradeoff.api.template import ENV_TERMINATION_LOG
+from tradeoff.local.attempt import Attempt
 from tradeoff.local.children import ChildRecords, Leftover
 from tradeoff.local.events import AttemptResult, Event, Intermediate, StopCause, command_line
 from tradeoff.trial_output import TrialOutput
-from tradeoff.trial_stream import TERMINATION_MESSAGE_BYTES, LineReader
 
 __all__ = ["LocalExecutor"]
-
-_READ_SIZE = 65536
-
-
-def _read_head(path: Path, limit: int) -> str:
-    """The first `limit` bytes of a file, as text."""
-    with path.open("rb") as file:
-        return file.read(limit).decode("utf-8", errors="replace")
-
-
-class _Attempt:
-    """One running child: its process, output, log, timers and stop state."""
-
-    def __init__(
-        self, trial: str, attempt: int, process: subprocess.Popen[bytes], termination_log: Path
-    ) -> None:
-        self.trial = trial
-        self.attempt = attempt
-        self.process = process
-        self.termination_log = termination_log
-        self.started = time.monotonic()
-        self.reaped = False
-        self.exited = False
-        self.deadline: float | None = None
-        self.kill_at: float | None = None
-        self.stopped_for: StopCause | None = None
-        self.readers: dict[int, LineReader] = {}
-        self.stderr_fd = -1
-        self.last_stderr = ""
-        self.problems: list[str] = []
-        self.log: BinaryIO | None = None
-        self.output: TrialOutput | None = None
-
-    def next_timer(self) -> float | None:
-        """When the next SIGKILL (if stopping) or the deadline is due (monotonic)."""
-        return self.kill_at if self.kill_at is not None else self.deadline
-
-    def signal_group(self, signum: int) -> None:
-        """Signal the child's process group unless the child has been reaped already."""
-        if self.reaped:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signum)
 
 
 class LocalExecutor:
@@ -103,7 +60,7 @@ class LocalExecutor:
         self.warn = warn
         self.grace_seconds = grace_seconds
         self.cwd = cwd
-        self._running: dict[str, _Attempt] = {}
+        self._running: dict[str, Attempt] = {}
         self._base_env = dict(os.environ)  # read once: each copy of os.environ costs 0.4 ms
         self._selector = selectors.DefaultSelector()
         self._wake_read, self._wake_write = os.pipe()
@@ -188,7 +145,13 @@ class LocalExecutor:
             message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.events.put(AttemptResult(trial, attempt, None, 0.0, 0.0, {}, start_error=message))
             return
-        running = _Attempt(trial, attempt, process, termination_log)
+
+        def on_step(metric: str, step: int, value: float) -> None:
+            self.events.put(Intermediate(trial, attempt, metric, step, value))
+
+        output = TrialOutput(self.spec.trial_template.metrics.format, series=(), on_step=on_step)
+        running = Attempt(trial, attempt, process, output, termination_log)
+        running.open_log(self.logs_dir / f"{trial}.log")
         deadline = self.spec.trial_template.active_deadline_seconds
         if deadline is not None:
             running.deadline = running.started + deadline
@@ -238,31 +201,16 @@ class LocalExecutor:
 
     # -- following (every child in one selector, on the runner's thread) -------------
 
-    def _follow(self, running: _Attempt) -> None:
-        """Register the child's output and exit with the selector; open its log."""
-
-        def on_step(metric: str, step: int, value: float) -> None:
-            self.events.put(Intermediate(running.trial, running.attempt, metric, step, value))
-
-        fmt = self.spec.trial_template.metrics.format
-        running.output = TrialOutput(fmt, series=(), on_step=on_step)
-        process = running.process
-        assert process.stdout is not None and process.stderr is not None
-        running.stderr_fd = process.stderr.fileno()
-        for stream in (process.stdout, process.stderr):
-            running.readers[stream.fileno()] = LineReader()
-            self._selector.register(stream, selectors.EVENT_READ, running)
+    def _follow(self, running: Attempt) -> None:
+        """Register the child's output and exit with the selector."""
+        for fd in running.readers:
+            self._selector.register(fd, selectors.EVENT_READ, running)
         try:
-            pidfd = os.pidfd_open(process.pid)
+            pidfd = os.pidfd_open(running.process.pid)
         except OSError:  # no pidfd (old kernel): the exit is waited for once output ends
             running.exited = True
         else:
             self._selector.register(pidfd, selectors.EVENT_READ, running)
-        try:
-            running.log = (self.logs_dir / f"{running.trial}.log").open("ab")
-            running.log.write(f"--- attempt {running.attempt} ---\n".encode())
-        except OSError as exc:
-            running.problems.append(f"cannot write the trial's log: {exc.strerror or exc}")
 
     def poll(self, timeout: float | None) -> bool:
         """Wait up to ``timeout`` seconds (None: until something happens) for output or
@@ -270,7 +218,7 @@ class LocalExecutor:
         False if the time ran out with nothing ready."""
         ready = self._selector.select(timeout)
         for key, _ in ready:
-            running: _Attempt | None = key.data
+            running: Attempt | None = key.data
             if running is None:
                 with contextlib.suppress(OSError):
                     os.read(self._wake_read, 4096)
@@ -280,78 +228,19 @@ class LocalExecutor:
                 self._selector.unregister(fd)
                 os.close(fd)
                 running.exited = True
-            else:
-                try:
-                    self._read(running, fd)
-                except Exception as exc:  # the attempt must still be reaped and reported
-                    running.problems.append(f"reading the trial's output failed: {exc}")
-                    running.signal_group(signal.SIGKILL)
-                    self._close_stream(running, fd)
+            elif running.read(fd):
+                self._selector.unregister(fd)
+                running.close_stream(fd)
             if running.exited and not running.readers and not running.reaped:
                 self._reap(running)
         return bool(ready)
 
-    def _read(self, running: _Attempt, fd: int) -> None:
-        """Copy what ``fd`` has to the log line by line; feed stdout to the output parser;
-        keep the last non-empty stderr line (cut at 64 KiB, like every line)."""
-        reader = running.readers[fd]
-        chunk = os.read(fd, _READ_SIZE)
-        lines = reader.feed(chunk) if chunk else reader.end()
-        log, output = running.log, running.output
-        assert output is not None
-        for line in lines:
-            if log is not None:
-                log.write(line.text.encode("utf-8", "replace"))
-                if line.dropped:
-                    log.write(f" [... {line.dropped} more bytes]".encode())
-                log.write(b"\n")
-            if fd == running.stderr_fd:
-                running.last_stderr = line.text.strip() or running.last_stderr
-            else:
-                output.feed(line.text.rstrip("\r"), cut=line.dropped > 0)
-        if log is not None and lines:
-            log.flush()
-        if not chunk:
-            self._close_stream(running, fd)
-
-    def _close_stream(self, running: _Attempt, fd: int) -> None:
-        self._selector.unregister(fd)
-        del running.readers[fd]
-        process = running.process
-        stream = process.stderr if fd == running.stderr_fd else process.stdout
-        if stream is not None:
-            stream.close()
-
-    def _reap(self, running: _Attempt) -> None:
+    def _reap(self, running: Attempt) -> None:
         """The child exited and closed its output: collect its status and report."""
-        process = running.process
-        _, status, usage = os.wait4(process.pid, 0)
+        _, status, usage = os.wait4(running.process.pid, 0)
         running.reaped = True
         self.children.forget(running.trial)
-        process.returncode = exit_code = os.waitstatus_to_exitcode(status)
-        duration = time.monotonic() - running.started
-        if running.log is not None:
-            running.log.close()
-        output = running.output
-        assert output is not None
-        termination_log = running.termination_log
-        if termination_log.exists():
-            output.apply_summary(_read_head(termination_log, TERMINATION_MESSAGE_BYTES))
-            termination_log.unlink(missing_ok=True)
-        self.events.put(
-            AttemptResult(
-                trial=running.trial,
-                attempt=running.attempt,
-                exit_code=exit_code,
-                duration_seconds=duration,
-                cpu_seconds=usage.ru_utime + usage.ru_stime,
-                metrics=dict(output.final),
-                problems=running.problems + output.problems,
-                invalid=dict(output.invalid),
-                last_stderr=running.last_stderr,
-                stopped_for=running.stopped_for,
-            )
-        )
+        self.events.put(running.result(status, usage))
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
