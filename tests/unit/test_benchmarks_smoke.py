@@ -20,9 +20,14 @@ QUICK = [
     "overhead",
     "engine_scale",
     "warm_start",
+    "local_scale",
 ]
-EXTRA_ARGS = {"overhead": ["--parts", "latency"]}
-"""Part (a) starts `tradeoff run` processes; the local-mode tests cover that path."""
+EXTRA_ARGS = {
+    "overhead": ["--parts", "latency"],
+    "local_scale": ["--trial", "printf", "--samplers", "random", "--parallelism", "2"],
+}
+"""Part (a) of overhead starts `tradeoff run` processes; the local-mode tests cover that
+path (local_scale runs a small one: 20 `printf` trials)."""
 
 
 def _load(name: str) -> ModuleType:

@@ -82,14 +82,18 @@ class Harness:
         )
         self.executor.start(trial, 1, pod)
 
+    def next_event(self, timeout: float = 1.0) -> Event | None:
+        """The next event, polling the executor for up to ``timeout`` seconds."""
+        end = time.monotonic() + timeout
+        while self.events.empty() and (left := end - time.monotonic()) > 0:
+            self.executor.poll(left)
+        return None if self.events.empty() else self.events.get_nowait()
+
     def wait(self, timeout: float = 30.0) -> AttemptResult:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             wait = self.executor.seconds_to_next_timer()
-            try:
-                event = self.events.get(timeout=min(wait if wait is not None else 1.0, 1.0))
-            except queue.Empty:
-                event = None
+            event = self.next_event(min(wait if wait is not None else 1.0, 1.0))
             self.executor.fire_timers()
             if isinstance(event, Intermediate):
                 self.intermediate.append(event)
@@ -174,7 +178,7 @@ def test_stop_for_pruning_ends_the_child(tmp_path: Path) -> None:
     )
     h = Harness(_spec(code), tmp_path)
     h.start()
-    first = h.events.get(timeout=10)
+    first = h.next_event(timeout=10)
     assert isinstance(first, Intermediate)
     h.executor.stop("exe-0000", "prune")
     result = h.wait()

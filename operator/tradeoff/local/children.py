@@ -80,7 +80,7 @@ class ChildRecords:
         tmp.replace(self.path(trial))
 
     def forget(self, trial: str) -> None:
-        """The child of ``trial`` has ended (never raises: the reader thread calls it)."""
+        """The child of ``trial`` has ended (never raises)."""
         with contextlib.suppress(OSError):
             self.path(trial).unlink(missing_ok=True)
 

@@ -43,6 +43,9 @@ _MARKS = {"Succeeded": "[green]✓[/]", "Failed": "[red]✗[/]", "Pruned": "[yel
 class RunDisplay(Protocol):
     """What the runner tells the person watching."""
 
+    live: bool
+    """Whether ``update`` shows anything (the runner summarises the study only then)."""
+
     def begin(
         self,
         spec: StudySpec,
@@ -64,6 +67,8 @@ class RunDisplay(Protocol):
 
 class NullDisplay:
     """Shows nothing."""
+
+    live = False
 
     def begin(
         self,
@@ -147,6 +152,7 @@ class RichDisplay:
     def __init__(self, console: Console, *, bar: bool = True, trial_lines: bool = True) -> None:
         self.console = console
         self.bar = bar and console.is_terminal
+        self.live = self.bar
         self.trial_lines = trial_lines
         self.spec: StudySpec | None = None
         self.progress: Progress | None = None

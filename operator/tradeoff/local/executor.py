@@ -2,15 +2,17 @@
 
 Each attempt runs the primary container's ``command + args`` of the trial's rendered
 PodSpec, as a list (never through a shell), in its own process group, with the trial
-environment of the template. One reader thread per child reads its stdout and stderr,
-writes both to the trial's log (lines cut at 64 KiB: memory does not grow with what
-a trial prints), parses metric lines with ``TrialOutput`` and puts events
+environment of the template. The runner's thread follows every child in ``poll``: one
+selector waits on all children's stdout and stderr and on a pidfd per child (readable
+when it exits), so a child's ending wakes the runner at once, with no thread or fixed
+sleep in between. Output goes to the trial's log (lines cut at 64 KiB: memory does not
+grow with what a trial prints); metric lines are parsed with ``TrialOutput``. Events go
 on the runner's queue: an ``Intermediate`` per new intermediate value as it arrives, and
-one ``AttemptResult`` when the child has exited (exit status, CPU time from ``wait4``,
-final metrics with the termination-log summary applied). The runner's single thread owns
-every decision; it calls ``fire_timers`` to enforce deadlines (SIGTERM, then SIGKILL
-after a grace period). Running children are recorded (``ChildRecords``) in the scratch
-folder, so a run started after this one was killed can stop them (``stop_leftovers``).
+one ``AttemptResult`` once the child has exited and closed its output (exit status, CPU
+time from ``wait4``, final metrics with the termination-log summary applied). The runner
+calls ``fire_timers`` to enforce deadlines (SIGTERM, then SIGKILL after a grace period).
+Running children are recorded (``ChildRecords``) in the scratch folder, so a run started
+after this one was killed can stop them (``stop_leftovers``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,47 +32,12 @@ from typing import Any
 
 from tradeoff.api.study import StudySpec
 from tradeoff.api.template import ENV_TERMINATION_LOG
+from tradeoff.local.attempt import Attempt
 from tradeoff.local.children import ChildRecords, Leftover
 from tradeoff.local.events import AttemptResult, Event, Intermediate, StopCause, command_line
 from tradeoff.trial_output import TrialOutput
-from tradeoff.trial_stream import TERMINATION_MESSAGE_BYTES, LineReader
 
 __all__ = ["LocalExecutor"]
-
-_READ_SIZE = 65536
-
-
-def _read_head(path: Path, limit: int) -> str:
-    """The first `limit` bytes of a file, as text."""
-    with path.open("rb") as file:
-        return file.read(limit).decode("utf-8", errors="replace")
-
-
-class _Attempt:
-    """One running child: its process, timers and stop state (guarded by ``lock``)."""
-
-    def __init__(self, trial: str, attempt: int, process: subprocess.Popen[bytes]) -> None:
-        self.trial = trial
-        self.attempt = attempt
-        self.process = process
-        self.started = time.monotonic()
-        self.lock = threading.Lock()
-        self.reaped = False
-        self.deadline: float | None = None
-        self.kill_at: float | None = None
-        self.stopped_for: StopCause | None = None
-
-    def next_timer(self) -> float | None:
-        """When the next SIGKILL (if stopping) or the deadline is due (monotonic)."""
-        return self.kill_at if self.kill_at is not None else self.deadline
-
-    def signal_group(self, signum: int) -> None:
-        """Signal the child's process group unless the child has been reaped already."""
-        with self.lock:
-            if self.reaped:
-                return
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signum)
 
 
 class LocalExecutor:
@@ -94,7 +60,13 @@ class LocalExecutor:
         self.warn = warn
         self.grace_seconds = grace_seconds
         self.cwd = cwd
-        self._running: dict[str, _Attempt] = {}
+        self._running: dict[str, Attempt] = {}
+        self._base_env = dict(os.environ)  # read once: each copy of os.environ costs 0.4 ms
+        self._selector = selectors.DefaultSelector()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._selector.register(self._wake_read, selectors.EVENT_READ, None)
         self._warned: set[str] = set()
         self._own_scratch = scratch_dir is None
         self._tmp = scratch_dir or Path(tempfile.mkdtemp(prefix="tradeoff-"))
@@ -112,20 +84,30 @@ class LocalExecutor:
 
     def close(self) -> None:
         """Remove the temporary files (call once nothing runs any more)."""
+        self._selector.close()
+        for fd in (self._wake_read, self._wake_write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         if self._own_scratch:
             shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def wake(self) -> None:
+        """Make a ``poll`` in progress return now (safe in a signal handler)."""
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"\0")
 
     # -- starting ----------------------------------------------------------------------
 
     def environment(self, container: dict[str, Any], termination_log: Path) -> dict[str, str]:
-        """The caller's environment plus the container's env values (PYTHONPATH extended)."""
-        env = dict(os.environ)
+        """The caller's environment (as it was when the executor was made) plus the
+        container's env values (PYTHONPATH extended)."""
+        env = dict(self._base_env)
         for item in container.get("env") or []:
             name = str(item.get("name", ""))
             if "value" in item:
                 value = str(item["value"])
-                if name == "PYTHONPATH" and os.environ.get("PYTHONPATH"):
-                    value = value + os.pathsep + os.environ["PYTHONPATH"]
+                if name == "PYTHONPATH" and self._base_env.get("PYTHONPATH"):
+                    value = value + os.pathsep + self._base_env["PYTHONPATH"]
                 env[name] = value
             elif "valueFrom" in item:
                 self._warn_once(
@@ -163,7 +145,13 @@ class LocalExecutor:
             message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.events.put(AttemptResult(trial, attempt, None, 0.0, 0.0, {}, start_error=message))
             return
-        running = _Attempt(trial, attempt, process)
+
+        def on_step(metric: str, step: int, value: float) -> None:
+            self.events.put(Intermediate(trial, attempt, metric, step, value))
+
+        output = TrialOutput(self.spec.trial_template.metrics.format, series=(), on_step=on_step)
+        running = Attempt(trial, attempt, process, output, termination_log)
+        running.open_log(self.logs_dir / f"{trial}.log")
         deadline = self.spec.trial_template.active_deadline_seconds
         if deadline is not None:
             running.deadline = running.started + deadline
@@ -172,13 +160,7 @@ class LocalExecutor:
             self.children.record(trial, attempt, process.pid)
         except OSError as exc:
             self._warn_once("record", f"cannot record running trials in {self._tmp}: {exc}")
-        reader = threading.Thread(
-            target=self._follow,
-            args=(running, termination_log),
-            name=f"tradeoff-{trial}",
-            daemon=True,
-        )
-        reader.start()
+        self._follow(running)
 
     # -- stopping ----------------------------------------------------------------------
 
@@ -187,11 +169,10 @@ class LocalExecutor:
         running = self._running.get(trial)
         if running is None:
             return
-        with running.lock:
-            if running.stopped_for is None:
-                running.stopped_for = cause
-            if running.kill_at is None:
-                running.kill_at = time.monotonic() + self.grace_seconds
+        if running.stopped_for is None:
+            running.stopped_for = cause
+        if running.kill_at is None:
+            running.kill_at = time.monotonic() + self.grace_seconds
         running.signal_group(signal.SIGKILL if force else signal.SIGTERM)
 
     def stop_all(self, cause: StopCause, *, force: bool = False) -> None:
@@ -218,85 +199,48 @@ class LocalExecutor:
         """The runner took the ``AttemptResult`` of ``trial``: forget the attempt."""
         self._running.pop(trial, None)
 
-    # -- following (one reader thread per child) --------------------------------------
+    # -- following (every child in one selector, on the runner's thread) -------------
 
-    def _follow(self, running: _Attempt, termination_log: Path) -> None:
-        def on_step(metric: str, step: int, value: float) -> None:
-            self.events.put(Intermediate(running.trial, running.attempt, metric, step, value))
-
-        output = TrialOutput(self.spec.trial_template.metrics.format, series=(), on_step=on_step)
-        problems: list[str] = []
+    def _follow(self, running: Attempt) -> None:
+        """Register the child's output and exit with the selector."""
+        for fd in running.readers:
+            self._selector.register(fd, selectors.EVENT_READ, running)
         try:
-            last_stderr = self._read(running, output)
-        except Exception as exc:  # the attempt must still be reaped and reported
-            problems.append(f"reading the trial's output failed: {exc}")
-            last_stderr = ""
-            running.signal_group(signal.SIGKILL)
-        process = running.process
-        os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
-        with running.lock:
-            running.reaped = True
-            _, status, usage = os.wait4(process.pid, 0)
-            stopped_for = running.stopped_for
-        self.children.forget(running.trial)
-        process.returncode = exit_code = os.waitstatus_to_exitcode(status)
-        duration = time.monotonic() - running.started
-        if termination_log.exists():
-            output.apply_summary(_read_head(termination_log, TERMINATION_MESSAGE_BYTES))
-            termination_log.unlink(missing_ok=True)
-        self.events.put(
-            AttemptResult(
-                trial=running.trial,
-                attempt=running.attempt,
-                exit_code=exit_code,
-                duration_seconds=duration,
-                cpu_seconds=usage.ru_utime + usage.ru_stime,
-                metrics=dict(output.final),
-                problems=problems + output.problems,
-                invalid=dict(output.invalid),
-                last_stderr=last_stderr,
-                stopped_for=stopped_for,
-            )
-        )
+            pidfd = os.pidfd_open(running.process.pid)
+        except OSError:  # no pidfd (old kernel): the exit is waited for once output ends
+            running.exited = True
+        else:
+            self._selector.register(pidfd, selectors.EVENT_READ, running)
 
-    def _read(self, running: _Attempt, output: TrialOutput) -> str:
-        """Copy stdout and stderr to the log line by line until both close; feed stdout
-        to ``output``. Returns the last non-empty stderr line (cut at 64 KiB, like every
-        line: memory does not grow with what the trial prints)."""
-        process = running.process
-        assert process.stdout is not None and process.stderr is not None
-        stderr_fd = process.stderr.fileno()
-        readers = {process.stdout.fileno(): LineReader(), stderr_fd: LineReader()}
-        last_stderr = ""
-        log_path = self.logs_dir / f"{running.trial}.log"
-        with (
-            selectors.DefaultSelector() as selector,
-            log_path.open("ab") as log,
-            process.stdout,
-            process.stderr,
-        ):
-            for fd in readers:
-                selector.register(fd, selectors.EVENT_READ)
-            log.write(f"--- attempt {running.attempt} ---\n".encode())
-            while selector.get_map():
-                for key, _ in selector.select():
-                    chunk = os.read(key.fd, _READ_SIZE)
-                    if chunk:
-                        lines = readers[key.fd].feed(chunk)
-                    else:
-                        selector.unregister(key.fd)
-                        lines = readers[key.fd].end()
-                    for line in lines:
-                        log.write(line.text.encode("utf-8", "replace"))
-                        if line.dropped:
-                            log.write(f" [... {line.dropped} more bytes]".encode())
-                        log.write(b"\n")
-                        if key.fd == stderr_fd:
-                            last_stderr = line.text.strip() or last_stderr
-                        else:
-                            output.feed(line.text.rstrip("\r"), cut=line.dropped > 0)
-                    log.flush()
-        return last_stderr
+    def poll(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds (None: until something happens) for output or
+        an exit of any child, or a ``wake``; handle what is ready (events go on the queue).
+        False if the time ran out with nothing ready."""
+        ready = self._selector.select(timeout)
+        for key, _ in ready:
+            running: Attempt | None = key.data
+            if running is None:
+                with contextlib.suppress(OSError):
+                    os.read(self._wake_read, 4096)
+                continue
+            fd = key.fd
+            if fd not in running.readers:  # the pidfd: the child has exited
+                self._selector.unregister(fd)
+                os.close(fd)
+                running.exited = True
+            elif running.read(fd):
+                self._selector.unregister(fd)
+                running.close_stream(fd)
+            if running.exited and not running.readers and not running.reaped:
+                self._reap(running)
+        return bool(ready)
+
+    def _reap(self, running: Attempt) -> None:
+        """The child exited and closed its output: collect its status and report."""
+        _, status, usage = os.wait4(running.process.pid, 0)
+        running.reaped = True
+        self.children.forget(running.trial)
+        self.events.put(running.result(status, usage))
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:

@@ -22,6 +22,7 @@ that produced its metrics (the final one), as in the operator.
 from __future__ import annotations
 
 import queue
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +52,9 @@ __all__ = ["LOCAL_NAMESPACE", "RunResult", "StudyRunner"]
 
 LOCAL_NAMESPACE = "local"
 """The namespace label local studies report to observers."""
+
+PUBLISH_SECONDS = 0.2
+"""The observer and the progress bar get a new summary at most this often."""
 
 
 @dataclass(frozen=True)
@@ -106,10 +110,14 @@ class StudyRunner:
             grace_seconds=grace_seconds,
         )
         self.records: dict[str, Trial] = {}
+        self._ordered: list[Trial] | None = None  # self.records by number, until one is added
+        self._active: dict[str, Trial] = {}  # the unfinished records (and some finished)
         self.interrupts = 0
         self.decision: StopDecision | None = None
         self._started_at = datetime.now(UTC)
         self._pods: dict[str, dict[str, Any]] = {}
+        self._next_publish = 0.0  # monotonic; a summary is due then if _unpublished
+        self._unpublished = False
 
     # -- signals -----------------------------------------------------------------------
 
@@ -120,6 +128,7 @@ class StudyRunner:
         """
         self.interrupts += 1
         self.events.put(Wakeup("interrupt"))
+        self.executor.wake()
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -139,6 +148,8 @@ class StudyRunner:
         if priors.dropped:
             self.display.warn(f"warm start: {priors.describe()}")
         self.records = {r.metadata.name: r for r in self.store.load_trials()}
+        self._ordered = None
+        self._active = {k: r for k, r in self.records.items() if not r.finished}
         for record in self.records.values():
             # The run died, not the trial: it re-runs without using up a retry. Cancelled
             # trials stay so until this run's stop rules let them run.
@@ -156,6 +167,7 @@ class StudyRunner:
             self.executor.stop_all("interrupt", force=True)
             self.executor.close()
             self.display.end()
+            self.store.sync()
         records, summary = self._list(), self._summary()
         if self.decision is None:
             active = sum(1 for r in records if r.state in ("Pending", "Running"))
@@ -217,14 +229,20 @@ class StudyRunner:
             if not self._running():
                 return
             self._publish()
-            timeout = self._wait_seconds()
-            try:
-                while True:
-                    self._handle(self.events.get(timeout=timeout))
-                    timeout = 0  # drain whatever else is waiting, then look around
-            except queue.Empty:
-                pass
+            self._wait_for_news()
             self.executor.fire_timers()
+
+    def _wait_for_news(self) -> None:
+        """Follow the children until an event arrives (output alone needs no look around)
+        or a wait runs out (a timer, the study's timeout, a summary due); handle events."""
+        while self.events.empty():
+            if not self.executor.poll(self._wait_seconds()):
+                break
+        try:
+            while True:
+                self._handle(self.events.get_nowait())
+        except queue.Empty:
+            pass
 
     def _check_stop(self) -> None:
         """Take the engine's stop decision, once; cancel what it stops."""
@@ -236,6 +254,8 @@ class StudyRunner:
 
     def _wait_seconds(self) -> float | None:
         waits = [self.executor.seconds_to_next_timer()]
+        if self._unpublished:
+            waits.append(max(0.0, self._next_publish - time.monotonic()))
         timeout = self.spec.budget.timeout_seconds
         if timeout is not None and self.decision is None:
             waits.append(max(0.0, timeout - self._elapsed()) + 0.01)
@@ -246,7 +266,7 @@ class StudyRunner:
 
     def _start_trials(self) -> None:
         free = self.spec.budget.parallelism - len(self._running())
-        for record in [r for r in self._list() if r.state == "Pending"][: max(0, free)]:
+        for record in [r for r in self._unfinished() if r.state == "Pending"][: max(0, free)]:
             self._start(record)
         count = self.engine.trials_to_start(self._list())
         if count <= 0:
@@ -258,9 +278,9 @@ class StudyRunner:
         self.engine.warnings.clear()
         for s in suggestions:
             record = Trial.new(self.name, s.number, s.parameters, s.sampler_state)
-            self.records[record.metadata.name] = record
-            self.store.save_trial(record)
-            self._start(record)
+            self.records[record.metadata.name] = self._active[record.metadata.name] = record
+            self._ordered = None
+            self._start(record)  # saves it, Running, before its process starts
 
     def _start(self, record: Trial) -> None:
         name = record.metadata.name
@@ -340,7 +360,7 @@ class StudyRunner:
     def _cancel_all(self, decision: StopDecision) -> None:
         if not decision.cancel_running:
             return
-        for record in self._list():
+        for record in self._unfinished():
             if record.state == "Pending":
                 record.status = lifecycle.cancel(record.status, decision.message)
                 self.store.save_trial(record)
@@ -349,10 +369,19 @@ class StudyRunner:
     # -- views -------------------------------------------------------------------------
 
     def _list(self) -> list[Trial]:
-        return sorted(self.records.values(), key=lambda r: r.number)
+        """The records by number (the records change in place; the order only on adds)."""
+        if self._ordered is None:
+            self._ordered = sorted(self.records.values(), key=lambda r: r.number)
+        return list(self._ordered)
+
+    def _unfinished(self) -> list[Trial]:
+        """The records not finished, by number (a finished record never runs again)."""
+        for name in [k for k, r in self._active.items() if r.finished]:
+            del self._active[name]
+        return sorted(self._active.values(), key=lambda r: r.number)
 
     def _running(self) -> list[Trial]:
-        return [r for r in self.records.values() if r.state == "Running"]
+        return [r for r in self._unfinished() if r.state == "Running"]
 
     def _summary(self) -> Summary:
         return self.engine.summarize(self._list())
@@ -361,6 +390,15 @@ class StudyRunner:
         return (datetime.now(UTC) - self._started_at).total_seconds()
 
     def _publish(self) -> None:
+        """Summarise for the observer and the display, if either looks, at most every
+        ``PUBLISH_SECONDS`` (a skipped one is due then: the loop wakes up for it)."""
+        if not self.display.live and isinstance(self.observer, NullObserver):
+            return
+        now = time.monotonic()
+        self._unpublished = now < self._next_publish
+        if self._unpublished:
+            return
+        self._next_publish = now + PUBLISH_SECONDS
         records, summary = self._list(), self._summary()
         state = "Running" if records else "Pending"
         self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)

@@ -11,8 +11,11 @@ Layout of a study's workdir (default ``.tradeoff/<study-name>`` under the cwd)::
     attempts/running/        pid and start time of each running trial child
     report.html              the report written at the end of a run
 
-Every file is written atomically (temporary file, fsync, rename), so a crash at any
-moment leaves either the old or the new version of a record, never half of one.
+Every file is written atomically (temporary file, rename), so a crash of the run at any
+moment leaves either the old or the new version of a record, never half of one. The
+study file is flushed to disk (fsync) before the rename; trial records are flushed in the
+background (``tradeoff.local.durable``) and all of them before a run ends, so a crash of
+the machine mid-run loses at most the last moments' records (those trials run again).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
 from tradeoff.engine.signing import new_key
+from tradeoff.local.durable import Flusher, fsync_path
 
 __all__ = [
     "FROZEN_FIELDS",
@@ -136,33 +140,26 @@ def default_workdir(study_name: str, cwd: Path | None = None) -> Path:
     return (cwd or Path.cwd()) / ".tradeoff" / study_name
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``: a temporary file in the same folder, fsync, rename."""
+def write_atomically(path: Path, text: str, *, sync: bool = True) -> None:
+    """Replace ``path`` with ``text``: a temporary file in the same folder, rename.
+
+    ``sync``: flush the file to disk before the rename and the folder after it; without,
+    the caller flushes later (see ``tradeoff.local.durable``).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot fsync a directory; the rename is still atomic
-    finally:
-        os.close(fd)
+    if sync:
+        fsync_path(path.parent, folder=True)
 
 
 def _spec_wire(study: Study) -> dict[str, Any]:
@@ -179,6 +176,7 @@ class FileStore:
         self.logs_dir = workdir / "logs"
         self.scratch_dir = workdir / "attempts"
         self.key_path = workdir / "signing.key"
+        self._flusher = Flusher()
 
     def signing_key(self) -> bytes:
         """The workdir's key that signs sampler state on its records (made on first use).
@@ -286,9 +284,15 @@ class FileStore:
         return self.logs_dir / f"{name}.log"
 
     def save_trial(self, record: Trial) -> None:
-        """Write one record (atomically)."""
+        """Write one record (atomically; flushed to disk in the background)."""
         text = record.model_dump_json(by_alias=True, exclude_none=True, indent=2)
-        write_atomically(self.trial_path(record.metadata.name), text + "\n")
+        path = self.trial_path(record.metadata.name)
+        write_atomically(path, text + "\n", sync=False)
+        self._flusher.add(path)
+
+    def sync(self) -> None:
+        """Wait until every record saved so far is on disk."""
+        self._flusher.wait()
 
     def load_trials(self) -> list[Trial]:
         """Every record, by trial number; a corrupt file is a StoreError naming it."""

@@ -1,0 +1,271 @@
+"""Local mode against raw Optuna at scale: 1,000 instant two-objective trials, CPU and wall.
+
+One side is ``tradeoff run study.yaml``; the other a script calling Optuna's
+``study.optimize`` (``n_jobs`` = the parallelism) whose objective runs the same trial
+command with ``subprocess.run`` and parses the same metric lines, with the same sampler
+(TPE with the constant liar, as the engine builds it, or random). Each trial is an
+instant ``python -c`` printing two metric lines (``--trial python``, the interpreter's
+start is its whole cost) or a ``printf`` of them (``--trial printf``: next to nothing,
+so what is measured is the orchestration alone). Both
+sides run as fresh processes (interpreter start and imports included) inside a small
+wrapper that records ``getrusage`` of the process itself (the orchestrator) and of its
+reaped children (the trials); wall time is taken around the process. The sides alternate
+within each repeat, so both see the same machine load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as c
+import yaml
+
+NAME = "local_scale"
+PRINTF = shutil.which("printf") or "/usr/bin/printf"
+FORMAT = "a=%s\\nb=%s\\n"
+"""Two metric lines: ``a`` (minimised) is the parameter x, ``b`` (maximised) is y."""
+PYTHON_TRIAL = "import sys; x, y = sys.argv[1:3]; print(f'a={x}'); print(f'b={y}')"
+
+
+def trial_command(kind: str) -> list[str]:
+    """The trial's argv before its two parameters."""
+    if kind == "python":
+        return [sys.executable, "-c", PYTHON_TRIAL]
+    return [PRINTF, FORMAT.replace("\\n", "\n")]
+
+
+WRAPPER = """
+import json, resource, runpy, sys
+out, argv = sys.argv[1], sys.argv[2:]
+sys.argv = argv
+code = 0
+try:
+    if argv[0] == "-m":
+        sys.argv = argv[1:]
+        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+    else:
+        runpy.run_path(argv[0], run_name="__main__")
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+own = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(out, "w") as f:
+    json.dump({"self": own.ru_utime + own.ru_stime,
+               "children": kids.ru_utime + kids.ru_stime, "code": code}, f)
+sys.exit(code)
+"""
+
+OPTUNA_SCRIPT = """
+import subprocess, sys
+import optuna
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+trials, jobs, sampler, command = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+def objective(trial):
+    x = trial.suggest_float("x", 0.0, 1.0)
+    y = trial.suggest_float("y", 0.0, 1.0)
+    out = subprocess.run([*command, repr(x), repr(y)], capture_output=True, text=True,
+                         check=True)
+    values = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    return float(values["a"]), float(values["b"])
+if sampler == "tpe":
+    chosen = optuna.samplers.TPESampler(seed=0, constant_liar=True)
+else:
+    chosen = optuna.samplers.RandomSampler(seed=0)
+study = optuna.create_study(directions=["minimize", "maximize"], sampler=chosen)
+study.optimize(objective, n_trials=int(trials), n_jobs=int(jobs))
+assert len(study.trials) == int(trials)
+"""
+
+
+def manifest(trials: int, parallelism: int, sampler: str, trial: str) -> dict[str, Any]:
+    command = [*trial_command(trial), "${params.x}", "${params.y}"]
+    return {
+        "apiVersion": "tradeoff.dev/v1alpha1",
+        "kind": "Study",
+        "metadata": {"name": "local-scale"},
+        "spec": {
+            "objectives": [
+                {"name": "a", "direction": "minimize"},
+                {"name": "b", "direction": "maximize"},
+            ],
+            "parameters": [
+                {"name": "x", "type": "float", "low": 0.0, "high": 1.0},
+                {"name": "y", "type": "float", "low": 0.0, "high": 1.0},
+            ],
+            "algorithm": {"name": sampler, "seed": 0},
+            "budget": {"maxTrials": trials, "parallelism": parallelism},
+            "trialTemplate": {
+                "pod": {"containers": [{"name": "trial", "image": "none", "command": command}]}
+            },
+        },
+    }
+
+
+def _measure(argv: list[str], work: Path, tree: Path | None = None) -> dict[str, float]:
+    """Wall, orchestrator CPU and trial CPU seconds of ``python argv`` (in the wrapper);
+    ``tree``: a checkout whose ``tradeoff`` to import instead of this one's."""
+    usage = work / "usage.json"
+    command = [sys.executable, "-c", WRAPPER, str(usage), *argv]
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree / "operator"), str(tree)])
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[:3]} exited {done.returncode}: {done.stderr.strip()[-800:]}")
+    measured = json.loads(usage.read_text(encoding="utf-8"))
+    own, kids = float(measured["self"]), float(measured["children"])
+    return {"wall": wall, "orchestrator_cpu": own, "trial_cpu": kids, "cpu": own + kids}
+
+
+def run_tradeoff(
+    trials: int, parallelism: int, sampler: str, trial: str, tree: Path | None = None
+) -> dict[str, float]:
+    work = Path(tempfile.mkdtemp(prefix="tradeoff-local-scale-"))
+    try:
+        study = work / "study.yaml"
+        study.write_text(yaml.safe_dump(manifest(trials, parallelism, sampler, trial)), "utf-8")
+        argv = ["-m", "tradeoff.cli", "run", str(study), "--workdir", str(work / "records")]
+        result = _measure([*argv, "--no-progress", "--quiet"], work, tree)
+        finished = len(list((work / "records" / "trials").glob("*.json")))
+        if finished != trials:
+            raise RuntimeError(f"tradeoff run left {finished} records, not {trials}")
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_optuna(trials: int, parallelism: int, sampler: str, trial: str) -> dict[str, float]:
+    work = Path(tempfile.mkdtemp(prefix="optuna-local-scale-"))
+    try:
+        script = work / "optuna_study.py"
+        script.write_text(OPTUNA_SCRIPT, encoding="utf-8")
+        argv = [str(script), str(trials), str(parallelism), sampler, *trial_command(trial)]
+        return _measure(argv, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(
+    trials: int,
+    parallelism: int,
+    sampler: str,
+    trial: str,
+    repeats: int,
+    trees: dict[str, Path] | None = None,
+) -> dict[str, Any]:
+    """Each side ``repeats`` times, in turn (the order rotating); medians [IQR] and the
+    per-repeat ratios to raw Optuna. ``trees``: also run the ``tradeoff`` of these
+    checkouts (by name), e.g. the code before a change."""
+    trees = trees or {}
+    sides = ["tradeoff", "optuna", *trees]
+    runs: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+    for i in range(repeats):
+        for side in sides[i % len(sides) :] + sides[: i % len(sides)]:
+            if side == "optuna":
+                runs[side].append(run_optuna(trials, parallelism, sampler, trial))
+            else:
+                tree = trees.get(side)
+                runs[side].append(run_tradeoff(trials, parallelism, sampler, trial, tree))
+        shown = "; ".join(
+            f"{side} wall {r[-1]['wall']:.1f} s cpu {r[-1]['cpu']:.1f} s"
+            f" (own {r[-1]['orchestrator_cpu']:.1f})"
+            for side, r in runs.items()
+        )
+        print(
+            f"  {sampler} p{parallelism} #{i}: {shown}; load {os.getloadavg()[0]:.1f}", flush=True
+        )
+    keys = ("wall", "cpu", "orchestrator_cpu", "trial_cpu")
+    result: dict[str, Any] = {
+        "trials": trials,
+        "parallelism": parallelism,
+        "sampler": sampler,
+        "trial": trial,
+        "runs": runs,
+        "load_average": os.getloadavg(),
+    }
+    for side in sides:
+        result[side] = {k: c.stats([r[k] for r in runs[side]]) for k in keys}
+        if side != "optuna":
+            pairs = list(zip(runs[side], runs["optuna"], strict=True))
+            result[f"{side}_ratio"] = {
+                k: c.stats([t[k] / o[k] for t, o in pairs]) for k in ("wall", "cpu")
+            }
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    def extra(p: Any) -> None:
+        p.add_argument("--trials", type=int, default=None, help="trials per study (1000)")
+        p.add_argument("--parallelism", default="1,4", help="e.g. 1,4")
+        p.add_argument("--samplers", default="tpe,random", help="tpe, random or both")
+        p.add_argument("--trial", default="python", choices=["python", "printf"])
+        p.add_argument("--name", default=NAME, help="name of the JSON file")
+        p.add_argument(
+            "--trees",
+            default="",
+            help="other checkouts of tradeoff to run too, e.g. before=/path/to/main",
+        )
+
+    args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
+    trials = args.trials or (20 if args.quick else 1000)
+    repeats = args.seeds or (1 if args.quick else 3)
+    load_before = os.getloadavg()
+    trees = {
+        name: Path(path) for name, _, path in (t.partition("=") for t in args.trees.split(",") if t)
+    }
+    results = [
+        compare(trials, int(p), sampler, args.trial, repeats, trees)
+        for sampler in args.samplers.split(",")
+        for p in args.parallelism.split(",")
+    ]
+    rows = [
+        [
+            r["sampler"],
+            r["parallelism"],
+            side,
+            c.show(r[side]["wall"]),
+            c.show(r[side]["cpu"]),
+            c.show(r[side]["orchestrator_cpu"]),
+            c.show(r[side]["trial_cpu"]),
+            "" if side == "optuna" else c.show(r[f"{side}_ratio"]["wall"]),
+            "" if side == "optuna" else c.show(r[f"{side}_ratio"]["cpu"]),
+        ]
+        for r in results
+        for side in ("optuna", "tradeoff", *trees)
+    ]
+    c.print_table(
+        f"{trials} instant two-objective trials ({args.trial}), median [IQR] of {repeats}, seconds",
+        [
+            "sampler",
+            "parallelism",
+            "side",
+            "wall",
+            "CPU",
+            "own CPU",
+            "trial CPU",
+            "wall / optuna",
+            "CPU / optuna",
+        ],
+        rows,
+    )
+    print(f"load average before {load_before}, after {os.getloadavg()}")
+    payload = {"results": results, "load_before": load_before, "load_after": os.getloadavg()}
+    c.write_results(args.out, args.name, payload)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""One running trial child as the executor follows it: output, log, timers, stop state."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from tradeoff.local.events import AttemptResult, StopCause
+from tradeoff.trial_output import TrialOutput
+from tradeoff.trial_stream import TERMINATION_MESSAGE_BYTES, LineReader
+
+__all__ = ["Attempt"]
+
+_READ_SIZE = 65536
+
+
+def _read_head(path: Path, limit: int) -> str:
+    """The first `limit` bytes of a file, as text."""
+    with path.open("rb") as file:
+        return file.read(limit).decode("utf-8", errors="replace")
+
+
+class Attempt:
+    """A started child: reads its output line by line into its log and ``output``."""
+
+    def __init__(
+        self,
+        trial: str,
+        attempt: int,
+        process: subprocess.Popen[bytes],
+        output: TrialOutput,
+        termination_log: Path,
+    ) -> None:
+        self.trial = trial
+        self.attempt = attempt
+        self.process = process
+        self.output = output
+        self.termination_log = termination_log
+        self.started = time.monotonic()
+        self.reaped = False
+        self.exited = False
+        self.deadline: float | None = None
+        self.kill_at: float | None = None
+        self.stopped_for: StopCause | None = None
+        assert process.stdout is not None and process.stderr is not None
+        self.stderr_fd = process.stderr.fileno()
+        self.readers = {process.stdout.fileno(): LineReader(), self.stderr_fd: LineReader()}
+        """The output streams still open, by file descriptor."""
+        self.last_stderr = ""
+        self.problems: list[str] = []
+        self.log: BinaryIO | None = None
+
+    def open_log(self, path: Path) -> None:
+        """Append this attempt's output to ``path`` (a problem noted if it cannot)."""
+        try:
+            self.log = path.open("ab")
+            self.log.write(f"--- attempt {self.attempt} ---\n".encode())
+        except OSError as exc:
+            self.problems.append(f"cannot write the trial's log: {exc.strerror or exc}")
+
+    def next_timer(self) -> float | None:
+        """When the next SIGKILL (if stopping) or the deadline is due (monotonic)."""
+        return self.kill_at if self.kill_at is not None else self.deadline
+
+    def signal_group(self, signum: int) -> None:
+        """Signal the child's process group unless the child has been reaped already."""
+        if self.reaped:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+    def read(self, fd: int) -> bool:
+        """Copy what ``fd`` has to the log line by line, feed stdout to the output parser,
+        keep the last non-empty stderr line (cut at 64 KiB, like every line). True when
+        the stream has ended (or reading it failed: the child is then killed)."""
+        try:
+            return self._read(fd)
+        except Exception as exc:  # the attempt must still be reaped and reported
+            self.problems.append(f"reading the trial's output failed: {exc}")
+            self.signal_group(signal.SIGKILL)
+            return True
+
+    def _read(self, fd: int) -> bool:
+        reader = self.readers[fd]
+        chunk = os.read(fd, _READ_SIZE)
+        lines = reader.feed(chunk) if chunk else reader.end()
+        log = self.log
+        for line in lines:
+            if log is not None:
+                log.write(line.text.encode("utf-8", "replace"))
+                if line.dropped:
+                    log.write(f" [... {line.dropped} more bytes]".encode())
+                log.write(b"\n")
+            if fd == self.stderr_fd:
+                self.last_stderr = line.text.strip() or self.last_stderr
+            else:
+                self.output.feed(line.text.rstrip("\r"), cut=line.dropped > 0)
+        if log is not None and lines:
+            log.flush()
+        return not chunk
+
+    def close_stream(self, fd: int) -> None:
+        """Close an output stream that has ended."""
+        del self.readers[fd]
+        stream = self.process.stderr if fd == self.stderr_fd else self.process.stdout
+        if stream is not None:
+            stream.close()
+
+    def result(self, status: int, usage: resource.struct_rusage) -> AttemptResult:
+        """The ended attempt, from the child's wait status and resource usage."""
+        self.process.returncode = exit_code = os.waitstatus_to_exitcode(status)
+        duration = time.monotonic() - self.started
+        if self.log is not None:
+            self.log.close()
+        output = self.output
+        if self.termination_log.exists():
+            output.apply_summary(_read_head(self.termination_log, TERMINATION_MESSAGE_BYTES))
+            self.termination_log.unlink(missing_ok=True)
+        return AttemptResult(
+            trial=self.trial,
+            attempt=self.attempt,
+            exit_code=exit_code,
+            duration_seconds=duration,
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
+            metrics=dict(output.final),
+            problems=self.problems + output.problems,
+            invalid=dict(output.invalid),
+            last_stderr=self.last_stderr,
+            stopped_for=self.stopped_for,
+        )

@@ -1,0 +1,77 @@
+"""Flushing written files to disk in the background: durability against a power cut.
+
+Records are replaced atomically (temporary file, rename) on the runner's thread, which
+is all a crash of the run (``kill -9``, an exception) needs: the page cache outlives the
+process. Only a crash of the machine needs the data on disk; a ``fsync`` per record
+(milliseconds each) would dominate a study of short trials, so one thread flushes the
+files written since its last pass, then their folders, and ``wait`` blocks until
+everything written so far is on disk (the runner calls it when a run ends). A crash of
+the machine mid-run can lose the last moments' records (their trials run again) or, on
+file systems that persist a rename before the data it renames, leave a record cut short,
+which the next run names (``FileStore.load_trials``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+__all__ = ["Flusher", "fsync_path"]
+
+
+def fsync_path(path: Path, *, folder: bool = False) -> None:
+    """``fsync`` a file or folder; gone files and file systems that refuse are skipped."""
+    try:
+        fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if folder else 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot fsync a directory; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+class Flusher:
+    """Flushes the paths it is given to disk on its own thread, in batches."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._dirty: set[Path] = set()
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    def add(self, path: Path) -> None:
+        """Flush ``path`` (and its folder) soon."""
+        with self._cond:
+            self._dirty.add(path)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="tradeoff-flush", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
+
+    def wait(self) -> None:
+        """Return once everything added so far is on disk."""
+        with self._cond:
+            while self._dirty or self._busy:
+                self._cond.wait()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._dirty:
+                    self._cond.wait()
+                batch, self._dirty, self._busy = self._dirty, set(), True
+            try:
+                for path in batch:
+                    fsync_path(path)
+                for folder in {p.parent for p in batch}:
+                    fsync_path(folder, folder=True)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
