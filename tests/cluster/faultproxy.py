@@ -80,6 +80,7 @@ class FaultInjectingProxy:
         self.injected: Counter[tuple[str, str]] = Counter()
         self.forwarded = 0
         self._random = random.Random(seed)
+        self._cuts = random.Random(seed + 1)  # apart, so stream timing moves no request fault
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -91,7 +92,7 @@ class FaultInjectingProxy:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    # -- decisions (seeded, one draw sequence for all requests) --------------------------
+    # -- decisions (seeded: one draw sequence for requests, one for stream cuts) --------------------------
     def _fault(self, method: str, stream: bool) -> str | None:
         with self._lock:
             if self._random.random() >= self.rate:
@@ -111,8 +112,8 @@ class FaultInjectingProxy:
     def _cut(self, watch: bool) -> tuple[float, bool]:
         """When to cut a stream, and whether abruptly (the connection drops)."""
         with self._lock:
-            after = self._random.uniform(*self.cut_after)
-            return after, self._random.random() < 0.5 or not watch
+            after = self._cuts.uniform(*self.cut_after)
+            return after, self._cuts.random() < 0.5 or not watch
 
     def _count(self, kind: str, what: str) -> None:
         with self._lock:
