@@ -92,7 +92,7 @@ class FaultInjectingProxy:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    # -- decisions (seeded: one draw sequence for requests, one for stream cuts) --------------------------
+    # -- decisions (seeded: one draw sequence for requests, one for stream cuts) -----
     def _fault(self, method: str, stream: bool) -> str | None:
         with self._lock:
             if self._random.random() >= self.rate:
