@@ -103,8 +103,10 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             # Prometheus applies new targets every 5 s: wait for a scrape before the studies.
             wait_for(lambda: query(url, 'up{job="tradeoff"} == 1'), 30, "a first scrape")
             budget = {"maxTrials": 6, "parallelism": 3, "maxFailedTrials": 3}
+            # Trials run 3 s, so a 1 s scrape surely sees them Running (the operator records
+            # "Running" half a second after a pod starts).
             for name, size in ((STUDY, budget), (OTHER, {**budget, "maxTrials": 2})):
-                manifest = study_manifest(name, code=TRIAL, budget=size, env={"SLEEP": "1"})
+                manifest = study_manifest(name, code=TRIAL, budget=size, env={"SLEEP": "3"})
                 result = apply(cluster, manifest)
                 assert result.returncode == 0, result.stderr
             for name in (STUDY, OTHER):
