@@ -258,19 +258,21 @@ def test_two_replicas_only_one_acts(cluster: Cluster, operator: Callable[..., Op
 
     cluster.wait_for(lambda: len(peers()) == 2, timeout=40, message="both replicas peer")
     priorities = {p["priority"] for p in peers().values()}  # type: ignore[index]
-    assert len(priorities) == 2  # their start times: the one started last acts
-    # The lower-priority replica sees the other and pauses (slow on a loaded machine).
+    assert len(priorities) == 2  # their start times: the one that peered last acts
+    # The lower-priority replica sees the other and pauses (slow on a loaded machine). Which
+    # one that is follows when each process got going, not the order they were started in.
     cluster.wait_for(
-        lambda: "Pausing operations" in replicas[0].log, timeout=30, message="replica 0 pauses"
+        lambda: any("Pausing operations" in r.log for r in replicas),
+        timeout=45,
+        message="a replica pauses",
     )
+    idle = next(r for r in replicas if "Pausing operations" in r.log)
     apply(cluster, study_manifest("peered", budget={"maxTrials": 3, "parallelism": 2}))
     wait_study(cluster, "peered", timeout=40)
     assert_exactly(cluster, "peered", 3)
     acting = [r for r in replicas if "Created trial" in r.log]
-    assert acting == [replicas[1]]
-    idle = next(r for r in replicas if r is not acting[0])
+    assert acting == [r for r in replicas if r is not idle]
     assert "Created pod" not in idle.log and "Trial default/" not in idle.log
-    assert "Resuming operations" not in idle.log or "Pausing operations" in idle.log
 
 
 def test_all_namespaces_with_cluster_peering(
