@@ -25,7 +25,7 @@ from tests.e2e.helpers import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
-TRIALS = 8
+TRIALS = 12
 
 
 def timed_study(
@@ -85,8 +85,8 @@ def test_api_faults_cost_seconds_and_lose_nothing(
     print(f"clean {clean:.1f} s, faulted {faulty:.1f} s; {forwarded} forwarded, {injected}")
     assert_each_trial_once(cluster, "faulty")
     errors = sum(n for (kind, _), n in injected.items() if not kind.startswith("cut"))
-    # The proxy was in the way and did fail requests (about 5 of the ~100 a study makes).
-    assert errors >= 3, injected
+    # The proxy was in the way and did fail requests (5% of the ~150 a 12-trial study makes).
+    assert errors >= 5, injected
     assert any(kind.startswith("cut") for kind, _ in injected), injected
     assert faulty <= 2 * clean, f"faulted {faulty:.1f} s against clean {clean:.1f} s"
 
