@@ -63,8 +63,13 @@ def test_a_privileged_study_ends_valid_false_and_no_pod_is_created(
         f"{P}.serviceAccountName: 'cluster-admin' not allowed by the trial policy "
         "(service accounts: default)",
     ]
-    warned = [e for e in events(cluster, "greedy") if e.get("reason") == "InvalidSpec"]
-    assert warned and warned[0]["type"] == "Warning"
+    # The operator posts the Event after it has written the status: wait for it too.
+    warned = cluster.wait_for(
+        lambda: [e for e in events(cluster, "greedy") if e.get("reason") == "InvalidSpec"],
+        timeout=10,
+        message="an InvalidSpec Event on greedy",
+    )
+    assert warned[0]["type"] == "Warning"
     assert warned[0]["message"] == valid["message"]
     settle(3)  # several reconciles later: still nothing created
     assert trials(cluster, "greedy") == [] and pods(cluster, "greedy") == []
