@@ -8,6 +8,7 @@ parse, so a manifest with a misspelt field and an algorithm that cannot run gets
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from tradeoff.api.errors import ManifestError
 from tradeoff.api.load import check_structure, spec_draft
 from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study, StudySpec
+from tradeoff.engine.autohistory import PastStudy, from_history
 from tradeoff.engine.samplers import (
     algorithm_problems,
     pruner_problems,
@@ -59,17 +61,24 @@ def _capped(lines: list[str], where: str) -> list[str]:
 
 
 def choose_algorithm(
-    spec: StudySpec, recorded: AlgorithmChoice | None, now: datetime | None = None
+    spec: StudySpec,
+    recorded: AlgorithmChoice | None,
+    now: datetime | None = None,
+    history: Callable[[], Sequence[PastStudy]] | None = None,
 ) -> AlgorithmChoice:
     """The algorithm a study runs: the recorded one while the spec still asks for it.
 
     A study that asks for `auto` keeps what `auto` resolved to when it started, whatever
-    this process would resolve it to now; otherwise the spec is resolved afresh, stamped
-    with `now`, for the caller to record.
+    this process would resolve it to now (or whatever history has become); otherwise the
+    spec is resolved afresh, with `history` (the finished studies of the same space, read
+    only now) when it asks for `auto`, stamped with `now`, for the caller to record.
     """
     if recorded is not None and spec.algorithm.name in ("auto", recorded.name):
         return recorded
-    return resolve_algorithm(spec).model_copy(update={"resolved_at": now})
+    chosen = resolve_algorithm(spec)
+    if history is not None and spec.algorithm.name == "auto":
+        chosen = from_history(spec, chosen, history())
+    return chosen.model_copy(update={"resolved_at": now})
 
 
 def recorded_problem(spec: StudySpec, recorded: AlgorithmChoice) -> str | None:

@@ -94,6 +94,13 @@ class Kube:
             raise
         return found
 
+    def list_studies(self, namespace: str) -> list[Obj]:
+        listed = self.custom.list_namespaced_custom_object(
+            GROUP, VERSION, namespace, "studies", _request_timeout=REQUEST_TIMEOUT
+        )
+        items: list[Obj] = listed.get("items") or []
+        return items
+
     def list_trials(self, namespace: str, study: str) -> list[Obj]:
         listed = self.custom.list_namespaced_custom_object(
             GROUP,

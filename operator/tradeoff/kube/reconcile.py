@@ -26,6 +26,7 @@ from tradeoff.engine.priors import Source, match
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm, validate_study
 from tradeoff.kube.engines import Engines
+from tradeoff.kube.history import HistoryReader
 from tradeoff.kube.ownership import split_owned
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
 from tradeoff.kube.status import (
@@ -174,6 +175,7 @@ def plan_study(
     taken: Collection[str] = (),
     owned: tuple[Sequence[Trial], Sequence[Obj]] | None = None,
     read_sources: SourceReader | None = None,
+    read_history: HistoryReader | None = None,
 ) -> StudyPlan:
     """The plan for one Study object and the Trial objects labelled with its name.
 
@@ -186,7 +188,8 @@ def plan_study(
     (condition `Blocked`) until it is free. `owned` gives the Study's own records and the
     foreign Trial objects already split and parsed (from the operator's index) instead.
     Records are never changed in place: they may be shared with a cache. `read_sources`
-    reads the Studies that `spec.warmStart.fromStudies` names (none read without it).
+    reads the Studies that `spec.warmStart.fromStudies` names (none read without it);
+    `read_history` the ended Studies of the same space, when `auto` is first resolved.
     """
     old = previous_status(obj)
     meta = obj.get("metadata") or {}
@@ -205,8 +208,9 @@ def plan_study(
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
     records = list(own_records)
-    algorithm = choose_algorithm(study.spec, old.algorithm, now)
     namespace = str(meta.get("namespace") or "")
+    history = None if read_history is None else (lambda: read_history(namespace, study))
+    algorithm = choose_algorithm(study.spec, old.algorithm, now, history)
     sources = None if read_sources is None else (lambda: read_sources(namespace, study))
     try:
         return _plan_valid(

@@ -14,6 +14,7 @@ from tradeoff.kube.attempts import phase
 from tradeoff.kube.cache import Store
 from tradeoff.kube.client import Kube, Obj, now_utc
 from tradeoff.kube.engines import Engines
+from tradeoff.kube.history import history_reader
 from tradeoff.kube.ownership import controller_of, foreign_message, owned_by, split_owned
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.podwatch import PodWatch
@@ -202,6 +203,7 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         taken,
         owned=(own, others),
         read_sources=reader(ctx.kube),
+        read_history=history_reader(ctx.kube),
     )
     if plan.ask_seconds and plan.algorithm is not None:
         ctx.observer.suggest_latency(plan.algorithm, plan.ask_seconds)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
 from tradeoff.engine.priors import Source
-from tradeoff.kube.client import Kube
+from tradeoff.kube.client import Kube, Obj
 from tradeoff.kube.ownership import owned_by
 
 ENDED = ("Succeeded", "Failed")
@@ -64,26 +64,26 @@ def reader(kube: Kube) -> SourceReader:
                     f"waiting for Study {ref.name} to end (it is {state}): warm start reads"
                     " ended Studies only, so that its prior trials stay the same"
                 )
-            uid = str((obj.get("metadata") or {}).get("uid", ""))
             spec = obj.get("spec") or {}
             objectives = [str(o.get("name")) for o in spec.get("objectives") or []]
-            records = []
-            for t in kube.list_trials(namespace, ref.name):
-                if not owned_by(t, uid):
-                    continue
-                try:
-                    record = Trial.model_validate(
-                        {
-                            k: t[k]
-                            for k in ("apiVersion", "kind", "metadata", "spec", "status")
-                            if k in t
-                        }
-                    )
-                except ValidationError:
-                    continue
-                if record.state == "Succeeded":
-                    records.append(record)
+            records = [r for r in ended_records(kube, obj) if r.state == "Succeeded"]
             sources.append(Source(ref.name, objectives, records))
         return sources
 
     return read
+
+
+def ended_records(kube: Kube, obj: Obj) -> list[Trial]:
+    """The records of the Trials the Study `obj` controls (ones that do not parse left out)."""
+    meta = obj.get("metadata") or {}
+    uid = str(meta.get("uid", ""))
+    records = []
+    for t in kube.list_trials(str(meta.get("namespace") or ""), str(meta.get("name"))):
+        if not owned_by(t, uid):
+            continue
+        try:
+            fields = ("apiVersion", "kind", "metadata", "spec", "status")
+            records.append(Trial.model_validate({k: t[k] for k in fields if k in t}))
+        except ValidationError:
+            continue
+    return records

@@ -21,6 +21,7 @@ that produced its metrics (the final one), as in the operator.
 
 from __future__ import annotations
 
+import functools
 import queue
 import time
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from tradeoff.engine.validation import choose_algorithm, recorded_problem
 from tradeoff.local.display import NullDisplay, RunDisplay
 from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
+from tradeoff.local.history import past_studies
 from tradeoff.local.outcome import attempt_outcome, price_attempt
 from tradeoff.local.store import FileStore, StoreError
 from tradeoff.local.warmstart import load_priors
@@ -203,7 +205,8 @@ class StudyRunner:
             raise StoreError(
                 f"{self.store.study_path}: {problem} (or start afresh with another --workdir)"
             )
-        chosen = choose_algorithm(self.spec, recorded, datetime.now(UTC))
+        history = functools.partial(past_studies, self.spec, self.store.workdir)  # read if needed
+        chosen = choose_algorithm(self.spec, recorded, datetime.now(UTC), history)
         if chosen is not recorded:
             self.store.record_algorithm(chosen)
         return chosen
