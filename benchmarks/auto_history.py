@@ -28,9 +28,12 @@ would pick and what that pick is worth on B against the fixed rule's choice:
 
 from __future__ import annotations
 
+import itertools
+import os
 import sys
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,7 @@ import _common as c
 import numpy as np
 from optuna._hypervolume import compute_hypervolume
 
+from tradeoff.engine.autohistory import MIN_STUDIES, PastStudy, from_history
 from tradeoff.engine.pareto import nondominated_mask
 from tradeoff.engine.samplers import resolve_algorithm
 
@@ -162,36 +166,55 @@ def raw_score(
 
 
 def run_task(
-    task: str, seeds: Sequence[int], trials: int, algorithms: Sequence[str]
-) -> dict[str, Any]:
-    """Raw score and CPU seconds of every (algorithm, seed)."""
+    task: str, seeds: Sequence[int], trials: int, algorithms: Sequence[str], n_a: int
+) -> tuple[dict[str, Any], dict[str, list[PastStudy]]]:
+    """Raw score and CPU seconds of every (algorithm, seed); the studies of set A as the
+    engine sees finished studies."""
     parameters, objectives, metrics, ref = TASKS[task]
 
     def evaluate(p: dict[str, Any]) -> tuple[dict[str, float], None]:
         return metrics(p), None
 
     out: dict[str, Any] = {}
+    history: dict[str, list[PastStudy]] = {}
     for algorithm in algorithms:
         rows = []
         for seed in seeds:
             cpu = time.process_time()
             records = c.search(algorithm, parameters, objectives, evaluate, seed, trials)
-            rows.append(
-                {
-                    "seed": seed,
-                    "score": raw_score(records, objectives, ref),
-                    "cpu": time.process_time() - cpu,
-                }
-            )
+            score = raw_score(records, objectives, ref)
+            rows.append({"seed": seed, "score": score, "cpu": time.process_time() - cpu})
+            if seed < n_a:
+                history.setdefault(algorithm, []).append(
+                    PastStudy(f"{algorithm}-{seed}", algorithm, records)
+                )
         out[algorithm] = rows
         print(f"{task} {algorithm}: done", flush=True)
-    return out
+    return out, history
+
+
+def gains(picks: Sequence[str], med_b: Mapping[str, float], fixed: str) -> dict[str, Any]:
+    """What the picks are worth on set B against the fixed rule's algorithm."""
+    diffs = [med_b[p] - med_b[fixed] for p in picks]
+    return {
+        "picks": dict(Counter(picks)),
+        "mean_gain_on_b": float(np.mean(diffs)),
+        "better": sum(d > 0 for d in diffs),
+        "worse": sum(d < 0 for d in diffs),
+        "of": len(diffs),
+    }
 
 
 def analyse(
-    task: str, runs: Mapping[str, list[dict[str, Any]]], n_a: int, trials: int
+    task: str,
+    runs: Mapping[str, list[dict[str, Any]]],
+    history: Mapping[str, list[PastStudy]],
+    n_a: int,
+    trials: int,
 ) -> dict[str, Any]:
-    """Normalised scores on A and B, the fixed rule's pick, and what history's pick is worth."""
+    """Scores on A and B, the fixed rule's pick, and what history's picks are worth on B:
+    the naive pick (best of one study each, ahead by a margin) and the engine's rule
+    (`from_history`) given k studies of each algorithm, over every choice of k seeds of A."""
     parameters, objectives, _, _ = TASKS[task]
     multi = len(objectives) > 1
     top = max(r["score"] for rows in runs.values() for r in rows)
@@ -200,40 +223,38 @@ def analyse(
         for a, rows in runs.items()
     }
     a_set = {a: v[:n_a] for a, v in norm.items()}
-    b_set = {a: v[n_a:] for a, v in norm.items()}
-    fixed = resolve_algorithm(c.study_spec(parameters, objectives, "auto", 0, trials)).name
-    med_a = {a: float(np.median(v)) for a, v in a_set.items()}
-    med_b = {a: float(np.median(v)) for a, v in b_set.items()}
-    best_b = max(med_b, key=lambda a: med_b[a])
-    pooled = max(med_a, key=lambda a: med_a[a])
-    # One study per algorithm in history: seed i of A for every algorithm.
-    picks = {m: [] for m in MARGINS}  # type: dict[float, list[str]]
-    for i in range(n_a):
-        scores = {a: float(v[i]) for a, v in a_set.items()}
-        best = max(scores, key=lambda a: scores[a])
-        for m in MARGINS:
-            picks[m].append(best if scores[best] - scores[fixed] > m else fixed)
-    noise = {a: float(np.subtract(*np.percentile(v, [75, 25]))) for a, v in a_set.items()}
-    outcome = {}
-    for m, chosen in picks.items():
-        diffs = [med_b[p] - med_b[fixed] for p in chosen]
-        outcome[m] = {
-            "picks": chosen,
-            "median_gain_on_b": float(np.median(diffs)),
-            "better": sum(d > 0 for d in diffs),
-            "worse": sum(d < 0 for d in diffs),
-        }
+    med_b = {a: float(np.median(v[n_a:])) for a, v in norm.items()}
+    spec = c.study_spec(parameters, objectives, "auto", 0, trials)
+    fixed_choice = resolve_algorithm(spec)
+    fixed = fixed_choice.name
+    naive = {}
+    for m in MARGINS:
+        picks = []
+        for i in range(n_a):
+            scores = {a: float(v[i]) for a, v in a_set.items()}
+            best = max(scores, key=lambda a: scores[a])
+            picks.append(best if scores[best] - scores[fixed] > m else fixed)
+        naive[m] = gains(picks, med_b, fixed)
+    rule = {}
+    for k in sorted(k for k in {1, 2, MIN_STUDIES, n_a} if k <= n_a):
+        picks = []
+        for combo in itertools.combinations(range(n_a), k):
+            past = [h[i] for h in history.values() for i in combo]
+            picks.append(from_history(spec, fixed_choice, past).name)
+        rule[k] = gains(picks, med_b, fixed)
     return {
         "fixed": fixed,
-        "best_on_b": best_b,
-        "pooled_pick": pooled,
-        "pooled_gain_on_b": med_b[pooled] - med_b[fixed],
+        "best_on_b": max(med_b, key=lambda a: med_b[a]),
         "a": {a: c.stats(list(v)) for a, v in a_set.items()},
-        "b": {a: c.stats(list(v)) for a, v in b_set.items()},
-        "iqr_a": noise,
+        "b": {a: c.stats(list(v[n_a:])) for a, v in norm.items()},
         "cpu": {a: c.stats([r["cpu"] for r in rows]) for a, rows in runs.items()},
-        "one_each": outcome,
+        "naive": naive,
+        "rule": rule,
     }
+
+
+def _picks(g: Mapping[str, Any]) -> str:
+    return ", ".join(f"{a} {n}" for a, n in sorted(g["picks"].items()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -250,57 +271,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     all_seeds = list(range(2 * seeds))  # A = first half (history), B = second half (new)
     results, rows, pick_rows = {}, [], []
     for task in tasks:
-        load = [round(x, 1) for x in __import__("os").getloadavg()]
-        runs = run_task(task, all_seeds, trials, algorithms)
-        summary = analyse(task, runs, seeds, trials)
-        summary["load_before"] = load
+        load = [round(x, 1) for x in os.getloadavg()]
+        runs, history = run_task(task, all_seeds, trials, algorithms, seeds)
+        summary = analyse(task, runs, history, seeds, trials)
+        summary["load"] = [load, [round(x, 1) for x in os.getloadavg()]]
         results[task] = {"runs": runs, "summary": summary}
         for a in algorithms:
-            mark = (" (rule)" if a == summary["fixed"] else "") + (
-                " (best B)" if a == summary["best_on_b"] else ""
-            )
-            rows.append(
-                [
-                    task,
-                    a + mark,
-                    c.show(summary["a"][a]),
-                    c.show(summary["b"][a]),
-                    f"{summary['cpu'][a]['median']:.2f}",
-                ]
-            )
-        for m in MARGINS:
-            o = summary["one_each"][m]
-            pick_rows.append(
-                [
-                    task,
-                    summary["fixed"],
-                    summary["pooled_pick"],
-                    f"{summary['pooled_gain_on_b']:+.3f}",
-                    m,
-                    ",".join(o["picks"]),
-                    f"{o['median_gain_on_b']:+.3f}",
-                    f"{o['better']}/{o['worse']}",
-                ]
-            )
-    headers = [
-        "task",
-        "algorithm",
-        f"score A ({seeds} seeds)",
-        f"score B ({seeds} seeds)",
-        "CPU s/study",
-    ]
+            mark = " (rule)" if a == summary["fixed"] else ""
+            mark += " (best B)" if a == summary["best_on_b"] else ""
+            cpu = f"{summary['cpu'][a]['median']:.2f}"
+            rows.append([task, a + mark, c.show(summary["a"][a]), c.show(summary["b"][a]), cpu])
+        for how, table in (
+            ("one each, margin", summary["naive"]),
+            ("rule, studies", summary["rule"]),
+        ):
+            for key, g in table.items():
+                better = f"{g['better']}/{g['worse']}/{g['of']}"
+                mean = f"{g['mean_gain_on_b']:+.3f}"
+                pick_rows.append([task, summary["fixed"], f"{how} {key}", _picks(g), better, mean])
+        print(f"{task}: load {summary['load']}", flush=True)
+    headers = ["task", "algorithm", f"score A ({seeds} seeds)", f"score B ({seeds} seeds)", "CPU s"]
     c.print_table(f"Scores at {trials} trials (median [q1, q3])", headers, rows)
-    pick_headers = [
-        "task",
-        "rule",
-        "pooled pick",
-        "its gain on B",
-        "margin",
-        "one-each picks",
-        "median gain on B",
-        "better/worse than rule",
-    ]
-    c.print_table("History's pick against the fixed rule", pick_headers, pick_rows)
+    pick_headers = ["task", "rule", "history", "picks", "better/worse/of", "mean gain on B"]
+    c.print_table("History's picks against the fixed rule, on set B", pick_headers, pick_rows)
     payload = {
         "trials": trials,
         "seeds_per_set": seeds,

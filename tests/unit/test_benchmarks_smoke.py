@@ -21,6 +21,7 @@ QUICK = [
     "engine_scale",
     "warm_start",
     "local_scale",
+    "auto_history",
 ]
 EXTRA_ARGS = {
     "overhead": ["--parts", "latency"],

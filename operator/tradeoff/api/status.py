@@ -76,7 +76,12 @@ class AlgorithmChoice(ApiModel):
     """The algorithm a study runs, chosen once when it starts and kept for its life."""
 
     name: SamplerName = Field(description="The sampler in use (what auto resolved to).")
-    reason: str = Field(description="Why: set in the spec, or the auto rule that picked it.")
+    reason: str = Field(
+        description=(
+            "Why: set in the spec, the auto rule that picked it, or the ended studies of"
+            " the same space it learnt from (which, and their figures)."
+        )
+    )
     resolved_at: datetime | None = Field(default=None, description="When it was chosen.")
 
 
