@@ -140,7 +140,7 @@ def _median(runs: Sequence[tuple[str, float]]) -> float:
 
 def _figures(runs: Sequence[tuple[str, float]]) -> str:
     """`median 0.981 over 3 (a, b, c)`: the score and the studies behind it."""
-    names = [n for n, _ in runs]
+    names = sorted(n for n, _ in runs)
     shown = ", ".join(names[:_NAMES_SHOWN]) + (", ..." if len(names) > _NAMES_SHOWN else "")
     return f"median {_median(runs):.3f} over {len(runs)} ({shown})"
 

@@ -114,7 +114,9 @@ def resolve_algorithm(spec: StudySpec) -> AlgorithmChoice:
       it beat NSGA-II at every budget measured, up to 400 trials on three objectives.
 
     The result depends on this process (is PyTorch installed?), so adapters resolve once,
-    when a study starts, and record the choice (`status.algorithm`).
+    when a study starts, and record the choice (`status.algorithm`). This is the fixed
+    rule: `validation.choose_algorithm` may replace it with what the finished studies of
+    the same space show (`autohistory`).
     """
     name = spec.algorithm.name
     if name != "auto":

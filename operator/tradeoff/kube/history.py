@@ -4,12 +4,14 @@ Only the Study's own namespace is read: whoever may create a Study there may rea
 Studies and Trials, so the choice tells the author nothing they could not read. A Study
 counts when it has ended (its trials no longer change), its spec parses with the same
 space signature (`tradeoff.engine.autohistory`) and it recorded the algorithm it ran.
-The namespace's Studies are listed once; the Trials of at most `MAX_STUDIES` are read.
+The namespace's Studies are listed once; the Trials of at most `MAX_STUDIES` are read,
+newest Studies first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -29,7 +31,8 @@ def history_reader(kube: Kube) -> HistoryReader:
     def read(namespace: str, study: Study) -> list[PastStudy]:
         signature = space_signature(study.spec)
         found: list[PastStudy] = []
-        objs = sorted(kube.list_studies(namespace), key=lambda o: str(o["metadata"]["name"]))
+        objs = sorted(kube.list_studies(namespace), key=_name)
+        objs.sort(key=_created, reverse=True)  # newest first (stable: by name within a second)
         for obj in objs:
             name = str(obj["metadata"]["name"])
             status = obj.get("status") or {}
@@ -49,3 +52,11 @@ def history_reader(kube: Kube) -> HistoryReader:
         return found
 
     return read
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name"))
+
+
+def _created(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("creationTimestamp") or "")  # ISO: sorts as text
