@@ -162,6 +162,17 @@ def test_studies_are_compared_at_the_budget_they_share() -> None:
     assert from_history(spec(), TPE, late + early).name == "nsga2"
 
 
+def test_a_study_without_a_completed_trial_is_left_out() -> None:
+    failed = past("random-0", "random", 0.0)
+    for record in failed.records:
+        record.status.state = "Failed"
+        record.status.values = None
+    chosen = from_history(spec(), TPE, [failed, *history("nsga2", "tpe")])
+    assert chosen.name == "nsga2"
+    assert "history: 6 finished studies of this space (3 nsga2, 3 tpe)" in chosen.reason
+    assert from_history(spec(), TPE, [failed]) == TPE
+
+
 def test_the_algorithm_a_past_study_ran() -> None:
     assert past_algorithm("nsga2", None) == "nsga2"
     assert past_algorithm("auto", TPE) == "tpe"

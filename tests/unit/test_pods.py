@@ -485,6 +485,9 @@ class FakeKube:
     def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self.objects.get(plural)
 
+    def list_studies(self, namespace: str) -> list[dict[str, Any]]:
+        return [self.objects["studies"]]
+
     def list_trials(self, namespace: str, study: str) -> list[dict[str, Any]]:
         return [self.objects["trials"]]
 

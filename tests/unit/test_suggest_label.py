@@ -56,6 +56,9 @@ class Kube:
     def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self.study if plural == "studies" else None
 
+    def list_studies(self, namespace: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(self.study)]
+
     def list_trials(self, namespace: str, study: str) -> list[dict[str, Any]]:
         return copy.deepcopy(self.trials)
 

@@ -79,8 +79,10 @@ def past_algorithm(spec_algorithm: str, recorded: AlgorithmChoice | None) -> str
 
 
 def study_scores(spec: StudySpec, studies: Sequence[PastStudy]) -> tuple[dict[str, float], int]:
-    """Each study's score (share of the best one's) at the common budget, and that budget."""
+    """Each study's score (share of the best one's) at the common budget, and that budget;
+    a study without a completed trial has none."""
     firsts = {s.name: sorted(completed(s.records), key=lambda r: r.number) for s in studies}
+    firsts = {name: trials for name, trials in firsts.items() if trials}
     budget = min((len(t) for t in firsts.values()), default=0)
     if budget == 0:
         return {}, 0
@@ -98,9 +100,9 @@ def from_history(
     either way the reason says what history held."""
     if spec.algorithm.name != "auto" or not studies:
         return fixed
-    studies = list(studies)[:MAX_STUDIES]
-    scores, budget = study_scores(spec, studies)
-    if not scores:
+    scores, budget = study_scores(spec, list(studies)[:MAX_STUDIES])
+    studies = [s for s in studies[:MAX_STUDIES] if s.name in scores]
+    if not studies:
         return fixed
     by_algorithm: dict[str, list[tuple[str, float]]] = {}
     for s in studies:
