@@ -207,7 +207,7 @@ class PrometheusObserver:
     def insights_updated(self, namespace: str, study: str, insights: Sequence[Insight]) -> None:
         """Set the importance of each parameter per objective from the importance insights
         (bounded: each names at most `engine.insights.IMPORTANCE_TOP` parameters)."""
-        shares = {
+        shares: dict[_Labels, float] = {
             (i.subject, parameter): float(share)
             for i in insights
             if i.kind == "importance"
