@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from tradeoff.api.status import Insight
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine.importance import param_importances, spread
+from tradeoff.engine.importance import Importance, param_importances, spread
 from tradeoff.engine.insight_data import Data, pct
 from tradeoff.engine.insight_runs import cheaper_resource, noise, pruning_savings
 from tradeoff.engine.insight_space import edges, never_on_front, no_effect
@@ -35,14 +35,20 @@ IMPORTANCE_TOP = 10
 ORDER = ("edge", "never-on-front", "cheaper-resource", "pruning-savings", "no-effect")
 
 
-def insights(spec: StudySpec, records: Sequence[Trial], seed: int | None = None) -> list[Insight]:
+def insights(
+    spec: StudySpec,
+    records: Sequence[Trial],
+    seed: int | None = None,
+    importance: Importance | None = None,
+) -> list[Insight]:
     """Every insight the records support, most important first.
 
-    `seed` seeds fANOVA (default the study's seed, else 0).
+    `seed` seeds fANOVA (default the study's seed, else 0); `importance` is
+    `param_importances(spec, records, seed)` when the caller already has it.
     """
     done = completed(records, feasible_only=False)
     data = Data.of(spec, spread(done), {t.metadata.name for t in pareto_front(spec, records)})
-    found = param_importances(spec, records, seed)
+    found = importance or param_importances(spec, records, seed)
     shares = found.by_objective.items()
     out = [i for name, s in shares if (i := _importance(name, s, found.trials)) is not None]
     noisy, sds = noise(records, spec.objective_names)
