@@ -260,6 +260,7 @@ def test_milestones_and_when_insights_are_due() -> None:
     assert [milestone(n) for n in (0, 4, 5, 9, 10, 19, 20, 99, 100, 250, 1999, 12345)] == [
         0, 0, 5, 5, 10, 10, 20, 90, 100, 200, 1000, 12000,
     ]  # fmt: skip
+    assert len({milestone(n) for n in range(1, 10_001)} - {0}) == 29
     assert not insights_due(None, 4, ended=False)
     assert insights_due(None, 5, ended=False)
     assert not insights_due(5, 9, ended=False)
