@@ -32,6 +32,7 @@ COMMANDS = {
     "list": ("tradeoff.results.listing", "list local studies, or the Studies of a namespace"),
     "compare": ("tradeoff.results.compare", "compare two studies' fronts and hypervolume"),
     "report": ("tradeoff.results.report", "write the HTML report of a study"),
+    "insights": ("tradeoff.results.insights", "what a study's trials show, with the numbers"),
 }
 
 

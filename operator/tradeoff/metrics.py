@@ -19,7 +19,7 @@ from typing import Final
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
-from tradeoff.api.status import PARETO_FRONT_CAP, FrontPoint
+from tradeoff.api.status import PARETO_FRONT_CAP, FrontPoint, Insight
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.progress import Summary
@@ -129,6 +129,13 @@ class PrometheusObserver:
             [*study, "algorithm", "objectives"],
             registry=reg,
         )
+        self.parameter_importance = Gauge(
+            "tradeoff_parameter_importance",
+            "fANOVA share of an objective's variance a parameter explains, 0..1 (the ten"
+            " most important parameters per objective, from the study's insights).",
+            [*study, "objective", "parameter"],
+            registry=reg,
+        )
         self.suggest_latency_seconds = Histogram(
             "tradeoff_sampler_suggest_seconds",
             "Time one ask of the engine took, by algorithm.",
@@ -196,6 +203,19 @@ class PrometheusObserver:
             self._replace(key, "pareto_point", points)
             info = (spec.algorithm.name, ",".join(spec.objective_names))
             self._replace(key, "study_info", {info: 1.0})
+
+    def insights_updated(self, namespace: str, study: str, insights: Sequence[Insight]) -> None:
+        """Set the importance of each parameter per objective from the importance insights
+        (bounded: each names at most `engine.insights.IMPORTANCE_TOP` parameters)."""
+        shares: dict[_Labels, float] = {
+            (i.subject, parameter): float(share)
+            for i in insights
+            if i.kind == "importance"
+            for parameter, share in i.evidence.items()
+            if isinstance(share, int | float)
+        }
+        with self._lock:
+            self._replace((namespace, study), "parameter_importance", shares)
 
     def study_deleted(self, namespace: str, study: str) -> None:
         """Remove every series of the study and recount the namespace's studies."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from tradeoff.api.status import Insight
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.progress import Summary
@@ -26,6 +27,10 @@ class StudyObserver(Protocol):
         summary: Summary,
     ) -> None:
         """The study's state or summary was recomputed."""
+
+    def insights_updated(self, namespace: str, study: str, insights: Sequence[Insight]) -> None:
+        """The study's insights, as its status holds them (`kind: importance` gives the
+        importance of each parameter per objective)."""
 
     def study_deleted(self, namespace: str, study: str) -> None:
         """The study is gone: forget its series."""
@@ -52,6 +57,9 @@ class NullObserver:
         records: Sequence[Trial],
         summary: Summary,
     ) -> None:
+        pass
+
+    def insights_updated(self, namespace: str, study: str, insights: Sequence[Insight]) -> None:
         pass
 
     def study_deleted(self, namespace: str, study: str) -> None:

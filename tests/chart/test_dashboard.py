@@ -75,7 +75,7 @@ def test_the_dashboard_covers_every_family() -> None:
         "tradeoff_trial_duration_seconds", "tradeoff_best_value", "tradeoff_hypervolume",
         "tradeoff_pareto_front_size", "tradeoff_study_cost_usd", "tradeoff_study_energy_kwh",
         "tradeoff_study_carbon_grams", "tradeoff_pareto_point", "tradeoff_sampler_suggest_seconds",
-        "tradeoff_reconcile_errors", "tradeoff_study_info",
+        "tradeoff_reconcile_errors", "tradeoff_study_info", "tradeoff_parameter_importance",
     }  # fmt: skip
     assert stems == expected
 

@@ -60,8 +60,17 @@ def test_failing_trials_fail_the_study_after_max_failed_trials(
 
     # The study failed with its two trials: nothing was started after them.
     assert len(listed) == 2, [t["metadata"]["name"] for t in listed]
-    reasons = [e["reason"] for e in events(cluster, "failing")]
-    assert "StudyFailed" in reasons and "TrialFailed" in reasons
+    # The operator posts the Events after it has written the status: wait for them too.
+    reasons = cluster.wait_for(
+        lambda: (
+            (found := [e["reason"] for e in events(cluster, "failing")])
+            and "StudyFailed" in found
+            and found
+        ),
+        timeout=10,
+        message="a StudyFailed Event on failing",
+    )
+    assert "TrialFailed" in reasons
 
 
 def test_evicted_deleted_and_overdue_pods_fail_their_trials(

@@ -21,6 +21,8 @@ import yaml
 from tests.cluster.harness import Cluster
 from tests.results_data import FRONT, INFEASIBLE, RECOMMENDED, TRIALS, cluster_objects
 from tests.results_data import records as make_records
+from tests.results_data import study as study_object
+from tradeoff.engine.insights import insights
 
 MERGE = "application/merge-patch+json"
 
@@ -102,6 +104,11 @@ def test_show_export_best_of_a_cluster_study(cluster: Cluster, tmp_path: Path) -
     assert report.returncode == 0, report.stderr
     assert all(f"demo-{n:04d}" in (tmp_path / "r.html").read_text() for n in TRIALS)
 
+    found = tradeoff(cluster, "insights", "study/demo", "--format", "json")
+    assert found.returncode == 0, found.stderr
+    expected = [i.wire() for i in insights(study_object().spec, make_records("demo"))]
+    assert json.loads(found.stdout) == expected and expected[0]["kind"] == "importance"
+
 
 def test_list_and_compare_cluster_studies(cluster: Cluster) -> None:
     put_study(cluster, "demo")
@@ -124,6 +131,7 @@ def test_list_and_compare_cluster_studies(cluster: Cluster) -> None:
     ("argv", "env", "expected"),
     [
         (["show", "study/nope"], {}, "study/nope: no Study 'nope' in namespace default"),
+        (["insights", "study/nope"], {}, "study/nope: no Study 'nope' in namespace default"),
         (["best", "study/demo", "--objective", "f9"], {}, "--objective: demo has no objective"),
         (["show", "study/demo", "--context", "nope"], {}, "--context: no context 'nope'"),
         (["show", "study/demo"], {"KUBECONFIG": "/nonexistent"}, "no usable kubeconfig"),

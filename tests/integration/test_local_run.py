@@ -72,6 +72,9 @@ class Recorder:
     ) -> None:
         self.states.append(state)
 
+    def insights_updated(self, namespace: str, study: str, insights: Sequence[Any]) -> None:
+        pass
+
     def study_deleted(self, namespace: str, study: str) -> None:
         pass
 

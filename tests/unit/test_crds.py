@@ -18,7 +18,14 @@ from pydantic import BaseModel
 from tradeoff.api import Study, Trial
 from tradeoff.api.crd import HEADER, INT_OR_STRING, PRESERVE, generated_files, main
 from tradeoff.api.economics import TrialEconomics
-from tradeoff.api.status import Condition, FrontPoint, Recommendation, StudyStatus, Totals
+from tradeoff.api.status import (
+    Condition,
+    FrontPoint,
+    Insight,
+    Recommendation,
+    StudyStatus,
+    Totals,
+)
 from tradeoff.api.trial import StepValue, TrialStatus
 from tradeoff.validate import load_study
 
@@ -170,6 +177,16 @@ def full_study() -> Study:
         recommended_summary="x-0007 accuracy=0.97",
         hypervolume=0.71,
         totals=Totals(cost_usd=0.01, carbon_grams=17.0, energy_kwh=0.04),
+        insights=[
+            Insight(
+                kind="edge",
+                subject="C",
+                objective="accuracy",
+                message="C: the 4 best trials ...",
+                evidence={"side": "high", "best": 980.5, "topTrials": 4},
+            )
+        ],
+        insights_from=10,
     )
     return study
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import re
 import threading
 from collections import Counter
@@ -17,6 +18,7 @@ from tests.factories import make_spec
 from tradeoff.api import StudySpec, Trial
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.status import PARETO_FRONT_CAP
+from tradeoff.engine.insights import IMPORTANCE_TOP, insights
 from tradeoff.engine.progress import Summary, summarize
 from tradeoff.metrics import PrometheusObserver
 
@@ -310,3 +312,33 @@ def test_a_state_outside_the_known_ones_is_counted_and_removed() -> None:
     assert value(registry, "tradeoff_studies", namespace="ns", state="Terminating") == 0
     observer.study_deleted("ns", "demo")
     assert not [n for n, _, _ in samples(registry) if n == "tradeoff_studies"]
+
+
+def test_parameter_importance_follows_the_importance_insights_and_goes_with_the_study() -> None:
+    registry = CollectorRegistry()
+    observer = PrometheusObserver(registry)
+    spec = make_spec(
+        parameters=[{"name": f"p{i}", "type": "float", "low": 0, "high": 1} for i in range(30)]
+    )
+    rng = random.Random(0)
+    records = []
+    for i in range(40):
+        record = Trial.new("demo", i, {f"p{k}": rng.random() for k in range(30)})
+        record.status.state = "Succeeded"
+        values = record.spec.parameters
+        record.status.values = [float(values["p0"]), float(values["p1"])]
+        record.status.feasible = True
+        records.append(record)
+    found = insights(spec, records)
+    observer.insights_updated("ns", "demo", found)
+    shown = [s for s in series(registry) if s[0] == "tradeoff_parameter_importance"]
+    by_objective = Counter(dict(labels)["objective"] for _, labels in shown)
+    assert by_objective == {"accuracy": IMPORTANCE_TOP, "cost": IMPORTANCE_TOP}  # 30 bounded
+    key = {"namespace": "ns", "study": "demo", "objective": "accuracy", "parameter": "p0"}
+    assert value(registry, "tradeoff_parameter_importance", **key) > 0.5
+    # Fewer parameters named later: the others' series go.
+    observer.insights_updated("ns", "demo", [i for i in found if i.subject == "cost"])
+    left = {dict(lbl)["objective"] for n, lbl in series(registry) if n.endswith("importance")}
+    assert left == {"cost"}
+    observer.study_deleted("ns", "demo")
+    assert not [s for s in series(registry) if s[0] == "tradeoff_parameter_importance"]

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.report_study import OUTLIER, RESUMED, study
 from tradeoff.api import Trial
 from tradeoff.engine import param_importances, pareto_front, running_best
 from tradeoff.engine.importance import MIN_TRIALS
+from tradeoff.engine.insights import insights
 from tradeoff.local.report import render_report
 
 
@@ -233,3 +235,18 @@ def test_one_objective_no_trials_and_only_failures_render() -> None:
     assert len(charts.charts["parallel coordinates"]) == sum(r.state == "Succeeded" for r in one)
     # The counted attempt's cost is not recorded when cost is not an objective: said so.
     assert 'title="not recorded: the cost of the attempt that counts' in page
+
+
+def test_the_insights_are_listed(page: tuple[str, Charts, list[Trial]]) -> None:
+    html, _, records = page
+    found = insights(report_study.spec(), records)
+    assert found and found[0].kind == "importance"
+    section = html.split("<h2>Insights</h2>", 1)[1].split("<h2>", 1)[0]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td></tr>", section)
+    assert [(k, s, unescape(m)) for k, s, m in rows] == [
+        (i.kind, i.subject, i.message) for i in found
+    ]
+    spec = report_study.spec()
+    few = records[: MIN_TRIALS - 1]
+    small = render_report("demo", spec, few, report_study.Engine(spec).summarize(few), "x")
+    assert "None yet: importance needs 5 succeeded trials." in small

@@ -39,6 +39,9 @@ class Labels:
     ) -> None:
         pass
 
+    def insights_updated(self, namespace: str, study: str, insights: Sequence[Any]) -> None:
+        pass
+
     def study_deleted(self, namespace: str, study: str) -> None:
         pass
 

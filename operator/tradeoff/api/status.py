@@ -16,6 +16,18 @@ SamplerName = Literal["tpe", "gp", "nsga2", "nsga3", "cmaes", "qmc", "random", "
 
 PARETO_FRONT_CAP = 50
 """At most this many points of the front are kept in a Study's status."""
+INSIGHTS_CAP = 10
+"""At most this many insights, the most important first, are kept in a Study's status."""
+InsightKind = Literal[
+    "importance",
+    "edge",
+    "never-on-front",
+    "cheaper-resource",
+    "pruning-savings",
+    "no-effect",
+    "noise",
+]
+"""What an insight is about (`tradeoff.engine.insights` says how each is found)."""
 
 
 class Condition(ApiModel):
@@ -85,6 +97,25 @@ class AlgorithmChoice(ApiModel):
     resolved_at: datetime | None = Field(default=None, description="When it was chosen.")
 
 
+class Insight(ApiModel):
+    """Something the records show about the search, with its evidence in numbers."""
+
+    kind: InsightKind = Field(description="What kind of insight (importance, edge, ...).")
+    subject: str = Field(description="The parameter or objective it is about.")
+    objective: str | None = Field(
+        default=None, description="The objective it concerns, when it concerns one."
+    )
+    message: str = Field(description="The insight in one line, with its numbers.")
+    evidence: dict[str, float | int | str] = Field(
+        default_factory=dict, description="The numbers behind it, by name."
+    )
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What makes an insight the same one again (an Event is posted once per key)."""
+        return (self.kind, self.subject, self.objective or "")
+
+
 class StudyStatus(ApiModel):
     """Observed state of a Study."""
 
@@ -121,3 +152,11 @@ class StudyStatus(ApiModel):
         default=None, description="Cost and carbon so far in one line, for printer columns."
     )
     message: str | None = Field(default=None, description="Why the study is in its state.")
+    insights: list[Insight] = Field(
+        default_factory=list,
+        max_length=INSIGHTS_CAP,
+        description="What the trials show (at most 10, the most important first).",
+    )
+    insights_from: int | None = Field(
+        default=None, description="Finished trials the insights were computed from."
+    )

@@ -265,15 +265,22 @@ class Engine:
         attrs_before = dict(storage.get_study_system_attrs(storage.study_id))
         trial_attrs: dict[str, Any] = {}
         params: dict[str, ParamValue] | None = None
+        generation: tuple[str, int] | None = None
         for attempt in range(SAMPLER_TRIES):
             study.sampler = self._sampler(derive_seed(self.spec.algorithm.seed, number, attempt))
             if attempt == 0 and number < len(self.priors.points):
                 # A configuration to run first (warmStart.trials), as Optuna enqueues one.
                 study.enqueue_trial(self.priors.points[number])
             trial = study.ask()
+            if generation is not None:
+                # The retry's generation is the first attempt's (the stored trials are the
+                # same): set it, sparing the sampler a pass over every finished trial.
+                storage.set_trial_system_attr(trial._trial_id, *generation)
+                trial._cached_frozen_trial.system_attrs[generation[0]] = generation[1]
             proposed = self.space.sample(trial)
             trial_attrs = dict(storage.trials[-1].system_attrs)
             trial_attrs.pop("fixed_params", None)
+            generation = _generation(study.sampler, trial_attrs)
             storage.pop()  # proposals are never kept: the record adds the trial back
             study._thread_local.cached_all_trials = None
             if not self._is_taken(proposed, new):
@@ -388,3 +395,13 @@ class Engine:
     def summarize(self, records: Sequence[Trial]) -> progress.Summary:
         """The study's summary; prior trials are on its front only with includeInFront."""
         return progress.summarize(self.spec, records, self.priors.front_trials)
+
+
+def _generation(
+    sampler: optuna.samplers.BaseSampler, attrs: dict[str, Any]
+) -> tuple[str, int] | None:
+    """A genetic sampler's (generation key, generation) as it set them on a trial, if any."""
+    if not isinstance(sampler, optuna.samplers.NSGAIISampler | optuna.samplers.NSGAIIISampler):
+        return None
+    key = sampler._get_generation_key()
+    return (key, attrs[key]) if key in attrs else None

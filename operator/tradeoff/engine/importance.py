@@ -35,6 +35,14 @@ class Importance:
     reason: str | None = None
 
 
+def spread(records: Sequence[Trial], cap: int = MAX_TRIALS) -> list[Trial]:
+    """At most `cap` of `records`, evenly spread by trial number (all of them if fewer)."""
+    used = sorted(records, key=lambda r: r.number)
+    if len(used) > cap:
+        used = [used[i * len(used) // cap] for i in range(cap)]
+    return used
+
+
 def _objective(index: int) -> Callable[[FrozenTrial], float]:
     def value(trial: FrozenTrial) -> float:
         return float(trial.values[index])
@@ -55,9 +63,7 @@ def param_importances(
     if len(done) < MIN_TRIALS:
         why = f"not enough trials: {len(done)} succeeded, {MIN_TRIALS} needed"
         return Importance({}, 0, len(done), why)
-    used = sorted(done, key=lambda r: r.number)
-    if len(used) > MAX_TRIALS:
-        used = [used[i * len(used) // MAX_TRIALS] for i in range(MAX_TRIALS)]
+    used = spread(done, MAX_TRIALS)
     space = SearchSpace(spec.parameters)
     study = optuna.create_study(directions=[o.direction for o in spec.objectives])
     for record in used:

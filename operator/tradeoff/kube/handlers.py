@@ -134,8 +134,19 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
             ctx.pods.seen(namespace or "", name, None if gone else plain(body))
 
     @kopf.on.event(*STUDIES, id="study-seen", registry=registry)
-    async def study_seen(type: str | None, body: Any, **_: Any) -> None:
+    async def study_seen(
+        type: str | None, body: Any, namespace: str | None, name: str, **_: Any
+    ) -> None:
         ctx.store.study(body, deleted=type == "DELETED")
+        if type == "DELETED":  # a Study has no finalizer: `study-deleted` may never run
+            forget_study(namespace or "", name)
+
+    def forget_study(namespace: str, name: str) -> None:
+        """Drop what is kept about a deleted Study, its metric series included."""
+        ctx.observer.study_deleted(namespace, name)
+        ctx.engines.forget(namespace, name)
+        ctx.store.forget((namespace, name))
+        ctx.forget((namespace, name))
 
     def reconcile(namespace: str, name: str, retry: int) -> None:
         try:
@@ -170,10 +181,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
 
     @kopf.on.delete(*STUDIES, optional=True, id="study-deleted", registry=registry)
     def study_deleted(namespace: str | None, name: str, **_: Any) -> None:
-        ctx.observer.study_deleted(namespace or "", name)
-        ctx.engines.forget(namespace or "", name)
-        ctx.store.forget((namespace or "", name))
-        ctx.forget((namespace or "", name))
+        forget_study(namespace or "", name)
 
     @kopf.daemon(
         *TRIALS,

@@ -27,6 +27,7 @@ from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm, validate_study
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.history import HistoryReader
+from tradeoff.kube.insights import refresh_insights
 from tradeoff.kube.ownership import split_owned
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
 from tradeoff.kube.status import (
@@ -306,8 +307,10 @@ def _plan_valid(
             now=now,
         )
     status = blocked_status(status, blocked, generation=generation, now=now)
+    found = refresh_insights(old, status, study.spec, records, stop is not None)
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
     plan.events = _events(old, status, stop) + warnings
+    plan.events += [Event("Normal", "Insight", i.message) for i in found]
     return plan
 
 

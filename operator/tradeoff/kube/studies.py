@@ -243,6 +243,7 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         ctx.observer.study_updated(
             namespace, name, plan.study.spec, plan.status.state, plan.records, plan.summary
         )
+        ctx.observer.insights_updated(namespace, name, plan.status.insights)
     _clean_pods(ctx, namespace, name, plan.records if plan.study is not None else own)
     return plan
 

@@ -1,4 +1,5 @@
-"""`tradeoff show STUDY`: the outcome, Pareto front, recommended trial and totals again."""
+"""`tradeoff show STUDY`: the outcome, Pareto front, recommended trial and totals again,
+and the study's most important insights where there are any."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 
 from rich.markup import escape
 
+from tradeoff.api.status import INSIGHTS_CAP
 from tradeoff.local.display import show_result
 from tradeoff.results.common import (
     EXIT_OK,
@@ -15,6 +17,7 @@ from tradeoff.results.common import (
     open_view,
     stdout_console,
 )
+from tradeoff.results.insights import insights_table
 from tradeoff.results.source import SourceError
 
 __all__ = ["add_arguments", "main"]
@@ -43,4 +46,11 @@ def main(args: argparse.Namespace) -> int:
         view.engine.priors,
         view.engine.priors_line(view.records),
     )
+    found = view.insights
+    if found:
+        more = len(found) - INSIGHTS_CAP
+        title = "Insights" + (
+            f" (top {INSIGHTS_CAP}; `tradeoff insights` lists all)" if more > 0 else ""
+        )
+        out.print(insights_table(found[:INSIGHTS_CAP], title))
     return EXIT_OK

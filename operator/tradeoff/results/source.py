@@ -21,10 +21,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tradeoff.api.status import AlgorithmChoice
+from tradeoff.api.status import AlgorithmChoice, Insight
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Engine, Summary, pareto_front
+from tradeoff.engine.insights import insights
 from tradeoff.local.store import FileStore, StoreError
 from tradeoff.local.warmstart import recorded_priors
 
@@ -66,6 +67,11 @@ class StudyView:
     @cached_property
     def summary(self) -> Summary:
         return self.engine.summarize(self.records)
+
+    @cached_property
+    def insights(self) -> list[Insight]:
+        """What the records show (`tradeoff.engine.insights`), most important first."""
+        return insights(self.spec, self.records)
 
     @cached_property
     def front_names(self) -> set[str]:

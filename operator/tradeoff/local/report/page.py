@@ -12,6 +12,8 @@ from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Summary, param_importances, pareto_front, resolve_algorithm
+from tradeoff.engine.importance import Importance
+from tradeoff.engine.insights import insights
 from tradeoff.local.display import format_metric, format_parameters, selection_reason
 from tradeoff.local.report.charts import (
     history_chart,
@@ -89,8 +91,23 @@ def _facts(
     return facts
 
 
-def _importance(spec: StudySpec, records: Sequence[Trial]) -> str:
-    found = param_importances(spec, records)
+def _insights(spec: StudySpec, records: Sequence[Trial], importance: Importance) -> str:
+    found = insights(spec, records, importance=importance)
+    if not found:
+        return '<p class="insights-none">None yet: importance needs 5 succeeded trials.</p>'
+    rows = "".join(
+        f"<tr><td>{escape(i.kind)}</td><td>{escape(i.subject)}</td><td>{escape(i.message)}</td></tr>"
+        for i in found
+    )
+    return (
+        "<p>What the trials show, most important first, each with its numbers"
+        " (<code>tradeoff insights</code> prints them too).</p>"
+        f'<table class="insights"><tr><th>kind</th><th>subject</th><th>insight</th></tr>'
+        f"{rows}</table>"
+    )
+
+
+def _importance(spec: StudySpec, found: Importance) -> str:
     if found.reason is not None:
         return f'<p class="importance-none">Parameter importance: {escape(found.reason)}.</p>'
     charts = "".join(importance_chart(spec, found, n) for n in spec.objective_names)
@@ -148,7 +165,9 @@ def render_report(
             " the recommended trial, dashed grey infeasible.</p>"
             + parallel_chart(spec, done, front, pick)
         )
-    body.append(f"<h2>Parameter importance</h2>{_importance(spec, records)}")
+    importance = param_importances(spec, records)
+    body.append(f"<h2>Insights</h2>{_insights(spec, records, importance)}")
+    body.append(f"<h2>Parameter importance</h2>{_importance(spec, importance)}")
     body.append(
         "<h2>Optimisation history</h2><p>Each objective per trial; the line is the running"
         " best of feasible trials; crosses are infeasible trials, hollow points pruned trials"

@@ -1,0 +1,35 @@
+"""A Study's insights in its status: recomputed at milestones, announced once each.
+
+Computing insights costs up to about a second (fANOVA), so a pass recomputes them only
+when the finished trials reached a new milestone (`engine.insights.milestone`) or the
+study ended since the status last recorded them (`insightsFrom`); other passes keep what
+the status holds. An insight is new when its key (kind, subject, objective) was not in the
+previous status, so a restarted operator, reading the status back, announces nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tradeoff.api.status import INSIGHTS_CAP, Insight, StudyStatus
+from tradeoff.api.study import StudySpec
+from tradeoff.api.trial import Trial
+from tradeoff.engine.insights import insights, insights_due
+
+
+def refresh_insights(
+    old: StudyStatus,
+    status: StudyStatus,
+    spec: StudySpec,
+    records: Sequence[Trial],
+    ended: bool,
+) -> list[Insight]:
+    """Recompute `status.insights` when due; the insights not in `old` (to announce)."""
+    c = status.trials
+    finished = c.succeeded + c.failed + c.pruned
+    if not insights_due(old.insights_from, finished, ended):
+        return []
+    status.insights = insights(spec, records)[:INSIGHTS_CAP]
+    status.insights_from = finished
+    seen = {i.key for i in old.insights}
+    return [i for i in status.insights if i.key not in seen]
