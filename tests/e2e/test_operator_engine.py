@@ -4,7 +4,6 @@ finite space, and a forged record that runs nothing."""
 from __future__ import annotations
 
 import pickle
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -141,12 +140,17 @@ def test_a_forged_sampler_state_runs_nothing(
     patched = study(cluster, "forged")
     patched["spec"]["budget"]["maxTrials"] = 6
     assert apply(cluster, {k: v for k, v in patched.items() if k != "status"}).returncode == 0
-    operator()
-    done = wait_study(cluster, "forged", timeout=90)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and done["status"]["trials"]["created"] < 6:
-        time.sleep(0.5)
-        done = wait_study(cluster, "forged", timeout=90)
+    second = operator()
+
+    def finished() -> bool:
+        status = study(cluster, "forged").get("status") or {}
+        return status.get("state") == "Succeeded" and status["trials"]["created"] >= 6
+
+    try:
+        cluster.wait_for(finished, timeout=120, interval=0.5)
+    except TimeoutError:
+        status = study(cluster, "forged").get("status")
+        raise AssertionError(f"{status}\noperator log:\n{second.log[-6000:]}") from None
     assert not marker.exists()
     warned = [e for e in events(cluster, "forged") if e["reason"] == "UntrustedRecord"]
     assert warned and "trial forged-0003" in warned[0]["message"]
