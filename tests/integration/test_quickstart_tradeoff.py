@@ -32,9 +32,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "examples" / "quickstart.yaml"
-# A loaded machine moved the same configuration's cost up to about 2x between trials of one
-# run (BENCHMARKS.md); a family keeps its place on the front if it beats the others by more.
-NOISE = 2.0
+# A loaded machine moved the same configuration's priced cost (wall time) up to about 2x
+# between trials of one run, its CPU time about 1.3x (k-NN's cheap corner: 1.6-2.6 s;
+# BENCHMARKS.md). The margins below are in CPU time, which the other families' cheapest
+# corners exceed 2.0-2.6x; a family that costs the start-up as k-NN does is at about 1x.
+MARGIN = 1.6
 
 
 @dataclass(frozen=True)
@@ -117,16 +119,15 @@ def test_each_family_owns_its_part_of_the_trade_off_by_more_than_the_noise() -> 
     # Compared in CPU time, what a configuration needs whatever the load (the wall time
     # that prices it is the CPU time stretched by the load).
     # k-NN alone holds the cheap end (the cheapest trial is always on the front): every
-    # other family costs NOISE times its cheapest.
-    assert min(forest_cheap.cpu_seconds, mlp_cheap.cpu_seconds) >= NOISE * knn_cheap.cpu_seconds, (
-        seen
-    )
+    # other family takes MARGIN times its cheapest.
+    others = min(forest_cheap.cpu_seconds, mlp_cheap.cpu_seconds)
+    assert others >= MARGIN * knn_cheap.cpu_seconds, seen
     # The MLP alone holds the accurate end.
     assert mlp_best.accuracy >= max(knn_best.accuracy, forest_best.accuracy) + 0.02, seen
-    # The forest is never on the front: k-NN is more accurate at under 1/NOISE of its cost.
+    # The forest is never on the front: k-NN is more accurate at under 1/MARGIN of its cost.
     for corner in (forest_cheap, forest_best):
         assert knn_best.accuracy > corner.accuracy, seen
-        assert corner.cpu_seconds >= NOISE * knn_best.cpu_seconds, seen
-    # The front spans far more than the noise in priced cost.
-    assert mlp_best.cost >= 5 * max(knn_cheap.cost, knn_best.cost), seen
+        assert corner.cpu_seconds >= MARGIN * knn_best.cpu_seconds, seen
+    # The front spans 5x in priced cost, from k-NN's cheapest to the MLP's costliest.
+    assert mlp_best.cost >= 5 * knn_cheap.cost, seen
     assert mlp_best.accuracy >= 0.95, seen
