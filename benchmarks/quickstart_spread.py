@@ -3,10 +3,11 @@ README does, several times, each in a fresh directory, and reports per run: wall
 time (the trial processes included), the load average, the Pareto front's size, its
 cheapest and costliest points and their ratio, and the model families on it.
 
-Usage: ``python benchmarks/quickstart_spread.py [--runs 3] [--quick]``; writes
+Usage: ``python benchmarks/quickstart_spread.py [--runs 3] [--quick] [--check]``; writes
 ``benchmarks/results/quickstart_spread.json`` and, per run, the command's output
 (``quickstart_spread_run<N>.txt``). ``--quick`` runs a 6-trial study once (smoke test)
-and writes under ``benchmarks/results/quick/``.
+and writes under ``benchmarks/results/quick/``. ``--check`` exits 1 unless every run's
+front spans at least 5x in cost and the same model families make the front in every run.
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one 6-trial run (smoke test)")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 unless 5x spans and the same families"
+    )
     args = parser.parse_args(argv)
     out = RESULTS / "quick" if args.quick else RESULTS
     out.mkdir(parents=True, exist_ok=True)
@@ -138,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "summary": summary,
     }
     (out / f"{NAME}.json").write_text(json.dumps(record, indent=1) + "\n")
-    return 0
+    met = summary["min_front_cost_ratio"] >= 5 and summary["same_families_every_run"]
+    return 1 if args.check and not met else 0
 
 
 if __name__ == "__main__":

@@ -164,9 +164,13 @@ def test_quickstart_runs_to_a_pareto_front(
     assert header == ["NAME", "STUDY", "STATE", "VALUES", "REASON", "AGE"]
     assert listing.count(" Succeeded ") == 6
     assert re.search(r"quickstart-0000 +quickstart +Succeeded +accuracy=[0-9.]+ cost=", listing)
-    (tmp_path / "kubectl-get.txt").write_text(
+    selector = "involvedObject.name=quickstart"
+    seen = cluster.kubectl("get", "events", "--field-selector", selector, check=True).stdout
+    assert "StudySucceeded" in seen and "study/quickstart" in seen
+    (tmp_path / "kubectl-get.txt").write_text(  # docs/operator.md, "What you see"
         f"$ kubectl get studies\n{table}\n$ kubectl get studies -o wide\n{wide}\n"
-        f"$ kubectl get trials\n{listing}"
+        f"$ kubectl get trials\n{listing}\n"
+        f"$ kubectl get events --field-selector {selector}\n{seen}"
     )
 
     # Health and metrics endpoints.
