@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
-from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from tradeoff.api.study import StudySpec
@@ -78,6 +77,9 @@ def param_importances(
         )
     if seed is None:
         seed = spec.algorithm.seed if spec.algorithm.seed is not None else 0
+    # Imported here: it loads scikit-learn, a second of start-up that no ask needs.
+    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+
     out: dict[str, dict[str, float]] = {}
     for index, name in enumerate(spec.objective_names):
         try:
