@@ -197,6 +197,8 @@ def test_convergence_is_where_the_best_value_settled() -> None:
     found = next_budget(spec([X, Y], budget={"maxTrials": 60}), scores(improving))
     assert found is not None and found[0] == 40
     assert "still improved after trial 40 of 40" in found[1]
+    found = next_budget(spec([X, Y], budget={"maxTrials": 40}), scores(improving))
+    assert found is not None and found[0] == 40 and found[1].startswith("kept 40: ")
     assert next_budget(s, scores([1.0, 2.0, 3.0])) is None  # too few to tell
 
 

@@ -9,7 +9,8 @@ it, and says why in a `Change`:
 - no-effect: the parameter is fixed to the recommended trial's value where the template
   references it, and leaves the space (kept when a `when` names it or it is conditional).
 - never-on-front: that categorical value is dropped (never the last one).
-- warmStart.fromStudies gains this study; the budget follows `proposal_budget`.
+- warmStart.fromStudies gains this study; the budget follows `proposal_budget` (said
+  also when it stays).
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def propose(
     changes += _warm_start(out, source, params)
     budget = next_budget(spec, records)
     if budget is not None:
-        out.setdefault("budget", {})["maxTrials"] = budget[0]
+        if budget[0] != spec.budget.max_trials:
+            out.setdefault("budget", {})["maxTrials"] = budget[0]
         changes.append(Change("budget.maxTrials", budget[1]))
     return Proposal(out, changes)
 

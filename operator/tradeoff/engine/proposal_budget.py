@@ -59,7 +59,7 @@ def _front(points: np.ndarray) -> np.ndarray:
 
 
 def next_budget(spec: StudySpec, records: Sequence[Trial]) -> tuple[int, str] | None:
-    """(maxTrials, why) for the next study, or None without an estimate or a change."""
+    """(maxTrials, why) for the next study, or None without an estimate."""
     found = convergence(spec, records)
     if found is None:
         return None
@@ -79,5 +79,5 @@ def next_budget(spec: StudySpec, records: Sequence[Trial]) -> tuple[int, str] | 
         trials = floor
         why += f" (at least {floor})"
     if trials == spec.budget.max_trials:
-        return None
+        return trials, f"kept {trials}: {why}"
     return trials, f"{spec.budget.max_trials} -> {trials}: {why}"

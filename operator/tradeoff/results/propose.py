@@ -53,7 +53,7 @@ def next_name(name: str) -> str:
 def manifest_text(document: dict[str, object], proposal: Proposal, origin: str) -> str:
     """The manifest as YAML under a comment listing every change and its reason."""
     lines = [f"# Proposed by `tradeoff propose` from {origin}."]
-    lines += ["# Changes:"] if proposal.changes else ["# No changes beyond the name."]
+    lines += ["# Changes, and why:"] if proposal.changes else ["# No changes beyond the name."]
     lines += [f"# - {c.field}: {c.message}" for c in proposal.changes]
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     return "\n".join(lines) + "\n" + body
