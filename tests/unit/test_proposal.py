@@ -222,3 +222,24 @@ def test_convergence_of_several_objectives_follows_the_hypervolume() -> None:
 )
 def test_the_next_name_counts_up(name: str, after: str) -> None:
     assert next_name(name) == after
+
+
+def cheaper(name: str, label: str) -> Insight:
+    evidence: dict[str, float | int | str] = {"cheaperValues": label}
+    return Insight(kind="cheaper-resource", subject=name, message="cheap", evidence=evidence)
+
+
+def test_a_cheaper_half_that_loses_nothing_narrows_the_range() -> None:
+    p = propose(spec([X, Y]), RECORDS, [cheaper("x", "<= 2.5")], SOURCE)
+    assert (param(p, "x")["low"], param(p, "x")["high"]) == (0.0, 2.5)
+    assert p.changes[0].message.startswith("narrowed [0, 4] to [0, 2.5], its cheaper half;")
+    valid(p)
+    p = propose(spec([X, Y]), RECORDS, [cheaper("y", ">= 4.5")], SOURCE)
+    assert (param(p, "y")["low"], param(p, "y")["high"]) == (5, 9)
+    valid(p)
+    # An edge on the same range wins; a categorical cheaper value narrows nothing.
+    found = [edge("x", "high", 3.9), cheaper("x", "<= 2.5")]
+    p = propose(spec([X, Y]), RECORDS, found, SOURCE)
+    assert param(p, "x")["high"] == 8.0
+    p = propose(spec([X, Y, KIND]), RECORDS, [cheaper("kind", "= a")], SOURCE)
+    assert param(p, "kind") == KIND

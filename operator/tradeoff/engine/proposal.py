@@ -9,12 +9,15 @@ it, and says why in a `Change`:
 - no-effect: the parameter is fixed to the recommended trial's value where the template
   references it, and leaves the space (kept when a `when` names it or it is conditional).
 - never-on-front: that categorical value is dropped (never the last one).
+- cheaper-resource: a numeric range is narrowed to its cheaper half (the insight's
+  median, as it prints it), unless an edge insight moves the same range.
 - warmStart.fromStudies gains this study; the budget follows `proposal_budget` (said
   also when it stays).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,6 +74,9 @@ def propose(
     for name, at in sides.items():
         if name in params:
             changes += _widen(spec.parameters[_index(spec, name)], params[name], at)
+    for insight in (i for i in found if i.kind == "cheaper-resource"):
+        if insight.subject in params and insight.subject not in sides:
+            changes += _narrow(spec.parameters[_index(spec, insight.subject)], params, insight)
     out["parameters"] = [p for p in out["parameters"] if p["name"] in params]
     changes += _warm_start(out, source, params)
     budget = next_budget(spec, records)
@@ -200,6 +206,32 @@ def _widen(p: Parameter, wire: dict[str, Any], at: dict[str, Insight]) -> list[C
         wire[key] = int(value) if p.type == "int" else value
     how = f"by a factor of {num(LOG_FACTOR)}" if p.log else "by the range's width"
     return [Change(field, f"widened {span} to [{num(low)}, {num(high)}] {how}: {'; '.join(notes)}")]
+
+
+def _narrow(p: Parameter, params: dict[str, dict[str, Any]], insight: Insight) -> list[Change]:
+    """The range cut at the median the cheaper-resource insight split it at."""
+    side, _, shown = str(insight.evidence.get("cheaperValues", "")).partition(" ")
+    if p.type == "categorical" or side not in ("<=", ">="):
+        return []
+    assert p.low is not None and p.high is not None
+    try:
+        middle = float(shown)
+    except ValueError:
+        return []
+    if p.type == "int":
+        middle = float(math.floor(middle) if side == "<=" else math.ceil(middle))
+    low, high = (p.low, middle) if side == "<=" else (middle, p.high)
+    if not low < high or (low, high) == (p.low, p.high):
+        return []
+    for key, value in (("low", low), ("high", high)):
+        params[p.name][key] = int(value) if p.type == "int" else value
+    span = f"[{num(p.low)}, {num(p.high)}]"
+    return [
+        Change(
+            f"parameters.{p.name}",
+            f"narrowed {span} to [{num(low)}, {num(high)}], its cheaper half; {insight.message}",
+        )
+    ]
 
 
 def _edge_note(side: str, insight: Insight) -> str:
