@@ -243,3 +243,12 @@ def test_a_cheaper_half_that_loses_nothing_narrows_the_range() -> None:
     assert param(p, "x")["high"] == 8.0
     p = propose(spec([X, Y, KIND]), RECORDS, [cheaper("kind", "= a")], SOURCE)
     assert param(p, "kind") == KIND
+
+
+def test_a_parameter_fixed_as_one_value_is_not_widened_too() -> None:
+    z = {"name": "z", "type": "float", "low": 0.0, "high": 1.0}
+    records = [trial(0, {"x": 1.0, "y": 3, "z": 0.95}, 1.0)]
+    found = [no_effect("z"), edge("z", "high", 0.95), cheaper("z", "<= 0.5")]
+    p = propose(spec([X, Y, z]), records, found, SOURCE)
+    assert param(p, "z") == {"name": "z", "type": "categorical", "values": [0.95]}
+    valid(p)

@@ -71,11 +71,12 @@ def propose(
     sides: dict[str, dict[str, Insight]] = {}
     for insight in by_kind["edge"]:
         sides.setdefault(insight.subject, {}).setdefault(str(insight.evidence["side"]), insight)
+    numeric = {n for n, p in params.items() if p["type"] != "categorical"}  # not fixed above
     for name, at in sides.items():
-        if name in params:
+        if name in numeric:
             changes += _widen(spec.parameters[_index(spec, name)], params[name], at)
     for insight in (i for i in found if i.kind == "cheaper-resource"):
-        if insight.subject in params and insight.subject not in sides:
+        if insight.subject in numeric and insight.subject not in sides:
             changes += _narrow(spec.parameters[_index(spec, insight.subject)], params, insight)
     out["parameters"] = [p for p in out["parameters"] if p["name"] in params]
     changes += _warm_start(out, source, params)
