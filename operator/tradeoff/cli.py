@@ -33,6 +33,7 @@ COMMANDS = {
     "compare": ("tradeoff.results.compare", "compare two studies' fronts and hypervolume"),
     "report": ("tradeoff.results.report", "write the HTML report of a study"),
     "insights": ("tradeoff.results.insights", "what a study's trials show, with the numbers"),
+    "propose": ("tradeoff.results.propose", "print the next Study manifest, from the insights"),
 }
 
 
