@@ -185,3 +185,20 @@ def test_a_cluster_without_the_crds_says_so() -> None:
     assert done.returncode == 2 and done.stdout == ""
     assert "studies: not served in namespace default" in done.stderr
     assert "are Tradeoff's CRDs installed?" in done.stderr
+
+
+def test_propose_from_a_cluster_study(cluster: Cluster, tmp_path: Path) -> None:
+    """The next Study of a cluster Study: warm-started from it, valid, and accepted by the
+    cluster as it is written."""
+    put_study(cluster)
+    out = tmp_path / "next.yaml"
+    proposed = tradeoff(cluster, "propose", "study/demo", "-o", str(out))
+    assert proposed.returncode == 0, proposed.stderr
+    manifest = yaml.safe_load(out.read_text())
+    assert manifest["metadata"]["name"] == "demo-2"
+    assert {"name": "demo"} in manifest["spec"]["warmStart"]["fromStudies"]
+    validated = tradeoff(cluster, "validate", str(out))
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    applied = cluster.kubectl("apply", "-f", str(out))
+    assert applied.returncode == 0, applied.stderr
+    assert cluster.get("studies", "demo-2", group="tradeoff.dev") is not None
