@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.cli import tradeoff
 from tradeoff.api import AlgorithmChoice, Trial
 from tradeoff.engine.validation import validate_study
 from tradeoff.local import FileStore
@@ -61,19 +59,6 @@ def past(root: Path, name: str, ran: str, best: float, low: float = 0.0, done: b
     store.sync()
 
 
-def cli(path: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)])}
-    env["COLUMNS"] = "400"  # the reason on one line
-    return subprocess.run(
-        [sys.executable, "-m", "tradeoff.cli", "run", str(path), "--no-progress"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def recorded(workdir: Path) -> dict[str, Any]:
     document: dict[str, Any] = json.loads((workdir / "study.json").read_text())
     return dict(document["algorithm"])
@@ -91,7 +76,7 @@ def test_history_of_the_same_space_changes_the_choice_and_a_resume_keeps_it(
     path = tmp_path / "new.yaml"
     path.write_text(yaml.safe_dump(manifest("new", 2)))
 
-    done = cli(path, tmp_path)
+    done = tradeoff("run", str(path), "--no-progress", cwd=tmp_path, columns=400)
     assert done.returncode == 0, done.stderr
     choice = recorded(root / "new")
     assert choice["name"] == "nsga2"
@@ -106,14 +91,14 @@ def test_history_of_the_same_space_changes_the_choice_and_a_resume_keeps_it(
     for i in range(3, 9):
         past(root, f"tpe-{i}", "tpe", -3.0)
     path.write_text(yaml.safe_dump(manifest("new", 3)))
-    again = cli(path, tmp_path)
+    again = tradeoff("run", str(path), "--no-progress", cwd=tmp_path, columns=400)
     assert again.returncode == 0, again.stderr
     assert recorded(root / "new") == choice
     assert len(FileStore(root / "new").load_trials()) == 3
 
     # A new study of the same space now learns the other way.
     path.write_text(yaml.safe_dump(manifest("newer", 2)))
-    assert cli(path, tmp_path).returncode == 0
+    assert tradeoff("run", str(path), "--no-progress", cwd=tmp_path, columns=400).returncode == 0
     assert recorded(root / "newer")["name"] == "tpe"
     note = "history: 13 finished studies of this space (4 nsga2, 9 tpe), nsga2 not ahead"
     assert note in recorded(root / "newer")["reason"]

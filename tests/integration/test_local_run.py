@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.cli import tradeoff
 from tradeoff.api import AlgorithmChoice, Study, Trial
 from tradeoff.api.study import StudySpec
 from tradeoff.cli import main as cli_main
@@ -311,18 +312,6 @@ def test_the_timeout_counts_from_the_first_start(tmp_path: Path) -> None:
     assert result.records == []
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)])}
-    return subprocess.run(
-        [sys.executable, "-m", "tradeoff.cli", "run", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_the_command_prints_the_front_writes_the_report_and_exits_0(tmp_path: Path) -> None:
     manifest = tmp_path / "study.yaml"
     manifest.write_text(
@@ -346,7 +335,8 @@ spec:
 """
     )
     report_path = tmp_path / "out" / "report.html"
-    done = _cli(
+    done = tradeoff(
+        "run",
         str(manifest),
         "--no-progress",
         "--region",
@@ -354,6 +344,7 @@ spec:
         "--report",
         str(report_path),
         cwd=tmp_path,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert "Pareto front (5 trials)" in done.stdout
@@ -373,7 +364,7 @@ spec:
     assert record.status.economics is not None
     assert record.status.economics.grams_per_kwh == 8.8  # eu-north-1
     # Running it again resumes a finished study: nothing runs, same outcome.
-    again = _cli(str(manifest), "--quiet", cwd=tmp_path)
+    again = tradeoff("run", str(manifest), "--quiet", cwd=tmp_path, timeout=60)
     assert again.returncode == 0
     assert again.stdout.strip() == "Study cli Succeeded (MaxTrialsReached): all 5 trials ran"
 
@@ -384,12 +375,12 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         "apiVersion: tradeoff.dev/v1alpha1\nkind: Study\nmetadata: {name: bad}\n"
         "spec: {objectives: [], parameters: [], trialTemplate: {pod: {containers: []}}}\n"
     )
-    done = _cli(str(manifest), cwd=tmp_path)
+    done = tradeoff("run", str(manifest), cwd=tmp_path, timeout=60)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "spec.objectives" in done.stderr
     good = REPO / "examples" / "quickstart.yaml"
-    done = _cli(str(good), "--region", "atlantis-1", cwd=tmp_path)
+    done = tradeoff("run", str(good), "--region", "atlantis-1", cwd=tmp_path, timeout=60)
     assert (done.returncode, done.stderr.count("\n")) == (2, 1)
     assert "--region: unknown region 'atlantis-1'" in done.stderr
     assert not (tmp_path / ".tradeoff").exists()
@@ -450,7 +441,14 @@ spec:
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     try:
-        done = _cli(str(manifest), "--metrics-port", str(busy.getsockname()[1]), cwd=tmp_path)
+        done = tradeoff(
+            "run",
+            str(manifest),
+            "--metrics-port",
+            str(busy.getsockname()[1]),
+            cwd=tmp_path,
+            timeout=60,
+        )
     finally:
         busy.close()
     assert done.returncode == 2

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
+from tests.cli import tradeoff
 from tradeoff.local import FileStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,25 +39,12 @@ spec:
 """
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)])}
-    env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-m", "tradeoff.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_a_study_proposes_its_successor_which_runs_warm_started(tmp_path: Path) -> None:
     (tmp_path / "first.yaml").write_text(MANIFEST)
-    done = _cli("run", "first.yaml", "--no-progress", cwd=tmp_path)
+    done = tradeoff("run", "first.yaml", "--no-progress", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
 
-    done = _cli("propose", ".tradeoff/first", "-o", "next.yaml", cwd=tmp_path)
+    done = tradeoff("propose", ".tradeoff/first", "-o", "next.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("next.yaml: Study first-2,")
     text = (tmp_path / "next.yaml").read_text()
@@ -76,17 +61,17 @@ def test_a_study_proposes_its_successor_which_runs_warm_started(tmp_path: Path) 
     assert any(c.startswith("# - parameters.z: removed;") for c in comments), text
     assert any(c.startswith("# - parameters.kind.values: dropped b;") for c in comments), text
     assert any(c.startswith("# - warmStart.fromStudies: added first") for c in comments), text
-    done = _cli("propose", ".tradeoff/first", "-o", "missing/next.yaml", cwd=tmp_path)
+    done = tradeoff("propose", ".tradeoff/first", "-o", "missing/next.yaml", cwd=tmp_path)
     assert (done.returncode, done.stderr.count("\n")) == (2, 1)
     assert done.stderr.startswith("tradeoff propose: missing/next.yaml: cannot write")
     # The same text on stdout without -o.
-    assert _cli("propose", ".tradeoff/first", cwd=tmp_path).stdout == text
+    assert tradeoff("propose", ".tradeoff/first", cwd=tmp_path).stdout == text
 
-    done = _cli("validate", "next.yaml", cwd=tmp_path)
+    done = tradeoff("validate", "next.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "next.yaml: Study first-2 is valid" in done.stdout
 
-    done = _cli("run", "next.yaml", "--no-progress", cwd=tmp_path)
+    done = tradeoff("run", "next.yaml", "--no-progress", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Warm start: 24 prior trials (first: 24)" in done.stdout
     records = FileStore(tmp_path / ".tradeoff/first-2").load_trials()
@@ -95,11 +80,11 @@ def test_a_study_proposes_its_successor_which_runs_warm_started(tmp_path: Path) 
 
 
 def test_a_bad_study_argument_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    done = _cli("propose", "nowhere", cwd=tmp_path)
+    done = tradeoff("propose", "nowhere", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith("tradeoff propose: nowhere: no such study workdir")
     (tmp_path / "empty").mkdir()
-    done = _cli("propose", "empty", cwd=tmp_path)
+    done = tradeoff("propose", "empty", cwd=tmp_path)
     assert (done.returncode, done.stderr.count("\n")) == (2, 1)
     assert "not a study workdir" in done.stderr

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli import tradeoff
 from tradeoff.local import FileStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,19 +32,6 @@ spec:
 """
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)])}
-    env["COLUMNS"] = "200"  # the warm start line on one line
-    return subprocess.run(
-        [sys.executable, "-m", "tradeoff.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _write(path: Path, name: str, trials: int, warm: str = "") -> Path:
     path.write_text(MANIFEST.format(name=name, trials=trials, warm=warm))
     return path
@@ -54,7 +39,7 @@ def _write(path: Path, name: str, trials: int, warm: str = "") -> Path:
 
 def test_a_study_warm_started_from_another_study_s_workdir(tmp_path: Path) -> None:
     source = _write(tmp_path / "earlier.yaml", "earlier", 6)
-    done = _cli("run", str(source), "--no-progress", cwd=tmp_path)
+    done = tradeoff("run", str(source), "--no-progress", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     earlier = FileStore(tmp_path / ".tradeoff/earlier").load_trials()
     assert len(earlier) == 6
@@ -66,7 +51,7 @@ def test_a_study_warm_started_from_another_study_s_workdir(tmp_path: Path) -> No
         "    includeInFront: true\n"
     )
     later = _write(tmp_path / "later.yaml", "later", 3, warm)
-    done = _cli("run", str(later), "--no-progress", cwd=tmp_path)
+    done = tradeoff("run", str(later), "--no-progress", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     line = (
         "Warm start: 7 prior trials (earlier: 6, warmStart.trials: 1); 1 configuration to run first"
@@ -85,18 +70,18 @@ def test_a_study_warm_started_from_another_study_s_workdir(tmp_path: Path) -> No
 
     # The priors are the recorded ones: the source may go, show and resume see the same.
     shutil.rmtree(tmp_path / ".tradeoff/earlier")
-    shown = _cli("show", "later", cwd=tmp_path)
+    shown = tradeoff("show", "later", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert line in shown.stdout and "(prior)" in shown.stdout
     more = _write(tmp_path / "later.yaml", "later", 5, warm)
-    done = _cli("run", str(more), "--no-progress", cwd=tmp_path)
+    done = tradeoff("run", str(more), "--no-progress", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert line in done.stdout
     assert len(FileStore(tmp_path / ".tradeoff/later").load_trials()) == 5
 
     # warmStart is fixed once the study started, like its space.
     changed = _write(tmp_path / "later.yaml", "later", 5, warm.replace("true", "false"))
-    done = _cli("run", str(changed), "--no-progress", cwd=tmp_path)
+    done = tradeoff("run", str(changed), "--no-progress", cwd=tmp_path)
     assert done.returncode == 2
     assert "warmStart changed since it started" in done.stderr
     assert "Traceback" not in done.stderr
@@ -105,7 +90,7 @@ def test_a_study_warm_started_from_another_study_s_workdir(tmp_path: Path) -> No
 def test_a_missing_source_study_is_one_line_and_exit_2(tmp_path: Path) -> None:
     warm = "  warmStart: {fromStudies: [{name: nowhere}]}\n"
     manifest = _write(tmp_path / "later.yaml", "later", 2, warm)
-    done = _cli("run", str(manifest), "--no-progress", cwd=tmp_path)
+    done = tradeoff("run", str(manifest), "--no-progress", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert "spec.warmStart.fromStudies: no study workdir 'nowhere'" in done.stderr
