@@ -274,7 +274,8 @@ class Engine:
             trial = study.ask()
             if generation is not None:
                 # The retry's generation is the first attempt's (the stored trials are the
-                # same): set it, sparing the sampler a pass over every finished trial.
+                # same): set it, sparing the sampler a pass over every finished trial. The
+                # sampler reads the trial's cached copy, so it goes there too.
                 storage.set_trial_system_attr(trial._trial_id, *generation)
                 trial._cached_frozen_trial.system_attrs[generation[0]] = generation[1]
             proposed = self.space.sample(trial)
