@@ -104,8 +104,10 @@ def test_a_restarted_operator_acts_at_once(
     creates the next trial as soon as it is up, never after the minute kopf keeps the dead
     one's peering entry (with a random priority, a lower one waited for it)."""
     op = operator()
+    # Trials of 2 s: the operator records Running 0.5 s after a pod starts, so a shorter
+    # trial may end before the poll below sees it Running.
     manifest = study_manifest(
-        "restarted", budget={"maxTrials": 6, "parallelism": 1}, env={"SLEEP": "0.5"}
+        "restarted", budget={"maxTrials": 6, "parallelism": 1}, env={"SLEEP": "2.0"}
     )
     apply(cluster, manifest)
     waits, totals = [], []
