@@ -470,6 +470,12 @@ def test_trial_economics_wire_names() -> None:
         "gramsPerKWh",
         "pue",
         "region",
+        "sources",
+    }
+    assert wire["sources"] == {
+        "energy": {"source": "estimated", "detail": "power model from measured CPU time"},
+        "prices": {"source": "configured"},
+        "intensity": {"source": "configured"},
     }
     assert TrialEconomics.model_validate(wire) == result
     with pytest.raises(ValidationError):

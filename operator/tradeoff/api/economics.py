@@ -12,7 +12,14 @@ from pydantic import Field
 
 from tradeoff.api._base import ApiModel
 
-__all__ = ["CarbonSettings", "EconomicsSpec", "Pricing", "TrialEconomics"]
+__all__ = [
+    "CarbonSettings",
+    "EconomicsSources",
+    "EconomicsSpec",
+    "Pricing",
+    "QuantitySource",
+    "TrialEconomics",
+]
 
 
 class Pricing(ApiModel):
@@ -58,6 +65,32 @@ class EconomicsSpec(ApiModel):
     carbon: CarbonSettings | None = Field(None, description="Grid intensity and PUE.")
 
 
+class QuantitySource(ApiModel):
+    """Where one input of a trial's economics came from, and why when it fell back."""
+
+    source: Literal["estimated", "configured", "measured"] = Field(
+        ...,
+        description=(
+            "measured: read from the trial's own run (Kepler, OpenCost, a carbon-intensity "
+            "service, RAPL, what the trial reported); configured: the operator's or the "
+            "study's settings; estimated: the model from requests and duration."
+        ),
+    )
+    detail: str | None = Field(
+        None,
+        max_length=300,
+        description="What was read (metric, zones, service), or why the measurement was missing.",
+    )
+
+
+class EconomicsSources(ApiModel):
+    """The source of each quantity a trial's economics rest on."""
+
+    energy: QuantitySource
+    prices: QuantitySource
+    intensity: QuantitySource
+
+
 class TrialEconomics(ApiModel):
     """Energy, carbon and cost of one trial, with the inputs used to compute them."""
 
@@ -93,3 +126,6 @@ class TrialEconomics(ApiModel):
     )
     pue: float | None = Field(None, ge=1.0, description="PUE used.")
     region: str | None = Field(None, description="Region of the node that ran the trial.")
+    sources: EconomicsSources | None = Field(
+        None, description="Where energy, prices and grid intensity came from."
+    )

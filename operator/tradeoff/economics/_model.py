@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.economics import EconomicsSources, QuantitySource, TrialEconomics
 from tradeoff.api.status import Totals
 from tradeoff.economics._config import EconomicsConfig
 from tradeoff.economics._constants import GB_PER_GIB
@@ -87,6 +87,12 @@ def price_trial(
         + resources.gpus * config.gpu_hour
     )
     measured = cpu_seconds is not None or energy_kwh is not None
+    if energy_kwh is not None:
+        energy_source = QuantitySource(source="measured", detail="reported by the trial")
+    else:
+        basis = "measured CPU time" if cpu_seconds is not None else "requests and duration"
+        energy_source = QuantitySource(source="estimated", detail=f"power model from {basis}")
+    configured = QuantitySource(source="configured")
     return TrialEconomics(
         duration_seconds=duration_s,
         cpu_seconds=cpu_seconds,
@@ -101,6 +107,7 @@ def price_trial(
         grams_per_kwh=config.grams_per_kwh,
         pue=config.pue,
         region=region,
+        sources=EconomicsSources(energy=energy_source, prices=configured, intensity=configured),
     )
 
 
