@@ -225,5 +225,7 @@ def permutation(size: int, seed: int) -> tuple[int, int]:
 def config_key(params: Mapping[str, Any]) -> ConfigKey:
     """A hashable key of a configuration; floats compared to 10 significant digits."""
     return tuple(
-        sorted((k, float(f"{v:.10g}") if isinstance(v, float) else v) for k, v in params.items())
+        sorted(
+            [(k, float("%.10g" % v)) if isinstance(v, float) else (k, v) for k, v in params.items()]
+        )
     )
