@@ -204,6 +204,9 @@ def outcome(
         return AttemptOutcome(POD_ENDINGS[pod_reason], detail=detail, **said)
     term = terminated_state(pod, container)
     code = term.get("exitCode")
+    if (pod.get("metadata") or {}).get("deletionTimestamp") and code != 0:
+        # Deleted while it ran: the kubelet's SIGTERM is not the trial's own failure.
+        return AttemptOutcome("lost", detail=f"pod {name} was deleted while it ran", **said)
     if status.get("phase") == "Failed" and code in (None, 0):
         detail = f"pod {name} failed: {status.get('message') or 'no exit code'}"
         return AttemptOutcome("lost", detail=detail, **said)
