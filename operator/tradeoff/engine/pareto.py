@@ -19,8 +19,9 @@ HV_REFERENCE = 1.1
 def losses(spec: StudySpec, trials: Sequence[Trial]) -> np.ndarray:
     """Objective values turned into losses (maximised objectives negated)."""
     sign = np.array([-1.0 if o.direction == "maximize" else 1.0 for o in spec.objectives])
-    values = np.array([t.status.values for t in trials], dtype=float).reshape(-1, len(sign))
-    return np.asarray(values * sign)
+    values = chain.from_iterable(t.status.values or () for t in trials)
+    flat = np.fromiter(values, dtype=float, count=len(trials) * len(sign))
+    return np.asarray(flat.reshape(-1, len(sign)) * sign)
 
 
 def completed(records: Sequence[Trial], *, feasible_only: bool = True) -> list[Trial]:
