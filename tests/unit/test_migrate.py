@@ -303,10 +303,16 @@ def test_katib_algorithms_map_to_the_nearest_sampler(
     assert (said == []) is same, said
 
 
-def test_hyperband_notes_the_settings_it_drops() -> None:
+def test_hyperband_notes_the_settings_and_early_stopping_it_drops() -> None:
     doc = _with_algorithm("random-job.yaml", "hyperband", {"eta": "3", "r_l": "9"})
-    assert notes_at(valid(doc), "spec.algorithm.algorithmSettings") == [
+    doc["spec"]["earlyStopping"] = {"algorithmName": "medianstop"}
+    conversion = valid(doc)
+    assert conversion.manifest["spec"]["earlyStopping"]["algorithm"] == "hyperband"
+    assert notes_at(conversion, "spec.algorithm.algorithmSettings") == [
         "spec.algorithm.algorithmSettings: settings with no Tradeoff counterpart dropped: r_l=9"
+    ]
+    assert notes_at(conversion, "spec.earlyStopping") == [
+        "spec.earlyStopping: dropped: hyperband's pruner stops the trials instead"
     ]
 
 

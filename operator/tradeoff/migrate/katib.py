@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from tradeoff.migrate.common import (
@@ -14,6 +13,7 @@ from tradeoff.migrate.common import (
     study,
     study_name,
 )
+from tradeoff.migrate.katib_references import substitute, trial_parameters, unused
 from tradeoff.migrate.katib_search import algorithm, early_stopping, parameters
 from tradeoff.migrate.workload import workload_pod
 
@@ -34,9 +34,6 @@ _SPEC_FIELDS = {
     "metricsCollectorSpec",
     "resumePolicy",
 }
-_TRIAL_PARAMETER = re.compile(r"\$\{trialParameters\.([^}]*)\}")
-_TRIAL_SPEC_META = re.compile(r"\$\{trialSpec\.(Name|Namespace|Kind|APIVersion)\}$")
-_TRIAL_SPEC_MAP = re.compile(r"\$\{trialSpec\.(Labels|Annotations)\[([^\]]+)\]\}$")
 _PRINT = (
     "print them there, as name=value lines (Katib's StdOut format) or with trial_runner.report()"
 )
@@ -52,6 +49,8 @@ def from_experiment(doc: dict[str, Any], name: str | None = None) -> Conversion:
     algo, pruner = algorithm(spec, notes)
     params, names = parameters(spec, notes)
     out: dict[str, Any] = {**_objective(spec, notes), "parameters": params, "algorithm": algo}
+    if pruner is not None and spec.get("earlyStopping"):
+        notes.add("spec.earlyStopping", "dropped: hyperband's pruner stops the trials instead")
     pruner = pruner or early_stopping(spec, notes)
     if pruner is not None:
         out["earlyStopping"] = pruner
@@ -60,7 +59,7 @@ def from_experiment(doc: dict[str, Any], name: str | None = None) -> Conversion:
         out["goal"] = out.pop("goal")
     _metrics_collector(spec, notes)
     out["trialTemplate"] = _template(spec, names, metadata.get("namespace"), notes)
-    _unused(names, out["trialTemplate"]["pod"], notes)
+    unused(names, out["trialTemplate"]["pod"], notes)
     if spec.get("resumePolicy") not in (None, "Never"):
         notes.add(
             "spec.resumePolicy",
@@ -197,8 +196,8 @@ def _template(
     primary = template.get("primaryContainerName")
     primary = primary if isinstance(primary, str) and primary else None
     workload = workload_pod(template["trialSpec"], primary, notes, f"{where}.trialSpec")
-    values = _trial_parameters(template, names, namespace)
-    pod = _substitute(workload.pod, values, f"{where}.trialSpec")
+    values = trial_parameters(template, names, namespace)
+    pod = substitute(workload.pod, values, f"{where}.trialSpec")
     for field in ("successCondition", "failureCondition"):
         if template.get(field):
             notes.add(
@@ -222,86 +221,3 @@ def _template(
         out["primaryContainer"] = primary
     out["pod"] = pod
     return out
-
-
-def _trial_parameters(
-    template: dict[str, Any], names: dict[str, str], namespace: Any
-) -> dict[str, str]:
-    """trialParameters name -> the text that replaces `${trialParameters.NAME}`."""
-    meta = mapping(
-        mapping(template.get("trialSpec"), "spec.trialTemplate.trialSpec").get("metadata"),
-        "spec.trialTemplate.trialSpec.metadata",
-    )
-    out: dict[str, str] = {}
-    for i, item in enumerate(template.get("trialParameters") or []):
-        where = f"spec.trialTemplate.trialParameters[{i}]"
-        entry = mapping(item, where)
-        name, ref = entry.get("name"), entry.get("reference")
-        if not isinstance(name, str) or not isinstance(ref, str):
-            raise ImportProblem(where, "every trial parameter needs a name and a reference")
-        if ref in names:
-            out[name] = f"${{params.{names[ref]}}}"
-        elif m := _TRIAL_SPEC_META.match(ref):
-            out[name] = _metadata_value(m.group(1), template, namespace, f"{where}.reference")
-        elif m := _TRIAL_SPEC_MAP.match(ref):
-            value = (meta.get(m.group(1).lower()) or {}).get(m.group(2))
-            if not isinstance(value, str):
-                raise ImportProblem(
-                    f"{where}.reference",
-                    f"{ref}: the trialSpec sets no such {m.group(1)[:-1].lower()}; a Tradeoff"
-                    " trial's pod has no metadata to read it from",
-                )
-            out[name] = value
-        else:
-            known = ", ".join(sorted(names))
-            raise ImportProblem(
-                f"{where}.reference", f"{ref!r} names no parameter (parameters: {known})"
-            )
-    return out
-
-
-def _metadata_value(field: str, template: dict[str, Any], namespace: Any, where: str) -> str:
-    trial_spec = template["trialSpec"]
-    if field == "Name":
-        return "${trial.name}"
-    if field == "Namespace":
-        if not isinstance(namespace, str) or not namespace:
-            raise ImportProblem(
-                where,
-                "${trialSpec.Namespace}: the Experiment names no namespace; set"
-                " metadata.namespace and import again",
-            )
-        return namespace
-    return str(trial_spec.get("kind" if field == "Kind" else "apiVersion"))
-
-
-def _substitute(value: Any, values: dict[str, str], where: str) -> Any:
-    """`value` with every `${trialParameters.NAME}` replaced (strings at any depth)."""
-    if isinstance(value, dict):
-        return {k: _substitute(v, values, where) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, values, where) for v in value]
-    if not isinstance(value, str):
-        return value
-
-    def sub(match: re.Match[str]) -> str:
-        if match.group(1) not in values:
-            known = ", ".join(sorted(values)) or "none"
-            raise ImportProblem(
-                where,
-                f"{match.group(0)} names no entry of trialTemplate.trialParameters ({known})",
-            )
-        return values[match.group(1)]
-
-    return _TRIAL_PARAMETER.sub(sub, value)
-
-
-def _unused(names: dict[str, str], pod: dict[str, Any], notes: Notes) -> None:
-    text = repr(pod)
-    unused = [ours for ours in names.values() if f"${{params.{ours}}}" not in text]
-    if unused:
-        notes.add(
-            "spec.parameters",
-            f"{', '.join(unused)}: not referenced by the trial template; the trial gets"
-            " them in TRADEOFF_PARAMS (JSON) only",
-        )
