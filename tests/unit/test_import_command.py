@@ -26,9 +26,9 @@ def test_import_prints_a_study_that_tradeoff_validate_accepts(tmp_path: Path) ->
     assert study["kind"] == "Study" and study["metadata"]["name"] == "pytorchjob-mnist"
     # Every note is on stderr, one line each, and in the manifest's header comment.
     noted = done.stderr.splitlines()
-    assert noted and all(n.startswith("tradeoff import: not carried over: ") for n in noted)
+    assert noted and all(n.startswith("tradeoff import: note: ") for n in noted)
     header = [line[4:] for line in done.stdout.splitlines() if line.startswith("# - ")]
-    assert [n.removeprefix("tradeoff import: not carried over: ") for n in noted] == header
+    assert [n.removeprefix("tradeoff import: note: ") for n in noted] == header
     assert any("2 Worker replica(s) dropped" in n for n in noted)
 
     (tmp_path / "study.yaml").write_text(done.stdout)
@@ -111,3 +111,13 @@ def test_the_first_experiment_of_a_file_is_imported(
     (tmp_path / "all.yaml").write_text(text + (MANIFESTS / "random-job.yaml").read_text())
     assert main(["import", str(tmp_path / "all.yaml")]) == 0
     assert yaml.safe_load(capsys.readouterr().out)["metadata"]["name"] == "random"
+
+
+def test_the_readme_shows_what_import_prints(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shown = readme.split("$ tradeoff import pytorchjob.yaml -o study.yaml\n", 1)[1]
+    shown = shown.split("$ tradeoff validate", 1)[0]
+    shutil.copy(MANIFESTS / "pytorchjob.yaml", tmp_path)
+    done = tradeoff("import", "pytorchjob.yaml", "-o", "study.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr + done.stdout == shown

@@ -67,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     text = manifest_text(conversion, Path(args.file).name)
     for note in conversion.notes:
-        print(f"tradeoff import: not carried over: {note}", file=sys.stderr)
+        print(f"tradeoff import: note: {note}", file=sys.stderr)
     if args.output is None:
         sys.stdout.write(text)
         return EXIT_OK

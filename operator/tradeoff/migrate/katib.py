@@ -210,7 +210,8 @@ def _template(
     if template.get("retain"):
         notes.add(
             f"{where}.retain",
-            "not carried over: finished trial pods are kept until their Study is deleted",
+            "not carried over: a trial's result stays on its Trial object, whatever becomes"
+            " of its pod",
         )
     out: dict[str, Any] = {}
     if workload.retries is not None:
