@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -30,3 +31,16 @@ def test_an_imported_katib_experiment_runs_locally(tmp_path: Path) -> None:
         assert r.status.metrics is not None
         assert 0.5 < r.status.metrics["accuracy"] <= 1.0
         assert "balanced_accuracy" in r.status.metrics  # Katib's additional metric, recorded
+        # The built-in workload saved its held-out predictions; the record says where.
+        [saved] = r.status.artifacts
+        assert (saved.name, saved.path) == (
+            "predictions.csv",
+            f"artifacts/{r.metadata.name}/predictions.csv",
+        )
+        content = (tmp_path / ".tradeoff/random" / saved.path).read_bytes()
+        assert (saved.size, saved.sha256) == (len(content), hashlib.sha256(content).hexdigest())
+        rows = content.decode().splitlines()
+        assert rows[0] == "index,y_true,y_pred," + ",".join(f"proba_{c}" for c in range(10))
+        assert len(rows) == 1 + 450  # digits' held-out quarter
+        correct = sum(row.split(",")[1] == row.split(",")[2] for row in rows[1:])
+        assert correct / 450 == r.status.metrics["accuracy"]
