@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 from trial_runner import report, save_artifact
 
-__all__ = ["DATASETS", "MODELS", "build_parser", "main", "run"]
+__all__ = ["DATASETS", "MODELS", "build_parser", "held_out", "main", "predictions_csv", "run"]
 
 DATASETS = ("digits", "breast_cancer", "wine", "iris", "synthetic")
 MODELS = ("logreg", "svm", "knn", "forest", "extra_trees", "boosting", "hist_boosting", "mlp")
@@ -131,19 +131,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def predictions_csv(pipeline: Any, x_test: Any, y_test: Any, predicted: Any, proba: bool) -> bytes:
+def held_out(pipeline: Any, x_test: Any, proba: bool) -> tuple[Any, Any]:
+    """(predicted labels, class probabilities or None) on the held-out set, in one pass.
+
+    With probabilities the labels are their argmax over the sorted classes, which is what
+    each of these models predicts (the same ties too), so k-NN is not queried twice.
+    """
+    if proba and hasattr(pipeline, "predict_proba"):  # not an SVM: it has no probabilities
+        probabilities = pipeline.predict_proba(x_test)
+        return pipeline.classes_[probabilities.argmax(axis=1)], probabilities
+    return pipeline.predict(x_test), None
+
+
+def predictions_csv(classes: Any, y_test: Any, predicted: Any, probabilities: Any) -> bytes:
     """The held-out predictions as CSV: index, true and predicted label (and probabilities)."""
-    probabilities = None
-    if proba and hasattr(pipeline, "predict_proba"):
-        try:
-            probabilities = pipeline.predict_proba(x_test)
-        except AttributeError:  # e.g. an SVM without probability estimates
-            probabilities = None
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     header = ["index", "y_true", "y_pred"]
     if probabilities is not None:
-        header += [f"proba_{c}" for c in pipeline.classes_]
+        header += [f"proba_{c}" for c in classes]
     writer.writerow(header)
     for i, (truth, guess) in enumerate(zip(y_test, predicted, strict=True)):
         row = [i, truth, guess]
@@ -303,9 +309,9 @@ def run(args: argparse.Namespace) -> None:
     model = _estimator(args)
     seconds += _fit(model, args, x_fit, y_train, preprocessing.transform(x_test), y_test)
     pipeline = Pipeline([*preprocessing.steps, ("model", model)])
-    predicted = pipeline.predict(x_test)
+    predicted, probabilities = held_out(pipeline, x_test, args.predictions == "proba")
     if args.predictions != "none":
-        content = predictions_csv(pipeline, x_test, y_test, predicted, args.predictions == "proba")
+        content = predictions_csv(pipeline.classes_, y_test, predicted, probabilities)
         save_artifact("predictions.csv", content)
     report(
         accuracy=float((predicted == y_test).mean()),
