@@ -33,7 +33,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from trial_runner import report
+from trial_runner import report, save_artifact
 from trial_runner import sklearn as flat
 
 __all__ = ["BRANCHES", "HEADS", "build_parser", "main", "run"]
@@ -197,7 +197,10 @@ def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     pipeline.fit(x_train, y_train)
     fit_seconds = time.perf_counter() - started
-    predicted = pipeline.predict(x_test)
+    predicted, probabilities = flat.held_out(pipeline, x_test, args.predictions == "proba")
+    if args.predictions != "none":
+        content = flat.predictions_csv(pipeline.classes_, y_test, predicted, probabilities)
+        save_artifact("predictions.csv", content)
     head_input = pipeline[:-1].transform(x_test[:1]) if len(pipeline) > 1 else x_test[:1]
     report(
         accuracy=float((predicted == y_test).mean()),

@@ -56,4 +56,5 @@ def attempt_outcome(result: AttemptResult, spent: TrialEconomics | None) -> Atte
         invalid=result.invalid,
         problems=result.problems,
         economics=spent,
+        artifacts=result.artifacts,
     )
