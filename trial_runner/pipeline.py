@@ -19,7 +19,8 @@ branch. Reports ``accuracy`` and ``balanced_accuracy`` on the held-out split, an
 pipeline's complexity: ``n_steps`` (estimators and transformers in the graph),
 ``n_features`` (features the head sees), ``inference_ms`` (CPU milliseconds to predict 1000
 samples, the best of three), ``model_size_bytes`` (the pickled fitted pipeline),
-``fit_seconds`` and ``n_train``. Bad options exit 2 with one line; a graph that cannot be
+``fit_seconds`` and ``n_train``; saves the held-out predictions as ``trial_runner.sklearn``
+does (``--predictions``). Bad options exit 2 with one line; a graph that cannot be
 fitted exits 1 with one line. Nothing is downloaded; runs are deterministic for a seed.
 """
 

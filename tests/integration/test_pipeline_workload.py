@@ -25,8 +25,11 @@ FINAL_METRICS = {
 }
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, artifacts: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
+    env.pop("TRADEOFF_ARTIFACTS", None)
+    if artifacts is not None:
+        env["TRADEOFF_ARTIFACTS"] = str(artifacts)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("TRADEOFF_TERMINATION_LOG", None)
     return subprocess.run(
@@ -99,6 +102,20 @@ def test_a_stack_costs_more_to_predict_than_its_cheapest_member() -> None:
     assert stack["n_steps"] > single["n_steps"]
     assert stack["inference_ms"] > 2 * single["inference_ms"]
     assert stack["model_size_bytes"] > 2 * single["model_size_bytes"]
+
+
+def test_held_out_predictions_are_saved_and_agree_with_the_accuracy(tmp_path: Path) -> None:
+    import csv
+
+    final = _final(
+        _run("--dataset=iris", "--head=vote", "--members=logreg+knn", artifacts=tmp_path)
+    )
+    with (tmp_path / "predictions.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 38  # 25% of iris's 150, stratified
+    assert set(rows[0]) == {"index", "y_true", "y_pred", "proba_0", "proba_1", "proba_2"}
+    right = sum(r["y_true"] == r["y_pred"] for r in rows)
+    assert right / len(rows) == final["accuracy"]
 
 
 def test_runs_are_deterministic_for_a_seed() -> None:
