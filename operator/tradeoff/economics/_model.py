@@ -41,6 +41,8 @@ def price_trial(
     cpu_seconds: float | None = None,
     energy_kwh: float | None = None,
     region: str | None = None,
+    energy_detail: str | None = None,
+    prices: QuantitySource | None = None,
 ) -> TrialEconomics:
     """Price one trial that held ``resources`` for ``duration_s`` seconds.
 
@@ -50,6 +52,10 @@ def price_trial(
     neither source counts the data centre's overhead. ``region`` is only recorded: the
     intensity comes from ``config`` (see ``config_for_node``). A duration of 0 costs
     nothing and uses no energy unless energy was measured.
+
+    ``energy_detail`` says what measured ``energy_kwh`` (default: the trial reported it),
+    or, without it, why no measurement was used. ``prices`` is the source of the prices in
+    ``config`` (default: configured).
     """
     _check("duration_s", duration_s)
     _check("cpu_seconds", cpu_seconds)
@@ -88,11 +94,17 @@ def price_trial(
     )
     measured = cpu_seconds is not None or energy_kwh is not None
     if energy_kwh is not None:
-        energy_source = QuantitySource(source="measured", detail="reported by the trial")
+        energy_source = QuantitySource(
+            source="measured", detail=_clip(energy_detail or "reported by the trial")
+        )
     else:
         basis = "measured CPU time" if cpu_seconds is not None else "requests and duration"
-        energy_source = QuantitySource(source="estimated", detail=f"power model from {basis}")
+        why = f"; {energy_detail}" if energy_detail else ""
+        energy_source = QuantitySource(
+            source="estimated", detail=_clip(f"power model from {basis}{why}")
+        )
     configured = QuantitySource(source="configured")
+    measured = measured or (prices is not None and prices.source == "measured")
     return TrialEconomics(
         duration_seconds=duration_s,
         cpu_seconds=cpu_seconds,
@@ -107,8 +119,15 @@ def price_trial(
         grams_per_kwh=config.grams_per_kwh,
         pue=config.pue,
         region=region,
-        sources=EconomicsSources(energy=energy_source, prices=configured, intensity=configured),
+        sources=EconomicsSources(
+            energy=energy_source, prices=prices or configured, intensity=configured
+        ),
     )
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """``text`` within the length a source's ``detail`` may have."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def totals(items: Iterable[TrialEconomics]) -> Totals:

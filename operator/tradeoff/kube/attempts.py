@@ -7,12 +7,12 @@ container's measured run time and the node's labels.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.economics import QuantitySource, TrialEconomics
 from tradeoff.api.status import StudyState
 from tradeoff.api.study import Study
 from tradeoff.economics import (
@@ -22,6 +22,7 @@ from tradeoff.economics import (
     price_trial,
     resources_from_pod_spec,
 )
+from tradeoff.economics.measured import Measurement, NodePrices
 from tradeoff.engine import AttemptOutcome, StopDecision, reported_energy_kwh
 from tradeoff.engine.lifecycle import Ending
 from tradeoff.trial_output import TrialOutput
@@ -145,6 +146,10 @@ def run_window(pod: Obj, container: str, now: datetime) -> tuple[datetime | None
     return started, parse_time(term.get("finishedAt")) or now
 
 
+Measure = Callable[[str, str, "str | None", datetime, datetime, int], Measurement]
+"""(namespace, pod, node, started, finished, GPUs) -> what Prometheus measured of the run."""
+
+
 def price(
     study: Study,
     pod: Obj,
@@ -153,28 +158,71 @@ def price(
     container: str,
     now: datetime,
     reported: Mapping[str, float] | None = None,
+    measure: Measure | None = None,
 ) -> TrialEconomics | None:
     """Cost, energy and carbon of the attempt so far (None if it never started).
 
-    Energy the trial reported itself (metric `energy`, kWh) replaces the estimate.
+    With `measure` (a Prometheus URL was given), Kepler's energy and OpenCost's prices of
+    the run win; where they are missing the estimate is used and the trial says why.
+    Energy the trial reported itself (metric `energy`, kWh) replaces the estimate, not a
+    measurement from outside the pod (a tenant's report is not evidence).
     """
     started, finished = run_window(pod, container, now)
     if started is None:
         return None
     info = node_info_from_node(node) if node is not None else None
-    config = config_for_node(base, info, study.spec.economics)
     try:
         resources = resources_from_pod_spec(pod.get("spec") or {})
     except ValueError:
         return None
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    reading = None
+    if measure is not None:
+        reading = measure(
+            str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""),
+            spec.get("nodeName"),
+            started,
+            finished,
+            resources.gpus,
+        )
+    energy, energy_detail = reported_energy_kwh(reported or {}), None
+    prices_source, measured_prices = None, None
+    if reading is not None:
+        if reading.energy.kwh is not None:
+            energy, energy_detail = reading.energy.kwh, reading.energy.detail
+        elif energy is not None:
+            energy_detail = f"reported by the trial; {reading.energy.detail}"
+        else:
+            energy_detail = reading.energy.detail
+        prices_source, measured_prices = _prices(reading.prices, study)
+    config = config_for_node(base, info, study.spec.economics, measured_prices)
     duration = max(0.0, (finished - started).total_seconds())
     return price_trial(
         resources,
         duration,
         config,
-        energy_kwh=reported_energy_kwh(reported or {}),
+        energy_kwh=energy,
         region=info.region if info else None,
+        energy_detail=energy_detail,
+        prices=prices_source,
     )
+
+
+def _prices(
+    prices: NodePrices, study: Study
+) -> tuple[QuantitySource, tuple[float, float, float | None] | None]:
+    """The source of a run's prices and the measured prices to use, if any."""
+    if prices.cpu_hour is None or prices.memory_gib_hour is None:
+        return QuantitySource(source="configured", detail=prices.detail), None
+    pricing = study.spec.economics.pricing if study.spec.economics else None
+    detail = prices.detail
+    if pricing is not None:
+        named = [k for k, v in pricing.model_dump(by_alias=True).items() if v is not None]
+        if named:
+            detail = f"{detail}; the study's spec.economics.pricing wins: {', '.join(named)}"
+    source = QuantitySource(source="measured", detail=detail[:300])
+    return source, (prices.cpu_hour, prices.memory_gib_hour, prices.gpu_hour)
 
 
 def outcome(

@@ -1,0 +1,44 @@
+"""Measured economics in the cluster: Kepler's energy and OpenCost's prices of a pod's run,
+read from the Prometheus the operator was pointed at (`--prometheus-url`)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from tradeoff.economics.measured import Measurement, measure
+from tradeoff.economics.prometheus import Prometheus
+from tradeoff.kube.attempts import Measure
+
+__all__ = ["measurer"]
+
+log = logging.getLogger("tradeoff.operator")
+
+
+def measurer(url: str | None, timeout: float) -> Measure | None:
+    """What reads a pod's run from Prometheus at `url`; None without a URL.
+
+    It is called once when an attempt ends (Kepler forgets terminated pods after a while)
+    and never raises: a measurement that is missing is logged in one line and the trial
+    records why its estimate was used.
+    """
+    if not url:
+        return None
+    prom = Prometheus(url, timeout)
+
+    def read(
+        namespace: str,
+        pod: str,
+        node: str | None,
+        started: datetime,
+        finished: datetime,
+        gpus: int,
+    ) -> Measurement:
+        found = measure(prom, namespace, pod, node, started, finished, gpus)
+        if found.energy.kwh is None:
+            log.warning("pod %s/%s: energy estimated: %s", namespace, pod, found.energy.detail)
+        if not found.prices.known:
+            log.warning("pod %s/%s: prices configured: %s", namespace, pod, found.prices.detail)
+        return found
+
+    return read
