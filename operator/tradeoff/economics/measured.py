@@ -1,8 +1,11 @@
 """Measured energy (Kepler) and node prices (OpenCost) of one pod's run, from Prometheus.
 
-Energy is the ``increase()`` of Kepler's per-pod counters over the pod's run, evaluated
-at its end (Prometheus extrapolates to the window's edges, and a counter that starts with
-the pod is not extrapolated below zero):
+Energy is read at the run's end from Kepler's per-pod counters, which start at zero when
+Kepler first sees the pod: each series' last value by then plus its slope (``deriv``)
+times the time since that sample (the scrape interval's tail). ``increase()`` is not
+used: it extrapolates to the window's start by at most 1.1 scrape intervals, so it loses
+the first seconds of a run whose first sample came later. A Kepler restart during the run
+(a counter reset) undercounts.
 
 * Kepler 0.10 and later: ``kepler_pod_cpu_joules_total`` (labels ``pod_namespace``,
   ``pod_name``, ``zone``) plus ``kepler_pod_gpu_joules_total``. RAPL zones overlap:
@@ -117,13 +120,19 @@ def kepler_energy(
         return KeplerEnergy(None, _clip(f"Kepler: {error}"))
 
 
+def _total(selector: str, window: str) -> str:
+    """PromQL for each counter's value at the evaluation time (see the module's text), of
+    the series sampled during the run only (an earlier pod of the same name is not)."""
+    tail = f"deriv({selector}[{window}]) * (time() - timestamp({selector}))"
+    return f"((({selector} + {tail}) or {selector}) and count_over_time({selector}[{window}]))"
+
+
 def _kepler_010(
     prom: Prometheus, namespace: str, pod: str, window: str, at: datetime, gpus: int
 ) -> KeplerEnergy | None:
     match = f"pod_namespace={label_value(namespace)}, pod_name={label_value(pod)}"
-    cpu = prom.query(
-        f"sum by (zone) (increase(kepler_pod_cpu_joules_total{{{match}}}[{window}]))", at
-    )
+    cpu_total = _total(f"kepler_pod_cpu_joules_total{{{match}}}", window)
+    cpu = prom.query(f"sum by (zone) {cpu_total}", at)
     if not cpu:
         return None
     by_zone = {s.labels.get("zone", ""): s.value for s in cpu}
@@ -133,7 +142,7 @@ def _kepler_010(
         return KeplerEnergy(
             None, _clip(f"Kepler: kepler_pod_cpu_joules_total has no CPU zone (zones: {zones})")
         )
-    gpu = prom.query(f"sum(increase(kepler_pod_gpu_joules_total{{{match}}}[{window}]))", at)
+    gpu = prom.query(f"sum({_total(f'kepler_pod_gpu_joules_total{{{match}}}', window)})", at)
     if gpus and not gpu:
         return KeplerEnergy(
             None, f"Kepler: no kepler_pod_gpu_joules_total for a pod with {gpus} GPU(s)"
@@ -143,7 +152,7 @@ def _kepler_010(
     left = f" (not added: {', '.join(skipped)})" if skipped else ""
     detail = (
         f"Kepler kepler_pod_cpu_joules_total zones {'+'.join(summed)}{left}: {cpu_j:.6g} J; "
-        f"kepler_pod_gpu_joules_total: {gpu_j:.6g} J; increase over {window}"
+        f"kepler_pod_gpu_joules_total: {gpu_j:.6g} J; by the run's end"
     )
     return KeplerEnergy((cpu_j + gpu_j) / _JOULES_PER_KWH, _clip(detail))
 
@@ -152,20 +161,21 @@ def _kepler_09(
     prom: Prometheus, namespace: str, pod: str, window: str, at: datetime
 ) -> KeplerEnergy:
     match = f"container_namespace={label_value(namespace)}, pod_name={label_value(pod)}"
-    found = prom.query(f"sum(increase(kepler_container_joules_total{{{match}}}[{window}]))", at)
+    total = _total(f"kepler_container_joules_total{{{match}}}", window)
+    found = prom.query(f"sum({total})", at)
     if not found:
         return KeplerEnergy(
             None,
             _clip(
-                f"Kepler: no samples of pod {namespace}/{pod} over {window} "
+                f"Kepler: no samples of pod {namespace}/{pod} by the run's end "
                 "(kepler_pod_cpu_joules_total, kepler_container_joules_total); a run shorter "
-                "than two scrape intervals has none"
+                "than a scrape interval may have none"
             ),
         )
     joules = found[0].value
     detail = (
         f"Kepler 0.9 kepler_container_joules_total (all components and modes of the pod's "
-        f"containers): {joules:.6g} J; increase over {window}"
+        f"containers): {joules:.6g} J; by the run's end"
     )
     return KeplerEnergy(joules / _JOULES_PER_KWH, _clip(detail))
 

@@ -56,6 +56,8 @@ class Settings:
     prometheus_url: str | None = None
     """Prometheus with Kepler's and OpenCost's series: measured energy and prices."""
     prometheus_timeout: float = 5.0
+    prometheus_settle: float = 2.0
+    """Seconds after a run's end before it is measured: a scrape in flight is stored."""
     peering: str | None = "tradeoff"
     priority: int = field(default_factory=start_priority)
     reconcile_interval: float = 10.0
@@ -339,6 +341,9 @@ def settings_from(
     if env.get("TRADEOFF_PROMETHEUS_TIMEOUT"):
         timeout = _seconds(env["TRADEOFF_PROMETHEUS_TIMEOUT"], "TRADEOFF_PROMETHEUS_TIMEOUT")
         settings = replace(settings, prometheus_timeout=timeout)
+    if env.get("TRADEOFF_PROMETHEUS_SETTLE"):
+        settle = _seconds(env["TRADEOFF_PROMETHEUS_SETTLE"], "TRADEOFF_PROMETHEUS_SETTLE")
+        settings = replace(settings, prometheus_settle=settle)
     if env.get("TRADEOFF_STATUS_INTERVAL"):
         interval = _seconds(env["TRADEOFF_STATUS_INTERVAL"], "TRADEOFF_STATUS_INTERVAL")
         settings = replace(settings, status_interval=interval)

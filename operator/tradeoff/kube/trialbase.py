@@ -165,7 +165,9 @@ class TrialBase:
         node_name = (pod.get("spec") or {}).get("nodeName")
         node = self.ctx.node(node_name) if node_name else None
         settings = self.ctx.settings
-        read = measurer(settings.prometheus_url, settings.prometheus_timeout)
+        read = measurer(
+            settings.prometheus_url, settings.prometheus_timeout, settings.prometheus_settle
+        )
         return attempts.price(
             study, pod, node, settings.economics, container, now_utc(), reported, read
         )
