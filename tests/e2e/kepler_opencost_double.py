@@ -7,6 +7,9 @@ It serves, in the Prometheus text format, for the emulated cluster's pods and no
   (`kepler_container_joules_total{pod_name, container_namespace, container_name, mode}`,
   modes dynamic and idle at `WATTS_09`), chosen per pod by `flavour(pod_name)` (None: the
   pod is not served at all);
+* cAdvisor's (the kubelet's) `container_cpu_usage_seconds_total` at `CPU_CORES` and
+  `container_memory_working_set_bytes` at `WORKING_SET` for every running pod, for the
+  container `trial` and, as the kubelet does, for the whole pod (`container=""`);
 * OpenCost's `node_cpu_hourly_cost`, `node_ram_hourly_cost`, `node_gpu_hourly_cost` and
   `kubecost_node_is_spot` for every node at `PRICES`.
 
@@ -30,6 +33,10 @@ WATTS = {"package": 10.0, "core": 6.0, "uncore": 1.5, "dram": 2.0}
 """Kepler 0.10 zones in J/s. core and uncore lie inside package: they must not be added."""
 WATTS_09 = {"dynamic": 7.0, "idle": 3.0}
 """Kepler 0.9 modes in J/s (both count: idle power is shared among the pods)."""
+CPU_CORES = 0.9
+"""CPU-seconds per second the trial container uses (more than its 250m request)."""
+WORKING_SET = 512 * 2**20
+"""Bytes of memory the trial container holds (more than its 128Mi request)."""
 PRICES = {
     "node_cpu_hourly_cost": 0.05,
     "node_ram_hourly_cost": 0.01,
@@ -82,13 +89,21 @@ class KeplerOpenCostDouble:
         lines = [
             "# TYPE kepler_pod_cpu_joules_total counter",
             "# TYPE kepler_container_joules_total counter",
+            "# TYPE container_cpu_usage_seconds_total counter",
+            "# TYPE container_memory_working_set_bytes gauge",
         ]
         for pod in self.cluster.list("pods"):
             meta = pod["metadata"]
             name, namespace = meta["name"], meta["namespace"]
             seconds = run_seconds(pod, now)
+            if seconds is None:
+                continue
+            for container in ("trial", ""):
+                labels = f'namespace="{namespace}",pod="{name}",container="{container}"'
+                lines.append(f"container_cpu_usage_seconds_total{{{labels}}} {CPU_CORES * seconds}")
+                lines.append(f"container_memory_working_set_bytes{{{labels}}} {WORKING_SET}")
             kind = self.flavour(name)
-            if seconds is None or kind is None:
+            if kind is None:
                 continue
             if kind == "0.10":
                 for zone, watts in WATTS.items():
@@ -106,7 +121,7 @@ class KeplerOpenCostDouble:
             for metric, value in PRICES.items():
                 lines.append(f"{metric}{{{labels}}} {value}")
         for i, line in enumerate(lines):
-            if not line.startswith("kepler_"):
+            if not line.startswith(("kepler_", "container_cpu")):
                 continue
             series, value = line.rsplit(" ", 1)
             kept = max(float(value), self.served.get(series, 0.0))  # counters never go down

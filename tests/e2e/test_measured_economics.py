@@ -5,7 +5,7 @@ A test double of Kepler's and OpenCost's exporters (`kepler_opencost_double`) se
 counters that grow with each emulated pod's run; Debian's `prometheus` scrapes it every
 second; the real operator runs with `--prometheus-url`. Trial 0's pod is served with Kepler
 0.10's metrics, trial 1's with Kepler 0.9's, trial 2's not at all. The trials must record
-`source: measured` and energy and cost that add up to what the double served.
+`source: measured` and energy, CPU time and cost that add up to what the double served.
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ import pytest
 
 from tests.cluster.harness import Cluster
 from tests.e2e.helpers import Operator, apply, study_manifest, trials, wait_study
-from tests.e2e.kepler_opencost_double import PRICES, WATTS, WATTS_09, Flavour, KeplerOpenCostDouble
+from tests.e2e.kepler_opencost_double import (
+    CPU_CORES,
+    PRICES,
+    WATTS,
+    WATTS_09,
+    WORKING_SET,
+    Flavour,
+    KeplerOpenCostDouble,
+)
 from tests.e2e.prometheus_server import (
     http_ok,
     query,
@@ -123,21 +131,37 @@ def test_a_pod_kepler_never_saw_is_estimated_and_says_why(finished: dict[str, An
     econ = economics(finished["trials"][2])
     energy = econ["sources"]["energy"]
     assert energy["source"] == "estimated"
-    assert energy["detail"].startswith("power model from requests and duration; Kepler: no ")
-    # The estimate: 0.25 vCPU at the average CPU power plus 0.125 GiB of memory.
+    assert energy["detail"].startswith("power model from measured CPU time; Kepler: no ")
+    # The estimate: 0.25 vCPU idle plus the measured CPU-seconds at the busy-idle
+    # difference, plus 0.125 GiB of memory.
     hours = econ["durationSeconds"] / 3600
-    watts = VCPU * (0.74 + 3.5) / 2 + GIB * 2**30 / 1e9 * 0.392
-    assert econ["energyKWh"] == pytest.approx(PUE * watts * hours / 1000, rel=1e-9)
+    cpu_wh = VCPU * 0.74 * hours + econ["cpuSeconds"] / 3600 * (3.5 - 0.74)
+    memory_wh = GIB * 2**30 / 1e9 * 0.392 * hours
+    assert econ["energyKWh"] == pytest.approx(PUE * (cpu_wh + memory_wh) / 1000, rel=1e-9)
     assert f"pod default/{STUDY}-0002-a1: energy estimated: Kepler: no" in finished["log"]
 
 
-def test_every_trial_is_priced_at_the_node_opencost_price(finished: dict[str, Any]) -> None:
+def test_usage_comes_from_cadvisor_without_the_pod_level_series(finished: dict[str, Any]) -> None:
+    for trial in finished["trials"]:
+        econ = economics(trial)
+        expected = CPU_CORES * econ["durationSeconds"]
+        assert econ["cpuSeconds"] == pytest.approx(expected, abs=CPU_CORES * SLACK_S)
+        assert "usage (cAdvisor): " in econ["sources"]["prices"]["detail"]
+        assert "peak 0.5 GiB" in econ["sources"]["prices"]["detail"]
+
+
+def test_every_trial_is_billed_max_of_request_and_usage_at_opencost_prices(
+    finished: dict[str, Any],
+) -> None:
     for trial in finished["trials"]:
         econ = economics(trial)
         prices = econ["sources"]["prices"]
         assert prices["source"] == "measured", prices
         assert prices["detail"].startswith("OpenCost node local-node (spot): 0.05 USD/vCPU-h")
-        hourly = VCPU * PRICES["node_cpu_hourly_cost"] + GIB * PRICES["node_ram_hourly_cost"]
+        vcpu = max(VCPU, econ["cpuSeconds"] / econ["durationSeconds"])  # usage: 0.9 > 0.25
+        gib = max(GIB, WORKING_SET / 2**30)  # usage: 0.5 > 0.125
+        assert vcpu > VCPU and gib > GIB
+        hourly = vcpu * PRICES["node_cpu_hourly_cost"] + gib * PRICES["node_ram_hourly_cost"]
         expected = econ["durationSeconds"] / 3600 * hourly
         assert econ["costUSD"] == pytest.approx(expected, rel=1e-9), trial["metadata"]["name"]
 

@@ -26,6 +26,8 @@ from tradeoff.economics.measured import (
     KeplerEnergy,
     Measurement,
     NodePrices,
+    Usage,
+    cadvisor_usage,
     kepler_energy,
     measure,
     opencost_prices,
@@ -267,7 +269,7 @@ def test_a_pod_without_node_has_no_prices() -> None:
 
 
 # -- an attempt priced with measurements ---------------------------------------------------
-def reading(kwh: float | None, prices: bool = True) -> attempts.Measure:
+def reading(kwh: float | None, prices: bool = True, usage: Usage | None = None) -> attempts.Measure:
     energy = KeplerEnergy(kwh, "Kepler read" if kwh is not None else "Kepler: no samples")
     node = (
         NodePrices(0.1, 0.01, None, True, "OpenCost node n1 (spot)")
@@ -278,7 +280,7 @@ def reading(kwh: float | None, prices: bool = True) -> attempts.Measure:
 
     def read(*args: Any) -> Measurement:
         calls.append(args)
-        return Measurement(energy, node)
+        return Measurement(energy, node, usage or Usage(None, None, "usage: none"))
 
     read.calls = calls  # type: ignore[attr-defined]
     return read
@@ -297,6 +299,45 @@ def test_measured_energy_and_prices_price_the_attempt() -> None:
     assert econ.sources.prices.source == "measured" and econ.source == "measured"
 
 
+def test_usage_is_billed_when_above_the_request() -> None:
+    usage = Usage(12.0, 3.0, "usage (cAdvisor): 12 CPU-s, peak 3 GiB")  # 3 vCPU over 4 s
+    read = reading(0.01, usage=usage)
+    econ = attempts.price(
+        make_study(), ended_pod(), NODE, EconomicsConfig(), "trial", END, None, read
+    )
+    assert econ is not None and econ.sources is not None
+    assert econ.cpu_seconds == 12.0 and (econ.vcpu, econ.memory_gib) == (2.0, 1.0)
+    assert econ.cost_usd == pytest.approx(4 / 3600 * (3 * 0.1 + 3 * 0.01))
+    assert econ.sources.prices.detail == (
+        "OpenCost node n1 (spot); usage (cAdvisor): 12 CPU-s, peak 3 GiB"
+    )
+    below = reading(0.01, usage=Usage(1.0, 0.25, "usage (cAdvisor): 1 CPU-s, peak 0.25 GiB"))
+    econ = attempts.price(
+        make_study(), ended_pod(), NODE, EconomicsConfig(), "trial", END, None, below
+    )
+    assert econ is not None
+    assert econ.cost_usd == pytest.approx(4 / 3600 * (2 * 0.1 + 1 * 0.01))  # the requests
+
+
+def test_cadvisor_usage_leaves_out_the_pod_level_series() -> None:
+    prom = FakePrometheus(
+        {
+            "container_cpu_usage_seconds_total": [Sample({}, 7.5)],
+            "container_memory_working_set_bytes": [Sample({}, 2**29)],
+        }
+    )
+    found = cadvisor_usage(prom, "ns", "p", START, END)
+    assert (found.cpu_seconds, found.memory_gib) == (7.5, 0.5)
+    assert found.detail == "usage (cAdvisor): 7.5 CPU-s, peak 0.5 GiB"
+    for expr, _ in prom.queries:
+        assert 'namespace="ns", pod="p", container!="", container!="POD"' in expr
+    assert cadvisor_usage(FakePrometheus({}), "ns", "p", START, END).detail == (
+        "usage: no cAdvisor series of pod ns/p"
+    )
+    failed = cadvisor_usage(FakePrometheus({}, "Prometheus x unreachable"), "ns", "p", START, END)
+    assert (failed.cpu_seconds, failed.detail) == (None, "usage: Prometheus x unreachable")
+
+
 def test_missing_measurements_fall_back_with_the_reason() -> None:
     study, pod = make_study(), ended_pod()
     econ = attempts.price(
@@ -310,7 +351,7 @@ def test_missing_measurements_fall_back_with_the_reason() -> None:
     )
     assert econ.sources.prices.model_dump() == {
         "source": "configured",
-        "detail": "OpenCost: no node_cpu_hourly_cost",
+        "detail": "OpenCost: no node_cpu_hourly_cost; usage: none",
     }
     assert econ.source == "estimated"
     reported = attempts.price(
@@ -329,7 +370,7 @@ def test_the_study_pricing_still_wins_and_says_so() -> None:
     assert econ is not None and econ.sources is not None
     assert econ.cost_usd == pytest.approx(4 / 3600 * (2 * 1.0 + 1 * 0.01))
     assert econ.sources.prices.detail == (
-        "OpenCost node n1 (spot); the study's spec.economics.pricing wins: cpuHour"
+        "OpenCost node n1 (spot); usage: none; the study's spec.economics.pricing wins: cpuHour"
     )
 
 

@@ -7,8 +7,9 @@ Energy (kWh) = PUE x (E_cpu + E_mem + E_gpu), with t the duration in hours:
 * E_mem = GiB x 1.073741824 GB/GiB x W/GB x t;
 * E_gpu = GPUs x (Wmin + Wmax) / 2 x t of the GPU model.
 
-Carbon (g) = kWh x intensity. Cost = t x (vCPU_billed x cpuHour + GiB x memoryGiBHour +
-GPUs x gpuHour), vCPU_billed = max(vCPU requested, cpu_s / duration) when measured.
+Carbon (g) = kWh x intensity. Cost = t x (vCPU_billed x cpuHour + GiB_billed x
+memoryGiBHour + GPUs x gpuHour), vCPU_billed = max(vCPU requested, cpu_s / duration) and
+GiB_billed = max(GiB requested, peak GiB used) where usage was measured.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def price_trial(
     region: str | None = None,
     energy_detail: str | None = None,
     prices: QuantitySource | None = None,
+    memory_gib_used: float | None = None,
 ) -> TrialEconomics:
     """Price one trial that held ``resources`` for ``duration_s`` seconds.
 
@@ -55,11 +57,13 @@ def price_trial(
 
     ``energy_detail`` says what measured ``energy_kwh`` (default: the trial reported it),
     or, without it, why no measurement was used. ``prices`` is the source of the prices in
-    ``config`` (default: configured).
+    ``config`` (default: configured). ``memory_gib_used`` is the measured peak memory:
+    memory is billed at max(request, it).
     """
     _check("duration_s", duration_s)
     _check("cpu_seconds", cpu_seconds)
     _check("energy_kwh", energy_kwh)
+    _check("memory_gib_used", memory_gib_used)
     hours = duration_s / _SECONDS_PER_HOUR
     gpu_model: str | None = None
     if resources.gpus:
@@ -87,9 +91,10 @@ def price_trial(
     billed_vcpu = resources.vcpu
     if cpu_seconds is not None and duration_s > 0:
         billed_vcpu = max(resources.vcpu, cpu_seconds / duration_s)
+    billed_gib = max(resources.memory_gib, memory_gib_used or 0.0)
     cost = hours * (
         billed_vcpu * config.cpu_hour
-        + resources.memory_gib * config.memory_gib_hour
+        + billed_gib * config.memory_gib_hour
         + resources.gpus * config.gpu_hour
     )
     measured = cpu_seconds is not None or energy_kwh is not None

@@ -1,4 +1,5 @@
-"""Measured energy (Kepler) and node prices (OpenCost) of one pod's run, from Prometheus.
+"""Measured energy (Kepler), node prices (OpenCost) and usage (cAdvisor) of one pod's run,
+read from Prometheus.
 
 Energy is read at the run's end from Kepler's per-pod counters, which start at zero when
 Kepler first sees the pod: each series' last value by then plus its slope (``deriv``)
@@ -36,6 +37,8 @@ __all__ = [
     "KeplerEnergy",
     "Measurement",
     "NodePrices",
+    "Usage",
+    "cadvisor_usage",
     "kepler_energy",
     "measure",
     "opencost_prices",
@@ -226,11 +229,54 @@ def opencost_prices(
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What a pod's containers used over a run (cAdvisor, through the kubelet), if known."""
+
+    cpu_seconds: float | None
+    memory_gib: float | None
+    detail: str
+
+
+def cadvisor_usage(
+    prom: Prometheus, namespace: str, pod: str, started: datetime, finished: datetime
+) -> Usage:
+    """CPU-seconds and the peak working set of the pod's containers over the run.
+
+    ``container_cpu_usage_seconds_total`` is read like Kepler's counters (it starts with
+    the container); ``container_memory_working_set_bytes`` is each container's peak, summed.
+    The pod-level series (``container=""``) and the pause container are left out.
+    """
+    window = _window((finished - started).total_seconds())
+    match = (
+        f'namespace={label_value(namespace)}, pod={label_value(pod)}, container!="", '
+        'container!="POD"'
+    )
+    try:
+        cpu = prom.query(
+            f"sum({_total(f'container_cpu_usage_seconds_total{{{match}}}', window)})", finished
+        )
+        memory = prom.query(
+            f"sum(max_over_time(container_memory_working_set_bytes{{{match}}}[{window}]))",
+            finished,
+        )
+    except PrometheusError as error:
+        return Usage(None, None, _clip(f"usage: {error}"))
+    cpu_s = max(0.0, cpu[0].value) if cpu else None
+    gib = max(0.0, memory[0].value) / 2**30 if memory else None
+    if cpu_s is None and gib is None:
+        return Usage(None, None, f"usage: no cAdvisor series of pod {namespace}/{pod}")
+    parts = [f"{cpu_s:.6g} CPU-s" if cpu_s is not None else "CPU unknown"]
+    parts.append(f"peak {gib:.6g} GiB" if gib is not None else "memory unknown")
+    return Usage(cpu_s, gib, f"usage (cAdvisor): {', '.join(parts)}")
+
+
+@dataclass(frozen=True)
 class Measurement:
-    """What Prometheus said about one pod's run: its energy and its node's prices."""
+    """What Prometheus said about one pod's run: its energy, its node's prices, its usage."""
 
     energy: KeplerEnergy
     prices: NodePrices
+    usage: Usage
 
 
 def measure(
@@ -242,10 +288,11 @@ def measure(
     finished: datetime,
     gpus: int = 0,
 ) -> Measurement:
-    """Kepler's energy of the pod and OpenCost's prices of its node over the run."""
+    """Kepler's energy of the pod, OpenCost's prices of its node and its containers'
+    usage over the run."""
     energy = kepler_energy(prom, namespace, pod, started, finished, gpus)
     if node:
         prices = opencost_prices(prom, node, started, finished, gpus)
     else:
         prices = NodePrices(None, None, None, None, "OpenCost: the pod was bound to no node")
-    return Measurement(energy, prices)
+    return Measurement(energy, prices, cadvisor_usage(prom, namespace, pod, started, finished))

@@ -22,7 +22,7 @@ from tradeoff.economics import (
     price_trial,
     resources_from_pod_spec,
 )
-from tradeoff.economics.measured import Measurement, NodePrices
+from tradeoff.economics.measured import Measurement, NodePrices, Usage
 from tradeoff.engine import AttemptOutcome, StopDecision, reported_energy_kwh
 from tradeoff.engine.lifecycle import Ending
 from tradeoff.trial_output import TrialOutput
@@ -188,14 +188,16 @@ def price(
         )
     energy, energy_detail = reported_energy_kwh(reported or {}), None
     prices_source, measured_prices = None, None
+    cpu_seconds = memory_used = None
     if reading is not None:
+        cpu_seconds, memory_used = reading.usage.cpu_seconds, reading.usage.memory_gib
         if reading.energy.kwh is not None:
             energy, energy_detail = reading.energy.kwh, reading.energy.detail
         elif energy is not None:
             energy_detail = f"reported by the trial; {reading.energy.detail}"
         else:
             energy_detail = reading.energy.detail
-        prices_source, measured_prices = _prices(reading.prices, study)
+        prices_source, measured_prices = _prices(reading.prices, reading.usage, study)
     config = config_for_node(base, info, study.spec.economics, measured_prices)
     duration = max(0.0, (finished - started).total_seconds())
     return price_trial(
@@ -206,17 +208,19 @@ def price(
         region=info.region if info else None,
         energy_detail=energy_detail,
         prices=prices_source,
+        cpu_seconds=cpu_seconds,
+        memory_gib_used=memory_used,
     )
 
 
 def _prices(
-    prices: NodePrices, study: Study
+    prices: NodePrices, usage: Usage, study: Study
 ) -> tuple[QuantitySource, tuple[float, float, float | None] | None]:
-    """The source of a run's prices and the measured prices to use, if any."""
+    """The source of a run's prices (and the usage billed) and the measured prices, if any."""
+    detail = f"{prices.detail}; {usage.detail}"
     if prices.cpu_hour is None or prices.memory_gib_hour is None:
-        return QuantitySource(source="configured", detail=prices.detail), None
+        return QuantitySource(source="configured", detail=detail[:300]), None
     pricing = study.spec.economics.pricing if study.spec.economics else None
-    detail = prices.detail
     if pricing is not None:
         named = [k for k, v in pricing.model_dump(by_alias=True).items() if v is not None]
         if named:
