@@ -10,7 +10,7 @@ second; the real operator runs with `--prometheus-url`. Trial 0's pod is served 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from tests.e2e.kepler_opencost_double import (
     KeplerOpenCostDouble,
 )
 from tests.e2e.prometheus_server import (
+    free_port,
     http_ok,
     query,
     require_prometheus,
@@ -170,3 +171,24 @@ def test_the_log_names_the_prometheus(finished: dict[str, Any]) -> None:
     assert (
         "Energy and prices measured: Kepler and OpenCost at http://127.0.0.1:" in (finished["log"])
     )
+
+
+def test_an_unreachable_prometheus_never_fails_a_trial(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    op = operator("--standalone", "--prometheus-url", closed)
+    result = apply(cluster, study_manifest("unmeasured", budget={"maxTrials": 1}))
+    assert result.returncode == 0, result.stderr
+    assert wait_study(cluster, "unmeasured", timeout=60)["status"]["state"] == "Succeeded"
+    (trial,) = trials(cluster, "unmeasured")
+    sources = economics(trial)["sources"]
+    unreachable = f"Prometheus {closed} unreachable"
+    assert sources["energy"]["source"] == "estimated"
+    assert sources["energy"]["detail"].startswith(
+        f"power model from requests and duration; Kepler: {unreachable}"
+    )
+    assert sources["prices"]["source"] == "configured"
+    assert sources["prices"]["detail"].startswith(f"OpenCost: {unreachable}")
+    assert economics(trial)["source"] == "estimated"
+    assert f"energy estimated: Kepler: {unreachable}" in op.log
