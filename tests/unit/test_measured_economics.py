@@ -35,7 +35,7 @@ from tradeoff.economics.measured import (
 )
 from tradeoff.economics.prometheus import Prometheus, PrometheusError, Sample, parse_vector
 from tradeoff.kube import attempts
-from tradeoff.kube.measure import measurer
+from tradeoff.kube.measure import Measure, measurer
 from tradeoff.kube.settings import SettingsError, settings_from
 
 START = datetime(2026, 1, 1, 12, 0, 1, tzinfo=UTC)
@@ -269,7 +269,7 @@ def test_a_pod_without_node_has_no_prices() -> None:
 
 
 # -- an attempt priced with measurements ---------------------------------------------------
-def reading(kwh: float | None, prices: bool = True, usage: Usage | None = None) -> attempts.Measure:
+def reading(kwh: float | None, prices: bool = True, usage: Usage | None = None) -> Measure:
     energy = KeplerEnergy(kwh, "Kepler read" if kwh is not None else "Kepler: no samples")
     node = (
         NodePrices(0.1, 0.01, None, True, "OpenCost node n1 (spot)")

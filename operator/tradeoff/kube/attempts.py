@@ -7,12 +7,12 @@ container's measured run time and the node's labels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from tradeoff.api.economics import QuantitySource, TrialEconomics
+from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.status import StudyState
 from tradeoff.api.study import Study
 from tradeoff.economics import (
@@ -22,9 +22,9 @@ from tradeoff.economics import (
     price_trial,
     resources_from_pod_spec,
 )
-from tradeoff.economics.measured import Measurement, NodePrices, Usage
 from tradeoff.engine import AttemptOutcome, StopDecision, reported_energy_kwh
 from tradeoff.engine.lifecycle import Ending
+from tradeoff.kube.measure import Measure, inputs
 from tradeoff.trial_output import TrialOutput
 from tradeoff.trial_stream import excerpt
 
@@ -146,10 +146,6 @@ def run_window(pod: Obj, container: str, now: datetime) -> tuple[datetime | None
     return started, parse_time(term.get("finishedAt")) or now
 
 
-Measure = Callable[[str, str, "str | None", datetime, datetime, int], Measurement]
-"""(namespace, pod, node, started, finished, GPUs) -> what Prometheus measured of the run."""
-
-
 def price(
     study: Study,
     pod: Obj,
@@ -186,47 +182,20 @@ def price(
             finished,
             resources.gpus,
         )
-    energy, energy_detail = reported_energy_kwh(reported or {}), None
-    prices_source, measured_prices = None, None
-    cpu_seconds = memory_used = None
-    if reading is not None:
-        cpu_seconds, memory_used = reading.usage.cpu_seconds, reading.usage.memory_gib
-        if reading.energy.kwh is not None:
-            energy, energy_detail = reading.energy.kwh, reading.energy.detail
-        elif energy is not None:
-            energy_detail = f"reported by the trial; {reading.energy.detail}"
-        else:
-            energy_detail = reading.energy.detail
-        prices_source, measured_prices = _prices(reading.prices, reading.usage, study)
-    config = config_for_node(base, info, study.spec.economics, measured_prices)
+    got = inputs(reading, reported_energy_kwh(reported or {}), study)
+    config = config_for_node(base, info, study.spec.economics, got.measured_prices)
     duration = max(0.0, (finished - started).total_seconds())
     return price_trial(
         resources,
         duration,
         config,
-        energy_kwh=energy,
+        energy_kwh=got.energy_kwh,
         region=info.region if info else None,
-        energy_detail=energy_detail,
-        prices=prices_source,
-        cpu_seconds=cpu_seconds,
-        memory_gib_used=memory_used,
+        energy_detail=got.energy_detail,
+        prices=got.prices,
+        cpu_seconds=got.cpu_seconds,
+        memory_gib_used=got.memory_gib_used,
     )
-
-
-def _prices(
-    prices: NodePrices, usage: Usage, study: Study
-) -> tuple[QuantitySource, tuple[float, float, float | None] | None]:
-    """The source of a run's prices (and the usage billed) and the measured prices, if any."""
-    detail = f"{prices.detail}; {usage.detail}"
-    if prices.cpu_hour is None or prices.memory_gib_hour is None:
-        return QuantitySource(source="configured", detail=detail[:300]), None
-    pricing = study.spec.economics.pricing if study.spec.economics else None
-    if pricing is not None:
-        named = [k for k, v in pricing.model_dump(by_alias=True).items() if v is not None]
-        if named:
-            detail = f"{detail}; the study's spec.economics.pricing wins: {', '.join(named)}"
-    source = QuantitySource(source="measured", detail=detail[:300])
-    return source, (prices.cpu_hour, prices.memory_gib_hour, prices.gpu_hour)
 
 
 def outcome(
