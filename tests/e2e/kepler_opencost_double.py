@@ -2,8 +2,9 @@
 
 It serves, in the Prometheus text format, for the emulated cluster's pods and node:
 
-* Kepler 0.10 (`kepler_pod_cpu_joules_total{pod_name, pod_namespace, zone}`, zones
-  package, core, uncore and dram at `WATTS`) or Kepler 0.9
+* Kepler 0.10 (`kepler_pod_cpu_joules_total{pod_id, pod_name, pod_namespace, state,
+  zone}`, zones package, core, uncore and dram at `WATTS`; an ended pod's series moves
+  from `state="running"` to `state="terminated"`, as Kepler 0.10's do) or Kepler 0.9
   (`kepler_container_joules_total{pod_name, container_namespace, container_name, mode}`,
   modes dynamic and idle at `WATTS_09`), chosen per pod by `flavour(pod_name)` (None: the
   pod is not served at all);
@@ -63,6 +64,11 @@ def run_seconds(pod: dict[str, Any], now: datetime) -> float | None:
     return max(0.0, (finished - started).total_seconds())
 
 
+def ended(pod: dict[str, Any]) -> bool:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return bool(statuses and (statuses[0].get("state") or {}).get("terminated"))
+
+
 class KeplerOpenCostDouble:
     """The exporter on loopback: `start()` / `stop()`; `port` for the scrape config."""
 
@@ -106,8 +112,13 @@ class KeplerOpenCostDouble:
             if kind is None:
                 continue
             if kind == "0.10":
+                # As Kepler 0.10 does, an ended pod's series moves to state="terminated".
+                state = "terminated" if ended(pod) else "running"
                 for zone, watts in WATTS.items():
-                    labels = f'pod_name="{name}",pod_namespace="{namespace}",zone="{zone}"'
+                    labels = (
+                        f'pod_id="{meta["uid"]}",pod_name="{name}",pod_namespace="{namespace}",'
+                        f'state="{state}",zone="{zone}",node_name="local-node"'
+                    )
                     lines.append(f"kepler_pod_cpu_joules_total{{{labels}}} {watts * seconds}")
             else:
                 for mode, watts in WATTS_09.items():

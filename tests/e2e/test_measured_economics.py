@@ -110,12 +110,12 @@ def test_kepler_010_energy_sums_package_and_dram_only(finished: dict[str, Any]) 
     detail = econ["sources"]["energy"]["detail"]
     assert "kepler_pod_cpu_joules_total zones dram+package (not added: core, uncore)" in detail
     assert device_joules(econ) == pytest.approx(expected, abs=watts * SLACK_S), detail
-    # What the double served by the pod's end agrees (it kept counting until the kubelet
-    # wrote finishedAt, at most a second later).
-    pod = f"{STUDY}-0000-a1"
-    total = sum(served(finished["served"], pod, f'zone="{z}"') for z in ("package", "dram"))
-    assert device_joules(econ) <= total + watts * SLACK_S
-    assert total <= expected + watts * (1 + SLACK_S)
+    # The final values the double served (the terminated series) agree, and the
+    # terminated series were not added to the running ones.
+    pod, final = f"{STUDY}-0000-a1", 'state="terminated"'
+    total = sum(served(finished["served"], pod, f'zone="{z}"', final) for z in ("package", "dram"))
+    assert total == pytest.approx(expected, abs=watts * SLACK_S)
+    assert device_joules(econ) == pytest.approx(total, abs=watts * SLACK_S)
 
 
 def test_kepler_09_energy_is_the_fallback(finished: dict[str, Any]) -> None:
