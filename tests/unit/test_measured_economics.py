@@ -293,6 +293,12 @@ def test_measured_energy_and_prices_price_the_attempt() -> None:
     )
     assert econ is not None and econ.sources is not None
     assert read.calls == [("", "demo-0003-a1", "n1", START, END, 0)]  # type: ignore[attr-defined]
+    running = ended_pod()
+    running["status"]["containerStatuses"][0]["state"] = {
+        "running": {"startedAt": "2026-01-01T12:00:01Z"}
+    }
+    attempts.price(make_study(), running, NODE, EconomicsConfig(), "trial", END, None, read)
+    assert read.calls[-1] == ("", "demo-0003-a1", "n1", START, None, 0)  # type: ignore[attr-defined]
     assert econ.energy_kwh == pytest.approx(0.01 * 1.135)  # Kepler wins over the report
     assert econ.sources.energy.model_dump() == {"source": "measured", "detail": "Kepler read"}
     assert econ.cost_usd == pytest.approx(4 / 3600 * (2 * 0.1 + 1 * 0.01))  # no spot discount
@@ -384,6 +390,8 @@ def test_the_measurer_waits_for_a_scrape_after_the_end_and_logs_fallbacks(
     found = read("ns", "p", "n1", datetime.now(UTC) - timedelta(seconds=5), datetime.now(UTC), 0)
     assert slept and 1.5 < slept[0] <= 2.0
     assert found.energy.kwh is None and "unreachable" in found.energy.detail
+    read("ns", "p", "n1", datetime.now(UTC) - timedelta(seconds=5), None, 0)  # still running
+    assert len(slept) == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings[0].startswith("pod ns/p: energy estimated: Kepler: Prometheus")
     assert warnings[1].startswith("pod ns/p: prices configured: OpenCost: Prometheus")

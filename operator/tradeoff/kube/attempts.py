@@ -179,7 +179,7 @@ def price(
             str(meta.get("name") or ""),
             spec.get("nodeName"),
             started,
-            finished,
+            finished if terminated_state(pod, container) else None,
             resources.gpus,
         )
     got = inputs(reading, reported_energy_kwh(reported or {}), study)

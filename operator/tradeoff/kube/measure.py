@@ -19,8 +19,9 @@ __all__ = ["Inputs", "Measure", "inputs", "measurer"]
 
 log = logging.getLogger("tradeoff.operator")
 
-Measure = Callable[[str, str, "str | None", datetime, datetime, int], Measurement]
-"""(namespace, pod, node, started, finished, GPUs) -> what Prometheus measured of the run."""
+Measure = Callable[[str, str, "str | None", datetime, "datetime | None", int], Measurement]
+"""(namespace, pod, node, started, finished (None: still running), GPUs) -> what Prometheus
+measured of the run."""
 
 
 def measurer(
@@ -30,8 +31,9 @@ def measurer(
 
     It is called once when an attempt ends (Kepler forgets terminated pods after a while),
     `settle` seconds after the run's end at the earliest, so that a scrape in flight at the
-    end is stored; it never raises: a measurement that is missing is logged in one line and
-    the trial records why its estimate was used.
+    end is stored (a pod still running, pruned or cancelled, is read up to now at once); it
+    never raises: a measurement that is missing is logged in one line and the trial records
+    why its estimate was used.
     """
     if not url:
         return None
@@ -42,13 +44,15 @@ def measurer(
         pod: str,
         node: str | None,
         started: datetime,
-        finished: datetime,
+        finished: datetime | None,
         gpus: int,
     ) -> Measurement:
-        wait = settle - (datetime.now(UTC) - finished).total_seconds()
-        if wait > 0:
-            sleep(wait)
-        found = measure(prom, namespace, pod, node, started, finished, gpus)
+        if finished is not None:
+            wait = settle - (datetime.now(UTC) - finished).total_seconds()
+            if wait > 0:
+                sleep(wait)
+        end = finished or datetime.now(UTC)
+        found = measure(prom, namespace, pod, node, started, end, gpus)
         if found.energy.kwh is None:
             log.warning("pod %s/%s: energy estimated: %s", namespace, pod, found.energy.detail)
         if not found.prices.known:
