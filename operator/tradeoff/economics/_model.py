@@ -7,8 +7,9 @@ Energy (kWh) = PUE x (E_cpu + E_mem + E_gpu), with t the duration in hours:
 * E_mem = GiB x 1.073741824 GB/GiB x W/GB x t;
 * E_gpu = GPUs x (Wmin + Wmax) / 2 x t of the GPU model.
 
-Carbon (g) = kWh x intensity. Cost = t x (vCPU_billed x cpuHour + GiB x memoryGiBHour +
-GPUs x gpuHour), vCPU_billed = max(vCPU requested, cpu_s / duration) when measured.
+Carbon (g) = kWh x intensity. Cost = t x (vCPU_billed x cpuHour + GiB_billed x
+memoryGiBHour + GPUs x gpuHour), vCPU_billed = max(vCPU requested, cpu_s / duration) and
+GiB_billed = max(GiB requested, peak GiB used) where usage was measured.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def price_trial(
     cpu_seconds: float | None = None,
     energy_kwh: float | None = None,
     region: str | None = None,
+    energy_detail: str | None = None,
+    prices: QuantitySource | None = None,
+    memory_gib_used: float | None = None,
 ) -> TrialEconomics:
     """Price one trial that held ``resources`` for ``duration_s`` seconds.
 
@@ -50,10 +54,16 @@ def price_trial(
     neither source counts the data centre's overhead. ``region`` is only recorded: the
     intensity comes from ``config`` (see ``config_for_node``). A duration of 0 costs
     nothing and uses no energy unless energy was measured.
+
+    ``energy_detail`` says what measured ``energy_kwh`` (default: the trial reported it),
+    or, without it, why no measurement was used. ``prices`` is the source of the prices in
+    ``config`` (default: configured). ``memory_gib_used`` is the measured peak memory:
+    memory is billed at max(request, it).
     """
     _check("duration_s", duration_s)
     _check("cpu_seconds", cpu_seconds)
     _check("energy_kwh", energy_kwh)
+    _check("memory_gib_used", memory_gib_used)
     hours = duration_s / _SECONDS_PER_HOUR
     gpu_model: str | None = None
     if resources.gpus:
@@ -81,18 +91,25 @@ def price_trial(
     billed_vcpu = resources.vcpu
     if cpu_seconds is not None and duration_s > 0:
         billed_vcpu = max(resources.vcpu, cpu_seconds / duration_s)
+    billed_gib = max(resources.memory_gib, memory_gib_used or 0.0)
     cost = hours * (
         billed_vcpu * config.cpu_hour
-        + resources.memory_gib * config.memory_gib_hour
+        + billed_gib * config.memory_gib_hour
         + resources.gpus * config.gpu_hour
     )
     measured = cpu_seconds is not None or energy_kwh is not None
     if energy_kwh is not None:
-        energy_source = QuantitySource(source="measured", detail="reported by the trial")
+        energy_source = QuantitySource(
+            source="measured", detail=_clip(energy_detail or "reported by the trial")
+        )
     else:
         basis = "measured CPU time" if cpu_seconds is not None else "requests and duration"
-        energy_source = QuantitySource(source="estimated", detail=f"power model from {basis}")
+        why = f"; {energy_detail}" if energy_detail else ""
+        energy_source = QuantitySource(
+            source="estimated", detail=_clip(f"power model from {basis}{why}")
+        )
     configured = QuantitySource(source="configured")
+    measured = measured or (prices is not None and prices.source == "measured")
     return TrialEconomics(
         duration_seconds=duration_s,
         cpu_seconds=cpu_seconds,
@@ -107,8 +124,15 @@ def price_trial(
         grams_per_kwh=config.grams_per_kwh,
         pue=config.pue,
         region=region,
-        sources=EconomicsSources(energy=energy_source, prices=configured, intensity=configured),
+        sources=EconomicsSources(
+            energy=energy_source, prices=prices or configured, intensity=configured
+        ),
     )
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """``text`` within the length a source's ``detail`` may have."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def totals(items: Iterable[TrialEconomics]) -> Totals:

@@ -24,6 +24,7 @@ from tradeoff.economics import (
 )
 from tradeoff.engine import AttemptOutcome, StopDecision, reported_energy_kwh
 from tradeoff.engine.lifecycle import Ending
+from tradeoff.kube.measure import Measure, inputs
 from tradeoff.trial_output import TrialOutput
 from tradeoff.trial_stream import excerpt
 
@@ -153,27 +154,47 @@ def price(
     container: str,
     now: datetime,
     reported: Mapping[str, float] | None = None,
+    measure: Measure | None = None,
 ) -> TrialEconomics | None:
     """Cost, energy and carbon of the attempt so far (None if it never started).
 
-    Energy the trial reported itself (metric `energy`, kWh) replaces the estimate.
+    With `measure` (a Prometheus URL was given), Kepler's energy and OpenCost's prices of
+    the run win; where they are missing the estimate is used and the trial says why.
+    Energy the trial reported itself (metric `energy`, kWh) replaces the estimate, not a
+    measurement from outside the pod (a tenant's report is not evidence).
     """
     started, finished = run_window(pod, container, now)
     if started is None:
         return None
     info = node_info_from_node(node) if node is not None else None
-    config = config_for_node(base, info, study.spec.economics)
     try:
         resources = resources_from_pod_spec(pod.get("spec") or {})
     except ValueError:
         return None
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    reading = None
+    if measure is not None:
+        reading = measure(
+            str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""),
+            spec.get("nodeName"),
+            started,
+            finished if terminated_state(pod, container) else None,
+            resources.gpus,
+        )
+    got = inputs(reading, reported_energy_kwh(reported or {}), study)
+    config = config_for_node(base, info, study.spec.economics, got.measured_prices)
     duration = max(0.0, (finished - started).total_seconds())
     return price_trial(
         resources,
         duration,
         config,
-        energy_kwh=reported_energy_kwh(reported or {}),
+        energy_kwh=got.energy_kwh,
         region=info.region if info else None,
+        energy_detail=got.energy_detail,
+        prices=got.prices,
+        cpu_seconds=got.cpu_seconds,
+        memory_gib_used=got.memory_gib_used,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from tradeoff.api.policy import LEVELS, TrialPolicy
 from tradeoff.economics import EconomicsConfig
+from tradeoff.economics.prometheus import check_url
 
 LogFormat = Literal["text", "json"]
 LOCAL_ADDRESS = "127.0.0.1"
@@ -52,6 +53,11 @@ class Settings:
     metrics_port: int | None = None
     metrics_address: str = LOCAL_ADDRESS
     economics: EconomicsConfig = field(default_factory=EconomicsConfig.default)
+    prometheus_url: str | None = None
+    """Prometheus with Kepler's and OpenCost's series: measured energy and prices."""
+    prometheus_timeout: float = 5.0
+    prometheus_settle: float = 2.0
+    """Seconds after a run's end before it is measured: a scrape in flight is stored."""
     peering: str | None = "tradeoff"
     priority: int = field(default_factory=start_priority)
     reconcile_interval: float = 10.0
@@ -261,6 +267,7 @@ def settings_from(
     pending_timeout: float | None = None,
     trial_policy: str | None = None,
     trial_service_accounts: list[str] | None = None,
+    prometheus_url: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Settings from flag values (None: not given) and the environment."""
@@ -324,6 +331,19 @@ def settings_from(
     elif env.get("TRADEOFF_PENDING_TIMEOUT"):
         timeout = _seconds(env["TRADEOFF_PENDING_TIMEOUT"], "TRADEOFF_PENDING_TIMEOUT")
         settings = replace(settings, pending_timeout=timeout)
+    where = "--prometheus-url" if prometheus_url is not None else "TRADEOFF_PROMETHEUS_URL"
+    url = prometheus_url if prometheus_url is not None else env.get("TRADEOFF_PROMETHEUS_URL")
+    if url:
+        try:
+            settings = replace(settings, prometheus_url=check_url(url))
+        except ValueError as error:
+            raise SettingsError(f"{where}: {error}") from None
+    if env.get("TRADEOFF_PROMETHEUS_TIMEOUT"):
+        timeout = _seconds(env["TRADEOFF_PROMETHEUS_TIMEOUT"], "TRADEOFF_PROMETHEUS_TIMEOUT")
+        settings = replace(settings, prometheus_timeout=timeout)
+    if env.get("TRADEOFF_PROMETHEUS_SETTLE"):
+        settle = _seconds(env["TRADEOFF_PROMETHEUS_SETTLE"], "TRADEOFF_PROMETHEUS_SETTLE")
+        settings = replace(settings, prometheus_settle=settle)
     if env.get("TRADEOFF_STATUS_INTERVAL"):
         interval = _seconds(env["TRADEOFF_STATUS_INTERVAL"], "TRADEOFF_STATUS_INTERVAL")
         settings = replace(settings, status_interval=interval)

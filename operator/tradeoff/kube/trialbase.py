@@ -18,6 +18,7 @@ from tradeoff.kube import attempts
 from tradeoff.kube.attemptlog import AttemptLog
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import trial_outcome_events
+from tradeoff.kube.measure import measurer
 from tradeoff.kube.podwatch import UNSEEN
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.status import set_condition, values_summary
@@ -163,5 +164,10 @@ class TrialBase:
     ) -> TrialEconomics | None:
         node_name = (pod.get("spec") or {}).get("nodeName")
         node = self.ctx.node(node_name) if node_name else None
-        base = self.ctx.settings.economics
-        return attempts.price(study, pod, node, base, container, now_utc(), reported)
+        settings = self.ctx.settings
+        read = measurer(
+            settings.prometheus_url, settings.prometheus_timeout, settings.prometheus_settle
+        )
+        return attempts.price(
+            study, pod, node, settings.economics, container, now_utc(), reported, read
+        )
