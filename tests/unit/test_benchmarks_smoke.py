@@ -23,11 +23,13 @@ QUICK = [
     "local_scale",
     "auto_history",
     "pipeline_dag",
+    "ensemble",
 ]
 EXTRA_ARGS = {
     "overhead": ["--parts", "latency"],
     "local_scale": ["--trial", "printf", "--samplers", "random", "--parallelism", "2"],
     "pipeline_dag": ["--datasets", "breast_cancer"],
+    "ensemble": ["--datasets", "iris"],
 }
 """Part (a) of overhead starts `tradeoff run` processes; the local-mode tests cover that
 path (local_scale runs a small one: 20 `printf` trials)."""

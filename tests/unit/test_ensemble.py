@@ -59,10 +59,11 @@ def test_cross_fitting_scores_rows_the_selection_never_saw() -> None:
     assert ensemble == pytest.approx(single)  # one round: the same pick
 
 
+# Dyadic scores: their sums are exact, so no tie between classes is broken by rounding.
 scores_strategy = st.integers(2, 5).flatmap(
     lambda k: (
         st.lists(
-            st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.8, 1.0]), min_size=2, max_size=2),
+            st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), min_size=2, max_size=2),
             min_size=8,
             max_size=8,
         )
@@ -73,7 +74,7 @@ scores_strategy = st.integers(2, 5).flatmap(
                 st.just(first),
                 st.lists(
                     st.lists(
-                        st.lists(st.sampled_from([0.0, 0.3, 0.7, 1.0]), min_size=2, max_size=2),
+                        st.lists(st.sampled_from([0.0, 0.25, 0.75, 1.0]), min_size=2, max_size=2),
                         min_size=8,
                         max_size=8,
                     ).map(np.array),
@@ -104,3 +105,17 @@ def test_the_first_round_is_the_best_single_candidate_and_the_curve_ends_at_the_
         weights[i] = times
     mixed = sum(w * s for w, s in zip(weights, scores, strict=True))
     assert float(np.mean(np.asarray(mixed).argmax(axis=1) == truth)) == selection.accuracy
+
+
+def test_log_loss_adds_a_member_that_only_sharpens_the_probabilities() -> None:
+    truth = np.array([0, 1, 0, 1, 0, 1])
+    # Both right on every row; each hesitates (0.51) on a row where the other is sure.
+    # Mixing them changes no label, so accuracy sees nothing to gain, and log loss does.
+    sure = np.array([[0.99, 0.01], [0.01, 0.99]] * 3)
+    first, second = sure.copy(), sure.copy()
+    first[0], second[5] = [0.51, 0.49], [0.49, 0.51]
+    by_accuracy = greedy([first, second], truth, size=2)
+    by_log_loss = greedy([first, second], truth, size=2, criterion="log_loss")
+    assert by_accuracy.members == {0: 2}
+    assert by_log_loss.members == {0: 1, 1: 1}
+    assert by_log_loss.accuracy == by_accuracy.accuracy == 1.0

@@ -14,12 +14,13 @@ round), against the best single candidate chosen the same way: the honest compar
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-__all__ = ["Selection", "cross_fitted", "greedy", "one_hot"]
+__all__ = ["Criterion", "Selection", "cross_fitted", "greedy", "one_hot"]
 
 
 @dataclass(frozen=True)
@@ -44,43 +45,67 @@ def one_hot(labels: Sequence[str], classes: Sequence[str]) -> np.ndarray:
     return out
 
 
+Criterion = Literal["accuracy", "log_loss"]
+
+
 def _accuracy(scores: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(scores.argmax(axis=1) == truth))
 
 
-def greedy(scores: Sequence[np.ndarray], truth: np.ndarray, size: int) -> Selection:
-    """`size` rounds of selection with replacement; `truth` holds class indices."""
+def _neg_log_loss(scores: np.ndarray, truth: np.ndarray) -> float:
+    p = scores[np.arange(len(truth)), truth]
+    return float(np.mean(np.log(np.clip(p, 1e-15, 1.0))))
+
+
+_CRITERIA: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": _accuracy,
+    "log_loss": _neg_log_loss,
+}
+
+
+def greedy(
+    scores: Sequence[np.ndarray], truth: np.ndarray, size: int, criterion: Criterion = "accuracy"
+) -> Selection:
+    """`size` rounds of selection with replacement, each adding the candidate that makes
+    the mix best by `criterion` (log loss: smoother than accuracy, so members that only
+    sharpen the probabilities count); `truth` holds class indices. The curve and the
+    result are accuracies."""
     if not scores:
         raise ValueError("no candidates to select from")
     if size < 1:
         raise ValueError(f"an ensemble needs at least one member, got size {size}")
+    judge = _CRITERIA[criterion]
     total = np.zeros_like(scores[0], dtype=float)
     chosen: Counter[int] = Counter()
     curve: list[float] = []
     for rounds in range(1, size + 1):
-        best, best_accuracy = 0, -1.0
+        best, best_value = 0, -np.inf
         for i, candidate in enumerate(scores):
-            accuracy = _accuracy((total + candidate) / rounds, truth)
-            if accuracy > best_accuracy:
-                best, best_accuracy = i, accuracy
+            value = judge((total + candidate) / rounds, truth)
+            if value > best_value:
+                best, best_value = i, value
         total += scores[best]
         chosen[best] += 1
-        curve.append(best_accuracy)
+        curve.append(_accuracy(total / rounds, truth))
     return Selection(dict(sorted(chosen.items())), curve[-1], curve)
 
 
-def cross_fitted(scores: Sequence[np.ndarray], truth: np.ndarray, size: int) -> tuple[float, float]:
-    """(ensemble, best single candidate) accuracy on rows neither was chosen on: each is
-    chosen on the even rows and scored on the odd ones and the other way round, averaged."""
+def cross_fitted(
+    scores: Sequence[np.ndarray], truth: np.ndarray, size: int, criterion: Criterion = "accuracy"
+) -> tuple[float, float]:
+    """(ensemble, most accurate single candidate) accuracy on rows neither was chosen on:
+    each is chosen on the even rows and scored on the odd ones and the other way round,
+    averaged; `criterion` is the ensemble's selection criterion."""
     halves = (np.arange(len(truth)) % 2 == 0, np.arange(len(truth)) % 2 == 1)
     ensemble = single = 0.0
     for pick, score in (halves, halves[::-1]):
-        selection = greedy([s[pick] for s in scores], truth[pick], size)
+        selection = greedy([s[pick] for s in scores], truth[pick], size, criterion)
         weights = np.zeros(len(scores))
         for i, times in selection.members.items():
             weights[i] = times
         mixed = sum(w * s[score] for w, s in zip(weights, scores, strict=True) if w)
         ensemble += _accuracy(np.asarray(mixed), truth[score]) / 2
+        # The single trial a user would pick: the most accurate, whatever the criterion.
         best = max(range(len(scores)), key=lambda i: _accuracy(scores[i][pick], truth[pick]))
         single += _accuracy(scores[best][score], truth[score]) / 2
     return ensemble, single

@@ -23,7 +23,7 @@ import numpy as np
 from rich.table import Table
 
 from tradeoff.api.trial import Trial
-from tradeoff.engine.ensemble import cross_fitted, greedy, one_hot
+from tradeoff.engine.ensemble import Criterion, cross_fitted, greedy, one_hot
 from tradeoff.results.common import EXIT_OK, add_study_argument, bad, stdout_console
 from tradeoff.results.source import SourceError, StudyView, is_cluster_ref, local_view, workdir_of
 
@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="front",
         metavar="front|top:N",
         help="candidates: the Pareto front (default) or the N best by the first objective",
+    )
+    parser.add_argument(
+        "--criterion",
+        choices=("accuracy", "log_loss"),
+        default="accuracy",
+        help="what each round improves (default accuracy; log_loss needs probabilities)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--root", type=Path, default=None, help="workdir root (.tradeoff/)")
@@ -141,8 +147,9 @@ def main(args: argparse.Namespace) -> int:
     with_proba = all(p.classes is not None and sorted(p.classes) == classes for p in usable)
     scores = [_scores(p, classes, with_proba) for p in usable]
     truth = np.array([classes.index(t) for t in usable[0].truth])
-    selection = greedy(scores, truth, args.size)
-    ensemble, single = cross_fitted(scores, truth, args.size)
+    criterion: Criterion = "log_loss" if with_proba and args.criterion == "log_loss" else "accuracy"
+    selection = greedy(scores, truth, args.size, criterion)
+    ensemble, single = cross_fitted(scores, truth, args.size, criterion)
     members = [
         Member(
             usable[i].trial.metadata.name,
