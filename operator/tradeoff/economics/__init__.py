@@ -12,6 +12,15 @@ from __future__ import annotations
 
 from tradeoff.economics._config import EconomicsConfig
 from tradeoff.economics._constants import DEFAULT_GPU_MODEL, DEFAULT_MEMORY_GIB, DEFAULT_VCPU
+from tradeoff.economics._intensity import IntensityReading, IntensitySample
+from tradeoff.economics._intensity_sources import (
+    PROVIDERS,
+    IntensityError,
+    IntensitySettings,
+    IntensitySource,
+    build_source,
+    read_intensity,
+)
 from tradeoff.economics._model import add_attempt, price_trial, totals
 from tradeoff.economics._node import (
     NodeInfo,
@@ -26,16 +35,24 @@ __all__ = [
     "DEFAULT_GPU_MODEL",
     "DEFAULT_MEMORY_GIB",
     "DEFAULT_VCPU",
+    "PROVIDERS",
     "REGION_GRAMS_PER_KWH",
     "EconomicsConfig",
+    "IntensityError",
+    "IntensityReading",
+    "IntensitySample",
+    "IntensitySettings",
+    "IntensitySource",
     "NodeInfo",
     "Resources",
     "add_attempt",
+    "build_source",
     "config_for_node",
     "gpu_model_from_labels",
     "node_info_from_labels",
     "node_info_from_node",
     "price_trial",
+    "read_intensity",
     "resources_from_pod_spec",
     "totals",
 ]

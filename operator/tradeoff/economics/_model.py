@@ -20,6 +20,7 @@ from tradeoff.api.economics import EconomicsSources, QuantitySource, TrialEconom
 from tradeoff.api.status import Totals
 from tradeoff.economics._config import EconomicsConfig
 from tradeoff.economics._constants import GB_PER_GIB
+from tradeoff.economics._intensity import IntensityReading
 from tradeoff.economics._resources import Resources
 
 __all__ = ["price_trial", "totals"]
@@ -41,6 +42,7 @@ def price_trial(
     cpu_seconds: float | None = None,
     energy_kwh: float | None = None,
     region: str | None = None,
+    intensity: IntensityReading | None = None,
 ) -> TrialEconomics:
     """Price one trial that held ``resources`` for ``duration_s`` seconds.
 
@@ -48,7 +50,8 @@ def price_trial(
     device energy (Kepler's per-pod joules, or what the trial reports, e.g. CodeCarbon);
     it replaces E_cpu + E_mem + E_gpu, and the PUE is still applied on top because
     neither source counts the data centre's overhead. ``region`` is only recorded: the
-    intensity comes from ``config`` (see ``config_for_node``). A duration of 0 costs
+    intensity comes from ``intensity`` (read from a service over the run) when given,
+    else from ``config`` (see ``config_for_node``). A duration of 0 costs
     nothing and uses no energy unless energy was measured.
     """
     _check("duration_s", duration_s)
@@ -93,21 +96,27 @@ def price_trial(
         basis = "measured CPU time" if cpu_seconds is not None else "requests and duration"
         energy_source = QuantitySource(source="estimated", detail=f"power model from {basis}")
     configured = QuantitySource(source="configured")
+    grams = config.grams_per_kwh if intensity is None else intensity.grams_per_kwh
     return TrialEconomics(
         duration_seconds=duration_s,
         cpu_seconds=cpu_seconds,
         energy_kwh=total_kwh,
-        carbon_grams=total_kwh * config.grams_per_kwh,
+        carbon_grams=total_kwh * grams,
         cost_usd=cost,
         source="measured" if measured else "estimated",
         vcpu=resources.vcpu,
         memory_gib=resources.memory_gib,
         gpus=resources.gpus,
         gpu_model=gpu_model,
-        grams_per_kwh=config.grams_per_kwh,
+        grams_per_kwh=grams,
+        intensity_samples=list(intensity.points) if intensity and intensity.points else None,
         pue=config.pue,
         region=region,
-        sources=EconomicsSources(energy=energy_source, prices=configured, intensity=configured),
+        sources=EconomicsSources(
+            energy=energy_source,
+            prices=configured,
+            intensity=configured if intensity is None else intensity.source,
+        ),
     )
 
 

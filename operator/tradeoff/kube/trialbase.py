@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, TrialStatus
+from tradeoff.economics import read_intensity
 from tradeoff.kube import attempts
 from tradeoff.kube.attemptlog import AttemptLog
 from tradeoff.kube.client import Obj, now_utc
@@ -163,5 +165,11 @@ class TrialBase:
     ) -> TrialEconomics | None:
         node_name = (pod.get("spec") or {}).get("nodeName")
         node = self.ctx.node(node_name) if node_name else None
-        base = self.ctx.settings.economics
-        return attempts.price(study, pod, node, base, container, now_utc(), reported)
+        settings = self.ctx.settings
+        source = settings.intensity_source
+        reader = None
+        if source is not None:
+            reader = partial(read_intensity, source, settings.intensity)
+        return attempts.price(
+            study, pod, node, settings.economics, container, now_utc(), reported, reader
+        )
