@@ -13,9 +13,9 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from tradeoff.economics import PROVIDERS, IntensitySettings
+from tradeoff.economics import PROVIDERS, IntensityError, IntensitySettings, IntensitySource
 
-__all__ = ["TOKEN_VARIABLE", "IntensitySettingsError", "intensity_from_json"]
+__all__ = ["TOKEN_VARIABLE", "IntensitySettingsError", "current_intensity", "intensity_from_json"]
 
 TOKEN_VARIABLE = "TRADEOFF_INTENSITY_TOKEN"
 _KEYS = {"provider", "url", "timeoutSeconds", "zones", "query", "region", "tokenSecret"}
@@ -78,3 +78,20 @@ def intensity_from_json(data: Any, where: str, env: Mapping[str, str]) -> Intens
         query=query,
         region=region,
     )
+
+
+def current_intensity(
+    source: IntensitySource | None, settings: IntensitySettings | None, region: str | None
+) -> tuple[float | None, str]:
+    """The region's grid intensity now, or None and why there is none."""
+    if source is None or settings is None:
+        return None, "no carbon-intensity service is configured (economics.intensity)"
+    if not region:
+        return None, (
+            "no region to read: set spec.schedule.carbonAware.region or the operator's "
+            "economics.intensity.region"
+        )
+    try:
+        return source.latest(settings.zone(region)).grams_per_kwh, ""
+    except IntensityError as error:
+        return None, str(error)

@@ -55,6 +55,8 @@ class Settings:
     economics: EconomicsConfig = field(default_factory=EconomicsConfig.default)
     intensity: IntensitySettings | None = None
     """The carbon-intensity service (``economics.intensity``), if one is configured."""
+    carbon_poll: float = 60.0
+    """Seconds between readings of the grid while a trial is deferred for carbon."""
     peering: str | None = "tradeoff"
     priority: int = field(default_factory=start_priority)
     reconcile_interval: float = 10.0
@@ -343,6 +345,9 @@ def settings_from(
     elif env.get("TRADEOFF_PENDING_TIMEOUT"):
         timeout = _seconds(env["TRADEOFF_PENDING_TIMEOUT"], "TRADEOFF_PENDING_TIMEOUT")
         settings = replace(settings, pending_timeout=timeout)
+    if env.get("TRADEOFF_CARBON_POLL"):
+        poll = _seconds(env["TRADEOFF_CARBON_POLL"], "TRADEOFF_CARBON_POLL")
+        settings = replace(settings, carbon_poll=poll)
     if env.get("TRADEOFF_STATUS_INTERVAL"):
         interval = _seconds(env["TRADEOFF_STATUS_INTERVAL"], "TRADEOFF_STATUS_INTERVAL")
         settings = replace(settings, status_interval=interval)
