@@ -14,9 +14,8 @@ import pytest
 import yaml
 
 from tradeoff.cli import build_parser
-from tradeoff.economics import REGION_GRAMS_PER_KWH, EconomicsConfig
+from tradeoff.economics import REGION_GRAMS_PER_KWH, EconomicsConfig, intensity_from_json
 from tradeoff.kube import command
-from tradeoff.kube.intensity import intensity_from_json
 from tradeoff.kube.settings import economics_from_json, trial_policy_from
 
 ROOT = Path(__file__).resolve().parents[2]

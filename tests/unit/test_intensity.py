@@ -18,13 +18,14 @@ from tradeoff.economics import (
     EconomicsConfig,
     IntensitySample,
     IntensitySettings,
+    IntensitySettingsError,
     Resources,
     build_source,
+    intensity_from_json,
     price_trial,
     read_intensity,
 )
 from tradeoff.economics._intensity import summarise, timespan_seconds, weighted_mean
-from tradeoff.kube.intensity import IntensitySettingsError, intensity_from_json
 
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 HOUR = timedelta(hours=1)

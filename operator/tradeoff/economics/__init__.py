@@ -13,6 +13,12 @@ from __future__ import annotations
 from tradeoff.economics._config import EconomicsConfig
 from tradeoff.economics._constants import DEFAULT_GPU_MODEL, DEFAULT_MEMORY_GIB, DEFAULT_VCPU
 from tradeoff.economics._intensity import IntensityReading, IntensitySample
+from tradeoff.economics._intensity_config import (
+    TOKEN_VARIABLE,
+    IntensitySettingsError,
+    current_intensity,
+    intensity_from_json,
+)
 from tradeoff.economics._intensity_sources import (
     PROVIDERS,
     IntensityError,
@@ -37,18 +43,22 @@ __all__ = [
     "DEFAULT_VCPU",
     "PROVIDERS",
     "REGION_GRAMS_PER_KWH",
+    "TOKEN_VARIABLE",
     "EconomicsConfig",
     "IntensityError",
     "IntensityReading",
     "IntensitySample",
     "IntensitySettings",
+    "IntensitySettingsError",
     "IntensitySource",
     "NodeInfo",
     "Resources",
     "add_attempt",
     "build_source",
     "config_for_node",
+    "current_intensity",
     "gpu_model_from_labels",
+    "intensity_from_json",
     "node_info_from_labels",
     "node_info_from_node",
     "price_trial",

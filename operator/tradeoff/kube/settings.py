@@ -19,8 +19,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tradeoff.api.policy import LEVELS, TrialPolicy
-from tradeoff.economics import EconomicsConfig, IntensitySettings, IntensitySource, build_source
-from tradeoff.kube.intensity import IntensitySettingsError, intensity_from_json
+from tradeoff.economics import (
+    EconomicsConfig,
+    IntensitySettings,
+    IntensitySettingsError,
+    IntensitySource,
+    build_source,
+    intensity_from_json,
+)
 
 LogFormat = Literal["text", "json"]
 LOCAL_ADDRESS = "127.0.0.1"

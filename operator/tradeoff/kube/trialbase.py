@@ -16,13 +16,12 @@ from functools import partial
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, TrialStatus
-from tradeoff.economics import read_intensity
+from tradeoff.economics import current_intensity, read_intensity
 from tradeoff.engine.schedule import CARBON_DEFERRED, carbon_hold
 from tradeoff.kube import attempts
 from tradeoff.kube.attemptlog import AttemptLog
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
-from tradeoff.kube.intensity import current_intensity
 from tradeoff.kube.podwatch import UNSEEN
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.status import set_condition, values_summary

@@ -1,4 +1,5 @@
-"""The cluster's carbon-intensity service: its settings (``economics.intensity``).
+"""The carbon-intensity service's settings (``economics.intensity`` of the operator's
+economics file, ``tradeoff run --intensity-config``) and the intensity now.
 
 ``{"provider": "electricitymaps" | "carbon-aware-sdk" | "prometheus", "url": ...,
 "timeoutSeconds": 5, "zones": {region: zone}, "query": "...$zone...", "region": ...}``;
@@ -13,7 +14,12 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from tradeoff.economics import PROVIDERS, IntensityError, IntensitySettings, IntensitySource
+from tradeoff.economics._intensity_sources import (
+    PROVIDERS,
+    IntensityError,
+    IntensitySettings,
+    IntensitySource,
+)
 
 __all__ = ["TOKEN_VARIABLE", "IntensitySettingsError", "current_intensity", "intensity_from_json"]
 
@@ -88,8 +94,8 @@ def current_intensity(
         return None, "no carbon-intensity service is configured (economics.intensity)"
     if not region:
         return None, (
-            "no region to read: set spec.schedule.carbonAware.region or the operator's "
-            "economics.intensity.region"
+            "no region to read: set spec.schedule.carbonAware.region (or the intensity "
+            "settings' region)"
         )
     try:
         return source.latest(settings.zone(region)).grams_per_kwh, ""
