@@ -2,7 +2,8 @@
 economics file, ``tradeoff run --intensity-config``) and the intensity now.
 
 ``{"provider": "electricitymaps" | "carbon-aware-sdk" | "prometheus", "url": ...,
-"timeoutSeconds": 5, "zones": {region: zone}, "query": "...$zone...", "region": ...}``;
+"timeoutSeconds": 5, "pollSeconds": 60, "zones": {region: zone}, "query": "...$zone...",
+"region": ...}``;
 the Electricity Maps token comes from the environment variable ``TRADEOFF_INTENSITY_TOKEN``
 (the chart fills it from a Secret), never from the ConfigMap.
 """
@@ -24,7 +25,16 @@ from tradeoff.economics._intensity_sources import (
 __all__ = ["TOKEN_VARIABLE", "IntensitySettingsError", "current_intensity", "intensity_from_json"]
 
 TOKEN_VARIABLE = "TRADEOFF_INTENSITY_TOKEN"
-_KEYS = {"provider", "url", "timeoutSeconds", "zones", "query", "region", "tokenSecret"}
+_KEYS = {
+    "provider",
+    "url",
+    "timeoutSeconds",
+    "pollSeconds",
+    "zones",
+    "query",
+    "region",
+    "tokenSecret",
+}
 """tokenSecret is the chart's (the Secret it reads the token from) and ignored here."""
 
 
@@ -57,15 +67,8 @@ def intensity_from_json(data: Any, where: str, env: Mapping[str, str]) -> Intens
             f"{where}.url: expected the service's base URL, e.g. https://api.electricitymap.org, "
             f"got {url!r}"
         )
-    timeout = data.get("timeoutSeconds", 5)
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, int | float)
-        or not (math.isfinite(timeout) and timeout > 0)
-    ):
-        raise IntensitySettingsError(
-            f"{where}.timeoutSeconds: expected seconds > 0, got {timeout!r}"
-        )
+    timeout = _seconds(data, "timeoutSeconds", 5, where)
+    poll = _seconds(data, "pollSeconds", 60, where)
     zones = data.get("zones") or {}
     if not isinstance(zones, dict) or not all(isinstance(v, str) and v for v in zones.values()):
         raise IntensitySettingsError(f"{where}.zones: expected an object of region: zone name")
@@ -79,11 +82,23 @@ def intensity_from_json(data: Any, where: str, env: Mapping[str, str]) -> Intens
         provider=provider,
         url=str(url),
         token=env.get(TOKEN_VARIABLE) or None,
-        timeout=float(timeout),
+        timeout=timeout,
+        poll=poll,
         zones={str(k).lower(): v for k, v in zones.items()},
         query=query,
         region=region,
     )
+
+
+def _seconds(data: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    value = data.get(key, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise IntensitySettingsError(f"{where}.{key}: expected seconds > 0, got {value!r}")
+    return float(value)
 
 
 def current_intensity(

@@ -73,6 +73,8 @@ class IntensitySettings:
     """Prometheus only: the query, with ``$zone`` replaced by the zone."""
     region: str | None = None
     """The region carbon-aware scheduling reads when a study names none."""
+    poll: float = 60.0
+    """Seconds between readings while trials wait for a cleaner grid."""
 
     def zone(self, region: str) -> str:
         return self.zones.get(region.lower(), region)

@@ -62,7 +62,8 @@ class Settings:
     intensity: IntensitySettings | None = None
     """The carbon-intensity service (``economics.intensity``), if one is configured."""
     carbon_poll: float = 60.0
-    """Seconds between readings of the grid while a trial is deferred for carbon."""
+    """Seconds between readings of the grid while a trial is deferred for carbon
+    (``economics.intensity.pollSeconds``; ``TRADEOFF_CARBON_POLL`` overrides it)."""
     peering: str | None = "tradeoff"
     priority: int = field(default_factory=start_priority)
     reconcile_interval: float = 10.0
@@ -351,6 +352,8 @@ def settings_from(
     elif env.get("TRADEOFF_PENDING_TIMEOUT"):
         timeout = _seconds(env["TRADEOFF_PENDING_TIMEOUT"], "TRADEOFF_PENDING_TIMEOUT")
         settings = replace(settings, pending_timeout=timeout)
+    if intensity is not None:
+        settings = replace(settings, carbon_poll=intensity.poll)
     if env.get("TRADEOFF_CARBON_POLL"):
         poll = _seconds(env["TRADEOFF_CARBON_POLL"], "TRADEOFF_CARBON_POLL")
         settings = replace(settings, carbon_poll=poll)

@@ -159,13 +159,15 @@ def main(args: argparse.Namespace) -> int:
         lock.release()
 
 
-def _carbon_poll() -> float:
-    """Seconds between readings of the grid while trials wait (``TRADEOFF_CARBON_POLL``)."""
+def _carbon_poll(intensity: IntensitySettings | None) -> float:
+    """Seconds between readings of the grid while trials wait: ``pollSeconds`` of the
+    intensity settings, or ``TRADEOFF_CARBON_POLL`` (tests)."""
+    default = intensity.poll if intensity is not None else 60.0
     try:
-        poll = float(os.environ.get("TRADEOFF_CARBON_POLL") or 60)
+        poll = float(os.environ.get("TRADEOFF_CARBON_POLL") or default)
     except ValueError:
-        poll = 60.0
-    return poll if poll > 0 else 60.0
+        poll = default
+    return poll if poll > 0 else default
 
 
 def _intensity_settings(path: Path | None) -> IntensitySettings | None:
@@ -207,7 +209,7 @@ def _run(
         store,
         region=args.region,
         intensity=intensity,
-        carbon_poll=_carbon_poll(),
+        carbon_poll=_carbon_poll(intensity),
         observer=observer,
         display=display,
     )
