@@ -84,7 +84,7 @@ def test_new_trials_wait_for_a_cleaner_grid(tmp_path: Path) -> None:
         economics = record.status.economics
         assert economics is not None and economics.sources is not None
         assert economics.sources.intensity.source == "measured"
-        assert economics.grams_per_kwh == 120.0
+        assert economics.grams_per_kwh == pytest.approx(120.0)
 
 
 def test_max_delay_bounds_the_local_wait(tmp_path: Path) -> None:

@@ -27,6 +27,12 @@ from tradeoff.economics._intensity_sources import (
     build_source,
     read_intensity,
 )
+from tradeoff.economics._local_energy import (
+    CpuEnergySnapshot,
+    codecarbon_energy,
+    rapl_energy,
+    snapshot,
+)
 from tradeoff.economics._model import add_attempt, price_trial, totals
 from tradeoff.economics._node import (
     NodeInfo,
@@ -44,6 +50,7 @@ __all__ = [
     "PROVIDERS",
     "REGION_GRAMS_PER_KWH",
     "TOKEN_VARIABLE",
+    "CpuEnergySnapshot",
     "EconomicsConfig",
     "IntensityError",
     "IntensityReading",
@@ -55,6 +62,7 @@ __all__ = [
     "Resources",
     "add_attempt",
     "build_source",
+    "codecarbon_energy",
     "config_for_node",
     "current_intensity",
     "gpu_model_from_labels",
@@ -62,7 +70,9 @@ __all__ = [
     "node_info_from_labels",
     "node_info_from_node",
     "price_trial",
+    "rapl_energy",
     "read_intensity",
     "resources_from_pod_spec",
+    "snapshot",
     "totals",
 ]

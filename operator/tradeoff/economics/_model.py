@@ -43,6 +43,7 @@ def price_trial(
     energy_kwh: float | None = None,
     region: str | None = None,
     intensity: IntensityReading | None = None,
+    energy_note: str | None = None,
 ) -> TrialEconomics:
     """Price one trial that held ``resources`` for ``duration_s`` seconds.
 
@@ -51,8 +52,9 @@ def price_trial(
     it replaces E_cpu + E_mem + E_gpu, and the PUE is still applied on top because
     neither source counts the data centre's overhead. ``region`` is only recorded: the
     intensity comes from ``intensity`` (read from a service over the run) when given,
-    else from ``config`` (see ``config_for_node``). A duration of 0 costs
-    nothing and uses no energy unless energy was measured.
+    else from ``config`` (see ``config_for_node``). ``energy_note`` says where measured
+    energy came from, or why none was. A duration of 0 costs nothing and uses no energy
+    unless energy was measured.
     """
     _check("duration_s", duration_s)
     _check("cpu_seconds", cpu_seconds)
@@ -91,10 +93,12 @@ def price_trial(
     )
     measured = cpu_seconds is not None or energy_kwh is not None
     if energy_kwh is not None:
-        energy_source = QuantitySource(source="measured", detail="reported by the trial")
+        detail = energy_note or "reported by the trial"
+        energy_source = QuantitySource(source="measured", detail=detail[:300])
     else:
         basis = "measured CPU time" if cpu_seconds is not None else "requests and duration"
-        energy_source = QuantitySource(source="estimated", detail=f"power model from {basis}")
+        detail = f"power model from {basis}" + (f"; {energy_note}" if energy_note else "")
+        energy_source = QuantitySource(source="estimated", detail=detail[:300])
     configured = QuantitySource(source="configured")
     grams = config.grams_per_kwh if intensity is None else intensity.grams_per_kwh
     return TrialEconomics(

@@ -41,23 +41,29 @@ def price_attempt(
     config: EconomicsConfig,
     region: str | None,
     read_intensity: IntensityReader | None = None,
+    measured: tuple[float | None, str] = (None, ""),
 ) -> TrialEconomics:
     """Economics of one attempt: the pod's requests, the wall-clock duration, the measured
-    CPU time, and the energy (kWh) the trial reported as ``energy``, if it did; with
+    CPU time, and energy: what the trial reported as ``energy`` (kWh), else ``measured``
+    (CodeCarbon's CSV or RAPL: kWh or None, and what was read or why not); with
     ``read_intensity``, the grid intensity over the run (which just ended)."""
     intensity = None
     if read_intensity is not None:
         end = datetime.now(UTC)
         start = end - timedelta(seconds=result.duration_seconds)
         intensity = read_intensity(region, start, end, config.grams_per_kwh)
+    energy, note = reported_energy_kwh(result.metrics), "reported by the trial"
+    if energy is None:
+        energy, note = measured
     return price_trial(
         resources_from_pod_spec(pod),
         result.duration_seconds,
         config,
         cpu_seconds=result.cpu_seconds,
-        energy_kwh=reported_energy_kwh(result.metrics),
+        energy_kwh=energy,
         region=region,
         intensity=intensity,
+        energy_note=note or None,
     )
 
 

@@ -26,6 +26,7 @@ import queue
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from tradeoff.api.status import AlgorithmChoice
@@ -41,11 +42,13 @@ from tradeoff.economics import (
     read_intensity,
     resources_from_pod_spec,
 )
+from tradeoff.economics._local_energy import POWERCAP
 from tradeoff.engine import Engine, StopDecision, Summary, lifecycle
 from tradeoff.engine.priors import Priors
 from tradeoff.engine.validation import choose_algorithm, recorded_problem
 from tradeoff.local.carbon import CarbonGate
 from tradeoff.local.display import NullDisplay, RunDisplay
+from tradeoff.local.energy import EnergyMeter
 from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
 from tradeoff.local.history import past_studies
@@ -94,6 +97,7 @@ class StudyRunner:
         region: str | None = None,
         intensity: IntensitySettings | None = None,
         carbon_poll: float = 60.0,
+        powercap: Path = POWERCAP,
         observer: StudyObserver | None = None,
         display: RunDisplay | None = None,
         grace_seconds: float = 5.0,
@@ -127,6 +131,7 @@ class StudyRunner:
             warn=self.display.warn,
             grace_seconds=grace_seconds,
         )
+        self.energy = EnergyMeter(store.scratch_dir / "energy", powercap=powercap)
         self.records: dict[str, Trial] = {}
         self._ordered: list[Trial] | None = None  # self.records by number, until one is added
         self._active: dict[str, Trial] = {}  # the unfinished records (and some finished)
@@ -328,6 +333,9 @@ class StudyRunner:
                 AttemptResult(name, status.attempts, None, 0.0, 0.0, {}, start_error=str(exc))
             )
             return
+        pod = self.energy.begin(
+            name, status.attempts, pod, self.spec.trial_template.primary_index()
+        )
         self._pods[name] = pod
         self.executor.start(name, status.attempts, pod)
 
@@ -371,7 +379,10 @@ class StudyRunner:
         pod = self._pods.pop(result.trial, None)
         spent = None
         if result.start_error is None and pod is not None:
-            spent = price_attempt(pod, result, self.economics, self.region, self._reader())
+            measured = self.energy.end(result.trial, result.cpu_seconds)
+            spent = price_attempt(
+                pod, result, self.economics, self.region, self._reader(), measured
+            )
         transition = lifecycle.end_attempt(
             self.spec,
             record.status,
