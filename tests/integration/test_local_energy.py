@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.test_local_run import _python_trial, _study
-from tests.unit.test_local_energy import CODECARBON_HEADER, codecarbon_row, zone
+from tests.unit.test_energy_readers import CODECARBON_HEADER, codecarbon_row, zone
 from tradeoff.local import FileStore, StudyRunner
 
 WRITES_CODECARBON = (
