@@ -60,16 +60,25 @@ def two_points(a: np.ndarray, b: np.ndarray) -> Metrics:
 
 
 def cash(dataset: str) -> Metrics:
+    """The CASH workload on `dataset`; `synthetic@7` is generated data with seed 7 (another
+    draw of scikit-learn's `make_classification`: a related task, not the same data)."""
     import _cash
 
+    name, _, seed = dataset.partition("@")
+
     def metrics(p: dict[str, Any]) -> dict[str, float]:
-        return _cash.workload_metrics(p, dataset)[0]
+        return _cash.workload_metrics(p, name, int(seed or 0))[0]
 
     return metrics
 
 
-def spec_of(task: str, seed: int, trials: int, warm: bool) -> StudySpec:
-    extra = {"warmStart": {"fromStudies": [{"name": "source"}]}} if warm else {}
+def spec_of(
+    task: str, seed: int, trials: int, warm: bool, first: Sequence[Mapping[str, Any]] = ()
+) -> StudySpec:
+    extra: dict[str, Any] = {}
+    if warm:
+        points = [{"parameters": dict(p)} for p in first]
+        extra = {"warmStart": {"fromStudies": [{"name": "source"}], "trials": points}}
     if task == "cash":
         import _cash
 
@@ -113,6 +122,20 @@ TASKS: dict[str, tuple[Metrics, Metrics] | None] = {
 }
 
 
+BEST_FIRST = 0
+"""How many of the source's best configurations the warm study runs first (`--best-first`)."""
+
+
+def best_first(task: str, source: Sequence[Trial], n: int) -> list[Mapping[str, Any]]:
+    """The parameters of the source's `n` best trials (best accuracy, or lowest f1 + f2)."""
+    done = [r for r in source if r.status.values]
+    if task == "cash":
+        done.sort(key=lambda r: -r.status.values[0])  # type: ignore[index]
+    else:
+        done.sort(key=lambda r: sum(r.status.values or ()))
+    return [r.spec.parameters for r in done[:n]]
+
+
 def one(task: str, seed: int, trials: int, source_trials: int, datasets: str) -> dict[str, Any]:
     source_data, target_data = datasets.split(":")
     pair = TASKS[task] or (cash(source_data), cash(target_data))
@@ -121,7 +144,9 @@ def one(task: str, seed: int, trials: int, source_trials: int, datasets: str) ->
     objectives = ["accuracy"] if task == "cash" else ["f1", "f2"]
     sources = [Source("source", objectives, source)]
     cold = curve(task, run(spec_of(task, seed, trials, False), target_metrics, trials))
-    warm = curve(task, run(spec_of(task, seed, trials, True), target_metrics, trials, sources))
+    first = best_first(task, source, BEST_FIRST)
+    warm_spec = spec_of(task, seed, trials, True, first)
+    warm = curve(task, run(warm_spec, target_metrics, trials, sources))
     reach = c.first_reaching(warm, cold[-1], maximize=True)
     return {"seed": seed, "cold": cold, "warm": warm, "warm_trials_to_cold_final": reach}
 
@@ -155,10 +180,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.add_argument(
             "--ungated", action="store_true", help="priors always inform (no agreement check)"
         )
+        parser.add_argument(
+            "--best-first", type=int, default=0, help="run the source's N best configurations first"
+        )
         parser.add_argument("--name", default=NAME, help="results file name")
 
     args = c.parse_args(argv, __doc__.splitlines()[0] if __doc__ else NAME, extra)
     seeds = args.seeds or (2 if args.quick else 5)
+    global BEST_FIRST
+    BEST_FIRST = args.best_first
     if args.ungated:  # what the engine's check (tradeoff.engine.transfer) prevents
         transfer.MIN_OWN = 10**9
     results: dict[str, list[dict[str, Any]]] = {}

@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# A real Prometheus server for the dashboard test and a real headless browser for the
-# report test (Debian's packages), installed only when missing.
+# A real Prometheus server for the dashboard and measured-economics tests and a real
+# headless browser for the report test (Debian's packages), installed only when missing.
 missing=""
 command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"

@@ -19,6 +19,12 @@ summary as authoritative for final values.
 
 The trial's parameters arrive as JSON in ``TRADEOFF_PARAMS``; its study and
 trial names in ``TRADEOFF_STUDY`` and ``TRADEOFF_TRIAL``.
+
+``save_artifact(name, path_or_bytes)`` stores a file of the trial's (a fitted model,
+held-out predictions) in the folder ``TRADEOFF_ARTIFACTS`` names; Tradeoff records each
+file on the trial (name, path, size, SHA-256) when the attempt ends. Local mode sets the
+folder (``artifacts/<trial>/`` of the workdir); where it is unset (in a cluster, so far)
+nothing is stored and stderr says so once.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import numbers
 import operator
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -42,6 +49,7 @@ __all__ = [
     "Reporter",
     "params",
     "report",
+    "save_artifact",
     "study_name",
     "trial_name",
 ]
@@ -55,6 +63,8 @@ SUMMARY_MAX_BYTES = 4096
 _NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _ENV_PARAMS = "TRADEOFF_PARAMS"
 _ENV_TERMINATION_LOG = "TRADEOFF_TERMINATION_LOG"
+_ENV_ARTIFACTS = "TRADEOFF_ARTIFACTS"
+_ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}\Z")
 
 
 def _metric_value(name: str, value: object) -> float | int:
@@ -207,3 +217,46 @@ def trial_name() -> str | None:
 def study_name() -> str | None:
     """The study's name from ``$TRADEOFF_STUDY``, or None outside a trial."""
     return os.environ.get("TRADEOFF_STUDY") or None
+
+
+_artifact_warned = False
+
+
+def save_artifact(name: str, content: bytes | str | os.PathLike[str]) -> Path | None:
+    """Store an artifact of the trial: ``content`` as bytes, or the file a path names.
+
+    ``name`` is a file name (letters, digits, ``_``, ``.``, ``-``; not starting with
+    ``.``); saving a name again replaces the file. Returns where it is stored, or None
+    when the trial has no artifact folder (``TRADEOFF_ARTIFACTS`` unset).
+    Raises ``ValueError`` for a bad name and ``OSError`` when it cannot be written.
+    """
+    global _artifact_warned
+    if not isinstance(name, str) or not _ARTIFACT_NAME.match(name):
+        raise ValueError(
+            f"artifact name {name!r} must be a file name: letters, digits, _, . or -,"
+            " not starting with ., at most 200 characters"
+        )
+    folder = os.environ.get(_ENV_ARTIFACTS)
+    if not folder:
+        if not _artifact_warned:
+            _artifact_warned = True
+            print(
+                f"trial_runner: artifact {name!r} not stored: this trial has no artifact"
+                f" folder ({_ENV_ARTIFACTS} is unset)",
+                file=sys.stderr,
+            )
+        return None
+    target = Path(folder) / name
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            if isinstance(content, bytes | bytearray | memoryview):
+                file.write(content)
+            else:
+                with Path(content).open("rb") as source:
+                    shutil.copyfileobj(source, file)
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target

@@ -5,22 +5,28 @@ Options that do not apply to the chosen model are accepted and ignored; a bad
 value exits with code 2 and a one-line message. Reports the held-out
 ``accuracy`` (also per epoch or stage, with ``step``, for iterative models),
 ``balanced_accuracy``, ``fit_seconds``, ``model_size_bytes`` (the pickled
-fitted pipeline) and ``n_train``. Nothing is downloaded; runs are
-deterministic for a given ``--seed``.
+fitted pipeline) and ``n_train``, and saves the held-out predictions as the
+artifact ``predictions.csv``: ``index,y_true,y_pred`` and, with ``--predictions
+proba`` (the default) where the model has them, one ``proba_<class>`` column per
+class; the held-out set depends only on ``--dataset``, ``--seed`` and
+``--test_size``, so the rows of trials sharing them align. Nothing is
+downloaded; runs are deterministic for a given ``--seed``.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import pickle
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from trial_runner import report
+from trial_runner import report, save_artifact
 
-__all__ = ["DATASETS", "MODELS", "build_parser", "main", "run"]
+__all__ = ["DATASETS", "MODELS", "build_parser", "held_out", "main", "predictions_csv", "run"]
 
 DATASETS = ("digits", "breast_cancer", "wine", "iris", "synthetic")
 MODELS = ("logreg", "svm", "knn", "forest", "extra_trees", "boosting", "hist_boosting", "mlp")
@@ -115,7 +121,42 @@ def build_parser() -> argparse.ArgumentParser:
     add("alpha", type=_number(float, 0.0), default=1e-4)
     add("epochs", type=_number(int, 1), default=30)
     add("batch_size", type=_number(int, 1), default=32, help="mlp minibatch size")
+    add(
+        "predictions",
+        choices=("proba", "labels", "none"),
+        default="proba",
+        help="held-out predictions saved as predictions.csv: with class probabilities"
+        " (where the model has them), labels only, or none",
+    )
     return parser
+
+
+def held_out(pipeline: Any, x_test: Any, proba: bool) -> tuple[Any, Any]:
+    """(predicted labels, class probabilities or None) on the held-out set, in one pass.
+
+    With probabilities the labels are their argmax over the sorted classes, which is what
+    each of these models predicts (the same ties too), so k-NN is not queried twice.
+    """
+    if proba and hasattr(pipeline, "predict_proba"):  # not an SVM: it has no probabilities
+        probabilities = pipeline.predict_proba(x_test)
+        return pipeline.classes_[probabilities.argmax(axis=1)], probabilities
+    return pipeline.predict(x_test), None
+
+
+def predictions_csv(classes: Any, y_test: Any, predicted: Any, probabilities: Any) -> bytes:
+    """The held-out predictions as CSV: index, true and predicted label (and probabilities)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["index", "y_true", "y_pred"]
+    if probabilities is not None:
+        header += [f"proba_{c}" for c in classes]
+    writer.writerow(header)
+    for i, (truth, guess) in enumerate(zip(y_test, predicted, strict=True)):
+        row = [i, truth, guess]
+        if probabilities is not None:
+            row += [f"{p:.6g}" for p in probabilities[i]]
+        writer.writerow(row)
+    return out.getvalue().encode()
 
 
 def _load(dataset: str, seed: int, n_samples: int) -> tuple[Any, Any]:
@@ -268,7 +309,10 @@ def run(args: argparse.Namespace) -> None:
     model = _estimator(args)
     seconds += _fit(model, args, x_fit, y_train, preprocessing.transform(x_test), y_test)
     pipeline = Pipeline([*preprocessing.steps, ("model", model)])
-    predicted = pipeline.predict(x_test)
+    predicted, probabilities = held_out(pipeline, x_test, args.predictions == "proba")
+    if args.predictions != "none":
+        content = predictions_csv(pipeline.classes_, y_test, predicted, probabilities)
+        save_artifact("predictions.csv", content)
     report(
         accuracy=float((predicted == y_test).mean()),
         balanced_accuracy=float(balanced_accuracy_score(y_test, predicted)),

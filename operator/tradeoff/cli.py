@@ -34,6 +34,7 @@ COMMANDS = {
     "report": ("tradeoff.results.report", "write the HTML report of a study"),
     "insights": ("tradeoff.results.insights", "what a study's trials show, with the numbers"),
     "propose": ("tradeoff.results.propose", "print the next Study manifest, from the insights"),
+    "import": ("tradeoff.migrate.command", "a Katib Experiment or OptimizationJob as a Study"),
 }
 
 

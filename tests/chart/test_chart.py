@@ -16,7 +16,7 @@ import yaml
 from tradeoff.cli import build_parser
 from tradeoff.economics import REGION_GRAMS_PER_KWH, EconomicsConfig, intensity_from_json
 from tradeoff.kube import command
-from tradeoff.kube.settings import economics_from_json, trial_policy_from
+from tradeoff.kube.settings import economics_from_json, settings_from, trial_policy_from
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "tradeoff"
@@ -543,7 +543,7 @@ def test_economics_config_is_mounted_and_the_operator_reads_it(chart: helm.Chart
         d for d in of_kind(docs, "ConfigMap") if d["metadata"]["name"].endswith("-economics")
     ]
     data = json.loads(config["data"]["economics.json"])
-    assert data == chart.values["economics"]
+    assert data == {k: v for k, v in chart.values["economics"].items() if k != "prometheus"}
     read = economics_from_json(data, "economics.json")
     default = EconomicsConfig.default()
     assert (read.cpu_hour, read.memory_gib_hour, read.gpu_hour) == (0.031611, 0.004237, 0.95)
@@ -560,6 +560,16 @@ def test_economics_config_is_mounted_and_the_operator_reads_it(chart: helm.Chart
     before = deployment(docs)["spec"]["template"]["metadata"]["annotations"][annotation]
     after = deployment(cheaper)["spec"]["template"]["metadata"]["annotations"][annotation]
     assert before != after
+
+
+def test_the_prometheus_url_reaches_the_operator(chart: helm.Chart) -> None:
+    assert chart.values["economics"]["prometheus"] == {"url": ""}
+    assert not any(a.startswith("--prometheus-url") for a in container(render(chart, {}))["args"])
+    url = "http://prometheus-operated.monitoring:9090"
+    docs = render(chart, {"economics": {"prometheus": {"url": url}}})
+    args = build_parser({"operator": command}).parse_args(container(docs)["args"])
+    settings = settings_from(namespaces=["a"], prometheus_url=args.prometheus_url, env={})
+    assert settings.prometheus_url == url
 
 
 def operator_trial_policy(docs: list[Manifest]) -> tuple[str, tuple[str, ...]]:
@@ -613,6 +623,8 @@ def test_dashboard_configmap(chart: helm.Chart) -> None:
         ({"networkPolicy": {"monitoringNamespace": ""}}, "/networkPolicy/monitoringNamespace"),
         ({"admissionPolicy": {"enabled": "yes"}}, "/admissionPolicy/enabled"),
         ({"signingKeySecret": "Signing_Key"}, "/signingKeySecret"),
+        ({"economics": {"prometheus": {"url": "prometheus:9090"}}}, "/economics/prometheus/url"),
+        ({"economics": {"prometheus": {"address": "http://p"}}}, "/economics/prometheus"),
     ],
 )
 def test_the_values_schema_rejects_bad_values(

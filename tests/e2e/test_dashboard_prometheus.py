@@ -12,12 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import socket
-import subprocess
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +21,15 @@ import pytest
 
 from tests.cluster.harness import Cluster
 from tests.e2e.helpers import QUICK_TRIAL, Operator, apply, study_manifest, trials, wait_study
+from tests.e2e.prometheus_server import (
+    free_port,
+    http_ok,
+    query,
+    require_prometheus,
+    start_prometheus,
+    stop_prometheus,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -52,50 +56,15 @@ VALUES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def start_prometheus(home: Path, target: int) -> tuple[subprocess.Popen[bytes], str]:
-    """Prometheus on loopback scraping 127.0.0.1:`target` every second."""
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [
-            {"job_name": "tradeoff", "static_configs": [{"targets": [f"127.0.0.1:{target}"]}]}
-        ],
-    }
-    (home / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
-    port = free_port()
-    with (home / "prometheus.log").open("w") as log:
-        process = subprocess.Popen(
-            [
-                "prometheus",
-                f"--config.file={home / 'prometheus.yml'}",
-                f"--storage.tsdb.path={home / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return process, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Prometheus scraping the operator while two studies run on the emulated cluster, and
     for a few seconds after they finished; yields Prometheus's URL."""
-    # Never skipped: the test command (scripts/test.sh) installs Debian's prometheus.
-    if shutil.which("prometheus") is None:
-        pytest.fail(
-            "needs the prometheus server: apt-get install prometheus (scripts/test.sh does)"
-        )
+    require_prometheus()  # never skipped
     home = tmp_path_factory.mktemp("dashboard")
     metrics = free_port()
     with Cluster() as cluster:
-        process, url = start_prometheus(home, metrics)
+        process, url = start_prometheus(home, {"tradeoff": metrics})
         flags = ["--namespace", cluster.namespace, "--standalone", "--metrics-port", str(metrics)]
         operator = Operator(cluster, flags, {}, home / "operator.log")
         try:
@@ -118,38 +87,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield url
         finally:
             operator.kill()
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def wait_for(check: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def query(url: str, expr: str) -> list[dict[str, Any]]:
-    params = urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(f"{url}/api/v1/query?{params}", timeout=10) as response:
-        body = json.load(response)
-    assert body["status"] == "success", body
-    result: list[dict[str, Any]] = body["data"]["result"]
-    return result
+            stop_prometheus(process)
 
 
 def concrete(text: str) -> str:

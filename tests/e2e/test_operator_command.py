@@ -36,6 +36,11 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         (("-n", "a", "--peering", "p", "--standalone"), "not allowed with argument"),
         (("-n", "a", "--economics-config", "/no/such.json"), "cannot read"),
         (("-n", "a", "--bogus"), "unrecognized arguments: --bogus"),
+        (
+            ("-n", "a", "--prometheus-url", "prometheus:9090"),
+            "--prometheus-url: expected http(s)://host[:port][/path], got 'prometheus:9090'",
+        ),
+        (("-n", "a", "--prometheus-url", "http://p:99999"), "--prometheus-url: bad port"),
         (("-n", "a", "--trial-policy", "lenient"), "invalid choice: 'lenient'"),
         (
             ("-n", "a", "--trial-service-account", "Admin_SA"),

@@ -16,12 +16,17 @@ REPO = Path(__file__).resolve().parents[2]
 FINAL_METRICS = {"accuracy", "balanced_accuracy", "fit_seconds", "model_size_bytes", "n_train"}
 
 
-def _run(*args: str, summary: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, summary: Path | None = None, artifacts: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env.pop("TRADEOFF_TERMINATION_LOG", None)
+    env.pop("TRADEOFF_ARTIFACTS", None)
     if summary is not None:
         env["TRADEOFF_TERMINATION_LOG"] = str(summary)
+    if artifacts is not None:
+        env["TRADEOFF_ARTIFACTS"] = str(artifacts)
     return subprocess.run(
         [sys.executable, "-m", "trial_runner.sklearn", *args],
         cwd=REPO,
@@ -125,3 +130,44 @@ def test_model_that_cannot_fit_exits_1_with_one_line() -> None:
     assert len(lines) == 1
     assert "knn on iris" in lines[0]
     assert "n_neighbors" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("model", "predictions", "columns"),
+    [
+        ("knn", "proba", ["proba_0", "proba_1", "proba_2"]),
+        ("forest", "labels", []),
+        ("svm", "proba", []),  # an SVM has no probabilities: labels only
+    ],
+)
+def test_held_out_predictions_are_saved_and_match_the_accuracy(
+    tmp_path: Path, model: str, predictions: str, columns: list[str]
+) -> None:
+    args = [
+        "--dataset=iris",
+        f"--model={model}",
+        f"--predictions={predictions}",
+        "--n_estimators=10",
+    ]
+    output = _parse(_run(*args, artifacts=tmp_path))
+    rows = (tmp_path / "predictions.csv").read_text().splitlines()
+    assert rows[0].split(",") == ["index", "y_true", "y_pred", *columns]
+    body = [row.split(",") for row in rows[1:]]
+    assert [int(r[0]) for r in body] == list(range(38))  # iris' held-out quarter, in order
+    correct = sum(r[1] == r[2] for r in body)
+    assert correct / len(body) == output.final["accuracy"]
+    for r in body:
+        if columns:
+            assert abs(sum(float(p) for p in r[3:]) - 1) < 1e-4
+            assert max(range(3), key=lambda c: float(r[3 + c])) == int(r[2])
+
+
+def test_no_predictions_saves_nothing_and_without_a_folder_stderr_says_so(tmp_path: Path) -> None:
+    _parse(_run("--dataset=iris", "--model=knn", "--predictions=none", artifacts=tmp_path))
+    assert list(tmp_path.iterdir()) == []
+    done = _run("--dataset=iris", "--model=knn")
+    _parse(done)
+    assert done.stderr == (
+        "trial_runner: artifact 'predictions.csv' not stored: this trial has no artifact"
+        " folder (TRADEOFF_ARTIFACTS is unset)\n"
+    )

@@ -23,10 +23,12 @@ QUICK = [
     "local_scale",
     "auto_history",
     "carbon_aware",
+    "pipeline_dag",
 ]
 EXTRA_ARGS = {
     "overhead": ["--parts", "latency"],
     "local_scale": ["--trial", "printf", "--samplers", "random", "--parallelism", "2"],
+    "pipeline_dag": ["--datasets", "breast_cancer"],
 }
 """Part (a) of overhead starts `tradeoff run` processes; the local-mode tests cover that
 path (local_scale runs a small one: 20 `printf` trials)."""

@@ -278,6 +278,20 @@ def test_non_zero_exit_fails_with_its_code_and_last_line() -> None:
     assert ending.message == "exited with code 3: ValueError: diverged"
 
 
+def test_a_pod_deleted_while_it_ran_is_lost_not_an_error() -> None:
+    # Graceful deletion: the kubelet's SIGTERM ends the container with 143 before the pod
+    # goes; the operator may see that status first. Not the trial's own failure.
+    pod = ended_pod(143, message="Terminated")
+    pod["metadata"]["deletionTimestamp"] = "2026-01-01T12:00:05Z"
+    ending = judge(pod)
+    assert (ending.state, ending.reason) == ("Failed", "PodLost")
+    assert ending.message == "lost: pod demo-0003-a1 was deleted while it ran"
+    # A trial that had ended cleanly before its pod was deleted keeps its result.
+    done = ended_pod()
+    done["metadata"]["deletionTimestamp"] = "2026-01-01T12:00:06Z"
+    assert judge(done, log="accuracy=0.8\n").state == "Succeeded"
+
+
 def test_a_failed_containers_words_are_quoted_short_and_clean() -> None:
     said = "\x1b[31mRuntimeError\x1b[0m: \x07" + "secret " * 5000 + "\n\x1b[0m\n"
     ending = judge(ended_pod(1, message=said))

@@ -119,8 +119,8 @@ class TrialEconomics(ApiModel):
     source: Literal["estimated", "measured"] = Field(
         ...,
         description=(
-            "measured when CPU time or energy was measured, estimated when only "
-            "requests and duration were known."
+            "measured when CPU time, energy or prices were measured (see sources), "
+            "estimated when only requests and duration were known."
         ),
     )
     vcpu: float = Field(
@@ -128,7 +128,12 @@ class TrialEconomics(ApiModel):
         ge=0,
         description="Requested vCPU; billed vCPU is max(vcpu, cpuSeconds / durationSeconds).",
     )
-    memory_gib: float = Field(..., ge=0, alias="memoryGiB", description="Requested GiB.")
+    memory_gib: float = Field(
+        ...,
+        ge=0,
+        alias="memoryGiB",
+        description="Requested GiB; billed is max(memoryGiB, the measured peak) where measured.",
+    )
     gpus: int = Field(0, ge=0, description="GPUs requested.")
     gpu_model: str | None = Field(None, description="GPU model whose power figures were used.")
     grams_per_kwh: float = Field(

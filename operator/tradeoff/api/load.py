@@ -62,8 +62,8 @@ def spec_draft(document: Any) -> StudySpec | None:
     return StudySpec.model_construct(**fields)
 
 
-def read_manifest(path: str | Path) -> Any:
-    """The Study document in a YAML file (the first of kind Study, else the first)."""
+def read_documents(path: str | Path) -> list[Any]:
+    """The YAML documents of a file (at least one), or ManifestError in one line."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -84,5 +84,11 @@ def read_manifest(path: str | Path) -> Any:
         raise ManifestError([f"{file}: {at}YAML syntax error: {problem}"]) from None
     if not documents:
         raise ManifestError([f"{file}: the file is empty"])
+    return documents
+
+
+def read_manifest(path: str | Path) -> Any:
+    """The Study document in a YAML file (the first of kind Study, else the first)."""
+    documents = read_documents(path)
     studies = [d for d in documents if isinstance(d, dict) and d.get("kind") == "Study"]
     return studies[0] if studies else documents[0]

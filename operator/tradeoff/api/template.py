@@ -31,6 +31,8 @@ ENV_PARAMS = "TRADEOFF_PARAMS"
 ENV_STUDY = "TRADEOFF_STUDY"
 ENV_TRIAL = "TRADEOFF_TRIAL"
 ENV_TERMINATION_LOG = "TRADEOFF_TERMINATION_LOG"
+ENV_ARTIFACTS = "TRADEOFF_ARTIFACTS"
+"""The folder a trial saves its artifacts in (set in local mode only, so far)."""
 
 
 class MetricsCollection(ApiModel):

@@ -46,6 +46,15 @@ class StepValue(ApiModel):
     value: float = Field(description="The pruning metric at that step.")
 
 
+class Artifact(ApiModel):
+    """A file a trial saved (`trial_runner.save_artifact`), as the executor found it."""
+
+    name: str = Field(description="File name the trial gave it.")
+    path: str = Field(description="Where it is stored (local mode: relative to the workdir).")
+    size: int = Field(ge=0, description="Size in bytes.")
+    sha256: str = Field(description="SHA-256 of the content (hex).")
+
+
 class TrialStatus(ApiModel):
     """Observed state of a Trial."""
 
@@ -67,6 +76,9 @@ class TrialStatus(ApiModel):
     )
     last_intermediate: dict[str, float] = Field(
         default_factory=dict, description="Latest intermediate value of each metric."
+    )
+    artifacts: list[Artifact] = Field(
+        default_factory=list, description="Files the final attempt saved, by name."
     )
     economics: TrialEconomics | None = Field(
         default=None, description="Energy, carbon and cost of all attempts."

@@ -7,8 +7,9 @@ Energy (kWh) = PUE x (E_cpu + E_mem + E_gpu), with t the duration in hours:
 * E_mem = GiB x 1.073741824 GB/GiB x W/GB x t;
 * E_gpu = GPUs x (Wmin + Wmax) / 2 x t of the GPU model.
 
-Carbon (g) = kWh x intensity. Cost = t x (vCPU_billed x cpuHour + GiB x memoryGiBHour +
-GPUs x gpuHour), vCPU_billed = max(vCPU requested, cpu_s / duration) when measured.
+Carbon (g) = kWh x intensity. Cost = t x (vCPU_billed x cpuHour + GiB_billed x
+memoryGiBHour + GPUs x gpuHour), vCPU_billed = max(vCPU requested, cpu_s / duration) and
+GiB_billed = max(GiB requested, peak GiB used) where usage was measured.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ def price_trial(
     cpu_seconds: float | None = None,
     energy_kwh: float | None = None,
     region: str | None = None,
+    energy_detail: str | None = None,
+    prices: QuantitySource | None = None,
+    memory_gib_used: float | None = None,
     intensity: IntensityReading | None = None,
-    energy_note: str | None = None,
 ) -> TrialEconomics:
     """Price one trial that held ``resources`` for ``duration_s`` seconds.
 
@@ -52,13 +55,18 @@ def price_trial(
     it replaces E_cpu + E_mem + E_gpu, and the PUE is still applied on top because
     neither source counts the data centre's overhead. ``region`` is only recorded: the
     intensity comes from ``intensity`` (read from a service over the run) when given,
-    else from ``config`` (see ``config_for_node``). ``energy_note`` says where measured
-    energy came from, or why none was. A duration of 0 costs nothing and uses no energy
-    unless energy was measured.
+    else from ``config`` (see ``config_for_node``). A duration of 0 costs nothing and
+    uses no energy unless energy was measured.
+
+    ``energy_detail`` says what measured ``energy_kwh`` (default: the trial reported it),
+    or, without it, why no measurement was used. ``prices`` is the source of the prices in
+    ``config`` (default: configured). ``memory_gib_used`` is the measured peak memory:
+    memory is billed at max(request, it).
     """
     _check("duration_s", duration_s)
     _check("cpu_seconds", cpu_seconds)
     _check("energy_kwh", energy_kwh)
+    _check("memory_gib_used", memory_gib_used)
     hours = duration_s / _SECONDS_PER_HOUR
     gpu_model: str | None = None
     if resources.gpus:
@@ -86,20 +94,25 @@ def price_trial(
     billed_vcpu = resources.vcpu
     if cpu_seconds is not None and duration_s > 0:
         billed_vcpu = max(resources.vcpu, cpu_seconds / duration_s)
+    billed_gib = max(resources.memory_gib, memory_gib_used or 0.0)
     cost = hours * (
         billed_vcpu * config.cpu_hour
-        + resources.memory_gib * config.memory_gib_hour
+        + billed_gib * config.memory_gib_hour
         + resources.gpus * config.gpu_hour
     )
     measured = cpu_seconds is not None or energy_kwh is not None
     if energy_kwh is not None:
-        detail = energy_note or "reported by the trial"
-        energy_source = QuantitySource(source="measured", detail=detail[:300])
+        energy_source = QuantitySource(
+            source="measured", detail=_clip(energy_detail or "reported by the trial")
+        )
     else:
         basis = "measured CPU time" if cpu_seconds is not None else "requests and duration"
-        detail = f"power model from {basis}" + (f"; {energy_note}" if energy_note else "")
-        energy_source = QuantitySource(source="estimated", detail=detail[:300])
+        why = f"; {energy_detail}" if energy_detail else ""
+        energy_source = QuantitySource(
+            source="estimated", detail=_clip(f"power model from {basis}{why}")
+        )
     configured = QuantitySource(source="configured")
+    measured = measured or (prices is not None and prices.source == "measured")
     grams = config.grams_per_kwh if intensity is None else intensity.grams_per_kwh
     return TrialEconomics(
         duration_seconds=duration_s,
@@ -118,10 +131,15 @@ def price_trial(
         region=region,
         sources=EconomicsSources(
             energy=energy_source,
-            prices=configured,
+            prices=prices or configured,
             intensity=configured if intensity is None else intensity.source,
         ),
     )
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """``text`` within the length a source's ``detail`` may have."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def totals(items: Iterable[TrialEconomics]) -> Totals:

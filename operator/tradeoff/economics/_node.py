@@ -75,21 +75,30 @@ def node_info_from_node(node: Mapping[str, Any]) -> NodeInfo:
 
 
 def config_for_node(
-    base: EconomicsConfig, node: NodeInfo | None, overrides: EconomicsSpec | None
+    base: EconomicsConfig,
+    node: NodeInfo | None,
+    overrides: EconomicsSpec | None,
+    measured_prices: tuple[float, float, float | None] | None = None,
 ) -> EconomicsConfig:
     """The config for a trial on ``node``; the study's explicit overrides win over all.
 
     1. The node's region picks the grid intensity from ``base.region_intensity``.
-    2. A known instance type with known capacity sets the prices: the node's hourly price
-       is split across vCPU, GiB and GPUs in the ratio of the base prices (OpenCost's
+    2. Prices measured for the node (USD per vCPU-hour, GiB-hour and, if known, GPU-hour,
+       e.g. OpenCost's, which already reflect spot pricing) replace the base prices; else
+       a known instance type with known capacity sets them: the node's hourly price is
+       split across vCPU, GiB and GPUs in the ratio of the base prices (OpenCost's
        method), so the whole node costs exactly its instance price.
-    3. A spot node takes ``spot_discount`` off every price.
+    3. Without measured prices, a spot node takes ``spot_discount`` off every price.
     4. Fields the study sets in ``spec.economics`` replace the result.
     """
     config = base
-    if node is not None:
-        if node.region and node.region.lower() in base.region_intensity:
-            config = replace(config, grams_per_kwh=base.region_intensity[node.region.lower()])
+    if node is not None and node.region and node.region.lower() in base.region_intensity:
+        config = replace(config, grams_per_kwh=base.region_intensity[node.region.lower()])
+    if measured_prices is not None:
+        cpu, memory, gpu = measured_prices
+        gpu = config.gpu_hour if gpu is None else gpu
+        config = replace(config, cpu_hour=cpu, memory_gib_hour=memory, gpu_hour=gpu)
+    elif node is not None:
         config = _instance_prices(config, node)
         if node.spot:
             keep = 1.0 - config.spot_discount

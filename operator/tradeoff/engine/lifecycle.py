@@ -28,7 +28,7 @@ from typing import Literal
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.study import StudySpec
-from tradeoff.api.trial import FINISHED_STATES, TrialStatus
+from tradeoff.api.trial import FINISHED_STATES, Artifact, TrialStatus
 from tradeoff.economics import add_attempt
 from tradeoff.engine import outcome as evaluation
 from tradeoff.trial_stream import last_line
@@ -84,8 +84,9 @@ class AttemptOutcome:
     (its error output or termination message, the pod's message, the start error), of
     which the last line is quoted. `metrics`: the final values reported (finite only);
     `invalid`: metrics whose final value was NaN or infinite. `economics`: what this
-    attempt cost (None if it never ran). A `refused` attempt (the cluster would not
-    create its pod) is never retried; its `cause` is the reason and `detail` the message.
+    attempt cost (None if it never ran); `artifacts`: the files it saved. A `refused`
+    attempt (the cluster would not create its pod) is never retried; its `cause` is the
+    reason and `detail` the message.
     """
 
     ending: Ending = "exited"
@@ -97,6 +98,7 @@ class AttemptOutcome:
     invalid: Mapping[str, float] = field(default_factory=dict)
     problems: Sequence[str] = ()
     economics: TrialEconomics | None = None
+    artifacts: Sequence[Artifact] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def begin_attempt(status: TrialStatus, note: str | None = None) -> TrialStatus:
     s.reason, s.message = None, note
     s.completion_time = None
     s.metrics, s.intermediate, s.last_intermediate, s.pruning_state = {}, [], {}, {}
+    s.artifacts = []
     s.values, s.feasible, s.violations, s.summary = None, None, {}, None
     return s
 
@@ -153,6 +156,7 @@ def end_attempt(
         s.economics = add_attempt(s.economics, outcome.economics)
     if outcome.ending not in ("cancelled", "interrupted"):  # those keep what they had
         s.metrics = {k: v for k, v in outcome.metrics.items() if math.isfinite(v)}
+        s.artifacts = list(outcome.artifacts)
     if outcome.ending == "interrupted":
         return Transition(interrupted(s, "stopped by an interrupt; re-runs on resume"))
     if outcome.ending == "cancelled":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 from optuna._hypervolume import compute_hypervolume
@@ -18,8 +19,9 @@ HV_REFERENCE = 1.1
 def losses(spec: StudySpec, trials: Sequence[Trial]) -> np.ndarray:
     """Objective values turned into losses (maximised objectives negated)."""
     sign = np.array([-1.0 if o.direction == "maximize" else 1.0 for o in spec.objectives])
-    values = np.array([t.status.values for t in trials], dtype=float).reshape(-1, len(sign))
-    return np.asarray(values * sign)
+    values = chain.from_iterable(t.status.values or () for t in trials)
+    flat = np.fromiter(values, dtype=float, count=len(trials) * len(sign))
+    return np.asarray(flat.reshape(-1, len(sign)) * sign)
 
 
 def completed(records: Sequence[Trial], *, feasible_only: bool = True) -> list[Trial]:
@@ -38,14 +40,16 @@ def nondominated_mask(points: np.ndarray) -> np.ndarray:
 
     Optuna's sort-based front (O(n log n) for two objectives), on unique points.
     """
-    if len(points) == 0:
+    n = len(points)
+    if n == 0:
         return np.zeros(0, dtype=bool)
-    unique, first, inverse = np.unique(points, axis=0, return_index=True, return_inverse=True)
-    on_front = _is_pareto_front(unique, assume_unique_lexsorted=True)
-    inverse = inverse.reshape(-1)
-    keep = on_front[inverse]
-    keep &= np.arange(len(points)) == first[inverse]
-    return np.asarray(keep)
+    order = np.lexsort(points.T[::-1])  # stable: equal points keep their order
+    ordered = points[order]
+    first = np.ones(n, dtype=bool)  # the first of each run of equal points
+    first[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    keep = np.zeros(n, dtype=bool)
+    keep[order[first]] = _is_pareto_front(ordered[first], assume_unique_lexsorted=True)
+    return keep
 
 
 def pareto_front(spec: StudySpec, records: Sequence[Trial]) -> list[Trial]:

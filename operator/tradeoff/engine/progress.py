@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 from tradeoff.api.status import (
     PARETO_FRONT_CAP,
@@ -16,7 +15,7 @@ from tradeoff.api.status import (
 )
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine.lifecycle import waits_for_resume
+from tradeoff.engine.lifecycle import CANCELLED
 from tradeoff.engine.pareto import cap_front, completed, hypervolume_of, losses, nondominated_mask
 from tradeoff.engine.selection import recommend
 
@@ -47,20 +46,21 @@ def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, To
     with values to `done` (`completed`, inlined: a summary at 10,000 records is one loop)."""
     by_state = dict.fromkeys(("Pending", "Running", "Succeeded", "Failed", "Pruned"), 0)
     cancelled = 0
-    totals = Totals()
+    cost = carbon = energy = 0.0
     for r in records:
         s = r.status
         state = s.state
-        if waits_for_resume(state, s.reason):
+        if state == "Pending" and s.reason == CANCELLED:  # `waits_for_resume`, inlined
             cancelled += 1
         else:
             by_state[state] += 1
         if state == "Succeeded" and s.values is not None and s.feasible is not False:
             done.append(r)
         if (e := s.economics) is not None:
-            totals.cost_usd += e.cost_usd
-            totals.carbon_grams += e.carbon_grams
-            totals.energy_kwh += e.energy_kwh
+            cost += e.cost_usd
+            carbon += e.carbon_grams
+            energy += e.energy_kwh
+    totals = Totals(cost_usd=cost, carbon_grams=carbon, energy_kwh=energy)
     trial_counts = TrialCounts(
         created=len(records),
         cancelled=cancelled,
@@ -158,7 +158,8 @@ def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial]
     names = spec.objective_names
     done: list[Trial] = []
     trial_counts, totals = _tally(records, done)
-    if any(a.spec.number > b.spec.number for a, b in pairwise(done)):
+    numbers = [r.spec.number for r in done]
+    if numbers != sorted(numbers):  # timsort checks a sorted list in one pass
         done.sort(key=lambda r: r.spec.number)
     done = completed(priors) + done
     front: list[Trial] = []

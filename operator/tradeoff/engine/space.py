@@ -224,6 +224,9 @@ def permutation(size: int, seed: int) -> tuple[int, int]:
 
 def config_key(params: Mapping[str, Any]) -> ConfigKey:
     """A hashable key of a configuration; floats compared to 10 significant digits."""
-    return tuple(
-        sorted((k, float(f"{v:.10g}") if isinstance(v, float) else v) for k, v in params.items())
-    )
+    # %-formatting: half an f-string's cost per float, and a cold rebuild keys every record
+    pairs = [
+        (k, float("%.10g" % v)) if isinstance(v, float) else (k, v)  # noqa: UP031
+        for k, v in params.items()
+    ]
+    return tuple(sorted(pairs))

@@ -25,6 +25,7 @@ from tradeoff.economics import (
 )
 from tradeoff.engine import AttemptOutcome, StopDecision, reported_energy_kwh
 from tradeoff.engine.lifecycle import Ending
+from tradeoff.kube.measure import Measure, inputs
 from tradeoff.trial_output import TrialOutput
 from tradeoff.trial_stream import excerpt
 
@@ -156,11 +157,15 @@ def price(
     container: str,
     now: datetime,
     reported: Mapping[str, float] | None = None,
+    measure: Measure | None = None,
     read_intensity: IntensityReader | None = None,
 ) -> TrialEconomics | None:
     """Cost, energy and carbon of the attempt so far (None if it never started).
 
-    Energy the trial reported itself (metric `energy`, kWh) replaces the estimate. With
+    With `measure` (a Prometheus URL was given), Kepler's energy and OpenCost's prices of
+    the run win; where they are missing the estimate is used and the trial says why.
+    Energy the trial reported itself (metric `energy`, kWh) replaces the estimate, not a
+    measurement from outside the pod (a tenant's report is not evidence). With
     `read_intensity` (a carbon-intensity service), the grid intensity is read over the
     run in the node's region, unless the study fixed `economics.carbon.gramsPerKWh`.
     """
@@ -168,11 +173,23 @@ def price(
     if started is None:
         return None
     info = node_info_from_node(node) if node is not None else None
-    config = config_for_node(base, info, study.spec.economics)
     try:
         resources = resources_from_pod_spec(pod.get("spec") or {})
     except ValueError:
         return None
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    reading = None
+    if measure is not None:
+        reading = measure(
+            str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""),
+            spec.get("nodeName"),
+            started,
+            finished if terminated_state(pod, container) else None,
+            resources.gpus,
+        )
+    got = inputs(reading, reported_energy_kwh(reported or {}), study)
+    config = config_for_node(base, info, study.spec.economics, got.measured_prices)
     duration = max(0.0, (finished - started).total_seconds())
     region = info.region if info else None
     intensity = None
@@ -183,8 +200,12 @@ def price(
         resources,
         duration,
         config,
-        energy_kwh=reported_energy_kwh(reported or {}),
+        energy_kwh=got.energy_kwh,
         region=region,
+        energy_detail=got.energy_detail,
+        prices=got.prices,
+        cpu_seconds=got.cpu_seconds,
+        memory_gib_used=got.memory_gib_used,
         intensity=intensity,
     )
 
@@ -216,6 +237,9 @@ def outcome(
         return AttemptOutcome(POD_ENDINGS[pod_reason], detail=detail, **said)
     term = terminated_state(pod, container)
     code = term.get("exitCode")
+    if (pod.get("metadata") or {}).get("deletionTimestamp") and code != 0:
+        # Deleted while it ran: the kubelet's SIGTERM is not the trial's own failure.
+        return AttemptOutcome("lost", detail=f"pod {name} was deleted while it ran", **said)
     if status.get("phase") == "Failed" and code in (None, 0):
         detail = f"pod {name} failed: {status.get('message') or 'no exit code'}"
         return AttemptOutcome("lost", detail=detail, **said)

@@ -51,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="JSON defaults: pricing, carbon, regions, instancePrices, spotDiscount",
     )
+    parser.add_argument(
+        "--prometheus-url",
+        metavar="URL",
+        help="Prometheus with Kepler's and OpenCost's series: each trial's energy and its "
+        "node's prices are measured there (env TRADEOFF_PROMETHEUS_URL)",
+    )
     peering = parser.add_mutually_exclusive_group()
     peering.add_argument(
         "--peering",
@@ -114,6 +120,7 @@ def main(args: argparse.Namespace) -> int:
             pending_timeout=args.pending_timeout,
             trial_policy=args.trial_policy,
             trial_service_accounts=args.trial_service_account,
+            prometheus_url=args.prometheus_url,
         )
     except SettingsError as error:
         return _bad(str(error))

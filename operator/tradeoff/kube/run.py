@@ -170,6 +170,8 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
     )
     log.info("Tradeoff operator watching %s (%s)", where, peering)
     log.info("Trial policy: %s", settings.trial_policy)
+    if settings.prometheus_url:
+        log.info("Energy and prices measured: Kepler and OpenCost at %s", settings.prometheus_url)
     try:
         await kopf.operator(
             registry=registry,

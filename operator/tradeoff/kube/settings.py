@@ -27,6 +27,7 @@ from tradeoff.economics import (
     build_source,
     intensity_from_json,
 )
+from tradeoff.economics.prometheus import check_url
 
 LogFormat = Literal["text", "json"]
 LOCAL_ADDRESS = "127.0.0.1"
@@ -64,6 +65,11 @@ class Settings:
     carbon_poll: float = 60.0
     """Seconds between readings of the grid while a trial is deferred for carbon
     (``economics.intensity.pollSeconds``; ``TRADEOFF_CARBON_POLL`` overrides it)."""
+    prometheus_url: str | None = None
+    """Prometheus with Kepler's and OpenCost's series: measured energy and prices."""
+    prometheus_timeout: float = 5.0
+    prometheus_settle: float = 2.0
+    """Seconds after a run's end before it is measured: a scrape in flight is stored."""
     peering: str | None = "tradeoff"
     priority: int = field(default_factory=start_priority)
     reconcile_interval: float = 10.0
@@ -286,6 +292,7 @@ def settings_from(
     pending_timeout: float | None = None,
     trial_policy: str | None = None,
     trial_service_accounts: list[str] | None = None,
+    prometheus_url: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Settings from flag values (None: not given) and the environment."""
@@ -357,6 +364,19 @@ def settings_from(
     if env.get("TRADEOFF_CARBON_POLL"):
         poll = _seconds(env["TRADEOFF_CARBON_POLL"], "TRADEOFF_CARBON_POLL")
         settings = replace(settings, carbon_poll=poll)
+    where = "--prometheus-url" if prometheus_url is not None else "TRADEOFF_PROMETHEUS_URL"
+    url = prometheus_url if prometheus_url is not None else env.get("TRADEOFF_PROMETHEUS_URL")
+    if url:
+        try:
+            settings = replace(settings, prometheus_url=check_url(url))
+        except ValueError as error:
+            raise SettingsError(f"{where}: {error}") from None
+    if env.get("TRADEOFF_PROMETHEUS_TIMEOUT"):
+        timeout = _seconds(env["TRADEOFF_PROMETHEUS_TIMEOUT"], "TRADEOFF_PROMETHEUS_TIMEOUT")
+        settings = replace(settings, prometheus_timeout=timeout)
+    if env.get("TRADEOFF_PROMETHEUS_SETTLE"):
+        settle = _seconds(env["TRADEOFF_PROMETHEUS_SETTLE"], "TRADEOFF_PROMETHEUS_SETTLE")
+        settings = replace(settings, prometheus_settle=settle)
     if env.get("TRADEOFF_STATUS_INTERVAL"):
         interval = _seconds(env["TRADEOFF_STATUS_INTERVAL"], "TRADEOFF_STATUS_INTERVAL")
         settings = replace(settings, status_interval=interval)

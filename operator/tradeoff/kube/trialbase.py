@@ -22,6 +22,7 @@ from tradeoff.kube import attempts
 from tradeoff.kube.attemptlog import AttemptLog
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.events import object_ref, trial_outcome_events
+from tradeoff.kube.measure import measurer
 from tradeoff.kube.podwatch import UNSEEN
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.status import set_condition, values_summary
@@ -196,6 +197,9 @@ class TrialBase:
         reader = None
         if source is not None:
             reader = partial(read_intensity, source, settings.intensity)
+        read = measurer(
+            settings.prometheus_url, settings.prometheus_timeout, settings.prometheus_settle
+        )
         return attempts.price(
-            study, pod, node, settings.economics, container, now_utc(), reported, reader
+            study, pod, node, settings.economics, container, now_utc(), reported, read, reader
         )

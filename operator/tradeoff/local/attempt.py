@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
+from tradeoff.local.artifacts import collect
 from tradeoff.local.events import AttemptResult, StopCause
 from tradeoff.trial_output import TrialOutput
 from tradeoff.trial_stream import TERMINATION_MESSAGE_BYTES, LineReader
@@ -55,6 +56,8 @@ class Attempt:
         self.last_stderr = ""
         self.problems: list[str] = []
         self.log: BinaryIO | None = None
+        self.artifacts: tuple[Path, Path] | None = None
+        """(the attempt's artifact folder, the workdir its paths are relative to)."""
 
     def open_log(self, path: Path) -> None:
         """Append this attempt's output to ``path`` (a problem noted if it cannot)."""
@@ -122,6 +125,7 @@ class Attempt:
         if self.termination_log.exists():
             output.apply_summary(_read_head(self.termination_log, TERMINATION_MESSAGE_BYTES))
             self.termination_log.unlink(missing_ok=True)
+        saved, unsaved = collect(*self.artifacts) if self.artifacts else ([], [])
         return AttemptResult(
             trial=self.trial,
             attempt=self.attempt,
@@ -129,8 +133,9 @@ class Attempt:
             duration_seconds=duration,
             cpu_seconds=usage.ru_utime + usage.ru_stime,
             metrics=dict(output.final),
-            problems=self.problems + output.problems,
+            problems=self.problems + output.problems + unsaved,
             invalid=dict(output.invalid),
+            artifacts=saved,
             last_stderr=self.last_stderr,
             stopped_for=self.stopped_for,
         )

@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tradeoff.api.trial import Artifact
+
 __all__ = [
     "AttemptResult",
     "Event",
@@ -48,6 +50,8 @@ class AttemptResult:
     last_stderr: str = ""
     stopped_for: StopCause | None = None
     start_error: str | None = None
+    artifacts: list[Artifact] = field(default_factory=list)
+    """The files the attempt saved (see `tradeoff.local.artifacts`)."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from tradeoff.api.study import StudySpec
-from tradeoff.api.template import ENV_TERMINATION_LOG
+from tradeoff.api.template import ENV_ARTIFACTS, ENV_TERMINATION_LOG
+from tradeoff.local import artifacts
 from tradeoff.local.attempt import Attempt
 from tradeoff.local.children import ChildRecords, Leftover
 from tradeoff.local.events import AttemptResult, Event, Intermediate, StopCause, command_line
@@ -53,8 +54,11 @@ class LocalExecutor:
         scratch_dir: Path | None = None,
         grace_seconds: float = 5.0,
         cwd: Path | None = None,
+        artifacts_dir: Path | None = None,
     ) -> None:
         self.spec = spec
+        self.artifacts_dir = artifacts_dir
+        """Where trials save artifacts (one folder each, `$TRADEOFF_ARTIFACTS`); None: nowhere."""
         self.events = events
         self.logs_dir = logs_dir
         self.warn = warn
@@ -127,11 +131,15 @@ class LocalExecutor:
         """
         container = pod["containers"][self.spec.trial_template.primary_index()]
         termination_log = self._tmp / f"{trial}.{attempt}.termination-log"
+        saves = self.artifacts_dir / trial if self.artifacts_dir is not None else None
         try:
             self._tmp.mkdir(parents=True, exist_ok=True)
             termination_log.unlink(missing_ok=True)
             argv = command_line(container)
             env = self.environment(container, termination_log)
+            if saves is not None:
+                artifacts.prepare(saves)
+                env[ENV_ARTIFACTS] = str(saves)
             process = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
@@ -151,6 +159,8 @@ class LocalExecutor:
 
         output = TrialOutput(self.spec.trial_template.metrics.format, series=(), on_step=on_step)
         running = Attempt(trial, attempt, process, output, termination_log)
+        if saves is not None and self.artifacts_dir is not None:
+            running.artifacts = (saves, self.artifacts_dir.parent)
         running.open_log(self.logs_dir / f"{trial}.log")
         deadline = self.spec.trial_template.active_deadline_seconds
         if deadline is not None:

@@ -63,7 +63,7 @@ def price_attempt(
         energy_kwh=energy,
         region=region,
         intensity=intensity,
-        energy_note=note or None,
+        energy_detail=note or None,
     )
 
 
@@ -83,4 +83,5 @@ def attempt_outcome(result: AttemptResult, spent: TrialEconomics | None) -> Atte
         invalid=result.invalid,
         problems=result.problems,
         economics=spent,
+        artifacts=result.artifacts,
     )

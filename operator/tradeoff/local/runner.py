@@ -128,6 +128,7 @@ class StudyRunner:
             self.events,
             logs_dir=store.logs_dir,
             scratch_dir=store.scratch_dir,
+            artifacts_dir=store.artifacts_dir,
             warn=self.display.warn,
             grace_seconds=grace_seconds,
         )

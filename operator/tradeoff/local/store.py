@@ -7,6 +7,7 @@ Layout of a study's workdir (default ``.tradeoff/<study-name>`` under the cwd)::
                              the algorithm chosen then (what `auto` resolved to, and why)
     trials/<trial>.json      one Trial record each (the record shape every store keeps)
     logs/<trial>.log         what each trial printed (stdout and stderr, every attempt)
+    artifacts/<trial>/       the files the trial's final attempt saved (save_artifact)
     attempts/                termination logs of running attempts (scratch)
     attempts/running/        pid and start time of each running trial child
     report.html              the report written at the end of a run
@@ -174,6 +175,7 @@ class FileStore:
         self.study_path = workdir / "study.json"
         self.trials_dir = workdir / "trials"
         self.logs_dir = workdir / "logs"
+        self.artifacts_dir = workdir / "artifacts"
         self.scratch_dir = workdir / "attempts"
         self.key_path = workdir / "signing.key"
         self._flusher = Flusher()
