@@ -204,6 +204,8 @@ def test_prometheus_metric_source() -> None:
         server.shutdown()
         server.server_close()
     assert _Prometheus.queries[-1] == 'grid_intensity{zone="SE"}'
+    quoted = source.expression('SE"} or vector(1) #')  # type: ignore[attr-defined]
+    assert quoted == 'grid_intensity{zone="SE\\"} or vector(1) #"}'
     assert reading.source.source == "measured"
     assert reading.grams_per_kwh == pytest.approx((5 * 60 * 50 + 5 * 60 * 50) / 600)
 

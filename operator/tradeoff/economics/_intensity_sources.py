@@ -204,6 +204,10 @@ class PrometheusIntensity(_Http):
         super().__init__(settings, "Prometheus")
         self.query = settings.query
 
+    def expression(self, zone: str) -> str:
+        """The query for ``zone``, escaped as inside a PromQL string literal."""
+        return self.query.replace("$zone", json.dumps(zone)[1:-1])
+
     def _result(self, data: Any, zone: str) -> list[Any]:
         if not isinstance(data, dict) or data.get("status") != "success":
             raise IntensityError(f"{self.label}: the query for {zone} did not succeed")
@@ -215,7 +219,7 @@ class PrometheusIntensity(_Http):
     def samples(self, zone: str, start: datetime, end: datetime) -> list[IntensitySample]:
         step = max(15.0, (end - start).total_seconds() / 200)
         params = {
-            "query": self.query.replace("$zone", zone),
+            "query": self.expression(zone),
             "start": f"{(start - timedelta(minutes=5)).timestamp():.3f}",
             "end": f"{end.timestamp():.3f}",
             "step": f"{step:g}",
@@ -227,7 +231,7 @@ class PrometheusIntensity(_Http):
         ]
 
     def latest(self, zone: str) -> IntensitySample:
-        params = {"query": self.query.replace("$zone", zone)}
+        params = {"query": self.expression(zone)}
         result = self._result(self.get("/api/v1/query", params, {}), zone)
         moment, value = result[0].get("value") or (0, "nan")
         return IntensitySample(datetime.fromtimestamp(float(moment), UTC), _grams(float(value)))
