@@ -23,6 +23,7 @@ from tradeoff.api.status import PARETO_FRONT_CAP, FrontPoint, Insight
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.progress import Summary
+from tradeoff.engine.schedule import CARBON_DEFERRED
 
 __all__ = [
     "DURATION_BUCKETS",
@@ -117,6 +118,12 @@ class PrometheusObserver:
             study,
             registry=reg,
         )
+        self.carbon_deferred = Gauge(
+            "tradeoff_carbon_deferred_trials",
+            "Trials of the study waiting for a cleaner grid (Pending, reason CarbonDeferred).",
+            study,
+            registry=reg,
+        )
         self.pareto_point = Gauge(
             "tradeoff_pareto_point",
             "Objective value of the point-th point of the front, ordered by the first objective.",
@@ -187,6 +194,9 @@ class PrometheusObserver:
             zip(TRIAL_STATES, (c.pending, c.running, c.succeeded, c.failed, c.pruned), strict=True)
         )
         points = self._points(spec, summary.front)
+        deferred = sum(
+            1 for r in records if r.state == "Pending" and r.status.reason == CARBON_DEFERRED
+        )
         with self._lock:
             self._states[key] = state
             self._set_study_counts(namespace)
@@ -200,6 +210,7 @@ class PrometheusObserver:
             self._replace(key, "cost", {(): summary.totals.cost_usd})
             self._replace(key, "energy", {(): summary.totals.energy_kwh})
             self._replace(key, "carbon", {(): summary.totals.carbon_grams})
+            self._replace(key, "carbon_deferred", {(): float(deferred)})
             self._replace(key, "pareto_point", points)
             info = (spec.algorithm.name, ",".join(spec.objective_names))
             self._replace(key, "study_info", {info: 1.0})

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tradeoff.cli import build_parser
-from tradeoff.economics import REGION_GRAMS_PER_KWH, EconomicsConfig
+from tradeoff.economics import REGION_GRAMS_PER_KWH, EconomicsConfig, intensity_from_json
 from tradeoff.kube import command
 from tradeoff.kube.settings import economics_from_json, settings_from, trial_policy_from
 
@@ -634,7 +634,7 @@ def test_the_values_schema_rejects_bad_values(
         chart.render(values, name=RELEASE, namespace=NAMESPACE)
 
 
-DATA_BLOCKS = ("regions", "instancePrices", "resources")
+DATA_BLOCKS = ("regions", "instancePrices", "resources", "zones")
 """Values whose keys are data (names, labels), not lower camel case settings."""
 
 
@@ -695,3 +695,38 @@ def test_every_value_is_in_the_reference(chart: helm.Chart) -> None:
     reference = text.split("## Reference", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([\w.]+)` \|", reference, re.MULTILINE))
     assert set(value_paths(chart.values)) == documented
+
+
+def test_carbon_intensity_service_settings_reach_the_operator(chart: helm.Chart) -> None:
+    intensity = {
+        "provider": "electricitymaps",
+        "url": "https://api.electricitymap.org",
+        "zones": {"eu-north-1": "SE-SE3"},
+        "tokenSecret": {"name": "electricitymaps"},
+    }
+    docs = render(chart, {"economics": {"intensity": intensity}})
+    (config,) = [
+        d for d in of_kind(docs, "ConfigMap") if d["metadata"]["name"].endswith("-economics")
+    ]
+    data = json.loads(config["data"]["economics.json"])
+    assert data["intensity"]["tokenSecret"] == {"name": "electricitymaps", "key": "token"}
+    env = {"TRADEOFF_INTENSITY_TOKEN": "abc"}
+    read = intensity_from_json(data["intensity"], "economics.json", env)
+    assert read is not None and read.provider == "electricitymaps" and read.token == "abc"
+    assert read.zone("eu-north-1") == "SE-SE3" and read.timeout == 5
+    (variable,) = [e for e in container(docs)["env"] if e["name"] == "TRADEOFF_INTENSITY_TOKEN"]
+    assert variable["valueFrom"]["secretKeyRef"] == {"name": "electricitymaps", "key": "token"}
+    # off by default: no service, no token variable
+    default = render(chart, {})
+    maps = [
+        d for d in of_kind(default, "ConfigMap") if d["metadata"]["name"].endswith("-economics")
+    ]
+    default_data = json.loads(maps[0]["data"]["economics.json"])
+    assert intensity_from_json(default_data["intensity"], "economics.json", {}) is None
+    assert "TRADEOFF_INTENSITY_TOKEN" not in {e["name"] for e in container(default)["env"]}
+    with pytest.raises(helm.HelmValuesError, match="provider"):
+        chart.render(
+            {"economics": {"intensity": {"provider": "watttime"}}},
+            name=RELEASE,
+            namespace=NAMESPACE,
+        )

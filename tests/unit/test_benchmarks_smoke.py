@@ -22,6 +22,7 @@ QUICK = [
     "warm_start",
     "local_scale",
     "auto_history",
+    "carbon_aware",
     "pipeline_dag",
     "ensemble",
 ]

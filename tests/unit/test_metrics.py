@@ -150,6 +150,7 @@ def test_values_match_the_records_and_the_summary() -> None:
     assert value(registry, "tradeoff_study_carbon_grams", **key) == pytest.approx(
         summary.totals.carbon_grams
     )
+    assert value(registry, "tradeoff_carbon_deferred_trials", **key) == 0
     # Points are ordered by the first objective: point 0 has the lowest accuracy.
     assert value(registry, "tradeoff_pareto_point", **key, point="0", objective="accuracy") == 0.0
     assert value(registry, "tradeoff_pareto_point", **key, point="11", objective="cost") == 0.85

@@ -121,3 +121,19 @@ def test_a_flood_of_mistakes_is_capped_in_time_and_lines() -> None:
     assert len(lines) == MAX_PROBLEMS
     # One line for args[0] (repeats of a line are one line), one per {params.C}.
     assert lines[-1] == f"... and {1 + 500 - MAX_PROBLEMS + 1} more problems"
+
+
+def test_placement_references_are_checked() -> None:
+    from tradeoff.api.references import reference_problems
+
+    pod = {
+        "nodeSelector": {"topology.kubernetes.io/region": "${params.regoin}"},
+        "containers": [{"name": "t", "image": "x"}],
+    }
+    found = reference_problems(pod, ["region"])
+    assert found == [
+        (
+            "pod.nodeSelector.topology.kubernetes.io/region",
+            "'${params.regoin}' names unknown parameter 'regoin'; did you mean '${params.region}'?",
+        )
+    ]

@@ -161,3 +161,36 @@ def test_format_value(value: ParamValue, text: str) -> None:
 def test_pod_problems(pod: dict[str, Any], expected: str) -> None:
     with pytest.raises(ValueError, match=expected.replace("[", r"\[").replace("]", r"\]")):
         TrialTemplate.model_validate({"pod": pod})
+
+
+def test_placement_is_substituted_so_a_parameter_chooses_the_node() -> None:
+    region_key = "topology.kubernetes.io/region"
+    term = {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["${params.pool}"]}]}
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]},
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 1, "preference": {"matchExpressions": [
+                    {"key": "zone", "operator": "In", "values": ["${params.zone}", "z9"]}
+                ]}}
+            ],
+        }
+    }  # fmt: skip
+    tpl = TrialTemplate.model_validate(
+        {
+            "pod": {
+                "nodeSelector": {region_key: "${params.region}", "disk": "ssd"},
+                "affinity": affinity,
+                "containers": [{"name": "t", "image": "x", "command": ["run"]}],
+            }
+        }
+    )
+    pod = render(tpl, {"region": "eu-west-3", "pool": "gpu", "zone": "z1"})
+    assert pod["nodeSelector"] == {region_key: "eu-west-3", "disk": "ssd"}
+    node = pod["affinity"]["nodeAffinity"]
+    required = node["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert required[0]["matchExpressions"][0]["values"] == ["gpu"]
+    preferred = node["preferredDuringSchedulingIgnoredDuringExecution"][0]["preference"]
+    assert preferred["matchExpressions"][0]["values"] == ["z1", "z9"]
+    # the template itself is untouched
+    assert tpl.pod["nodeSelector"][region_key] == "${params.region}"

@@ -16,6 +16,7 @@ __all__ = [
     "CarbonSettings",
     "EconomicsSources",
     "EconomicsSpec",
+    "IntensityPoint",
     "Pricing",
     "QuantitySource",
     "TrialEconomics",
@@ -91,6 +92,15 @@ class EconomicsSources(ApiModel):
     intensity: QuantitySource
 
 
+class IntensityPoint(ApiModel):
+    """The grid's carbon intensity from one time on (until the next point or the end)."""
+
+    time: str = Field(..., description="Start of the interval, RFC 3339 UTC.")
+    grams_per_kwh: float = Field(
+        ..., ge=0, alias="gramsPerKWh", description="gCO2e per kWh over the interval."
+    )
+
+
 class TrialEconomics(ApiModel):
     """Energy, carbon and cost of one trial, with the inputs used to compute them."""
 
@@ -128,6 +138,15 @@ class TrialEconomics(ApiModel):
     gpu_model: str | None = Field(None, description="GPU model whose power figures were used.")
     grams_per_kwh: float = Field(
         ..., ge=0, alias="gramsPerKWh", description="Grid intensity used, gCO2e per kWh."
+    )
+    intensity_samples: list[IntensityPoint] | None = Field(
+        None,
+        max_length=24,
+        description=(
+            "The grid intensity over the trial's run as read from a carbon-intensity "
+            "service (gramsPerKWh is their energy-weighted mean); a long run is summarised "
+            "in at most 24 equal slices."
+        ),
     )
     pue: float | None = Field(None, ge=1.0, description="PUE used.")
     region: str | None = Field(None, description="Region of the node that ran the trial.")

@@ -5,8 +5,8 @@ own rights. So every trial pod must meet the policy: a Pod Security Standard lev
 (`restricted` by default, `baseline` or `privileged`) and a list of ServiceAccounts trials
 may run as (by default only the namespace's `default`). Secure defaults are filled in where
 the template is silent (`harden`); the check runs on the hardened template, which is what
-every trial's pod will hold (`${params.X}` is substituted only in command, args, env values
-and resources, which the policy does not look at).
+every trial's pod will hold (`${params.X}` is substituted only in command, args, env values,
+resources and node placement, which the policy does not look at).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from tradeoff.api.template import CONTEXT_REFERENCES
+from tradeoff.api.template import CONTEXT_REFERENCES, affinity_expressions
 
 __all__ = ["reference_problems", "substituted_strings"]
 
@@ -51,6 +51,13 @@ def substituted_strings(pod: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             quantities = resources.get(kind) if isinstance(resources, dict) else None
             for res, q in (quantities if isinstance(quantities, dict) else {}).items():
                 yield f"{base}.resources.{kind}.{res}", str(q)
+    selector = pod.get("nodeSelector")
+    for key, value in (selector if isinstance(selector, dict) else {}).items():
+        yield f"pod.nodeSelector.{key}", str(value)
+    for where, expression in affinity_expressions(pod):
+        values = expression.get("values")
+        for j, v in enumerate(values if isinstance(values, list) else []):
+            yield f"{where}.values[{j}]", str(v)
 
 
 def _all_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:

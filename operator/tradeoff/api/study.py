@@ -19,6 +19,7 @@ from tradeoff.api.checks import SpecParts, cross_field_problems
 from tradeoff.api.duration import Duration, parse_duration
 from tradeoff.api.economics import EconomicsSpec
 from tradeoff.api.errors import SpecProblem, explained, validation_problems
+from tradeoff.api.schedule import Schedule
 from tradeoff.api.space import Parameter
 from tradeoff.api.status import SamplerName, StudyStatus
 from tradeoff.api.template import TrialTemplate
@@ -152,6 +153,9 @@ class StudySpec(ApiModel):
     )
     selection: Selection = Field(default_factory=Selection, description="Recommended trial.")
     economics: EconomicsSpec | None = Field(default=None, description="Price and carbon overrides.")
+    schedule: Schedule | None = Field(
+        default=None, description="When new trials may start (carbon-aware deferral)."
+    )
     warm_start: WarmStart | None = Field(
         default=None,
         description="Earlier studies and known configurations that inform the search.",

@@ -1,9 +1,11 @@
 """The trial template and `${params.NAME}` substitution (pure data in, data out).
 
 References are substituted in container `command`, `args`, `env[].value` and resource
-quantities. An element that names an inactive conditional parameter is dropped (with the
-option just before it when written as two elements, `--C`, `${params.C}`). Values are
-substituted into list elements, never through a shell.
+quantities, and in the pod's placement: `nodeSelector` values and the `values` of node
+affinity match expressions (so a parameter may choose a node pool or region). An element
+that names an inactive conditional parameter is dropped (with the option just before it
+when written as two elements, `--C`, `${params.C}`). Values are substituted into list
+elements, never through a shell.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ def render_pod_spec(
             if kind in resources:
                 rendered = {k: r.render(str(q)) for k, q in resources[kind].items()}
                 resources[kind] = {k: v for k, v in rendered.items() if v is not None}
+    _render_placement(r, pod)
     primary = pod["containers"][template.primary_index()]
     primary["env"] = [
         *(e for e in primary.get("env") or [] if e.get("name") not in _TRIAL_ENV),
@@ -173,6 +176,47 @@ def render_pod_spec(
 
 
 _TRIAL_ENV = {ENV_PARAMS, ENV_STUDY, ENV_TRIAL, ENV_TERMINATION_LOG}
+
+
+def affinity_expressions(pod: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(path, expression) of every node affinity match expression of a pod spec."""
+    node = ((pod.get("affinity") or {}) if isinstance(pod.get("affinity"), dict) else {}).get(
+        "nodeAffinity"
+    )
+    if not isinstance(node, dict):
+        return []
+    found: list[tuple[str, dict[str, Any]]] = []
+    base = "pod.affinity.nodeAffinity"
+    required = node.get("requiredDuringSchedulingIgnoredDuringExecution")
+    terms = required.get("nodeSelectorTerms") if isinstance(required, dict) else None
+    for i, term in enumerate(terms if isinstance(terms, list) else []):
+        where = f"{base}.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[{i}]"
+        found += _expressions(term, where)
+    preferred = node.get("preferredDuringSchedulingIgnoredDuringExecution")
+    for i, item in enumerate(preferred if isinstance(preferred, list) else []):
+        term = item.get("preference") if isinstance(item, dict) else None
+        where = f"{base}.preferredDuringSchedulingIgnoredDuringExecution[{i}].preference"
+        found += _expressions(term, where)
+    return found
+
+
+def _expressions(term: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
+    items = term.get("matchExpressions") if isinstance(term, dict) else None
+    return [
+        (f"{where}.matchExpressions[{j}]", e)
+        for j, e in enumerate(items if isinstance(items, list) else [])
+        if isinstance(e, dict)
+    ]
+
+
+def _render_placement(r: _Renderer, pod: dict[str, Any]) -> None:
+    selector = pod.get("nodeSelector")
+    if isinstance(selector, dict):
+        rendered = {k: r.render(str(v)) for k, v in selector.items()}
+        pod["nodeSelector"] = {k: v for k, v in rendered.items() if v is not None}
+    for _, expression in affinity_expressions(pod):
+        if isinstance(expression.get("values"), list):
+            expression["values"] = r.render_list([str(v) for v in expression["values"]])
 
 
 def _render_env(r: _Renderer, env: Any) -> Any:

@@ -21,6 +21,7 @@ from tradeoff.api.economics import EconomicsSources, QuantitySource, TrialEconom
 from tradeoff.api.status import Totals
 from tradeoff.economics._config import EconomicsConfig
 from tradeoff.economics._constants import GB_PER_GIB
+from tradeoff.economics._intensity import IntensityReading
 from tradeoff.economics._resources import Resources
 
 __all__ = ["price_trial", "totals"]
@@ -45,6 +46,7 @@ def price_trial(
     energy_detail: str | None = None,
     prices: QuantitySource | None = None,
     memory_gib_used: float | None = None,
+    intensity: IntensityReading | None = None,
 ) -> TrialEconomics:
     """Price one trial that held ``resources`` for ``duration_s`` seconds.
 
@@ -52,8 +54,9 @@ def price_trial(
     device energy (Kepler's per-pod joules, or what the trial reports, e.g. CodeCarbon);
     it replaces E_cpu + E_mem + E_gpu, and the PUE is still applied on top because
     neither source counts the data centre's overhead. ``region`` is only recorded: the
-    intensity comes from ``config`` (see ``config_for_node``). A duration of 0 costs
-    nothing and uses no energy unless energy was measured.
+    intensity comes from ``intensity`` (read from a service over the run) when given,
+    else from ``config`` (see ``config_for_node``). A duration of 0 costs nothing and
+    uses no energy unless energy was measured.
 
     ``energy_detail`` says what measured ``energy_kwh`` (default: the trial reported it),
     or, without it, why no measurement was used. ``prices`` is the source of the prices in
@@ -110,22 +113,26 @@ def price_trial(
         )
     configured = QuantitySource(source="configured")
     measured = measured or (prices is not None and prices.source == "measured")
+    grams = config.grams_per_kwh if intensity is None else intensity.grams_per_kwh
     return TrialEconomics(
         duration_seconds=duration_s,
         cpu_seconds=cpu_seconds,
         energy_kwh=total_kwh,
-        carbon_grams=total_kwh * config.grams_per_kwh,
+        carbon_grams=total_kwh * grams,
         cost_usd=cost,
         source="measured" if measured else "estimated",
         vcpu=resources.vcpu,
         memory_gib=resources.memory_gib,
         gpus=resources.gpus,
         gpu_model=gpu_model,
-        grams_per_kwh=config.grams_per_kwh,
+        grams_per_kwh=grams,
+        intensity_samples=list(intensity.points) if intensity and intensity.points else None,
         pue=config.pue,
         region=region,
         sources=EconomicsSources(
-            energy=energy_source, prices=prices or configured, intensity=configured
+            energy=energy_source,
+            prices=prices or configured,
+            intensity=configured if intensity is None else intensity.source,
         ),
     )
 

@@ -7,7 +7,7 @@ container's measured run time and the node's labels.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -17,6 +17,7 @@ from tradeoff.api.status import StudyState
 from tradeoff.api.study import Study
 from tradeoff.economics import (
     EconomicsConfig,
+    IntensityReading,
     config_for_node,
     node_info_from_node,
     price_trial,
@@ -29,6 +30,8 @@ from tradeoff.trial_output import TrialOutput
 from tradeoff.trial_stream import excerpt
 
 Obj = dict[str, Any]
+IntensityReader = Callable[[str | None, datetime, datetime, float], IntensityReading]
+"""(region, start, end, configured gCO2e/kWh) -> the intensity over the run."""
 Phase = Literal["missing", "pending", "running", "ended"]
 POD_ENDINGS: dict[str, Ending] = {
     "Evicted": "evicted",
@@ -155,13 +158,16 @@ def price(
     now: datetime,
     reported: Mapping[str, float] | None = None,
     measure: Measure | None = None,
+    read_intensity: IntensityReader | None = None,
 ) -> TrialEconomics | None:
     """Cost, energy and carbon of the attempt so far (None if it never started).
 
     With `measure` (a Prometheus URL was given), Kepler's energy and OpenCost's prices of
     the run win; where they are missing the estimate is used and the trial says why.
     Energy the trial reported itself (metric `energy`, kWh) replaces the estimate, not a
-    measurement from outside the pod (a tenant's report is not evidence).
+    measurement from outside the pod (a tenant's report is not evidence). With
+    `read_intensity` (a carbon-intensity service), the grid intensity is read over the
+    run in the node's region, unless the study fixed `economics.carbon.gramsPerKWh`.
     """
     started, finished = run_window(pod, container, now)
     if started is None:
@@ -185,16 +191,22 @@ def price(
     got = inputs(reading, reported_energy_kwh(reported or {}), study)
     config = config_for_node(base, info, study.spec.economics, got.measured_prices)
     duration = max(0.0, (finished - started).total_seconds())
+    region = info.region if info else None
+    intensity = None
+    carbon = study.spec.economics.carbon if study.spec.economics else None
+    if read_intensity is not None and (carbon is None or carbon.grams_per_kwh is None):
+        intensity = read_intensity(region, started, finished, config.grams_per_kwh)
     return price_trial(
         resources,
         duration,
         config,
         energy_kwh=got.energy_kwh,
-        region=info.region if info else None,
+        region=region,
         energy_detail=got.energy_detail,
         prices=got.prices,
         cpu_seconds=got.cpu_seconds,
         memory_gib_used=got.memory_gib_used,
+        intensity=intensity,
     )
 
 

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tradeoff.api.policy import LEVELS, TrialPolicy
-from tradeoff.economics import EconomicsConfig
+from tradeoff.economics import (
+    EconomicsConfig,
+    IntensitySettings,
+    IntensitySettingsError,
+    IntensitySource,
+    build_source,
+    intensity_from_json,
+)
 from tradeoff.economics.prometheus import check_url
 
 LogFormat = Literal["text", "json"]
@@ -53,6 +60,11 @@ class Settings:
     metrics_port: int | None = None
     metrics_address: str = LOCAL_ADDRESS
     economics: EconomicsConfig = field(default_factory=EconomicsConfig.default)
+    intensity: IntensitySettings | None = None
+    """The carbon-intensity service (``economics.intensity``), if one is configured."""
+    carbon_poll: float = 60.0
+    """Seconds between readings of the grid while a trial is deferred for carbon
+    (``economics.intensity.pollSeconds``; ``TRADEOFF_CARBON_POLL`` overrides it)."""
     prometheus_url: str | None = None
     """Prometheus with Kepler's and OpenCost's series: measured energy and prices."""
     prometheus_timeout: float = 5.0
@@ -79,6 +91,10 @@ class Settings:
     def key_namespace(self) -> str:
         """Where the signing key lives: the operator's namespace, else the first watched."""
         return self.own_namespace or (self.namespaces[0] if self.namespaces else "default")
+
+    @property
+    def intensity_source(self) -> IntensitySource | None:
+        return build_source(self.intensity) if self.intensity is not None else None
 
     @property
     def standalone(self) -> bool:
@@ -178,7 +194,8 @@ def economics_from_json(data: Any, where: str) -> EconomicsConfig:
     """
     if not isinstance(data, dict):
         raise SettingsError(f"{where}: expected a JSON object")
-    unknown = sorted(set(data) - {"pricing", "carbon", "regions", "instancePrices", "spotDiscount"})
+    known = {"pricing", "carbon", "regions", "instancePrices", "spotDiscount", "intensity"}
+    unknown = sorted(set(data) - known)
     if unknown:
         raise SettingsError(f"{where}: unknown field {unknown[0]}")
     pricing = _section(data, "pricing", {"cpuHour", "memoryGiBHour", "gpuHour"}, where)
@@ -209,8 +226,10 @@ def economics_from_json(data: Any, where: str) -> EconomicsConfig:
         raise SettingsError(f"{where}: {error}") from None
 
 
-def load_economics_config(path: str) -> EconomicsConfig:
-    """Read `--economics-config FILE`."""
+def load_economics_config(
+    path: str, env: Mapping[str, str] | None = None
+) -> tuple[EconomicsConfig, IntensitySettings | None]:
+    """Read `--economics-config FILE`: the defaults and the carbon-intensity service."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
@@ -219,7 +238,13 @@ def load_economics_config(path: str) -> EconomicsConfig:
         data = json.loads(text)
     except ValueError as error:
         raise SettingsError(f"--economics-config {path}: not valid JSON ({error})") from None
-    return economics_from_json(data, f"--economics-config {path}")
+    where = f"--economics-config {path}"
+    config = economics_from_json(data, where)
+    try:
+        intensity = intensity_from_json(data.get("intensity"), where, env or {})
+    except IntensitySettingsError as error:
+        raise SettingsError(str(error)) from None
+    return config, intensity
 
 
 _ACCOUNT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -297,7 +322,9 @@ def settings_from(
         else:
             addresses[key] = LOCAL_ADDRESS
     economics_path = economics_config or env.get("TRADEOFF_ECONOMICS_CONFIG")
-    economics = load_economics_config(economics_path) if economics_path else EconomicsConfig()
+    economics, intensity = EconomicsConfig(), None
+    if economics_path:
+        economics, intensity = load_economics_config(economics_path, env)
     alone = standalone or env.get("TRADEOFF_STANDALONE", "").lower() in ("1", "true")
     peering_name = None if alone else (peering or env.get("TRADEOFF_PEERING") or "tradeoff")
     settings = Settings(
@@ -310,6 +337,7 @@ def settings_from(
         metrics_port=metrics_port,
         metrics_address=addresses["metrics"],
         economics=economics,
+        intensity=intensity,
         peering=peering_name,
         trial_policy=trial_policy_from(trial_policy, trial_service_accounts, env),
         crash_at=parse_crash_at(env.get("TRADEOFF_CRASH_AT", "")),
@@ -331,6 +359,11 @@ def settings_from(
     elif env.get("TRADEOFF_PENDING_TIMEOUT"):
         timeout = _seconds(env["TRADEOFF_PENDING_TIMEOUT"], "TRADEOFF_PENDING_TIMEOUT")
         settings = replace(settings, pending_timeout=timeout)
+    if intensity is not None:
+        settings = replace(settings, carbon_poll=intensity.poll)
+    if env.get("TRADEOFF_CARBON_POLL"):
+        poll = _seconds(env["TRADEOFF_CARBON_POLL"], "TRADEOFF_CARBON_POLL")
+        settings = replace(settings, carbon_poll=poll)
     where = "--prometheus-url" if prometheus_url is not None else "TRADEOFF_PROMETHEUS_URL"
     url = prometheus_url if prometheus_url is not None else env.get("TRADEOFF_PROMETHEUS_URL")
     if url:

@@ -10,14 +10,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
+from functools import partial
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, TrialStatus
+from tradeoff.economics import current_intensity, read_intensity
+from tradeoff.engine.schedule import CARBON_DEFERRED, carbon_hold
 from tradeoff.kube import attempts
 from tradeoff.kube.attemptlog import AttemptLog
 from tradeoff.kube.client import Obj, now_utc
-from tradeoff.kube.events import trial_outcome_events
+from tradeoff.kube.events import object_ref, trial_outcome_events
 from tradeoff.kube.measure import measurer
 from tradeoff.kube.podwatch import UNSEEN
 from tradeoff.kube.settings import crash_point
@@ -152,6 +156,30 @@ class TrialBase:
         trial.status = status
         log.info("Trial %s/%s waits: %s", self.namespace, self.name, message)
 
+    def _carbon_wait(self, study: Study, trial: Trial, created: datetime | None) -> bool:
+        """Hold the trial's first pod while the engine's carbon rule says so; True: held."""
+        rule = study.spec.schedule.carbon_aware if study.spec.schedule else None
+        if rule is None:
+            return False
+        settings = self.ctx.settings
+        region = rule.region or (settings.intensity.region if settings.intensity else None)
+        value, why = current_intensity(settings.intensity_source, settings.intensity, region)
+        now = now_utc()
+        decision = carbon_hold(
+            rule, value, created or now, now, region=region, unknown=why, poll=settings.carbon_poll
+        )
+        ref = object_ref(trial, self.namespace)
+        if not decision.hold:
+            if trial.status.reason == CARBON_DEFERRED:
+                self.kube.event(ref, "Normal", "CarbonReleased", decision.message)
+            return False
+        if trial.status.reason != CARBON_DEFERRED:
+            self.kube.event(ref, "Normal", CARBON_DEFERRED, decision.message)
+        if trial.status.message != decision.message:
+            self._waiting(trial, CARBON_DEFERRED, decision.message)
+        self.sleep(decision.recheck)
+        return True
+
     def _write(self, status: TrialStatus) -> None:
         if self.stopped():
             raise Stopped
@@ -165,9 +193,13 @@ class TrialBase:
         node_name = (pod.get("spec") or {}).get("nodeName")
         node = self.ctx.node(node_name) if node_name else None
         settings = self.ctx.settings
+        source = settings.intensity_source
+        reader = None
+        if source is not None:
+            reader = partial(read_intensity, source, settings.intensity)
         read = measurer(
             settings.prometheus_url, settings.prometheus_timeout, settings.prometheus_settle
         )
         return attempts.price(
-            study, pod, node, settings.economics, container, now_utc(), reported, read
+            study, pod, node, settings.economics, container, now_utc(), reported, read, reader
         )

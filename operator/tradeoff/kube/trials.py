@@ -79,6 +79,9 @@ class TrialDriver(TrialBase):
             self._stop_for_study(study, study_obj, trial)
             return False
         if _attempt_due(trial.status):
+            created = attempts.parse_time(obj["metadata"].get("creationTimestamp"))
+            if trial.status.attempts == 0 and self._carbon_wait(study, trial, created):
+                return True
             return self._start_attempt(study, trial, uid)
         container = primary_container(study)
         pod = self._pod(pod_name(self.name, attempt))

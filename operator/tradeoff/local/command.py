@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import shlex
 import signal
@@ -19,7 +20,12 @@ from rich.console import Console
 
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.study import Study
-from tradeoff.economics import REGION_GRAMS_PER_KWH
+from tradeoff.economics import (
+    REGION_GRAMS_PER_KWH,
+    IntensitySettings,
+    IntensitySettingsError,
+    intensity_from_json,
+)
 from tradeoff.local.display import RichDisplay, RunDisplay, show_result
 from tradeoff.local.events import command_line
 from tradeoff.local.report import write_report
@@ -44,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--region",
         help="cloud region whose grid carbon intensity to use, e.g. eu-north-1",
+    )
+    parser.add_argument(
+        "--intensity-config",
+        type=Path,
+        metavar="FILE",
+        help="JSON settings of a carbon-intensity service (the operator's economics.intensity)",
     )
     parser.add_argument(
         "--metrics-port",
@@ -127,6 +139,10 @@ def main(args: argparse.Namespace) -> int:
     problem = _flag_problem(args) or _command_problem(study)
     if problem:
         return _bad(problem)
+    try:
+        intensity = _intensity_settings(args.intensity_config)
+    except IntensitySettingsError as exc:
+        return _bad(str(exc))
     workdir: Path = args.workdir or default_workdir(study.metadata.name)
     report: Path = args.report or workdir / "report.html"
     problem = _report_problem(report, "--report" if args.report else "report")
@@ -138,12 +154,46 @@ def main(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return _bad(str(exc))
     try:
-        return _run(args, study, store, report)
+        return _run(args, study, store, report, intensity)
     finally:
         lock.release()
 
 
-def _run(args: argparse.Namespace, study: Study, store: FileStore, report: Path) -> int:
+def _carbon_poll(intensity: IntensitySettings | None) -> float:
+    """Seconds between readings of the grid while trials wait: ``pollSeconds`` of the
+    intensity settings, or ``TRADEOFF_CARBON_POLL`` (tests)."""
+    default = intensity.poll if intensity is not None else 60.0
+    try:
+        poll = float(os.environ.get("TRADEOFF_CARBON_POLL") or default)
+    except ValueError:
+        poll = default
+    return poll if poll > 0 else default
+
+
+def _intensity_settings(path: Path | None) -> IntensitySettings | None:
+    """``--intensity-config FILE``: the intensity section of the operator's economics file."""
+    if path is None:
+        return None
+    where = f"--intensity-config {path}"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise IntensitySettingsError(f"{where}: cannot read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise IntensitySettingsError(f"{where}: not valid JSON ({exc})") from None
+    found = intensity_from_json(data, where, os.environ)
+    if found is None:
+        raise IntensitySettingsError(f"{where}: intensity.provider: name the service")
+    return found
+
+
+def _run(
+    args: argparse.Namespace,
+    study: Study,
+    store: FileStore,
+    report: Path,
+    intensity: IntensitySettings | None,
+) -> int:
     """Run the study holding the workdir lock; show the outcome and write the report."""
     name, workdir = study.metadata.name, store.workdir
     try:
@@ -154,7 +204,15 @@ def _run(args: argparse.Namespace, study: Study, store: FileStore, report: Path)
     display: RunDisplay = RichDisplay(
         err, bar=not (args.quiet or args.no_progress), trial_lines=not args.quiet
     )
-    runner = StudyRunner(study, store, region=args.region, observer=observer, display=display)
+    runner = StudyRunner(
+        study,
+        store,
+        region=args.region,
+        intensity=intensity,
+        carbon_poll=_carbon_poll(intensity),
+        observer=observer,
+        display=display,
+    )
     leftovers = runner.executor.stop_leftovers()
     if leftovers:
         which = ", ".join(f"{c.trial} (pid {c.pid})" for c in leftovers)

@@ -7,15 +7,25 @@ engine (`tradeoff.engine.lifecycle`), as in the operator; which energy counts to
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tradeoff.api.economics import TrialEconomics
-from tradeoff.economics import EconomicsConfig, price_trial, resources_from_pod_spec
+from tradeoff.economics import (
+    EconomicsConfig,
+    IntensityReading,
+    price_trial,
+    resources_from_pod_spec,
+)
 from tradeoff.engine import AttemptOutcome, reported_energy_kwh
 from tradeoff.engine.lifecycle import Ending
 from tradeoff.local.events import AttemptResult
 
-__all__ = ["attempt_outcome", "price_attempt"]
+__all__ = ["IntensityReader", "attempt_outcome", "price_attempt"]
+
+IntensityReader = Callable[[str | None, datetime, datetime, float], IntensityReading]
+"""(region, start, end, configured gCO2e/kWh) -> the intensity over the run."""
 
 _ENDINGS: dict[str, Ending] = {
     "deadline": "deadline",
@@ -26,17 +36,34 @@ _ENDINGS: dict[str, Ending] = {
 
 
 def price_attempt(
-    pod: dict[str, Any], result: AttemptResult, config: EconomicsConfig, region: str | None
+    pod: dict[str, Any],
+    result: AttemptResult,
+    config: EconomicsConfig,
+    region: str | None,
+    read_intensity: IntensityReader | None = None,
+    measured: tuple[float | None, str] = (None, ""),
 ) -> TrialEconomics:
     """Economics of one attempt: the pod's requests, the wall-clock duration, the measured
-    CPU time, and the energy (kWh) the trial reported as ``energy``, if it did."""
+    CPU time, and energy: what the trial reported as ``energy`` (kWh), else ``measured``
+    (CodeCarbon's CSV or RAPL: kWh or None, and what was read or why not); with
+    ``read_intensity``, the grid intensity over the run (which just ended)."""
+    intensity = None
+    if read_intensity is not None:
+        end = datetime.now(UTC)
+        start = end - timedelta(seconds=result.duration_seconds)
+        intensity = read_intensity(region, start, end, config.grams_per_kwh)
+    energy, note = reported_energy_kwh(result.metrics), "reported by the trial"
+    if energy is None:
+        energy, note = measured
     return price_trial(
         resources_from_pod_spec(pod),
         result.duration_seconds,
         config,
         cpu_seconds=result.cpu_seconds,
-        energy_kwh=reported_energy_kwh(result.metrics),
+        energy_kwh=energy,
         region=region,
+        intensity=intensity,
+        energy_detail=note or None,
     )
 
 

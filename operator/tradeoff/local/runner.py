@@ -26,6 +26,7 @@ import queue
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from tradeoff.api.status import AlgorithmChoice
@@ -34,18 +35,24 @@ from tradeoff.api.template import render_pod_spec
 from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial
 from tradeoff.economics import (
     EconomicsConfig,
+    IntensitySettings,
     NodeInfo,
+    build_source,
     config_for_node,
+    read_intensity,
     resources_from_pod_spec,
 )
+from tradeoff.economics._local_energy import POWERCAP
 from tradeoff.engine import Engine, StopDecision, Summary, lifecycle
 from tradeoff.engine.priors import Priors
 from tradeoff.engine.validation import choose_algorithm, recorded_problem
+from tradeoff.local.carbon import CarbonGate
 from tradeoff.local.display import NullDisplay, RunDisplay
+from tradeoff.local.energy import EnergyMeter
 from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
 from tradeoff.local.history import past_studies
-from tradeoff.local.outcome import attempt_outcome, price_attempt
+from tradeoff.local.outcome import IntensityReader, attempt_outcome, price_attempt
 from tradeoff.local.store import FileStore, StoreError
 from tradeoff.local.warmstart import load_priors
 from tradeoff.observe import NullObserver, StudyObserver
@@ -88,6 +95,9 @@ class StudyRunner:
         store: FileStore,
         *,
         region: str | None = None,
+        intensity: IntensitySettings | None = None,
+        carbon_poll: float = 60.0,
+        powercap: Path = POWERCAP,
         observer: StudyObserver | None = None,
         display: RunDisplay | None = None,
         grace_seconds: float = 5.0,
@@ -102,6 +112,16 @@ class StudyRunner:
         self.economics = config_for_node(
             EconomicsConfig.default(), NodeInfo(region=region), study.spec.economics
         )
+        self.intensity = intensity
+        self.intensity_source = build_source(intensity) if intensity is not None else None
+        rule = study.spec.schedule.carbon_aware if study.spec.schedule else None
+        self.carbon: CarbonGate | None = None
+        if rule is not None:
+            say = self.display.warn
+            self.carbon = CarbonGate(
+                rule, self.intensity_source, intensity, region, say, poll=carbon_poll
+            )
+        self._held: float | None = None  # seconds until the grid is read again
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.executor = LocalExecutor(
             study.spec,
@@ -112,6 +132,7 @@ class StudyRunner:
             warn=self.display.warn,
             grace_seconds=grace_seconds,
         )
+        self.energy = EnergyMeter(store.scratch_dir / "energy", powercap=powercap)
         self.records: dict[str, Trial] = {}
         self._ordered: list[Trial] | None = None  # self.records by number, until one is added
         self._active: dict[str, Trial] = {}  # the unfinished records (and some finished)
@@ -226,6 +247,9 @@ class StudyRunner:
             self._check_stop()
             if not self.interrupts and self.decision is None:
                 self._start_trials()
+                if not self._running() and self._held is not None:
+                    self.executor.poll(self._held)  # waiting for a cleaner grid
+                    continue
                 if not self._running():
                     self._check_stop()
                     if self.decision is None:  # the engine proposes until it is exhausted
@@ -257,7 +281,7 @@ class StudyRunner:
             self._cancel_all(self.decision)
 
     def _wait_seconds(self) -> float | None:
-        waits = [self.executor.seconds_to_next_timer()]
+        waits = [self.executor.seconds_to_next_timer(), self._held]
         if self._unpublished:
             waits.append(max(0.0, self._next_publish - time.monotonic()))
         timeout = self.spec.budget.timeout_seconds
@@ -269,10 +293,14 @@ class StudyRunner:
     # -- starting ----------------------------------------------------------------------
 
     def _start_trials(self) -> None:
+        self._held = self.carbon.wait(datetime.now(UTC)) if self.carbon else None
         free = self.spec.budget.parallelism - len(self._running())
         for record in [r for r in self._unfinished() if r.state == "Pending"][: max(0, free)]:
-            self._start(record)
+            if self._held is None or record.status.attempts > 0:  # retries are not held
+                self._start(record)
         count = self.engine.trials_to_start(self._list())
+        if self._held is not None:
+            return
         if count <= 0:
             return
         suggestions = self.engine.ask(self._list(), count)
@@ -306,8 +334,18 @@ class StudyRunner:
                 AttemptResult(name, status.attempts, None, 0.0, 0.0, {}, start_error=str(exc))
             )
             return
+        pod = self.energy.begin(
+            name, status.attempts, pod, self.spec.trial_template.primary_index()
+        )
         self._pods[name] = pod
         self.executor.start(name, status.attempts, pod)
+
+    def _reader(self) -> IntensityReader | None:
+        """Reads the intensity over an attempt's run, unless the study fixed it."""
+        carbon = self.spec.economics.carbon if self.spec.economics else None
+        if self.intensity_source is None or (carbon and carbon.grams_per_kwh is not None):
+            return None
+        return functools.partial(read_intensity, self.intensity_source, self.intensity)
 
     # -- events ------------------------------------------------------------------------
 
@@ -342,7 +380,10 @@ class StudyRunner:
         pod = self._pods.pop(result.trial, None)
         spent = None
         if result.start_error is None and pod is not None:
-            spent = price_attempt(pod, result, self.economics, self.region)
+            measured = self.energy.end(result.trial, result.cpu_seconds)
+            spent = price_attempt(
+                pod, result, self.economics, self.region, self._reader(), measured
+            )
         transition = lifecycle.end_attempt(
             self.spec,
             record.status,
