@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,7 @@ def one(dataset: str, seed: int, trials: int) -> dict[str, Any]:
     saved: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
 
     def evaluate(params: dict[str, Any]) -> tuple[dict[str, float], Any]:
-        with tempfile.TemporaryDirectory() as folder:
-            os.environ["TRADEOFF_ARTIFACTS"] = folder
+        with tempfile.TemporaryDirectory() as folder, _artifacts_in(folder):
             argv = [f"--dataset={dataset}", "--seed=0", "--predictions=proba"]
             argv += [f"--{k}={v}" for k, v in params.items()]
             started = time.process_time()
@@ -85,6 +84,21 @@ def one(dataset: str, seed: int, trials: int) -> dict[str, Any]:
         "members_cpu": member_cpu,
         "best_cpu": top[0][2],
     }
+
+
+@contextlib.contextmanager
+def _artifacts_in(folder: str) -> Iterator[None]:
+    """`save_artifact` writes to `folder` for the duration (the variable restored after:
+    this process goes on, e.g. under the test suite)."""
+    before = os.environ.get("TRADEOFF_ARTIFACTS")
+    os.environ["TRADEOFF_ARTIFACTS"] = folder
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TRADEOFF_ARTIFACTS"]
+        else:
+            os.environ["TRADEOFF_ARTIFACTS"] = before
 
 
 def _key(params: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -51,7 +52,9 @@ def test_quick_mode_writes_results(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     module = _load(name)
+    environment = dict(os.environ)
     assert module.main(["--quick", "--out", str(tmp_path), *EXTRA_ARGS.get(name, [])]) == 0
+    assert dict(os.environ) == environment  # the suite's process goes on after it
     document = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
     assert document["benchmark"] == name
     assert {"date", "python", "cpus"} <= set(document["machine"])
