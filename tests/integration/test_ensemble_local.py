@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.cli import tradeoff
+from tradeoff.cli import main as cli_main
 
 MANIFEST = {
     "apiVersion": "tradeoff.dev/v1alpha1",
@@ -26,7 +29,7 @@ MANIFEST = {
             },
         ],
         "algorithm": {"name": "random", "seed": 2},
-        "budget": {"maxTrials": 6, "parallelism": 2},
+        "budget": {"maxTrials": 4, "parallelism": 2},
         "trialTemplate": {
             "pod": {
                 "containers": [
@@ -52,11 +55,11 @@ def test_an_ensemble_of_the_best_trials_from_their_saved_predictions(tmp_path: P
     ran = tradeoff("run", "ens.yaml", "--no-progress", cwd=tmp_path, timeout=300)
     assert ran.returncode == 0, ran.stderr
     result = tradeoff(
-        "ensemble", "ens", "--from", "top:4", "--size", "8", "--format", "json", cwd=tmp_path
+        "ensemble", "ens", "--from", "top:3", "--size", "8", "--format", "json", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
-    assert found["candidates"] == 4 and found["rows"] == 143  # breast_cancer's held-out 25%
+    assert found["candidates"] == 3 and found["rows"] == 143  # breast_cancer's held-out 25%
     assert found["scores"] == "probabilities"
     assert sum(m["weight"] for m in found["members"]) == 1.0
     best_alone = max(m["accuracy"] for m in found["members"])
@@ -67,16 +70,19 @@ def test_an_ensemble_of_the_best_trials_from_their_saved_predictions(tmp_path: P
     member = found["members"][0]["trial"]
     saved = tmp_path / ".tradeoff" / "ens" / "artifacts" / member / "predictions.csv"
     saved.write_text(saved.read_text().replace("index", "index ", 1))
-    again = tradeoff("ensemble", "ens", "--from", "top:4", "--format", "json", cwd=tmp_path)
+    again = tradeoff("ensemble", "ens", "--from", "top:3", "--format", "json", cwd=tmp_path)
     skipped = json.loads(again.stdout)["skipped"]
     where = saved.relative_to(tmp_path / ".tradeoff" / "ens")
     assert skipped == [f"{member}: {where} changed since the trial saved it"]
 
-    table = tradeoff("ensemble", "ens", "--from", "top:4", cwd=tmp_path)
+    table = tradeoff("ensemble", "ens", "--from", "top:3", cwd=tmp_path)
     assert table.returncode == 0 and "best single trial" in table.stdout
 
 
-def test_bad_requests_are_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_bad_requests_are_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
     cases = [
         (["study/remote"], "artifacts are kept in local mode only"),
         (["nowhere"], "no such study workdir"),
@@ -84,7 +90,8 @@ def test_bad_requests_are_one_line_and_exit_2(tmp_path: Path) -> None:
         (["x", "--size", "0"], "expected a whole number from 1 to 1000"),
     ]
     for args, said in cases:
-        result = tradeoff("ensemble", *args, cwd=tmp_path)
-        assert result.returncode == 2, (args, result.stderr)
-        lines = result.stderr.strip().splitlines()
+        with pytest.raises(SystemExit) as exited:
+            sys.exit(cli_main(["ensemble", *args]))
+        assert exited.value.code == 2, args
+        lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and said in lines[0], lines

@@ -170,9 +170,9 @@ def test_the_pipeline_example_runs_locally_with_complexity_as_an_objective(
     from tests.cli import tradeoff
 
     manifest = yaml.safe_load((REPO / "examples" / "pipeline-dag.yaml").read_text())
-    # Made small: six trials, no stacks (5-fold fits), the cheapest members.
+    # Made small: four trials, no stacks (5-fold fits), the cheapest members, small forests.
     spec = manifest["spec"]
-    spec["budget"].update(maxTrials=6, parallelism=2)
+    spec["budget"].update(maxTrials=4, parallelism=2)
     spec["parameters"] = [p for p in spec["parameters"] if p["name"] != "final"]
     parameters = {p["name"]: p for p in spec["parameters"]}
     parameters["head"]["values"] = ["single", "vote"]
@@ -180,6 +180,7 @@ def test_the_pipeline_example_runs_locally_with_complexity_as_an_objective(
     parameters["members"]["when"] = {"head": ["vote"]}
     container = spec["trialTemplate"]["pod"]["containers"][0]
     container["args"].remove("--final=${params.final}")
+    container["args"][container["args"].index("--n_estimators=60")] = "--n_estimators=15"
     path = tmp_path / "dag.yaml"
     path.write_text(yaml.safe_dump(manifest))
     assert tradeoff("validate", str(path), cwd=tmp_path).returncode == 0
@@ -188,7 +189,7 @@ def test_the_pipeline_example_runs_locally_with_complexity_as_an_objective(
     assert "Study pipeline-dag Succeeded (MaxTrialsReached)" in result.stdout
     workdir = tmp_path / ".tradeoff" / "pipeline-dag"
     records = [json.loads(p.read_text()) for p in sorted((workdir / "trials").glob("*.json"))]
-    assert len(records) == 6
+    assert len(records) == 4
     for record in records:
         status = record["status"]
         assert status["state"] == "Succeeded", status
