@@ -266,9 +266,11 @@ def test_two_replicas_only_one_acts(cluster: Cluster, operator: Callable[..., Op
     assert len(priorities) == 2  # their start times: the one that peered last acts
     # The lower-priority replica sees the other and pauses (slow on a loaded machine). Which
     # one that is follows when each process got going, not the order they were started in.
+    # One that missed its peer's first announcement sees the next keepalive: kopf's peering
+    # lifetime is 60 s, so wait past one.
     cluster.wait_for(
         lambda: any("Pausing operations" in r.log for r in replicas),
-        timeout=45,
+        timeout=100,
         message="a replica pauses",
     )
     idle = next(r for r in replicas if "Pausing operations" in r.log)

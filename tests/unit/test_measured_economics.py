@@ -57,6 +57,7 @@ def server() -> Iterator[Callable[[int, Any, float], str]]:
     def start(status: int, body: Any, delay: float = 0.0) -> str:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                seen.append(self.path)  # before answering: the client may check at once
                 time.sleep(delay)
                 data = json.dumps(body).encode()
                 self.send_response(status)
@@ -65,7 +66,6 @@ def server() -> Iterator[Callable[[int, Any, float], str]]:
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError):  # the client timed out
                     self.wfile.write(data)
-                seen.append(self.path)
 
             def log_message(self, *args: Any) -> None:
                 pass
