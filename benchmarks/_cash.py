@@ -13,12 +13,13 @@ import io
 import json
 import time
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.economics import EconomicsConfig, Resources, price_trial
 from trial_runner import METRICS_PREFIX
-from trial_runner.sklearn import build_parser, run
+from trial_runner import sklearn as sklearn_workload
 
 MEMORY_GIB = 0.5
 """Memory request of every CASH trial."""
@@ -70,18 +71,22 @@ CPU_PARAMETER: dict[str, Any] = {"name": "cpu", "type": "categorical", "values":
 
 
 def workload_metrics(
-    params: Mapping[str, Any], dataset: str = "digits", seed: int = 0
+    params: Mapping[str, Any],
+    dataset: str = "digits",
+    seed: int = 0,
+    workload: ModuleType = sklearn_workload,
 ) -> tuple[dict[str, float], float]:
-    """The final metrics ``trial_runner.sklearn`` reports for ``params`` (none when the
-    workload fails on them), and its CPU seconds."""
+    """The final metrics a built-in workload (``trial_runner.sklearn`` unless another is
+    given, e.g. ``trial_runner.pipeline``) reports for ``params`` (none when it fails on
+    them), and its CPU seconds."""
     argv = [f"--dataset={dataset}", f"--seed={seed}"]
     argv += [f"--{k}={v}" for k, v in params.items() if k != "cpu"]
-    args = build_parser().parse_args(argv)
+    args = workload.build_parser().parse_args(argv)
     buffer = io.StringIO()
     started = time.process_time()
     # A model error makes the workload exit 1: no final metrics, so the trial fails.
     with contextlib.redirect_stdout(buffer), contextlib.suppress(ValueError):
-        run(args)
+        workload.run(args)
     cpu_seconds = time.process_time() - started
     final: dict[str, float] = {}
     for line in buffer.getvalue().splitlines():

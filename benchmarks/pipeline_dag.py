@@ -17,12 +17,8 @@ reference point 1, 1), and the CPU seconds the trials took.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import math
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,8 +30,7 @@ import _common as c
 import numpy as np
 from optuna._hypervolume import compute_hypervolume
 
-from trial_runner import METRICS_PREFIX
-from trial_runner.pipeline import build_parser, run
+from trial_runner import pipeline
 
 NAME = "pipeline_dag"
 OBJECTIVES = [("accuracy", "maximize"), ("inference_ms", "minimize")]
@@ -96,21 +91,7 @@ def graph_space() -> list[dict[str, Any]]:
 
 def metrics_of(params: Mapping[str, Any], dataset: str) -> tuple[dict[str, float], float]:
     """What the workload reports for `params` (nothing when it fails), and its CPU seconds."""
-    argv = [f"--dataset={dataset}", "--seed=0"]
-    argv += [f"--{k}={v}" for k, v in params.items()]
-    args = build_parser().parse_args(argv)
-    buffer = io.StringIO()
-    started = time.process_time()
-    with contextlib.redirect_stdout(buffer), contextlib.suppress(ValueError):
-        run(args)
-    cpu_seconds = time.process_time() - started
-    final: dict[str, float] = {}
-    for line in buffer.getvalue().splitlines():
-        if line.startswith(METRICS_PREFIX):
-            values = json.loads(line[len(METRICS_PREFIX) :])
-            if "step" not in values:
-                final.update({k: float(v) for k, v in values.items()})
-    return final, cpu_seconds
+    return _cash.workload_metrics(params, dataset, workload=pipeline)
 
 
 def hypervolume(points: Sequence[tuple[float, float]]) -> float:
