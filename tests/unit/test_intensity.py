@@ -256,3 +256,13 @@ def test_intensity_settings_token_from_the_environment() -> None:
     parsed = intensity_from_json(data, "f.json", {"TRADEOFF_INTENSITY_TOKEN": "abc"})
     assert parsed is not None and parsed.token == "abc" and parsed.timeout == 5.0
     assert intensity_from_json({}, "f.json", {}) is None
+
+
+def test_a_study_that_sets_its_intensity_is_never_priced_with_the_service() -> None:
+    from tradeoff.api.economics import CarbonSettings, EconomicsSpec
+    from tradeoff.economics import study_fixes_intensity
+
+    assert study_fixes_intensity(EconomicsSpec(carbon=CarbonSettings(gramsPerKWh=120)))
+    assert not study_fixes_intensity(None)
+    assert not study_fixes_intensity(EconomicsSpec(carbon=CarbonSettings(pue=1.2)))
+    assert not study_fixes_intensity(EconomicsSpec())

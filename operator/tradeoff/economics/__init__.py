@@ -18,6 +18,7 @@ from tradeoff.economics._intensity_config import (
     IntensitySettingsError,
     current_intensity,
     intensity_from_json,
+    study_fixes_intensity,
 )
 from tradeoff.economics._intensity_sources import (
     PROVIDERS,
@@ -74,5 +75,6 @@ __all__ = [
     "read_intensity",
     "resources_from_pod_spec",
     "snapshot",
+    "study_fixes_intensity",
     "totals",
 ]

@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from tradeoff.api.economics import EconomicsSpec
 from tradeoff.economics._intensity_sources import (
     PROVIDERS,
     IntensityError,
@@ -116,3 +117,10 @@ def current_intensity(
         return source.latest(settings.zone(region)).grams_per_kwh, ""
     except IntensityError as error:
         return None, str(error)
+
+
+def study_fixes_intensity(economics: EconomicsSpec | None) -> bool:
+    """A study that sets its own `carbon.gramsPerKWh` is priced with it: no service is
+    asked over its trials' runs (both adapters follow this)."""
+    carbon = economics.carbon if economics is not None else None
+    return carbon is not None and carbon.grams_per_kwh is not None

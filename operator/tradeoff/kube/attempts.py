@@ -22,6 +22,7 @@ from tradeoff.economics import (
     node_info_from_node,
     price_trial,
     resources_from_pod_spec,
+    study_fixes_intensity,
 )
 from tradeoff.engine import AttemptOutcome, StopDecision, reported_energy_kwh
 from tradeoff.engine.lifecycle import Ending
@@ -193,8 +194,7 @@ def price(
     duration = max(0.0, (finished - started).total_seconds())
     region = info.region if info else None
     intensity = None
-    carbon = study.spec.economics.carbon if study.spec.economics else None
-    if read_intensity is not None and (carbon is None or carbon.grams_per_kwh is None):
+    if read_intensity is not None and not study_fixes_intensity(study.spec.economics):
         intensity = read_intensity(region, started, finished, config.grams_per_kwh)
     return price_trial(
         resources,

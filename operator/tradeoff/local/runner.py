@@ -41,6 +41,7 @@ from tradeoff.economics import (
     config_for_node,
     read_intensity,
     resources_from_pod_spec,
+    study_fixes_intensity,
 )
 from tradeoff.economics._local_energy import POWERCAP
 from tradeoff.engine import Engine, StopDecision, Summary, lifecycle
@@ -342,8 +343,7 @@ class StudyRunner:
 
     def _reader(self) -> IntensityReader | None:
         """Reads the intensity over an attempt's run, unless the study fixed it."""
-        carbon = self.spec.economics.carbon if self.spec.economics else None
-        if self.intensity_source is None or (carbon and carbon.grams_per_kwh is not None):
+        if self.intensity_source is None or study_fixes_intensity(self.spec.economics):
             return None
         return functools.partial(read_intensity, self.intensity_source, self.intensity)
 
