@@ -148,6 +148,8 @@ def main(args: argparse.Namespace) -> int:
     scores = [_scores(p, classes, with_proba) for p in usable]
     truth = np.array([classes.index(t) for t in usable[0].truth])
     criterion: Criterion = "log_loss" if with_proba and args.criterion == "log_loss" else "accuracy"
+    if criterion != args.criterion:
+        notes.append("--criterion log_loss: some candidates saved labels only; chose by accuracy")
     selection = greedy(scores, truth, args.size, criterion)
     ensemble, single = cross_fitted(scores, truth, args.size, criterion)
     members = [
@@ -246,4 +248,4 @@ def _print(result: Result) -> None:
         f"Members' cost: ${result.cost_usd:.3g} (already spent: they are the study's trials)."
     )
     for note in result.skipped:
-        out.print(f"skipped {note}")
+        out.print(f"note: {note}")
