@@ -28,17 +28,16 @@ import _cash
 import _common as c
 import numpy as np
 
-from tradeoff.engine.ensemble import cross_fitted, greedy
+from tradeoff.engine.ensemble import Criterion, cross_fitted, greedy
 from trial_runner.sklearn import build_parser, run
 
 NAME = "ensemble"
 OBJECTIVES = [("accuracy", "maximize")]
 TOP = 10
 ROUNDS = 20
-CRITERION: list[Any] = ["accuracy"]
 
 
-def one(dataset: str, seed: int, trials: int) -> dict[str, Any]:
+def one(dataset: str, seed: int, trials: int, criterion: Criterion) -> dict[str, Any]:
     saved: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
 
     def evaluate(params: dict[str, Any]) -> tuple[dict[str, float], Any]:
@@ -72,8 +71,8 @@ def one(dataset: str, seed: int, trials: int) -> dict[str, Any]:
     width = max(widths)
     scores = [np.pad(s, ((0, 0), (0, width - s.shape[1]))) for s, _, _ in top]
     truth = top[0][1]
-    ensemble, single = cross_fitted(scores, truth, ROUNDS, CRITERION[0])
-    selection = greedy(scores, truth, ROUNDS, CRITERION[0])
+    ensemble, single = cross_fitted(scores, truth, ROUNDS, criterion)
+    selection = greedy(scores, truth, ROUNDS, criterion)
     member_cpu = sum(top[i][2] for i in selection.members)
     return {
         "seed": seed,
@@ -114,12 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = c.parse_args(argv, __doc__.splitlines()[0] if __doc__ else NAME, extra)
     seeds = args.seeds or (1 if args.quick else 3)
-    CRITERION[0] = args.criterion
     trials = 12 if args.quick else args.trials
     results: dict[str, list[dict[str, Any]]] = {}
     rows = []
     for dataset in args.datasets.split(","):
-        runs = [one(dataset, seed, trials) for seed in range(seeds)]
+        runs = [one(dataset, seed, trials, args.criterion) for seed in range(seeds)]
         results[dataset] = runs
         rows.append(
             [

@@ -122,10 +122,6 @@ TASKS: dict[str, tuple[Metrics, Metrics] | None] = {
 }
 
 
-BEST_FIRST = 0
-"""How many of the source's best configurations the warm study runs first (`--best-first`)."""
-
-
 def best_first(task: str, source: Sequence[Trial], n: int) -> list[Mapping[str, Any]]:
     """The parameters of the source's `n` best trials (best accuracy, or lowest f1 + f2)."""
     done = [r for r in source if r.status.values]
@@ -136,7 +132,11 @@ def best_first(task: str, source: Sequence[Trial], n: int) -> list[Mapping[str, 
     return [r.spec.parameters for r in done[:n]]
 
 
-def one(task: str, seed: int, trials: int, source_trials: int, datasets: str) -> dict[str, Any]:
+def one(
+    task: str, seed: int, trials: int, source_trials: int, datasets: str, first_n: int = 0
+) -> dict[str, Any]:
+    """One seed: source, cold and warm; the warm study runs the source's `first_n` best
+    configurations first (`--best-first`)."""
     source_data, target_data = datasets.split(":")
     pair = TASKS[task] or (cash(source_data), cash(target_data))
     source_metrics, target_metrics = pair
@@ -144,7 +144,7 @@ def one(task: str, seed: int, trials: int, source_trials: int, datasets: str) ->
     objectives = ["accuracy"] if task == "cash" else ["f1", "f2"]
     sources = [Source("source", objectives, source)]
     cold = curve(task, run(spec_of(task, seed, trials, False), target_metrics, trials))
-    first = best_first(task, source, BEST_FIRST)
+    first = best_first(task, source, first_n)
     warm_spec = spec_of(task, seed, trials, True, first)
     warm = curve(task, run(warm_spec, target_metrics, trials, sources))
     reach = c.first_reaching(warm, cold[-1], maximize=True)
@@ -187,8 +187,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = c.parse_args(argv, __doc__.splitlines()[0] if __doc__ else NAME, extra)
     seeds = args.seeds or (2 if args.quick else 5)
-    global BEST_FIRST
-    BEST_FIRST = args.best_first
     if args.ungated:  # what the engine's check (tradeoff.engine.transfer) prevents
         transfer.MIN_OWN = 10**9
     results: dict[str, list[dict[str, Any]]] = {}
@@ -197,7 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         trials = args.trials or (6 if args.quick else 30 if task == "cash" else 60)
         if args.quick and task == "cash":
             continue  # seconds per trial: the analytic tasks test the code path
-        results[task] = [one(task, seed, trials, trials, args.cash) for seed in range(seeds)]
+        results[task] = [
+            one(task, seed, trials, trials, args.cash, args.best_first) for seed in range(seeds)
+        ]
         rows.append(summarise(task, results[task], trials))
         print(f"{task}: done", flush=True)
     headers = [
