@@ -121,7 +121,7 @@ def test_a_restarted_operator_acts_at_once(
         wait_trials(cluster, "restarted", lambda ts, n=count: len(ts) > n, timeout=50)
         totals.append(time.monotonic() - started)
         # The API shows the trial before the operator's log line about it has been read.
-        cluster.wait_for(lambda: "Created trial" in op.log, timeout=10, message="its log line")
+        cluster.wait_for(lambda o=op: "Created trial" in o.log, timeout=10, message="its log line")
         up = logged_at(op.log, "Tradeoff operator watching")
         waits.append((logged_at(op.log, "Created trial") - up).total_seconds())
         assert "Pausing" not in op.log
