@@ -233,10 +233,11 @@ def test_editing_max_trials_and_parallelism_takes_effect(
 ) -> None:
     operator()
     manifest = study_manifest(
-        "edited", budget={"maxTrials": 2, "parallelism": 1}, env={"SLEEP": "1.0"}
+        "edited", budget={"maxTrials": 2, "parallelism": 1}, env={"SLEEP": "2.0"}
     )
     apply(cluster, manifest)
-    wait_trials(cluster, "edited", lambda ts: len(ts) == 1 and state(ts[0]) == "Running")
+    # Started (a loaded machine's polling can miss the first trial running alone).
+    wait_trials(cluster, "edited", lambda ts: bool(ts) and state(ts[0]) is not None)
     patch = '{"spec": {"budget": {"maxTrials": 5, "parallelism": 2}}}'
     cluster.kubectl("patch", "study", "edited", "--type=merge", "-p", patch, check=True)
     # Two trials in flight at once: only the new parallelism allows that. (Both Running at

@@ -55,6 +55,7 @@ class Context:
     _warned: set[tuple[str, str, str]] = field(default_factory=set)
     _taken: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     _passed: dict[tuple[str, str], float] = field(default_factory=dict)
+    _reads: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
 
     def lock(self, namespace: str, name: str) -> threading.Lock:
         with self._guard:
@@ -106,14 +107,20 @@ class Context:
 
     def node(self, name: str) -> Obj | None:
         """A Node, read at most once every `NODE_TTL` seconds (its labels price trials)."""
+        with self._reading(("node", name)):  # drivers asking at once: one read
+            with self._guard:
+                kept = self._nodes.get(name)
+            if kept is not None and time.monotonic() - kept[0] < NODE_TTL:
+                return kept[1]
+            node = self.kube.get_node(name)
+            with self._guard:
+                self._nodes[name] = (time.monotonic(), node)
+            return node
+
+    def _reading(self, what: tuple[str, str]) -> threading.Lock:
+        """The lock that makes one thread read `what` while the others wait for it."""
         with self._guard:
-            kept = self._nodes.get(name)
-        if kept is not None and time.monotonic() - kept[0] < NODE_TTL:
-            return kept[1]
-        node = self.kube.get_node(name)
-        with self._guard:
-            self._nodes[name] = (time.monotonic(), node)
-        return node
+            return self._reads.setdefault(what, threading.Lock())
 
     def owned_trials(self, namespace: str, study: str, uid: str) -> tuple[list[Trial], list[Obj]]:
         """(the Study's own Trial records by number, the Trials labelled for it that it
@@ -122,11 +129,12 @@ class Context:
             own, foreign = split_owned(self.kube.list_trials(namespace, study), uid)
             return records_of(own), foreign
         key = (namespace, study)
-        listed = self.store.listed_since(key)
-        if listed is None or time.monotonic() - listed > RESYNC:
-            trials, version = self.kube.list_trials_at(namespace, study)
-            pods = self.kube.list_pods(namespace, study, running=True)
-            self.store.prime(key, trials, pods, version)
+        with self._reading(key):  # a pass and a pruning driver at once: one listing
+            listed = self.store.listed_since(key)
+            if listed is None or time.monotonic() - listed > RESYNC:
+                trials, version = self.kube.list_trials_at(namespace, study)
+                pods = self.kube.list_pods(namespace, study, running=True)
+                self.store.prime(key, trials, pods, version)
         records: list[Trial] = []
         others: list[Obj] = []
         for entry in self.store.trials(key):
