@@ -32,7 +32,7 @@ def trial_status(cluster: Cluster, name: str) -> dict[str, Any]:
     return dict(found[0].get("status") or {}) if found else {}
 
 
-def wait_message(cluster: Cluster, name: str, text: str, timeout: float = 20) -> dict[str, Any]:
+def wait_message(cluster: Cluster, name: str, text: str, timeout: float = 45) -> dict[str, Any]:
     def check() -> Any:
         status = trial_status(cluster, name)
         return status if text in (status.get("message") or "") else None
