@@ -64,6 +64,9 @@ class FrontPoint(ApiModel):
     """A trial on the Pareto front and its objective values."""
 
     trial: str = Field(description="Trial name.")
+    kind: Literal["Ensemble"] | None = Field(
+        default=None, description="Ensemble for the study's Ensemble trial; unset otherwise."
+    )
     values: dict[str, float] = Field(description="Objective values.")
 
 
@@ -71,8 +74,14 @@ class Recommendation(ApiModel):
     """The trial the selection policy picks from the front."""
 
     trial: str = Field(description="Trial name.")
+    kind: Literal["Ensemble"] | None = Field(
+        default=None, description="Ensemble for the study's Ensemble trial; unset otherwise."
+    )
     policy: str = Field(description="The selection policy that picked it.")
     parameters: dict[str, ParamValue] = Field(description="Its parameters.")
+    members: dict[str, float] | None = Field(
+        default=None, description="An Ensemble trial's members and their weights."
+    )
     values: dict[str, float] = Field(description="Its objective values.")
 
 

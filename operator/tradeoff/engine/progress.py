@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from tradeoff.api.status import (
     PARETO_FRONT_CAP,
@@ -56,7 +57,7 @@ def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, To
             by_state[state] += 1
         if state == "Succeeded" and s.values is not None and s.feasible is not False:
             done.append(r)
-        if (e := s.economics) is not None:
+        if (e := s.economics) is not None and r.spec.kind != "Ensemble":  # members paid
             cost += e.cost_usd
             carbon += e.carbon_grams
             energy += e.energy_kwh
@@ -96,7 +97,9 @@ def stop_decision(
     elapsed_seconds: float | None = None,
     exhausted: bool = False,
 ) -> StopDecision | None:
-    """Whether the study is finished (or must stop), by the budget and goal rules."""
+    """Whether the study's search is finished (or must stop), by the budget and goal rules
+    (an Ensemble trial is no part of the search: `ensembles.due`)."""
+    records = [r for r in records if r.spec.kind != "Ensemble"]
     c = counts(records)
     active = c.pending + c.running + c.cancelled  # cancelled trials still have to run
     budget = spec.budget
@@ -135,7 +138,7 @@ def _ended(c: TrialCounts, reason: str, message: str, cancel: bool) -> StopDecis
 
 def trials_to_start(spec: StudySpec, records: Sequence[Trial]) -> int:
     """New trials to create now: free parallel slots, within the trial budget."""
-    c = counts(records)
+    c = counts([r for r in records if r.spec.kind != "Ensemble"])
     free = spec.budget.parallelism - (c.pending + c.running + c.cancelled)
     return max(0, min(free, spec.budget.max_trials - c.created))
 
@@ -182,7 +185,7 @@ def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial]
     return Summary(
         counts=trial_counts,
         front=[
-            FrontPoint(trial=t.metadata.name, values=values(t))
+            FrontPoint(trial=t.metadata.name, kind=_kind(t), values=values(t))
             for t in cap_front(front, PARETO_FRONT_CAP)
         ],
         front_size=len(front),
@@ -190,14 +193,25 @@ def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial]
         if pick is None
         else Recommendation(
             trial=pick.metadata.name,
+            kind=_kind(pick),
             policy=spec.selection.policy,
             parameters=dict(pick.spec.parameters),
+            members=_members(pick),
             values=values(pick),
         ),
         hypervolume=hypervolume,
         totals=totals,
         best=best,
     )
+
+
+def _kind(t: Trial) -> Literal["Ensemble"] | None:
+    return "Ensemble" if t.spec.kind == "Ensemble" else None
+
+
+def _members(t: Trial) -> dict[str, float] | None:
+    ensemble = t.status.ensemble
+    return None if ensemble is None else {m.trial: m.weight for m in ensemble.members}
 
 
 def running_best(spec: StudySpec, records: Sequence[Trial], index: int) -> list[tuple[int, float]]:
