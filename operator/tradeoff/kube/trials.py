@@ -113,7 +113,10 @@ class TrialDriver(TrialBase):
         status = lifecycle.begin_attempt(trial.status, note)
         attempt = status.attempts
         try:
-            pod = build_pod(study, trial, uid, attempt, self.ctx.settings.trial_policy)
+            settings = self.ctx.settings
+            pod = build_pod(
+                study, trial, uid, attempt, settings.trial_policy, settings.artifacts_claim
+            )
         except PolicyViolation as refused:  # never create what the policy refuses
             log.error("Trial %s/%s: the trial policy refuses its pod", self.namespace, self.name)
             refusal = AttemptOutcome("refused", cause="PolicyViolation", detail=str(refused))
