@@ -31,6 +31,7 @@ from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import STUDY_LABEL, TRIAL_LABEL, Trial, TrialMeta, TrialSpec, TrialStatus
 from tradeoff.economics import add_attempt
 from tradeoff.engine.ensemble import Criterion, cross_fitted, greedy, one_hot
+from tradeoff.engine.lifecycle import CANCELLED
 from tradeoff.engine.outcome import evaluate, violation_lines
 from tradeoff.engine.pareto import pareto_front
 from tradeoff.engine.progress import StopDecision
@@ -39,12 +40,14 @@ __all__ = [
     "PREDICTIONS",
     "Predictions",
     "Selected",
+    "as_metrics",
     "candidates",
     "due",
     "ensemble_name",
     "ensemble_of",
     "failed",
     "finish",
+    "from_metrics",
     "new_record",
     "parse_predictions",
     "search_records",
@@ -107,10 +110,14 @@ def due(
     namespace: str | None = None,
 ) -> Trial | None:
     """The Ensemble trial to create now, if any: the study has `spec.ensemble`, its search
-    ended with a success, it has none yet, and it has candidates."""
+    ended with a success and no search trial still runs (a stop rule cancels them first),
+    it has none yet, and it has candidates."""
     if spec.ensemble is None or decision is None or decision.state != "Succeeded":
         return None
     if ensemble_of(records) is not None:
+        return None
+    if any(r.state == "Running" or (r.state == "Pending" and r.status.reason != CANCELLED)
+           for r in records):  # fmt: skip
         return None
     chosen = candidates(spec, records, spec.ensemble.source)
     if not chosen:
@@ -270,6 +277,48 @@ def finish(
     else:
         out.state, out.reason, out.message = "Succeeded", "Ensembled", _line(selected)
     return out
+
+
+WEIGHT = "weight."
+"""Metric prefix of a member's weight in an ensemble pod's output (`weight.<trial>`)."""
+
+
+def as_metrics(selected: Selected) -> dict[str, float]:
+    """What an ensemble pod reports (the trial contract carries numbers only): the
+    measured metrics, `weight.<trial>` per member, rows, whether scores were
+    probabilities, and the cross-fitted pair."""
+    ensemble, single = selected.cross_fitted
+    return {
+        **selected.metrics,
+        **{f"{WEIGHT}{t}": w for t, w in selected.members.items()},
+        "ensemble.rows": float(selected.rows),
+        "ensemble.probabilities": 1.0 if selected.scores == "probabilities" else 0.0,
+        "ensemble.cross_fitted": ensemble,
+        "ensemble.best_single": single,
+    }
+
+
+def from_metrics(request: EnsembleRequest, metrics: dict[str, float]) -> Selected | str:
+    """An ensemble pod's report read back (`as_metrics`); members must be candidates."""
+    members = {k[len(WEIGHT) :]: v for k, v in metrics.items() if k.startswith(WEIGHT)}
+    unknown = sorted(set(members) - set(request.candidates))
+    if unknown:
+        return f"the ensemble pod named members that are no candidates: {', '.join(unknown[:3])}"
+    if not members or not all(0 < w <= 1 for w in members.values()):
+        return "the ensemble pod reported no members with weights in (0, 1]"
+    needed = ("accuracy", "ensemble.rows", "ensemble.cross_fitted", "ensemble.best_single")
+    missing = [n for n in needed if n not in metrics]
+    if missing:
+        return f"the ensemble pod did not report {', '.join(missing)}"
+    with_proba = metrics.get("ensemble.probabilities") == 1.0
+    measured = ("accuracy", "balanced_accuracy") + (("log_loss",) if with_proba else ())
+    return Selected(
+        members=members,
+        metrics={n: metrics[n] for n in measured if n in metrics},
+        rows=int(metrics["ensemble.rows"]),
+        scores="probabilities" if with_proba else "votes",
+        cross_fitted=(metrics["ensemble.cross_fitted"], metrics["ensemble.best_single"]),
+    )
 
 
 def failed(status: TrialStatus, why: str) -> TrialStatus:

@@ -8,20 +8,17 @@ recorded when the trial ended (a file changed since is left out and named).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial, TrialStatus
+from tradeoff.artifact_files import read_checked
 from tradeoff.engine import ensembles
 from tradeoff.engine.ensembles import PREDICTIONS, Predictions, parse_predictions
 
-__all__ = ["MAX_BYTES", "read_predictions", "run_ensemble"]
-
-MAX_BYTES = 64 << 20
-"""A predictions file larger than this is not read (a trial's output is untrusted)."""
+__all__ = ["read_predictions", "run_ensemble"]
 
 
 def read_predictions(trial: Trial, workdir: Path) -> Predictions | str:
@@ -30,19 +27,8 @@ def read_predictions(trial: Trial, workdir: Path) -> Predictions | str:
     found = [a for a in trial.status.artifacts if a.name == PREDICTIONS]
     if not found:
         return f"{name}: saved no {PREDICTIONS}"
-    artifact = found[0]
-    path = (workdir / artifact.path).resolve()
-    if not path.is_relative_to(workdir.resolve()):
-        return f"{name}: its artifact path leaves the workdir"
-    if artifact.size > MAX_BYTES:
-        return f"{name}: {PREDICTIONS} is over {MAX_BYTES >> 20} MiB"
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        return f"{name}: cannot read {artifact.path}: {exc.strerror or exc}"
-    if hashlib.sha256(content).hexdigest() != artifact.sha256:
-        return f"{name}: {artifact.path} changed since the trial saved it"
-    return parse_predictions(name, content)
+    content = read_checked(workdir, found[0], name)
+    return content if isinstance(content, str) else parse_predictions(name, content)
 
 
 def run_ensemble(
