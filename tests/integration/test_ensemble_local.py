@@ -80,6 +80,25 @@ def test_an_ensemble_of_the_best_trials_from_their_saved_predictions(tmp_path: P
     table = tradeoff("ensemble", "ens", "--from", "top:3", cwd=tmp_path)
     assert table.returncode == 0 and "best single trial" in table.stdout
 
+    # On demand, recorded as the study's Ensemble trial (once).
+    saved.write_text(saved.read_text().replace("index ", "index", 1))  # as it was saved
+    made = tradeoff("ensemble", "ens", "--from", "top:2", "--record", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "Recorded ens-ensemble (Succeeded)" in made.stderr
+    record = json.loads((tmp_path / ".tradeoff/ens/trials/ens-ensemble.json").read_text())
+    assert record["spec"]["kind"] == "Ensemble" and record["spec"]["number"] == 4
+    trials = [json.loads(p.read_text()) for p in (tmp_path / ".tradeoff/ens/trials").glob("*")]
+    by_accuracy = sorted(
+        (t for t in trials if t["spec"].get("kind") != "Ensemble"),
+        key=lambda t: (-t["status"]["metrics"]["accuracy"], t["spec"]["number"]),
+    )
+    best_two = [t["metadata"]["name"] for t in by_accuracy[:2]]
+    assert record["spec"]["ensemble"]["candidates"] == best_two
+    assert record["status"]["state"] == "Succeeded"
+    assert "Ensemble trial Succeeded" in tradeoff("show", "ens", cwd=tmp_path).stdout
+    again = tradeoff("ensemble", "ens", "--record", cwd=tmp_path)
+    assert again.returncode == 2 and "already has its Ensemble trial" in again.stderr
+
 
 def test_bad_requests_are_one_line_and_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

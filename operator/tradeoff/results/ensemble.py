@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,17 @@ from rich.table import Table
 
 from tradeoff.api.ensemble import EnsembleRequest
 from tradeoff.api.trial import Trial
-from tradeoff.engine.ensembles import candidates, select
-from tradeoff.local.ensemble import read_predictions
+from tradeoff.engine.ensembles import candidates, ensemble_of, new_record, select
+from tradeoff.local.ensemble import read_predictions, run_ensemble
+from tradeoff.local.store import FileStore, StoreError
 from tradeoff.results.common import EXIT_OK, add_study_argument, bad, stdout_console
-from tradeoff.results.source import SourceError, is_cluster_ref, local_view, workdir_of
+from tradeoff.results.source import (
+    SourceError,
+    StudyView,
+    is_cluster_ref,
+    local_view,
+    workdir_of,
+)
 
 __all__ = ["add_arguments", "main"]
 
@@ -44,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("accuracy", "log_loss"),
         default="accuracy",
         help="what each round improves (default accuracy; log_loss needs probabilities)",
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also record it as the study's Ensemble trial (on the front, recommendable)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--root", type=Path, default=None, help="workdir root (.tradeoff/)")
@@ -90,11 +103,41 @@ def main(args: argparse.Namespace) -> int:
         view.name, len(selected.alone), selected.scores, selected.rows, members,
         selected.metrics["accuracy"], ensemble, single, selected.skipped,
     )  # fmt: skip
+    if args.record:
+        recorded = _record(workdir, view, request)
+        if recorded is not None:
+            return bad("ensemble", recorded)
     if args.format == "json":
         print(json.dumps(result.wire(), indent=2))
     else:
         _print(result)
     return EXIT_OK
+
+
+def _record(workdir: Path, view: StudyView, request: EnsembleRequest) -> str | None:
+    """Record the Ensemble trial on demand, under the workdir's lock; or why not."""
+    store = FileStore(workdir)
+    try:
+        lock = store.lock()
+    except StoreError as exc:
+        return str(exc)
+    try:
+        records = store.load_trials()
+        existing = ensemble_of(records)
+        if existing is not None:
+            where = store.trial_path(existing.metadata.name)
+            return f"{view.name} already has its Ensemble trial ({where}); remove it first"
+        record = new_record(view.name, records, request)
+        by_name = {r.metadata.name: r for r in records}
+        record.status = run_ensemble(view.spec, record, by_name, workdir)
+        store.save_trial(record)
+        store.sync()
+    except StoreError as exc:
+        return str(exc)
+    finally:
+        lock.release()
+    print(f"Recorded {record.metadata.name} ({record.status.state})", file=sys.stderr)
+    return None
 
 
 @dataclass(frozen=True)
