@@ -114,10 +114,15 @@ def test_spec_ensemble_runs_an_ensemble_pod_over_the_claim(
     done = wait_study(cluster, "quickstart", timeout=30)
     assert done["status"]["state"] == "Succeeded"
     deadline = time.monotonic() + 30
-    while done["status"]["trials"]["succeeded"] != 4 and time.monotonic() < deadline:
+    while "ensemble" not in done["status"] and time.monotonic() < deadline:
         time.sleep(0.5)
         done = wait_study(cluster, "quickstart", timeout=30)
-    assert done["status"]["trials"]["succeeded"] == 4, done["status"]["trials"]
+    assert done["status"]["ensemble"] == {
+        "trial": "quickstart-ensemble",
+        "state": "Succeeded",
+        "reason": "Ensembled",
+    }
+    assert done["status"]["progress"] == "3/3" and done["status"]["trials"]["succeeded"] == 3
     front = {p["trial"]: p.get("kind") for p in done["status"]["paretoFront"]}
     assert front.get("quickstart-ensemble", "Ensemble") == "Ensemble"
 

@@ -142,6 +142,8 @@ def test_metrics_are_measured_on_the_mixed_predictions_and_the_rest_summed() -> 
     summary = engine.summarize([*records, made])
     point = next(p for p in summary.front if p.trial == "demo-ensemble")
     assert point.kind == "Ensemble"
+    assert summary.counts.created == 4 and summary.counts.succeeded == 4  # the search's
+    assert summary.ensemble is not None and summary.ensemble.state == "Succeeded"
     assert summary.totals.cost_usd == 1.0 + 2.0 + 3.0 + 4.0
     lexicographic = engine.spec.model_copy(update={"selection": engine.spec.selection.model_copy(
         update={"policy": "lexicographic", "order": ["accuracy", "cost"]})})  # fmt: skip

@@ -85,6 +85,14 @@ class Recommendation(ApiModel):
     values: dict[str, float] = Field(description="Its objective values.")
 
 
+class EnsembleState(ApiModel):
+    """The study's Ensemble trial (`spec.ensemble`), apart from the search's counts."""
+
+    trial: str = Field(description="Its name, <study>-ensemble.")
+    state: str = Field(description="Pending, Running, Succeeded or Failed.")
+    reason: str | None = Field(default=None, description="Why it ended as it did.")
+
+
 class Totals(ApiModel):
     """What all trials of the study have cost so far."""
 
@@ -144,6 +152,9 @@ class StudyStatus(ApiModel):
     )
     trials: TrialCounts = Field(default_factory=TrialCounts, description="Trials by state.")
     progress: str | None = Field(default=None, description="Finished/total, e.g. 12/40.")
+    ensemble: EnsembleState | None = Field(
+        default=None, description="The Ensemble trial, once spec.ensemble made one."
+    )
     pareto_front: list[FrontPoint] = Field(
         default_factory=list, description="Feasible non-dominated trials (at most 50)."
     )

@@ -8,6 +8,7 @@ from typing import Literal
 
 from tradeoff.api.status import (
     PARETO_FRONT_CAP,
+    EnsembleState,
     FrontPoint,
     Recommendation,
     StudyState,
@@ -43,27 +44,33 @@ def counts(records: Sequence[Trial]) -> TrialCounts:
 
 
 def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, Totals]:
-    """Counts and totals of `records` in one pass, appending the feasible succeeded ones
-    with values to `done` (`completed`, inlined: a summary at 10,000 records is one loop)."""
+    """Counts and totals of the search's records in one pass, appending the feasible
+    succeeded ones with values to `done` (`completed`, inlined: a summary at 10,000
+    records is one loop). An Ensemble trial is no part of either (its members are), but
+    may join `done`."""
     by_state = dict.fromkeys(("Pending", "Running", "Succeeded", "Failed", "Pruned"), 0)
     cancelled = 0
     cost = carbon = energy = 0.0
     for r in records:
         s = r.status
         state = s.state
+        if r.spec.kind == "Ensemble":  # on the front, but neither counted nor totalled
+            if state == "Succeeded" and s.values is not None and s.feasible is not False:
+                done.append(r)
+            continue
         if state == "Pending" and s.reason == CANCELLED:  # `waits_for_resume`, inlined
             cancelled += 1
         else:
             by_state[state] += 1
         if state == "Succeeded" and s.values is not None and s.feasible is not False:
             done.append(r)
-        if (e := s.economics) is not None and r.spec.kind != "Ensemble":  # members paid
+        if (e := s.economics) is not None:
             cost += e.cost_usd
             carbon += e.carbon_grams
             energy += e.energy_kwh
     totals = Totals(cost_usd=cost, carbon_grams=carbon, energy_kwh=energy)
     trial_counts = TrialCounts(
-        created=len(records),
+        created=sum(by_state.values()) + cancelled,
         cancelled=cancelled,
         pending=by_state["Pending"],
         running=by_state["Running"],
@@ -154,6 +161,7 @@ class Summary:
     hypervolume: float | None
     totals: Totals
     best: dict[str, float]
+    ensemble: EnsembleState | None = None
 
 
 def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial] = ()) -> Summary:
@@ -202,6 +210,14 @@ def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial]
         hypervolume=hypervolume,
         totals=totals,
         best=best,
+        ensemble=next(
+            (
+                EnsembleState(trial=r.metadata.name, state=r.status.state, reason=r.status.reason)
+                for r in records
+                if r.spec.kind == "Ensemble"
+            ),
+            None,
+        ),
     )
 
 

@@ -306,6 +306,7 @@ def show_result(
         f"Trials: {c.created} created, {c.succeeded} succeeded, {c.failed} failed,"
         f" {c.pruned} pruned"
         + (f", {c.cancelled} cancelled" if c.cancelled else "")
+        + (f"; Ensemble trial {summary.ensemble.state}" if summary.ensemble else "")
         + (
             f"; hypervolume {summary.hypervolume:.3f}"
             if len(names) > 1 and summary.hypervolume
