@@ -23,19 +23,22 @@ trial names in ``TRADEOFF_STUDY`` and ``TRADEOFF_TRIAL``.
 ``save_artifact(name, path_or_bytes)`` stores a file of the trial's (a fitted model,
 held-out predictions) in the folder ``TRADEOFF_ARTIFACTS`` names; Tradeoff records each
 file on the trial (name, path, size, SHA-256) when the attempt ends. Local mode sets the
-folder (``artifacts/<trial>/`` of the workdir); where it is unset (in a cluster, so far)
-nothing is stored and stderr says so once.
+folder (``artifacts/<trial>/`` of the workdir); in a cluster the operator mounts the
+artifact volume there when the chart provides one (``artifacts.persistentVolumeClaim``),
+and each save prints ``TRADEOFF_ARTIFACT {"name": ..., "size": ..., "sha256": ...}``, the
+line the operator records it from. Where the folder is unset nothing is stored and stderr
+says so once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import numbers
 import operator
 import os
 import re
-import shutil
 import sys
 import tempfile
 import threading
@@ -44,6 +47,7 @@ from pathlib import Path
 from typing import SupportsFloat, SupportsIndex, TextIO
 
 __all__ = [
+    "ARTIFACT_PREFIX",
     "METRICS_PREFIX",
     "SUMMARY_MAX_BYTES",
     "Reporter",
@@ -53,6 +57,10 @@ __all__ = [
     "study_name",
     "trial_name",
 ]
+
+ARTIFACT_PREFIX = "TRADEOFF_ARTIFACT"
+"""The marker of the line ``save_artifact`` prints for each stored file (name, size,
+SHA-256: how the operator records it in a cluster)."""
 
 METRICS_PREFIX = "TRADEOFF_METRICS"
 """The marker that starts every metric line (followed by one space and JSON)."""
@@ -248,15 +256,23 @@ def save_artifact(name: str, content: bytes | str | os.PathLike[str]) -> Path | 
         return None
     target = Path(folder) / name
     handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+    digest = hashlib.sha256()
     try:
         with os.fdopen(handle, "wb") as file:
             if isinstance(content, bytes | bytearray | memoryview):
+                digest.update(content)
                 file.write(content)
             else:
                 with Path(content).open("rb") as source:
-                    shutil.copyfileobj(source, file)
+                    while chunk := source.read(1 << 20):
+                        digest.update(chunk)
+                        file.write(chunk)
+            size = file.tell()
         Path(temporary).replace(target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    # In a cluster the operator cannot see the volume: this line is how the file is recorded.
+    line = json.dumps({"name": name, "size": size, "sha256": digest.hexdigest()})
+    print(f"{ARTIFACT_PREFIX} {line}", flush=True)
     return target

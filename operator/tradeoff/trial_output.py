@@ -20,6 +20,10 @@ metric lines become entries in ``problems``; nothing here raises on input. A fin
 value that is NaN or infinite is a problem too, and is kept in ``invalid`` instead of
 ``final`` (so a diverged objective is told apart from a missing one).
 
+A third line, ``TRADEOFF_ARTIFACT {"name": ..., "size": ..., "sha256": ...}``, is what
+``trial_runner.save_artifact`` prints for each file it stored; ``artifacts`` keeps the
+latest per name (at most ``MAX_ARTIFACTS``; a bad line is a problem).
+
 Memory stays bounded whatever a trial prints: lines are cut at ``MAX_LINE_CHARS``,
 at most ``MAX_METRICS`` metrics and ``MAX_PROBLEMS`` problems are kept, and each kept
 series of intermediate values holds its last ``INTERMEDIATE_CAP`` steps.
@@ -36,11 +40,23 @@ from typing import Literal
 from tradeoff.api.trial import INTERMEDIATE_CAP
 from tradeoff.trial_stream import MAX_LINE_BYTES, Line, excerpt
 
-__all__ = ["JSON_PREFIX", "MAX_LINE_CHARS", "MAX_PROBLEMS", "MetricsFormat", "TrialOutput"]
+__all__ = [
+    "ARTIFACT_PREFIX",
+    "JSON_PREFIX",
+    "MAX_ARTIFACTS",
+    "MAX_LINE_CHARS",
+    "MAX_PROBLEMS",
+    "MetricsFormat",
+    "TrialOutput",
+]
 
 MetricsFormat = Literal["auto", "json", "katib"]
 
 JSON_PREFIX = "TRADEOFF_METRICS"
+ARTIFACT_PREFIX = "TRADEOFF_ARTIFACT"
+MAX_ARTIFACTS = 100
+_ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}\Z")
+_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 MAX_LINE_CHARS = MAX_LINE_BYTES
 MAX_PROBLEMS = 20
 MAX_METRICS = 1000
@@ -87,6 +103,8 @@ class TrialOutput:
         """The latest intermediate (step, value) of every metric."""
         self.steps = 0
         """Intermediate values read so far (it grows with each one, unlike the series)."""
+        self.artifacts: dict[str, tuple[int, str]] = {}
+        """Files the trial says it saved: name -> (size, SHA-256)."""
         self.problems: list[str] = []
         self.problems_dropped = 0
         self.lines = 0
@@ -156,6 +174,9 @@ class TrialOutput:
             for s, v in later.intermediate.get(name) or [(step, value)]:
                 if have is None or s > have[0]:
                     self._step(name, s, v)
+        for name, saved in later.artifacts.items():
+            if name in self.artifacts or len(self.artifacts) < MAX_ARTIFACTS:
+                self.artifacts[name] = saved
         for problem in later.problems:
             self.add_problem(problem.split(": ", 1)[-1], where="log tail")
 
@@ -176,6 +197,10 @@ class TrialOutput:
             self._accept(name, value, None, where="summary")
 
     def _read(self, line: str) -> None:
+        start = line.find(ARTIFACT_PREFIX)
+        if start >= 0:
+            self._read_artifact(line[start + len(ARTIFACT_PREFIX) :])
+            return
         if self._read_json:
             start = line.find(JSON_PREFIX)
             if start >= 0:
@@ -201,6 +226,29 @@ class TrialOutput:
             return
         for name, value in record.items():
             self._accept(name, value, step)
+
+    def _read_artifact(self, payload: str) -> None:
+        try:
+            record = json.loads(payload)
+        except (ValueError, RecursionError):
+            record = None
+        name = record.get("name") if isinstance(record, dict) else None
+        size = record.get("size") if isinstance(record, dict) else None
+        sha = record.get("sha256") if isinstance(record, dict) else None
+        if not (
+            isinstance(name, str)
+            and _ARTIFACT_NAME.match(name)
+            and type(size) is int
+            and size >= 0
+            and isinstance(sha, str)
+            and _SHA256.match(sha)
+        ):
+            self.add_problem(f"TRADEOFF_ARTIFACT line is not name/size/sha256: {_short(payload)}")
+            return
+        if name not in self.artifacts and len(self.artifacts) >= MAX_ARTIFACTS:
+            self.add_problem(f"more than {MAX_ARTIFACTS} artifacts; {name!r} not recorded")
+            return
+        self.artifacts[name] = (size, sha)
 
     def _read_katib_pairs(self, pairs: list[tuple[str, str]]) -> None:
         values = {name: text for name, text in pairs}

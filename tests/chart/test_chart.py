@@ -80,6 +80,9 @@ TOGGLES: dict[str, dict[str, Any]] = {
         }
     },
     "ipv6-endpoints": {"operator": {"metricsAddress": "::", "healthAddress": "::"}},
+    "artifacts-claim": {
+        "artifacts": {"persistentVolumeClaim": {"enabled": True, "storageClassName": "nfs"}}
+    },
 }
 NAMESPACED = ("namespaced", "namespaced-without-nodes")
 
@@ -590,6 +593,27 @@ def test_the_trial_policy_reaches_the_operator(chart: helm.Chart) -> None:
     assert operator_trial_policy(render(chart, privileged)) == ("privileged", ("runner",))
 
 
+def test_the_artifact_claim_is_off_by_default_and_reaches_the_operator(chart: helm.Chart) -> None:
+    def claim_setting(docs: list[Manifest]) -> str | None:
+        env = {e["name"]: e.get("value", "") for e in container(docs).get("env", [])}
+        return settings_from(namespaces=["a"], env=env).artifacts_claim
+
+    plain = render(chart, {})
+    assert of_kind(plain, "PersistentVolumeClaim") == [] and claim_setting(plain) is None
+    docs = render(chart, TOGGLES["artifacts-claim"])
+    (claim,) = of_kind(docs, "PersistentVolumeClaim")
+    assert claim["metadata"]["name"] == f"{RELEASE}-artifacts" == claim_setting(docs)
+    assert claim["metadata"]["namespace"] == NAMESPACE
+    assert claim["spec"] == {
+        "accessModes": ["ReadWriteMany"],
+        "storageClassName": "nfs",
+        "resources": {"requests": {"storage": "10Gi"}},
+    }
+    existing = {"enabled": True, "create": False, "claimName": "team-store"}
+    docs = render(chart, {"artifacts": {"persistentVolumeClaim": existing}})
+    assert of_kind(docs, "PersistentVolumeClaim") == [] and claim_setting(docs) == "team-store"
+
+
 def test_dashboard_configmap(chart: helm.Chart) -> None:
     docs = render(chart, {"dashboard": {"annotations": {"grafana_folder": "Tradeoff"}}})
     (board,) = [
@@ -623,6 +647,10 @@ def test_dashboard_configmap(chart: helm.Chart) -> None:
         ({"networkPolicy": {"monitoringNamespace": ""}}, "/networkPolicy/monitoringNamespace"),
         ({"admissionPolicy": {"enabled": "yes"}}, "/admissionPolicy/enabled"),
         ({"signingKeySecret": "Signing_Key"}, "/signingKeySecret"),
+        (
+            {"artifacts": {"persistentVolumeClaim": {"claimName": "Bad_Claim"}}},
+            "/artifacts/persistentVolumeClaim/claimName",
+        ),
         ({"economics": {"prometheus": {"url": "prometheus:9090"}}}, "/economics/prometheus/url"),
         ({"economics": {"prometheus": {"address": "http://p"}}}, "/economics/prometheus"),
     ],

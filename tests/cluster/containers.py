@@ -96,6 +96,41 @@ def redirect_termination_path(
     return env, [str(local) if w == target else w for w in words]
 
 
+def claim_mounts(pod: Obj, container: Obj, claims: dict[str, Path]) -> dict[str, Path]:
+    """mountPath -> local directory for the container's mounts of mapped claims (the
+    subPath a folder under the claim's directory, made if missing, as the kubelet does)."""
+    volumes = {
+        v.get("name"): (v.get("persistentVolumeClaim") or {}).get("claimName")
+        for v in pod.get("spec", {}).get("volumes") or []
+    }
+    out: dict[str, Path] = {}
+    for mount in container.get("volumeMounts") or ():
+        claim = volumes.get(mount.get("name"))
+        if claim not in claims:
+            continue
+        sub = str(mount.get("subPath") or "")
+        if ".." in Path(sub).parts or sub.startswith("/"):
+            continue  # the real kubelet refuses such a subPath; the pod gets nothing here
+        local = claims[claim] / sub
+        local.mkdir(parents=True, exist_ok=True)
+        out[str(mount["mountPath"]).rstrip("/")] = local
+    return out
+
+
+def redirect_mounts(
+    env: dict[str, str], words: list[str], mounts: dict[str, Path]
+) -> tuple[dict[str, str], list[str]]:
+    """Env values and args at or under a mount's path, pointed to its local directory."""
+
+    def local(text: str) -> str:
+        for path, target in mounts.items():
+            if text == path or text.startswith(path + "/"):
+                return str(target) + text[len(path) :]
+        return text
+
+    return {k: local(v) for k, v in env.items()}, [local(w) for w in words]
+
+
 def termination_message(container: Obj, path: Path, log_text: str, failed: bool) -> str:
     """The message for `state.terminated`: the file (4 KiB max), or the log tail on error."""
     message = ""

@@ -68,6 +68,11 @@ class LocalKubelet:
     ) -> None:
         self.store = store
         self.logs = logs
+        self.claims: dict[str, Path] = {}
+        """Test double of PersistentVolumeClaims: a claim name (in any namespace) -> the
+        local directory that stands for its volume. A container's mount of such a claim
+        (with its subPath) is that directory; env values and args under the mountPath are
+        rewritten to it (processes cannot mount). readOnly is not enforced."""
         self.node_name = node_name
         self.labels = {"kubernetes.io/hostname": node_name, **DEFAULT_LABELS, **(labels or {})}
         self.max_concurrent = max_concurrent
@@ -273,6 +278,8 @@ class LocalKubelet:
         env, words = containers.redirect_termination_path(
             container, env, words, run.termination_file
         )
+        mounts = containers.claim_mounts(run.pod, container, self.claims)
+        env, words = containers.redirect_mounts(env, words, mounts)
         run.log = self.logs.open(run.namespace, run.name, container.get("name", ""))
         run.started = now()
         if words and words[0] == containers.INSTANT_COMMAND:

@@ -368,3 +368,13 @@ def test_the_priors_line_says_when_the_priors_are_set_aside() -> None:
 
 def _grid() -> list[dict[str, Any]]:
     return [{"x": (i + 0.5) / 4, "y": (j + 0.5) / 4} for i in range(4) for j in range(4)]
+
+
+def test_an_earlier_studys_ensemble_trial_is_no_prior_and_no_drop() -> None:
+    spec = make_spec()
+    records = run(Engine(spec, key=KEY), bowl, 4)
+    ensemble = record(4, {}, [0.99, 0.5], accuracy=0.99)
+    ensemble.spec.kind = "Ensemble"
+    priors = match(spec, [Source("old", OBJECTIVES, [*records, ensemble])])
+    assert len(priors.trials) == 4 and priors.dropped == {}
+    assert priors.dropped == match(spec, [Source("old", OBJECTIVES, records)]).dropped

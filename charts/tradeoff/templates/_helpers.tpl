@@ -140,3 +140,8 @@ wildcards, no secrets, no configmaps.
   verbs: ["get"]
 {{- end }}
 {{- end }}
+
+{{/* The artifact claim's name: artifacts.persistentVolumeClaim.claimName or <fullname>-artifacts. */}}
+{{- define "tradeoff.artifactsClaim" -}}
+{{- .Values.artifacts.persistentVolumeClaim.claimName | default (printf "%s-artifacts" (include "tradeoff.fullname" .)) }}
+{{- end }}

@@ -64,6 +64,9 @@ class FrontPoint(ApiModel):
     """A trial on the Pareto front and its objective values."""
 
     trial: str = Field(description="Trial name.")
+    kind: Literal["Ensemble"] | None = Field(
+        default=None, description="Ensemble for the study's Ensemble trial; unset otherwise."
+    )
     values: dict[str, float] = Field(description="Objective values.")
 
 
@@ -71,9 +74,23 @@ class Recommendation(ApiModel):
     """The trial the selection policy picks from the front."""
 
     trial: str = Field(description="Trial name.")
+    kind: Literal["Ensemble"] | None = Field(
+        default=None, description="Ensemble for the study's Ensemble trial; unset otherwise."
+    )
     policy: str = Field(description="The selection policy that picked it.")
     parameters: dict[str, ParamValue] = Field(description="Its parameters.")
+    members: dict[str, float] | None = Field(
+        default=None, description="An Ensemble trial's members and their weights."
+    )
     values: dict[str, float] = Field(description="Its objective values.")
+
+
+class EnsembleState(ApiModel):
+    """The study's Ensemble trial (`spec.ensemble`), apart from the search's counts."""
+
+    trial: str = Field(description="Its name, <study>-ensemble.")
+    state: str = Field(description="Pending, Running, Succeeded or Failed.")
+    reason: str | None = Field(default=None, description="Why it ended as it did.")
 
 
 class Totals(ApiModel):
@@ -135,6 +152,9 @@ class StudyStatus(ApiModel):
     )
     trials: TrialCounts = Field(default_factory=TrialCounts, description="Trials by state.")
     progress: str | None = Field(default=None, description="Finished/total, e.g. 12/40.")
+    ensemble: EnsembleState | None = Field(
+        default=None, description="The Ensemble trial, once spec.ensemble made one."
+    )
     pareto_front: list[FrontPoint] = Field(
         default_factory=list, description="Feasible non-dominated trials (at most 50)."
     )

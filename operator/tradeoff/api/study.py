@@ -18,6 +18,7 @@ from tradeoff.api._base import ApiModel
 from tradeoff.api.checks import SpecParts, cross_field_problems
 from tradeoff.api.duration import Duration, parse_duration
 from tradeoff.api.economics import EconomicsSpec
+from tradeoff.api.ensemble import MEASURED_METRICS, EnsembleSpec
 from tradeoff.api.errors import SpecProblem, explained, validation_problems
 from tradeoff.api.schedule import Schedule
 from tradeoff.api.space import Parameter
@@ -161,6 +162,10 @@ class StudySpec(ApiModel):
         description="Earlier studies and known configurations that inform the search.",
         json_schema_extra=immutable("warmStart"),
     )
+    ensemble: EnsembleSpec | None = Field(
+        default=None,
+        description="A greedy ensemble of the best trials, made when the budget is spent.",
+    )
     trial_template: TrialTemplate = Field(description="How each trial runs.")
 
     @field_validator("goal")
@@ -191,6 +196,8 @@ class StudySpec(ApiModel):
             pod=spec.trial_template.pod,
         )
         problems = cross_field_problems(parts)
+        if spec.ensemble is not None:
+            problems += _ensemble_problems(spec)
         if spec.warm_start is not None:
             problems += warm_start_problems(spec.warm_start, spec.parameters, spec.objective_names)
         if problems:
@@ -204,6 +211,21 @@ class StudySpec(ApiModel):
     @property
     def pruning_metric(self) -> str:
         return self.early_stopping.metric or self.objectives[0].name
+
+
+def _ensemble_problems(spec: StudySpec) -> list[tuple[str, str]]:
+    """An ensemble measures accuracy on held-out predictions and sums its members' other
+    metrics: a maximised objective it cannot measure would be a sum, which means nothing."""
+    return [
+        (
+            "ensemble",
+            f"objective {o.name!r} cannot be measured for an ensemble (it measures"
+            f" {', '.join(MEASURED_METRICS)} on the held-out predictions and sums its"
+            " members' other metrics): remove spec.ensemble or that objective",
+        )
+        for o in spec.objectives
+        if o.direction == "maximize" and o.name not in MEASURED_METRICS
+    ]
 
 
 class ObjectMeta(ApiModel):

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from tradeoff.api._base import ApiModel
 from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.ensemble import EnsembleRequest, EnsembleResult, TrialKind
 from tradeoff.api.space import ParamValue
 from tradeoff.api.status import Condition
 
@@ -32,6 +33,13 @@ class TrialSpec(ApiModel):
     study: str = Field(description="Name of the owning Study.")
     number: int = Field(ge=0, description="Trial number within the study, from 0.")
     parameters: dict[str, ParamValue] = Field(description="The active parameters.")
+    kind: TrialKind = Field(
+        default="Search",
+        description="Search (a configuration the sampler proposed) or Ensemble.",
+    )
+    ensemble: EnsembleRequest | None = Field(
+        default=None, description="Ensemble trials: the candidates and selection rounds."
+    )
     sampler_state: dict[str, Any] = Field(
         default_factory=dict,
         description="Sampler state recorded when the trial was proposed (restart-safe search).",
@@ -83,6 +91,9 @@ class TrialStatus(ApiModel):
     economics: TrialEconomics | None = Field(
         default=None, description="Energy, carbon and cost of all attempts."
     )
+    ensemble: EnsembleResult | None = Field(
+        default=None, description="Ensemble trials: the members chosen and their weights."
+    )
     summary: str | None = Field(
         default=None, description="Objective values in one line, for printer columns."
     )
@@ -133,6 +144,10 @@ class Trial(ApiModel):
     @property
     def state(self) -> TrialState:
         return self.status.state
+
+    @property
+    def is_ensemble(self) -> bool:
+        return self.spec.kind == "Ensemble"
 
     @property
     def finished(self) -> bool:

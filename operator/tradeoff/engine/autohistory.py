@@ -25,6 +25,7 @@ import numpy as np
 from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
+from tradeoff.engine.ensembles import search_records
 from tradeoff.engine.pareto import completed, hypervolume_of, losses, nondominated_mask
 from tradeoff.engine.samplers import algorithm_problems, with_algorithm
 
@@ -81,7 +82,10 @@ def past_algorithm(spec_algorithm: str, recorded: AlgorithmChoice | None) -> str
 def study_scores(spec: StudySpec, studies: Sequence[PastStudy]) -> tuple[dict[str, float], int]:
     """Each study's score (share of the best one's) at the common budget, and that budget;
     a study without a completed trial has none."""
-    firsts = {s.name: sorted(completed(s.records), key=lambda r: r.number) for s in studies}
+    firsts = {
+        s.name: sorted(completed(search_records(s.records)), key=lambda r: r.number)
+        for s in studies
+    }
     firsts = {name: trials for name, trials in firsts.items() if trials}
     budget = min((len(t) for t in firsts.values()), default=0)
     if budget == 0:

@@ -25,6 +25,7 @@ from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import outcome, progress, pruning, signing, transfer
+from tradeoff.engine.ensembles import due, search_records
 from tradeoff.engine.history import Mirror, frozen_trial, optuna_state, paused_gc
 from tradeoff.engine.pareto import completed
 from tradeoff.engine.priors import Priors
@@ -137,6 +138,8 @@ class Engine:
         ]
 
     def _to_frozen(self, record: Trial) -> FrozenTrial:
+        if record.is_ensemble:  # not the sampler's: a failed placeholder keeps numbers
+            return frozen_trial(record.number + self._offset, TrialState.FAIL)
         state = optuna_state(record)
         # Samplers read intermediate values as values of the (single) objective: a
         # multi-objective study keeps them for the pruner only.
@@ -175,7 +178,8 @@ class Engine:
                 self._taken[old] -= 1
                 if not self._taken[old]:
                     del self._taken[old]
-            key = None if record.state == "Failed" else config_key(record.spec.parameters)
+            failed = record.state == "Failed" or record.is_ensemble
+            key = None if failed else config_key(record.spec.parameters)
             self._keys[record.number] = key
             if key is not None:
                 self._taken[key] += 1
@@ -222,7 +226,7 @@ class Engine:
             return
         if reset:
             self._priors_on = True  # a reset mirror holds them as given
-        own = sorted(completed(records, feasible_only=False), key=lambda r: r.number)
+        own = sorted(completed(search_records(records), feasible_only=False), key=_number)
         score = transfer.agreement(self._known, own)
         on = score is None or score > 0
         if on == self._priors_on:
@@ -238,7 +242,7 @@ class Engine:
         """What the priors are, for status and CLI, and whether they inform the sampler now."""
         line = self.priors.describe()
         if self._base:
-            own = sorted(completed(records, feasible_only=False), key=lambda r: r.number)
+            own = sorted(completed(search_records(records), feasible_only=False), key=_number)
             score = transfer.agreement(self._known, own)
             if score is not None and score <= 0:
                 line += "; set aside: they disagree with this study's own results"
@@ -393,9 +397,22 @@ class Engine:
     def trials_to_start(self, records: Sequence[Trial]) -> int:
         return 0 if self.exhausted(records) else progress.trials_to_start(self.spec, records)
 
+    def ensemble_due(
+        self,
+        records: Sequence[Trial],
+        decision: progress.StopDecision | None,
+        namespace: str | None = None,
+    ) -> Trial | None:
+        """The Ensemble trial to create now (`ensembles.due`), if any."""
+        return due(self.spec, self.study_name, records, decision, namespace)
+
     def summarize(self, records: Sequence[Trial]) -> progress.Summary:
         """The study's summary; prior trials are on its front only with includeInFront."""
         return progress.summarize(self.spec, records, self.priors.front_trials)
+
+
+def _number(record: Trial) -> int:
+    return record.number
 
 
 def _generation(

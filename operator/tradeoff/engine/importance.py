@@ -10,6 +10,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
+from tradeoff.engine.ensembles import search_records
 from tradeoff.engine.pareto import completed
 from tradeoff.engine.space import SearchSpace
 
@@ -58,6 +59,7 @@ def param_importances(
     Parameters active in only some trials (`when`) or that never varied are left out, as
     Optuna does; `seed` makes the random forest reproducible (default the study's seed).
     """
+    records = search_records(records)  # an Ensemble trial has no parameters
     done = completed(records, feasible_only=False)
     if len(done) < MIN_TRIALS:
         why = f"not enough trials: {len(done)} succeeded, {MIN_TRIALS} needed"

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from tradeoff.api.status import Insight
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
+from tradeoff.engine.ensembles import search_records
 from tradeoff.engine.importance import Importance, param_importances, spread
 from tradeoff.engine.insight_data import Data, pct
 from tradeoff.engine.insight_runs import cheaper_resource, noise, pruning_savings
@@ -46,6 +47,7 @@ def insights(
     `seed` seeds fANOVA (default the study's seed, else 0); `importance` is
     `param_importances(spec, records, seed)` when the caller already has it.
     """
+    records = search_records(records)  # an Ensemble trial has no parameters
     done = completed(records, feasible_only=False)
     data = Data.of(spec, spread(done), {t.metadata.name for t in pareto_front(spec, records)})
     found = importance or param_importances(spec, records, seed)

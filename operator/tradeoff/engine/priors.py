@@ -107,6 +107,8 @@ def match(spec: StudySpec, sources: Sequence[Source]) -> Priors:
 
     for source in sources:
         for r in sorted(source.records, key=lambda r: r.number):
+            if r.is_ensemble:  # not a configuration of the space: no prior
+                continue
             if r.state != "Succeeded" or r.status.values is None:
                 dropped[UNFINISHED] += 1
                 continue

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from tradeoff.api.status import (
     PARETO_FRONT_CAP,
+    EnsembleState,
     FrontPoint,
     Recommendation,
     StudyState,
@@ -42,14 +44,20 @@ def counts(records: Sequence[Trial]) -> TrialCounts:
 
 
 def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, Totals]:
-    """Counts and totals of `records` in one pass, appending the feasible succeeded ones
-    with values to `done` (`completed`, inlined: a summary at 10,000 records is one loop)."""
+    """Counts and totals of the search's records in one pass, appending the feasible
+    succeeded ones with values to `done` (`completed`, inlined: a summary at 10,000
+    records is one loop). An Ensemble trial is no part of either (its members are), but
+    may join `done`."""
     by_state = dict.fromkeys(("Pending", "Running", "Succeeded", "Failed", "Pruned"), 0)
     cancelled = 0
     cost = carbon = energy = 0.0
     for r in records:
         s = r.status
         state = s.state
+        if r.spec.kind == "Ensemble":  # on the front, but neither counted nor totalled
+            if state == "Succeeded" and s.values is not None and s.feasible is not False:
+                done.append(r)
+            continue
         if state == "Pending" and s.reason == CANCELLED:  # `waits_for_resume`, inlined
             cancelled += 1
         else:
@@ -62,7 +70,7 @@ def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, To
             energy += e.energy_kwh
     totals = Totals(cost_usd=cost, carbon_grams=carbon, energy_kwh=energy)
     trial_counts = TrialCounts(
-        created=len(records),
+        created=sum(by_state.values()) + cancelled,
         cancelled=cancelled,
         pending=by_state["Pending"],
         running=by_state["Running"],
@@ -96,7 +104,9 @@ def stop_decision(
     elapsed_seconds: float | None = None,
     exhausted: bool = False,
 ) -> StopDecision | None:
-    """Whether the study is finished (or must stop), by the budget and goal rules."""
+    """Whether the study's search is finished (or must stop), by the budget and goal rules
+    (an Ensemble trial is no part of the search: `ensembles.due`)."""
+    records = [r for r in records if r.spec.kind != "Ensemble"]
     c = counts(records)
     active = c.pending + c.running + c.cancelled  # cancelled trials still have to run
     budget = spec.budget
@@ -135,7 +145,7 @@ def _ended(c: TrialCounts, reason: str, message: str, cancel: bool) -> StopDecis
 
 def trials_to_start(spec: StudySpec, records: Sequence[Trial]) -> int:
     """New trials to create now: free parallel slots, within the trial budget."""
-    c = counts(records)
+    c = counts([r for r in records if r.spec.kind != "Ensemble"])
     free = spec.budget.parallelism - (c.pending + c.running + c.cancelled)
     return max(0, min(free, spec.budget.max_trials - c.created))
 
@@ -151,6 +161,7 @@ class Summary:
     hypervolume: float | None
     totals: Totals
     best: dict[str, float]
+    ensemble: EnsembleState | None = None
 
 
 def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial] = ()) -> Summary:
@@ -182,7 +193,7 @@ def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial]
     return Summary(
         counts=trial_counts,
         front=[
-            FrontPoint(trial=t.metadata.name, values=values(t))
+            FrontPoint(trial=t.metadata.name, kind=_kind(t), values=values(t))
             for t in cap_front(front, PARETO_FRONT_CAP)
         ],
         front_size=len(front),
@@ -190,14 +201,33 @@ def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial]
         if pick is None
         else Recommendation(
             trial=pick.metadata.name,
+            kind=_kind(pick),
             policy=spec.selection.policy,
             parameters=dict(pick.spec.parameters),
+            members=_members(pick),
             values=values(pick),
         ),
         hypervolume=hypervolume,
         totals=totals,
         best=best,
+        ensemble=next(
+            (
+                EnsembleState(trial=r.metadata.name, state=r.status.state, reason=r.status.reason)
+                for r in records
+                if r.spec.kind == "Ensemble"
+            ),
+            None,
+        ),
     )
+
+
+def _kind(t: Trial) -> Literal["Ensemble"] | None:
+    return "Ensemble" if t.spec.kind == "Ensemble" else None
+
+
+def _members(t: Trial) -> dict[str, float] | None:
+    ensemble = t.status.ensemble
+    return None if ensemble is None else {m.trial: m.weight for m in ensemble.members}
 
 
 def running_best(spec: StudySpec, records: Sequence[Trial], index: int) -> list[tuple[int, float]]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
+from tradeoff.engine.ensembles import search_records
 from tradeoff.engine.pareto import completed, hypervolume_of, losses, nondominated_mask
 
 __all__ = ["MIN_TRIALS", "SETTLED_SHARE", "convergence", "next_budget"]
@@ -34,6 +35,7 @@ POINTS = 200
 
 def convergence(spec: StudySpec, records: Sequence[Trial]) -> tuple[int, int] | None:
     """(trials after which the curve settled, feasible succeeded trials); None if too few."""
+    records = search_records(records)  # an Ensemble trial has no parameters
     done = sorted(completed(records), key=lambda r: r.number)
     n = len(done)
     if n < MIN_FOR_ESTIMATE:

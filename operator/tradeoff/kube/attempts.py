@@ -15,6 +15,7 @@ from typing import Any, Literal
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.status import StudyState
 from tradeoff.api.study import Study
+from tradeoff.api.trial import Artifact
 from tradeoff.economics import (
     EconomicsConfig,
     IntensityReading,
@@ -27,6 +28,7 @@ from tradeoff.economics import (
 from tradeoff.engine import AttemptOutcome, StopDecision, reported_energy_kwh
 from tradeoff.engine.lifecycle import Ending
 from tradeoff.kube.measure import Measure, inputs
+from tradeoff.kube.pods import ARTIFACTS_VOLUME
 from tradeoff.trial_output import TrialOutput
 from tradeoff.trial_stream import excerpt
 
@@ -223,6 +225,7 @@ def outcome(
     metrics = dict(output.final) if output is not None else {}
     said: dict[str, Any] = {
         "metrics": metrics,
+        "artifacts": artifacts_of(pod, container, output),
         "invalid": dict(output.invalid) if output is not None else {},
         "problems": list(output.problems) if output is not None else [],
         "economics": spent,
@@ -256,6 +259,25 @@ def outcome(
         detail=str(term.get("message") or ""),
         **said,
     )
+
+
+def artifacts_of(pod: Obj | None, container: str, output: TrialOutput | None) -> list[Artifact]:
+    """The files the attempt says it saved, where its pod had the artifact volume: paths
+    relative to the claim's root (the mount's subPath), by name."""
+    if pod is None or output is None or not output.artifacts:
+        return []
+    spec = pod.get("spec") or {}
+    primary: Obj = next((c for c in spec.get("containers") or [] if c.get("name") == container), {})
+    mount = next(
+        (m for m in primary.get("volumeMounts") or [] if m.get("name") == ARTIFACTS_VOLUME), None
+    )
+    if mount is None:
+        return []
+    where = str(mount.get("subPath") or "")
+    return [
+        Artifact(name=name, path=f"{where}/{name}", size=size, sha256=sha)
+        for name, (size, sha) in sorted(output.artifacts.items())
+    ]
 
 
 def new_output(study: Study) -> TrialOutput:

@@ -17,8 +17,11 @@ from tradeoff.api.template import TERMINATION_LOG, render_pod_spec
 from tradeoff.api.trial import STUDY_LABEL, TRIAL_LABEL, Trial
 
 __all__ = [
+    "ARTIFACTS_PATH",
+    "ARTIFACTS_VOLUME",
     "ATTEMPT_LABEL",
     "MANAGED_BY",
+    "artifact_dir",
     "build_pod",
     "harden",
     "owner_reference",
@@ -27,6 +30,9 @@ __all__ = [
 ]
 
 ATTEMPT_LABEL = "tradeoff.dev/attempt"
+ARTIFACTS_VOLUME = "tradeoff-artifacts"
+ARTIFACTS_PATH = "/tradeoff/artifacts"
+"""Where a trial pod finds its artifact folder (``TRADEOFF_ARTIFACTS``)."""
 MANAGED_BY = {"app.kubernetes.io/managed-by": "tradeoff"}
 
 
@@ -55,8 +61,14 @@ def build_pod(
     trial_uid: str,
     attempt: int,
     policy: TrialPolicy | None = None,
+    artifacts_claim: str | None = None,
 ) -> dict[str, Any]:
     """The Pod manifest for attempt `attempt` (from 1) of `trial`.
+
+    With `artifacts_claim`, the primary container gets that claim mounted at
+    `ARTIFACTS_PATH` with the subPath `artifact_dir(...)`: its own folder, so it cannot
+    reach another trial's files; a template that mounts the claim itself (or uses the
+    volume's name or path) is refused.
 
     Raises `PolicyViolation` if the pod, as it would be created, breaks the trial policy
     (default: restricted, service account `default`): the Study was checked before, and
@@ -78,8 +90,13 @@ def build_pod(
     primary = spec["containers"][template.primary_index()]
     primary.setdefault("terminationMessagePath", TERMINATION_LOG)
     primary.setdefault("terminationMessagePolicy", "FallbackToLogsOnError")
+    problems: list[tuple[str, str]] = []
+    if artifacts_claim is not None:
+        problems += _artifact_problems(spec, artifacts_claim)
+        where = artifact_dir(study.metadata.name, name, attempt)
+        _mount_artifacts(spec, primary, artifacts_claim, where)
     spec = harden(spec)
-    problems = (policy or TrialPolicy()).check(spec, "spec")
+    problems += (policy or TrialPolicy()).check(spec, "spec")
     if problems:
         raise PolicyViolation(problems)
     labels = {
@@ -99,6 +116,46 @@ def build_pod(
         },
         "spec": spec,
     }
+
+
+def artifact_dir(study: str, trial: str, attempt: int) -> str:
+    """An attempt's artifact folder, relative to the claim's root (names are DNS labels)."""
+    return f"{study}/{trial}/a{attempt}"
+
+
+def _artifact_problems(spec: dict[str, Any], claim: str) -> list[tuple[str, str]]:
+    """The template may not reach the artifact claim on its own (it would see every
+    trial's files): no volume of that claim or name, no mount at its path."""
+    problems = []
+    for i, volume in enumerate(spec.get("volumes") or []):
+        pvc = volume.get("persistentVolumeClaim") or {} if isinstance(volume, dict) else {}
+        if isinstance(volume, dict) and (
+            volume.get("name") == ARTIFACTS_VOLUME or pvc.get("claimName") == claim
+        ):
+            problems.append(
+                (f"spec.volumes[{i}]", f"the artifact claim {claim!r} is the operator's to mount")
+            )
+    for c, container in enumerate(spec.get("containers") or []):
+        for m, mount in enumerate(container.get("volumeMounts") or []):
+            if str(mount.get("mountPath", "")).rstrip("/").startswith(ARTIFACTS_PATH):
+                problems.append(
+                    (
+                        f"spec.containers[{c}].volumeMounts[{m}]",
+                        f"{ARTIFACTS_PATH} is where the operator mounts the trial's artifacts",
+                    )
+                )
+    return problems
+
+
+def _mount_artifacts(spec: dict[str, Any], primary: dict[str, Any], claim: str, where: str) -> None:
+    spec["volumes"] = [
+        *(spec.get("volumes") or []),
+        {"name": ARTIFACTS_VOLUME, "persistentVolumeClaim": {"claimName": claim}},
+    ]
+    mount = {"name": ARTIFACTS_VOLUME, "mountPath": ARTIFACTS_PATH, "subPath": where}
+    primary["volumeMounts"] = [*(primary.get("volumeMounts") or []), mount]
+    env = [e for e in primary.get("env") or [] if e.get("name") != "TRADEOFF_ARTIFACTS"]
+    primary["env"] = [*env, {"name": "TRADEOFF_ARTIFACTS", "value": ARTIFACTS_PATH}]
 
 
 def primary_container(study: Study) -> str:

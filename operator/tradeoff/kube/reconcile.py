@@ -281,6 +281,10 @@ def _plan_valid(
                 plan.new_trials.append(trial_manifest(study, uid, record))
                 record.status.state = "Pending"
                 records.append(record)
+        made = engine.ensemble_due(records, stop, meta.get("namespace"))
+        if made is not None and made.metadata.name not in taken:
+            plan.new_trials.append(trial_manifest(study, uid, made))
+            records.append(made)
         summary = engine.summarize(records)
         warnings = [Event("Warning", "UntrustedRecord", w) for w in engine.warnings]
         engine.warnings.clear()

@@ -86,6 +86,11 @@ class Settings:
     """Secret holding the key that signs sampler state on Trials (created if missing)."""
     own_namespace: str | None = None
     """The operator's namespace (POD_NAMESPACE), where the signing-key Secret lives."""
+    operator_image: str = "tradeoff:latest"
+    """The operator's own image (``TRADEOFF_OPERATOR_IMAGE``): Ensemble trials run in it."""
+    artifacts_claim: str | None = None
+    """PersistentVolumeClaim (in each trial's namespace) mounted into trial pods for
+    `trial_runner.save_artifact` (``TRADEOFF_ARTIFACTS_CLAIM``); None: no artifacts."""
 
     @property
     def key_namespace(self) -> str:
@@ -380,4 +385,17 @@ def settings_from(
     if env.get("TRADEOFF_STATUS_INTERVAL"):
         interval = _seconds(env["TRADEOFF_STATUS_INTERVAL"], "TRADEOFF_STATUS_INTERVAL")
         settings = replace(settings, status_interval=interval)
+    if env.get("TRADEOFF_OPERATOR_IMAGE", "").strip():
+        settings = replace(settings, operator_image=env["TRADEOFF_OPERATOR_IMAGE"].strip())
+    claim = env.get("TRADEOFF_ARTIFACTS_CLAIM", "").strip()
+    if claim:
+        if not _DNS_SUBDOMAIN.match(claim) or len(claim) > 253:
+            raise SettingsError(
+                f"TRADEOFF_ARTIFACTS_CLAIM: {claim!r} is not a PersistentVolumeClaim name"
+                " (lowercase letters, digits, '-' and '.')"
+            )
+        settings = replace(settings, artifacts_claim=claim)
     return settings
+
+
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")

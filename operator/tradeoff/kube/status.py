@@ -150,6 +150,7 @@ def study_status(
     finished = c.succeeded + c.failed + c.pruned
     status.trials = c
     status.progress = f"{finished}/{max_trials}"
+    status.ensemble = summary.ensemble
     status.pareto_front = summary.front
     status.recommended = summary.recommended
     status.recommended_summary = recommended_summary(summary.recommended)

@@ -17,11 +17,12 @@ from tradeoff.api.errors import ManifestError
 from tradeoff.api.policy import PolicyViolation
 from tradeoff.api.study import Study
 from tradeoff.api.trial import StepValue, Trial, TrialStatus
-from tradeoff.engine import AttemptOutcome, lifecycle
+from tradeoff.engine import AttemptOutcome, ensembles, lifecycle
 from tradeoff.engine.validation import choose_algorithm
 from tradeoff.kube import attempts
 from tradeoff.kube.attemptlog import Interrupted
 from tradeoff.kube.client import Obj, now_utc
+from tradeoff.kube.ensembles import CONTAINER, build_ensemble_pod, ensemble_status
 from tradeoff.kube.events import object_ref
 from tradeoff.kube.ownership import owned_by
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
@@ -75,7 +76,8 @@ class TrialDriver(TrialBase):
             return True
         uid = str(obj["metadata"].get("uid", ""))
         attempt = trial.status.attempts
-        if (study_obj.get("status") or {}).get("state") in TERMINAL:
+        # The Ensemble trial is made once the search is over: the study's end stops it not.
+        if (study_obj.get("status") or {}).get("state") in TERMINAL and not trial.is_ensemble:
             self._stop_for_study(study, study_obj, trial)
             return False
         if _attempt_due(trial.status):
@@ -83,7 +85,7 @@ class TrialDriver(TrialBase):
             if trial.status.attempts == 0 and self._carbon_wait(study, trial, created):
                 return True
             return self._start_attempt(study, trial, uid)
-        container = primary_container(study)
+        container = CONTAINER if trial.is_ensemble else primary_container(study)
         pod = self._pod(pod_name(self.name, attempt))
         phase = attempts.phase(pod)
         self._algorithm = choose_algorithm(study.spec, recorded).name
@@ -112,8 +114,23 @@ class TrialDriver(TrialBase):
         note = trial.status.message if trial.status.reason == lifecycle.RETRYING else None
         status = lifecycle.begin_attempt(trial.status, note)
         attempt = status.attempts
+        settings = self.ctx.settings
         try:
-            pod = build_pod(study, trial, uid, attempt, self.ctx.settings.trial_policy)
+            if trial.is_ensemble:
+                if settings.artifacts_claim is None:
+                    why = "the operator has no artifact claim (artifacts.persistentVolumeClaim)"
+                    self._ended(study, trial, AttemptOutcome("refused", cause="NoArtifactStore",
+                                                             detail=why))  # fmt: skip
+                    return False
+                pod = build_ensemble_pod(
+                    study, trial, uid, attempt, self._records(study),
+                    image=settings.operator_image, claim=settings.artifacts_claim,
+                    policy=settings.trial_policy,
+                )  # fmt: skip
+            else:
+                pod = build_pod(
+                    study, trial, uid, attempt, settings.trial_policy, settings.artifacts_claim
+                )
         except PolicyViolation as refused:  # never create what the policy refuses
             log.error("Trial %s/%s: the trial policy refuses its pod", self.namespace, self.name)
             refusal = AttemptOutcome("refused", cause="PolicyViolation", detail=str(refused))
@@ -228,8 +245,17 @@ class TrialDriver(TrialBase):
             self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
         return retry
 
+    def _records(self, study: Study) -> list[Trial]:
+        uid = str(study.metadata.uid or "")
+        return self.ctx.owned_trials(self.namespace, study.metadata.name, uid)[0]
+
     def _ended(self, study: Study, trial: Trial, outcome: AttemptOutcome) -> bool:
         """Write what the lifecycle says of the ended attempt; True if it is retried."""
+        if trial.is_ensemble and outcome.ending == "exited" and outcome.exit_code == 0:
+            got = ensemble_status(study, trial, dict(outcome.metrics), self._records(study))
+            done = ensembles.failed(trial.status, got) if isinstance(got, str) else got
+            self._end(study, trial, done)
+            return False
         now = now_utc()
         move = lifecycle.end_attempt(study.spec, trial.status, outcome, now=now)
         if move.finished:

@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from tradeoff.api.space import ParamValue
-from tradeoff.api.status import AlgorithmChoice
+from tradeoff.api.status import AlgorithmChoice, Recommendation
 from tradeoff.api.study import StudySpec
 from tradeoff.api.template import format_value
 from tradeoff.api.trial import Trial
@@ -119,6 +119,28 @@ def format_parameters(parameters: Mapping[str, ParamValue], limit: int | None = 
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
+def format_members(members: Mapping[str, float], limit: int | None = 60) -> str:
+    """An Ensemble trial's members and weights: ``Ensemble of a:0.50 b:0.25 ...``."""
+    text = "Ensemble of " + " ".join(f"{t}:{w:.2f}" for t, w in members.items())
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_trial(record: Trial, limit: int | None = 60) -> str:
+    """A trial's parameters, or an Ensemble trial's members."""
+    if record.is_ensemble:
+        ensemble = record.status.ensemble
+        members = {m.trial: m.weight for m in ensemble.members} if ensemble else {}
+        return format_members(members, limit)
+    return format_parameters(record.spec.parameters, limit)
+
+
+def format_recommended(rec: Recommendation, limit: int | None = 60) -> str:
+    """The recommended trial's parameters, or its members when it is an ensemble."""
+    if rec.members is not None:
+        return format_members(rec.members, limit)
+    return format_parameters(rec.parameters, limit)
+
+
 def algorithm_line(algorithm: AlgorithmChoice) -> str:
     """`Algorithm: tpe (auto: categorical or conditional parameters)`."""
     return f"Algorithm: {algorithm.name} ({escape(algorithm.reason)})"
@@ -209,7 +231,7 @@ class RichDisplay:
         else:
             why = f"{status.reason}: {status.message}" if status.message else status.reason
             text = f"{mark} {name}  {status.state.lower()}  [dim]{escape(why or '')}[/]"
-        params = escape(format_parameters(record.spec.parameters))
+        params = escape(format_trial(record))
         line = f"{text}  [dim]{took:.1f} s  {params}[/]"
         self.console.print(line, highlight=False, soft_wrap=True)
 
@@ -266,7 +288,7 @@ def show_result(
             star = (" ★" if point.trial == recommended else "") + (
                 " (prior)" if point.trial in prior else ""
             )
-            params = format_parameters(by_name[point.trial].spec.parameters, limit=None)
+            params = format_trial(by_name[point.trial], limit=None)
             table.add_row(
                 point.trial + star,
                 *(format_metric(n, point.values[n]) for n in names),
@@ -278,19 +300,24 @@ def show_result(
         values = ", ".join(f"{n} {format_metric(n, rec.values[n])}" for n in names)
         console.print(f"[bold]Recommended[/] ({rec.policy}): [bold]{rec.trial}[/] ★  {values}")
         console.print(f"  why: {selection_reason(spec)}", highlight=False)
-        console.print(f"  parameters: {escape(format_parameters(rec.parameters, None))}")
+        console.print(f"  parameters: {escape(format_recommended(rec, None))}")
     c, t = summary.counts, summary.totals
     console.print(
         f"Trials: {c.created} created, {c.succeeded} succeeded, {c.failed} failed,"
         f" {c.pruned} pruned"
         + (f", {c.cancelled} cancelled" if c.cancelled else "")
+        + (f"; Ensemble trial {summary.ensemble.state}" if summary.ensemble else "")
         + (
             f"; hypervolume {summary.hypervolume:.3f}"
             if len(names) > 1 and summary.hypervolume
             else ""
         )
     )
-    trial_seconds = sum(r.status.economics.duration_seconds for r in records if r.status.economics)
+    trial_seconds = sum(
+        e.duration_seconds
+        for r in records
+        if (e := r.status.economics) is not None and not r.is_ensemble  # its members'
+    )
     console.print(
         f"Spent: {format_metric('cost', t.cost_usd)}, {format_metric('energy', t.energy_kwh)},"
         f" {format_metric('carbon', t.carbon_grams)}CO2e over {trial_seconds:.0f} s of trial time"

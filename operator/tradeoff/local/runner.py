@@ -45,11 +45,13 @@ from tradeoff.economics import (
 )
 from tradeoff.economics._local_energy import POWERCAP
 from tradeoff.engine import Engine, StopDecision, Summary, lifecycle
+from tradeoff.engine.ensembles import ensemble_of
 from tradeoff.engine.priors import Priors
 from tradeoff.engine.validation import choose_algorithm, recorded_problem
 from tradeoff.local.carbon import CarbonGate
 from tradeoff.local.display import NullDisplay, RunDisplay
 from tradeoff.local.energy import EnergyMeter
+from tradeoff.local.ensemble import run_ensemble
 from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
 from tradeoff.local.history import past_studies
@@ -174,8 +176,10 @@ class StudyRunner:
             self.display.warn(f"warm start: {priors.describe()}")
         self.records = {r.metadata.name: r for r in self.store.load_trials()}
         self._ordered = None
-        self._active = {k: r for k, r in self.records.items() if not r.finished}
-        for record in self.records.values():
+        self._active = {
+            k: r for k, r in self.records.items() if not r.finished and not r.is_ensemble
+        }
+        for record in self._active.values():
             # The run died, not the trial: it re-runs without using up a retry. Cancelled
             # trials stay so until this run's stop rules let them run.
             if record.state == "Running" or (
@@ -188,6 +192,8 @@ class StudyRunner:
         self.display.begin(self.spec, self.algorithm, self._list(), self._summary())
         try:
             self._loop()
+            if self.decision is not None and not self.interrupts:
+                self._ensemble()
         finally:
             self.executor.stop_all("interrupt", force=True)
             self.executor.close()
@@ -346,6 +352,21 @@ class StudyRunner:
         if self.intensity_source is None or study_fixes_intensity(self.spec.economics):
             return None
         return functools.partial(read_intensity, self.intensity_source, self.intensity)
+
+    def _ensemble(self) -> None:
+        """The study's Ensemble trial, when the engine says one is due (or a run that
+        stopped made one but never finished it): saved Pending, then run in-process."""
+        record = ensemble_of(self._list()) or self.engine.ensemble_due(self._list(), self.decision)
+        if record is None or record.finished:
+            return
+        self.records[record.metadata.name] = record
+        self._ordered = None
+        self.store.save_trial(record)
+        self.display.trial_started(record)
+        record.status = run_ensemble(self.spec, record, self.records, self.store.workdir)
+        self.store.save_trial(record)
+        self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
+        self.display.trial_finished(record)
 
     # -- events ------------------------------------------------------------------------
 

@@ -93,6 +93,8 @@ def main(args: argparse.Namespace) -> int:
             return EXIT_NO_TRIAL
         trial, parameters, values = rec.trial, rec.parameters, rec.values
         why = f"recommended ({rec.policy})"
+        if rec.members is not None:  # an ensemble: its members' parameters are theirs
+            why += "; an Ensemble of " + ", ".join(f"{t} ({w:.2f})" for t, w in rec.members.items())
     else:
         best = best_for(view.spec, view.records, args.objective)
         if best is None:

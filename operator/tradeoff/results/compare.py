@@ -16,7 +16,11 @@ from rich.table import Table
 from tradeoff.api.trial import Trial
 from tradeoff.engine import pareto_front
 from tradeoff.engine.pareto import completed, hypervolume_of, losses, nondominated_mask
-from tradeoff.local.display import format_metric, format_parameters
+from tradeoff.local.display import (
+    format_metric,
+    format_recommended,
+    format_trial,
+)
 from tradeoff.results.common import EXIT_OK, add_cluster_arguments, bad, open_view, stdout_console
 from tradeoff.results.source import SourceError, StudyView
 
@@ -88,7 +92,7 @@ def _recommended(view: StudyView) -> str:
     rec = view.summary.recommended
     if rec is None:
         return ""
-    return f"{rec.trial}: {format_parameters(rec.parameters, None)}"
+    return f"{rec.trial}: {format_recommended(rec, None)}"
 
 
 def _fronts(a: StudyView, b: StudyView) -> Table:
@@ -114,7 +118,7 @@ def _fronts(a: StudyView, b: StudyView) -> Table:
             escape(view.name),
             escape(trial.metadata.name) + (" ◆" if joint[i] else ""),
             *(format_metric(n, v) for n, v in zip(a.spec.objective_names, values, strict=True)),
-            escape(format_parameters(trial.spec.parameters, None)),
+            escape(format_trial(trial, None)),
         )
     return table
 

@@ -12,36 +12,28 @@ rows it was chosen on, and the cross-fitted comparison with the best single tria
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
-import io
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from rich.table import Table
 
+from tradeoff.api.ensemble import EnsembleRequest
 from tradeoff.api.trial import Trial
-from tradeoff.engine.ensemble import Criterion, cross_fitted, greedy, one_hot
+from tradeoff.engine.ensembles import candidates, ensemble_of, new_record, select
+from tradeoff.local.ensemble import read_predictions, run_ensemble
+from tradeoff.local.store import FileStore, StoreError
 from tradeoff.results.common import EXIT_OK, add_study_argument, bad, stdout_console
-from tradeoff.results.source import SourceError, StudyView, is_cluster_ref, local_view, workdir_of
+from tradeoff.results.source import (
+    SourceError,
+    StudyView,
+    is_cluster_ref,
+    local_view,
+    workdir_of,
+)
 
 __all__ = ["add_arguments", "main"]
-
-PREDICTIONS = "predictions.csv"
-MAX_BYTES = 64 << 20
-"""A predictions file larger than this is not read (a trial's output is untrusted)."""
-
-
-@dataclass(frozen=True)
-class Predictions:
-    trial: Trial
-    truth: list[str]
-    labels: list[str]
-    classes: list[str] | None
-    """Columns of `proba`, when the trial saved probabilities."""
-    proba: np.ndarray | None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="accuracy",
         help="what each round improves (default accuracy; log_loss needs probabilities)",
     )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also record it as the study's Ensemble trial (on the front, recommendable)",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--root", type=Path, default=None, help="workdir root (.tradeoff/)")
 
@@ -77,49 +74,6 @@ def _source(text: str) -> str:
     raise argparse.ArgumentTypeError(f"expected 'front' or 'top:N' (N > 0), got {text!r}")
 
 
-def candidates(view: StudyView, source: str) -> list[Trial]:
-    """The trials the selection draws from, best first by the first objective."""
-    done = [r for r in view.records if r.status.state == "Succeeded" and r.status.values]
-    if source == "front":
-        done = [r for r in done if r.metadata.name in view.front_names]
-    sign = -1.0 if view.spec.objectives[0].direction == "maximize" else 1.0
-    done.sort(key=lambda r: (sign * (r.status.values or [0.0])[0], r.number))
-    return done if source == "front" else done[: int(source[4:])]
-
-
-def read(trial: Trial, workdir: Path) -> Predictions | str:
-    """A trial's saved predictions, or why they cannot be used."""
-    found = [a for a in trial.status.artifacts if a.name == PREDICTIONS]
-    if not found:
-        return f"{trial.metadata.name}: saved no {PREDICTIONS}"
-    artifact = found[0]
-    path = (workdir / artifact.path).resolve()
-    if not path.is_relative_to(workdir.resolve()):
-        return f"{trial.metadata.name}: its artifact path leaves the workdir"
-    if artifact.size > MAX_BYTES:
-        return f"{trial.metadata.name}: {PREDICTIONS} is over {MAX_BYTES >> 20} MiB"
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        return f"{trial.metadata.name}: cannot read {artifact.path}: {exc.strerror or exc}"
-    if hashlib.sha256(content).hexdigest() != artifact.sha256:
-        return f"{trial.metadata.name}: {artifact.path} changed since the trial saved it"
-    try:
-        rows = list(csv.reader(io.StringIO(content.decode())))
-        header, body = rows[0], rows[1:]
-        if header[:3] != ["index", "y_true", "y_pred"] or not body:
-            raise ValueError("expected the columns index,y_true,y_pred and at least one row")
-        classes = [c.removeprefix("proba_") for c in header[3:]] or None
-        proba = np.array([[float(v) for v in r[3:]] for r in body]) if classes else None
-        if proba is not None and (
-            proba.shape[1] != len(classes or ()) or not np.isfinite(proba).all()
-        ):
-            raise ValueError("probability columns are not finite numbers on every row")
-    except (ValueError, IndexError, UnicodeDecodeError) as exc:
-        return f"{trial.metadata.name}: {PREDICTIONS} does not parse ({exc})"
-    return Predictions(trial, [r[1] for r in body], [r[2] for r in body], classes, proba)
-
-
 def main(args: argparse.Namespace) -> int:
     if is_cluster_ref(args.study):
         return bad("ensemble", "artifacts are kept in local mode only: give a local workdir")
@@ -128,48 +82,62 @@ def main(args: argparse.Namespace) -> int:
         view = local_view(workdir)
     except SourceError as exc:
         return bad("ensemble", exc)
-    notes: list[str] = []
-    usable: list[Predictions] = []
-    for trial in candidates(view, args.source):
-        got = read(trial, workdir)
-        if isinstance(got, str):
-            notes.append(got)
-        elif usable and got.truth != usable[0].truth:
-            notes.append(
-                f"{trial.metadata.name}: predicted other rows than {usable[0].trial.metadata.name}"
-            )
-        else:
-            usable.append(got)
-    if not usable:
-        why = "; ".join(notes[:3]) or "no succeeded trial to choose from"
+    chosen = candidates(view.spec, view.records, args.source)
+    request = EnsembleRequest(
+        candidates=[t.metadata.name for t in chosen] or ["-"],
+        size=args.size,
+        criterion=args.criterion,
+    )
+    found = [read_predictions(t, workdir) for t in chosen]
+    selected = select(request, found)
+    if isinstance(selected, str):
+        why = selected if chosen else "no succeeded trial to choose from"
         return bad("ensemble", f"no trial of {view.name} has usable predictions: {why}")
-    classes = sorted({c for p in usable for c in (p.classes or [])} | set(usable[0].truth))
-    with_proba = all(p.classes is not None and sorted(p.classes) == classes for p in usable)
-    scores = [_scores(p, classes, with_proba) for p in usable]
-    truth = np.array([classes.index(t) for t in usable[0].truth])
-    criterion: Criterion = "log_loss" if with_proba and args.criterion == "log_loss" else "accuracy"
-    if criterion != args.criterion:
-        notes.append("--criterion log_loss: some candidates saved labels only; chose by accuracy")
-    selection = greedy(scores, truth, args.size, criterion)
-    ensemble, single = cross_fitted(scores, truth, args.size, criterion)
+    by_name = {t.metadata.name: t for t in chosen}
     members = [
-        Member(
-            usable[i].trial.metadata.name,
-            times / selection.size,
-            float(np.mean(scores[i].argmax(axis=1) == truth)),
-            _cost(usable[i].trial),
-        )
-        for i, times in selection.members.items()
+        Member(name, weight, selected.alone[name], _cost(by_name[name]))
+        for name, weight in selected.members.items()
     ]
+    ensemble, single = selected.cross_fitted
     result = Result(
-        view.name, len(usable), "probabilities" if with_proba else "votes", len(truth),
-        members, selection.accuracy, ensemble, single, notes,
+        view.name, len(selected.alone), selected.scores, selected.rows, members,
+        selected.metrics["accuracy"], ensemble, single, selected.skipped,
     )  # fmt: skip
+    if args.record:
+        recorded = _record(workdir, view, request)
+        if recorded is not None:
+            return bad("ensemble", recorded)
     if args.format == "json":
         print(json.dumps(result.wire(), indent=2))
     else:
         _print(result)
     return EXIT_OK
+
+
+def _record(workdir: Path, view: StudyView, request: EnsembleRequest) -> str | None:
+    """Record the Ensemble trial on demand, under the workdir's lock; or why not."""
+    store = FileStore(workdir)
+    try:
+        lock = store.lock()
+    except StoreError as exc:
+        return str(exc)
+    try:
+        records = store.load_trials()
+        existing = ensemble_of(records)
+        if existing is not None:
+            where = store.trial_path(existing.metadata.name)
+            return f"{view.name} already has its Ensemble trial ({where}); remove it first"
+        record = new_record(view.name, records, request)
+        by_name = {r.metadata.name: r for r in records}
+        record.status = run_ensemble(view.spec, record, by_name, workdir)
+        store.save_trial(record)
+        store.sync()
+    except StoreError as exc:
+        return str(exc)
+    finally:
+        lock.release()
+    print(f"Recorded {record.metadata.name} ({record.status.state})", file=sys.stderr)
+    return None
 
 
 @dataclass(frozen=True)
@@ -216,13 +184,6 @@ class Result:
             "costUSD": self.cost_usd,
             "skipped": self.skipped,
         }
-
-
-def _scores(p: Predictions, classes: list[str], with_proba: bool) -> np.ndarray:
-    if with_proba and p.proba is not None and p.classes is not None:
-        order = [p.classes.index(c) for c in classes]
-        return p.proba[:, order]
-    return one_hot(p.labels, classes)
 
 
 def _cost(trial: Trial) -> float:

@@ -35,7 +35,9 @@ def main(args: argparse.Namespace) -> int:
         return bad("show", exc)
     out = stdout_console()
     out.print(f"[bold]Study {escape(view.name)}[/]  ({escape(view.where)})", highlight=False)
-    out.print(f"Progress: {view.progress} trials finished", highlight=False)
+    ensemble = next((r for r in view.records if r.is_ensemble), None)
+    made = "" if ensemble is None else f"; Ensemble trial {ensemble.status.state}"
+    out.print(f"Progress: {view.progress} trials finished{made}", highlight=False)
     show_result(
         out,
         view.spec,

@@ -85,7 +85,7 @@ class StudyView:
 
     @property
     def progress(self) -> str:
-        finished = sum(1 for r in self.records if r.finished)
+        finished = sum(1 for r in self.records if r.finished and not r.is_ensemble)
         return f"{finished}/{self.spec.budget.max_trials}"
 
 
@@ -144,10 +144,11 @@ def local_view(workdir: Path) -> StudyView:
     elif decision is not None:
         state, reason, message = decision.state, decision.reason, decision.message
     else:
-        unfinished = sum(1 for r in records if not r.finished)
+        search = [r for r in records if not r.is_ensemble]
+        unfinished = sum(1 for r in search if not r.finished)
         state, reason = "Interrupted", "Interrupted"
         message = (
-            f"{len(records) - unfinished} of {spec.budget.max_trials} trials finished;"
+            f"{len(search) - unfinished} of {spec.budget.max_trials} trials finished;"
             " rerun `tradeoff run` with its manifest to resume"
         )
     view = StudyView(name, f"workdir {workdir}", spec, algorithm, records, state, reason, message)

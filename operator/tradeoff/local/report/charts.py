@@ -16,7 +16,10 @@ from tradeoff.api.space import Parameter
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Importance, running_best
-from tradeoff.local.display import format_metric, format_parameters
+from tradeoff.local.display import (
+    format_metric,
+    format_trial,
+)
 from tradeoff.local.report.svg import (
     BEST,
     FRONT,
@@ -39,9 +42,7 @@ def _tip(spec: StudySpec, record: Trial) -> str:
         for n, v in zip(spec.objective_names, record.status.values or [], strict=False)
     )
     flag = "" if record.status.feasible is not False else " [infeasible]"
-    return (
-        f"{record.metadata.name}{flag}: {values}; {format_parameters(record.spec.parameters, 200)}"
-    )
+    return f"{record.metadata.name}{flag}: {values}; {format_trial(record, 200)}"
 
 
 def _kind(record: Trial, front: set[str], pick: str | None) -> str:

@@ -14,7 +14,7 @@ from tradeoff.api.trial import Trial
 from tradeoff.engine import Summary, param_importances, pareto_front, resolve_algorithm
 from tradeoff.engine.importance import Importance
 from tradeoff.engine.insights import insights
-from tradeoff.local.display import format_metric, format_parameters, selection_reason
+from tradeoff.local.display import format_metric, format_recommended, selection_reason
 from tradeoff.local.report.charts import (
     history_chart,
     importance_chart,
@@ -82,7 +82,7 @@ def _facts(
         if rec is None
         else f"{rec.trial} ({rec.policy}: {selection_reason(spec)}): "
         + ", ".join(f"{n} {format_metric(n, v)}" for n, v in rec.values.items())
-        + f"; {format_parameters(rec.parameters, 400)}",
+        + f"; {format_recommended(rec, 400)}",
         "Spent": f"{format_metric('cost', t.cost_usd)}, {format_metric('energy', t.energy_kwh)},"
         f" {format_metric('carbon', t.carbon_grams)}CO2e",
     }

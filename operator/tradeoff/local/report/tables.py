@@ -14,7 +14,10 @@ from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import counted_cost
-from tradeoff.local.display import format_metric, format_parameters
+from tradeoff.local.display import (
+    format_metric,
+    format_trial,
+)
 from tradeoff.local.report.svg import UNITS
 
 _UNCOUNTED = (
@@ -89,7 +92,7 @@ def _row(spec: StudySpec, r: Trial) -> list[float | str | None]:
         e.cost_usd if e else None,
         e.carbon_grams if e else None,
         e.energy_kwh if e else None,
-        format_parameters(r.spec.parameters, 10_000),
+        format_trial(r, 10_000),
         reason(r),
     ]
 
