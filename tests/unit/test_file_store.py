@@ -240,6 +240,9 @@ def test_the_workdir_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> N
     held.release()
     with WorkdirLock(workdir):
         pass
+    # The lock taken by lock() is the one the block holds and lets go.
+    with store.lock(), pytest.raises(WorkdirBusy):
+        FileStore(workdir).lock()
     again = store.lock()
     again.release()
 

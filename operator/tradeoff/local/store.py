@@ -110,7 +110,8 @@ class WorkdirLock:
             self._fd = None
 
     def __enter__(self) -> WorkdirLock:
-        return self.acquire()
+        """`with WorkdirLock(w):` takes it; `with store.lock():` uses the one taken."""
+        return self if self._fd is not None else self.acquire()
 
     def __exit__(self, *exc: object) -> None:
         self.release()
