@@ -21,6 +21,7 @@ QUICK = [
     "overhead",
     "engine_scale",
     "warm_start",
+    "warm_start_top",
     "local_scale",
     "auto_history",
     "carbon_aware",
