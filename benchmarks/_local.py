@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tradeoff.api.load import dump_yaml
 
 TRIAL_CODE = "import sys; x = float(sys.argv[1]); print(f'y={(x - 0.3) ** 2}')"
 
@@ -65,7 +65,7 @@ def time_tradeoff(trials: int) -> float:
     work = Path(tempfile.mkdtemp(prefix="tradeoff-overhead-"))
     try:
         study = work / "study.yaml"
-        study.write_text(yaml.safe_dump(manifest(trials)), encoding="utf-8")
+        study.write_text(dump_yaml(manifest(trials)), encoding="utf-8")
         command = [
             sys.executable,
             "-m",

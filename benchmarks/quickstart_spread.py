@@ -26,6 +26,8 @@ from typing import Any
 
 import yaml
 
+from tradeoff.api.load import dump_yaml
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 MANIFEST = REPO / "examples" / "quickstart.yaml"
@@ -111,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             spec = yaml.safe_load(MANIFEST.read_text())
             spec["spec"]["budget"]["maxTrials"] = 6
             manifest = Path(tmp) / "quickstart.yaml"
-            manifest.write_text(yaml.safe_dump(spec))
+            manifest.write_text(dump_yaml(spec))
         for i in range(1 if args.quick else args.runs):
             workdir = Path(tmp) / f"run{i + 1}"
             workdir.mkdir()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tradeoff.api.load import dump_yaml, read_documents
 from tradeoff.cli import main
 
 HERE = Path(__file__).parent
@@ -100,3 +101,13 @@ def test_console_script() -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == f"{path}: spec.budget.maxTrials: must be at least 1 (got 0)\n"
+
+
+def test_yaml_tradeoff_writes_reads_back_the_same(tmp_path: Path) -> None:
+    """What `tradeoff propose` and `import` write: a parameter named y stays a string for
+    kubectl and `tradeoff run` (PyYAML's own dumper leaves `y` unquoted)."""
+    data = {"parameters": [{"name": "y"}, {"name": "N"}, {"name": "on"}], "x": [True, "yes"]}
+    path = tmp_path / "out.yaml"
+    path.write_text(dump_yaml(data, sort_keys=False))
+    assert read_documents(path) == [data]
+    assert "name: 'y'" in path.read_text()

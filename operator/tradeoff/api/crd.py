@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel
 
+from tradeoff.api.load import dump_yaml
 from tradeoff.api.study import GROUP, VERSION, Study
 from tradeoff.api.trial import Trial
 
@@ -179,7 +179,7 @@ def crd(model: type[BaseModel], kind: str, plural: str, columns: list[Schema]) -
 
 def render(definition: Schema) -> str:
     """The YAML text of one CRD file, header included (byte-identical across runs)."""
-    body = yaml.safe_dump(definition, sort_keys=False, width=100, allow_unicode=True)
+    body = dump_yaml(definition, sort_keys=False, width=100, allow_unicode=True)
     return HEADER + body
 
 

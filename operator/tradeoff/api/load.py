@@ -69,9 +69,13 @@ class _KubectlLoader(yaml.SafeLoader):
     `tradeoff run` accepted could be refused by the API server."""
 
 
-_KubectlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN")
-)
+class _KubectlDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting the strings kubectl would read as booleans."""
+
+
+_KUBECTL_BOOLS = re.compile(r"^(?:y|Y|n|N)$")
+for _cls in (_KubectlLoader, _KubectlDumper):
+    _cls.add_implicit_resolver("tag:yaml.org,2002:bool", _KUBECTL_BOOLS, list("yYnN"))
 
 
 def _bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
@@ -79,6 +83,12 @@ def _bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
 
 
 _KubectlLoader.add_constructor("tag:yaml.org,2002:bool", _bool)
+
+
+def dump_yaml(data: Any, **options: Any) -> str:
+    """YAML for a manifest or a value, read back the same by kubectl and `read_documents`
+    (a string `y` is written quoted)."""
+    return str(yaml.dump(data, Dumper=_KubectlDumper, **options))
 
 
 def read_documents(path: str | Path) -> list[Any]:

@@ -11,10 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.load import read_documents
+from tradeoff.api.load import dump_yaml, read_documents
 from tradeoff.engine.validation import validate_study
 from tradeoff.migrate import Conversion, ImportProblem, convert, pick
 
@@ -39,7 +37,7 @@ def manifest_text(conversion: Conversion, origin: str) -> str:
     if conversion.notes:
         lines.append("# Not carried over as it was:")
         lines += [f"# - {note}" for note in conversion.notes]
-    body = yaml.safe_dump(conversion.manifest, sort_keys=False, allow_unicode=True, width=100)
+    body = dump_yaml(conversion.manifest, sort_keys=False, allow_unicode=True, width=100)
     return "\n".join(lines) + "\n" + body
 
 

@@ -21,8 +21,7 @@ import re
 import shlex
 import sys
 
-import yaml
-
+from tradeoff.api.load import dump_yaml
 from tradeoff.api.space import ParamValue
 from tradeoff.api.template import format_value
 from tradeoff.engine import best_for
@@ -65,7 +64,7 @@ def render(parameters: dict[str, ParamValue], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(parameters, indent=2) + "\n"
     if fmt == "yaml":
-        return yaml.safe_dump(parameters, sort_keys=False)
+        return dump_yaml(parameters, sort_keys=False)
     if fmt == "env":
         lines = [f"{env_name(k)}={shlex.quote(format_value(v))}" for k, v in parameters.items()]
         lines.append(f"TRADEOFF_PARAMS={shlex.quote(json.dumps(parameters))}")

@@ -13,9 +13,8 @@ import re
 import sys
 from pathlib import Path
 
-import yaml
-
 from tradeoff.api.errors import ManifestError
+from tradeoff.api.load import dump_yaml
 from tradeoff.engine.proposal import Proposal, propose
 from tradeoff.engine.validation import validate_study
 from tradeoff.results.common import (
@@ -55,7 +54,7 @@ def manifest_text(document: dict[str, object], proposal: Proposal, origin: str) 
     lines = [f"# Proposed by `tradeoff propose` from {origin}."]
     lines += ["# Changes, and why:"] if proposal.changes else ["# No changes beyond the name."]
     lines += [f"# - {c.field}: {c.message}" for c in proposal.changes]
-    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    body = dump_yaml(document, sort_keys=False, allow_unicode=True, width=100)
     return "\n".join(lines) + "\n" + body
 
 
