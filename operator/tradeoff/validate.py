@@ -57,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
             for line in exc.problems:
                 print(line, file=sys.stderr)
             continue
-        problems = policy.template_problems(study.spec.trial_template.pod) if policy else []
+        problems = policy.trial_template_problems(study.spec.trial_template) if policy else []
         if problems:
             bad = True
             for line in problem_lines(problems):

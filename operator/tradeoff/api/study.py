@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from tradeoff.api._base import ApiModel
-from tradeoff.api.checks import SpecParts, cross_field_problems
+from tradeoff.api.checks import SpecParts, cross_field_problems, workload_pod_specs
 from tradeoff.api.duration import Duration, parse_duration
 from tradeoff.api.economics import EconomicsSpec
 from tradeoff.api.errors import SpecProblem, explained, validation_problems
@@ -189,6 +189,7 @@ class StudySpec(ApiModel):
             early_stopping=spec.early_stopping,
             selection=spec.selection,
             pod=spec.trial_template.pod,
+            workload_pods=_workload_pods(spec.trial_template),
         )
         problems = cross_field_problems(parts)
         if spec.warm_start is not None:
@@ -204,6 +205,10 @@ class StudySpec(ApiModel):
     @property
     def pruning_metric(self) -> str:
         return self.early_stopping.metric or self.objectives[0].name
+
+
+def _workload_pods(template: TrialTemplate) -> list[tuple[str, Mapping[str, Any]]]:
+    return [] if template.workload is None else workload_pod_specs(template.workload.wire())
 
 
 class ObjectMeta(ApiModel):

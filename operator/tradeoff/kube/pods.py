@@ -104,4 +104,4 @@ def build_pod(
 def primary_container(study: Study) -> str:
     """Name of the container whose output holds the metrics."""
     template = study.spec.trial_template
-    return str(template.pod["containers"][template.primary_index()]["name"])
+    return str(template.primary_pod["containers"][template.primary_index()]["name"])

@@ -78,6 +78,13 @@ def _bad(message: str) -> int:
 def _command_problem(study: Study) -> str | None:
     """Why the trial command cannot run locally (checked before anything starts)."""
     template = study.spec.trial_template
+    if template.workload is not None:
+        return (
+            f"spec.trialTemplate.workload: a {template.workload.kind} needs a cluster "
+            "(local mode runs trialTemplate.pod only); apply the Study to a cluster, or "
+            "give trialTemplate.pod with the primary container to run it here"
+        )
+    assert template.pod is not None
     index = template.primary_index()
     container = template.pod["containers"][index]
     if "${" in str((container.get("command") or [""])[0]):
