@@ -233,7 +233,7 @@ def test_a_kind_the_admin_did_not_allow_is_refused_in_one_line(
     assert valid["message"] == (
         "spec.trialTemplate.workload.kind: PyTorchJob (kubeflow.org/v1) is not allowed by the "
         "trial policy (allowed: Job (batch/v1)); the cluster admin lists the kinds in the Helm "
-        "value trialWorkloads.allowed"
+        "value trialPolicy.workloads"
     )
     assert trials(cluster, "refused") == []
     assert objects(cluster, "pytorchjobs", "kubeflow.org") == []

@@ -143,7 +143,7 @@ class TrialPolicy:
                     f"{WORKLOAD_PATH}.kind",
                     f"{workload.kind} ({workload.api_version}) is not allowed by the trial "
                     f"policy (allowed: {allowed}); the cluster admin lists the kinds in the "
-                    "Helm value trialWorkloads.allowed",
+                    "Helm value trialPolicy.workloads",
                 )
             ]
         problems: list[Problem] = []
