@@ -113,7 +113,7 @@ class Workload(ApiModel):
             if not templates and not problems:
                 problems.append(("spec", f"no pod template found in the {self.kind}"))
         if problems:
-            raise SpecProblem([(f"workload.{p}", m) for p, m in problems])
+            raise SpecProblem(problems)
         return self
 
     def _generic_problems(self) -> list[tuple[str, str]]:
