@@ -268,7 +268,10 @@ def test_a_queued_workload_is_created_suspended_with_the_queue_label() -> None:
         "queueName": "team-a",
         "spec": {"template": {"spec": {"containers": [container()]}}},
     }
-    body = build_workload(study(job), trial(), "uid", 1, TrialPolicy(workload_kinds=ALL))
+    body = build_workload(
+        study(job, activeDeadline="5m"), trial(), "uid", 1, TrialPolicy(workload_kinds=ALL)
+    )
+    assert body["spec"]["template"]["spec"]["activeDeadlineSeconds"] == 300
     assert body["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
     assert body["spec"]["suspend"] is True
     assert body["spec"]["template"]["spec"]["restartPolicy"] == "Never"

@@ -69,6 +69,8 @@ def build_workload(
         index = template.primary_index() if is_primary else None
         spec = render_spec(pod_template.get("spec") or {}, index, params, **context)  # type: ignore[arg-type]
         spec.setdefault("restartPolicy", "Never")
+        if template.active_deadline_seconds is not None:  # each pod's, as a trial pod's
+            spec.setdefault("activeDeadlineSeconds", max(1, int(template.active_deadline_seconds)))
         if index is not None:
             container = spec["containers"][index]
             container.setdefault("terminationMessagePath", TERMINATION_LOG)
