@@ -100,6 +100,15 @@ def test_a_study_over_jobs_runs_each_trial_as_a_job(
         x = trial["spec"]["parameters"]["x"]
         assert trial["status"]["metrics"]["accuracy"] == pytest.approx(1 - (x - 0.3) ** 2)
         assert trial["status"]["economics"]["source"] == "estimated"
+    # Deleting the Study deletes its Trials, their Jobs and the Jobs' pods (owner chain).
+    assert cluster.kubectl("delete", "study", "jobs", "--wait=false").returncode == 0
+    cluster.wait_for(
+        lambda: (
+            not objects(cluster, "jobs", "batch")
+            and not cluster.list("pods", cluster.namespace, "", "tradeoff.dev/study=jobs")
+        ),
+        timeout=30,
+    )
 
 
 def test_pytorchjob_economics_sum_master_and_worker_metrics_from_master(
@@ -238,3 +247,74 @@ def test_a_kind_the_admin_did_not_allow_is_refused_in_one_line(
     assert trials(cluster, "refused") == []
     assert objects(cluster, "pytorchjobs", "kubeflow.org") == []
     assert cluster.get("studies", "refused", group=GROUP) is not None
+
+
+def test_a_jobset_and_a_trainjob_each_run_all_their_pods(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    def replicated(name: str, replicas: int, code: str) -> dict[str, Any]:
+        pod = {"spec": {"containers": [_container(code)]}}
+        return {"name": name, "replicas": replicas, "template": {"spec": {"template": pod}}}
+
+    jobset = {
+        "apiVersion": "jobset.x-k8s.io/v1alpha2",
+        "kind": "JobSet",
+        "primaryReplica": "leader",
+        "spec": {
+            "replicatedJobs": [
+                replicated("workers", 2, WORKER),
+                replicated("leader", 1, QUICK_TRIAL),
+            ]
+        },
+    }
+    trainjob = {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "TrainJob",
+        "spec": {
+            "runtimeRef": {"name": "torch-distributed"},
+            "trainer": {
+                "image": "tradeoff:0.1.0",
+                "command": ["python", "-c", QUICK_TRIAL],
+                "numNodes": 2,
+                "resourcesPerNode": {"requests": {"cpu": "500m", "memory": "128Mi"}},
+            },
+        },
+    }
+    operator("--standalone", env=ALLOW)
+    budget = {"maxTrials": 1, "parallelism": 1}
+    assert apply(cluster, workload_study("set", jobset, budget=budget)).returncode == 0
+    assert apply(cluster, workload_study("train", trainjob, budget=budget)).returncode == 0
+    for name in ("set", "train"):
+        done = wait_study(cluster, name, timeout=60)
+        assert state(done) == "Succeeded", done["status"]
+    [leader] = trials(cluster, "set")
+    assert leader["status"]["podName"] == "set-0000-a1-leader-0-0"  # not a worker's
+    assert "accuracy" in leader["status"]["metrics"]
+    [trained] = trials(cluster, "train")
+    assert trained["status"]["podName"] == "train-0000-a1-node-0-0"
+    made = cluster.get("trainjobs", "train-0000-a1", group="trainer.kubeflow.org")
+    assert made is not None
+    assert made["spec"]["trainer"]["env"][0]["name"] == "TRADEOFF_PARAMS"
+    assert made["metadata"]["ownerReferences"][0]["uid"] == trained["metadata"]["uid"]
+
+
+def test_a_cancelled_trial_deletes_its_workload(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    slow = job()
+    slow["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "SLEEP", "value": "60"}]
+    operator("--standalone", env=ALLOW)
+    manifest = workload_study(
+        "slow", slow, budget={"maxTrials": 1, "parallelism": 1, "timeout": "4s"}
+    )
+    assert apply(cluster, manifest).returncode == 0
+    wait_trials(cluster, "slow", lambda ts: bool(ts) and state(ts[0]) == "Running")
+    assert objects(cluster, "jobs", "batch")
+    wait_study(cluster, "slow", timeout=30)
+    [trial] = wait_trials(cluster, "slow", lambda ts: ts[0]["status"].get("reason") == "Cancelled")
+    assert "cancelled" in trial["status"]["message"]
+    cluster.wait_for(lambda: not objects(cluster, "jobs", "batch"), timeout=20)
+    cluster.wait_for(
+        lambda: not cluster.list("pods", cluster.namespace, "", "tradeoff.dev/study=slow"),
+        timeout=20,
+    )
