@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.cluster.harness import Cluster
 from tests.e2e.helpers import (
     GROUP,
     QUICK_TRIAL,
+    REPO,
     Operator,
     apply,
     condition,
@@ -27,6 +29,8 @@ from tests.e2e.helpers import (
     wait_study,
     wait_trials,
 )
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 KINDS = ",".join(
     [
@@ -318,3 +322,35 @@ def test_a_cancelled_trial_deletes_its_workload(
         lambda: not cluster.list("pods", cluster.namespace, "", "tradeoff.dev/study=slow"),
         timeout=20,
     )
+
+
+def test_a_pruned_workload_trial_is_followed_live_and_its_job_deleted(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    manifest = yaml.safe_load((REPO / "examples" / "pruning-cluster.yaml").read_text())
+    template = manifest["spec"]["trialTemplate"]
+    pod = template.pop("pod")
+    template["workload"] = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "spec": {"template": {"spec": pod}},
+    }
+    operator("--standalone", env=ALLOW)
+    assert apply(cluster, manifest).returncode == 0
+    done = wait_study(cluster, "pruning", timeout=60)
+    assert state(done) == "Succeeded", done["status"]
+    first, *later = trials(cluster, "pruning")
+    assert [s["step"] for s in first["status"]["intermediate"]] == list(range(10))
+    pruned = [t for t in later if state(t) == "Pruned"]
+    assert pruned, [t["status"] for t in later]
+    steps = [s["step"] for s in pruned[0]["status"]["intermediate"]]
+    assert 2 <= steps[-1] < 9, steps  # read from the primary pod's log while it ran
+    assert pruned[0]["status"]["economics"]["durationSeconds"] >= 0
+    gone = {f"{t['metadata']['name']}-a1" for t in pruned}
+    cluster.wait_for(
+        lambda: not gone & {j["metadata"]["name"] for j in objects(cluster, "jobs", "batch")},
+        timeout=15,
+    )
+    assert f"{first['metadata']['name']}-a1" in {
+        j["metadata"]["name"] for j in objects(cluster, "jobs", "batch")
+    }
