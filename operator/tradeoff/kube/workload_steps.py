@@ -40,6 +40,8 @@ from tradeoff.trial_output import TrialOutput
 log = logging.getLogger("tradeoff.operator")
 WORKLOAD_POLL = 0.5
 """Seconds between reads of a workload that has not ended (its pods are not watched)."""
+WAITING_FOR_PODS = "WaitingForPods"
+"""Reason of a trial whose workload exists but has no primary pod yet."""
 
 
 class WorkloadSteps(TrialBase):
@@ -129,6 +131,10 @@ class WorkloadSteps(TrialBase):
                 return self._ended(study, trial, outcome)
             if stuck is not None and trial.status.message != stuck.message:
                 self._waiting(trial, stuck.reason, stuck.message)
+        if primary is None and trial.state == "Pending":
+            message = f"{workload.kind} {name} has not made its primary pod yet"
+            if trial.status.message != message:
+                self._waiting(trial, WAITING_FOR_PODS, message)
         if primary is None or phase != "running":
             self.sleep(WORKLOAD_POLL)
             return True
@@ -162,6 +168,7 @@ class WorkloadSteps(TrialBase):
             series = output.series_of(study.spec.pruning_metric)
             status.intermediate = [StepValue(step=k, value=v) for k, v in series]
             status.last_intermediate = {k: v for k, (_, v) in output.latest.items()}
+            status.pod_name = primary["metadata"]["name"]  # also when it ended unseen
             trial.status = status
         spent = self._workload_price(study, pods, primary, container, output)
         said: dict[str, Any] = {
