@@ -208,7 +208,7 @@ def test_a_queued_job_is_pending_waiting_for_quota_until_kueue_admits_it(
     waiting = wait_trials(
         cluster,
         "queued",
-        lambda ts: bool(ts) and ts[0]["status"].get("reason") == "WaitingForQuota",
+        lambda ts: bool(ts) and (ts[0].get("status") or {}).get("reason") == "WaitingForQuota",
     )[0]
     assert state(waiting) == "Pending"
     assert "Kueue queue team-a" in waiting["status"]["message"]
@@ -315,7 +315,9 @@ def test_a_cancelled_trial_deletes_its_workload(
     wait_trials(cluster, "slow", lambda ts: bool(ts) and state(ts[0]) == "Running")
     assert objects(cluster, "jobs", "batch")
     wait_study(cluster, "slow", timeout=30)
-    [trial] = wait_trials(cluster, "slow", lambda ts: ts[0]["status"].get("reason") == "Cancelled")
+    [trial] = wait_trials(
+        cluster, "slow", lambda ts: (ts[0].get("status") or {}).get("reason") == "Cancelled"
+    )
     assert "cancelled" in trial["status"]["message"]
     cluster.wait_for(lambda: not objects(cluster, "jobs", "batch"), timeout=20)
     cluster.wait_for(

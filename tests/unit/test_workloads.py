@@ -4,10 +4,10 @@ the workload manifest the operator creates, and how it reads a workload back."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tradeoff.api import Trial
 from tradeoff.api.conditions import ConditionError, parse_condition
@@ -362,16 +362,28 @@ def test_the_allowed_kinds_setting() -> None:
 
 
 # -- local mode ---------------------------------------------------------------------------
-def test_local_mode_refuses_a_workload_in_one_line(
+def test_local_mode_runs_the_primary_container_with_a_warning(
     tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from tradeoff.cli import main
+    from tradeoff.local import FileStore
 
-    example = str(Path(__file__).resolve().parents[2] / "examples" / "job.yaml")
-    assert main(["run", example, "--workdir", str(tmp_path / "w"), "--no-progress"]) == 2
-    assert capsys.readouterr().err.splitlines() == [
-        "tradeoff run: spec.trialTemplate.workload: a Job needs a cluster (local mode runs "
-        "trialTemplate.pod only); apply the Study to a cluster, or give trialTemplate.pod "
-        "with the primary container to run it here"
-    ]
-    assert not (tmp_path / "w").exists()
+    code = "import os; print('TRADEOFF_METRICS {\"loss\": 0.5}'); print(os.environ['ROLE'])"
+    master = container(command=["python", "-c", code], env=[{"name": "ROLE", "value": "m"}])
+    worker = container(command=["python", "-c", "raise SystemExit(1)"])
+    doc = manifest(torch_job(worker))
+    doc["spec"]["trialTemplate"]["workload"]["spec"]["pytorchReplicaSpecs"]["Master"]["template"][
+        "spec"
+    ]["containers"] = [master]
+    doc["spec"]["budget"] = {"maxTrials": 1}
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    args = ["run", str(path), "--workdir", str(tmp_path / "w"), "--no-progress", "--quiet"]
+    assert main(args) == 0
+    [record] = FileStore(tmp_path / "w").load_trials()
+    assert record.status.state == "Succeeded" and record.status.metrics == {"loss": 0.5}
+    err = capsys.readouterr().err
+    assert (
+        "tradeoff run: warning: spec.trialTemplate.workload: only the primary container of"
+        " the PyTorchJob runs here (its other pods and replicas run in a cluster)"
+    ) in err

@@ -158,10 +158,15 @@ def render_pod_spec(
     trial: str,
     number: int,
 ) -> dict[str, Any]:
-    """The template's PodSpec for one trial: references substituted, trial env added."""
-    assert template.pod is not None
+    """The template's PodSpec for one trial (a workload's primary pod template's, in local
+    mode): references substituted, trial env added."""
     return render_spec(
-        template.pod, template.primary_index(), params, study=study, trial=trial, number=number
+        template.primary_pod,
+        template.primary_index(),
+        params,
+        study=study,
+        trial=trial,
+        number=number,
     )
 
 

@@ -79,14 +79,14 @@ def _command_problem(study: Study) -> str | None:
     """Why the trial command cannot run locally (checked before anything starts)."""
     template = study.spec.trial_template
     if template.workload is not None:
-        return (
-            f"spec.trialTemplate.workload: a {template.workload.kind} needs a cluster "
-            "(local mode runs trialTemplate.pod only); apply the Study to a cluster, or "
-            "give trialTemplate.pod with the primary container to run it here"
+        print(
+            f"tradeoff run: warning: spec.trialTemplate.workload: only the primary container"
+            f" of the {template.workload.kind} runs here (its other pods and replicas run in"
+            " a cluster)",
+            file=sys.stderr,
         )
-    assert template.pod is not None
     index = template.primary_index()
-    container = template.pod["containers"][index]
+    container = template.primary_pod["containers"][index]
     if "${" in str((container.get("command") or [""])[0]):
         return None  # the program depends on the parameters: checked per trial
     try:
