@@ -39,15 +39,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="a ServiceAccount the trial policy allows (repeatable; default: default)",
     )
+    parser.add_argument(
+        "--workload-kind",
+        action="append",
+        metavar="API_VERSION/KIND",
+        help="a kind the trial policy allows as trialTemplate.workload, e.g. batch/v1/Job "
+        "(repeatable; default: none)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.service_account and args.policy is None:
-        print("tradeoff validate: --service-account needs --policy LEVEL", file=sys.stderr)
+    if (args.service_account or args.workload_kind) and args.policy is None:
+        flag = "--service-account" if args.service_account else "--workload-kind"
+        print(f"tradeoff validate: {flag} needs --policy LEVEL", file=sys.stderr)
         return 2
+    kinds = []
+    for text in args.workload_kind or ():
+        api_version, _, kind = text.rpartition("/")
+        if not api_version or not kind:
+            print(
+                f"tradeoff validate: --workload-kind {text!r} is not API_VERSION/KIND "
+                "(e.g. batch/v1/Job)",
+                file=sys.stderr,
+            )
+            return 2
+        kinds.append((api_version, kind))
     policy = None
     if args.policy is not None:
-        policy = TrialPolicy(args.policy, tuple(args.service_account or ("default",)))
+        accounts = tuple(args.service_account or ("default",))
+        policy = TrialPolicy(args.policy, accounts, tuple(kinds))
     bad = False
     for file in args.files:
         try:
@@ -57,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
             for line in exc.problems:
                 print(line, file=sys.stderr)
             continue
-        problems = policy.template_problems(study.spec.trial_template.pod) if policy else []
+        problems = policy.trial_template_problems(study.spec.trial_template) if policy else []
         if problems:
             bad = True
             for line in problem_lines(problems):

@@ -583,7 +583,11 @@ def operator_trial_policy(docs: list[Manifest]) -> tuple[str, tuple[str, ...]]:
 
 
 def test_the_trial_policy_reaches_the_operator(chart: helm.Chart) -> None:
-    assert chart.values["trialPolicy"] == {"level": "restricted", "serviceAccounts": ["default"]}
+    assert chart.values["trialPolicy"] == {
+        "level": "restricted",
+        "serviceAccounts": ["default"],
+        "workloads": [],
+    }
     docs = render(chart, {})
     assert operator_trial_policy(docs) == ("restricted", ("default",))
     assert "--trial-policy=restricted" in container(docs)["args"]

@@ -22,12 +22,14 @@ from .kubelet import LocalKubelet
 from .resources import ResourceType
 from .selectors import label_matcher
 from .store import Obj, Store
+from .workload_controller import FakeKueue, FakeWorkloadController
 
 T = TypeVar("T")
 ObjList = list[Obj]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 PEERING_CRDS = DATA / "kopf-peering-crds.yaml"
+WORKLOAD_CRDS = DATA / "workload-crds.yaml"
 _DEFAULT = REPO_ROOT / "crds"
 
 
@@ -44,6 +46,7 @@ class Cluster:
         kubelet: bool = True,
         bookmark_interval: float = 10.0,
         history_size: int = 20000,
+        workloads: bool = False,
     ) -> None:
         self.crds = Path(crds) if crds is not None else None
         self.namespace = namespace
@@ -54,6 +57,11 @@ class Cluster:
                 self.emulator.store, self.emulator.logs,
                 labels=node_labels, max_concurrent=max_concurrent, repo_root=REPO_ROOT,
             )  # fmt: skip
+        self.workloads: FakeWorkloadController | None = None
+        self.kueue: FakeKueue | None = None
+        if workloads:  # test doubles of the Job/JobSet/Kubeflow controllers and of Kueue
+            self.workloads = FakeWorkloadController(self.emulator.store)
+            self.kueue = FakeKueue(self.emulator.store)
         self.workdir = Path(tempfile.mkdtemp(prefix="tradeoff-cluster-"))
         self.kubeconfig = self.workdir / "kubeconfig"
 
@@ -71,6 +79,10 @@ class Cluster:
             self.emulator.write_kubeconfig(self.kubeconfig, self.namespace)
             if self.kubelet is not None:
                 self.kubelet.start()
+            if self.workloads is not None and self.kueue is not None:
+                self.emulator.load_yaml(WORKLOAD_CRDS)
+                self.workloads.start()
+                self.kueue.start()
         except BaseException:
             self.close()
             raise
@@ -80,6 +92,9 @@ class Cluster:
         self.close()
 
     def close(self) -> None:
+        for double in (self.workloads, self.kueue):
+            if double is not None:
+                double.stop()
         if self.kubelet is not None:
             self.kubelet.stop()
         self.emulator.stop()

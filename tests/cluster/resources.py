@@ -119,6 +119,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _builtin("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",)),
     _builtin("events.k8s.io", "v1", "events", "Event", True, ("ev",)),
     _builtin("coordination.k8s.io", "v1", "leases", "Lease", True),
+    _builtin("batch", "v1", "jobs", "Job", True, status=True, categories=("all",)),
     _builtin(
         "apiextensions.k8s.io",
         "v1",

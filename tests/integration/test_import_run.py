@@ -16,10 +16,13 @@ def test_an_imported_katib_experiment_runs_locally(tmp_path: Path) -> None:
     shutil.copy(KATIB / "random-job.yaml", tmp_path / "experiment.yaml")
     done = tradeoff("import", "experiment.yaml", "-o", "study.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "study.yaml: Study random written (5 notes)\n"
+    assert done.stdout == "study.yaml: Study random written (6 notes)\n"
 
     done = tradeoff("run", "study.yaml", "--no-progress", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "warning: spec.trialTemplate.workload: only the primary container of the Job" in (
+        done.stderr
+    )
     assert "Study random Succeeded (MaxTrialsReached): all 4 trials ran" in done.stdout
     records = FileStore(tmp_path / ".tradeoff/random").load_trials()
     assert [r.status.state for r in records] == ["Succeeded"] * 4

@@ -29,7 +29,7 @@ def test_import_prints_a_study_that_tradeoff_validate_accepts(tmp_path: Path) ->
     assert noted and all(n.startswith("tradeoff import: note: ") for n in noted)
     header = [line[4:] for line in done.stdout.splitlines() if line.startswith("# - ")]
     assert [n.removeprefix("tradeoff import: note: ") for n in noted] == header
-    assert any("2 Worker replica(s) dropped" in n for n in noted)
+    assert any("the whole PyTorchJob runs as each trial" in n for n in noted)
 
     (tmp_path / "study.yaml").write_text(done.stdout)
     checked = tradeoff("validate", "study.yaml", cwd=tmp_path)
@@ -99,7 +99,8 @@ def test_an_import_whose_study_is_invalid_says_why(
     assert code == 2 and captured.out == ""
     assert captured.err.splitlines() == [
         f"tradeoff import: {tmp_path}/exp.yaml: the Study it becomes is not valid:",
-        "  spec.trialTemplate.pod.containers[0].image: 'trainer:${params.scaler}': references"
+        "  spec.trialTemplate.workload.spec.template.spec.containers[0].image:"
+        " 'trainer:${params.scaler}': references"
         " are substituted only in command, args, env values and resource quantities",
     ]
 

@@ -57,28 +57,37 @@ def test_a_random_search_over_a_job_maps_field_by_field() -> None:
             "budget": {"maxTrials": 4, "parallelism": 2, "maxFailedTrials": 2},
             "goal": {"accuracy": 0.99},
             "trialTemplate": {
-                "retries": 1,
-                "activeDeadline": "120s",
                 "primaryContainer": "training-container",
-                "pod": {
-                    "containers": [
-                        {
-                            "name": "training-container",
-                            "image": "tradeoff:0.1.0",
-                            "command": [
-                                "python",
-                                "-m",
-                                "trial_runner.sklearn",
-                                "--dataset=digits",
-                                "--model=forest",
-                                "--n_estimators=${params.n_estimators}",
-                                "--max_depth=${params.max_depth}",
-                                "--scaler=${params.scaler}",
-                                "--data_fraction=${params.data_fraction}",
-                            ],
-                            "resources": {"requests": {"cpu": "1", "memory": "512Mi"}},
-                        }
-                    ]
+                "workload": {
+                    "apiVersion": "batch/v1",
+                    "kind": "Job",
+                    "spec": {
+                        "backoffLimit": 1,
+                        "activeDeadlineSeconds": 120,
+                        "template": {
+                            "spec": {
+                                "containers": [
+                                    {
+                                        "name": "training-container",
+                                        "image": "tradeoff:0.1.0",
+                                        "command": [
+                                            "python",
+                                            "-m",
+                                            "trial_runner.sklearn",
+                                            "--dataset=digits",
+                                            "--model=forest",
+                                            "--n_estimators=${params.n_estimators}",
+                                            "--max_depth=${params.max_depth}",
+                                            "--scaler=${params.scaler}",
+                                            "--data_fraction=${params.data_fraction}",
+                                        ],
+                                        "resources": {"requests": {"cpu": "1", "memory": "512Mi"}},
+                                    }
+                                ],
+                                "restartPolicy": "Never",
+                            }
+                        },
+                    },
                 },
             },
         },
@@ -99,6 +108,9 @@ def test_a_random_search_over_a_job_lists_what_changed() -> None:
         " several objectives)",
         "spec.objective.metricStrategies: Katib took the max of the values a trial printed for"
         " accuracy; Tradeoff takes the last one printed (print the final value last)",
+        "spec.trialTemplate.trialSpec.kind: the whole Job runs as each trial"
+        " (trialTemplate.workload): the cluster admin must allow Job (batch/v1) in the Helm"
+        " value trialPolicy.workloads",
     ]
 
 
@@ -110,27 +122,31 @@ def test_the_name_can_be_given() -> None:
 # --- the PyTorchJob with Master and Worker replicas -------------------------------------
 
 
-def test_a_pytorchjob_runs_its_master_pod_and_says_the_workers_were_dropped() -> None:
+def test_a_pytorchjob_is_kept_whole_master_and_workers() -> None:
     conversion = valid(load("pytorchjob.yaml"))
-    spec = conversion.manifest["spec"]
-    template = spec["trialTemplate"]
+    template = conversion.manifest["spec"]["trialTemplate"]
     assert template["primaryContainer"] == "pytorch"
-    [container] = template["pod"]["containers"]
+    workload = template["workload"]
+    assert (workload["apiVersion"], workload["kind"]) == ("kubeflow.org/v1", "PyTorchJob")
+    assert "primaryReplica" not in workload  # Master, the default
+    replicas = workload["spec"]["pytorchReplicaSpecs"]
+    assert replicas["Worker"]["replicas"] == 2
+    assert replicas["Master"]["restartPolicy"] == "OnFailure"  # the training operator's
+    [container] = replicas["Master"]["template"]["spec"]["containers"]
     assert container["command"][-3:] == [
         "--lr=${params.lr}",
         "--momentum=${params.momentum}",
         "--log-path=/var/log/katib/metrics.log",  # only the Master's command has this
     ]
     assert container["env"] == [{"name": "RUN_NAME", "value": "${trial.name}"}]
-    assert "restartPolicy" not in template["pod"]
-    workers = "spec.trialTemplate.trialSpec.spec.pytorchReplicaSpecs.Worker"
-    assert notes_at(conversion, workers) == [
-        f"{workers}: 2 Worker replica(s) dropped: the trial runs the PyTorchJob Master's pod"
-        " alone (so with a world size of 1); a Study trial is one pod today (trials that are"
-        " not one pod are not built yet)"
+    [worker] = replicas["Worker"]["template"]["spec"]["containers"]
+    assert "--lr=${params.lr}" in worker["command"]
+    assert not [n for n in conversion.notes if "replica(s) dropped" in n]
+    assert notes_at(conversion, "spec.trialTemplate.trialSpec.kind") == [
+        "spec.trialTemplate.trialSpec.kind: the whole PyTorchJob runs as each trial"
+        " (trialTemplate.workload): the cluster admin must allow PyTorchJob (kubeflow.org/v1)"
+        " in the Helm value trialPolicy.workloads"
     ]
-    master = "spec.trialTemplate.trialSpec.spec.pytorchReplicaSpecs.Master.restartPolicy"
-    assert notes_at(conversion, master)[0].startswith(f"{master}: OnFailure is not carried over")
 
 
 def test_a_pytorchjob_experiment_maps_its_search_and_budget() -> None:
@@ -205,7 +221,7 @@ def test_an_optimization_job_maps_field_by_field() -> None:
     where = "spec.trainJobTemplate.spec"
     assert notes_at(conversion, f"{where}.trainer.numNodes") == [
         f"{where}.trainer.numNodes: 2 nodes became one pod (the training runs on one node);"
-        " a Study trial is one pod today (trials that are not one pod are not built yet)"
+        " an OptimizationJob's trials are imported as one pod each"
     ]
     assert notes_at(conversion, f"{where}.runtimeRef")[0].startswith(
         f"{where}.runtimeRef: the training runtime 'torch-distributed' is not used"
@@ -490,7 +506,8 @@ def _pytorch_with_reference(reference: str, labels: dict[str, str] | None = None
 )
 def test_trial_parameter_references_resolve(reference: str, value: str) -> None:
     doc = _pytorch_with_reference(reference, labels={"team": "vision"})
-    pod = valid(doc).manifest["spec"]["trialTemplate"]["pod"]
+    workload = valid(doc).manifest["spec"]["trialTemplate"]["workload"]
+    pod = workload["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]
     assert pod["containers"][0]["env"] == [{"name": "RUN_NAME", "value": value}]
 
 
@@ -538,35 +555,43 @@ def _tfjob(replicas: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def test_a_tfjob_runs_its_chief() -> None:
+def test_a_tfjob_is_kept_whole_with_its_chief_first() -> None:
     conversion = valid(_tfjob({"PS": 1, "Chief": 1, "Worker": 4}))
-    dropped = [n for n in conversion.notes if "replica(s) dropped" in n]
-    assert [n.split(": ")[0].rsplit(".", 1)[1] for n in dropped] == ["PS", "Worker"]
-    assert "the trial runs the TFJob Chief's pod alone" in dropped[1]
+    workload = conversion.manifest["spec"]["trialTemplate"]["workload"]
+    assert workload["kind"] == "TFJob"
+    assert workload["spec"]["tfReplicaSpecs"]["Worker"]["replicas"] == 4
+    assert workload["podTemplates"] == [
+        "spec.tfReplicaSpecs.Chief.template",
+        "spec.tfReplicaSpecs.PS.template",
+        "spec.tfReplicaSpecs.Worker.template",
+    ]
+    assert workload["successCondition"] == "status.conditions[type=Succeeded].status == True"
+    assert workload["failureCondition"] == "status.conditions[type=Failed].status == True"
+    assert any("the Chief replica's first pod reports the metrics" in n for n in conversion.notes)
 
 
-def test_a_job_of_workers_only_runs_one_worker() -> None:
+def test_a_job_of_workers_only_reports_from_the_first_worker() -> None:
     conversion = valid(_tfjob({"Worker": 3}))
-    assert any("3 Worker replicas became one pod" in n for n in conversion.notes)
+    workload = conversion.manifest["spec"]["trialTemplate"]["workload"]
+    assert workload["podTemplates"] == ["spec.tfReplicaSpecs.Worker.template"]
+    assert any("the Worker replica's first pod reports the metrics" in n for n in conversion.notes)
 
 
-def test_a_job_with_more_than_a_pod_template_lists_the_rest() -> None:
+def test_a_job_is_kept_whole_parallelism_labels_and_all() -> None:
     doc = load("random-job.yaml")
     job = doc["spec"]["trialTemplate"]["trialSpec"]["spec"]
     job.update(parallelism=2, completions=4)
     job["template"]["metadata"] = {"labels": {"app": "mnist"}}
     job["template"]["spec"]["restartPolicy"] = "OnFailure"
     conversion = valid(doc)
-    where = "spec.trialTemplate.trialSpec.spec"
-    assert notes_at(conversion, where) == [
-        f"{where}: Job fields not carried over: completions, parallelism"
-        " (a trial runs one pod, once per attempt)"
-    ]
-    assert notes_at(conversion, f"{where}.template.metadata")
-    assert notes_at(conversion, f"{where}.template.spec.restartPolicy")
+    kept = conversion.manifest["spec"]["trialTemplate"]["workload"]["spec"]
+    assert (kept["parallelism"], kept["completions"]) == (2, 4)
+    assert kept["template"]["metadata"] == {"labels": {"app": "mnist"}}
+    assert kept["template"]["spec"]["restartPolicy"] == "OnFailure"
+    assert notes_at(conversion, "spec.trialTemplate.trialSpec.spec") == []
 
 
-def test_a_katib_trainjob_trial_becomes_its_trainer_container() -> None:
+def test_a_katib_trainjob_trial_is_kept_as_a_trainjob() -> None:
     doc = load("pytorchjob.yaml")
     doc["spec"]["trialTemplate"]["trialSpec"] = {
         "apiVersion": "trainer.kubeflow.org/v1alpha1",
@@ -580,12 +605,22 @@ def test_a_katib_trainjob_trial_becomes_its_trainer_container() -> None:
             },
         },
     }
-    pod = valid(doc).manifest["spec"]["trialTemplate"]["pod"]
-    assert pod == {
-        "containers": [
-            {"name": "pytorch", "image": "mnist:1", "command": ["python3", "--lr=${params.lr}"]}
-        ]
+    conversion = valid(doc)
+    template = conversion.manifest["spec"]["trialTemplate"]
+    assert "primaryContainer" not in template
+    assert template["workload"] == {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "TrainJob",
+        "spec": {
+            "runtimeRef": {"name": "torch-distributed"},
+            "trainer": {
+                "numNodes": 2,
+                "image": "mnist:1",
+                "command": ["python3", "--lr=${params.lr}"],
+            },
+        },
     }
+    assert notes_at(conversion, "spec.trialTemplate.primaryContainerName")
 
 
 @pytest.mark.parametrize(
@@ -594,7 +629,7 @@ def test_a_katib_trainjob_trial_becomes_its_trainer_container() -> None:
         (
             {"apiVersion": "tekton.dev/v1beta1", "kind": "PipelineRun", "spec": {}},
             r"^spec.trialTemplate.trialSpec.kind: a PipelineRun \(tekton.dev/v1beta1\)"
-            r" cannot become a trial pod",
+            r" cannot be imported",
         ),
         (
             {
@@ -607,7 +642,7 @@ def test_a_katib_trainjob_trial_becomes_its_trainer_container() -> None:
         ),
     ],
 )
-def test_a_workload_that_cannot_be_one_pod_is_one_problem(
+def test_a_workload_that_cannot_be_imported_is_one_problem(
     trial_spec: dict[str, Any], message: str
 ) -> None:
     doc = load("random-job.yaml")

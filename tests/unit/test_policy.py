@@ -413,4 +413,5 @@ def test_a_policy_needs_a_known_level_and_an_account() -> None:
 @pytest.mark.parametrize("path", sorted((REPO / "examples").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_example_meets_restricted(path: Path) -> None:
     study = load_study(path)
-    assert TrialPolicy().template_problems(study.spec.trial_template.pod) == []
+    policy = TrialPolicy(workload_kinds=(("batch/v1", "Job"),))
+    assert policy.trial_template_problems(study.spec.trial_template) == []

@@ -95,8 +95,23 @@ def test_without_policy_only_the_model_is_checked(
 def test_every_example_meets_the_default_policy(
     path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["validate", "--policy", "restricted", str(path)]) == 0
+    args = ["--policy", "restricted", "--workload-kind", "batch/v1/Job", str(path)]
+    assert main(["validate", *args]) == 0
     assert "meets the trial policy (restricted" in capsys.readouterr().out
+
+
+def test_a_workload_kind_must_be_allowed(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(REPO / "examples" / "job.yaml")
+    assert main(["validate", "--policy", "restricted", path]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}: spec.trialTemplate.workload.kind: Job (batch/v1) is not allowed by the trial "
+        "policy (allowed: none); the cluster admin lists the kinds in the Helm value "
+        "trialPolicy.workloads"
+    ]
+    assert main(["validate", "--workload-kind", "batch/v1/Job", path]) == 2
+    assert "--workload-kind needs --policy" in capsys.readouterr().err
+    assert main(["validate", "--policy", "baseline", "--workload-kind", "Job", path]) == 2
+    assert "--workload-kind 'Job' is not API_VERSION/KIND" in capsys.readouterr().err
 
 
 def test_a_bad_level_is_bad_input(manifest: Path) -> None:

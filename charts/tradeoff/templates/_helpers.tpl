@@ -119,6 +119,13 @@ wildcards, no secrets, no configmaps.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
+{{- range .Values.trialPolicy.workloads }}
+# Trials that are {{ .kind }}s ({{ .apiVersion }}): created, read, deleted when pruned or
+# cancelled (trialPolicy.workloads).
+- apiGroups: [{{ include "tradeoff.apiGroup" .apiVersion | quote }}]
+  resources: [{{ .resource | quote }}]
+  verbs: ["get", "create", "delete"]
+{{- end }}
 {{- if and .Values.peering.enabled (not (include "tradeoff.allNamespaces" .)) }}
 - apiGroups: ["kopf.dev"]
   resources: ["kopfpeerings"]
@@ -144,4 +151,18 @@ wildcards, no secrets, no configmaps.
 {{/* The artifact claim's name: artifacts.persistentVolumeClaim.claimName or <fullname>-artifacts. */}}
 {{- define "tradeoff.artifactsClaim" -}}
 {{- .Values.artifacts.persistentVolumeClaim.claimName | default (printf "%s-artifacts" (include "tradeoff.fullname" .)) }}
+{{- end }}
+
+{{/* The API group of an apiVersion ("batch/v1" -> "batch"; "v1" -> ""). */}}
+{{- define "tradeoff.apiGroup" -}}
+{{- if contains "/" . }}{{ (splitList "/" .) | first }}{{ end -}}
+{{- end }}
+
+{{/* TRADEOFF_WORKLOAD_KINDS: apiVersion/kind=resource of each allowed workload kind. */}}
+{{- define "tradeoff.workloadKinds" -}}
+{{- $out := list -}}
+{{- range .Values.trialPolicy.workloads -}}
+{{- $out = append $out (printf "%s/%s=%s" .apiVersion .kind .resource) -}}
+{{- end -}}
+{{- join "," $out -}}
 {{- end }}

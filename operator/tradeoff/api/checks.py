@@ -17,6 +17,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tradeoff.api.references import reference_problems
 from tradeoff.api.space import Parameter, space_problems
+from tradeoff.api.workload import trainer_container
+from tradeoff.api.workload_kinds import TRAINJOB, pod_templates
 
 __all__ = ["SpecParts", "cross_field_problems", "parse_fields"]
 
@@ -78,6 +80,8 @@ class SpecParts:
     early_stopping: EarlyStoppingLike | None = None
     selection: SelectionLike | None = None
     pod: Mapping[str, Any] | None = None
+    workload_pods: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    """(path, PodSpec) of each pod template of a workload: references are checked there."""
 
     @classmethod
     def parse(cls, model: type[BaseModel], data: Mapping[str, Any]) -> SpecParts:
@@ -110,12 +114,27 @@ class SpecParts:
         _, template = _raw(model, data, "trial_template")
         pod = template.get("pod") if isinstance(template, dict) else None
         parts.pod = pod if isinstance(pod, dict) else None
+        workload = template.get("workload") if isinstance(template, dict) else None
+        if isinstance(workload, dict):
+            parts.workload_pods = workload_pod_specs(workload)
         return parts
 
     @property
     def parameter_names(self) -> set[str]:
         parsed = {p.name for p in self.parameters or [] if p is not None}
         return parsed | self.unparsed_names
+
+
+def workload_pod_specs(workload: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(path, PodSpec) of every pod template of a raw `trialTemplate.workload`."""
+    api_version, kind = str(workload.get("apiVersion", "")), str(workload.get("kind", ""))
+    body = {"spec": workload.get("spec")}
+    paths = workload.get("podTemplates")
+    if (api_version, kind) == TRAINJOB:
+        return [("spec.trainer", {"containers": [trainer_container(workload.get("spec") or {})]})]
+    found = pod_templates(api_version, kind, body, paths if isinstance(paths, list) else None)
+    specs = [(t.path, t.template.get("spec")) for t in found]
+    return [(f"{path}.spec", spec) for path, spec in specs if isinstance(spec, dict)]
 
 
 def cross_field_problems(parts: SpecParts) -> list[tuple[str, str]]:
@@ -131,6 +150,9 @@ def cross_field_problems(parts: SpecParts) -> list[tuple[str, str]]:
     if parts.pod is not None and parts.parameters is not None:
         found = reference_problems(parts.pod, parts.parameter_names)
         problems += [(f"trialTemplate.{p}", m) for p, m in found]
+    for where, pod in parts.workload_pods if parts.parameters is not None else []:
+        found = reference_problems(pod, parts.parameter_names)
+        problems += [(f"trialTemplate.workload.{where}{p[3:]}", m) for p, m in found]
     return problems
 
 

@@ -25,6 +25,7 @@ from tradeoff.api.pss import (
     pod_security_problems,
     shown,
 )
+from tradeoff.api.template import TrialTemplate
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -40,6 +41,7 @@ __all__ = [
 
 DEFAULT_ACCOUNT = "default"
 TEMPLATE_PATH = "spec.trialTemplate.pod"
+WORKLOAD_PATH = "spec.trialTemplate.workload"
 _ACCOUNT_FIELDS = ("serviceAccountName", "serviceAccount")  # the second: deprecated alias
 
 
@@ -54,6 +56,10 @@ class PolicyViolation(Exception):
 def problem_lines(problems: Sequence[Problem]) -> list[str]:
     """`path: message`, one line per problem."""
     return [f"{path}: {message}" for path, message in problems]
+
+
+def _kinds(kinds: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(f"{kind} ({api_version})" for api_version, kind in kinds)
 
 
 def _default(obj: dict[str, Any], key: str, value: Any) -> Any:
@@ -98,6 +104,8 @@ class TrialPolicy:
 
     level: Level = "restricted"
     service_accounts: tuple[str, ...] = (DEFAULT_ACCOUNT,)
+    workload_kinds: tuple[tuple[str, str], ...] = ()
+    """(apiVersion, kind) of the resources a trial may be besides a pod (none by default)."""
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -106,7 +114,10 @@ class TrialPolicy:
             raise ValueError("name at least one ServiceAccount trials may run as")
 
     def __str__(self) -> str:
-        return f"{self.level}, service accounts: {', '.join(self.service_accounts)}"
+        text = f"{self.level}, service accounts: {', '.join(self.service_accounts)}"
+        if self.workload_kinds:
+            text += f", workloads: {_kinds(self.workload_kinds)}"
+        return text
 
     def check(self, pod_spec: Mapping[str, Any], prefix: str) -> list[Problem]:
         """Each field of a PodSpec, as it will be created, that the policy does not allow."""
@@ -118,6 +129,29 @@ class TrialPolicy:
     def template_problems(self, pod_template: Mapping[str, Any]) -> list[Problem]:
         """The problems of a Study's `trialTemplate.pod`, secure defaults filled in first."""
         return self.check(harden(pod_template), TEMPLATE_PATH)
+
+    def trial_template_problems(self, template: TrialTemplate) -> list[Problem]:
+        """The problems of a Study's trial template: its pod, or its workload's kind and
+        every pod template the workload holds (each as a trial pod would be checked)."""
+        if template.workload is None:
+            return self.template_problems(template.primary_pod)
+        workload = template.workload
+        if (workload.api_version, workload.kind) not in self.workload_kinds:
+            allowed = _kinds(self.workload_kinds) or "none"
+            return [
+                (
+                    f"{WORKLOAD_PATH}.kind",
+                    f"{workload.kind} ({workload.api_version}) is not allowed by the trial "
+                    f"policy (allowed: {allowed}); the cluster admin lists the kinds in the "
+                    "Helm value trialPolicy.workloads",
+                )
+            ]
+        problems: list[Problem] = []
+        for found in workload.templates():
+            spec = found.template.get("spec")
+            path = f"{WORKLOAD_PATH}.{found.path}.spec"
+            problems += self.check(harden(spec if isinstance(spec, dict) else {}), path)
+        return problems
 
     def _account_problems(self, spec: Mapping[str, Any], prefix: str) -> list[Problem]:
         allowed = ", ".join(self.service_accounts)

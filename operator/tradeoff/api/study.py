@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from tradeoff.api._base import ApiModel
-from tradeoff.api.checks import SpecParts, cross_field_problems
+from tradeoff.api.checks import SpecParts, cross_field_problems, workload_pod_specs
 from tradeoff.api.duration import Duration, parse_duration
 from tradeoff.api.economics import EconomicsSpec
 from tradeoff.api.ensemble import MEASURED_METRICS, EnsembleSpec
@@ -194,6 +194,7 @@ class StudySpec(ApiModel):
             early_stopping=spec.early_stopping,
             selection=spec.selection,
             pod=spec.trial_template.pod,
+            workload_pods=_workload_pods(spec.trial_template),
         )
         problems = cross_field_problems(parts)
         if spec.ensemble is not None:
@@ -226,6 +227,10 @@ def _ensemble_problems(spec: StudySpec) -> list[tuple[str, str]]:
         for o in spec.objectives
         if o.direction == "maximize" and o.name not in MEASURED_METRICS
     ]
+
+
+def _workload_pods(template: TrialTemplate) -> list[tuple[str, Mapping[str, Any]]]:
+    return [] if template.workload is None else workload_pod_specs(template.workload.wire())
 
 
 class ObjectMeta(ApiModel):

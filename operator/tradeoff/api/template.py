@@ -22,6 +22,7 @@ from tradeoff.api._base import ApiModel
 from tradeoff.api.duration import Duration, parse_duration
 from tradeoff.api.errors import SpecProblem
 from tradeoff.api.space import ParamValue
+from tradeoff.api.workload import Workload, container_problems
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 CONTEXT_REFERENCES = {("trial", "name"), ("trial", "number"), ("study", "name")}
@@ -54,33 +55,44 @@ class TrialTemplate(ApiModel):
     primary_container: str | None = Field(
         default=None, description="Container whose output holds the metrics; default the first."
     )
-    pod: dict[str, Any] = Field(
-        description="A Kubernetes PodSpec.",
+    pod: dict[str, Any] | None = Field(
+        default=None,
+        description="A Kubernetes PodSpec (or give workload).",
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+    workload: Workload | None = Field(
+        default=None,
+        description="A resource that runs pods (Job, JobSet, PyTorchJob, TrainJob, ...).",
     )
 
     @model_validator(mode="after")
     def _check_pod(self) -> TrialTemplate:
-        containers = self.pod.get("containers")
-        if not isinstance(containers, list) or not containers:
-            raise SpecProblem([("pod.containers", "needs at least one container")])
-        problems: list[tuple[str, str]] = []
-        for i, c in enumerate(containers):
-            if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
-                problems.append((f"pod.containers[{i}].name", "every container needs a name"))
-                continue
-            for field in ("command", "args"):
-                value = c.get(field)
-                if value is not None and not (
-                    isinstance(value, list) and all(isinstance(v, str) for v in value)
-                ):
-                    problems.append((f"pod.containers[{i}].{field}", "must be a list of strings"))
-        names = [c.get("name") for c in containers if isinstance(c, dict)]
+        if (self.pod is None) == (self.workload is None):
+            raise SpecProblem([("pod", "give exactly one of pod or workload")])
+        if self.workload is not None:
+            if self.workload.primary_container_missing(self.primary_container):
+                problem = f"no container named {self.primary_container!r} in the primary pod"
+                raise SpecProblem([("primaryContainer", problem)])
+            return self
+        assert self.pod is not None
+        problems = container_problems(self.pod, "pod")
+        if problems:
+            raise SpecProblem(problems)
+        names = [c.get("name") for c in self.pod["containers"]]
         if self.primary_container is not None and self.primary_container not in names:
             problems.append(("primaryContainer", f"no container named {self.primary_container!r}"))
         if problems:
             raise SpecProblem(problems)
         return self
+
+    @property
+    def primary_pod(self) -> dict[str, Any]:
+        """The PodSpec whose container reports the metrics (the pod, or the workload's
+        primary pod template)."""
+        if self.workload is not None:
+            return self.workload.primary_pod_spec()
+        assert self.pod is not None
+        return self.pod
 
     @property
     def active_deadline_seconds(self) -> float | None:
@@ -89,7 +101,7 @@ class TrialTemplate(ApiModel):
     def primary_index(self) -> int:
         if self.primary_container is None:
             return 0
-        names = [c.get("name") for c in self.pod["containers"]]
+        names = [c.get("name") for c in self.primary_pod["containers"]]
         return names.index(self.primary_container)
 
 
@@ -146,8 +158,30 @@ def render_pod_spec(
     trial: str,
     number: int,
 ) -> dict[str, Any]:
-    """The template's PodSpec for one trial: references substituted, trial env added."""
-    pod = copy.deepcopy(template.pod)
+    """The template's PodSpec for one trial (a workload's primary pod template's, in local
+    mode): references substituted, trial env added."""
+    return render_spec(
+        template.primary_pod,
+        template.primary_index(),
+        params,
+        study=study,
+        trial=trial,
+        number=number,
+    )
+
+
+def render_spec(
+    pod_spec: Mapping[str, Any],
+    primary_index: int | None,
+    params: Mapping[str, ParamValue],
+    *,
+    study: str,
+    trial: str,
+    number: int,
+) -> dict[str, Any]:
+    """A PodSpec with references substituted; the trial env added to the container at
+    `primary_index` (none when None: a workload's other pod templates)."""
+    pod = copy.deepcopy(dict(pod_spec))
     r = _Renderer(params, {"trial.name": trial, "trial.number": str(number), "study.name": study})
     for c in pod["containers"]:
         for field in ("command", "args"):
@@ -161,7 +195,9 @@ def render_pod_spec(
                 rendered = {k: r.render(str(q)) for k, q in resources[kind].items()}
                 resources[kind] = {k: v for k, v in rendered.items() if v is not None}
     _render_placement(r, pod)
-    primary = pod["containers"][template.primary_index()]
+    if primary_index is None:
+        return pod
+    primary = pod["containers"][primary_index]
     primary["env"] = [
         *(e for e in primary.get("env") or [] if e.get("name") not in _TRIAL_ENV),
         {"name": ENV_PARAMS, "value": json.dumps(dict(params), sort_keys=True)},

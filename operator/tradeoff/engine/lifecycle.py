@@ -70,8 +70,10 @@ Ending = Literal[
     "pruned",
     "cancelled",
     "interrupted",
+    "failed",
 ]
-"""How an attempt ended: on its own (`exited`), or why it was ended or never ran."""
+"""How an attempt ended: on its own (`exited`), or why it was ended or never ran
+(`failed`: a workload of several pods said it failed, e.g. a Job's Failed condition)."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,8 @@ def _failure(spec: StudySpec, o: AttemptOutcome) -> tuple[str, str] | None:
         return "Evicted", f"evicted{detail}"
     if o.ending == "start_error":
         return o.cause or "StartError", f"could not start{detail}"
+    if o.ending == "failed":
+        return o.cause or "WorkloadFailed", f"failed{detail}"
     if o.signal is not None:
         return "Error", f"killed by {_signal_name(o.signal)}{detail}"
     if o.exit_code not in (None, 0):

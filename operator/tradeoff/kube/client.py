@@ -194,6 +194,56 @@ class Kube:
             if error.status != 404:
                 raise
 
+    # -- workloads (trials that are not one pod) ---------------------------------------
+    def create_workload(self, plural: str, namespace: str, body: Obj) -> bool:
+        """Create a workload (Job, PyTorchJob, ...); False if one of that name exists."""
+        group, _, version = str(body["apiVersion"]).rpartition("/")
+        try:
+            self.custom.create_namespaced_custom_object(
+                group, version, namespace, plural, body, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
+    def get_workload(self, api_version: str, plural: str, namespace: str, name: str) -> Obj | None:
+        group, _, version = api_version.rpartition("/")
+        try:
+            found: Obj = self.custom.get_namespaced_custom_object(
+                group, version, namespace, plural, name, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return found
+
+    def delete_workload(self, api_version: str, plural: str, namespace: str, name: str) -> None:
+        """Delete a workload and (in the background) the pods it made."""
+        group, _, version = api_version.rpartition("/")
+        try:
+            self.custom.delete_namespaced_custom_object(
+                group, version, namespace, plural, name,
+                propagation_policy="Background", grace_period_seconds=0,
+                _request_timeout=REQUEST_TIMEOUT,
+            )  # fmt: skip
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+    def select_pods(self, namespace: str, selector: str) -> list[Obj]:
+        """The pods that match a label selector."""
+        response = self.core.list_namespaced_pod(
+            namespace,
+            label_selector=selector,
+            _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
+        items: list[Obj] = json.loads(response.data).get("items") or []
+        return items
+
     def get_secret(self, namespace: str, name: str) -> Obj | None:
         try:
             response = self.core.read_namespaced_secret(

@@ -161,4 +161,4 @@ def _mount_artifacts(spec: dict[str, Any], primary: dict[str, Any], claim: str, 
 def primary_container(study: Study) -> str:
     """Name of the container whose output holds the metrics."""
     template = study.spec.trial_template
-    return str(template.pod["containers"][template.primary_index()]["name"])
+    return str(template.primary_pod["containers"][template.primary_index()]["name"])

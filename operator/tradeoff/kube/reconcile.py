@@ -161,7 +161,7 @@ def checked_study(obj: Obj, policy: TrialPolicy, recorded: AlgorithmChoice | Non
     started) and its trial template meets the policy; ManifestError lists the problems,
     one line each."""
     study = validate_study({k: v for k, v in obj.items() if k != "status"}, recorded=recorded)
-    problems = policy.template_problems(study.spec.trial_template.pod)
+    problems = policy.trial_template_problems(study.spec.trial_template)
     if problems:
         raise ManifestError(problem_lines(problems))
     return study

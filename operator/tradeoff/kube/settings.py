@@ -80,6 +80,8 @@ class Settings:
     """Seconds a pod may keep failing to pull its image before its attempt fails."""
     trial_policy: TrialPolicy = field(default_factory=TrialPolicy)
     """What trial pods may ask for: a Pod Security Standard level and ServiceAccounts."""
+    workload_resources: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """(apiVersion, kind) -> resource (plural) of each workload kind trials may be."""
     crash_at: Mapping[str, int] = field(default_factory=dict)
     """Test-only crash points: point -> the how-many-th time reaching it exits (from 1)."""
     signing_key_secret: str = "tradeoff-signing-key"
@@ -255,6 +257,26 @@ def load_economics_config(
 _ACCOUNT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
+_KIND_ENTRY = re.compile(r"^([a-z0-9.-]+/)?(v[a-z0-9]+)/([A-Za-z][A-Za-z0-9]*)=([a-z][a-z0-9.-]*)$")
+
+
+def workload_kinds(text: str, where: str = "TRADEOFF_WORKLOAD_KINDS") -> dict[tuple[str, str], str]:
+    """`batch/v1/Job=jobs,kubeflow.org/v1/PyTorchJob=pytorchjobs`: (apiVersion, kind) ->
+    resource of each kind a trial may be besides a pod."""
+    found: dict[tuple[str, str], str] = {}
+    for item in (i.strip() for i in text.split(",")):
+        if not item:
+            continue
+        match = _KIND_ENTRY.match(item)
+        if match is None:
+            raise SettingsError(
+                f"{where}: {item!r} is not API_VERSION/KIND=RESOURCE (e.g. batch/v1/Job=jobs)"
+            )
+        group, version, kind, plural = match.groups()
+        found[(f"{group or ''}{version}", kind)] = plural
+    return found
+
+
 def trial_policy_from(
     level: str | None, accounts: list[str] | None, env: Mapping[str, str]
 ) -> TrialPolicy:
@@ -277,7 +299,8 @@ def trial_policy_from(
                 "'-' and '.')"
             )
     names = tuple(dict.fromkeys(accounts)) if accounts else ("default",)
-    return TrialPolicy(level, names)
+    kinds = workload_kinds(env.get("TRADEOFF_WORKLOAD_KINDS", ""), "TRADEOFF_WORKLOAD_KINDS")
+    return TrialPolicy(level, names, tuple(kinds))
 
 
 def settings_from(
@@ -345,6 +368,7 @@ def settings_from(
         intensity=intensity,
         peering=peering_name,
         trial_policy=trial_policy_from(trial_policy, trial_service_accounts, env),
+        workload_resources=workload_kinds(env.get("TRADEOFF_WORKLOAD_KINDS", "")),
         crash_at=parse_crash_at(env.get("TRADEOFF_CRASH_AT", "")),
         signing_key_secret=env.get("TRADEOFF_SIGNING_KEY_SECRET") or "tradeoff-signing-key",
         own_namespace=env.get("POD_NAMESPACE") or None,

@@ -36,8 +36,8 @@ from tradeoff.kube.trialbase import (
     QUOTA_RETRY,
     TERMINAL,
     Stopped,
-    TrialBase,
 )
+from tradeoff.kube.workload_steps import WorkloadSteps
 from tradeoff.trial_output import TrialOutput
 
 __all__ = ["PENDING_POLL", "QUOTA_EXCEEDED", "QUOTA_RETRY", "Stopped", "TrialDriver"]
@@ -45,7 +45,7 @@ __all__ = ["PENDING_POLL", "QUOTA_EXCEEDED", "QUOTA_RETRY", "Stopped", "TrialDri
 log = logging.getLogger("tradeoff.operator")
 
 
-class TrialDriver(TrialBase):
+class TrialDriver(WorkloadSteps):
     """Runs one Trial to its end; `run()` returns when it ended or the driver must stop."""
 
     def step(self) -> bool:
@@ -84,12 +84,17 @@ class TrialDriver(TrialBase):
             created = attempts.parse_time(obj["metadata"].get("creationTimestamp"))
             if trial.status.attempts == 0 and self._carbon_wait(study, trial, created):
                 return True
+            if study.spec.trial_template.workload is not None and not trial.is_ensemble:
+                return self._start_workload(study, trial, uid)
             return self._start_attempt(study, trial, uid)
+        self._algorithm = choose_algorithm(study.spec, recorded).name
+        self._study_uid = str(study_obj["metadata"].get("uid", ""))
+        # The Ensemble trial is one pod of the operator's image, whatever the template.
+        if study.spec.trial_template.workload is not None and not trial.is_ensemble:
+            return self._workload_step(study, trial)
         container = CONTAINER if trial.is_ensemble else primary_container(study)
         pod = self._pod(pod_name(self.name, attempt))
         phase = attempts.phase(pod)
-        self._algorithm = choose_algorithm(study.spec, recorded).name
-        self._study_uid = str(study_obj["metadata"].get("uid", ""))
         if phase == "pending" and pod is not None:
             stuck = attempts.stuck(pod, now_utc(), self.ctx.settings.pending_timeout)
             if stuck is not None and stuck.fatal:
@@ -206,12 +211,20 @@ class TrialDriver(TrialBase):
                 decision = kept.should_prune(records, trial.number)
             status.pruning_state = dict(decision.pruning_state)
             if decision.prune:
-                spent = self._price(study, pod, container, output.final)
+                workload = study.spec.trial_template.workload is not None
+                if workload:
+                    pods = self._attempt_pods(study, trial)
+                    spent = self._workload_price(study, pods, pod, container, output)
+                else:
+                    spent = self._price(study, pod, container, output.final)
                 pruned = AttemptOutcome(
                     "pruned", metrics=output.final, invalid=output.invalid, economics=spent
                 )
                 self._ended(study, trial, pruned)
-                self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
+                if workload:
+                    self._stop_workload(study, trial)
+                else:
+                    self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
                 return True
         self._write(status)
         return False
@@ -274,9 +287,16 @@ class TrialDriver(TrialBase):
         stop = attempts.study_stop(study_obj, study.metadata.name)
         status = trial.status
         pod = None
-        if status.attempts and not _attempt_due(status):  # an attempt is under way
+        under_way = status.attempts and not _attempt_due(status)
+        workload = study.spec.trial_template.workload is not None
+        spent = None
+        if under_way and workload:
+            pods = self._attempt_pods(study, trial)
+            spent = self._workload_price(study, pods, None, primary_container(study), None)
+        elif under_way:  # an attempt is under way
             pod = self._pod(pod_name(self.name, status.attempts))
-        spent = self._price(study, pod, primary_container(study)) if pod is not None else None
+        if pod is not None:
+            spent = self._price(study, pod, primary_container(study))
         outcome = AttemptOutcome("cancelled", economics=spent)
         move = lifecycle.end_attempt(
             study.spec, status, outcome, now=now_utc(), stopped=stop.message
@@ -289,6 +309,8 @@ class TrialDriver(TrialBase):
         )
         if pod is not None:
             self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
+        if under_way and workload:
+            self._stop_workload(study, trial)
         # A finished Study rests (no timer passes): its counts are brought up to date now.
         reconcile_study(self.ctx, self.namespace, study.metadata.name)
         self.sleep(PARK_WAIT)  # until kopf stops the daemon: the trial no longer matches

@@ -78,8 +78,15 @@ def _bad(message: str) -> int:
 def _command_problem(study: Study) -> str | None:
     """Why the trial command cannot run locally (checked before anything starts)."""
     template = study.spec.trial_template
+    if template.workload is not None:
+        print(
+            f"tradeoff run: warning: spec.trialTemplate.workload: only the primary container"
+            f" of the {template.workload.kind} runs here (its other pods and replicas run in"
+            " a cluster)",
+            file=sys.stderr,
+        )
     index = template.primary_index()
-    container = template.pod["containers"][index]
+    container = template.primary_pod["containers"][index]
     if "${" in str((container.get("command") or [""])[0]):
         return None  # the program depends on the parameters: checked per trial
     try:

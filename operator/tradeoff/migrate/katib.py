@@ -59,7 +59,8 @@ def from_experiment(doc: dict[str, Any], name: str | None = None) -> Conversion:
         out["goal"] = out.pop("goal")
     _metrics_collector(spec, notes)
     out["trialTemplate"] = _template(spec, names, metadata.get("namespace"), notes)
-    unused(names, out["trialTemplate"]["pod"], notes)
+    template = out["trialTemplate"]
+    unused(names, template.get("pod") or template["workload"], notes)
     if spec.get("resumePolicy") not in (None, "Never"):
         notes.add(
             "spec.resumePolicy",
@@ -197,16 +198,23 @@ def _template(
     primary = primary if isinstance(primary, str) and primary else None
     workload = workload_pod(template["trialSpec"], primary, notes, f"{where}.trialSpec")
     values = trial_parameters(template, names, namespace)
-    pod = substitute(workload.pod, values, f"{where}.trialSpec")
+    body = substitute(workload.pod or workload.workload, values, f"{where}.trialSpec")
     for field in ("successCondition", "failureCondition"):
         if template.get(field):
-            notes.add(
-                f"{where}.{field}",
-                "not needed: a trial succeeds when its primary container exits 0 and has"
-                " reported the objective",
+            why = (
+                "Tradeoff knows when a trial's workload succeeded or failed (its kind's conditions)"
+                if workload.workload is not None
+                else "a trial succeeds when its primary container exits 0 and has reported"
+                " the objective"
             )
+            notes.add(f"{where}.{field}", f"not needed: {why}")
     if template.get("primaryPodLabels"):
-        notes.add(f"{where}.primaryPodLabels", "not needed: the trial's one pod is its primary pod")
+        why = (
+            "the primary replica's first pod reports the metrics"
+            if workload.workload is not None
+            else "the trial's one pod is its primary pod"
+        )
+        notes.add(f"{where}.primaryPodLabels", f"not needed: {why}")
     if template.get("retain"):
         notes.add(
             f"{where}.retain",
@@ -218,7 +226,13 @@ def _template(
         out["retries"] = workload.retries
     if workload.active_deadline is not None:
         out["activeDeadline"] = workload.active_deadline
-    if primary is not None:
+    trainjob = (workload.workload or {}).get("kind") == "TrainJob"
+    if primary is not None and trainjob:
+        notes.add(
+            f"{where}.primaryContainerName",
+            "not needed: a TrainJob's trainer container (node) reports the metrics",
+        )
+    elif primary is not None:
         out["primaryContainer"] = primary
-    out["pod"] = pod
+    out["pod" if workload.pod is not None else "workload"] = body
     return out

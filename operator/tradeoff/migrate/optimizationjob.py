@@ -56,6 +56,7 @@ def from_optimization_job(doc: dict[str, Any], name: str | None = None) -> Conve
         notes,
         "spec.trainJobTemplate.spec",
     )
+    assert workload.pod is not None
     container = workload.pod["containers"][0]
     env = [
         e for e in container.get("env") or [] if not str(e.get("name", "")).startswith(ENV_PREFIX)

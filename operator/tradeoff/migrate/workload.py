@@ -1,10 +1,10 @@
-"""A trial workload of Katib or Kubeflow Trainer as the one pod a Study trial runs.
+"""A trial workload of Katib or Kubeflow Trainer as a Study's trial template.
 
-A Study's trial is one pod today (trials that are not one pod, issue #14 item 4, are not
-built). So a batch/v1 Job gives its pod template; a Kubeflow training job (PyTorchJob,
-TFJob, MPIJob, XGBoostJob, ...) gives the pod template of its primary replica (Master,
-Chief or Launcher) and its other replicas are dropped; a TrainJob gives a pod running its
-`trainer` container. Every such loss is a note.
+A Pod stays a pod. A batch/v1 Job, a PyTorchJob, another Kubeflow training job (TFJob,
+MPIJob, XGBoostJob, ...) or a TrainJob is kept whole as `trialTemplate.workload`: every
+replica runs, the primary replica (Master, Chief or Launcher) reports the metrics. Kinds
+Tradeoff does not know get their pod templates and the training operator's conditions
+written out. The cluster admin must allow the kind (the chart's `trialPolicy.workloads`).
 """
 
 from __future__ import annotations
@@ -20,84 +20,64 @@ __all__ = ["Workload", "trainer_pod", "workload_pod"]
 PRIMARY_REPLICAS = ("Master", "Chief", "Launcher")
 """Replica types whose pod reports the metrics, in the order they are looked for."""
 
-RETRIES_MAX = 10
-"""trialTemplate.retries' upper bound."""
-
-ONE_POD = "a Study trial is one pod today (trials that are not one pod are not built yet)"
-
-_JOB_KEYS = {"template", "backoffLimit", "activeDeadlineSeconds"}
+KUBEFLOW_SUCCESS = "status.conditions[type=Succeeded].status == True"
+KUBEFLOW_FAILURE = "status.conditions[type=Failed].status == True"
+"""The conditions every Kubeflow training operator job sets."""
+TRAINJOB_VERSION = "trainer.kubeflow.org/v1alpha1"
+_TRAINER_FIELDS = ("image", "command", "args", "env", "resourcesPerNode", "numNodes")
 
 
 @dataclass
 class Workload:
-    """The trial pod and the trial-template fields the workload also sets."""
+    """The trial pod, or the trial workload (`trialTemplate.workload`)."""
 
-    pod: dict[str, Any]
+    pod: dict[str, Any] | None = None
+    workload: dict[str, Any] | None = None
     retries: int | None = None
     active_deadline: str | None = None
 
 
+def _allow(kind: Any, api_version: str, notes: Notes, where: str) -> None:
+    notes.add(
+        f"{where}.kind",
+        f"the whole {kind} runs as each trial (trialTemplate.workload): the cluster admin"
+        f" must allow {kind} ({api_version}) in the Helm value trialPolicy.workloads",
+    )
+
+
 def workload_pod(trial_spec: Any, primary: str | None, notes: Notes, where: str) -> Workload:
-    """The pod of a Katib trialSpec (a Job, Pod, Kubeflow training job or TrainJob)."""
+    """The trial template of a Katib trialSpec (a Pod, Job, Kubeflow training job or
+    TrainJob)."""
     spec_doc = mapping(trial_spec, where)
     kind = spec_doc.get("kind")
     api_version = str(spec_doc.get("apiVersion") or "")
     spec = mapping(spec_doc.get("spec"), f"{where}.spec")
     if kind == "Job" and api_version.startswith("batch/"):
-        return _job(spec, primary, notes, where)
+        template = mapping(spec.get("template"), f"{where}.spec.template")
+        _pod(template.get("spec"), primary, notes, f"{where}.spec.template.spec", keep=True)
+        _allow(kind, "batch/v1", notes, where)
+        job = {"apiVersion": "batch/v1", "kind": "Job", "spec": copy.deepcopy(spec)}
+        return Workload(workload=job)
     if kind == "Pod" and api_version == "v1":
         return Workload(_pod(spec, primary, notes, f"{where}.spec"))
     if kind == "TrainJob":
-        return trainer_pod(spec, primary or "node", notes, f"{where}.spec")
+        return _trainjob(spec, api_version, notes, where)
     replicas = [k for k in spec if k.endswith("ReplicaSpecs")]
     if replicas and api_version.startswith("kubeflow.org/"):
-        return _replicated(spec, replicas[0], kind, primary, notes, where)
+        return _replicated(spec, replicas[0], kind, api_version, primary, notes, where)
     raise ImportProblem(
         f"{where}.kind",
-        f"a {kind or 'workload without kind'} ({api_version or 'no apiVersion'}) cannot become"
-        f" a trial pod; {ONE_POD}: a batch/v1 Job, a Pod, a Kubeflow training job"
-        " (PyTorchJob, TFJob, MPIJob, ...) or a TrainJob can be imported",
+        f"a {kind or 'workload without kind'} ({api_version or 'no apiVersion'}) cannot be"
+        " imported: a Pod, a batch/v1 Job, a Kubeflow training job (PyTorchJob, TFJob,"
+        " MPIJob, ...) or a TrainJob can",
     )
-
-
-def _job(spec: dict[str, Any], primary: str | None, notes: Notes, where: str) -> Workload:
-    template = mapping(spec.get("template"), f"{where}.spec.template")
-    pod = _pod(template.get("spec"), primary, notes, f"{where}.spec.template.spec")
-    _pod_metadata(template, notes, f"{where}.spec.template.metadata")
-    out = Workload(pod)
-    if "backoffLimit" in spec:
-        limit = spec["backoffLimit"]
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-            raise ImportProblem(
-                f"{where}.spec.backoffLimit", f"must be a whole number >= 0 ({limit!r})"
-            )
-        out.retries = min(limit, RETRIES_MAX)
-        if limit > RETRIES_MAX:
-            notes.add(
-                f"{where}.spec.backoffLimit",
-                f"{limit} pod retries became trialTemplate.retries: {RETRIES_MAX} (its maximum)",
-            )
-    deadline = spec.get("activeDeadlineSeconds")
-    if deadline is not None:
-        if not isinstance(deadline, int) or isinstance(deadline, bool) or deadline <= 0:
-            raise ImportProblem(
-                f"{where}.spec.activeDeadlineSeconds", f"must be a whole number > 0 ({deadline!r})"
-            )
-        out.active_deadline = f"{deadline}s"
-    rest = sorted(k for k in spec if k not in _JOB_KEYS)
-    if rest:
-        notes.add(
-            f"{where}.spec",
-            f"Job fields not carried over: {', '.join(rest)}"
-            " (a trial runs one pod, once per attempt)",
-        )
-    return out
 
 
 def _replicated(
     spec: dict[str, Any],
     key: str,
     kind: Any,
+    api_version: str,
     primary: str | None,
     notes: Notes,
     where: str,
@@ -111,36 +91,54 @@ def _replicated(
             (r for r in replicas if primary in _container_names(replicas[r])),
             next(iter(replicas)),
         )
-    path = f"{where}.spec.{key}.{chosen}"
-    replica = mapping(replicas[chosen], path)
-    template = mapping(replica.get("template"), f"{path}.template")
-    pod = _pod(template.get("spec"), primary, notes, f"{path}.template.spec")
-    _pod_metadata(template, notes, f"{path}.template.metadata")
-    count = replica.get("replicas", 1)
-    if isinstance(count, int) and count > 1:
-        notes.add(f"{path}.replicas", f"{count} {chosen} replicas became one pod; {ONE_POD}")
-    if replica.get("restartPolicy") not in (None, "Never"):
-        notes.add(
-            f"{path}.restartPolicy",
-            f"{replica['restartPolicy']} is not carried over: a trial pod never restarts in place;"
-            " a failed attempt is retried as trialTemplate.retries says",
-        )
-    for name in (r for r in replicas if r != chosen):
-        others = mapping(replicas[name], f"{where}.spec.{key}.{name}")
-        n = others.get("replicas", 1)
-        notes.add(
-            f"{where}.spec.{key}.{name}",
-            f"{n} {name} replica(s) dropped: the trial runs the {kind} {chosen}'s pod alone"
-            f" (so with a world size of 1); {ONE_POD}",
-        )
-    rest = sorted(k for k in spec if k != key)
+    for name in replicas:
+        path = f"{where}.spec.{key}.{name}"
+        template = mapping(mapping(replicas[name], path).get("template"), f"{path}.template")
+        wanted = primary if name == chosen else None
+        _pod(template.get("spec"), wanted, notes, f"{path}.template.spec", keep=True)
+    _allow(kind, api_version, notes, where)
+    out: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "spec": copy.deepcopy(spec)}
+    if (api_version, kind) == ("kubeflow.org/v1", "PyTorchJob"):
+        if chosen != "Master":
+            out["primaryReplica"] = chosen
+        return Workload(workload=out)
+    order = [chosen, *(r for r in replicas if r != chosen)]
+    out["podTemplates"] = [f"spec.{key}.{name}.template" for name in order]
+    out["successCondition"] = KUBEFLOW_SUCCESS
+    out["failureCondition"] = KUBEFLOW_FAILURE
+    notes.add(
+        f"{where}.kind",
+        f"Tradeoff reads a {kind} with the Kubeflow training operator's Succeeded and Failed"
+        f" conditions; the {chosen} replica's first pod reports the metrics",
+    )
+    return Workload(workload=out)
+
+
+def _trainjob(spec: dict[str, Any], api_version: str, notes: Notes, where: str) -> Workload:
+    if api_version != TRAINJOB_VERSION:
+        raise ImportProblem(f"{where}.apiVersion", f"a TrainJob must be {TRAINJOB_VERSION}")
+    trainer = mapping(spec.get("trainer"), f"{where}.spec.trainer")
+    kept = {k: copy.deepcopy(v) for k, v in trainer.items() if k in _TRAINER_FIELDS}
+    body: dict[str, Any] = {"trainer": kept}
+    if spec.get("runtimeRef") is not None:
+        body["runtimeRef"] = copy.deepcopy(mapping(spec["runtimeRef"], f"{where}.spec.runtimeRef"))
+    _allow("TrainJob", api_version, notes, where)
+    rest = sorted(k for k in spec if k not in ("trainer", "runtimeRef"))
     if rest:
-        notes.add(f"{where}.spec", f"{kind} fields not carried over: {', '.join(rest)}")
-    return Workload(pod)
+        notes.add(
+            f"{where}.spec",
+            f"TrainJob fields not carried over: {', '.join(rest)} (a trial's TrainJob takes"
+            " its pods' settings from the runtime)",
+        )
+    extra = sorted(k for k in trainer if k not in _TRAINER_FIELDS)
+    if extra:
+        notes.add(f"{where}.spec.trainer", f"fields not carried over: {', '.join(extra)}")
+    return Workload(workload={"apiVersion": api_version, "kind": "TrainJob", "spec": body})
 
 
 def trainer_pod(spec: dict[str, Any], container: str, notes: Notes, where: str) -> Workload:
-    """The pod of a TrainJob spec: its `trainer` as the one container named `container`."""
+    """The pod of a TrainJob spec: its `trainer` as the one container named `container`
+    (an OptimizationJob's trials, which Tradeoff runs as one pod each)."""
     trainer = mapping(spec.get("trainer"), f"{where}.trainer")
     image = trainer.get("image")
     if not isinstance(image, str) or not image:
@@ -164,7 +162,8 @@ def trainer_pod(spec: dict[str, Any], container: str, notes: Notes, where: str) 
     if isinstance(nodes, int) and nodes > 1:
         notes.add(
             f"{where}.trainer.numNodes",
-            f"{nodes} nodes became one pod (the training runs on one node); {ONE_POD}",
+            f"{nodes} nodes became one pod (the training runs on one node); an"
+            " OptimizationJob's trials are imported as one pod each",
         )
     runtime = mapping(spec.get("runtimeRef"), f"{where}.runtimeRef")
     if runtime:
@@ -177,11 +176,7 @@ def trainer_pod(spec: dict[str, Any], container: str, notes: Notes, where: str) 
     rest = sorted(k for k in spec if k not in ("trainer", "runtimeRef"))
     if rest:
         notes.add(where, f"TrainJob fields not carried over: {', '.join(rest)}")
-    extra = sorted(
-        k
-        for k in trainer
-        if k not in ("image", "command", "args", "env", "resourcesPerNode", "numNodes")
-    )
+    extra = sorted(k for k in trainer if k not in _TRAINER_FIELDS)
     if extra:
         notes.add(f"{where}.trainer", f"fields not carried over: {', '.join(extra)}")
     return Workload({"containers": [c]})
@@ -194,7 +189,10 @@ def _container_names(replica: Any) -> list[Any]:
     return [c.get("name") for c in pod.get("containers") or [] if isinstance(c, dict)]
 
 
-def _pod(spec: Any, primary: str | None, notes: Notes, where: str) -> dict[str, Any]:
+def _pod(
+    spec: Any, primary: str | None, notes: Notes, where: str, *, keep: bool = False
+) -> dict[str, Any]:
+    """A pod template's spec, checked (`keep`: inside a workload, left as it is)."""
     pod = copy.deepcopy(mapping(spec, where))
     containers = pod.get("containers")
     if not isinstance(containers, list) or not containers:
@@ -205,6 +203,8 @@ def _pod(spec: Any, primary: str | None, notes: Notes, where: str) -> dict[str, 
             "spec.trialTemplate.primaryContainerName",
             f"no container named {primary!r} in {where} (containers: {', '.join(map(str, names))})",
         )
+    if keep:
+        return pod
     policy = pod.pop("restartPolicy", None)
     if policy not in (None, "Never"):
         notes.add(
