@@ -28,7 +28,7 @@ from tradeoff.engine import outcome, progress, pruning, signing, transfer
 from tradeoff.engine.history import Mirror, frozen_trial, optuna_state, paused_gc
 from tradeoff.engine.pareto import completed
 from tradeoff.engine.priors import Priors
-from tradeoff.engine.samplers import make_sampler, resolve_algorithm, with_algorithm
+from tradeoff.engine.samplers import make_sampler, reseed, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import ConfigKey, SearchSpace, config_key, permutation
 
 SAMPLER_TRIES = 3
@@ -100,6 +100,7 @@ class Engine:
         self._taken: Counter[ConfigKey] = Counter()
         self._spaces: dict[tuple[str, bool], IntersectionSearchSpace] = {}
         self._spaces_epoch = -1
+        self._kept: optuna.samplers.BaseSampler | None = None
 
     # -- the records, as Optuna sees them ----------------------------------------------
 
@@ -303,16 +304,21 @@ class Engine:
         return Suggestion(number, params, signing.sign(self.key, self.study_name, number, state))
 
     def _sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
-        """A fresh sampler for one ask, sharing the kept study's incremental search space.
+        """The sampler for one ask, as `make_sampler(spec, seed)` makes it (its seed follows
+        the trial number), sharing the kept study's incremental search space.
 
-        A sampler is made per ask (its seed follows the trial number), but Optuna's
-        intersection search space is a cache over the trials that costs a pass over every
-        trial when new; the engine keeps one per kind while no finished trial changed.
+        Optuna's intersection search space is a cache over the trials that costs a pass
+        over every trial when new; the engine keeps one per kind, and a TPE or random
+        sampler reseeded per ask (`samplers.reseed`), while no finished trial changed.
         """
-        sampler = make_sampler(self.spec, seed)
         if self._spaces_epoch != self._mirror.epoch:
             self._spaces.clear()
+            self._kept = None
             self._spaces_epoch = self._mirror.epoch
+        sampler = self._kept
+        if sampler is None or not reseed(sampler, seed):
+            sampler = make_sampler(self.spec, seed)
+            self._kept = sampler
         for attr in ("_search_space", "_intersection_search_space"):
             space = getattr(sampler, attr, None)
             if type(space) is IntersectionSearchSpace:
