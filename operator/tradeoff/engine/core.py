@@ -30,6 +30,7 @@ from tradeoff.engine.pareto import completed
 from tradeoff.engine.priors import Priors
 from tradeoff.engine.samplers import make_sampler, reseed, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import ConfigKey, SearchSpace, config_key, permutation
+from tradeoff.engine.tally import Tally
 
 SAMPLER_TRIES = 3
 """Proposals asked of the sampler before the engine takes an untried configuration."""
@@ -101,6 +102,7 @@ class Engine:
         self._spaces: dict[tuple[str, bool], IntersectionSearchSpace] = {}
         self._spaces_epoch = -1
         self._kept: optuna.samplers.BaseSampler | None = None
+        self._tally = Tally(self.spec)
 
     # -- the records, as Optuna sees them ----------------------------------------------
 
@@ -392,12 +394,19 @@ class Engine:
     def stop_decision(
         self, records: Sequence[Trial], elapsed_seconds: float | None = None
     ) -> progress.StopDecision | None:
-        return progress.stop_decision(
-            self.spec, records, elapsed_seconds=elapsed_seconds, exhausted=self.exhausted(records)
+        counts, hit = self._tally.read(records)
+        return progress.decide(
+            self.spec,
+            counts,
+            hit,
+            elapsed_seconds=elapsed_seconds,
+            exhausted=self.exhausted(records),
         )
 
     def trials_to_start(self, records: Sequence[Trial]) -> int:
-        return 0 if self.exhausted(records) else progress.trials_to_start(self.spec, records)
+        if self.exhausted(records):
+            return 0
+        return progress.slots(self.spec, self._tally.read(records)[0])
 
     def summarize(self, records: Sequence[Trial]) -> progress.Summary:
         """The study's summary; prior trials are on its front only with includeInFront."""
