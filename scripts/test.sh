@@ -22,4 +22,4 @@ python -m pip install -q --disable-pip-version-check -e '.[test,gp,bench]'
 ruff check .
 ruff format --check .
 mypy
-python -m pytest -n 2 "$@"
+python -m pytest -n 2 --dist loadgroup "$@"

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from tests.cluster.containers import INSTANT_COMMAND
 from tests.cluster.harness import Cluster
 
 GROUP = "tradeoff.dev"
@@ -85,14 +86,16 @@ def study_manifest(
     template: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     args: list[str] | None = None,
+    instant: list[str] | None = None,
     **spec: Any,
 ) -> dict[str, Any]:
-    """A small Study whose trials run `python -c code`."""
+    """A small Study whose trials run `python -c code`, or, with `instant`, end at once
+    with those lines as their log (the local kubelet starts no process)."""
     container: dict[str, Any] = {
         "name": "trial",
         "image": "tradeoff:0.1.0",
-        "command": ["python", "-c", code],
-        "args": args or [],
+        "command": [INSTANT_COMMAND] if instant else ["python", "-c", code],
+        "args": instant or args or [],
         "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
         "resources": {"requests": {"cpu": "250m", "memory": "128Mi"}},
     }

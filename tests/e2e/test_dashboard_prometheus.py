@@ -35,6 +35,7 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.slow,
     pytest.mark.timeout(120),
+    pytest.mark.xdist_group("dashboard"),  # one worker: its Prometheus starts once
 ]
 
 DASHBOARD = (

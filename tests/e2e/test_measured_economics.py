@@ -36,7 +36,13 @@ from tests.e2e.prometheus_server import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(150)]
+# One worker runs the module, so its Prometheus starts once (`--dist loadgroup`).
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.timeout(150),
+    pytest.mark.xdist_group("prometheus"),
+]
 
 STUDY = "measured"
 PUE = 1.135

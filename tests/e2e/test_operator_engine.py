@@ -66,7 +66,7 @@ def test_a_finite_space_runs_to_exhaustion(
     operator()
     manifest = study_manifest(
         "finite",
-        code=INSTANT,
+        instant=["accuracy=${params.count}"],
         objectives=[{"name": "accuracy", "direction": "maximize"}],
         parameters=[{"name": "count", "type": "int", "low": 0, "high": 59}],
         algorithm={"name": "tpe", "seed": 5},
@@ -89,7 +89,7 @@ def test_a_forged_sampler_state_runs_nothing(
     marker = tmp_path / "pwned"
     manifest = study_manifest(
         "forged",
-        code=INSTANT,
+        instant=["accuracy=${params.a}"],
         objectives=[{"name": "accuracy", "direction": "maximize"}],
         parameters=[
             {"name": "a", "type": "float", "low": 0.0, "high": 1.0},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import yaml
@@ -137,6 +138,18 @@ def test_schema_errors_are_refused_by_kubectl_apply(cluster: Cluster) -> None:
     assert lines[2].startswith('* spec.objectives[0].direction: Unsupported value: "sideways"')
     assert len(lines) == 3
     assert cluster.get("studies", "bad-schema", group="tradeoff.dev") is None
+
+
+def test_kubectl_reads_an_unquoted_y_as_tradeoff_validate_does(cluster: Cluster) -> None:
+    """`name: y` is a boolean to kubectl (YAML 1.1 in full) and so to `tradeoff validate`;
+    PyYAML alone would keep the string, and a manifest checked locally would then be
+    refused by the API server."""
+    bad = Path(__file__).parents[1] / "unit" / "manifests" / "bad" / "yaml-boolean-name.yaml"
+    result = cluster.kubectl("apply", "-f", str(bad))
+    assert result.returncode != 0
+    assert 'spec.parameters[1].name: Invalid value: "boolean"' in result.stderr, result.stderr
+    quoted = bad.parents[1] / "good" / "quoted-yaml-boolean-name.yaml"
+    assert cluster.kubectl("apply", "-f", str(quoted)).returncode == 0
 
 
 def test_semantic_errors_fail_the_study_with_valid_false(

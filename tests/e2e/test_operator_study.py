@@ -247,6 +247,40 @@ def test_reaching_the_goal_stops_the_running_trials(
     )
 
 
+def test_a_failed_study_cancels_its_running_trials(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    """Trial 0 fails at once; with maxFailedTrials 1 the study fails, and trial 1, still
+    running, is cancelled (not failed) and its pod deleted, as a goal or timeout stops it."""
+    operator()
+    code = "import sys, time\nsys.exit(3) if sys.argv[1] == '0' else time.sleep(30)\n"
+    manifest = study_manifest(
+        "doomed",
+        code=code,
+        args=["${trial.number}"],
+        budget={"maxTrials": 4, "parallelism": 2, "maxFailedTrials": 1},
+    )
+    apply(cluster, manifest)
+    done = wait_study(cluster, "doomed", timeout=30)
+    assert done["status"]["state"] == "Failed", done["status"]
+    cluster.wait_for(
+        lambda: trials(cluster, "doomed")[1]["status"].get("reason") == "Cancelled", timeout=10
+    )
+    first, second = trials(cluster, "doomed")
+    assert state(first) == "Failed"
+    assert state(second) == "Pending" and second["status"]["message"].startswith("cancelled: ")
+    pod_name = second["status"]["podName"]
+    cluster.wait_for(
+        lambda: (
+            (cluster.get("pods", pod_name) or {"status": {"phase": "Failed"}})["status"]["phase"]
+            == "Failed"
+        ),
+        timeout=10,
+        message="the cancelled trial's pod is deleted",
+    )
+    assert len(trials(cluster, "doomed")) == 2  # nothing new starts after the failure
+
+
 def test_a_timeout_cancels_trials_that_run_again_when_the_study_resumes(
     cluster: Cluster, operator: Callable[..., Operator], tmp_path: Path
 ) -> None:

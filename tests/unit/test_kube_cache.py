@@ -67,10 +67,25 @@ def test_a_deleted_trial_is_not_brought_back_by_an_older_listing() -> None:
     store.trial(trial_obj(1, "10"))
     store.trial(trial_obj(1, "11"), deleted=True)
     store.prime(KEY, [trial_obj(1, "10"), trial_obj(2, "10")], [])
-    assert store.primed(KEY)
+    assert store.listed_since(KEY) is not None
     assert [e.name for e in store.trials(KEY)] == ["demo-0002"]
     store.forget(KEY)
-    assert store.trials(KEY) == [] and not store.primed(KEY)
+    assert store.trials(KEY) == [] and store.listed_since(KEY) is None
+
+
+def test_a_later_listing_drops_what_a_watch_outage_hid_the_deletion_of() -> None:
+    """kopf lists again after a watch outage without saying what was deleted meanwhile:
+    a Trial the listing (at resourceVersion 20) lacks is gone, unless it is newer than the
+    listing (created since: it must stay)."""
+    store = Store()
+    store.prime(KEY, [trial_obj(1, "10"), trial_obj(2, "11")], [], "11")
+    store.trial(trial_obj(3, "21"))  # created after the next listing was taken
+    store.prime(KEY, [trial_obj(2, "11")], [], "20")
+    assert [e.name for e in store.trials(KEY)] == ["demo-0002", "demo-0003"]
+    store.trial(trial_obj(1, "10"))  # a late event of the deleted Trial: not brought back
+    assert [e.name for e in store.trials(KEY)] == ["demo-0002", "demo-0003"]
+    store.prime(KEY, [], [], "")  # a listing without a version drops nothing
+    assert len(store.trials(KEY)) == 2
 
 
 def pod(phase: str, deleting: bool = False) -> dict[str, Any]:

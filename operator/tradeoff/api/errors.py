@@ -177,6 +177,11 @@ def _message(item: Any, model: type[BaseModel], loc: Sequence[str | int]) -> str
         either = ", ".join(wanted[:-1]) + " or " + wanted[-1] if len(wanted) > 1 else wanted[0]
         return f"must be {either} (got {_short(got)})"
     if kind in _WANTED:
+        if kind == "string_type" and isinstance(got, bool):
+            return (
+                f"must be a string (got {got}: YAML, as kubectl reads it, takes an unquoted"
+                " y, n, yes, no, on or off for true or false; quote it)"
+            )
         return f"must be {_WANTED[kind]} (got {_short(got)})"
     if kind == "extra_forbidden":
         known = _known_fields(model, loc[:-1])

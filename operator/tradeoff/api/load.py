@@ -7,6 +7,7 @@ runs both and is what every caller uses.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,24 @@ def spec_draft(document: Any) -> StudySpec | None:
     return StudySpec.model_construct(**fields)
 
 
+class _KubectlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading booleans as kubectl does (YAML 1.1 in full): PyYAML
+    keeps `y`, `Y`, `n` and `N` strings, kubectl makes them true and false, so a manifest
+    `tradeoff run` accepted could be refused by the API server."""
+
+
+_KubectlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN")
+)
+
+
+def _bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+    return str(loader.construct_scalar(node)).lower() in ("y", "yes", "true", "on")
+
+
+_KubectlLoader.add_constructor("tag:yaml.org,2002:bool", _bool)
+
+
 def read_documents(path: str | Path) -> list[Any]:
     """The YAML documents of a file (at least one), or ManifestError in one line."""
     file = Path(path)
@@ -76,7 +95,7 @@ def read_documents(path: str | Path) -> list[Any]:
     except OSError as exc:
         raise ManifestError([f"{file}: cannot read ({exc.strerror or exc})"]) from None
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        documents = [d for d in yaml.load_all(text, _KubectlLoader) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

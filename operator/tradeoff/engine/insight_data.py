@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import kruskal
 
 from tradeoff.api.space import Parameter, ParamValue
 from tradeoff.api.study import StudySpec
@@ -78,6 +77,8 @@ def groups_p(groups: Sequence[np.ndarray]) -> float:
     if len(kept) < 2 or np.ptp(np.concatenate(kept)) == 0:
         return 1.0
     try:
+        from scipy.stats import kruskal  # imported when used: 1.5 s
+
         p = float(kruskal(*kept).pvalue)
     except ValueError:
         return 1.0

@@ -3,8 +3,10 @@
 kopf's events (`@kopf.on.event`) keep, per Study, each Trial parsed once per
 resourceVersion and the pods still running, so a Study's pass reads them from memory
 instead of listing and parsing them. The first pass over a Study after the operator
-starts lists them once (`prime`), so no pass ever sees part of them; events before or
-after that listing are merged by resourceVersion, the newer wins. What the operator writes
+starts lists them (`prime`), so no pass ever sees part of them, and so does a pass every
+five minutes after (a resync: kopf's watch, restarted after an outage, does not report
+what was deleted meanwhile); events before or after a listing are merged by
+resourceVersion, the newer wins. What the operator writes
 itself (a created Trial, a status it patched) goes in from the API's answer at once, so a
 pass right after a trial ended sees it ended although the watch lags the write.
 
@@ -16,6 +18,7 @@ Trials and their pods a restarted operator took minutes to start.)
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -120,7 +123,7 @@ class Store:
         self._gone: dict[Key, set[str]] = {}
         self._pods: dict[Key, dict[str, PodEntry]] = {}
         self._studies: dict[Key, Obj] = {}
-        self._primed: set[Key] = set()
+        self._listed: dict[Key, float] = {}
         self._guard = threading.Lock()
 
     # -- trials --------------------------------------------------------------------------
@@ -147,18 +150,31 @@ class Store:
             if old is None or newer(version, old.resource_version):
                 self._trials[key][uid] = entry
 
-    def primed(self, key: Key) -> bool:
+    def listed_since(self, key: Key) -> float | None:
+        """When (`time.monotonic()`) the Study's Trials were last listed; None: never."""
         with self._guard:
-            return key in self._primed
+            return self._listed.get(key)
 
-    def prime(self, key: Key, trials: Iterable[Obj], pods: Iterable[Obj]) -> None:
-        """What a listing of the Study's Trials and running pods found (once per Study)."""
-        for obj in trials:
+    def prime(
+        self, key: Key, trials: Iterable[Obj], pods: Iterable[Obj], version: str = ""
+    ) -> None:
+        """What a listing of the Study's Trials (at resourceVersion `version`) and running
+        pods found. A Trial kept but not listed was deleted while a watch was down (kopf
+        lists again without saying what went): it is dropped unless it is newer than the
+        listing, so a resync never loses a Trial created since."""
+        listed = list(trials)
+        for obj in listed:
             self.trial(obj)
         for pod in pods:
             self.pod(pod)
+        seen = {str((obj.get("metadata") or {}).get("uid", "")) for obj in listed}
         with self._guard:
-            self._primed.add(key)
+            kept = self._trials.setdefault(key, {})
+            for uid, entry in list(kept.items()):
+                if uid not in seen and version and not newer(entry.resource_version, version):
+                    del kept[uid]
+                    self._gone.setdefault(key, set()).add(uid)
+            self._listed[key] = time.monotonic()
 
     def trials(self, key: Key) -> list[TrialEntry]:
         with self._guard:
@@ -202,4 +218,4 @@ class Store:
             self._trials.pop(key, None)
             self._gone.pop(key, None)
             self._pods.pop(key, None)
-            self._primed.discard(key)
+            self._listed.pop(key, None)

@@ -101,7 +101,8 @@ class Kube:
         items: list[Obj] = listed.get("items") or []
         return items
 
-    def list_trials(self, namespace: str, study: str) -> list[Obj]:
+    def list_trials_at(self, namespace: str, study: str) -> tuple[list[Obj], str]:
+        """The Study's Trials and the listing's resourceVersion."""
         listed = self.custom.list_namespaced_custom_object(
             GROUP,
             VERSION,
@@ -111,7 +112,10 @@ class Kube:
             _request_timeout=REQUEST_TIMEOUT,
         )
         items: list[Obj] = listed.get("items") or []
-        return items
+        return items, str((listed.get("metadata") or {}).get("resourceVersion") or "")
+
+    def list_trials(self, namespace: str, study: str) -> list[Obj]:
+        return self.list_trials_at(namespace, study)[0]
 
     def create_trial(self, namespace: str, body: Obj) -> Obj | None:
         """Create a Trial and return it as created; None if one of that name exists."""

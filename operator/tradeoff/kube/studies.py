@@ -26,6 +26,9 @@ from tradeoff.observe import NullObserver, StudyObserver
 log = logging.getLogger("tradeoff.operator")
 MAX_REST = 1.0
 """Seconds a pass that follows another at once rests at most (`reconcile_study`)."""
+RESYNC = 300.0
+"""Seconds between listings of an open Study's Trials: the first pass lists them, and
+each later listing drops what a watch outage hid the deletion of."""
 NODE_TTL = 300.0
 """Seconds a Node read to price trials is used before it is read again."""
 
@@ -119,9 +122,11 @@ class Context:
             own, foreign = split_owned(self.kube.list_trials(namespace, study), uid)
             return records_of(own), foreign
         key = (namespace, study)
-        if not self.store.primed(key):  # once per Study and operator process
-            trials = self.kube.list_trials(namespace, study)
-            self.store.prime(key, trials, self.kube.list_pods(namespace, study, running=True))
+        listed = self.store.listed_since(key)
+        if listed is None or time.monotonic() - listed > RESYNC:
+            trials, version = self.kube.list_trials_at(namespace, study)
+            pods = self.kube.list_pods(namespace, study, running=True)
+            self.store.prime(key, trials, pods, version)
         records: list[Trial] = []
         others: list[Obj] = []
         for entry in self.store.trials(key):
