@@ -13,6 +13,7 @@ from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Summary, param_importances, pareto_front, resolve_algorithm
 from tradeoff.engine.importance import Importance
+from tradeoff.engine.insights import insights
 from tradeoff.local.display import format_metric, format_parameters, selection_reason
 from tradeoff.local.report.charts import (
     history_chart,
@@ -98,9 +99,6 @@ NOT_ANALYSED = (
 
 
 def _insights(spec: StudySpec, records: Sequence[Trial], importance: Importance) -> str:
-    # Imported here: the checks load SciPy, a second of start-up a run without them skips.
-    from tradeoff.engine.insights import insights
-
     found = insights(spec, records, importance=importance)
     if not found:
         return '<p class="insights-none">None yet: importance needs 5 succeeded trials.</p>'
