@@ -30,8 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
 
-from tradeoff.api.load import dump_yaml
-
 NAME = "local_scale"
 PRINTF = shutil.which("printf") or "/usr/bin/printf"
 FORMAT = "a=%s\\nb=%s\\n"
@@ -137,7 +135,9 @@ def run_tradeoff(
     work = Path(tempfile.mkdtemp(prefix="tradeoff-local-scale-"))
     try:
         study = work / "study.yaml"
-        study.write_text(dump_yaml(manifest(trials, parallelism, sampler, trial)), "utf-8")
+        # JSON (YAML's subset): every string quoted, so the parameter `y` stays a name
+        # (an unquoted y is a boolean to kubectl and to `tradeoff run`).
+        study.write_text(json.dumps(manifest(trials, parallelism, sampler, trial)), "utf-8")
         argv = ["-m", "tradeoff.cli", "run", str(study), "--workdir", str(work / "records")]
         result = _measure([*argv, "--no-progress", "--quiet"], work, tree)
         finished = len(list((work / "records" / "trials").glob("*.json")))

@@ -357,16 +357,30 @@ spec:
     report = report_path.read_text()
     assert "cli-0004" in report and 'data-chart="acc vs size"' in report
     assert "<dt>Algorithm</dt><dd>random (set in spec.algorithm.name)</dd>" in report
+    assert report.count('class="not-analysed"') == 2  # insights and importance: --insights
     assert report.startswith("<!DOCTYPE html>") and "<svg" in report and "<script" not in report
     linked = re.sub(r'href="data:[^"]*"', "", report)  # downloads: base64 inside the file
     assert "http" not in linked.replace('xmlns="http://www.w3.org/2000/svg"', "")
     record = FileStore(tmp_path / ".tradeoff/cli").load_trials()[0]
     assert record.status.economics is not None
     assert record.status.economics.grams_per_kwh == 8.8  # eu-north-1
-    # Running it again resumes a finished study: nothing runs, same outcome.
-    again = tradeoff("run", str(manifest), "--quiet", cwd=tmp_path, timeout=60)
+    # Running it again resumes a finished study: nothing runs, same outcome; --insights
+    # adds the insights and importance to the report.
+    again = tradeoff(
+        "run",
+        str(manifest),
+        "--quiet",
+        "--insights",
+        "--report",
+        str(report_path),
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert again.returncode == 0
     assert again.stdout.strip() == "Study cli Succeeded (MaxTrialsReached): all 5 trials ran"
+    analysed = report_path.read_text()
+    assert 'class="not-analysed"' not in analysed
+    assert 'data-chart="importance for acc"' in analysed
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,20 @@ def test_saved_records_are_renamed_at_once_and_on_disk_after_sync(
     store.sync()
     assert str(path) in synced and str(store.trials_dir) in synced
     assert not [p for p in store.trials_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_burst_of_records_is_flushed_in_one_pass_and_wait_does_not_sit_out_the_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced = _watch_fsync(monkeypatch)
+    flusher = Flusher(seconds=30.0)
+    paths = [tmp_path / f"r{i}.json" for i in range(50)]
+    for path in paths:
+        path.write_text("{}\n")
+        flusher.add(path)
+    started = time.monotonic()
+    flusher.wait()
+    assert time.monotonic() - started < 10.0  # not the 30 s a pass gathers for
+    assert flusher.passes == 1
+    assert {str(p) for p in paths} <= set(synced)
+    assert synced.count(str(tmp_path)) == 1  # the folder once, not once per record

@@ -38,6 +38,8 @@ SPACES: dict[str, list[dict[str, Any]]] = {
 }
 SAMPLERS: dict[str, dict[str, Any]] = {
     "tpe": {"settings": {"nStartupTrials": 3}},
+    # Multivariate TPE (grouped on the conditional space): a kept sampler, reseeded per ask.
+    "tpe-multivariate": {"name": "tpe", "settings": {"nStartupTrials": 3, "multivariate": True}},
     "random": {},
     "nsga2": {"settings": {"populationSize": 4}},
     "nsga3": {"settings": {"populationSize": 4}},
@@ -70,7 +72,7 @@ def finish(engine: Engine, record: Trial, outcome: str) -> None:
 def spec_for(space: str, sampler: str, seed: int, budget: int) -> Any:
     return make_spec(
         parameters=SPACES[space],
-        algorithm={"name": sampler, "seed": seed, **SAMPLERS[sampler]},
+        algorithm={"name": sampler, "seed": seed, **SAMPLERS[sampler]},  # "name" may differ
         budget={"maxTrials": budget, "parallelism": 4},
     )
 

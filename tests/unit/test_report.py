@@ -250,3 +250,34 @@ def test_the_insights_are_listed(page: tuple[str, Charts, list[Trial]]) -> None:
     few = records[: MIN_TRIALS - 1]
     small = render_report("demo", spec, few, report_study.Engine(spec).summarize(few), "x")
     assert "None yet: importance needs 5 succeeded trials." in small
+
+
+def test_without_analysis_the_page_skips_insights_and_importance_and_says_how_to_add_them(
+    page: tuple[str, Charts, list[Trial]],
+) -> None:
+    spec, records, summary = study()
+    html = render_report("demo", spec, records, summary, "Study demo Succeeded", analyse=False)
+    charts = Charts()
+    charts.feed(html)
+    assert not [name for name in charts.charts if name.startswith("importance for")]
+    assert '<table class="insights">' not in html
+    assert html.count('class="not-analysed"') == 2
+    assert "<code>tradeoff report STUDY</code>" in html and "--insights</code>" in html
+    full = page[0]
+    assert 'class="not-analysed"' not in full and '<table class="insights">' in full
+    # Everything else is the same page.
+    assert charts.charts.keys() <= page[1].charts.keys()
+    assert "pair" in html and 'data-chart="parallel coordinates"' in html
+
+
+def test_the_run_command_imports_neither_scipy_nor_scikit_learn() -> None:
+    """`tradeoff run` starts without them (the report's analysis imports them when asked)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tradeoff.local.command; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -266,6 +266,7 @@ def test_report_writes_the_html_report(
     assert page.startswith("<!DOCTYPE html>") and "Study demo" in page
     assert all(f"demo-{n:04d}" in page for n in TRIALS)
     assert "MaxTrialsReached" in page
+    assert "<h2>Parameter importance</h2>" in page and 'class="not-analysed"' not in page
 
 
 def test_optuna_dashboard_opens_the_export(

@@ -8,8 +8,8 @@ import optuna
 import pytest
 
 from tests.factories import make_spec, run
-from tradeoff.engine import Engine
-from tradeoff.engine.samplers import algorithm_problems, make_sampler
+from tradeoff.engine import Engine, core
+from tradeoff.engine.samplers import algorithm_problems, make_sampler, reseed
 
 NUMERIC = [
     {"name": "x", "type": "float", "low": 0.0, "high": 1.0},
@@ -86,3 +86,45 @@ def test_univariate_tpe_proposes_differently_from_multivariate() -> None:
     default = proposals()
     assert default == proposals(multivariate=False)
     assert default != proposals(multivariate=True)
+
+
+@pytest.mark.parametrize("algorithm", ["tpe", "random"])
+def test_a_reseeded_sampler_proposes_what_a_fresh_one_with_that_seed_does(algorithm: str) -> None:
+    spec = make_spec(parameters=CONDITIONAL, algorithm={"name": algorithm, "settings": {}})
+    study = optuna.create_study(directions=["minimize", "minimize"])
+    for i in range(30):  # past TPE's startup trials
+        trial = study.ask()
+        trial.suggest_float("C", 0.01, 10.0)
+        study.tell(trial, [float(i % 7), float(i % 5)])
+    kept = make_sampler(spec, 0)
+    for seed in (5, 6, 5, 99):
+        assert reseed(kept, seed)
+        fresh = make_sampler(spec, seed)
+        for sampler in (kept, fresh):
+            study.sampler = sampler
+            trial = study.ask()
+            trial.suggest_float("C", 0.01, 10.0)
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        got, want = study.trials[-2].params, study.trials[-1].params
+        assert got == want
+
+
+def test_samplers_other_than_tpe_and_random_are_not_reseeded() -> None:
+    spec = make_spec(parameters=NUMERIC, algorithm={"name": "nsga2", "seed": 1})
+    assert not reseed(make_sampler(spec, 1), 2)
+
+
+def test_the_engine_builds_one_tpe_sampler_while_no_finished_trial_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[object] = []
+
+    def counted(spec: Any, seed: int | None) -> optuna.samplers.BaseSampler:
+        made.append(seed)
+        return make_sampler(spec, seed)
+
+    monkeypatch.setattr(core, "make_sampler", counted)
+    spec = make_spec(parameters=NUMERIC, algorithm={"name": "tpe", "seed": 1})
+    engine = Engine(spec)
+    records = run(engine, lambda p: {"accuracy": p["x"], "cost": p["y"]}, 12)
+    assert len(records) == 12 and len(made) == 1

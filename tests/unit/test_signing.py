@@ -98,7 +98,7 @@ spec:
   objectives: [{name: score, direction: maximize}]
   parameters:
     - {name: x, type: float, low: 0.0, high: 1.0}
-    - {name: y, type: float, low: 0.0, high: 1.0}
+    - {name: "y", type: float, low: 0.0, high: 1.0}
   algorithm: {name: cmaes, seed: 3, settings: {nStartupTrials: 1}}
   budget: {maxTrials: MAX, parallelism: 1}
   trialTemplate:

@@ -29,8 +29,9 @@ from tradeoff.engine.ensembles import due, search_records
 from tradeoff.engine.history import Mirror, frozen_trial, optuna_state, paused_gc
 from tradeoff.engine.pareto import completed
 from tradeoff.engine.priors import Priors
-from tradeoff.engine.samplers import make_sampler, resolve_algorithm, with_algorithm
+from tradeoff.engine.samplers import make_sampler, reseed, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import ConfigKey, SearchSpace, config_key, permutation
+from tradeoff.engine.tally import Tally
 
 SAMPLER_TRIES = 3
 """Proposals asked of the sampler before the engine takes an untried configuration."""
@@ -101,6 +102,8 @@ class Engine:
         self._taken: Counter[ConfigKey] = Counter()
         self._spaces: dict[tuple[str, bool], IntersectionSearchSpace] = {}
         self._spaces_epoch = -1
+        self._kept: optuna.samplers.BaseSampler | None = None
+        self._tally = Tally(self.spec)
 
     # -- the records, as Optuna sees them ----------------------------------------------
 
@@ -307,16 +310,21 @@ class Engine:
         return Suggestion(number, params, signing.sign(self.key, self.study_name, number, state))
 
     def _sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
-        """A fresh sampler for one ask, sharing the kept study's incremental search space.
+        """The sampler for one ask, as `make_sampler(spec, seed)` makes it (its seed follows
+        the trial number), sharing the kept study's incremental search space.
 
-        A sampler is made per ask (its seed follows the trial number), but Optuna's
-        intersection search space is a cache over the trials that costs a pass over every
-        trial when new; the engine keeps one per kind while no finished trial changed.
+        Optuna's intersection search space is a cache over the trials that costs a pass
+        over every trial when new; the engine keeps one per kind, and a TPE or random
+        sampler reseeded per ask (`samplers.reseed`), while no finished trial changed.
         """
-        sampler = make_sampler(self.spec, seed)
         if self._spaces_epoch != self._mirror.epoch:
             self._spaces.clear()
+            self._kept = None
             self._spaces_epoch = self._mirror.epoch
+        sampler = self._kept
+        if sampler is None or not reseed(sampler, seed):
+            sampler = make_sampler(self.spec, seed)
+            self._kept = sampler
         for attr in ("_search_space", "_intersection_search_space"):
             space = getattr(sampler, attr, None)
             if type(space) is IntersectionSearchSpace:
@@ -390,12 +398,19 @@ class Engine:
     def stop_decision(
         self, records: Sequence[Trial], elapsed_seconds: float | None = None
     ) -> progress.StopDecision | None:
-        return progress.stop_decision(
-            self.spec, records, elapsed_seconds=elapsed_seconds, exhausted=self.exhausted(records)
+        counts, hit = self._tally.read(records)
+        return progress.decide(
+            self.spec,
+            counts,
+            hit,
+            elapsed_seconds=elapsed_seconds,
+            exhausted=self.exhausted(records),
         )
 
     def trials_to_start(self, records: Sequence[Trial]) -> int:
-        return 0 if self.exhausted(records) else progress.trials_to_start(self.spec, records)
+        if self.exhausted(records):
+            return 0
+        return progress.slots(self.spec, self._tally.read(records)[0])
 
     def ensemble_due(
         self,

@@ -128,6 +128,7 @@ class Mirror:
         self._book: RecordBook | None = None
         self._book_generation = self._book_version = 0
         self._attrs: dict[int, dict[str, Any]] = {}
+        self._newest = -1  # max(self._attrs), kept: a max per decision passed over them all
 
     def sync(self, records: Sequence[Trial]) -> list[Trial]:
         """Bring the study in step with `records`; returns the records that changed.
@@ -188,7 +189,7 @@ class Mirror:
     def _apply(self, changed: list[Trial]) -> None:
         storage = self.storage
         reorder = False
-        newest = max(self._attrs, default=-1)
+        newest = self._newest
         for record in changed:
             number = record.number + self.offset
             while len(storage.trials) < number:
@@ -205,6 +206,7 @@ class Mirror:
                 elif attrs:
                     self._system_attrs.update(attrs)
                 newest = max(newest, number)
+        self._newest = newest
         if reorder:
             self._system_attrs.clear()
             for number in sorted(self._attrs):

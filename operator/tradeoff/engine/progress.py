@@ -43,6 +43,12 @@ def counts(records: Sequence[Trial]) -> TrialCounts:
     return _tally(records, [])[0]
 
 
+def kind(record: Trial) -> str:
+    """What `counts` counts the record as: its state, or "Cancelled"."""
+    s = record.status
+    return "Cancelled" if s.state == "Pending" and s.reason == CANCELLED else s.state
+
+
 def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, Totals]:
     """Counts and totals of the search's records in one pass, appending the feasible
     succeeded ones with values to `done` (`completed`, inlined: a summary at 10,000
@@ -85,16 +91,20 @@ def goal_reached(spec: StudySpec, records: Sequence[Trial]) -> Trial | None:
     """The first feasible succeeded trial meeting every goal value, if any."""
     if not spec.goal:
         return None
+    return next((r for r in completed(records) if meets_goal(spec, r)), None)
+
+
+def meets_goal(spec: StudySpec, record: Trial) -> bool:
+    """Whether `record` is a feasible succeeded trial meeting every goal value."""
+    s = record.status
+    if not spec.goal or s.state != "Succeeded" or s.values is None or s.feasible is False:
+        return False
+    values = dict(zip(spec.objective_names, s.values, strict=True))
     directions = {o.name: o.direction for o in spec.objectives}
-    names = spec.objective_names
-    for r in completed(records):
-        values = dict(zip(names, r.status.values or [], strict=True))
-        if all(
-            (values[n] >= g) if directions[n] == "maximize" else (values[n] <= g)
-            for n, g in spec.goal.items()
-        ):
-            return r
-    return None
+    return all(
+        (values[n] >= g) if directions[n] == "maximize" else (values[n] <= g)
+        for n, g in spec.goal.items()
+    )
 
 
 def stop_decision(
@@ -107,7 +117,24 @@ def stop_decision(
     """Whether the study's search is finished (or must stop), by the budget and goal rules
     (an Ensemble trial is no part of the search: `ensembles.due`)."""
     records = [r for r in records if r.spec.kind != "Ensemble"]
-    c = counts(records)
+    return decide(
+        spec,
+        counts(records),
+        goal_reached(spec, records),
+        elapsed_seconds=elapsed_seconds,
+        exhausted=exhausted,
+    )
+
+
+def decide(
+    spec: StudySpec,
+    c: TrialCounts,
+    hit: Trial | None,
+    *,
+    elapsed_seconds: float | None = None,
+    exhausted: bool = False,
+) -> StopDecision | None:
+    """`stop_decision` from the search's counts and the first trial that met the goal."""
     active = c.pending + c.running + c.cancelled  # cancelled trials still have to run
     budget = spec.budget
     if c.failed >= budget.max_failed_trials:
@@ -117,7 +144,6 @@ def stop_decision(
             f"{c.failed} trials failed (maxFailedTrials is {budget.max_failed_trials})",
             cancel_running=True,
         )
-    hit = goal_reached(spec, records)
     if hit is not None:
         return StopDecision(
             "Succeeded",
@@ -145,7 +171,11 @@ def _ended(c: TrialCounts, reason: str, message: str, cancel: bool) -> StopDecis
 
 def trials_to_start(spec: StudySpec, records: Sequence[Trial]) -> int:
     """New trials to create now: free parallel slots, within the trial budget."""
-    c = counts([r for r in records if r.spec.kind != "Ensemble"])
+    return slots(spec, counts([r for r in records if r.spec.kind != "Ensemble"]))
+
+
+def slots(spec: StudySpec, c: TrialCounts) -> int:
+    """`trials_to_start` from the search's counts."""
     free = spec.budget.parallelism - (c.pending + c.running + c.cancelled)
     return max(0, min(free, spec.budget.max_trials - c.created))
 

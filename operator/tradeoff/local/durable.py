@@ -4,9 +4,12 @@ Records are replaced atomically (temporary file, rename) on the runner's thread,
 is all a crash of the run (``kill -9``, an exception) needs: the page cache outlives the
 process. Only a crash of the machine needs the data on disk; a ``fsync`` per record
 (milliseconds each) would dominate a study of short trials, so one thread flushes the
-files written since its last pass, then their folders, and ``wait`` blocks until
-everything written so far is on disk (the runner calls it when a run ends). A crash of
-the machine mid-run can lose the last moments' records (their trials run again) or, on
+files written since its last pass, then their folders, at most once every
+``FLUSH_SECONDS`` (an ``fsync`` of a folder also stalls renames in it: a pass per record
+cost a study of instant trials a third of its wall time), and ``wait`` flushes at once
+and blocks until everything written so far is on disk (the runner calls it when a run
+ends). A crash of the machine mid-run can lose the last moments' records (their trials
+run again) or, on
 file systems that persist a rename before the data it renames, leave a record cut short,
 which the next run names (``FileStore.load_trials``).
 """
@@ -15,9 +18,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
-__all__ = ["Flusher", "fsync_path"]
+__all__ = ["FLUSH_SECONDS", "Flusher", "fsync_path"]
+
+FLUSH_SECONDS = 0.5
+"""A pass flushes what was written in this long (unless ``wait`` asks for it now)."""
 
 
 def fsync_path(path: Path, *, folder: bool = False) -> None:
@@ -37,35 +44,50 @@ def fsync_path(path: Path, *, folder: bool = False) -> None:
 class Flusher:
     """Flushes the paths it is given to disk on its own thread, in batches."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = FLUSH_SECONDS) -> None:
+        self.seconds = seconds
+        self.passes = 0
+        """Passes so far (each flushes a batch of files, then their folders)."""
         self._cond = threading.Condition()
         self._dirty: set[Path] = set()
         self._busy = False
+        self._waiting = 0
         self._thread: threading.Thread | None = None
 
     def add(self, path: Path) -> None:
         """Flush ``path`` (and its folder) soon."""
         with self._cond:
+            first = not self._dirty
             self._dirty.add(path)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="tradeoff-flush", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify_all()
+            if first:  # the thread sleeps until there is something to flush
+                self._cond.notify_all()
 
     def wait(self) -> None:
         """Return once everything added so far is on disk."""
         with self._cond:
-            while self._dirty or self._busy:
-                self._cond.wait()
+            self._waiting += 1
+            self._cond.notify_all()
+            try:
+                while self._dirty or self._busy:
+                    self._cond.wait()
+            finally:
+                self._waiting -= 1
 
     def _loop(self) -> None:
         while True:
             with self._cond:
                 while not self._dirty:
                     self._cond.wait()
+                due = time.monotonic() + self.seconds  # gather a batch, unless awaited
+                while not self._waiting and (left := due - time.monotonic()) > 0:
+                    self._cond.wait(left)
                 batch, self._dirty, self._busy = self._dirty, set(), True
+                self.passes += 1
             try:
                 for path in batch:
                     fsync_path(path)

@@ -47,6 +47,7 @@ from tradeoff.economics._local_energy import POWERCAP
 from tradeoff.engine import Engine, StopDecision, Summary, lifecycle
 from tradeoff.engine.ensembles import ensemble_of
 from tradeoff.engine.priors import Priors
+from tradeoff.engine.records import RecordBook
 from tradeoff.engine.validation import choose_algorithm, recorded_problem
 from tradeoff.local.carbon import CarbonGate
 from tradeoff.local.display import NullDisplay, RunDisplay
@@ -137,7 +138,8 @@ class StudyRunner:
         )
         self.energy = EnergyMeter(store.scratch_dir / "energy", powercap=powercap)
         self.records: dict[str, Trial] = {}
-        self._ordered: list[Trial] | None = None  # self.records by number, until one is added
+        self.book = RecordBook()
+        """The records by number; each change is `put`, so the engine reads only those."""
         self._active: dict[str, Trial] = {}  # the unfinished records (and some finished)
         self.interrupts = 0
         self.decision: StopDecision | None = None
@@ -175,7 +177,7 @@ class StudyRunner:
         if priors.dropped:
             self.display.warn(f"warm start: {priors.describe()}")
         self.records = {r.metadata.name: r for r in self.store.load_trials()}
-        self._ordered = None
+        self.book = RecordBook(self.records.values())  # loaded by number
         self._active = {
             k: r for k, r in self.records.items() if not r.finished and not r.is_ensemble
         }
@@ -188,7 +190,7 @@ class StudyRunner:
                 record.status = lifecycle.interrupted(
                     record.status, "re-run after an interrupted run"
                 )
-                self.store.save_trial(record)
+                self._save(record)
         self.display.begin(self.spec, self.algorithm, self._list(), self._summary())
         try:
             self._loop()
@@ -283,7 +285,7 @@ class StudyRunner:
         """Take the engine's stop decision, once; cancel what it stops."""
         if self.interrupts or self.decision is not None:
             return
-        self.decision = self.engine.stop_decision(self._list(), self._elapsed())
+        self.decision = self.engine.stop_decision(self.book, self._elapsed())
         if self.decision is not None:
             self._cancel_all(self.decision)
 
@@ -305,12 +307,12 @@ class StudyRunner:
         for record in [r for r in self._unfinished() if r.state == "Pending"][: max(0, free)]:
             if self._held is None or record.status.attempts > 0:  # retries are not held
                 self._start(record)
-        count = self.engine.trials_to_start(self._list())
+        count = self.engine.trials_to_start(self.book)
         if self._held is not None:
             return
         if count <= 0:
             return
-        suggestions = self.engine.ask(self._list(), count)
+        suggestions = self.engine.ask(self.book, count)
         self.observer.suggest_latency(self.engine.algorithm, self.engine.last_ask_seconds)
         for warning in self.engine.warnings:
             self.display.warn(warning)
@@ -318,8 +320,9 @@ class StudyRunner:
         for s in suggestions:
             record = Trial.new(self.name, s.number, s.parameters, s.sampler_state)
             self.records[record.metadata.name] = self._active[record.metadata.name] = record
-            self._ordered = None
-            self._start(record)  # saves it, Running, before its process starts
+            self._start(
+                record
+            )  # puts it in the book  # saves it, Running, before its process starts
 
     def _start(self, record: Trial) -> None:
         name = record.metadata.name
@@ -332,7 +335,7 @@ class StudyRunner:
         )
         record.status = lifecycle.started(lifecycle.begin_attempt(record.status), datetime.now(UTC))
         status = record.status
-        self.store.save_trial(record)
+        self._save(record)
         self.display.trial_started(record)
         try:
             resources_from_pod_spec(pod)
@@ -360,11 +363,10 @@ class StudyRunner:
         if record is None or record.finished:
             return
         self.records[record.metadata.name] = record
-        self._ordered = None
-        self.store.save_trial(record)
+        self._save(record)
         self.display.trial_started(record)
         record.status = run_ensemble(self.spec, record, self.records, self.store.workdir)
-        self.store.save_trial(record)
+        self._save(record)
         self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
         self.display.trial_finished(record)
 
@@ -386,10 +388,12 @@ class StudyRunner:
             return
         status.intermediate = [*status.intermediate, StepValue(step=event.step, value=event.value)]
         del status.intermediate[:-INTERMEDIATE_CAP]
+        self.book.put(record)  # saved with its next state change
         if self.spec.early_stopping.algorithm == "none" or self.interrupts or self.decision:
             return
-        decision = self.engine.should_prune(self._list(), record.number)
+        decision = self.engine.should_prune(self.book, record.number)
         status.pruning_state = decision.pruning_state
+        self.book.put(record)
         if decision.prune:
             self.executor.stop(event.trial, "prune")
 
@@ -413,7 +417,7 @@ class StudyRunner:
             stopped=None if self.decision is None else self.decision.message,
         )
         record.status = transition.status
-        self.store.save_trial(record)
+        self._save(record)
         if transition.finished:
             self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
             self.display.trial_finished(record)
@@ -429,16 +433,19 @@ class StudyRunner:
         for record in self._unfinished():
             if record.state == "Pending":
                 record.status = lifecycle.cancel(record.status, decision.message)
-                self.store.save_trial(record)
+                self._save(record)
         self.executor.stop_all("cancel")
+
+    def _save(self, record: Trial) -> None:
+        """Save a new or changed record, and tell the book."""
+        self.store.save_trial(record)
+        self.book.put(record)
 
     # -- views -------------------------------------------------------------------------
 
     def _list(self) -> list[Trial]:
-        """The records by number (the records change in place; the order only on adds)."""
-        if self._ordered is None:
-            self._ordered = sorted(self.records.values(), key=lambda r: r.number)
-        return list(self._ordered)
+        """The records by number, as a list of their own (for results and observers)."""
+        return list(self.book)
 
     def _unfinished(self) -> list[Trial]:
         """The records not finished, by number (a finished record never runs again)."""
@@ -450,7 +457,7 @@ class StudyRunner:
         return [r for r in self._unfinished() if r.state == "Running"]
 
     def _summary(self) -> Summary:
-        return self.engine.summarize(self._list())
+        return self.engine.summarize(self.book)
 
     def _elapsed(self) -> float:
         return (datetime.now(UTC) - self._started_at).total_seconds()

@@ -91,6 +91,13 @@ def _facts(
     return facts
 
 
+NOT_ANALYSED = (
+    "Not computed by <code>tradeoff run</code> (SciPy, scikit-learn and fANOVA cost about"
+    " two seconds of CPU): <code>tradeoff report STUDY</code> or <code>tradeoff run"
+    " --insights</code> adds {what}."
+)
+
+
 def _insights(spec: StudySpec, records: Sequence[Trial], importance: Importance) -> str:
     found = insights(spec, records, importance=importance)
     if not found:
@@ -127,13 +134,16 @@ def render_report(
     outcome: str,
     algorithm: AlgorithmChoice | None = None,
     warm_line: str = "",
+    *,
+    analyse: bool = True,
 ) -> str:
     """The report of a study as one self-contained HTML document (inline SVG and CSS, no
     script, no network).
 
     `records` are all the study's trials, `summary` the engine's (`Engine.summarize`),
     `outcome` a one-line headline, `algorithm` the one the study recorded when it started
-    (resolved from the spec when not given).
+    (resolved from the spec when not given); without `analyse` the insights and parameter
+    importance are left out, with a line saying how to add them.
     """
     if algorithm is None:
         algorithm = resolve_algorithm(spec)
@@ -165,9 +175,14 @@ def render_report(
             " the recommended trial, dashed grey infeasible.</p>"
             + parallel_chart(spec, done, front, pick)
         )
-    importance = param_importances(spec, records)
-    body.append(f"<h2>Insights</h2>{_insights(spec, records, importance)}")
-    body.append(f"<h2>Parameter importance</h2>{_importance(spec, importance)}")
+    if analyse:
+        importance = param_importances(spec, records)
+        body.append(f"<h2>Insights</h2>{_insights(spec, records, importance)}")
+        body.append(f"<h2>Parameter importance</h2>{_importance(spec, importance)}")
+    else:
+        for title, what in (("Insights", "them"), ("Parameter importance", "it")):
+            note = NOT_ANALYSED.format(what=what)
+            body.append(f'<h2>{title}</h2><p class="not-analysed">{note}</p>')
     body.append(
         "<h2>Optimisation history</h2><p>Each objective per trial; the line is the running"
         " best of feasible trials; crosses are infeasible trials, hollow points pruned trials"
@@ -198,7 +213,11 @@ def write_report(
     outcome: str,
     algorithm: AlgorithmChoice | None = None,
     warm_line: str = "",
+    *,
+    analyse: bool = True,
 ) -> None:
     """Write the report to `path` (atomically); `warm_line` says what the prior trials are."""
-    report = render_report(study_name, spec, records, summary, outcome, algorithm, warm_line)
+    report = render_report(
+        study_name, spec, records, summary, outcome, algorithm, warm_line, analyse=analyse
+    )
     write_atomically(path, report)
