@@ -17,18 +17,11 @@ from typing import Any
 from tradeoff.api.policy import PolicyViolation, TrialPolicy, harden
 from tradeoff.api.study import Study
 from tradeoff.api.template import TERMINATION_LOG
-from tradeoff.api.trial import STUDY_LABEL, TRIAL_LABEL, Trial, TrialStatus
+from tradeoff.api.trial import Trial, TrialStatus
 from tradeoff.engine import ensembles
 from tradeoff.engine.ensembles import PREDICTIONS
 from tradeoff.kube.ensemble_pod import ENV_REQUEST
-from tradeoff.kube.pods import (
-    ARTIFACTS_PATH,
-    ARTIFACTS_VOLUME,
-    ATTEMPT_LABEL,
-    MANAGED_BY,
-    owner_reference,
-    pod_name,
-)
+from tradeoff.kube.pods import ARTIFACTS_PATH, ARTIFACTS_VOLUME, pod_manifest
 
 __all__ = ["CONTAINER", "build_ensemble_pod", "ensemble_status"]
 
@@ -64,7 +57,6 @@ def build_ensemble_pod(
 ) -> dict[str, Any]:
     """The pod of attempt `attempt` of the Ensemble trial `trial`; `records` are the
     study's (the candidates' artifact records are read from them)."""
-    name = trial.metadata.name
     container = {
         "name": CONTAINER,
         "image": image,
@@ -101,19 +93,7 @@ def build_ensemble_pod(
     problems = (policy or TrialPolicy()).check(spec, "spec")
     if problems:
         raise PolicyViolation(problems)
-    labels = {**MANAGED_BY, STUDY_LABEL: study.metadata.name, TRIAL_LABEL: name,
-              ATTEMPT_LABEL: str(attempt)}  # fmt: skip
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": pod_name(name, attempt),
-            "namespace": trial.metadata.namespace or study.metadata.namespace,
-            "labels": labels,
-            "ownerReferences": [owner_reference("Trial", name, trial_uid)],
-        },
-        "spec": spec,
-    }
+    return pod_manifest(study, trial, trial_uid, attempt, spec)
 
 
 def ensemble_status(

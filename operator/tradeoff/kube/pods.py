@@ -99,6 +99,14 @@ def build_pod(
     problems += (policy or TrialPolicy()).check(spec, "spec")
     if problems:
         raise PolicyViolation(problems)
+    return pod_manifest(study, trial, trial_uid, attempt, spec)
+
+
+def pod_manifest(
+    study: Study, trial: Trial, trial_uid: str, attempt: int, spec: dict[str, Any]
+) -> dict[str, Any]:
+    """The Pod of attempt `attempt` of `trial` around `spec`: its name, labels and owner."""
+    name = trial.metadata.name
     labels = {
         **MANAGED_BY,
         STUDY_LABEL: study.metadata.name,
