@@ -236,14 +236,18 @@ def test_reaching_the_goal_stops_the_running_trials(
     assert state(second) == "Pending"  # as in local mode: not failed, runs if it resumes
     assert second["status"]["message"] == "cancelled: trial goal-0000 met the goal"
     assert len(trials(cluster, "goal")) == 2  # nothing new starts after the goal
-    pod_name = second["status"]["podName"]
+    wait_pod_stopped(cluster, second["status"]["podName"])
+
+
+def wait_pod_stopped(cluster: Cluster, pod_name: str) -> None:
+    """Wait until a stopped trial's pod is deleted (or has failed)."""
     cluster.wait_for(
         lambda: (
             (cluster.get("pods", pod_name) or {"status": {"phase": "Failed"}})["status"]["phase"]
             == "Failed"
         ),
         timeout=10,
-        message="the stopped trial's pod is deleted",
+        message=f"the stopped trial's pod {pod_name} is deleted",
     )
 
 
@@ -269,15 +273,7 @@ def test_a_failed_study_cancels_its_running_trials(
     first, second = trials(cluster, "doomed")
     assert state(first) == "Failed"
     assert state(second) == "Pending" and second["status"]["message"].startswith("cancelled: ")
-    pod_name = second["status"]["podName"]
-    cluster.wait_for(
-        lambda: (
-            (cluster.get("pods", pod_name) or {"status": {"phase": "Failed"}})["status"]["phase"]
-            == "Failed"
-        ),
-        timeout=10,
-        message="the cancelled trial's pod is deleted",
-    )
+    wait_pod_stopped(cluster, second["status"]["podName"])
     assert len(trials(cluster, "doomed")) == 2  # nothing new starts after the failure
 
 
