@@ -157,3 +157,18 @@ def test_fetch_checked_gives_the_content_only_as_recorded(trial_env: S3Double) -
     assert isinstance(missing, str) and missing.startswith(
         f"cannot read {folder.url('quick-0009/a1/x.csv')}: NoSuchKey: "
     )
+
+
+def test_the_built_in_workload_ends_with_one_line_when_the_bucket_refuses(
+    trial_env: S3Double, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trial_runner import sklearn
+
+    monkeypatch.setenv("TRADEOFF_ARTIFACTS_S3_URL", "s3://no-such-bucket/x/")
+    assert sklearn.main(["--dataset=iris", "--model=knn"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "trial_runner.sklearn: error: cannot upload 'predictions.csv' to"
+        " s3://no-such-bucket/x/predictions.csv: NoSuchBucket: "
+    )
+    assert err.count("\n") == 1
