@@ -16,10 +16,12 @@ sent: memory does not grow with the file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -85,25 +87,27 @@ class Uploaded:
     sha256: str
 
 
-def client(env: dict[str, str] | None = None) -> Any:
+def client(env: Mapping[str, str] | None = None) -> Any:
     """A boto3 S3 client for the endpoint and region in the environment (boto3 finds the
-    credentials itself); `S3Error` when boto3 is not installed."""
-    env = dict(os.environ) if env is None else env
+    credentials itself), made once per endpoint and region in a process; `S3Error` when
+    boto3 is not installed."""
     try:
-        import boto3
-        from botocore.config import Config
+        import boto3  # imported only where a bucket is used
     except ImportError:
         raise S3Error(
             f"{ENV_URL} is set but boto3 is not installed: pip install 'tradeoff[s3]'"
             " (or boto3) in the trial's image"
         ) from None
+    env = os.environ if env is None else env
+    return _client(boto3, env.get(ENV_ENDPOINT) or None, env.get(ENV_REGION) or None)
+
+
+@functools.lru_cache(maxsize=4)
+def _client(boto3: Any, endpoint: str | None, region: str | None) -> Any:
+    from botocore.config import Config
+
     config = Config(retries={"max_attempts": 5, "mode": "standard"})
-    return boto3.client(
-        "s3",
-        endpoint_url=env.get(ENV_ENDPOINT) or None,
-        region_name=env.get(ENV_REGION) or None,
-        config=config,
-    )
+    return boto3.client("s3", endpoint_url=endpoint, region_name=region, config=config)
 
 
 class _HashingReader(io.RawIOBase):
