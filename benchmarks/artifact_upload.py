@@ -23,13 +23,15 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as c
+
+ROOT = c.BENCH_DIR.parent
 
 _SAVE = """
 import json, os, resource, sys, tracemalloc
@@ -80,15 +82,13 @@ def save(path: Path, env: dict[str, str]) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small files only")
-    parser.add_argument("--sizes", default="8,64,256", help="file sizes in MiB")
-    parser.add_argument("--repeats", type=int, default=3, help="saves per size and store")
-    parser.add_argument("--out", type=Path, default=None, help="directory for the JSON")
-    args = parser.parse_args(argv)
+    def extra(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--sizes", default="8,64,256", help="file sizes in MiB")
+        parser.add_argument("--repeats", type=int, default=3, help="saves per size and store")
+
+    args = c.parse_args(argv, "save_artifact: a claim's folder against a bucket", extra)
     sizes = [1, 16] if args.quick else [int(s) for s in args.sizes.split(",")]
-    out = args.out or (BENCH_DIR / "results" / ("quick" if args.quick else ""))
-    out.mkdir(parents=True, exist_ok=True)
+    repeats = 1 if args.quick else args.repeats
 
     import boto3
 
@@ -102,7 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert server.stdin is not None and server.stdout is not None
     endpoint = f"http://{server.stdout.readline().strip()}"
     rows: list[dict[str, Any]] = []
-    started = time.process_time()
     try:
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **{
             "aws_access_key_id": KEYS["AWS_ACCESS_KEY_ID"],
@@ -124,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "TRADEOFF_ARTIFACTS_S3_REGION": "us-east-1",
                     **KEYS,
                 }
-                for repeat in range(args.repeats):
+                for repeat in range(repeats):
                     for store, env in (("claim", {"TRADEOFF_ARTIFACTS": str(folder)}),
                                        ("bucket", bucket_env)):  # fmt: skip
                         measured = save(source, env)
@@ -134,8 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         server.stdin.close()
         server.wait(timeout=30)
-    print(f"{'MiB':>5} {'store':>7} {'CPU s':>8} {'peak MiB':>9} {'first save CPU s':>17}")
-    summary = []
+    summary, table = [], []
     for mib in sizes:
         for store in ("claim", "bucket"):
             mine = [r for r in rows if r["size_mib"] == mib and r["store"] == store]
@@ -144,18 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             peak = max(r["peak_mib"] for r in mine)
             summary.append({"size_mib": mib, "store": store, "cpu_seconds": cpu,
                             "peak_mib": peak, "first_save_cpu_seconds": first})  # fmt: skip
-            print(f"{mib:>5} {store:>7} {cpu:>8.3f} {peak:>9.1f} {first:>17.3f}")
-    load = os.getloadavg()
-    result = {
-        "benchmark": "artifact_upload",
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "load_average": [round(x, 2) for x in load],
-        "harness_cpu_seconds": time.process_time() - started,
-        "summary": summary,
-        "runs": rows,
-    }
-    (out / "artifact_upload.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+            table.append([mib, store, f"{cpu:.3f}", f"{peak:.1f}", f"{first:.3f}"])
+    headers = ["MiB", "store", "CPU s of the save", "peak traced MiB", "first save CPU s"]
+    c.print_table("save_artifact, median CPU and largest peak of the repeats", headers, table)
+    c.write_results(args.out, "artifact_upload", {"repeats": repeats, "summary": summary,
+                                                  "runs": rows})  # fmt: skip
     return 0
 
 

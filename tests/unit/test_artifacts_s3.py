@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
@@ -172,3 +174,20 @@ def test_the_built_in_workload_ends_with_one_line_when_the_bucket_refuses(
         " s3://no-such-bucket/x/predictions.csv: NoSuchBucket: "
     )
     assert err.count("\n") == 1
+
+
+def test_trial_runner_and_its_bucket_module_import_only_the_standard_library() -> None:
+    code = (
+        "import sys; import trial_runner, trial_runner.s3; "
+        "names = {m.split('.')[0] for m in sys.modules} - {'__main__'}; "
+        "print(sorted(names - set(sys.stdlib_module_names)))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code],  # -S: no site-packages at all
+        env={"PYTHONPATH": str(root), "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "['trial_runner']"
