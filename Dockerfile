@@ -20,8 +20,10 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator/ operator/
 COPY trial_runner/ trial_runner/
-# Optuna's GP sampler needs PyTorch: the CPU build, pinned (an unpinned torch pulls CUDA).
-RUN pip install . \
+# The s3 extra (boto3) lets trials and the Ensemble trial use an artifact bucket
+# (artifacts.s3). Optuna's GP sampler needs PyTorch: the CPU build, pinned (an unpinned
+# torch pulls CUDA).
+RUN pip install ".[s3]" \
     && if [ "$WITH_GP" = "true" ]; then \
          pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"; \
        fi \

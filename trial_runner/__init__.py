@@ -26,8 +26,11 @@ file on the trial (name, path, size, SHA-256) when the attempt ends. Local mode 
 folder (``artifacts/<trial>/`` of the workdir); in a cluster the operator mounts the
 artifact volume there when the chart provides one (``artifacts.persistentVolumeClaim``),
 and each save prints ``TRADEOFF_ARTIFACT {"name": ..., "size": ..., "sha256": ...}``, the
-line the operator records it from. Where the folder is unset nothing is stored and stderr
-says so once.
+line the operator records it from. Where the chart sets ``artifacts.s3`` instead, the
+operator gives the attempt a folder of a bucket in ``TRADEOFF_ARTIFACTS_S3_URL`` and each
+save uploads there (`trial_runner.s3`: needs boto3, imported only then); the line then
+also carries the object's ``url``. Where neither is set nothing is stored and stderr says
+so once.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ _NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _ENV_PARAMS = "TRADEOFF_PARAMS"
 _ENV_TERMINATION_LOG = "TRADEOFF_TERMINATION_LOG"
 _ENV_ARTIFACTS = "TRADEOFF_ARTIFACTS"
+_ENV_ARTIFACTS_S3 = "TRADEOFF_ARTIFACTS_S3_URL"
 _ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}\Z")
 
 
@@ -230,13 +234,15 @@ def study_name() -> str | None:
 _artifact_warned = False
 
 
-def save_artifact(name: str, content: bytes | str | os.PathLike[str]) -> Path | None:
+def save_artifact(name: str, content: bytes | str | os.PathLike[str]) -> Path | str | None:
     """Store an artifact of the trial: ``content`` as bytes, or the file a path names.
 
     ``name`` is a file name (letters, digits, ``_``, ``.``, ``-``; not starting with
-    ``.``); saving a name again replaces the file. Returns where it is stored, or None
-    when the trial has no artifact folder (``TRADEOFF_ARTIFACTS`` unset).
-    Raises ``ValueError`` for a bad name and ``OSError`` when it cannot be written.
+    ``.``); saving a name again replaces the file. Returns where it is stored: the file's
+    path, or the object's ``s3://`` URL when the trial has a bucket folder
+    (``TRADEOFF_ARTIFACTS_S3_URL``); None when it has neither (``TRADEOFF_ARTIFACTS`` unset).
+    Raises ``ValueError`` for a bad name, ``OSError`` when it cannot be written and
+    ``trial_runner.s3.S3Error`` (one line) when the bucket cannot be used.
     """
     global _artifact_warned
     if not isinstance(name, str) or not _ARTIFACT_NAME.match(name):
@@ -244,6 +250,16 @@ def save_artifact(name: str, content: bytes | str | os.PathLike[str]) -> Path | 
             f"artifact name {name!r} must be a file name: letters, digits, _, . or -,"
             " not starting with ., at most 200 characters"
         )
+    bucket_folder = os.environ.get(_ENV_ARTIFACTS_S3)
+    if bucket_folder:
+        from trial_runner import s3
+
+        stored = s3.upload(name, content, bucket_folder)
+        line = json.dumps(
+            {"name": name, "size": stored.size, "sha256": stored.sha256, "url": stored.url}
+        )
+        print(f"{ARTIFACT_PREFIX} {line}", flush=True)
+        return stored.url
     folder = os.environ.get(_ENV_ARTIFACTS)
     if not folder:
         if not _artifact_warned:

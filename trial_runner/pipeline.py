@@ -36,6 +36,7 @@ from typing import Any
 
 from trial_runner import report, save_artifact
 from trial_runner import sklearn as flat
+from trial_runner.s3 import S3Error
 
 __all__ = ["BRANCHES", "HEADS", "build_parser", "main", "run"]
 
@@ -227,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"trial_runner.pipeline: error: {shape} on {args.dataset}: {first_line}",
             file=sys.stderr,
         )
+        return 1
+    except S3Error as error:  # the artifact bucket refused or cannot be reached
+        print(f"trial_runner.pipeline: error: {error}", file=sys.stderr)
         return 1
     return 0
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from trial_runner import report, save_artifact
+from trial_runner.s3 import S3Error
 
 __all__ = ["DATASETS", "MODELS", "build_parser", "held_out", "main", "predictions_csv", "run"]
 
@@ -333,6 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"trial_runner.sklearn: error: {args.model} on {args.dataset}: {first_line}",
             file=sys.stderr,
         )
+        return 1
+    except S3Error as error:  # the artifact bucket refused or cannot be reached
+        print(f"trial_runner.sklearn: error: {error}", file=sys.stderr)
         return 1
     return 0
 

@@ -16,6 +16,7 @@ import yaml
 from tradeoff.cli import build_parser
 from tradeoff.economics import REGION_GRAMS_PER_KWH, EconomicsConfig, intensity_from_json
 from tradeoff.kube import command
+from tradeoff.kube.artifact_storage import ArtifactBucket
 from tradeoff.kube.settings import economics_from_json, settings_from, trial_policy_from
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +83,18 @@ TOGGLES: dict[str, dict[str, Any]] = {
     "ipv6-endpoints": {"operator": {"metricsAddress": "::", "healthAddress": "::"}},
     "artifacts-claim": {
         "artifacts": {"persistentVolumeClaim": {"enabled": True, "storageClassName": "nfs"}}
+    },
+    "artifacts-s3": {
+        "artifacts": {
+            "s3": {
+                "enabled": True,
+                "bucket": "ml-artifacts",
+                "prefix": "teams/vision",
+                "endpoint": "http://minio.minio:9000",
+                "region": "eu-north-1",
+                "credentialsSecret": "artifact-keys",
+            }
+        }
     },
 }
 NAMESPACED = ("namespaced", "namespaced-without-nodes")
@@ -618,6 +631,45 @@ def test_the_artifact_claim_is_off_by_default_and_reaches_the_operator(chart: he
     assert of_kind(docs, "PersistentVolumeClaim") == [] and claim_setting(docs) == "team-store"
 
 
+def test_the_artifact_bucket_reaches_the_operators_settings(chart: helm.Chart) -> None:
+    docs = render(chart, TOGGLES["artifacts-s3"])
+    env = container(docs).get("env", [])
+    assert all("valueFrom" not in e for e in env if "ARTIFACTS" in e["name"])  # names only
+    settings = settings_from(namespaces=["a"], env={e["name"]: e.get("value", "") for e in env})
+    assert settings.artifacts_claim is None and of_kind(docs, "PersistentVolumeClaim") == []
+    assert settings.artifact_store == ArtifactBucket(
+        bucket="ml-artifacts",
+        prefix="teams/vision/",
+        endpoint="http://minio.minio:9000",
+        region="eu-north-1",
+        credentials_secret="artifact-keys",
+    )
+    # Only the bucket's name is needed: AWS S3, the chart's prefix, the pods' own identity.
+    minimal = render(chart, {"artifacts": {"s3": {"enabled": True, "bucket": "ml-artifacts"}}})
+    env = {e["name"]: e.get("value", "") for e in container(minimal).get("env", [])}
+    assert settings_from(namespaces=["a"], env=env).artifact_store == ArtifactBucket(
+        "ml-artifacts", "tradeoff/"
+    )
+    assert settings_from(namespaces=["a"], env={}).artifact_store is None
+
+
+@pytest.mark.parametrize(
+    ("artifacts", "message"),
+    [
+        (
+            {"s3": {"enabled": True, "bucket": "b-1"}, "persistentVolumeClaim": {"enabled": True}},
+            "artifacts: enable persistentVolumeClaim or s3, not both",
+        ),
+        ({"s3": {"enabled": True}}, "artifacts.s3.bucket: name the bucket"),
+    ],
+)
+def test_artifacts_go_to_one_store_with_a_named_bucket(
+    chart: helm.Chart, artifacts: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(helm.HelmRenderError, match=re.escape(message)):
+        render(chart, {"artifacts": artifacts})
+
+
 def test_dashboard_configmap(chart: helm.Chart) -> None:
     docs = render(chart, {"dashboard": {"annotations": {"grafana_folder": "Tradeoff"}}})
     (board,) = [
@@ -655,6 +707,10 @@ def test_dashboard_configmap(chart: helm.Chart) -> None:
             {"artifacts": {"persistentVolumeClaim": {"claimName": "Bad_Claim"}}},
             "/artifacts/persistentVolumeClaim/claimName",
         ),
+        ({"artifacts": {"s3": {"bucket": "My_Bucket"}}}, "/artifacts/s3/bucket"),
+        ({"artifacts": {"s3": {"endpoint": "minio:9000"}}}, "/artifacts/s3/endpoint"),
+        ({"artifacts": {"s3": {"credentialsSecret": "Keys"}}}, "/artifacts/s3/credentialsSecret"),
+        ({"artifacts": {"s3": {"prefix": "a b"}}}, "/artifacts/s3/prefix"),
         ({"economics": {"prometheus": {"url": "prometheus:9090"}}}, "/economics/prometheus/url"),
         ({"economics": {"prometheus": {"address": "http://p"}}}, "/economics/prometheus"),
     ],

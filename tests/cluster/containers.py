@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
 import re
@@ -10,10 +12,19 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 Obj = dict[str, Any]
+SecretLookup = Callable[[str, str], Obj | None]
+"""(namespace, name) -> the Secret in the store, or None."""
+
+
+class ContainerConfigError(Exception):
+    """The container cannot be configured (the kubelet's CreateContainerConfigError): the
+    message is the kubelet's own wording."""
+
 
 DEFAULT_TERMINATION_PATH = "/dev/termination-log"
 INSTANT_COMMAND = "tradeoff-harness-instant"
@@ -51,8 +62,37 @@ def _field_ref(pod: Obj, path: str) -> str:
     return ""
 
 
-def environment(pod: Obj, container: Obj, home: Path, repo_root: Path | None) -> dict[str, str]:
-    """The process environment: a minimal base, the repo on PYTHONPATH, then the pod's env."""
+def _secret_value(namespace: str, ref: Obj, secrets: SecretLookup | None) -> str | None:
+    """A `secretKeyRef`'s value (None: optional and missing), or `ContainerConfigError`
+    as the kubelet words it."""
+    name, key = str(ref.get("name", "")), str(ref.get("key", ""))
+    found = secrets(namespace, name) if secrets is not None else None
+    if found is None:
+        if ref.get("optional"):
+            return None
+        raise ContainerConfigError(f'secret "{name}" not found')
+    if key in (found.get("data") or {}):
+        try:
+            return base64.b64decode(found["data"][key], validate=True).decode("utf-8", "replace")
+        except binascii.Error:
+            raise ContainerConfigError(f"secret {namespace}/{name}: {key} is not base64") from None
+    if key in (found.get("stringData") or {}):
+        return str(found["stringData"][key])
+    if ref.get("optional"):
+        return None
+    raise ContainerConfigError(f"couldn't find key {key} in Secret {namespace}/{name}")
+
+
+def environment(
+    pod: Obj,
+    container: Obj,
+    home: Path,
+    repo_root: Path | None,
+    secrets: SecretLookup | None = None,
+) -> dict[str, str]:
+    """The process environment: a minimal base, the repo on PYTHONPATH, then the pod's env
+    (`secretKeyRef`s read through `secrets`; a missing Secret or key raises
+    `ContainerConfigError` unless the reference is optional)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "HOME": str(home),
@@ -67,6 +107,11 @@ def environment(pod: Obj, container: Obj, home: Path, repo_root: Path | None) ->
             env[item["name"]] = expand(str(item["value"]), env)
         elif "fieldRef" in (item.get("valueFrom") or {}):
             env[item["name"]] = _field_ref(pod, item["valueFrom"]["fieldRef"].get("fieldPath", ""))
+        elif "secretKeyRef" in (item.get("valueFrom") or {}):
+            namespace = str(pod["metadata"].get("namespace", ""))
+            value = _secret_value(namespace, item["valueFrom"]["secretKeyRef"], secrets)
+            if value is not None:
+                env[item["name"]] = value
         else:
             env.setdefault(item["name"], "")
     return env

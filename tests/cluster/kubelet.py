@@ -5,6 +5,9 @@ node, runs the first container's `command + args` (no shell; `python` is this in
 in a temporary directory, streams stdout+stderr into the pod's log and writes the pod's
 phase, container state, exit code and termination message. See `containers.INSTANT_COMMAND`
 for pods that complete without a process. Restart policies other than Never are not applied.
+Env `secretKeyRef`s are read from the store's Secrets; a missing Secret or key leaves the
+pod Pending with the waiting reason CreateContainerConfigError and the kubelet's message
+(unlike a real kubelet, it does not try again when the Secret appears).
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ class LocalKubelet:
         self._pods = store.type("", "v1", "pods")
         self._nodes = store.type("", "v1", "nodes")
         self._core_events = store.type("", "v1", "events")
+        self._secrets = store.type("", "v1", "secrets")
         self._events: queue.Queue[tuple[str, Obj]] = queue.Queue()
         self._runs: dict[tuple[str, str], _Run] = {}
         self._waiting: list[_Run] = []
@@ -273,7 +277,16 @@ class LocalKubelet:
         container = run.pod["spec"]["containers"][0]
         run.workdir.mkdir(parents=True, exist_ok=True)
         run.termination_file = run.workdir / "termination-log"
-        env = containers.environment(run.pod, container, run.workdir, self.repo_root)
+        try:
+            env = containers.environment(
+                run.pod, container, run.workdir, self.repo_root, self._secret
+            )
+        except containers.ContainerConfigError as refused:
+            run.started = now()
+            self._write_status(run, podstatus.config_error(run.pod, run.started, str(refused)))
+            self._event(run.pod, "Failed", f"Error: {refused}", kind="Warning")
+            self._release(run)
+            return
         words = containers.argv(container, env)
         env, words = containers.redirect_termination_path(
             container, env, words, run.termination_file
@@ -315,6 +328,9 @@ class LocalKubelet:
             timer.daemon = True
             run.threads.append(timer)
             timer.start()
+
+    def _secret(self, namespace: str, name: str) -> Obj | None:
+        return self.store.find(self._secrets, namespace, name)
 
     def _instant(self, run: _Run, lines: list[str], exit_code: int) -> None:
         assert run.log is not None

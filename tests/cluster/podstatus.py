@@ -91,6 +91,15 @@ def scheduled(pod: Obj, started: str) -> Obj:
     }
 
 
+def config_error(pod: Obj, started: str, message: str) -> Obj:
+    """Bound, but its container cannot be configured (a missing Secret, ...): Pending."""
+    status = scheduled(pod, started)
+    status["containerStatuses"][0]["state"] = {
+        "waiting": {"reason": "CreateContainerConfigError", "message": message}
+    }
+    return status
+
+
 def running(pod: Obj, started: str, pid: int | None) -> Obj:
     container = pod["spec"]["containers"][0]
     return {

@@ -80,6 +80,55 @@ def test_pod_runs_to_succeeded_with_its_log(cluster: Cluster) -> None:
     assert log == f"{METRICS}\ndigits\n"
 
 
+def secret_env(name: str, key: str, optional: bool = False) -> dict[str, Any]:
+    ref: dict[str, Any] = {"name": name, "key": key, **({"optional": True} if optional else {})}
+    return {"name": key.upper(), "valueFrom": {"secretKeyRef": ref}}
+
+
+def test_secret_key_refs_are_read_from_the_stores_secrets(cluster: Cluster) -> None:
+    cluster.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds"},
+            "data": {"token": "czNjcjN0"},  # base64 of s3cr3t
+        }
+    )
+    env = [secret_env("creds", "token"), secret_env("creds", "absent", optional=True)]
+    code = "import os; print(os.environ['TOKEN'], 'ABSENT' in os.environ)"
+    cluster.apply(pod("reads", python(code), container={"env": env}))
+    wait_phase(cluster, "reads", "Succeeded")
+    log = client.CoreV1Api(cluster.client()).read_namespaced_pod_log("reads", "default")
+    assert log == "s3cr3t False\n"
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        (("nowhere", "token"), 'secret "nowhere" not found'),
+        (("creds", "other"), "couldn't find key other in Secret default/creds"),
+    ],
+)
+def test_a_missing_secret_or_key_leaves_the_pod_pending_with_a_config_error(
+    cluster: Cluster, ref: tuple[str, str], message: str
+) -> None:
+    cluster.apply(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "data": {"token": ""}}
+    )
+    cluster.apply(pod("blocked", python("print(1)"), container={"env": [secret_env(*ref)]}))
+
+    def waiting() -> dict[str, Any]:
+        found = cluster.get("pods", "blocked") or {}
+        statuses = found.get("status", {}).get("containerStatuses") or [{}]
+        return dict(statuses[0].get("state", {}).get("waiting") or {})
+
+    cluster.wait_for(lambda: "message" in waiting(), 15, message="no config error")
+    assert waiting() == {"reason": "CreateContainerConfigError", "message": message}
+    assert phase(cluster, "blocked") == "Pending"
+    events = [e for e in cluster.list("events") if e["involvedObject"]["name"] == "blocked"]
+    assert ("Failed", f"Error: {message}") in [(e["reason"], e["message"]) for e in events]
+
+
 def test_failing_pod_reports_exit_code_and_log_fallback(cluster: Cluster) -> None:
     code = "import sys; print('bad input', file=sys.stderr); sys.exit(3)"
     cluster.apply(

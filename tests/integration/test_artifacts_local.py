@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from tests.cli import tradeoff
 from tradeoff.local import FileStore
 
@@ -39,7 +41,11 @@ spec:
 """
 
 
-def test_a_trial_records_the_artifacts_of_its_final_attempt(tmp_path: Path) -> None:
+def test_a_trial_records_the_artifacts_of_its_final_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cluster's bucket folder in the caller's environment does not reach local trials.
+    monkeypatch.setenv("TRADEOFF_ARTIFACTS_S3_URL", "s3://someone-elses-bucket/runs/")
     (tmp_path / "study.yaml").write_text(MANIFEST.replace("MARKER", str(tmp_path / "marker")))
     done = tradeoff("run", "study.yaml", "--no-progress", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -27,6 +27,7 @@ QUICK = [
     "carbon_aware",
     "pipeline_dag",
     "ensemble",
+    "artifact_upload",
 ]
 EXTRA_ARGS = {
     "overhead": ["--parts", "latency"],

@@ -20,7 +20,7 @@ PARAMS = {"model": "knn", "cpu": "1"}
 
 
 def test_the_claim_is_mounted_at_a_fixed_path_in_the_attempts_own_folder() -> None:
-    pod = build_pod(make_study(), make_trial(PARAMS), "uid", 2, artifacts_claim="store")
+    pod = build_pod(make_study(), make_trial(PARAMS), "uid", 2, artifacts="store")
     spec = pod["spec"]
     assert {"name": "tradeoff-artifacts", "persistentVolumeClaim": {"claimName": "store"}} in (
         spec["volumes"]
@@ -57,7 +57,7 @@ def test_a_template_cannot_reach_the_claim_itself(
     if mount is not None:
         pod["containers"][0]["volumeMounts"] = [{"name": "x", "mountPath": mount}]
     with pytest.raises(PolicyViolation) as refused:
-        build_pod(study, make_trial(PARAMS), "uid", 1, artifacts_claim="store")
+        build_pod(study, make_trial(PARAMS), "uid", 1, artifacts="store")
     assert said in str(refused.value)
     build_pod(study, make_trial(PARAMS), "uid", 1)  # without a claim, nothing to protect
 
@@ -103,7 +103,7 @@ def test_saved_artifacts_are_read_from_the_output_bounded(
 
 
 def test_recorded_paths_follow_the_pods_mount() -> None:
-    pod = build_pod(make_study(), make_trial(PARAMS), "uid", 1, artifacts_claim="store")
+    pod = build_pod(make_study(), make_trial(PARAMS), "uid", 1, artifacts="store")
     output = TrialOutput()
     output.feed('TRADEOFF_ARTIFACT {"name": "p.csv", "size": 3, "sha256": "' + "b" * 64 + '"}')
     (found,) = attempts.artifacts_of(pod, pod["spec"]["containers"][0]["name"], output)

@@ -53,7 +53,7 @@ def test_the_pod_runs_the_operators_command_over_the_studys_folder_read_only(
     made = engine.ensemble_due(records, ENDED, "team")
     assert made is not None
     pod = build_ensemble_pod(
-        study_of(engine), made, "t-uid", 1, records, image="reg/tradeoff:1", claim="store"
+        study_of(engine), made, "t-uid", 1, records, image="reg/tradeoff:1", store="store"
     )
     spec = pod["spec"]
     (container,) = spec["containers"]
@@ -82,7 +82,7 @@ def test_the_program_reads_checked_files_and_reports_what_the_operator_reads_bac
     with_predictions(records, tmp_path)
     made = engine.ensemble_due(records, ENDED, "team")
     assert made is not None and made.spec.ensemble is not None
-    pod = build_ensemble_pod(study_of(engine), made, "u", 1, records, image="i", claim="c")
+    pod = build_ensemble_pod(study_of(engine), made, "u", 1, records, image="i", store="c")
     env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
     request = json.loads(env["TRADEOFF_ENSEMBLE"])
     # One candidate's file was changed after it was saved: skipped and named.

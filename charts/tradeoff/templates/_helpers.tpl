@@ -153,6 +153,18 @@ wildcards, no secrets, no configmaps.
 {{- .Values.artifacts.persistentVolumeClaim.claimName | default (printf "%s-artifacts" (include "tradeoff.fullname" .)) }}
 {{- end }}
 
+{{/* Artifacts go to one store: a claim or a bucket (a bucket needs its name). */}}
+{{- define "tradeoff.checkArtifacts" -}}
+{{- with .Values.artifacts }}
+{{- if and .s3.enabled .persistentVolumeClaim.enabled }}
+{{- fail "artifacts: enable persistentVolumeClaim or s3, not both (each trial's artifacts go to one store)" }}
+{{- end }}
+{{- if and .s3.enabled (not .s3.bucket) }}
+{{- fail "artifacts.s3.bucket: name the bucket (artifacts.s3.enabled is true)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* The API group of an apiVersion ("batch/v1" -> "batch"; "v1" -> ""). */}}
 {{- define "tradeoff.apiGroup" -}}
 {{- if contains "/" . }}{{ (splitList "/" .) | first }}{{ end -}}

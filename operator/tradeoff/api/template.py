@@ -33,7 +33,9 @@ ENV_STUDY = "TRADEOFF_STUDY"
 ENV_TRIAL = "TRADEOFF_TRIAL"
 ENV_TERMINATION_LOG = "TRADEOFF_TERMINATION_LOG"
 ENV_ARTIFACTS = "TRADEOFF_ARTIFACTS"
-"""The folder a trial saves its artifacts in (set in local mode only, so far)."""
+"""The folder a trial saves its artifacts in (local mode; a cluster's claim)."""
+ENV_ARTIFACTS_S3_URL = "TRADEOFF_ARTIFACTS_S3_URL"
+"""The bucket folder a trial uploads its artifacts to (a cluster with ``artifacts.s3``)."""
 
 
 class MetricsCollection(ApiModel):

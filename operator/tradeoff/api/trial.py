@@ -58,7 +58,10 @@ class Artifact(ApiModel):
     """A file a trial saved (`trial_runner.save_artifact`), as the executor found it."""
 
     name: str = Field(description="File name the trial gave it.")
-    path: str = Field(description="Where it is stored (local mode: relative to the workdir).")
+    path: str = Field(
+        description="Where it is stored: local mode, relative to the workdir; a claim,"
+        " relative to its root; a bucket, the object's s3:// URL."
+    )
     size: int = Field(ge=0, description="Size in bytes.")
     sha256: str = Field(description="SHA-256 of the content (hex).")
 

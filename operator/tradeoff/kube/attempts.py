@@ -27,8 +27,8 @@ from tradeoff.economics import (
 )
 from tradeoff.engine import AttemptOutcome, StopDecision, reported_energy_kwh
 from tradeoff.engine.lifecycle import Ending
+from tradeoff.kube.artifact_storage import recorded_root
 from tradeoff.kube.measure import Measure, inputs
-from tradeoff.kube.pods import ARTIFACTS_VOLUME
 from tradeoff.trial_output import TrialOutput
 from tradeoff.trial_stream import excerpt
 
@@ -262,20 +262,18 @@ def outcome(
 
 
 def artifacts_of(pod: Obj | None, container: str, output: TrialOutput | None) -> list[Artifact]:
-    """The files the attempt says it saved, where its pod had the artifact volume: paths
-    relative to the claim's root (the mount's subPath), by name."""
+    """The files the attempt says it saved, where its pod had artifact storage, by name:
+    paths relative to the claim's root (the mount's subPath), or the objects' URLs in the
+    bucket folder the operator gave the pod (never a URL the trial printed)."""
     if pod is None or output is None or not output.artifacts:
         return []
     spec = pod.get("spec") or {}
     primary: Obj = next((c for c in spec.get("containers") or [] if c.get("name") == container), {})
-    mount = next(
-        (m for m in primary.get("volumeMounts") or [] if m.get("name") == ARTIFACTS_VOLUME), None
-    )
-    if mount is None:
+    root = recorded_root(primary)
+    if root is None:
         return []
-    where = str(mount.get("subPath") or "")
     return [
-        Artifact(name=name, path=f"{where}/{name}", size=size, sha256=sha)
+        Artifact(name=name, path=f"{root}{name}", size=size, sha256=sha)
         for name, (size, sha) in sorted(output.artifacts.items())
     ]
 

@@ -2,10 +2,10 @@
 and how its report becomes the trial's record.
 
 The pod runs `python -m tradeoff.kube.ensemble_pod`, never anything from the Study's
-manifest, with the study's folder of the artifact claim mounted read-only (subPath
-`<study>`: it sees no other study's files) and the candidates' `predictions.csv` records
-in `TRADEOFF_ENSEMBLE`. It is hardened like any trial pod and checked against the trial
-policy.
+manifest, with the study's folder of the artifact store (`add_artifact_storage`: the
+claim's subPath `<study>` mounted read-only, or the bucket's folder of the study) and the
+candidates' `predictions.csv` records in `TRADEOFF_ENSEMBLE`, paths relative to that
+folder. It is hardened like any trial pod and checked against the trial policy.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from tradeoff.api.template import TERMINATION_LOG
 from tradeoff.api.trial import Trial, TrialStatus
 from tradeoff.engine import ensembles
 from tradeoff.engine.ensembles import PREDICTIONS
+from tradeoff.kube.artifact_storage import ArtifactStore, add_artifact_storage, recorded_root
 from tradeoff.kube.ensemble_pod import ENV_REQUEST
-from tradeoff.kube.pods import ARTIFACTS_PATH, ARTIFACTS_VOLUME, pod_manifest
+from tradeoff.kube.pods import pod_manifest
 
 __all__ = ["CONTAINER", "build_ensemble_pod", "ensemble_status"]
 
@@ -29,12 +30,11 @@ CONTAINER = "ensemble"
 RESOURCES = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
 
 
-def _request(study: Study, trial: Trial, records: Sequence[Trial]) -> dict[str, Any]:
+def _request(trial: Trial, records: Sequence[Trial], prefix: str) -> dict[str, Any]:
     """The request: the trial's candidates and their predictions' records, with paths
-    relative to the study's folder (the pod's mount)."""
+    relative to the study's folder `prefix` (a record elsewhere is left out)."""
     assert trial.spec.ensemble is not None
     by_name = {r.metadata.name: r for r in records}
-    prefix = f"{study.metadata.name}/"
     files: dict[str, Any] = {}
     for name in trial.spec.ensemble.candidates:
         record = by_name.get(name)
@@ -52,44 +52,29 @@ def build_ensemble_pod(
     records: Sequence[Trial],
     *,
     image: str,
-    claim: str,
+    store: ArtifactStore,
     policy: TrialPolicy | None = None,
 ) -> dict[str, Any]:
     """The pod of attempt `attempt` of the Ensemble trial `trial`; `records` are the
     study's (the candidates' artifact records are read from them)."""
-    container = {
+    folder = study.metadata.name
+    namespace = trial.metadata.namespace or study.metadata.namespace or "default"
+    container: dict[str, Any] = {
         "name": CONTAINER,
         "image": image,
         "command": ["python", "-m", "tradeoff.kube.ensemble_pod"],
-        "env": [
-            {"name": ENV_REQUEST, "value": json.dumps(_request(study, trial, records))},
-            {"name": "TRADEOFF_ARTIFACTS", "value": ARTIFACTS_PATH},
-            {"name": "TRADEOFF_TERMINATION_LOG", "value": TERMINATION_LOG},
-        ],
+        "env": [{"name": "TRADEOFF_TERMINATION_LOG", "value": TERMINATION_LOG}],
         "resources": RESOURCES,
         "terminationMessagePath": TERMINATION_LOG,
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "volumeMounts": [
-            {
-                "name": ARTIFACTS_VOLUME,
-                "mountPath": ARTIFACTS_PATH,
-                "subPath": study.metadata.name,
-                "readOnly": True,
-            }
-        ],
     }
-    spec = harden(
-        {
-            "restartPolicy": "Never",
-            "containers": [container],
-            "volumes": [
-                {
-                    "name": ARTIFACTS_VOLUME,
-                    "persistentVolumeClaim": {"claimName": claim, "readOnly": True},
-                }
-            ],
-        }
-    )
+    spec: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
+    add_artifact_storage(spec, container, store, namespace, folder, read_only=True)
+    prefix = recorded_root(container)
+    assert prefix is not None
+    request = json.dumps(_request(trial, records, prefix))
+    container["env"] = [{"name": ENV_REQUEST, "value": request}, *container["env"]]
+    spec = harden(spec)
     problems = (policy or TrialPolicy()).check(spec, "spec")
     if problems:
         raise PolicyViolation(problems)

@@ -15,6 +15,13 @@ from tradeoff.api.policy import PolicyViolation, TrialPolicy, harden
 from tradeoff.api.study import API_VERSION, Study
 from tradeoff.api.template import TERMINATION_LOG, render_pod_spec
 from tradeoff.api.trial import STUDY_LABEL, TRIAL_LABEL, Trial
+from tradeoff.kube.artifact_storage import (
+    ARTIFACTS_PATH,
+    ARTIFACTS_VOLUME,
+    ArtifactStore,
+    add_artifact_storage,
+    storage_problems,
+)
 
 __all__ = [
     "ARTIFACTS_PATH",
@@ -30,9 +37,6 @@ __all__ = [
 ]
 
 ATTEMPT_LABEL = "tradeoff.dev/attempt"
-ARTIFACTS_VOLUME = "tradeoff-artifacts"
-ARTIFACTS_PATH = "/tradeoff/artifacts"
-"""Where a trial pod finds its artifact folder (``TRADEOFF_ARTIFACTS``)."""
 MANAGED_BY = {"app.kubernetes.io/managed-by": "tradeoff"}
 
 
@@ -61,14 +65,14 @@ def build_pod(
     trial_uid: str,
     attempt: int,
     policy: TrialPolicy | None = None,
-    artifacts_claim: str | None = None,
+    artifacts: ArtifactStore | None = None,
 ) -> dict[str, Any]:
     """The Pod manifest for attempt `attempt` (from 1) of `trial`.
 
-    With `artifacts_claim`, the primary container gets that claim mounted at
-    `ARTIFACTS_PATH` with the subPath `artifact_dir(...)`: its own folder, so it cannot
-    reach another trial's files; a template that mounts the claim itself (or uses the
-    volume's name or path) is refused.
+    With `artifacts` (a claim's name or a bucket), the primary container gets the folder
+    `artifact_dir(...)` of that store (`add_artifact_storage`): its own, so a retry never
+    overwrites an earlier attempt's files; a template that reaches the store itself (the
+    claim, its volume name or path, the bucket's variables) is refused.
 
     Raises `PolicyViolation` if the pod, as it would be created, breaks the trial policy
     (default: restricted, service account `default`): the Study was checked before, and
@@ -91,10 +95,11 @@ def build_pod(
     primary.setdefault("terminationMessagePath", TERMINATION_LOG)
     primary.setdefault("terminationMessagePolicy", "FallbackToLogsOnError")
     problems: list[tuple[str, str]] = []
-    if artifacts_claim is not None:
-        problems += _artifact_problems(spec, artifacts_claim)
+    if artifacts is not None:
+        problems += storage_problems(spec, artifacts)
+        namespace = trial.metadata.namespace or study.metadata.namespace or "default"
         where = artifact_dir(study.metadata.name, name, attempt)
-        _mount_artifacts(spec, primary, artifacts_claim, where)
+        add_artifact_storage(spec, primary, artifacts, namespace, where)
     spec = harden(spec)
     problems += (policy or TrialPolicy()).check(spec, "spec")
     if problems:
@@ -127,43 +132,9 @@ def pod_manifest(
 
 
 def artifact_dir(study: str, trial: str, attempt: int) -> str:
-    """An attempt's artifact folder, relative to the claim's root (names are DNS labels)."""
+    """An attempt's artifact folder, relative to the claim's root or the namespace's folder
+    of the bucket (names are DNS labels)."""
     return f"{study}/{trial}/a{attempt}"
-
-
-def _artifact_problems(spec: dict[str, Any], claim: str) -> list[tuple[str, str]]:
-    """The template may not reach the artifact claim on its own (it would see every
-    trial's files): no volume of that claim or name, no mount at its path."""
-    problems = []
-    for i, volume in enumerate(spec.get("volumes") or []):
-        pvc = volume.get("persistentVolumeClaim") or {} if isinstance(volume, dict) else {}
-        if isinstance(volume, dict) and (
-            volume.get("name") == ARTIFACTS_VOLUME or pvc.get("claimName") == claim
-        ):
-            problems.append(
-                (f"spec.volumes[{i}]", f"the artifact claim {claim!r} is the operator's to mount")
-            )
-    for c, container in enumerate(spec.get("containers") or []):
-        for m, mount in enumerate(container.get("volumeMounts") or []):
-            if str(mount.get("mountPath", "")).rstrip("/").startswith(ARTIFACTS_PATH):
-                problems.append(
-                    (
-                        f"spec.containers[{c}].volumeMounts[{m}]",
-                        f"{ARTIFACTS_PATH} is where the operator mounts the trial's artifacts",
-                    )
-                )
-    return problems
-
-
-def _mount_artifacts(spec: dict[str, Any], primary: dict[str, Any], claim: str, where: str) -> None:
-    spec["volumes"] = [
-        *(spec.get("volumes") or []),
-        {"name": ARTIFACTS_VOLUME, "persistentVolumeClaim": {"claimName": claim}},
-    ]
-    mount = {"name": ARTIFACTS_VOLUME, "mountPath": ARTIFACTS_PATH, "subPath": where}
-    primary["volumeMounts"] = [*(primary.get("volumeMounts") or []), mount]
-    env = [e for e in primary.get("env") or [] if e.get("name") != "TRADEOFF_ARTIFACTS"]
-    primary["env"] = [*env, {"name": "TRADEOFF_ARTIFACTS", "value": ARTIFACTS_PATH}]
 
 
 def primary_container(study: Study) -> str:

@@ -28,6 +28,7 @@ from tradeoff.economics import (
     intensity_from_json,
 )
 from tradeoff.economics.prometheus import check_url
+from tradeoff.kube.artifact_storage import ArtifactBucket, ArtifactStore, bucket_from_env
 
 LogFormat = Literal["text", "json"]
 LOCAL_ADDRESS = "127.0.0.1"
@@ -93,6 +94,13 @@ class Settings:
     artifacts_claim: str | None = None
     """PersistentVolumeClaim (in each trial's namespace) mounted into trial pods for
     `trial_runner.save_artifact` (``TRADEOFF_ARTIFACTS_CLAIM``); None: no artifacts."""
+    artifacts_bucket: ArtifactBucket | None = None
+    """The bucket trial pods upload artifacts to instead (``TRADEOFF_ARTIFACTS_S3_*``)."""
+
+    @property
+    def artifact_store(self) -> ArtifactStore | None:
+        """The claim or the bucket trial artifacts go to, if any."""
+        return self.artifacts_claim or self.artifacts_bucket
 
     @property
     def key_namespace(self) -> str:
@@ -419,7 +427,16 @@ def settings_from(
                 " (lowercase letters, digits, '-' and '.')"
             )
         settings = replace(settings, artifacts_claim=claim)
-    return settings
+    try:
+        bucket = bucket_from_env(env)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    if bucket is not None and claim:
+        raise SettingsError(
+            "TRADEOFF_ARTIFACTS_CLAIM and TRADEOFF_ARTIFACTS_S3_BUCKET exclude each other:"
+            " artifacts go to a claim or to a bucket"
+        )
+    return replace(settings, artifacts_bucket=bucket)
 
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")

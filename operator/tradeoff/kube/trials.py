@@ -122,19 +122,20 @@ class TrialDriver(WorkloadSteps):
         settings = self.ctx.settings
         try:
             if trial.is_ensemble:
-                if settings.artifacts_claim is None:
-                    why = "the operator has no artifact claim (artifacts.persistentVolumeClaim)"
+                if settings.artifact_store is None:
+                    why = ("the operator has no artifact store (artifacts.persistentVolumeClaim"
+                           " or artifacts.s3)")  # fmt: skip
                     self._ended(study, trial, AttemptOutcome("refused", cause="NoArtifactStore",
                                                              detail=why))  # fmt: skip
                     return False
                 pod = build_ensemble_pod(
                     study, trial, uid, attempt, self._records(study),
-                    image=settings.operator_image, claim=settings.artifacts_claim,
+                    image=settings.operator_image, store=settings.artifact_store,
                     policy=settings.trial_policy,
                 )  # fmt: skip
             else:
                 pod = build_pod(
-                    study, trial, uid, attempt, settings.trial_policy, settings.artifacts_claim
+                    study, trial, uid, attempt, settings.trial_policy, settings.artifact_store
                 )
         except PolicyViolation as refused:  # never create what the policy refuses
             log.error("Trial %s/%s: the trial policy refuses its pod", self.namespace, self.name)

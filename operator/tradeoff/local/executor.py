@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tradeoff.api.study import StudySpec
-from tradeoff.api.template import ENV_ARTIFACTS, ENV_TERMINATION_LOG
+from tradeoff.api.template import ENV_ARTIFACTS, ENV_ARTIFACTS_S3_URL, ENV_TERMINATION_LOG
 from tradeoff.local import artifacts
 from tradeoff.local.attempt import Attempt
 from tradeoff.local.children import ChildRecords, Leftover
@@ -104,7 +104,7 @@ class LocalExecutor:
 
     def environment(self, container: dict[str, Any], termination_log: Path) -> dict[str, str]:
         """The caller's environment (as it was when the executor was made) plus the
-        container's env values (PYTHONPATH extended)."""
+        container's env values (PYTHONPATH extended), without a bucket folder."""
         env = dict(self._base_env)
         for item in container.get("env") or []:
             name = str(item.get("name", ""))
@@ -121,6 +121,9 @@ class LocalExecutor:
         if container.get("envFrom"):
             self._warn_once("envFrom", "envFrom is not supported in local mode; ignored")
         env[ENV_TERMINATION_LOG] = str(termination_log)
+        # Local mode keeps artifacts under the workdir: a bucket folder (a cluster's) from
+        # the caller's shell or the template would send them elsewhere, unrecorded.
+        env.pop(ENV_ARTIFACTS_S3_URL, None)
         return env
 
     def start(self, trial: str, attempt: int, pod: dict[str, Any]) -> None:
