@@ -1,0 +1,111 @@
+"""Which workloads a Study's pass deletes as leftovers, and when it looks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tradeoff.api.study import Study
+from tradeoff.api.trial import Trial
+from tradeoff.api.workload import Workload
+from tradeoff.engine.validation import validate_study
+from tradeoff.kube import leftovers as module
+from tradeoff.kube.leftovers import WorkloadSweeps, attempt_positions, leftovers
+
+JOB = {
+    "apiVersion": "batch/v1",
+    "kind": "Job",
+    "spec": {"template": {"spec": {"containers": [{"name": "t", "image": "t:1"}]}}},
+}
+COMPLETE = {"conditions": [{"type": "Complete", "status": "True"}]}
+FAILED = {"conditions": [{"type": "Failed", "status": "True"}]}
+
+
+def job_workload() -> Workload:
+    study: Study = validate_study(
+        {
+            "apiVersion": "tradeoff.dev/v1alpha1",
+            "kind": "Study",
+            "metadata": {"name": "s"},
+            "spec": {
+                "objectives": [{"name": "loss", "direction": "minimize"}],
+                "parameters": [{"name": "x", "type": "float", "low": 0, "high": 1}],
+                "trialTemplate": {"workload": JOB},
+            },
+        }
+    )
+    assert study.spec.trial_template.workload is not None
+    return study.spec.trial_template.workload
+
+
+def made(trial_uid: str, attempt: int, **extra: Any) -> dict[str, Any]:
+    name = f"{trial_uid}-a{attempt}"
+    meta: dict[str, Any] = {
+        "name": name,
+        "labels": {"tradeoff.dev/attempt": str(attempt)},
+        "ownerReferences": [{"kind": "Trial", "uid": trial_uid, "controller": True}],
+    }
+    meta.update(extra.pop("metadata", {}))
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, **extra}
+
+
+@pytest.mark.parametrize(
+    ("position", "attempt", "extra", "deleted"),
+    [
+        ((True, 1), 1, {}, True),  # finished (pruned, cancelled): its running Job goes
+        ((True, 1), 1, {"status": COMPLETE}, False),  # ended by itself: kept, as pods are
+        ((True, 1), 1, {"status": FAILED}, False),
+        ((True, 1), 1, {"metadata": {"deletionTimestamp": "2026-12-01T00:00:00Z"}}, False),
+        ((True, 0), 1, {}, True),  # made, never counted, and the trial was cancelled
+        ((False, 2), 1, {}, True),  # superseded by attempt 2
+        ((False, 1), 1, {}, False),  # the running attempt
+        ((False, 1), 2, {}, False),  # made, not counted yet: the driver adopts it
+        ((False, 0), 1, {"spec": {"suspend": True}}, False),  # queued, not counted yet
+        ((True, 1), 1, {"spec": {"suspend": True}}, True),  # queued for a finished trial
+    ],
+)
+def test_which_workloads_are_leftovers(
+    position: tuple[bool, int], attempt: int, extra: dict[str, Any], deleted: bool
+) -> None:
+    found = leftovers(job_workload(), {"u1": position}, [made("u1", attempt, **extra)])
+    assert found == ([f"u1-a{attempt}"] if deleted else [])
+
+
+def test_only_workloads_the_studys_own_trials_control_are_touched() -> None:
+    foreign = made("u9", 1)  # labelled for the study, controlled by no Trial of it
+    unlabelled = made("u1", 1)
+    unlabelled["metadata"]["labels"] = {}
+    assert leftovers(job_workload(), {"u1": (True, 1)}, [foreign, unlabelled]) == []
+
+
+def test_positions_count_finished_and_parked_trials_as_wanting_nothing() -> None:
+    def trial(number: int, state: str | None, reason: str | None, attempts: int) -> Trial:
+        t = Trial.new("s", number, {"x": 0.5})
+        t.metadata.model_extra["uid"] = f"u{number}"  # type: ignore[index]
+        t.status.state, t.status.reason, t.status.attempts = state, reason, attempts  # type: ignore[assignment]
+        return t
+
+    trials = [
+        trial(0, "Pruned", "Pruned", 1),
+        trial(1, "Running", None, 2),
+        trial(2, "Pending", "Cancelled", 1),  # cancelled, waits for the study to resume
+        Trial.new("s", 3, {"x": 0.1}),  # made by this very pass: no uid yet
+    ]
+    assert attempt_positions(trials) == {"u0": (True, 1), "u1": (False, 2), "u2": (True, 1)}
+
+
+def test_the_sweep_looks_when_the_trials_changed_or_a_while_passed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    sweeps = WorkloadSweeps()
+    key = ("ns", "s")
+    assert sweeps.due(key, {"u1": (False, 1)})  # the first pass (after a restart) looks
+    assert not sweeps.due(key, {"u1": (False, 1)})
+    assert sweeps.due(key, {"u1": (True, 1)})  # a trial finished
+    clock[0] += module.RESYNC
+    assert sweeps.due(key, {"u1": (True, 1)})
+    sweeps.forget(key)
+    assert sweeps.due(key, {"u1": (True, 1)})
