@@ -1,0 +1,135 @@
+"""Workload trials on the emulator: parameters that set replica counts and numNodes, and
+the artifact storage mounted into the workload's primary pod.
+
+The pods are made by `FakeWorkloadController` (a test double of the Job, Kubeflow and
+Trainer controllers) and run by the LocalKubelet (a test double of the kubelet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cluster.harness import Cluster
+from tests.e2e.helpers import QUICK_TRIAL, Operator, apply, state, trials, wait_study
+from tests.e2e.test_operator_workloads import (
+    ALLOW,
+    WORKER,
+    _container,
+    cluster,
+    job,
+    workload_study,
+)
+
+__all__ = ["cluster"]
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+CLAIM = "tradeoff-artifacts"
+GRID = {"name": "grid"}
+X = {"name": "x", "type": "categorical", "values": [0.3]}
+
+
+def pods_of(cluster: Cluster, trial: str) -> list[str]:
+    found = cluster.list("pods", cluster.namespace, "", f"tradeoff.dev/trial={trial}")
+    return sorted(p["metadata"]["name"] for p in found)
+
+
+def test_parameters_set_the_worker_count_of_a_pytorchjob(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    workload = {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "PyTorchJob",
+        "spec": {
+            "pytorchReplicaSpecs": {
+                "Master": {"replicas": 1, "template": {"spec": {"containers": [_container()]}}},
+                "Worker": {
+                    "replicas": "${params.workers}",
+                    "template": {"spec": {"containers": [_container(WORKER)]}},
+                },
+            }
+        },
+    }
+    parameters = [X, {"name": "workers", "type": "categorical", "values": [1, 3]}]
+    manifest = workload_study(
+        "sized", workload, parameters=parameters, algorithm=GRID,
+        budget={"maxTrials": 2, "parallelism": 2},
+    )  # fmt: skip
+    operator("--standalone", env=ALLOW)
+    assert apply(cluster, manifest).returncode == 0
+    done = wait_study(cluster, "sized", timeout=60)
+    assert state(done) == "Succeeded", done["status"]
+    for trial in trials(cluster, "sized"):
+        name, workers = trial["metadata"]["name"], trial["spec"]["parameters"]["workers"]
+        made = cluster.get("pytorchjobs", f"{name}-a1", group="kubeflow.org")
+        assert made is not None
+        assert made["spec"]["pytorchReplicaSpecs"]["Worker"]["replicas"] == workers  # an int
+        expected = [f"{name}-a1-master-0"] + [f"{name}-a1-worker-{i}" for i in range(workers)]
+        assert pods_of(cluster, name) == expected
+
+
+def test_a_trainjob_runs_as_many_nodes_as_its_parameter_says(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    trainjob = {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "TrainJob",
+        "spec": {
+            "runtimeRef": {"name": "torch-distributed"},
+            "trainer": {
+                "image": "tradeoff:0.1.0",
+                "command": ["python", "-c", QUICK_TRIAL],
+                "numNodes": "${params.nodes}",
+                "resourcesPerNode": {"requests": {"cpu": "250m", "memory": "128Mi"}},
+            },
+        },
+    }
+    parameters = [X, {"name": "nodes", "type": "categorical", "values": [3]}]
+    manifest = workload_study(
+        "nodes", trainjob, parameters=parameters, budget={"maxTrials": 1, "parallelism": 1}
+    )
+    operator("--standalone", env=ALLOW)
+    assert apply(cluster, manifest).returncode == 0
+    done = wait_study(cluster, "nodes", timeout=60)
+    assert state(done) == "Succeeded", done["status"]
+    made = cluster.get("trainjobs", "nodes-0000-a1", group="trainer.kubeflow.org")
+    assert made is not None and made["spec"]["trainer"]["numNodes"] == 3
+    selector = "jobset.sigs.k8s.io/jobset-name=nodes-0000-a1"
+    assert len(cluster.list("pods", cluster.namespace, "", selector)) == 3
+
+
+SAVES = (
+    "import json, os\n"
+    "from trial_runner import save_artifact\n"
+    "save_artifact('model.txt', ('weights of ' + os.environ['TRADEOFF_TRIAL']).encode())\n"
+    "print('TRADEOFF_METRICS ' + json.dumps({'accuracy': 0.9}))\n"
+)
+
+
+def test_the_workloads_primary_pod_saves_artifacts_on_the_claim(
+    cluster: Cluster, operator: Callable[..., Operator], tmp_path: Path
+) -> None:
+    volume = tmp_path / "claim"  # the kubelet test double's stand-in for the claim's volume
+    volume.mkdir()
+    assert cluster.kubelet is not None
+    cluster.kubelet.claims[CLAIM] = volume
+    workload: dict[str, Any] = job(SAVES)
+    operator("--standalone", env={**ALLOW, "TRADEOFF_ARTIFACTS_CLAIM": CLAIM})
+    manifest = workload_study("saved", workload, budget={"maxTrials": 1, "parallelism": 1})
+    assert apply(cluster, manifest).returncode == 0
+    done = wait_study(cluster, "saved", timeout=60)
+    [trial] = trials(cluster, "saved")
+    assert state(done) == "Succeeded", trial["status"]
+    [saved] = trial["status"]["artifacts"]
+    assert saved["path"] == "saved/saved-0000/a1/model.txt"
+    content = (volume / saved["path"]).read_bytes()
+    assert content == b"weights of saved-0000"
+    assert saved["sha256"] == hashlib.sha256(content).hexdigest()
+    made = cluster.get("jobs", "saved-0000-a1", group="batch")
+    assert made is not None
+    mounts = made["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert mounts[-1]["subPath"] == "saved/saved-0000/a1"
