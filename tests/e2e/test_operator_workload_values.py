@@ -8,11 +8,14 @@ Trainer controllers) and run by the LocalKubelet (a test double of the kubelet).
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.cluster.harness import Cluster
 from tests.e2e.helpers import QUICK_TRIAL, Operator, apply, state, trials, wait_study
@@ -133,3 +136,64 @@ def test_the_workloads_primary_pod_saves_artifacts_on_the_claim(
     assert made is not None
     mounts = made["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
     assert mounts[-1]["subPath"] == "saved/saved-0000/a1"
+
+
+TRAIN = (
+    "import os, sys\n"
+    "lr = float(sys.argv[1].split('=')[1])\n"
+    "assert lr == float(os.environ['KUBEFLOW_TRAINER_OPT_LEARNING_RATE'])\n"
+    "print(f'val_loss={abs(lr - 0.01) + int(os.environ[\"KUBEFLOW_TRAINER_OPT_BATCH_SIZE\"])}')\n"
+)
+OPTIMIZATION_JOB = {  # in the shape of Kubeflow Trainer's OptimizationJob (KEP-3562)
+    "apiVersion": "trainer.kubeflow.org/v1alpha1",
+    "kind": "OptimizationJob",
+    "metadata": {"name": "tuning"},
+    "spec": {
+        "objectives": [{"metric": "val_loss", "direction": "Minimize"}],
+        "searchAlgorithm": {"random": {"seed": 3}},
+        "parameters": [
+            {"name": "learning_rate",
+             "searchSpace": {"logUniform": {"min": "0.001", "max": "0.1"}}},
+            {"name": "batch-size", "searchSpace": {"categorical": {"choices": ["1", "2"]}}},
+        ],
+        "numTrials": 2,
+        "parallelTrials": 2,
+        "trainJobTemplate": {
+            "spec": {
+                "runtimeRef": {"name": "torch-distributed"},
+                "trainer": {
+                    "image": "tradeoff:0.1.0",
+                    "command": ["python", "-c", TRAIN],
+                    "args": ["--lr=$(KUBEFLOW_TRAINER_OPT_LEARNING_RATE)"],
+                    "numNodes": 2,
+                    "resourcesPerNode": {"requests": {"cpu": "250m", "memory": "128Mi"}},
+                },
+            }
+        },
+    },
+}  # fmt: skip
+
+
+def test_an_imported_optimization_job_runs_each_trial_as_a_whole_trainjob(
+    cluster: Cluster, operator: Callable[..., Operator], tmp_path: Path
+) -> None:
+    source, out = tmp_path / "optimizationjob.yaml", tmp_path / "study.yaml"
+    source.write_text(yaml.safe_dump(OPTIMIZATION_JOB))
+    imported = subprocess.run(
+        [sys.executable, "-m", "tradeoff.cli", "import", str(source), "-o", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    assert "the whole TrainJob runs as each trial" in imported.stderr
+    operator("--standalone", env=ALLOW)
+    assert cluster.kubectl("apply", "-f", str(out)).returncode == 0
+    done = wait_study(cluster, "tuning", timeout=60)
+    assert state(done) == "Succeeded", done["status"]
+    for trial in trials(cluster, "tuning"):
+        name, params = trial["metadata"]["name"], trial["spec"]["parameters"]
+        made = cluster.get("trainjobs", f"{name}-a1", group="trainer.kubeflow.org")
+        assert made is not None and made["spec"]["trainer"]["numNodes"] == 2
+        selector = f"jobset.sigs.k8s.io/jobset-name={name}-a1"
+        assert len(cluster.list("pods", cluster.namespace, "", selector)) == 2  # both nodes
+        expected = abs(params["learning_rate"] - 0.01) + int(params["batch_size"])
+        assert trial["status"]["metrics"]["val_loss"] == pytest.approx(expected)

@@ -46,9 +46,9 @@ def test_import_writes_the_study_where_asked(
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert captured.out == f"{out}: Study bert written (4 notes)\n"
+    assert captured.out == f"{out}: Study bert written (3 notes)\n"
     assert yaml.safe_load(out.read_text())["metadata"] == {"name": "bert"}
-    assert len(captured.err.splitlines()) == 4
+    assert len(captured.err.splitlines()) == 3
 
 
 @pytest.mark.parametrize(
