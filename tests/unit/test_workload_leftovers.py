@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
 from tradeoff.api.workload import Workload
 from tradeoff.engine.validation import validate_study
 from tradeoff.kube import leftovers as module
-from tradeoff.kube.leftovers import WorkloadSweeps, attempt_positions, leftovers
+from tradeoff.kube.leftovers import (
+    WorkloadSweeps,
+    attempt_positions,
+    clean_workloads,
+    leftovers,
+)
 
 JOB = {
     "apiVersion": "batch/v1",
@@ -109,3 +115,67 @@ def test_the_sweep_looks_when_the_trials_changed_or_a_while_passed(
     assert sweeps.due(key, {"u1": (True, 1)})
     sweeps.forget(key)
     assert sweeps.due(key, {"u1": (True, 1)})
+
+
+class FakeKube:
+    """TEST DOUBLE of `tradeoff.kube.client.Kube`: the workloads it holds, what was asked."""
+
+    def __init__(self, objects: list[dict[str, Any]], refuse: int | None = None) -> None:
+        self.objects, self.refuse = objects, refuse
+        self.listed: list[tuple[str, str, str, str]] = []
+        self.deleted: list[str] = []
+
+    def list_workloads(
+        self, api_version: str, plural: str, namespace: str, selector: str
+    ) -> list[dict[str, Any]]:
+        self.listed.append((api_version, plural, namespace, selector))
+        if self.refuse is not None:
+            raise ApiException(status=self.refuse, reason="Forbidden")
+        return self.objects
+
+    def delete_workload(self, api_version: str, plural: str, namespace: str, name: str) -> None:
+        self.deleted.append(name)
+
+
+def study_with_trials() -> tuple[Study, list[Trial]]:
+    study = validate_study(
+        {
+            "apiVersion": "tradeoff.dev/v1alpha1",
+            "kind": "Study",
+            "metadata": {"name": "s", "namespace": "team-a"},
+            "spec": {
+                "objectives": [{"name": "loss", "direction": "minimize"}],
+                "parameters": [{"name": "x", "type": "float", "low": 0, "high": 1}],
+                "trialTemplate": {"workload": JOB},
+            },
+        }
+    )
+    pruned = Trial.new("s", 0, {"x": 0.5})
+    pruned.metadata.model_extra["uid"] = "u1"  # type: ignore[index]
+    pruned.status.state, pruned.status.attempts = "Pruned", 1
+    return study, [pruned]
+
+
+def test_clean_workloads_lists_the_studys_kind_and_deletes_the_leftovers() -> None:
+    study, trials = study_with_trials()
+    kube = FakeKube([made("u1", 1), made("u1", 2, status=COMPLETE)])
+    resources = {("batch/v1", "Job"): "jobs"}
+    sweeps = WorkloadSweeps()
+    clean_workloads(kube, resources, sweeps, "team-a", study, trials)  # type: ignore[arg-type]
+    assert kube.listed == [("batch/v1", "jobs", "team-a", "tradeoff.dev/study=s")]
+    assert kube.deleted == ["u1-a1"]
+    clean_workloads(kube, resources, sweeps, "team-a", study, trials)  # type: ignore[arg-type]
+    assert len(kube.listed) == 1  # nothing changed: no second listing
+    clean_workloads(kube, {}, WorkloadSweeps(), "team-a", study, trials)  # type: ignore[arg-type]
+    assert len(kube.listed) == 1  # a kind the operator may not create: nothing to look for
+
+
+def test_a_refused_listing_is_logged_and_the_pass_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    study, trials = study_with_trials()
+    kube = FakeKube([made("u1", 1)], refuse=403)
+    resources = {("batch/v1", "Job"): "jobs"}
+    clean_workloads(kube, resources, WorkloadSweeps(), "team-a", study, trials)  # type: ignore[arg-type]
+    assert kube.deleted == []
+    assert "Cannot look for leftover Job of study team-a/s (403 Forbidden)" in caplog.text

@@ -317,3 +317,20 @@ def test_no_pod_template_may_mount_the_artifact_claim_itself() -> None:
             "the artifact claim 'store' is the operator's to mount",
         )
     ]
+
+
+def test_a_pod_template_moved_by_a_left_out_element_is_refused_not_guessed() -> None:
+    run = {
+        "apiVersion": "example.dev/v1",
+        "kind": "TrainingRun",
+        "podTemplates": ["spec.templates[1]"],
+        "successCondition": "status.phase == Succeeded",
+        "failureCondition": "status.phase == Failed",
+        "spec": {"templates": ["${params.momentum}", pod()]},
+    }
+    assert build(run, SGD)["spec"]["templates"][0] == "0.5"
+    with pytest.raises(PolicyViolation) as caught:
+        build(run, ADAM)  # momentum is inactive: the string goes, the template moves
+    assert caught.value.problems == [
+        ("spec.templates[1]", "holds no pod template once substituted")
+    ]

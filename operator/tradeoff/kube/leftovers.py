@@ -10,7 +10,8 @@ of an attempt not yet counted is never touched: the driver adopts it (its create
 409), so no attempt ever gets a second one.
 
 Workloads are not watched: a Study's are listed (one call) when its trials changed (one
-finished or began an attempt) or `RESYNC` seconds passed, not at every pass.
+finished or began an attempt) or `RESYNC` seconds passed, not at every pass; an API error
+(say, `list` not granted) is logged and the pass goes on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+
+from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.study import Study
 from tradeoff.api.trial import FINISHED_STATES, STUDY_LABEL, Trial
@@ -90,6 +93,7 @@ class WorkloadSweeps:
             return True
 
     def forget(self, key: tuple[str, str]) -> None:
+        """Drop what is kept of a Study (gone, or to be looked at again)."""
         with self._guard:
             self._last.pop(key, None)
 
@@ -118,6 +122,11 @@ def clean_workloads(
         for name in leftovers(workload, positions, objects):
             log.info("Deleting leftover %s %s/%s", workload.kind, namespace, name)
             kube.delete_workload(workload.api_version, plural, namespace, name)
-    except BaseException:
-        sweeps.forget((namespace, study.metadata.name))  # look again at the next pass
+    except ApiException as error:  # say, no `list` granted: the study's pass goes on
+        log.warning(
+            "Cannot look for leftover %s of study %s/%s (%s %s); looking again later",
+            workload.kind, namespace, study.metadata.name, error.status, error.reason,
+        )  # fmt: skip
+    except BaseException:  # the API unreachable: the pass fails and is retried, so is this
+        sweeps.forget((namespace, study.metadata.name))
         raise
