@@ -261,13 +261,20 @@ def test_no_parameter_value_changes_what_the_policy_checks(values: list[str], pi
 
 def test_the_substituted_text_is_bounded() -> None:
     long = "x" * 200_000
-    parameters = [{"name": "v", "type": "categorical", "values": [long]}]
+    parameters = [{"name": "v", "type": "categorical", "values": [long, "short"]}]
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "spec": {"template": pod(), "note": {"a": " ".join(["${params.v}"] * 8)}},
     }
-    study = validate_study(manifest(job, parameters))
+    with pytest.raises(ManifestError) as refused:  # said before any trial runs
+        validate_study(manifest(job, parameters))
+    assert str(refused.value) == (
+        "spec.trialTemplate.workload.spec.note.a: substituted with the longest values, the"
+        f" text exceeds {MAX_SUBSTITUTED} characters"
+    )
+    # And when building, whatever got past validation (a study edited under a trial).
+    study = validate_study(manifest(job, [{**parameters[0], "values": ["short"]}]))
     trial = Trial.new("demo", 0, {"v": long}, namespace="team-a")
     with pytest.raises(PolicyViolation) as caught:
         build_workload(study, trial, "uid", 1, KINDS)

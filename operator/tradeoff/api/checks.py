@@ -19,7 +19,7 @@ from tradeoff.api.references import reference_problems, string_problems
 from tradeoff.api.space import Parameter, space_problems
 from tradeoff.api.workload import trainer_container
 from tradeoff.api.workload_kinds import TRAINJOB, pod_templates
-from tradeoff.api.workload_values import free_strings, not_walked
+from tradeoff.api.workload_values import free_strings, not_walked, size_problems
 
 __all__ = ["SpecParts", "cross_field_problems", "parse_fields"]
 
@@ -169,6 +169,8 @@ def cross_field_problems(parts: SpecParts) -> list[tuple[str, str]]:
         problems += [(f"trialTemplate.workload.{where}{p[3:]}", m) for p, m in found]
     if parts.parameters is not None:
         found = string_problems(parts.workload_strings, parts.parameter_names)
+        parsed = [p for p in parts.parameters if p is not None]
+        found += size_problems(parts.workload_strings, parsed)
         problems += [(f"trialTemplate.workload.{p}", m) for p, m in found]
     return problems
 

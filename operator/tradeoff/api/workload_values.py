@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tradeoff.api.space import ParamValue
+from tradeoff.api.space import Parameter, ParamValue
 from tradeoff.api.template import REFERENCE, Renderer, format_value
 from tradeoff.api.workload_kinds import TRAINJOB, pod_templates
 
@@ -29,6 +29,7 @@ __all__ = [
     "SubstitutionTooLarge",
     "free_strings",
     "not_walked",
+    "size_problems",
     "substitute_workload",
 ]
 
@@ -38,6 +39,8 @@ refuses objects above about 1.5 MB anyway)."""
 TRAINER_CONTAINER = ("image", "command", "args", "env", "resourcesPerNode")
 """A TrainJob's trainer fields that are its container's (rendered as a pod's are)."""
 _STRING_KEYS = {"name", "value", "image"}
+_NUMBER_TEXT = 32
+"""Characters a number's text may take at most (`format_value` of an int or float)."""
 _STRING_MAPS = {"labels", "annotations", "nodeSelector"}
 
 
@@ -77,6 +80,32 @@ def free_strings(body: Mapping[str, Any], skip: set[str]) -> Iterator[tuple[str,
         if isinstance(item, str):
             yield path, item
         stack += reversed(_children(path, item))
+
+
+def size_problems(
+    strings: list[tuple[str, str]], parameters: list[Parameter]
+) -> list[tuple[str, str]]:
+    """(path, message) if the strings, substituted with the longest values the parameters
+    may take, would exceed `MAX_SUBSTITUTED` (said before any trial runs)."""
+    longest = {
+        p.name: max((len(format_value(v)) for v in p.values or []), default=0)
+        if p.type == "categorical"
+        else _NUMBER_TEXT
+        for p in parameters
+    }
+    total = 0
+    for path, text in strings:
+        if "${" not in text:
+            continue
+        total += len(text) + sum(
+            longest.get(m.group(2), 0) - len(m.group(0))
+            for m in REFERENCE.finditer(text)
+            if m.group(1) == "params"
+        )
+        if total > MAX_SUBSTITUTED:
+            limit = f"the text exceeds {MAX_SUBSTITUTED} characters"
+            return [(path, f"substituted with the longest values, {limit}")]
+    return []
 
 
 class _Substitution:
