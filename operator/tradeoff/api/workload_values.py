@@ -172,9 +172,9 @@ def substitute_workload(
     Raises `SubstitutionTooLarge` (naming the path) if the text would grow too large.
     """
     sub = _Substitution(params, study, trial, number)
-    stack: list[tuple[str, Any, bool]] = [("spec", body.get("spec"), True)]
+    stack: list[tuple[str, Any]] = [("spec", body.get("spec"))]
     while stack:
-        path, item, typed = stack.pop()
+        path, item = stack.pop()
         if isinstance(item, list) and item and all(isinstance(v, str) for v in item):
             item[:] = sub.strings(path, item)
             continue
@@ -189,7 +189,7 @@ def substitute_workload(
                     if value is None:
                         continue
                 kept.append(value)
-                stack.append((f"{path}[{i}]", value, typed))
+                stack.append((f"{path}[{i}]", value))
             item[:] = kept
             continue
         if not isinstance(item, dict):
@@ -201,11 +201,11 @@ def substitute_workload(
                 continue
             value = item[key]
             if isinstance(value, str):
-                typed_here = typed and not string_map and key not in _STRING_KEYS
-                value = sub.value(where, value, typed_here)
+                typed = not string_map and key not in _STRING_KEYS
+                value = sub.value(where, value, typed)
                 if value is None:
                     del item[key]
                     continue
                 item[key] = value
             else:
-                stack.append((where, value, typed))
+                stack.append((where, value))
