@@ -18,13 +18,23 @@ import pytest
 import yaml
 
 from tests.cluster.harness import Cluster
-from tests.e2e.helpers import QUICK_TRIAL, Operator, apply, state, trials, wait_study
+from tests.e2e.helpers import (
+    QUICK_TRIAL,
+    Operator,
+    apply,
+    condition,
+    state,
+    study,
+    trials,
+    wait_study,
+)
 from tests.e2e.test_operator_workloads import (
     ALLOW,
     WORKER,
     _container,
     cluster,
     job,
+    objects,
     workload_study,
 )
 
@@ -197,3 +207,23 @@ def test_an_imported_optimization_job_runs_each_trial_as_a_whole_trainjob(
         assert len(cluster.list("pods", cluster.namespace, "", selector)) == 2  # both nodes
         expected = abs(params["learning_rate"] - 0.01) + int(params["batch_size"])
         assert trial["status"]["metrics"]["val_loss"] == pytest.approx(expected)
+
+
+def test_a_misspelt_reference_in_the_workload_spec_is_one_line_on_the_study(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    workload = job()
+    workload["spec"]["parallelism"] = "${params.worker}"
+    operator("--standalone", env=ALLOW)
+    assert apply(cluster, workload_study("misspelt", workload)).returncode == 0
+
+    def refused() -> Any:
+        valid = condition(study(cluster, "misspelt"), "Valid")
+        return valid if valid and valid["status"] == "False" else None
+
+    valid = cluster.wait_for(refused, timeout=30)
+    assert valid["message"] == (
+        "spec.trialTemplate.workload.spec.parallelism: '${params.worker}' names unknown"
+        " parameter 'worker'; parameters: x"
+    )
+    assert trials(cluster, "misspelt") == [] and objects(cluster, "jobs", "batch") == []

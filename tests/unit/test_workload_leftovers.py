@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.study import Study
@@ -179,3 +181,44 @@ def test_a_refused_listing_is_logged_and_the_pass_goes_on(
     clean_workloads(kube, resources, WorkloadSweeps(), "team-a", study, trials)  # type: ignore[arg-type]
     assert kube.deleted == []
     assert "Cannot look for leftover Job of study team-a/s (403 Forbidden)" in caplog.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    trials=st.dictionaries(
+        st.sampled_from(["u1", "u2", "u3"]),
+        st.tuples(st.booleans(), st.integers(0, 3)),
+        max_size=3,
+    ),
+    made_ones=st.lists(
+        st.tuples(
+            st.sampled_from(["u1", "u2", "u3", "u9"]),
+            st.integers(1, 4),
+            st.sampled_from([None, COMPLETE, FAILED]),
+            st.booleans(),
+        ),
+        max_size=8,
+        unique_by=lambda made_one: made_one[:2],  # one workload per name
+    ),
+)
+def test_a_sweep_never_touches_what_a_driver_runs_or_adopts(
+    trials: dict[str, tuple[bool, int]], made_ones: list[tuple[str, int, Any, bool]]
+) -> None:
+    """Whatever the Trials and workloads, the sweep names only workloads of the Study's
+    Trials that have not ended, and of those only attempts the trial is done with: never
+    the running attempt nor one not yet counted (which a restarted driver adopts)."""
+    objects = []
+    for uid, attempt, status, deleting in made_ones:
+        extra: dict[str, Any] = {"status": status} if status else {}
+        if deleting:
+            extra["metadata"] = {"deletionTimestamp": "2026-12-01T00:00:00Z"}
+        objects.append(made(uid, attempt, **extra))
+    named = leftovers(job_workload(), trials, objects)
+    for obj in objects:
+        meta, name = obj["metadata"], obj["metadata"]["name"]
+        if name not in named:
+            continue
+        done, attempts = trials[meta["ownerReferences"][0]["uid"]]
+        attempt = int(meta["labels"]["tradeoff.dev/attempt"])
+        assert done or attempt < attempts
+        assert "status" not in obj and "deletionTimestamp" not in meta
