@@ -341,3 +341,21 @@ def test_a_pod_template_moved_by_a_left_out_element_is_refused_not_guessed() -> 
     assert caught.value.problems == [
         ("spec.templates[1]", "holds no pod template once substituted")
     ]
+
+
+def test_a_pod_template_path_that_is_not_text_is_one_line_not_a_traceback() -> None:
+    run = {
+        "apiVersion": "example.dev/v1",
+        "kind": "TrainingRun",
+        "podTemplates": [3, "spec.template"],
+        "successCondition": "status.phase == Succeeded",
+        "failureCondition": "status.phase == Failed",
+        "spec": {"template": pod(), "count": "${params.worker}"},
+    }
+    with pytest.raises(ManifestError) as caught:
+        validate_study(manifest(run))
+    assert str(caught.value).splitlines() == [
+        "spec.trialTemplate.workload.podTemplates[0]: must be a string (got 3)",
+        "spec.trialTemplate.workload.spec.count: '${params.worker}' names unknown parameter"
+        " 'worker'; did you mean '${params.workers}'?",
+    ]
