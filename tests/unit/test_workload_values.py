@@ -359,3 +359,33 @@ def test_a_pod_template_path_that_is_not_text_is_one_line_not_a_traceback() -> N
         "spec.trialTemplate.workload.spec.count: '${params.worker}' names unknown parameter"
         " 'worker'; did you mean '${params.workers}'?",
     ]
+
+
+JSONISH = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.sampled_from(["${params.workers}", "--w=${params.opt}", "${params.momentum}",
+                       "${trial.number}", "${params.nope}", "$(params.lr)", "x", ""]),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["replicas", "name", "args", "labels", "value", "n"]),
+                      inner, max_size=4),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(extra=JSONISH, params=st.sampled_from([SGD, ADAM]))
+def test_any_workload_spec_is_valid_or_one_line_per_problem_never_a_traceback(
+    extra: Any, params: dict[str, Any]
+) -> None:
+    torch = torch_job(pod())
+    torch["spec"]["runPolicy"] = extra
+    try:
+        study = validate_study(manifest(torch))
+    except ManifestError as error:
+        assert all(line.startswith("spec.") for line in str(error).splitlines())
+        return
+    trial = Trial.new("demo", 1, params, namespace="team-a")
+    body = build_workload(study, trial, "uid", 1, KINDS)
+    assert "${params." not in str(body["spec"].get("runPolicy"))  # all substituted
