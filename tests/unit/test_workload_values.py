@@ -17,7 +17,7 @@ from tradeoff.api.pss import CONTAINER_KINDS
 from tradeoff.api.study import Study
 from tradeoff.api.workload_values import MAX_SUBSTITUTED, free_strings, substitute_workload
 from tradeoff.engine.validation import validate_study
-from tradeoff.kube.pods import ARTIFACTS_PATH, ARTIFACTS_VOLUME
+from tradeoff.kube.artifact_storage import ARTIFACTS_PATH, ARTIFACTS_VOLUME
 from tradeoff.kube.workloads import build_workload
 
 KINDS = TrialPolicy(
