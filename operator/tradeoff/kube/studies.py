@@ -42,14 +42,14 @@ class Context:
     observer: StudyObserver = field(default_factory=NullObserver)
     engines: Engines = field(default_factory=lambda: Engines(new_key()))
     """Kept engines; `run_operator` gives them the key from the cluster's Secret."""
+    sweeps: WorkloadSweeps = field(default_factory=WorkloadSweeps)
+    """When each Study's workloads were last looked at for leftovers."""
     store: Store = field(default_factory=Store)
     """Trials, running pods and Studies as kopf's watches report them."""
     watching: bool = False
     """Whether kopf feeds `store` and `pods` (else everything is read from the API)."""
     pods: PodWatch = field(default_factory=PodWatch)
     """The pods trial drivers wait on, fed by the pods watch."""
-    sweeps: WorkloadSweeps = field(default_factory=WorkloadSweeps)
-    """When each Study's workloads were last looked at for leftovers."""
     _nodes: dict[str, tuple[float, Obj | None]] = field(default_factory=dict)
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     _wanted: set[tuple[str, str]] = field(default_factory=set)
