@@ -17,7 +17,7 @@ from tradeoff.api.pss import CONTAINER_KINDS
 from tradeoff.api.study import Study
 from tradeoff.api.workload_values import MAX_SUBSTITUTED, free_strings, substitute_workload
 from tradeoff.engine.validation import validate_study
-from tradeoff.kube.artifact_storage import ARTIFACTS_PATH, ARTIFACTS_VOLUME
+from tradeoff.kube.artifact_storage import ARTIFACTS_PATH, ARTIFACTS_VOLUME, ArtifactBucket
 from tradeoff.kube.workloads import build_workload
 
 KINDS = TrialPolicy(
@@ -55,7 +55,7 @@ def manifest(workload: dict[str, Any], parameters: list[Any] | None = None) -> d
     }
 
 
-def build(workload: dict[str, Any], params: dict[str, Any], claim: str | None = None) -> Any:
+def build(workload: dict[str, Any], params: dict[str, Any], claim: Any = None) -> Any:
     study = validate_study(manifest(workload))
     trial = Trial.new("demo", 3, params, namespace="team-a")
     return build_workload(study, trial, "uid", 1, KINDS, claim)
@@ -389,3 +389,27 @@ def test_any_workload_spec_is_valid_or_one_line_per_problem_never_a_traceback(
     trial = Trial.new("demo", 1, params, namespace="team-a")
     body = build_workload(study, trial, "uid", 1, KINDS)
     assert "${params." not in str(body["spec"].get("runPolicy"))  # all substituted
+
+
+def test_with_a_bucket_the_primary_pod_template_gets_its_folder_and_no_template_its_keys() -> None:
+    bucket = ArtifactBucket("trials", "runs/", region="eu-west-1", credentials_secret="s3-keys")
+    body = build(torch_job(pod()), ADAM, claim=bucket)
+    replicas = body["spec"]["pytorchReplicaSpecs"]
+    env = {e["name"]: e for e in replicas["Master"]["template"]["spec"]["containers"][0]["env"]}
+    url = env["TRADEOFF_ARTIFACTS_S3_URL"]["value"]
+    assert url == "s3://trials/runs/team-a/demo/demo-0003/a1/"
+    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "s3-keys"
+    worker_env = replicas["Worker"]["template"]["spec"]["containers"][0].get("env") or []
+    assert not {e["name"] for e in worker_env} & {
+        "TRADEOFF_ARTIFACTS_S3_URL",
+        "AWS_SECRET_ACCESS_KEY",
+    }
+    sneaky = pod(env=[{"name": "AWS_SECRET_ACCESS_KEY", "value": "mine"}])
+    with pytest.raises(PolicyViolation) as caught:
+        build(torch_job(sneaky), ADAM, claim=bucket)
+    assert caught.value.problems == [
+        (
+            "spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].env[0]",
+            "AWS_SECRET_ACCESS_KEY is the operator's to set (the artifact bucket)",
+        )
+    ]
