@@ -227,3 +227,33 @@ def test_a_misspelt_reference_in_the_workload_spec_is_one_line_on_the_study(
         " parameter 'worker'; parameters: x"
     )
     assert trials(cluster, "misspelt") == [] and objects(cluster, "jobs", "batch") == []
+
+
+def test_a_trainjobs_node_saves_artifacts_on_the_claim(
+    cluster: Cluster, operator: Callable[..., Operator], tmp_path: Path
+) -> None:
+    volume = tmp_path / "claim"  # the kubelet test double's stand-in for the claim's volume
+    volume.mkdir()
+    assert cluster.kubelet is not None
+    cluster.kubelet.claims[CLAIM] = volume
+    trainjob = {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "TrainJob",
+        "spec": {
+            "runtimeRef": {"name": "torch-distributed"},
+            "trainer": {
+                "image": "tradeoff:0.1.0",
+                "command": ["python", "-c", SAVES],
+                "resourcesPerNode": {"requests": {"cpu": "250m", "memory": "128Mi"}},
+            },
+        },
+    }
+    operator("--standalone", env={**ALLOW, "TRADEOFF_ARTIFACTS_CLAIM": CLAIM})
+    manifest = workload_study("tsaved", trainjob, budget={"maxTrials": 1, "parallelism": 1})
+    assert apply(cluster, manifest).returncode == 0
+    done = wait_study(cluster, "tsaved", timeout=60)
+    [trial] = trials(cluster, "tsaved")
+    assert state(done) == "Succeeded", trial["status"]
+    [saved] = trial["status"]["artifacts"]
+    assert saved["path"] == "tsaved/tsaved-0000/a1/model.txt"
+    assert (volume / saved["path"]).read_bytes() == b"weights of tsaved-0000"

@@ -413,3 +413,42 @@ def test_with_a_bucket_the_primary_pod_template_gets_its_folder_and_no_template_
             "AWS_SECRET_ACCESS_KEY is the operator's to set (the artifact bucket)",
         )
     ]
+
+
+TRAINJOB = {
+    "apiVersion": "trainer.kubeflow.org/v1alpha1",
+    "kind": "TrainJob",
+    "spec": {
+        "runtimeRef": {"name": "torch-distributed"},
+        "trainer": {"image": "t:1", "command": ["torchrun", "train.py"], "numNodes": 2},
+    },
+}
+
+
+def test_a_trainjobs_trainer_gets_the_storage_through_the_runtimes_node_job() -> None:
+    body = build(TRAINJOB, ADAM, claim="store")
+    env = body["spec"]["trainer"]["env"]
+    assert {"name": "TRADEOFF_ARTIFACTS", "value": ARTIFACTS_PATH} in env
+    mount = {"name": ARTIFACTS_VOLUME, "mountPath": ARTIFACTS_PATH, "subPath": "demo/demo-0003/a1"}
+    assert body["spec"]["podTemplateOverrides"] == [
+        {
+            "targetJobs": [{"name": "node"}],
+            "spec": {
+                "volumes": [
+                    {"name": ARTIFACTS_VOLUME, "persistentVolumeClaim": {"claimName": "store"}}
+                ],
+                "containers": [{"name": "node", "volumeMounts": [mount]}],
+            },
+        }
+    ]
+    bucket = build(TRAINJOB, ADAM, claim=ArtifactBucket("trials"))["spec"]
+    assert "podTemplateOverrides" not in bucket  # a bucket needs only the variables
+    assert {e["name"] for e in bucket["trainer"]["env"]} >= {"TRADEOFF_ARTIFACTS_S3_URL"}
+    assert "podTemplateOverrides" not in build(TRAINJOB, ADAM)["spec"]
+    sneaky = copy.deepcopy(TRAINJOB)
+    sneaky["spec"]["trainer"]["env"] = [{"name": "AWS_ACCESS_KEY_ID", "value": "mine"}]
+    with pytest.raises(PolicyViolation) as caught:
+        build(sneaky, ADAM, claim=ArtifactBucket("trials"))
+    assert caught.value.problems == [
+        ("spec.trainer.env[0]", "AWS_ACCESS_KEY_ID is the operator's to set (the artifact bucket)")
+    ]

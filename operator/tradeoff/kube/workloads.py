@@ -41,6 +41,8 @@ QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 WAITING_FOR_QUOTA = "WaitingForQuota"
 """Reason of a trial whose workload Kueue keeps suspended."""
 _JOBSET_NAME = "jobset.sigs.k8s.io/jobset-name"
+TRAINER_NODE = "node"
+"""The job (and container) of a TrainJob's runtime that runs the trainer."""
 
 
 def build_workload(
@@ -58,7 +60,7 @@ def build_workload(
     pod template as a trial pod's), then every pod template is hardened and checked: no
     parameter value reaches the policy unchecked. With `artifacts` (a claim or a bucket) the
     primary pod template's primary container gets the artifact storage as a trial pod's does
-    (not a TrainJob's: its pods come from the runtime)."""
+    (a TrainJob's trainer, through the runtime's `node` job: `_render_trainer`)."""
     template = study.spec.trial_template
     workload = template.workload
     assert workload is not None
@@ -110,7 +112,8 @@ def build_workload(
         pod_template["spec"] = harden(spec)
         problems += (policy or TrialPolicy()).check(pod_template["spec"], where)
     if workload.is_trainjob:
-        _render_trainer(body, template.primary_index(), params, context)
+        index, folder = template.primary_index(), artifact_dir(study.metadata.name, name, attempt)
+        problems += _render_trainer(body, index, params, context, artifacts, namespace, folder)
     if problems:
         raise PolicyViolation(problems)
     meta: dict[str, Any] = {
@@ -125,15 +128,38 @@ def build_workload(
     return {"apiVersion": workload.api_version, "kind": workload.kind, "metadata": meta, **body}
 
 
-def _render_trainer(body: dict[str, Any], index: int, params: Any, context: dict[str, Any]) -> None:
+def _render_trainer(
+    body: dict[str, Any],
+    index: int,
+    params: Any,
+    context: dict[str, Any],
+    artifacts: ArtifactStore | None,
+    namespace: str,
+    folder: str,
+) -> list[tuple[str, str]]:
+    """Render a TrainJob's trainer as the container it becomes; with `artifacts`, give it
+    the storage: its variables on the trainer, a claim's volume and mount through
+    `podTemplateOverrides` of the runtime's `node` job. The problems of the trainer."""
     trainer = body["spec"].setdefault("trainer", {})
     pod = render_spec({"containers": [trainer_container(body["spec"])]}, index, params, **context)
     container = pod["containers"][0]
+    problems = []
+    if artifacts is not None:
+        found = storage_problems(pod, artifacts)
+        problems = [(p.replace("spec.containers[0]", "spec.trainer"), m) for p, m in found]
+        add_artifact_storage(pod, container, artifacts, namespace, folder)
     for field in ("command", "args", "env"):
         if field in container:
             trainer[field] = container[field]
     if "resources" in container:
         trainer["resourcesPerNode"] = container["resources"]
+    if pod.get("volumes"):  # the operator's own override; a template may give none
+        mounts = {"name": TRAINER_NODE, "volumeMounts": container["volumeMounts"]}
+        override = {"volumes": pod["volumes"], "containers": [mounts]}
+        body["spec"]["podTemplateOverrides"] = [
+            {"targetJobs": [{"name": TRAINER_NODE}], "spec": override}
+        ]
+    return problems
 
 
 def _set_suspend(body: dict[str, Any], workload: Workload, value: bool) -> None:
