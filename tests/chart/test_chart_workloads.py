@@ -31,7 +31,7 @@ WORKLOADS = [
     {"apiVersion": "batch/v1", "kind": "Job", "resource": "jobs"},
     {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "resource": "pytorchjobs"},
 ]
-VERBS = {"get", "create", "delete"}
+VERBS = {"get", "list", "create", "delete"}
 """What the operator does with a workload (tradeoff/kube/client.py)."""
 
 

@@ -2,8 +2,9 @@
 
 `FakeWorkloadController` is a TEST DOUBLE, not the real Job, JobSet or Kubeflow training
 controllers: it polls the store, makes each workload's pods (owned by the workload, labelled
-as the real controllers label them; the LocalKubelet runs them as processes) and, once they
-end, sets the status the real controllers set: Job `Complete`/`Failed`, JobSet
+as the real controllers label them, a TrainJob's `podTemplateOverrides` of its `node` job
+applied; the LocalKubelet runs them as processes) and, once they end, sets the status the
+real controllers set: Job `Complete`/`Failed`, JobSet
 `Completed`/`Failed`, PyTorchJob and TrainJob `Succeeded`/`Complete`/`Failed`, and
 `status.phase` of the made-up generic kind TrainingRun (example.dev/v1). Every pod must
 succeed for success; one failed pod fails the workload (no backoff, no restarts).
@@ -86,6 +87,7 @@ def _pods_of(obj: Obj) -> list[tuple[str, dict[str, str], Obj]]:
         if "resourcesPerNode" in trainer:
             container["resources"] = trainer["resourcesPerNode"]
         pod_spec = {"containers": [container], "securityContext": dict(RUNTIME_SECURITY)}
+        _override(pod_spec, spec.get("podTemplateOverrides") or [], "node")
         for i in range(int(trainer.get("numNodes") or 1)):
             labels = {
                 "jobset.sigs.k8s.io/jobset-name": name,
@@ -96,6 +98,25 @@ def _pods_of(obj: Obj) -> list[tuple[str, dict[str, str], Obj]]:
     elif kind == "TrainingRun":
         add(f"{name}-run", spec.get("template") or {}, {"example.dev/run": name})
     return out
+
+
+def _override(pod_spec: Obj, overrides: list[Obj], job: str) -> None:
+    """Apply a TrainJob's `podTemplateOverrides` aimed at the runtime's job `job` (as the
+    Trainer does, for the fields Tradeoff sets): volumes, and containers' (by name)
+    volumeMounts and env."""
+    for override in overrides:
+        if job not in [t.get("name") for t in override.get("targetJobs") or []]:
+            continue
+        spec = override.get("spec") or {}
+        pod_spec["volumes"] = [*(pod_spec.get("volumes") or []), *(spec.get("volumes") or [])]
+        for change in spec.get("containers") or []:
+            for container in pod_spec["containers"]:
+                if container["name"] == change.get("name"):
+                    for field in ("volumeMounts", "env"):
+                        container[field] = [
+                            *(container.get(field) or []),
+                            *(change.get(field) or []),
+                        ]
 
 
 class _Poller:

@@ -6,7 +6,11 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import pytest
+import yaml
+
 from tests.cli import tradeoff
+from tests.e2e.test_operator_workload_values import OPTIMIZATION_JOB
 from tradeoff.local import FileStore
 
 KATIB = Path(__file__).resolve().parents[1] / "unit" / "manifests" / "katib"
@@ -47,3 +51,21 @@ def test_an_imported_katib_experiment_runs_locally(tmp_path: Path) -> None:
         assert len(rows) == 1 + 450  # digits' held-out quarter
         correct = sum(row.split(",")[1] == row.split(",")[2] for row in rows[1:])
         assert correct / 450 == r.status.metrics["accuracy"]
+
+
+def test_an_imported_optimization_job_runs_its_trainer_locally(tmp_path: Path) -> None:
+    (tmp_path / "optimizationjob.yaml").write_text(yaml.safe_dump(OPTIMIZATION_JOB))
+    done = tradeoff("import", "optimizationjob.yaml", "-o", "study.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = tradeoff("run", "study.yaml", "--no-progress", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        "tradeoff run: warning: spec.trialTemplate.workload: only the primary container of the"
+        " TrainJob runs here (its other pods and replicas run in a cluster)"
+    ]
+    records = FileStore(tmp_path / ".tradeoff/tuning").load_trials()
+    assert [r.status.state for r in records] == ["Succeeded"] * 2
+    for r in records:  # the trainer read its parameters as the OptimizationJob passes them
+        p = r.spec.parameters
+        expected = abs(p["learning_rate"] - 0.01) + int(p["batch_size"])
+        assert r.status.metrics == {"val_loss": pytest.approx(expected)}

@@ -46,9 +46,9 @@ def test_import_writes_the_study_where_asked(
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert captured.out == f"{out}: Study bert written (4 notes)\n"
+    assert captured.out == f"{out}: Study bert written (3 notes)\n"
     assert yaml.safe_load(out.read_text())["metadata"] == {"name": "bert"}
-    assert len(captured.err.splitlines()) == 4
+    assert len(captured.err.splitlines()) == 3
 
 
 @pytest.mark.parametrize(
@@ -114,11 +114,12 @@ def test_the_first_experiment_of_a_file_is_imported(
     assert yaml.safe_load(capsys.readouterr().out)["metadata"]["name"] == "random"
 
 
-def test_the_readme_shows_what_import_prints(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", ["pytorchjob.yaml", "optimizationjob.yaml"])
+def test_the_readme_shows_what_import_prints(tmp_path: Path, source: str) -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    shown = readme.split("$ tradeoff import pytorchjob.yaml -o study.yaml\n", 1)[1]
+    shown = readme.split(f"$ tradeoff import {source} -o study.yaml\n", 1)[1]
     shown = shown.split("$ tradeoff validate", 1)[0]
-    shutil.copy(MANIFESTS / "pytorchjob.yaml", tmp_path)
-    done = tradeoff("import", "pytorchjob.yaml", "-o", "study.yaml", cwd=tmp_path)
+    shutil.copy(MANIFESTS / source, tmp_path)
+    done = tradeoff("import", source, "-o", "study.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stderr + done.stdout == shown

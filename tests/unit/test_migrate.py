@@ -192,13 +192,20 @@ def test_an_optimization_job_maps_field_by_field() -> None:
     assert spec["algorithm"] == {"name": "random", "seed": 42}
     assert spec["budget"] == {"maxTrials": 20, "parallelism": 4, "maxFailedTrials": 20}
     assert spec["trialTemplate"] == {
-        "pod": {
-            "containers": [
-                {
-                    "name": "node",
+        "workload": {  # the whole TrainJob: its runtime, both nodes
+            "apiVersion": "trainer.kubeflow.org/v1alpha1",
+            "kind": "TrainJob",
+            "spec": {
+                "runtimeRef": {
+                    "apiGroup": "trainer.kubeflow.org",
+                    "kind": "ClusterTrainingRuntime",
+                    "name": "torch-distributed",
+                },
+                "trainer": {
                     "image": "docker.io/my-org/bert-tuner:latest",
                     "command": ["python", "train.py"],
-                    "resources": {"requests": {"cpu": "2", "memory": "4Gi"}},
+                    "numNodes": 2,
+                    "resourcesPerNode": {"requests": {"cpu": "2", "memory": "4Gi"}},
                     # The OptimizationJob's way of passing parameters, kept for the trial.
                     "env": [
                         {
@@ -214,19 +221,66 @@ def test_an_optimization_job_maps_field_by_field() -> None:
                             "value": "${params.batch_size}",
                         },
                     ],
-                }
-            ]
+                },
+            },
         }
     }
-    where = "spec.trainJobTemplate.spec"
-    assert notes_at(conversion, f"{where}.trainer.numNodes") == [
-        f"{where}.trainer.numNodes: 2 nodes became one pod (the training runs on one node);"
-        " an OptimizationJob's trials are imported as one pod each"
+    assert conversion.notes == [
+        "spec: an OptimizationJob has no failure budget; maxFailedTrials is set to the trial"
+        " budget",
+        "spec.trainJobTemplate: the whole TrainJob runs as each trial (trialTemplate.workload):"
+        " the cluster admin must allow TrainJob (trainer.kubeflow.org/v1alpha1) in the Helm"
+        " value trialPolicy.workloads",
+        "spec.objectives: OptimizationJob trials push val_loss to the Trainer's progress API; a"
+        " Tradeoff trial prints it on standard output: a line val_loss=VALUE, or"
+        " trial_runner.report()",
     ]
-    assert notes_at(conversion, f"{where}.runtimeRef")[0].startswith(
-        f"{where}.runtimeRef: the training runtime 'torch-distributed' is not used"
+
+
+def test_an_optimization_jobs_parameter_variables_in_args_become_references() -> None:
+    doc = load("optimizationjob.yaml")
+    doc["spec"]["parameters"][1]["name"] = "num-layers"
+    trainer = doc["spec"]["trainJobTemplate"]["spec"]["trainer"]
+    trainer["args"] = [
+        "--lr=$(KUBEFLOW_TRAINER_OPT_LEARNING_RATE)",
+        "--layers",
+        "$(KUBEFLOW_TRAINER_OPT_NUM_LAYERS)",
+        "--seed=$(KUBEFLOW_TRAINER_OPT_SEED)",
+    ]
+    trainer["env"] = [
+        {"name": "HF_HOME", "value": "/cache"},
+        {"name": "KUBEFLOW_TRAINER_OPT_BATCH_SIZE", "value": "8"},  # the OptimizationJob's
+    ]
+    doc["spec"]["trainJobTemplate"]["spec"]["podTemplateOverrides"] = [
+        {"targetJobs": [{"name": "node"}], "spec": {"serviceAccountName": "trainer"}}
+    ]
+    del trainer["command"]
+    conversion = valid(doc)
+    out = conversion.manifest["spec"]["trialTemplate"]["workload"]["spec"]["trainer"]
+    assert out["args"] == [
+        "--lr=${params.learning_rate}",
+        "--layers",
+        "${params.num_layers}",
+        "--seed=$(KUBEFLOW_TRAINER_OPT_SEED)",
+    ]
+    assert [e["name"] for e in out["env"]] == [
+        "HF_HOME",
+        "KUBEFLOW_TRAINER_OPT_LEARNING_RATE",
+        "KUBEFLOW_TRAINER_OPT_NUM_LAYERS",  # as the OptimizationJob names `num-layers`'s
+        "KUBEFLOW_TRAINER_OPT_BATCH_SIZE",
+    ]
+    where = "spec.trainJobTemplate.spec.trainer"
+    assert notes_at(conversion, where) == [
+        f"{where}: KUBEFLOW_TRAINER_OPT_SEED: no parameter of the OptimizationJob; left as is"
+    ]
+    assert notes_at(conversion, "spec.trainJobTemplate.spec") == [
+        "spec.trainJobTemplate.spec: TrainJob fields not carried over: podTemplateOverrides (a"
+        " trial's TrainJob takes its pods' settings from the runtime)"
+    ]
+    assert notes_at(conversion, f"{where}.command")[0].endswith(
+        "local mode runs the trainer's command, so it needs one"
     )
-    assert "a line val_loss=VALUE" in notes_at(conversion, "spec.objectives")[0]
+    assert "spec.parameters[1].name: 'num-layers' is named 'num_layers'" in conversion.notes
 
 
 def test_an_optimization_job_of_the_proposal_shape_grid_and_maximize() -> None:
@@ -243,11 +297,11 @@ def test_an_optimization_job_of_the_proposal_shape_grid_and_maximize() -> None:
     assert out["objectives"] == [{"name": "accuracy", "direction": "maximize"}]
 
 
-def test_a_trainjob_without_an_image_cannot_be_imported() -> None:
+def test_a_trainjob_without_an_image_takes_the_runtimes() -> None:
     doc = load("optimizationjob.yaml")
     del doc["spec"]["trainJobTemplate"]["spec"]["trainer"]["image"]
-    with pytest.raises(ImportProblem, match=r"^spec.trainJobTemplate.spec.trainer.image: not set"):
-        convert(doc)
+    trainer = valid(doc).manifest["spec"]["trialTemplate"]["workload"]["spec"]["trainer"]
+    assert "image" not in trainer
 
 
 # --- algorithms ---------------------------------------------------------------------------

@@ -121,10 +121,10 @@ wildcards, no secrets, no configmaps.
   verbs: ["create"]
 {{- range .Values.trialPolicy.workloads }}
 # Trials that are {{ .kind }}s ({{ .apiVersion }}): created, read, deleted when pruned or
-# cancelled (trialPolicy.workloads).
+# cancelled, listed to find those a crash left running (trialPolicy.workloads).
 - apiGroups: [{{ include "tradeoff.apiGroup" .apiVersion | quote }}]
   resources: [{{ .resource | quote }}]
-  verbs: ["get", "create", "delete"]
+  verbs: ["get", "list", "create", "delete"]
 {{- end }}
 {{- if and .Values.peering.enabled (not (include "tradeoff.allNamespaces" .)) }}
 - apiGroups: ["kopf.dev"]

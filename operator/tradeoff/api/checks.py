@@ -15,10 +15,11 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from tradeoff.api.references import reference_problems
+from tradeoff.api.references import reference_problems, string_problems
 from tradeoff.api.space import Parameter, space_problems
 from tradeoff.api.workload import trainer_container
 from tradeoff.api.workload_kinds import TRAINJOB, pod_templates
+from tradeoff.api.workload_values import free_strings, not_walked, size_problems
 
 __all__ = ["SpecParts", "cross_field_problems", "parse_fields"]
 
@@ -82,6 +83,8 @@ class SpecParts:
     pod: Mapping[str, Any] | None = None
     workload_pods: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     """(path, PodSpec) of each pod template of a workload: references are checked there."""
+    workload_strings: list[tuple[str, str]] = field(default_factory=list)
+    """(path, text) of the strings of a workload's spec outside its pod templates."""
 
     @classmethod
     def parse(cls, model: type[BaseModel], data: Mapping[str, Any]) -> SpecParts:
@@ -117,6 +120,7 @@ class SpecParts:
         workload = template.get("workload") if isinstance(template, dict) else None
         if isinstance(workload, dict):
             parts.workload_pods = workload_pod_specs(workload)
+            parts.workload_strings = workload_strings(workload)
         return parts
 
     @property
@@ -137,6 +141,16 @@ def workload_pod_specs(workload: Mapping[str, Any]) -> list[tuple[str, Mapping[s
     return [(f"{path}.spec", spec) for path, spec in specs if isinstance(spec, dict)]
 
 
+def workload_strings(workload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(path, text) of the strings of a raw `trialTemplate.workload`'s spec where references
+    are substituted besides its pod templates (`tradeoff.api.workload_values`)."""
+    api_version, kind = str(workload.get("apiVersion", "")), str(workload.get("kind", ""))
+    body = {"spec": workload.get("spec")}
+    paths = workload.get("podTemplates")
+    skip = not_walked(api_version, kind, body, paths if isinstance(paths, list) else None)
+    return list(free_strings(body, skip))
+
+
 def cross_field_problems(parts: SpecParts) -> list[tuple[str, str]]:
     """(path, message) per problem between fields, paths relative to the spec."""
     problems: list[tuple[str, str]] = []
@@ -153,6 +167,11 @@ def cross_field_problems(parts: SpecParts) -> list[tuple[str, str]]:
     for where, pod in parts.workload_pods if parts.parameters is not None else []:
         found = reference_problems(pod, parts.parameter_names)
         problems += [(f"trialTemplate.workload.{where}{p[3:]}", m) for p, m in found]
+    if parts.parameters is not None:
+        found = string_problems(parts.workload_strings, parts.parameter_names)
+        parsed = [p for p in parts.parameters if p is not None]
+        found += size_problems(parts.workload_strings, parsed)
+        problems += [(f"trialTemplate.workload.{p}", m) for p, m in found]
     return problems
 
 

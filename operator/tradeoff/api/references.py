@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from tradeoff.api.template import CONTEXT_REFERENCES, affinity_expressions
 
-__all__ = ["reference_problems", "substituted_strings"]
+__all__ = ["reference_problems", "string_problems", "substituted_strings"]
 
 _SCOPES = ("params", "trial", "study")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -90,6 +90,15 @@ def reference_problems(
                 )
             )
     return problems
+
+
+def string_problems(
+    strings: Iterable[tuple[str, str]], parameters: Collection[str]
+) -> list[tuple[str, str]]:
+    """(path, message) for every malformed or unknown reference in strings that are all
+    substituted (a workload's spec outside its pod templates)."""
+    scan = _Scanner(set(parameters))
+    return [(path, m) for path, text in strings for m in scan.problems(text)]
 
 
 def _quote(text: str) -> str:

@@ -15,7 +15,12 @@ from pydantic import (
 )
 
 from tradeoff.api._base import ApiModel
-from tradeoff.api.checks import SpecParts, cross_field_problems, workload_pod_specs
+from tradeoff.api.checks import (
+    SpecParts,
+    cross_field_problems,
+    workload_pod_specs,
+    workload_strings,
+)
 from tradeoff.api.duration import Duration, parse_duration
 from tradeoff.api.economics import EconomicsSpec
 from tradeoff.api.ensemble import MEASURED_METRICS, EnsembleSpec
@@ -195,6 +200,7 @@ class StudySpec(ApiModel):
             selection=spec.selection,
             pod=spec.trial_template.pod,
             workload_pods=_workload_pods(spec.trial_template),
+            workload_strings=_workload_strings(spec.trial_template),
         )
         problems = cross_field_problems(parts)
         if spec.ensemble is not None:
@@ -231,6 +237,10 @@ def _ensemble_problems(spec: StudySpec) -> list[tuple[str, str]]:
 
 def _workload_pods(template: TrialTemplate) -> list[tuple[str, Mapping[str, Any]]]:
     return [] if template.workload is None else workload_pod_specs(template.workload.wire())
+
+
+def _workload_strings(template: TrialTemplate) -> list[tuple[str, str]]:
+    return [] if template.workload is None else workload_strings(template.workload.wire())
 
 
 class ObjectMeta(ApiModel):

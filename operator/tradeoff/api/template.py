@@ -116,7 +116,7 @@ def format_value(value: ParamValue) -> str:
     return str(value)
 
 
-class _Renderer:
+class Renderer:
     def __init__(self, params: Mapping[str, ParamValue], context: Mapping[str, str]) -> None:
         self.params = params
         self.context = context
@@ -184,7 +184,7 @@ def render_spec(
     """A PodSpec with references substituted; the trial env added to the container at
     `primary_index` (none when None: a workload's other pod templates)."""
     pod = copy.deepcopy(dict(pod_spec))
-    r = _Renderer(params, {"trial.name": trial, "trial.number": str(number), "study.name": study})
+    r = Renderer(params, {"trial.name": trial, "trial.number": str(number), "study.name": study})
     for c in pod["containers"]:
         for field in ("command", "args"):
             if field in c:
@@ -247,7 +247,7 @@ def _expressions(term: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def _render_placement(r: _Renderer, pod: dict[str, Any]) -> None:
+def _render_placement(r: Renderer, pod: dict[str, Any]) -> None:
     selector = pod.get("nodeSelector")
     if isinstance(selector, dict):
         rendered = {k: r.render(str(v)) for k, v in selector.items()}
@@ -257,7 +257,7 @@ def _render_placement(r: _Renderer, pod: dict[str, Any]) -> None:
             expression["values"] = r.render_list([str(v) for v in expression["values"]])
 
 
-def _render_env(r: _Renderer, env: Any) -> Any:
+def _render_env(r: Renderer, env: Any) -> Any:
     if not isinstance(env, dict) or not isinstance(env.get("value"), str):
         return env
     value = r.render(env["value"])

@@ -54,7 +54,7 @@ class Workload(ApiModel):
     api_version: str = Field(min_length=1, description="e.g. batch/v1, kubeflow.org/v1.")
     kind: str = Field(min_length=1, description="e.g. Job, JobSet, PyTorchJob, TrainJob.")
     spec: dict[str, Any] = Field(
-        description="The resource's spec; ${params.NAME} is substituted in its pod templates.",
+        description="The resource's spec; ${params.NAME} is substituted in its strings.",
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
     )
     primary_replica: str | None = Field(

@@ -145,8 +145,8 @@ def pod_templates(
             found.append((f"spec.pytorchReplicaSpecs.{name}.template", str(name)))
     elif (api_version, kind) == TRAINJOB:
         found = []
-    else:
-        found = [(p, None) for p in paths or []]
+    else:  # a path that is not text is the model's to report
+        found = [(p, None) for p in paths or [] if isinstance(p, str)]
     out = []
     for path, replica in found:
         template = get_path(obj, path)

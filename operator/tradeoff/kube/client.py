@@ -220,6 +220,18 @@ class Kube:
             raise
         return found
 
+    def list_workloads(
+        self, api_version: str, plural: str, namespace: str, selector: str
+    ) -> list[Obj]:
+        """The workloads of one kind that match a label selector."""
+        group, _, version = api_version.rpartition("/")
+        found: Obj = self.custom.list_namespaced_custom_object(
+            group, version, namespace, plural, label_selector=selector,
+            _request_timeout=REQUEST_TIMEOUT,
+        )  # fmt: skip
+        items: list[Obj] = found.get("items") or []
+        return items
+
     def delete_workload(self, api_version: str, plural: str, namespace: str, name: str) -> None:
         """Delete a workload and (in the background) the pods it made."""
         group, _, version = api_version.rpartition("/")

@@ -7,14 +7,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tradeoff.api.trial import FINISHED_STATES, Trial
-from tradeoff.engine.lifecycle import waits_for_resume
+from tradeoff.api.trial import Trial
 from tradeoff.engine.signing import new_key
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.cache import Store
 from tradeoff.kube.client import Kube, Obj, now_utc
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.history import history_reader
+from tradeoff.kube.leftovers import WorkloadSweeps, attempt_positions, clean_workloads
 from tradeoff.kube.ownership import controller_of, foreign_message, owned_by, split_owned
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.podwatch import PodWatch
@@ -42,6 +42,8 @@ class Context:
     observer: StudyObserver = field(default_factory=NullObserver)
     engines: Engines = field(default_factory=lambda: Engines(new_key()))
     """Kept engines; `run_operator` gives them the key from the cluster's Secret."""
+    sweeps: WorkloadSweeps = field(default_factory=WorkloadSweeps)
+    """When each Study's workloads were last looked at for leftovers."""
     store: Store = field(default_factory=Store)
     """Trials, running pods and Studies as kopf's watches report them."""
     watching: bool = False
@@ -94,6 +96,7 @@ class Context:
             self._taken.pop(key, None)
             self._passed.pop(key, None)
             self._wanted.discard(key)
+        self.sweeps.forget(key)
 
     def first_warning(self, study_uid: str, trial_uid: str, reason: str) -> bool:
         """Whether this warning about a trial is new (Events are advisory: said once per
@@ -258,6 +261,9 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         )
         ctx.observer.insights_updated(namespace, name, plan.status.insights)
     _clean_pods(ctx, namespace, name, plan.records if plan.study is not None else own)
+    if plan.study is not None:
+        resources = ctx.settings.workload_resources
+        clean_workloads(ctx.kube, resources, ctx.sweeps, namespace, plan.study, plan.records)
     return plan
 
 
@@ -266,15 +272,10 @@ def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Trial]) -
 
     A crash between recording a trial's end (or its cancellation) and deleting its pod
     (pruning, a stopped study) would otherwise leave the pod running. Only pods that the
-    Study's own Trials control are touched, whatever their labels say.
+    Study's own Trials control are touched, whatever their labels say. (The pods of a
+    workload are its own: `leftovers.clean_workloads` deletes a leftover workload.)
     """
-    current: dict[str, tuple[bool, int]] = {}
-    for t in trials:
-        uid = (t.metadata.model_extra or {}).get("uid")
-        if uid is None:
-            continue  # created by this pass: it has no pod yet
-        done = t.state in FINISHED_STATES or waits_for_resume(t.state, t.status.reason)
-        current[str(uid)] = (done, t.status.attempts)
+    current = attempt_positions(trials)
     for name, owner, attempt in _active_pods(ctx, namespace, study):
         if owner not in current or attempt is None:
             continue

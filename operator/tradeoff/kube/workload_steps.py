@@ -64,8 +64,9 @@ class WorkloadSteps(TrialBase):
         status = lifecycle.begin_attempt(trial.status, note)
         plural = self._plural(workload)
         try:
-            policy = self.ctx.settings.trial_policy
-            body = build_workload(study, trial, uid, status.attempts, policy)
+            settings = self.ctx.settings
+            store = settings.artifact_store
+            body = build_workload(study, trial, uid, status.attempts, settings.trial_policy, store)
         except PolicyViolation as refused:
             outcome = AttemptOutcome("refused", cause="PolicyViolation", detail=str(refused))
             self._ended(study, trial, outcome)
@@ -172,6 +173,7 @@ class WorkloadSteps(TrialBase):
             trial.status = status
         spent = self._workload_price(study, pods, primary, container, output)
         said: dict[str, Any] = {
+            "artifacts": attempts.artifacts_of(primary, container, output),
             "metrics": dict(output.final) if output is not None else {},
             "invalid": dict(output.invalid) if output is not None else {},
             "problems": list(output.problems) if output is not None else [],

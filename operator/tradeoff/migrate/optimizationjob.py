@@ -3,13 +3,18 @@
 The shape is that of Kubeflow Trainer's `optimizationjob_types.go` and its proposal
 (KEP-3562): one objective, random or grid search, uniform / logUniform / categorical
 parameters, `numTrials` and `parallelTrials` (at the spec's top level, or under
-`trialPolicy` as the proposal wrote them) and a TrainJob template. A trial receives its
-parameters as environment variables `KUBEFLOW_TRAINER_OPT_<NAME>`, which the Study's trial
-template sets from `${params.NAME}`, so training code written for it runs unchanged.
+`trialPolicy` as the proposal wrote them) and a TrainJob template. Each trial is that
+TrainJob, kept whole as `trialTemplate.workload` (its runtime, every node), as a Katib
+trial workload is. The OptimizationJob passes a trial its parameters as environment
+variables `KUBEFLOW_TRAINER_OPT_<NAME>` (upper case, `-` as `_`) on the trainer; the Study
+sets them from `${params.NAME}`, so training code written for it runs unchanged, and a
+`$(KUBEFLOW_TRAINER_OPT_<NAME>)` in the trainer's command or args (Kubernetes expands it
+from the environment) becomes `${params.NAME}`, which local mode substitutes too.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tradeoff.migrate.common import (
@@ -23,14 +28,18 @@ from tradeoff.migrate.common import (
     study,
     study_name,
 )
-from tradeoff.migrate.workload import trainer_pod
+from tradeoff.migrate.workload import TRAINJOB_VERSION, trainjob_workload
 
-__all__ = ["ENV_PREFIX", "TRAINER_API_GROUP", "from_optimization_job"]
+__all__ = ["ENV_PREFIX", "TRAINER_API_GROUP", "from_optimization_job", "parameter_env"]
 
 TRAINER_API_GROUP = "trainer.kubeflow.org"
 ENV_PREFIX = "KUBEFLOW_TRAINER_OPT_"
-CONTAINER = "node"
-"""The trainer container's name in Kubeflow Trainer's runtimes."""
+_EXPANSION = re.compile(r"\$\((" + ENV_PREFIX + r"[A-Za-z0-9_]+)\)")
+
+
+def parameter_env(name: str) -> str:
+    """The variable an OptimizationJob passes parameter `name` in (as its controller does)."""
+    return ENV_PREFIX + name.replace("-", "_").upper()
 
 
 def from_optimization_job(doc: dict[str, Any], name: str | None = None) -> Conversion:
@@ -41,7 +50,7 @@ def from_optimization_job(doc: dict[str, Any], name: str | None = None) -> Conve
     if not spec:
         raise ImportProblem("spec", "the OptimizationJob has no spec")
     out: dict[str, Any] = {"objectives": _objectives(spec)}
-    params = _parameters(spec, notes)
+    params, env_names = _parameters(spec, notes)
     out["parameters"] = params
     out["algorithm"] = _algorithm(spec, notes)
     out["budget"] = _budget(spec, notes)
@@ -50,31 +59,27 @@ def from_optimization_job(doc: dict[str, Any], name: str | None = None) -> Conve
         raise ImportProblem(
             "spec.trainJobTemplate.spec", "the OptimizationJob has no TrainJob template"
         )
-    workload = trainer_pod(
-        mapping(template["spec"], "spec.trainJobTemplate.spec"),
-        CONTAINER,
-        notes,
-        "spec.trainJobTemplate.spec",
-    )
-    assert workload.pod is not None
-    container = workload.pod["containers"][0]
-    env = [
-        e for e in container.get("env") or [] if not str(e.get("name", "")).startswith(ENV_PREFIX)
-    ]
-    container["env"] = env + [
-        {"name": f"{ENV_PREFIX}{p['name'].upper()}", "value": f"${{params.{p['name']}}}"}
-        for p in params
-    ]
+    where = "spec.trainJobTemplate"
+    spec_doc = mapping(template["spec"], f"{where}.spec")
+    workload = trainjob_workload(spec_doc, TRAINJOB_VERSION, notes, where, kind_at="")
+    trainer = workload["spec"]["trainer"]
+    _refer(trainer, env_names, notes, f"{where}.spec.trainer")
+    if "command" not in trainer:
+        notes.add(
+            f"{where}.spec.trainer.command",
+            "not set: the runtime's entrypoint runs in a cluster; local mode runs the"
+            " trainer's command, so it needs one",
+        )
     metric = out["objectives"][0]["name"]
     notes.add(
         "spec.objectives",
         f"OptimizationJob trials push {metric} to the Trainer's progress API; a Tradeoff trial"
         f" prints it on standard output: a line {metric}=VALUE, or trial_runner.report()",
     )
-    template_meta = mapping(template.get("metadata"), "spec.trainJobTemplate.metadata")
+    template_meta = mapping(template.get("metadata"), f"{where}.metadata")
     if template_meta:
-        notes.add("spec.trainJobTemplate.metadata", "not carried over (labels and annotations)")
-    out["trialTemplate"] = {"pod": workload.pod}
+        notes.add(f"{where}.metadata", "not carried over (labels and annotations)")
+    out["trialTemplate"] = {"workload": workload}
     rest = sorted(
         set(spec)
         - {"objectives", "parameters", "searchAlgorithm", "numTrials", "parallelTrials"}
@@ -84,6 +89,30 @@ def from_optimization_job(doc: dict[str, Any], name: str | None = None) -> Conve
         notes.add("spec", f"fields not carried over: {', '.join(rest)}")
     document = study(name or study_name(metadata.get("name")), metadata.get("namespace"), out)
     return Conversion(document, notes.lines, f"OptimizationJob {metadata.get('name')}")
+
+
+def _refer(trainer: dict[str, Any], env_names: dict[str, str], notes: Notes, where: str) -> None:
+    """Pass the parameters as the OptimizationJob does (its variables on the trainer), and
+    turn `$(VARIABLE)` of a parameter in command and args into `${params.NAME}`."""
+    env = [e for e in trainer.get("env") or [] if not str(e.get("name", "")).startswith(ENV_PREFIX)]
+    trainer["env"] = env + [
+        {"name": variable, "value": f"${{params.{ours}}}"} for variable, ours in env_names.items()
+    ]
+
+    def refer(match: re.Match[str]) -> str:
+        ours = env_names.get(match.group(1))
+        return f"${{params.{ours}}}" if ours else match.group(0)
+
+    for field in ("command", "args"):
+        values = trainer.get(field)
+        if isinstance(values, list):
+            trainer[field] = [_EXPANSION.sub(refer, str(v)) for v in values]
+    unknown = sorted(
+        {m.group(1) for f in ("command", "args") for v in trainer.get(f) or []
+         for m in _EXPANSION.finditer(str(v))}
+    )  # fmt: skip
+    if unknown:
+        notes.add(where, f"{', '.join(unknown)}: no parameter of the OptimizationJob; left as is")
 
 
 def _objectives(spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -106,11 +135,13 @@ def _objectives(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _parameters(spec: dict[str, Any], notes: Notes) -> list[dict[str, Any]]:
+def _parameters(spec: dict[str, Any], notes: Notes) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The parameters, and the variable each is passed in -> its name in the Study."""
     given = spec.get("parameters")
     if not isinstance(given, list) or not given:
         raise ImportProblem("spec.parameters", "an OptimizationJob needs at least one parameter")
     out: list[dict[str, Any]] = []
+    env: dict[str, str] = {}
     taken: set[str] = set()
     for i, item in enumerate(given):
         where = f"spec.parameters[{i}]"
@@ -121,6 +152,7 @@ def _parameters(spec: dict[str, Any], notes: Notes) -> list[dict[str, Any]]:
         name = identifier(given_name, taken)
         if name != given_name:
             notes.add(f"{where}.name", f"{given_name!r} is named {name!r}")
+        env[parameter_env(given_name)] = name
         space = mapping(p.get("searchSpace"), f"{where}.searchSpace")
         kinds = [k for k in ("uniform", "logUniform", "categorical") if space.get(k)]
         if len(kinds) != 1:
@@ -144,7 +176,7 @@ def _parameters(spec: dict[str, Any], notes: Notes) -> list[dict[str, Any]]:
         if kinds[0] == "logUniform":
             entry["log"] = True
         out.append(entry)
-    return out
+    return out, env
 
 
 def _algorithm(spec: dict[str, Any], notes: Notes) -> dict[str, Any]:

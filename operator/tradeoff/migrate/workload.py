@@ -15,7 +15,7 @@ from typing import Any
 
 from tradeoff.migrate.common import ImportProblem, Notes, mapping
 
-__all__ = ["Workload", "trainer_pod", "workload_pod"]
+__all__ = ["TRAINJOB_VERSION", "Workload", "trainjob_workload", "workload_pod"]
 
 PRIMARY_REPLICAS = ("Master", "Chief", "Launcher")
 """Replica types whose pod reports the metrics, in the order they are looked for."""
@@ -39,7 +39,7 @@ class Workload:
 
 def _allow(kind: Any, api_version: str, notes: Notes, where: str) -> None:
     notes.add(
-        f"{where}.kind",
+        where,
         f"the whole {kind} runs as each trial (trialTemplate.workload): the cluster admin"
         f" must allow {kind} ({api_version}) in the Helm value trialPolicy.workloads",
     )
@@ -55,13 +55,13 @@ def workload_pod(trial_spec: Any, primary: str | None, notes: Notes, where: str)
     if kind == "Job" and api_version.startswith("batch/"):
         template = mapping(spec.get("template"), f"{where}.spec.template")
         _pod(template.get("spec"), primary, notes, f"{where}.spec.template.spec", keep=True)
-        _allow(kind, "batch/v1", notes, where)
+        _allow(kind, "batch/v1", notes, f"{where}.kind")
         job = {"apiVersion": "batch/v1", "kind": "Job", "spec": copy.deepcopy(spec)}
         return Workload(workload=job)
     if kind == "Pod" and api_version == "v1":
         return Workload(_pod(spec, primary, notes, f"{where}.spec"))
     if kind == "TrainJob":
-        return _trainjob(spec, api_version, notes, where)
+        return Workload(workload=trainjob_workload(spec, api_version, notes, where))
     replicas = [k for k in spec if k.endswith("ReplicaSpecs")]
     if replicas and api_version.startswith("kubeflow.org/"):
         return _replicated(spec, replicas[0], kind, api_version, primary, notes, where)
@@ -96,7 +96,7 @@ def _replicated(
         template = mapping(mapping(replicas[name], path).get("template"), f"{path}.template")
         wanted = primary if name == chosen else None
         _pod(template.get("spec"), wanted, notes, f"{path}.template.spec", keep=True)
-    _allow(kind, api_version, notes, where)
+    _allow(kind, api_version, notes, f"{where}.kind")
     out: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "spec": copy.deepcopy(spec)}
     if (api_version, kind) == ("kubeflow.org/v1", "PyTorchJob"):
         if chosen != "Master":
@@ -114,7 +114,11 @@ def _replicated(
     return Workload(workload=out)
 
 
-def _trainjob(spec: dict[str, Any], api_version: str, notes: Notes, where: str) -> Workload:
+def trainjob_workload(
+    spec: dict[str, Any], api_version: str, notes: Notes, where: str, kind_at: str = ".kind"
+) -> dict[str, Any]:
+    """A TrainJob (`where` holds it; its `spec` is `spec`) as `trialTemplate.workload`:
+    its `runtimeRef` and `trainer`; what else it says is noted (the kind at `kind_at`)."""
     if api_version != TRAINJOB_VERSION:
         raise ImportProblem(f"{where}.apiVersion", f"a TrainJob must be {TRAINJOB_VERSION}")
     trainer = mapping(spec.get("trainer"), f"{where}.spec.trainer")
@@ -122,7 +126,7 @@ def _trainjob(spec: dict[str, Any], api_version: str, notes: Notes, where: str) 
     body: dict[str, Any] = {"trainer": kept}
     if spec.get("runtimeRef") is not None:
         body["runtimeRef"] = copy.deepcopy(mapping(spec["runtimeRef"], f"{where}.spec.runtimeRef"))
-    _allow("TrainJob", api_version, notes, where)
+    _allow("TrainJob", api_version, notes, f"{where}{kind_at}")
     rest = sorted(k for k in spec if k not in ("trainer", "runtimeRef"))
     if rest:
         notes.add(
@@ -133,53 +137,7 @@ def _trainjob(spec: dict[str, Any], api_version: str, notes: Notes, where: str) 
     extra = sorted(k for k in trainer if k not in _TRAINER_FIELDS)
     if extra:
         notes.add(f"{where}.spec.trainer", f"fields not carried over: {', '.join(extra)}")
-    return Workload(workload={"apiVersion": api_version, "kind": "TrainJob", "spec": body})
-
-
-def trainer_pod(spec: dict[str, Any], container: str, notes: Notes, where: str) -> Workload:
-    """The pod of a TrainJob spec: its `trainer` as the one container named `container`
-    (an OptimizationJob's trials, which Tradeoff runs as one pod each)."""
-    trainer = mapping(spec.get("trainer"), f"{where}.trainer")
-    image = trainer.get("image")
-    if not isinstance(image, str) or not image:
-        raise ImportProblem(
-            f"{where}.trainer.image",
-            "not set (the training runtime would supply it); set the trainer's image and"
-            " import again",
-        )
-    c: dict[str, Any] = {"name": container, "image": image}
-    for field in ("command", "args", "env"):
-        if trainer.get(field):
-            c[field] = copy.deepcopy(trainer[field])
-    if trainer.get("resourcesPerNode"):
-        c["resources"] = copy.deepcopy(trainer["resourcesPerNode"])
-    if "command" not in c:
-        notes.add(
-            f"{where}.trainer.command",
-            "not set: the image's entrypoint runs (local mode needs a command)",
-        )
-    nodes = trainer.get("numNodes")
-    if isinstance(nodes, int) and nodes > 1:
-        notes.add(
-            f"{where}.trainer.numNodes",
-            f"{nodes} nodes became one pod (the training runs on one node); an"
-            " OptimizationJob's trials are imported as one pod each",
-        )
-    runtime = mapping(spec.get("runtimeRef"), f"{where}.runtimeRef")
-    if runtime:
-        notes.add(
-            f"{where}.runtimeRef",
-            f"the training runtime {runtime.get('name')!r} is not used: what it adds (its"
-            " launcher such as torchrun, initializers, volumes, environment) is not in the trial"
-            " pod; put what the training needs in the trial template",
-        )
-    rest = sorted(k for k in spec if k not in ("trainer", "runtimeRef"))
-    if rest:
-        notes.add(where, f"TrainJob fields not carried over: {', '.join(rest)}")
-    extra = sorted(k for k in trainer if k not in _TRAINER_FIELDS)
-    if extra:
-        notes.add(f"{where}.trainer", f"fields not carried over: {', '.join(extra)}")
-    return Workload({"containers": [c]})
+    return {"apiVersion": api_version, "kind": "TrainJob", "spec": body}
 
 
 def _container_names(replica: Any) -> list[Any]:
