@@ -212,10 +212,11 @@ class Engine:
                     break
                 out.append(suggestion)
                 new.add(config_key(suggestion.parameters))
-                # Later proposals of this call see it running, exactly as a rebuild would.
-                mirror.storage.put(self._to_frozen(self._record(suggestion)))
-                mirror.study._thread_local.cached_all_trials = None
                 number += 1
+                if len(out) < count:
+                    # Later proposals of this call see it running, exactly as a rebuild would.
+                    mirror.storage.put(self._to_frozen(self._record(suggestion)))
+                    mirror.study._thread_local.cached_all_trials = None
         finally:
             mirror.restore(snapshot)
         self.last_ask_seconds = time.perf_counter() - started
