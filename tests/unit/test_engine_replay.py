@@ -133,11 +133,15 @@ def test_a_rebuilt_engine_proposes_what_the_running_one_does(
 
 
 class SamplerPerAskEngine(Engine):
-    """Test double: the engine as it was before it kept its sampler (one built per ask)."""
+    """Test double: the engine as it was before it kept its sampler (one built per ask)
+    and its genetic samplers' parent populations (Optuna looks them up each time)."""
 
     def _sampler(self, seed: int | None) -> Any:
         self._kept = None
         return super()._sampler(seed)
+
+    def _remember_parents(self, sampler: Any) -> None:
+        pass
 
 
 @settings(
@@ -152,8 +156,9 @@ class SamplerPerAskEngine(Engine):
 def test_a_kept_sampler_proposes_what_one_built_per_ask_does(
     space: str, sampler: str, seed: int, plan: list[tuple[int, str, int, bool]]
 ) -> None:
-    """Keeping and reseeding the sampler (TPE, random, NSGA-II/III) changes no proposal,
-    retries and fallbacks on small discrete spaces included."""
+    """Keeping and reseeding the sampler (TPE, random, NSGA-II/III) and the parent
+    populations it found changes no proposal, retries and fallbacks on small discrete
+    spaces included."""
     spec = spec_for(space, sampler, seed, 200)
     kept, built = Engine(spec, key=KEY), SamplerPerAskEngine(spec, key=KEY)
     records = RecordBook()
