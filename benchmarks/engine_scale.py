@@ -96,7 +96,6 @@ def tradeoff_ask(
     engine: Engine, history: list[Trial], repeats: int, means: dict[str, float] | None = None
 ) -> float:
     records = RecordBook(history)  # as the adapters keep them: each change is put
-    engine.ask(records, 1)  # the engine has seen the records before (steady state)
 
     def one() -> None:
         (s,) = engine.ask(records, 1)
@@ -108,6 +107,11 @@ def tradeoff_ask(
         record.status.feasible = True
         records.put(record)
 
+    # Warm-up, as raw Optuna's: the engine has seen the records (the steady state), and
+    # the warm-up's record is kept with the study state its ask made (a genetic sampler's
+    # parent populations: these histories carry only trial state, so an ask whose
+    # proposal is dropped leaves the next one to choose every generation's parents again).
+    one()
     return cpu(one, repeats, means)
 
 
