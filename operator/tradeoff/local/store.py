@@ -168,7 +168,8 @@ def replace_locked(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` (atomically: ``.<name>.tmp`` beside it, rename; not
     flushed to disk), for the holder of the workdir lock, the folder's only writer: the
     temporary file's name is fixed (no search for a free one) and the folder exists.
-    Records are saved twice per trial: this costs a fraction of ``write_atomically``."""
+    Records are saved twice per trial: this took 0.23 ms of CPU a save against
+    ``write_atomically``'s 0.32 ms (BENCHMARKS.md, section 6 (c))."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
