@@ -12,7 +12,7 @@ import trial_runner
 from tests.factories import make_spec
 from tradeoff.api.trial import Artifact, TrialStatus
 from tradeoff.engine import AttemptOutcome, lifecycle
-from tradeoff.local.artifacts import MAX_ARTIFACTS, collect, prepare
+from tradeoff.local.artifacts import MAX_ARTIFACTS, collect, fresh_folder, prepare
 
 
 @pytest.fixture
@@ -131,3 +131,12 @@ def test_the_trial_keeps_the_artifacts_of_its_final_attempt() -> None:
 
 def _now() -> datetime:
     return datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_fresh_folder_is_made_or_emptied(tmp_path: Path) -> None:
+    made = tmp_path / "a" / "b"
+    fresh_folder(made)  # parents too
+    (made / "old.bin").write_bytes(b"x")
+    (made / "sub").mkdir()
+    fresh_folder(made)  # a retried attempt: emptied
+    assert made.is_dir() and list(made.iterdir()) == []

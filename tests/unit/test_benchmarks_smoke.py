@@ -20,6 +20,7 @@ QUICK = [
     "pruning",
     "overhead",
     "engine_scale",
+    "nsga2_ask",
     "warm_start",
     "warm_start_top",
     "local_scale",

@@ -132,6 +132,48 @@ def test_a_rebuilt_engine_proposes_what_the_running_one_does(
     assert not live.warnings and not booked.warnings
 
 
+class SamplerPerAskEngine(Engine):
+    """Test double: the engine as it was before it kept its sampler (one built per ask)
+    and its genetic samplers' parent populations (Optuna looks them up each time)."""
+
+    def _sampler(self, seed: int | None) -> Any:
+        self._kept = None
+        return super()._sampler(seed)
+
+    def _remember_parents(self, sampler: Any) -> None:
+        pass
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+@given(
+    space=st.sampled_from(sorted(SPACES)),
+    sampler=st.sampled_from(sorted(SAMPLERS)),
+    seed=st.integers(min_value=0, max_value=1000),
+    plan=steps,
+)
+def test_a_kept_sampler_proposes_what_one_built_per_ask_does(
+    space: str, sampler: str, seed: int, plan: list[tuple[int, str, int, bool]]
+) -> None:
+    """Keeping and reseeding the sampler (TPE, random, NSGA-II/III) and the parent
+    populations it found changes no proposal, retries and fallbacks on small discrete
+    spaces included."""
+    spec = spec_for(space, sampler, seed, 200)
+    kept, built = Engine(spec, key=KEY), SamplerPerAskEngine(spec, key=KEY)
+    records = RecordBook()
+    for count, outcome, finishing, restart in plan:
+        proposed = kept.ask(records, count)
+        assert proposed == built.ask(records, count)
+        for s in proposed:
+            records.put(Trial.new("demo", s.number, s.parameters, s.sampler_state))
+        for record in [r for r in records if not r.finished][:finishing]:
+            finish(kept, record, outcome)
+            records.put(record)
+        if restart:
+            kept = Engine(spec, key=KEY)
+
+
 def test_a_change_the_book_was_not_told_of_is_caught() -> None:
     spec = spec_for("mixed", "random", 1, 20)
     engine = Engine(spec, key=KEY)

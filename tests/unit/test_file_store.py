@@ -108,6 +108,35 @@ def test_a_failed_write_keeps_the_old_version(
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
 
 
+def test_a_failed_record_write_keeps_the_old_record_and_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileStore(tmp_path)
+    store.open(_study())
+    record = _record(0, "Running")
+    store.save_trial(record)
+    record.status.state = "Succeeded"
+
+    def broken_write(fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", broken_write)
+    with pytest.raises(OSError, match="No space left"):
+        store.save_trial(record)
+    monkeypatch.undo()
+    assert [r.state for r in store.load_trials()] == ["Running"]
+    assert sorted(p.name for p in store.trials_dir.iterdir()) == ["store-test-0000.json"]
+
+
+def test_a_record_is_saved_even_if_its_folder_went(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    store.open(_study())
+    store.trials_dir.rmdir()
+    store.save_trial(_record(1))
+    assert [r.number for r in store.load_trials()] == [1]
+    assert oct(store.trial_path("store-test-0001").stat().st_mode & 0o777) == "0o600"
+
+
 @pytest.mark.parametrize(
     "content",
     ['{"apiVersion": "tradeoff.dev/v1alpha1", "kind": "Trial", "metada', "[]", "", "\x00\x01"],

@@ -109,13 +109,49 @@ def test_a_reseeded_sampler_proposes_what_a_fresh_one_with_that_seed_does(algori
         assert got == want
 
 
-def test_samplers_other_than_tpe_and_random_are_not_reseeded() -> None:
-    spec = make_spec(parameters=NUMERIC, algorithm={"name": "nsga2", "seed": 1})
+@pytest.mark.parametrize("algorithm", ["nsga2", "nsga3"])
+def test_a_reseeded_genetic_sampler_proposes_what_a_fresh_one_with_that_seed_does(
+    algorithm: str,
+) -> None:
+    """Two studies with one history, asked through several generations (parent selection,
+    NSGA-III's niches, crossover and mutation all draw from the random state): one by a
+    sampler kept and reseeded per ask, one by a sampler built per ask."""
+    spec = make_spec(
+        parameters=NUMERIC, algorithm={"name": algorithm, "settings": {"populationSize": 4}}
+    )
+
+    def history() -> optuna.Study:
+        study = optuna.create_study(directions=["minimize", "minimize"])
+        for i in range(8):
+            trial = study.ask()
+            trial.suggest_float("x", 0.0, 1.0)
+            trial.suggest_float("y", 0.0, 1.0)
+            study.tell(trial, [float(i % 3), float(i % 5)])
+        return study
+
+    kept_study, fresh_study = history(), history()
+    kept = make_sampler(spec, 0)
+    for seed in (5, 6, 5, 99, 7, 8, 9, 10, 11, 12, 13):
+        assert reseed(kept, seed)
+        kept_study.sampler, fresh_study.sampler = kept, make_sampler(spec, seed)
+        for study in (kept_study, fresh_study):
+            trial = study.ask()
+            x, y = trial.suggest_float("x", 0.0, 1.0), trial.suggest_float("y", 0.0, 1.0)
+            study.tell(trial, [x + y, (1 - x) * y])
+        assert kept_study.trials[-1].params == fresh_study.trials[-1].params
+    key = f"{type(kept).__name__}:generation"
+    assert max(t.system_attrs.get(key, 0) for t in kept_study.trials) >= 2  # bred
+
+
+def test_a_sampler_with_other_state_is_not_reseeded() -> None:
+    """QMC draws one sequence, seeded by the study: it is built afresh."""
+    spec = make_spec(parameters=NUMERIC, algorithm={"name": "qmc", "seed": 1})
     assert not reseed(make_sampler(spec, 1), 2)
 
 
-def test_the_engine_builds_one_tpe_sampler_while_no_finished_trial_changes(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("algorithm", ["tpe", "nsga2"])
+def test_the_engine_builds_one_sampler_while_no_finished_trial_changes(
+    algorithm: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     made: list[object] = []
 
@@ -124,7 +160,10 @@ def test_the_engine_builds_one_tpe_sampler_while_no_finished_trial_changes(
         return make_sampler(spec, seed)
 
     monkeypatch.setattr(core, "make_sampler", counted)
-    spec = make_spec(parameters=NUMERIC, algorithm={"name": "tpe", "seed": 1})
+    settings = {"populationSize": 4} if algorithm == "nsga2" else {}
+    spec = make_spec(
+        parameters=NUMERIC, algorithm={"name": algorithm, "seed": 1, "settings": settings}
+    )
     engine = Engine(spec)
     records = run(engine, lambda p: {"accuracy": p["x"], "cost": p["y"]}, 12)
     assert len(records) == 12 and len(made) == 1

@@ -26,6 +26,7 @@ from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import outcome, progress, pruning, signing, transfer
 from tradeoff.engine.ensembles import due, search_records
+from tradeoff.engine.genetic import remember_parents
 from tradeoff.engine.history import Mirror, frozen_trial, optuna_state, paused_gc
 from tradeoff.engine.pareto import completed
 from tradeoff.engine.priors import Priors
@@ -212,10 +213,11 @@ class Engine:
                     break
                 out.append(suggestion)
                 new.add(config_key(suggestion.parameters))
-                # Later proposals of this call see it running, exactly as a rebuild would.
-                mirror.storage.put(self._to_frozen(self._record(suggestion)))
-                mirror.study._thread_local.cached_all_trials = None
                 number += 1
+                if len(out) < count:
+                    # Later proposals of this call see it running, exactly as a rebuild would.
+                    mirror.storage.put(self._to_frozen(self._record(suggestion)))
+                    mirror.study._thread_local.cached_all_trials = None
         finally:
             mirror.restore(snapshot)
         self.last_ask_seconds = time.perf_counter() - started
@@ -325,12 +327,17 @@ class Engine:
         if sampler is None or not reseed(sampler, seed):
             sampler = make_sampler(self.spec, seed)
             self._kept = sampler
+        self._remember_parents(sampler)
         for attr in ("_search_space", "_intersection_search_space"):
             space = getattr(sampler, attr, None)
             if type(space) is IntersectionSearchSpace:
                 key = (attr, space._include_pruned)
                 setattr(sampler, attr, self._spaces.setdefault(key, space))
         return sampler
+
+    def _remember_parents(self, sampler: optuna.samplers.BaseSampler) -> None:
+        """A genetic sampler finds each generation's parents once (`genetic`)."""
+        remember_parents(sampler, self._mirror.storage)
 
     def _rng(self, number: int) -> random.Random:
         seed = derive_seed(self.spec.algorithm.seed, number, SAMPLER_TRIES)

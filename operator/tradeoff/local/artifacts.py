@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tradeoff.api.trial import Artifact
 
-__all__ = ["MAX_ARTIFACTS", "collect", "prepare"]
+__all__ = ["MAX_ARTIFACTS", "collect", "fresh_folder", "prepare"]
 
 MAX_ARTIFACTS = 100
 """At most this many artifacts are recorded per trial (records stay small)."""
@@ -25,7 +25,19 @@ _CHUNK = 1 << 20
 
 def prepare(directory: Path) -> None:
     """An empty artifact folder for a new attempt."""
-    shutil.rmtree(directory, ignore_errors=True)
+    fresh_folder(directory)
+
+
+def fresh_folder(directory: Path) -> None:
+    """``directory`` made empty: created, or emptied if it was there (a retried attempt,
+    a resumed run); one ``mkdir`` for the usual new folder."""
+    try:
+        directory.mkdir()
+        return
+    except FileExistsError:
+        shutil.rmtree(directory, ignore_errors=True)
+    except FileNotFoundError:
+        pass
     directory.mkdir(parents=True, exist_ok=True)
 
 

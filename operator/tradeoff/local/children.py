@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tradeoff.local.store import replace_locked
+
 __all__ = ["ChildRecords", "Leftover", "process_start_ticks"]
 
 _POLL_SECONDS = 0.05
@@ -73,11 +75,13 @@ class ChildRecords:
         ticks = process_start_ticks(pid)
         if ticks is None:
             return  # already gone (or no /proc): nothing a later run could stop
-        self.folder.mkdir(parents=True, exist_ok=True)
         document = {"trial": trial, "attempt": attempt, "pid": pid, "startTicks": ticks}
-        tmp = self.folder / f".{trial}.json.tmp"
-        tmp.write_text(json.dumps(document) + "\n", encoding="utf-8")
-        tmp.replace(self.path(trial))
+        data = (json.dumps(document) + "\n").encode()
+        try:
+            replace_locked(self.path(trial), data)
+        except FileNotFoundError:  # the first record (or the folder went)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            replace_locked(self.path(trial), data)
 
     def forget(self, trial: str) -> None:
         """The child of ``trial`` has ended (never raises)."""

@@ -8,8 +8,6 @@ CodeCarbon reads as its default ``output_dir``), so parallel trials never share 
 
 from __future__ import annotations
 
-import copy
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from tradeoff.economics import (
     snapshot,
 )
 from tradeoff.economics._local_energy import POWERCAP, PROC_STAT
+from tradeoff.local.artifacts import fresh_folder
 
 __all__ = ["CODECARBON_DIR", "EnergyMeter"]
 
@@ -36,19 +35,18 @@ class EnergyMeter:
     def begin(self, trial: str, attempt: int, pod: dict[str, Any], primary: int) -> dict[str, Any]:
         """The pod with CodeCarbon's output folder set (unless the template sets it)."""
         folder = self.folder / f"{trial}.{attempt}"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
+        fresh_folder(folder)
         self._started[trial] = (snapshot(self.powercap, self.stat), folder)
         container = pod["containers"][primary]
         if any(e.get("name") == CODECARBON_DIR for e in container.get("env") or []):
             return pod
-        pod = copy.deepcopy(pod)
-        container = pod["containers"][primary]
-        container["env"] = [
-            *(container.get("env") or []),
-            {"name": CODECARBON_DIR, "value": str(folder)},
-        ]
-        return pod
+        # A new pod, container and env list; everything else is shared with `pod`.
+        containers = list(pod["containers"])
+        containers[primary] = {
+            **container,
+            "env": [*(container.get("env") or []), {"name": CODECARBON_DIR, "value": str(folder)}],
+        }
+        return {**pod, "containers": containers}
 
     def end(self, trial: str, cpu_seconds: float) -> tuple[float | None, str]:
         """(kWh, what was read) or (None, why nothing was measured)."""

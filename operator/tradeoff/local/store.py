@@ -164,6 +164,27 @@ def write_atomically(path: Path, text: str, *, sync: bool = True) -> None:
         fsync_path(path.parent, folder=True)
 
 
+def replace_locked(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` (atomically: ``.<name>.tmp`` beside it, rename; not
+    flushed to disk), for the holder of the workdir lock, the folder's only writer: the
+    temporary file's name is fixed (no search for a free one) and the folder exists.
+    Records are saved twice per trial: this took 0.23 ms of CPU a save against
+    ``write_atomically``'s 0.32 ms (BENCHMARKS.md, section 6 (c))."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _spec_wire(study: Study) -> dict[str, Any]:
     return study.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
 
@@ -288,9 +309,12 @@ class FileStore:
 
     def save_trial(self, record: Trial) -> None:
         """Write one record (atomically; flushed to disk in the background)."""
-        text = record.model_dump_json(by_alias=True, exclude_none=True, indent=2)
+        text = record.model_dump_json(by_alias=True, exclude_none=True, indent=2) + "\n"
         path = self.trial_path(record.metadata.name)
-        write_atomically(path, text + "\n", sync=False)
+        try:
+            replace_locked(path, text.encode())
+        except FileNotFoundError:  # the folder went (it is made when the study opens)
+            write_atomically(path, text, sync=False)
         self._flusher.add(path)
 
     def sync(self) -> None:
