@@ -150,6 +150,18 @@ class Store:
             if old is None or newer(version, old.resource_version):
                 self._trials[key][uid] = entry
 
+    def current(self, obj: Mapping[str, Any]) -> bool:
+        """Whether a Trial's body is as new as what is kept of it (an event may arrive
+        after the operator's own later write went in)."""
+        key = study_key(obj)
+        meta = obj.get("metadata") or {}
+        uid, version = str(meta.get("uid", "")), str(meta.get("resourceVersion", ""))
+        with self._guard:
+            if key is None or uid in self._gone.get(key, ()):
+                return key is None
+            kept = self._trials.get(key, {}).get(uid)
+            return kept is None or not newer(kept.resource_version, version)
+
     def listed_since(self, key: Key) -> float | None:
         """When (`time.monotonic()`) the Study's Trials were last listed; None: never."""
         with self._guard:

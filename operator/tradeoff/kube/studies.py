@@ -15,6 +15,7 @@ from tradeoff.kube.cache import Store
 from tradeoff.kube.client import Kube, Obj, now_utc
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.history import history_reader
+from tradeoff.kube.insight_jobs import InsightJobs
 from tradeoff.kube.ownership import controller_of, foreign_message, owned_by, split_owned
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.podwatch import PodWatch
@@ -48,6 +49,8 @@ class Context:
     """Whether kopf feeds `store` and `pods` (else everything is read from the API)."""
     pods: PodWatch = field(default_factory=PodWatch)
     """The pods trial drivers wait on, fed by the pods watch."""
+    insight_jobs: InsightJobs | None = None
+    """Where kopf runs, insights are computed in child processes (else in the pass)."""
     _nodes: dict[str, tuple[float, Obj | None]] = field(default_factory=dict)
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     _wanted: set[tuple[str, str]] = field(default_factory=set)
@@ -197,6 +200,7 @@ def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
 
 def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None:
     """One level-based pass over a Study; None if the Study is gone."""
+    key = (namespace, name)
     obj = ctx.kube.get_object("studies", namespace, name)
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
         return None
@@ -217,6 +221,7 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         owned=(own, others),
         read_sources=reader(ctx.kube),
         read_history=history_reader(ctx.kube),
+        insight_source=None if ctx.insight_jobs is None else ctx.insight_jobs.source(key),
     )
     if plan.ask_seconds and plan.algorithm is not None:
         ctx.observer.suggest_latency(plan.algorithm, plan.ask_seconds)
