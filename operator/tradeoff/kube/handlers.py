@@ -54,13 +54,27 @@ def retry_later(error: Exception, retry: int) -> kopf.TemporaryError:
     return kopf.TemporaryError(text[:300], delay=delay)
 
 
+class StudyDiffBase(kopf.AnnotationsDiffBaseStorage):
+    """kopf's last-handled configuration, of Studies only: Trials and Pods have no
+    handler that reacts to changes (only `on.event`), yet kopf would copy each of their
+    bodies at every event to compare it (a tenth of the operator's CPU at 2,000 trials)."""
+
+    def build(self, *, body: Any, extra_fields: Any = None) -> Any:
+        if body.get("kind") != "Study":
+            return {}
+        return super().build(body=body, extra_fields=extra_fields)
+
+    def fetch(self, *, body: Any) -> Any:
+        return super().fetch(body=body) if body.get("kind") == "Study" else None
+
+
 def operator_settings(ctx: Context) -> kopf.OperatorSettings:
     """kopf settings: progress kept in annotations (the status belongs to the API)."""
     settings = kopf.OperatorSettings()
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
         prefix=ANNOTATION_PREFIX
     )
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    settings.persistence.diffbase_storage = StudyDiffBase(
         prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     settings.persistence.finalizer = f"{ANNOTATION_PREFIX}/operator"
@@ -154,6 +168,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
         ctx.store.study(body, deleted=type == "DELETED")
         if type == "DELETED":  # a Study has no finalizer: `study-deleted` may never run
             forget_study(namespace or "", name)
+            ctx.checked.forget(str((body.get("metadata") or {}).get("uid") or ""))
         else:
             drivers.study(body)
 

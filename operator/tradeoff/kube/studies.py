@@ -12,6 +12,7 @@ from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.engine.signing import new_key
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.cache import Store
+from tradeoff.kube.checked import CheckedStudies
 from tradeoff.kube.client import Kube, Obj, now_utc
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.history import history_reader
@@ -49,6 +50,8 @@ class Context:
     """Whether kopf feeds `store` and `pods` (else everything is read from the API)."""
     pods: PodWatch = field(default_factory=PodWatch)
     """The pods trial drivers wait on, fed by the pods watch."""
+    checked: CheckedStudies = field(default_factory=CheckedStudies)
+    """Each Study's spec checked once per generation, for the trial drivers."""
     insight_jobs: InsightJobs | None = None
     """Where kopf runs, insights are computed in child processes (else in the pass)."""
     _nodes: dict[str, tuple[float, Obj | None]] = field(default_factory=dict)

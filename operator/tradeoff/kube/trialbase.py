@@ -45,8 +45,9 @@ MAX_STEPS = 50
 STARTED_GRACE = 0.5
 """Seconds a driver waits for news of a pod it sees running before it records the trial
 Running: a trial that ends within them is recorded once, as ended."""
-FIRST_EVENT_WAIT = 1.0
-"""Seconds a driver waits for the first event of a pod it created before it reads it."""
+FIRST_EVENT_WAIT = 10.0
+"""Seconds a driver waits for the first event of a pod it created before it reads it
+(the watch reports every pod it creates; a loaded operator may see it seconds later)."""
 QUOTA_RETRY = 5.0
 """Seconds before creating a pod a ResourceQuota refused is tried again."""
 QUOTA_EXCEEDED = "QuotaExceeded"

@@ -27,7 +27,7 @@ from tradeoff.kube.ensembles import CONTAINER, build_ensemble_pod, ensemble_stat
 from tradeoff.kube.events import object_ref
 from tradeoff.kube.ownership import owned_by
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
-from tradeoff.kube.reconcile import checked_study, previous_status, records_of
+from tradeoff.kube.reconcile import records_of
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.studies import reconcile_study, warn_foreign
 from tradeoff.kube.trialbase import (
@@ -67,11 +67,10 @@ class TrialDriver(WorkloadSteps):
         if not owned_by(obj, str(study_obj["metadata"].get("uid", ""))):
             warn_foreign(self.ctx, study_obj, obj)  # never run a pod for it
             return False
-        recorded = previous_status(study_obj).algorithm
         try:
             # An invalid spec, or a template the trial policy refuses (after an edit):
             # start nothing, and judge what runs once the spec is fixed.
-            study = checked_study(study_obj, self.ctx.settings.trial_policy, recorded)
+            study, recorded = self.ctx.checked.check(study_obj, self.ctx.settings.trial_policy)
         except ManifestError:  # an edit of the Study wakes its drivers (`TrialDrivers`)
             self.sleep(INVALID_RECHECK if self.ctx.watching else 1.0)
             return True
