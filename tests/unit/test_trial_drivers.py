@@ -160,3 +160,28 @@ def test_a_driver_is_not_woken_by_the_echo_of_what_it_knows() -> None:
     time.sleep(0.3)
     assert len(kube.times) == 1  # its retry is due after 0.5 s, nothing sooner
     drivers.close()
+
+
+def test_a_pass_drives_an_unfinished_trial_whose_event_was_lost() -> None:
+    from datetime import timedelta
+
+    from tradeoff.kube.client import now_utc, rfc3339
+    from tradeoff.kube.reconcile import records_of
+    from tradeoff.kube.studies import _undriven_candidates
+
+    old, new, done = trial_body("5"), trial_body("6"), trial_body("7", state="Succeeded")
+    old["metadata"]["creationTimestamp"] = rfc3339(now_utc() - timedelta(minutes=5))
+    new["metadata"]["creationTimestamp"] = rfc3339(now_utc())
+    new["metadata"]["name"] = "demo-0004"
+    done["metadata"]["creationTimestamp"] = old["metadata"]["creationTimestamp"]
+    done["metadata"]["name"] = "demo-0005"
+    # Only the old unfinished one: a new one's event is still due, a finished one is done.
+    assert _undriven_candidates(records_of([old, new, done])) == ["demo-0003"]
+    kube = FailingKube()
+    _, drivers = drivers_over(kube)
+    drivers.ensure("ns", "demo", ["demo-0003"])
+    wait_for(lambda: len(kube.times) >= 1)  # its driver reads the Trial from the API
+    assert drivers.count == 1
+    drivers.ensure("ns", "demo", ["demo-0003"])  # it has one now: nothing more
+    assert drivers.count == 1
+    drivers.close()

@@ -66,6 +66,21 @@ class TrialDrivers:
         if driver.seen(body):
             self._wakeups.wake(key)
 
+    def ensure(self, namespace: str, study: str, names: list[str]) -> None:
+        """Drive the named unfinished Trials that have no driver (a study's pass names
+        them: their watch event was lost); the driver reads its Trial from the API."""
+        with self._guard:
+            if self._closed:
+                return
+            missing = [n for n in names if (namespace, n) not in self._drivers]
+            for name in missing:
+                log.warning(
+                    "Trial %s/%s had no driver (its event was lost): driving it", namespace, name
+                )
+                self._new_driver((namespace, name), study)
+        for name in missing:
+            self._wakeups.wake((namespace, name))
+
     def trial_deleted(self, namespace: str, name: str) -> None:
         with self._guard:
             driver = self._drivers.pop((namespace, name), None)

@@ -129,6 +129,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
     # quick, so run in kopf's loop rather than a thread each.
     ctx.watching = True
     drivers = TrialDrivers(ctx, ctx.settings.trial_workers)
+    ctx.drive = drivers.ensure
     ctx.insight_jobs = InsightJobs(lambda key: insights_ready(*key))
 
     def insights_ready(namespace: str, name: str) -> None:

@@ -59,9 +59,11 @@ class InsightJobs:
                 if key in self._running or (failed and time.monotonic() - failed < RETRY_AFTER):
                     return None
                 self._running.add(key)
-            payload = json.dumps({"spec": spec.wire(), "records": [r.wire() for r in records]})
             thread = threading.Thread(
-                target=self._run, args=(key, payload, finished), name="insights", daemon=True
+                target=self._run,
+                args=(key, spec, list(records), finished),
+                name="insights",
+                daemon=True,
             )
             thread.start()
             return None
@@ -73,9 +75,9 @@ class InsightJobs:
             self._ready.pop(key, None)
             self._failed.pop(key, None)
 
-    def _run(self, key: Key, payload: str, finished: int) -> None:
+    def _run(self, key: Key, spec: StudySpec, records: list[Trial], finished: int) -> None:
         try:
-            found = self._compute(payload)
+            found = self._compute(spec, records)
         except (OSError, subprocess.SubprocessError, ValueError, ValidationError) as error:
             first = str(error).splitlines()[0] if str(error) else error.__class__.__name__
             log.warning("%s/%s: insights not computed: %s", *key, first[:300])
@@ -89,11 +91,31 @@ class InsightJobs:
             self._ready[key] = (finished, found)
         self._done(key)
 
-    def _compute(self, payload: str) -> list[Insight]:
-        done = subprocess.run(
-            self._command, input=payload, capture_output=True, text=True, timeout=TIMEOUT
-        )
-        if done.returncode != 0:
-            said = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise ValueError(f"the insight child exited {done.returncode}: {said}")
-        return [Insight.model_validate(i) for i in json.loads(done.stdout)]
+    def _compute(self, spec: StudySpec, records: Sequence[Trial]) -> list[Insight]:
+        """Run the child; the records are written one by one (never one large string:
+        10,000 records would be 30 MB held at once, and the RSS would keep it)."""
+        with subprocess.Popen(
+            self._command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as child:
+            assert child.stdin is not None
+            try:
+                child.stdin.write('{"spec": ' + json.dumps(spec.wire()) + ', "records": [')
+                for i, record in enumerate(records):
+                    child.stdin.write(("," if i else "") + json.dumps(record.wire()))
+                child.stdin.write("]}")
+            except BrokenPipeError:
+                pass  # the child failed early: its exit says why
+            try:
+                out, err = child.communicate(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.communicate()
+                raise
+        if child.returncode != 0:
+            said = (err.strip().splitlines() or ["no output"])[-1]
+            raise ValueError(f"the insight child exited {child.returncode}: {said}")
+        return [Insight.model_validate(i) for i in json.loads(out)]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from tradeoff.api.trial import FINISHED_STATES, Trial
 from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.engine.signing import new_key
-from tradeoff.kube.attempts import phase
+from tradeoff.kube.attempts import parse_time, phase
 from tradeoff.kube.cache import Store
 from tradeoff.kube.checked import CheckedStudies
 from tradeoff.kube.client import Kube, Obj, now_utc
@@ -31,6 +33,9 @@ MAX_REST = 1.0
 RESYNC = 300.0
 """Seconds between listings of an open Study's Trials: the first pass lists them, and
 each later listing drops what a watch outage hid the deletion of."""
+EVENT_GRACE = 30.0
+"""Seconds a Trial may go without a driver before a pass makes one (its watch event,
+lost in a watch's restart, say, never came)."""
 NODE_TTL = 300.0
 """Seconds a Node read to price trials is used before it is read again."""
 
@@ -52,6 +57,9 @@ class Context:
     """The pods trial drivers wait on, fed by the pods watch."""
     checked: CheckedStudies = field(default_factory=CheckedStudies)
     """Each Study's spec checked once per generation, for the trial drivers."""
+    drive: Callable[[str, str, list[str]], object] | None = None
+    """Where kopf runs: makes sure the named unfinished Trials of a Study have a
+    driver (`TrialDrivers.ensure`; a pass calls it for Trials a lost event left alone)."""
     insight_jobs: InsightJobs | None = None
     """Where kopf runs, insights are computed in child processes (else in the pass)."""
     _nodes: dict[str, tuple[float, Obj | None]] = field(default_factory=dict)
@@ -267,7 +275,24 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         )
         ctx.observer.insights_updated(namespace, name, plan.status.insights)
     _clean_pods(ctx, namespace, name, plan.records if plan.study is not None else own)
+    if ctx.drive is not None:
+        ctx.drive(namespace, name, _undriven_candidates(own))
     return plan
+
+
+def _undriven_candidates(records: list[Trial]) -> list[str]:
+    """Unfinished Trials older than `EVENT_GRACE`: each should have a driver by now (its
+    watch event made one); `TrialDrivers.ensure` makes one for any a lost event left."""
+    oldest = now_utc() - timedelta(seconds=EVENT_GRACE)
+    out = []
+    for t in records:
+        if t.state in FINISHED_STATES or waits_for_resume(t.state, t.status.reason):
+            continue
+        created = (t.metadata.model_extra or {}).get("creationTimestamp")
+        when = parse_time(str(created)) if created else None
+        if when is not None and when < oldest:
+            out.append(t.metadata.name)
+    return out
 
 
 def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Trial]) -> None:
