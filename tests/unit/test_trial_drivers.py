@@ -185,3 +185,41 @@ def test_a_pass_drives_an_unfinished_trial_whose_event_was_lost() -> None:
     drivers.ensure("ns", "demo", ["demo-0003"])  # it has one now: nothing more
     assert drivers.count == 1
     drivers.close()
+
+
+# -- where kopf runs, a step that must wait parks (no thread waits) ----------------------
+def test_a_pending_pod_parks_its_driver_until_its_pull_timeout_or_an_event() -> None:
+    from datetime import timedelta
+
+    import pytest
+
+    from tests.unit.test_pods import FakeKube as PodsKube
+    from tests.unit.test_pods import driver_for, make_study, make_trial, pending_pod
+    from tradeoff.api.trial import TrialStatus
+    from tradeoff.kube.attemptlog import Park
+    from tradeoff.kube.client import now_utc, rfc3339
+
+    trial = make_trial({"model": "knn", "cpu": "1"})
+    trial.status = TrialStatus(state="Pending", attempts=1, pod_name="demo-0003-a1")
+    kube = PodsKube(make_study(), trial)
+    driver = driver_for(kube, [])
+    driver.ctx.watching = True
+    driver.ctx.store.study(kube.objects["studies"])
+    pod = pending_pod({"reason": "ImagePullBackOff", "message": "no such image"})
+    pod["metadata"]["creationTimestamp"] = rfc3339(now_utc() - timedelta(seconds=100))
+    driver.ctx.pods.expect("team-a", "demo-0003-a1")
+    driver.ctx.pods.seen("team-a", "demo-0003-a1", pod)
+    with pytest.raises(Park) as parked:
+        driver.step()
+    assert parked.value.seconds is not None and 195 < parked.value.seconds < 205  # 300 s
+    assert kube.objects["trials"]["status"]["reason"] == "ImagePullBackOff"
+    pod["status"] = {"phase": "Pending"}  # scheduled, no longer failing: events only
+    with pytest.raises(Park) as parked:
+        driver.step()
+    assert parked.value.seconds is None
+    pod["status"] = {"phase": "Running"}  # seen running: the grace before saying Running
+    with pytest.raises(Park) as parked:
+        driver.step()
+    assert parked.value.seconds is not None and 0 < parked.value.seconds <= 0.5
+    assert kube.objects["trials"]["status"]["state"] == "Pending"
+    assert kube.pods == {}  # nothing was created while the driver parked
