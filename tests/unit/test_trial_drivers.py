@@ -223,3 +223,15 @@ def test_a_pending_pod_parks_its_driver_until_its_pull_timeout_or_an_event() -> 
     assert parked.value.seconds is not None and 0 < parked.value.seconds <= 0.5
     assert kube.objects["trials"]["status"]["state"] == "Pending"
     assert kube.pods == {}  # nothing was created while the driver parked
+
+
+def test_the_pool_size_comes_from_the_environment_and_bad_values_say_so() -> None:
+    import pytest
+
+    from tradeoff.kube.settings import SettingsError, settings_from
+
+    assert settings_from(namespaces=["ns"], env={}).trial_workers == 8
+    found = settings_from(namespaces=["ns"], env={"TRADEOFF_TRIAL_WORKERS": "3"})
+    assert found.trial_workers == 3
+    with pytest.raises(SettingsError, match="TRADEOFF_TRIAL_WORKERS"):
+        settings_from(namespaces=["ns"], env={"TRADEOFF_TRIAL_WORKERS": "many"})
