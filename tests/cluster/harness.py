@@ -118,7 +118,7 @@ class Cluster:
         """An official `kubernetes.client.ApiClient` configured for this cluster."""
         from kubernetes import config
 
-        return config.new_client_from_config(config_file=str(self.kubeconfig))  # type: ignore[no-untyped-call]
+        return config.new_client_from_config(config_file=str(self.kubeconfig))  # type: ignore[no-untyped-call,unused-ignore]
 
     def resource(self, plural: str, group: str = "") -> ResourceType:
         matches = [rt for rt in self.api.types() if rt.plural == plural and rt.group == group]

@@ -31,12 +31,12 @@ def load_credentials() -> Any:
     configuration = client.Configuration()
     configuration.retries = transport_retries()
     try:
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call,unused-ignore]
         return client.ApiClient(configuration)
     except config.ConfigException:
         pass
     try:
-        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call,unused-ignore]
         return client.ApiClient(configuration)
     except (config.ConfigException, OSError) as error:
         first = str(error).splitlines()[0] if str(error) else error.__class__.__name__

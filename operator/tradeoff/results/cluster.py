@@ -42,7 +42,7 @@ class ClusterTarget:
 def connect(context: str | None, namespace: str | None) -> ClusterTarget:
     """The kubeconfig's client for ``context`` (default: the current one) and namespace."""
     try:
-        contexts, current = config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
+        contexts, current = config.list_kube_config_contexts()  # type: ignore[no-untyped-call,unused-ignore]
     except (config.ConfigException, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise SourceError(
@@ -58,7 +58,7 @@ def connect(context: str | None, namespace: str | None) -> ClusterTarget:
         raise SourceError("the kubeconfig has no current context: pass --context NAME")
     name = chosen.get("name", "")
     try:
-        api = config.new_client_from_config(context=name)  # type: ignore[no-untyped-call]
+        api = config.new_client_from_config(context=name)  # type: ignore[no-untyped-call,unused-ignore]
     except (config.ConfigException, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise SourceError(f"kubeconfig context {name!r} cannot be used: {first}") from None
