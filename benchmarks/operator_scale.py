@@ -72,10 +72,19 @@ class OperatorProcess:
     """``tradeoff operator`` as a child process; RSS read from /proc."""
 
     def __init__(
-        self, env: dict[str, str], log: Path, overrides: dict[str, str] | None = None
+        self,
+        env: dict[str, str],
+        log: Path,
+        overrides: dict[str, str] | None = None,
+        profile: Path | None = None,
     ) -> None:
         self._log = log.open("a")
-        command = [sys.executable, "-m", "tradeoff.cli", "operator", "--namespace", "default"]
+        self.profile = profile
+        start = ["-m", "tradeoff.cli"]
+        if profile is not None:
+            start = [str(BENCH / "_profiled_operator.py")]
+            overrides = {**(overrides or {}), "TRADEOFF_PROFILE_OUT": str(profile)}
+        command = [sys.executable, *start, "operator", "--namespace", "default"]
         self.process = subprocess.Popen(
             command,
             env={**env, **OPERATOR_ENV, **(overrides or {})},
@@ -97,6 +106,14 @@ class OperatorProcess:
         """User and system CPU time the operator has used so far."""
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def dump_profile(self) -> None:
+        """Have a profiled operator write its profile (`_profiled_operator.py`)."""
+        if self.profile is None:
+            return
+        done = Path(str(self.profile) + ".done")
+        self.process.send_signal(signal.SIGUSR1)
+        wait(done.exists, 120)
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -147,7 +164,13 @@ def rate_between(samples: list[dict[str, float]], low: float, high: float) -> fl
 
 
 def run(
-    trials: int, parallelism: int, timeout: float, workdir: Path, objectives: int = 1
+    trials: int,
+    parallelism: int,
+    timeout: float,
+    workdir: Path,
+    objectives: int = 1,
+    operator_path: str | None = None,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     from tests.cluster.harness import Cluster
 
@@ -157,7 +180,10 @@ def run(
         max_concurrent=max(parallelism, 8), history_size=max(20000, trials * 12)
     ) as cluster:
         env = cluster.env()
-        op = OperatorProcess(env, log)
+        if operator_path:  # another checkout's operator (say, main's, side by side)
+            tree = Path(operator_path).resolve()
+            env["PYTHONPATH"] = f"{tree / 'operator'}{os.pathsep}{tree}"
+        op = OperatorProcess(env, log, profile=profile)
         cluster.apply(manifest(name, trials, parallelism, objectives))
         first = wait(lambda: trial_exists(cluster, name, 0), 120)
         started = time.perf_counter()
@@ -191,6 +217,7 @@ def run(
         )
         load = os.getloadavg()
         requests = cluster.request_counts()
+        op.dump_profile()
         op.kill()
         # Restart: more budget, a fresh operator, time until it creates the next trial.
         study = cluster.get("studies", name, group=GROUP)
@@ -251,6 +278,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         p.add_argument("--name", default=NAME, help=f"results file name (default {NAME})")
         p.add_argument(
+            "--operator-tree",
+            default=None,
+            help="run the operator of another checkout (its root folder), say main's",
+        )
+        p.add_argument(
+            "--profile",
+            type=Path,
+            default=None,
+            help="profile the operator (yappi, every thread, CPU time) into this pstats file",
+        )
+        p.add_argument(
             "--timeout", type=float, default=3000.0, help="give up after this many seconds"
         )
 
@@ -258,7 +296,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     trials = args.trials or (20 if args.quick else 1000)
     with tempfile.TemporaryDirectory(prefix="tradeoff-scale-") as tmp:
         try:
-            result = run(trials, args.parallelism, args.timeout, Path(tmp), args.objectives)
+            result = run(
+                trials,
+                args.parallelism,
+                args.timeout,
+                Path(tmp),
+                args.objectives,
+                args.operator_tree,
+                args.profile,
+            )
         except (TimeoutError, RuntimeError) as error:
             tail = (Path(tmp) / "operator.log").read_text(errors="replace")[-3000:]
             print(f"operator_scale: {error}\n--- operator log (end) ---\n{tail}", file=sys.stderr)
@@ -294,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         "requests by kind:", ", ".join(f"{k}: {v}" for k, v in result["requests_by_kind"].items())
     )
-    c.write_results(args.out, args.name, {"pid": os.getpid(), **result})
+    tree = {"operator_tree": args.operator_tree} if args.operator_tree else {}
+    c.write_results(args.out, args.name, {"pid": os.getpid(), **tree, **result})
     return 0
 
 

@@ -139,7 +139,12 @@ def test_a_finished_study_costs_nothing_until_its_spec_changes(
     operator("--standalone")  # the timer looks every second (TRADEOFF_RECONCILE_INTERVAL=1)
     apply(cluster, study_manifest("resting", budget={"maxTrials": 2, "parallelism": 2}))
     wait_study(cluster, "resting", timeout=40)
-    time.sleep(1.5)  # the last trial's daemon and pass settle
+    cluster.wait_for(  # a child process computes the final insights: a pass records them
+        lambda: (study(cluster, "resting").get("status") or {}).get("insightsFrom") == 2,
+        timeout=30,
+        message="the final insights are recorded",
+    )
+    time.sleep(1.5)  # the last trial's driver and pass settle
     before = cluster.request_counts()
     time.sleep(4)
     during = cluster.request_counts() - before

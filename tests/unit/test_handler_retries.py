@@ -96,21 +96,6 @@ def test_the_timer_passes_only_when_a_pass_is_due(monkeypatch: pytest.MonkeyPatc
     assert passes == ["s", "s", "t"]
 
 
-def test_a_failed_trial_daemon_is_retried_with_backoff() -> None:
-    _, found = registered(FailingKube(503))
-
-    class Stopped:
-        def __bool__(self) -> bool:
-            return False
-
-        def wait(self, seconds: float) -> None:
-            pass
-
-    with pytest.raises(kopf.TemporaryError) as raised:
-        found["trial"].fn(namespace="ns", name="t-0000", stopped=Stopped(), retry=1)
-    assert raised.value.delay == 1
-
-
 @pytest.mark.parametrize(
     ("status", "generation", "open_"),
     [

@@ -5,6 +5,11 @@ driver is handed a bounded copy of what was read at most every `status_interval`
 (to write intermediate values and ask the pruner). When the pod has ended, its output is
 what the followed log said, if it was followed to its end; otherwise the log is streamed
 through the parser once more, and only if that breaks is a bounded tail read.
+
+Where kopf runs (`look`), only a trial whose study prunes has its log followed while it
+runs (one stream, in a thread of its own, for each such running trial: as many as the
+pruning studies' `parallelism` allow); its news wakes the driver. Any other trial's log
+is read once, when its pod has ended.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from tradeoff.trial_output import TrialOutput
 LOG_POLL = 0.2
 STUDY_CHECK = 2.0
 """Seconds between reads of the Study and the pod while a log is followed."""
+LIVE_END_WAIT = 2.0
+"""Seconds the live log of a pod seen ended is given to reach its end before it is read
+again from the start."""
 STREAM_END_WAIT = 10.0
 """Seconds a pod whose log reached its end may still look running before it is followed
 again (the kubelet reports the container's end a little after the log ends)."""
@@ -30,6 +38,27 @@ again (the kubelet reports the container's end a little after the log ends)."""
 
 class Interrupted(Exception):
     """Reading was given up because the driver must stop."""
+
+
+class Park(Exception):
+    """A driver run by events waits: for news of its trial (an event of the Trial or its
+    pod, lines of a followed log) or `seconds` (None: news only)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+@dataclass
+class _Live:
+    """The log a driver run by events follows while the pod runs."""
+
+    uid: str
+    follower: LogFollower
+    started: float
+    written: int = -1
+    last_write: float = 0.0
+    complete_at: float | None = None
 
 
 @dataclass
@@ -44,6 +73,80 @@ class AttemptLog:
     """How the pod is read (the driver's view of the pods watch); default: the API."""
     _followed: tuple[str, TrialOutput, bool] | None = None
     """The last followed pod's uid, what its log said, and whether it was read whole."""
+    _live: _Live | None = None
+
+    def look(
+        self,
+        study: Study,
+        pod: Obj,
+        container: str,
+        status_interval: float,
+        progress: Callable[[TrialOutput], bool],
+        wake: Callable[[], object],
+    ) -> bool:
+        """One look at a running pod's log for a driver run by events: False if the trial
+        was pruned (`progress` said so); True to step again; else raises `Park`."""
+        if study.spec.early_stopping.algorithm == "none":
+            self.close()
+            raise Park(None)  # its pod's events wake the driver; the log is read at the end
+        name, uid = pod["metadata"]["name"], str(pod["metadata"].get("uid", ""))
+        live = self._live
+        if live is None or live.uid != uid:
+            self.close()
+            output = attempts.new_output(study)
+            follower = LogFollower(self.kube, self.namespace, name, container, output, wake)
+            live = self._live = _Live(uid, follower, time.monotonic())
+            follower.start()
+        follower, now = live.follower, time.monotonic()
+        wait: float | None = None
+        with follower.lock:
+            steps = follower.output.steps
+        if steps and steps != live.written:
+            due = live.last_write + status_interval
+            if now < due:
+                wait = due - now
+            else:
+                with follower.lock:  # a bounded copy: the series of one metric, caps
+                    seen = copy.deepcopy(follower.output)
+                    follower.armed = True
+                live.written, live.last_write = seen.steps, now
+                if progress(seen):
+                    self.close()
+                    return False
+        if follower.finished:
+            with follower.lock:
+                self._followed = (uid, follower.output, follower.complete)
+            if not follower.complete:  # broken: follow afresh (after a breath if at once)
+                self._live = None
+                if now - live.started < 0.5:
+                    raise Park(LOG_POLL)
+                return True
+            live.complete_at = live.complete_at or now
+            left = live.complete_at + STREAM_END_WAIT - now
+            if left <= 0:  # whole, yet the pod still runs: follow it again
+                self._live = None
+                return True
+            wait = left if wait is None else min(wait, left)
+        raise Park(wait)
+
+    def close(self) -> None:
+        """Stop following the live log, if one is followed (`look`)."""
+        live, self._live = self._live, None
+        if live is not None:
+            live.follower.close()
+
+    def _take_live(self, uid: str) -> None:
+        """Before an ended pod's output is read: what its live log said, if it was
+        followed (given a moment to reach its end: the pod has ended)."""
+        live, self._live = self._live, None
+        if live is None:
+            return
+        if live.uid == uid:
+            live.follower.ended.wait(LIVE_END_WAIT)
+        live.follower.close()
+        if live.uid == uid:
+            with live.follower.lock:
+                self._followed = (uid, live.follower.output, live.follower.complete)
 
     def follow(
         self,
@@ -110,6 +213,7 @@ class AttemptLog:
         """What the ended pod's log said: as followed to its end, or else read again as a
         stream from the start; if that stream breaks, what it read plus the bounded tail."""
         name, uid = pod["metadata"]["name"], str(pod["metadata"].get("uid", ""))
+        self._take_live(uid)
         followed, self._followed = self._followed, None
         if followed is not None and followed[0] == uid and followed[2]:
             return followed[1]

@@ -138,6 +138,16 @@ def stuck(pod: Obj, now: datetime, pending_timeout: float) -> Stuck | None:
     return None
 
 
+def pull_due(pod: Obj, now: datetime, pending_timeout: float) -> float | None:
+    """Seconds until a pod failing to pull its image has waited `pending_timeout` (when
+    `stuck` calls it fatal: no event says so); None if it is not failing to pull."""
+    if not any(str(w["reason"]) in PULL_WAITING for _, w in _waiting_states(pod)):
+        return None
+    created = parse_time((pod.get("metadata") or {}).get("creationTimestamp"))
+    waited = (now - created).total_seconds() if created is not None else 0.0
+    return max(0.0, pending_timeout - waited)
+
+
 def quota_refusal(status: int, message: str) -> bool:
     """A pod creation refused only for now: a ResourceQuota is used up (403 Forbidden)."""
     return status == 403 and "exceeded quota" in message.lower()

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tradeoff.api.economics import EconomicsSources
 from tradeoff.api.trial import STUDY_LABEL, Trial
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.ownership import controller_of, owned_by
@@ -60,6 +61,8 @@ def trial_entry(obj: Mapping[str, Any]) -> TrialEntry:
         record: Trial | None = Trial.model_validate({**body, "metadata": kept})
     except ValidationError:
         record = None
+    if record is not None:
+        _share_sources(record)
     return TrialEntry(
         str(meta.get("name", "")),
         str(meta.get("uid", "")),
@@ -67,6 +70,24 @@ def trial_entry(obj: Mapping[str, Any]) -> TrialEntry:
         ref,
         record,
     )
+
+
+_SOURCES: dict[str, EconomicsSources] = {}
+"""The distinct `economics.sources` of the Trials kept (a study's trials mostly share
+one): each record points at one copy instead of its own (about 2 KiB a trial)."""
+MAX_SOURCES = 256
+
+
+def _share_sources(record: Trial) -> None:
+    economics = record.status.economics
+    if economics is None or economics.sources is None:
+        return
+    key = economics.sources.model_dump_json()
+    shared = _SOURCES.get(key)
+    if shared is None and len(_SOURCES) < MAX_SOURCES:
+        _SOURCES[key] = economics.sources
+    elif shared is not None:
+        economics.sources = shared
 
 
 def study_key(body: Mapping[str, Any]) -> Key | None:
@@ -149,6 +170,18 @@ class Store:
             old = self._trials.setdefault(key, {}).get(uid)
             if old is None or newer(version, old.resource_version):
                 self._trials[key][uid] = entry
+
+    def current(self, obj: Mapping[str, Any]) -> bool:
+        """Whether a Trial's body is as new as what is kept of it (an event may arrive
+        after the operator's own later write went in)."""
+        key = study_key(obj)
+        meta = obj.get("metadata") or {}
+        uid, version = str(meta.get("uid", "")), str(meta.get("resourceVersion", ""))
+        with self._guard:
+            if key is None or uid in self._gone.get(key, ()):
+                return key is None
+            kept = self._trials.get(key, {}).get(uid)
+            return kept is None or not newer(kept.resource_version, version)
 
     def listed_since(self, key: Key) -> float | None:
         """When (`time.monotonic()`) the Study's Trials were last listed; None: never."""

@@ -5,16 +5,29 @@ when the finished trials reached a new milestone (`engine.insights.milestone`) o
 study ended since the status last recorded them (`insightsFrom`); other passes keep what
 the status holds. An insight is new when its key (kind, subject, objective) was not in the
 previous status, so a restarted operator, reading the status back, announces nothing twice.
+
+Where they are computed is the caller's `InsightSource`: here by default; the operator
+computes them in a child process (`insight_jobs`) and applies them a pass later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tradeoff.api.status import INSIGHTS_CAP, Insight, StudyStatus
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.insights import insights, insights_due
+
+InsightSource = Callable[[StudySpec, Sequence[Trial], int], tuple[int, list[Insight]] | None]
+"""(spec, records, finished trials) -> (the finished count they were computed from, the
+insights), or None while they are being computed elsewhere (a later pass gets them)."""
+
+
+def compute_here(
+    spec: StudySpec, records: Sequence[Trial], finished: int
+) -> tuple[int, list[Insight]]:
+    return finished, insights(spec, records)
 
 
 def refresh_insights(
@@ -23,13 +36,17 @@ def refresh_insights(
     spec: StudySpec,
     records: Sequence[Trial],
     ended: bool,
+    source: InsightSource | None = None,
 ) -> list[Insight]:
     """Recompute `status.insights` when due; the insights not in `old` (to announce)."""
     c = status.trials
     finished = c.succeeded + c.failed + c.pruned
     if not insights_due(old.insights_from, finished, ended):
         return []
-    status.insights = insights(spec, records)[:INSIGHTS_CAP]
-    status.insights_from = finished
+    got = (source or compute_here)(spec, records, finished)
+    if got is None:
+        return []
+    status.insights_from, found = got
+    status.insights = found[:INSIGHTS_CAP]
     seen = {i.key for i in old.insights}
     return [i for i in status.insights if i.key not in seen]

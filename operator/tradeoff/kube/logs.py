@@ -42,9 +42,17 @@ class LogFollower:
     """One container's log, parsed into `output` as it is written, from the beginning."""
 
     def __init__(
-        self, kube: Kube, namespace: str, pod: str, container: str, output: TrialOutput
+        self,
+        kube: Kube,
+        namespace: str,
+        pod: str,
+        container: str,
+        output: TrialOutput,
+        on_news: Callable[[], object] | None = None,
     ) -> None:
         self._kube = kube
+        self._on_news = on_news
+        """Called (from the stream's thread) when lines arrived or the stream ended."""
         self._where = (namespace, pod, container)
         self.output = output
         self.lock = threading.Lock()
@@ -52,6 +60,8 @@ class LogFollower:
         self._news = threading.Event()
         self._response: Any = None
         self._closed = threading.Event()
+        self.armed = True
+        """Whether new intermediate values call `on_news` (once, until armed again)."""
         self.ended = threading.Event()
         """Set once the stream ended: the container stopped, or the request failed."""
         self.complete = False
@@ -83,12 +93,19 @@ class LogFollower:
                     self._response.close()
             self.ended.set()
             self._news.set()
+            if self._on_news is not None:
+                self._on_news()
 
     def _parse(self, lines: list[Any]) -> None:
         if lines:
             with self.lock:
+                before = self.output.steps
                 self.output.feed_lines(lines)
+                tell = self.armed and self.output.steps != before
+                self.armed = self.armed and not tell
             self._news.set()
+            if tell and self._on_news is not None:
+                self._on_news()
 
     def wait(self, timeout: float) -> None:
         """Wait up to `timeout` seconds for new lines or the end of the stream."""

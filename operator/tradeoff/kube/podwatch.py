@@ -1,14 +1,15 @@
 """Pods a trial driver waits on, as the pods watch reports them (no polling).
 
 A driver says which pod it `expect`s before it creates or reads it; each event of that
-pod (kopf's pods watch, `seen`) then keeps the pod's latest body and wakes the driver.
-Only expected pods are kept, so memory follows the trials that run, not the pods that
-exist.
+pod (kopf's pods watch, `seen`) then keeps the pod's latest body (the handler wakes the
+driver). Only expected pods are kept, so memory follows the trials that run, not the
+pods that exist.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ UNSEEN: Obj = {}
 class _Slot:
     body: Obj | None = None
     seen: bool = False
+    at: float = 0.0
     news: threading.Event = field(default_factory=threading.Event)
 
 
@@ -45,18 +47,21 @@ class PodWatch:
             slot = self._slots.get((namespace, name))
             if slot is None:
                 return
-            slot.body, slot.seen = body, True
+            slot.body, slot.seen, slot.at = body, True, time.monotonic()
         slot.news.set()
 
     def expected(self, namespace: str, name: str) -> bool:
         with self._guard:
             return (namespace, name) in self._slots
 
-    def latest(self, namespace: str, name: str) -> Obj | None:
-        """The pod as last seen (None: deleted), or `UNSEEN`."""
+    def latest(self, namespace: str, name: str, max_age: float | None = None) -> Obj | None:
+        """The pod as last seen (None: deleted), or `UNSEEN` (also when that was more
+        than `max_age` seconds ago)."""
         with self._guard:
             slot = self._slots.get((namespace, name))
             if slot is None or not slot.seen:
+                return UNSEEN
+            if max_age is not None and time.monotonic() - slot.at > max_age:
                 return UNSEEN
             return slot.body
 

@@ -27,7 +27,7 @@ from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm, validate_study
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.history import HistoryReader
-from tradeoff.kube.insights import refresh_insights
+from tradeoff.kube.insights import InsightSource, refresh_insights
 from tradeoff.kube.ownership import split_owned
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
 from tradeoff.kube.status import (
@@ -177,6 +177,7 @@ def plan_study(
     owned: tuple[Sequence[Trial], Sequence[Obj]] | None = None,
     read_sources: SourceReader | None = None,
     read_history: HistoryReader | None = None,
+    insight_source: InsightSource | None = None,
 ) -> StudyPlan:
     """The plan for one Study object and the Trial objects labelled with its name.
 
@@ -190,7 +191,8 @@ def plan_study(
     foreign Trial objects already split and parsed (from the operator's index) instead.
     Records are never changed in place: they may be shared with a cache. `read_sources`
     reads the Studies that `spec.warmStart.fromStudies` names (none read without it);
-    `read_history` the ended Studies of the same space, when `auto` is first resolved.
+    `read_history` the ended Studies of the same space, when `auto` is first resolved;
+    `insight_source` computes the insights when due (default: here, at once).
     """
     old = previous_status(obj)
     meta = obj.get("metadata") or {}
@@ -215,8 +217,9 @@ def plan_study(
     sources = None if read_sources is None else (lambda: read_sources(namespace, study))
     try:
         return _plan_valid(
-            obj, study, records, foreign, old, algorithm, now, engines, taken, sources
-        )
+            obj, study, records, foreign, old, algorithm, now, engines, taken, sources,
+            insight_source,
+        )  # fmt: skip
     except WarmStartProblem as error:
         status = invalid_status(old, str(error), generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", str(error))]
@@ -242,6 +245,7 @@ def _plan_valid(
     engines: Engines | None,
     taken: Collection[str],
     sources: Callable[[], list[Source]] | None,
+    insight_source: InsightSource | None = None,
 ) -> StudyPlan:
     meta = obj.get("metadata") or {}
     generation = meta.get("generation")
@@ -311,7 +315,8 @@ def _plan_valid(
             now=now,
         )
     status = blocked_status(status, blocked, generation=generation, now=now)
-    found = refresh_insights(old, status, study.spec, records, stop is not None)
+    ended = stop is not None
+    found = refresh_insights(old, status, study.spec, records, ended, insight_source)
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
     plan.events = _events(old, status, stop) + warnings
     plan.events += [Event("Normal", "Insight", i.message) for i in found]

@@ -76,7 +76,10 @@ class Settings:
     reconcile_interval: float = 10.0
     status_interval: float = 1.0
     max_workers: int = 256
-    """Threads for handlers: each running trial holds one while its pod runs."""
+    """Threads for kopf's handlers (a Study's pass runs in one)."""
+    trial_workers: int = 8
+    """Threads that step the trials' drivers when their events wake them
+    (``TRADEOFF_TRIAL_WORKERS``): a step waits on the API only, never on a pod."""
     pending_timeout: float = 300.0
     """Seconds a pod may keep failing to pull its image before its attempt fails."""
     trial_policy: TrialPolicy = field(default_factory=TrialPolicy)
@@ -389,6 +392,9 @@ def settings_from(
     if env.get("TRADEOFF_MAX_WORKERS"):
         workers = _count(env["TRADEOFF_MAX_WORKERS"], "TRADEOFF_MAX_WORKERS")
         settings = replace(settings, max_workers=workers)
+    if env.get("TRADEOFF_TRIAL_WORKERS"):
+        workers = _count(env["TRADEOFF_TRIAL_WORKERS"], "TRADEOFF_TRIAL_WORKERS")
+        settings = replace(settings, trial_workers=workers)
     if pending_timeout is not None:
         if not pending_timeout > 0:
             raise SettingsError(f"--pending-timeout: must be greater than 0, got {pending_timeout}")

@@ -5,15 +5,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from tradeoff.api.trial import Trial
+from tradeoff.api.trial import FINISHED_STATES, Trial
+from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.engine.signing import new_key
-from tradeoff.kube.attempts import phase
+from tradeoff.kube.attempts import parse_time, phase
 from tradeoff.kube.cache import Store
+from tradeoff.kube.checked import CheckedStudies
 from tradeoff.kube.client import Kube, Obj, now_utc
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.history import history_reader
+from tradeoff.kube.insight_jobs import InsightJobs
 from tradeoff.kube.leftovers import WorkloadSweeps, attempt_positions, clean_workloads
 from tradeoff.kube.ownership import controller_of, foreign_message, owned_by, split_owned
 from tradeoff.kube.pods import ATTEMPT_LABEL
@@ -29,6 +34,9 @@ MAX_REST = 1.0
 RESYNC = 300.0
 """Seconds between listings of an open Study's Trials: the first pass lists them, and
 each later listing drops what a watch outage hid the deletion of."""
+EVENT_GRACE = 30.0
+"""Seconds a Trial may go without a driver before a pass makes one (its watch event,
+lost in a watch's restart, say, never came)."""
 NODE_TTL = 300.0
 """Seconds a Node read to price trials is used before it is read again."""
 
@@ -50,6 +58,13 @@ class Context:
     """Whether kopf feeds `store` and `pods` (else everything is read from the API)."""
     pods: PodWatch = field(default_factory=PodWatch)
     """The pods trial drivers wait on, fed by the pods watch."""
+    checked: CheckedStudies = field(default_factory=CheckedStudies)
+    """Each Study's spec checked once per generation, for the trial drivers."""
+    drive: Callable[[str, str, list[str]], object] | None = None
+    """Where kopf runs: makes sure the named unfinished Trials of a Study have a
+    driver (`TrialDrivers.ensure`; a pass calls it for Trials a lost event left alone)."""
+    insight_jobs: InsightJobs | None = None
+    """Where kopf runs, insights are computed in child processes (else in the pass)."""
     _nodes: dict[str, tuple[float, Obj | None]] = field(default_factory=dict)
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     _wanted: set[tuple[str, str]] = field(default_factory=set)
@@ -184,22 +199,24 @@ def reconcile_study(ctx: Context, namespace: str, name: str) -> None:
             took = 0.0
             while ctx.take(key):
                 # Back to back passes (trials end all the time) rest as long as the last
-                # one took: passes use at most half a core, and each serves more requests.
+                # one computed (its CPU time: waiting on the API is not work): passes use
+                # at most half a core, and each serves more requests.
                 time.sleep(min(took, MAX_REST))
                 ctx.passing(key)
-                started = time.monotonic()
+                started = time.thread_time()
                 try:
                     _reconcile_once(ctx, namespace, name)
                 except BaseException:
                     ctx.want(key)  # served by the next pass, whoever starts it
                     raise
-                took = time.monotonic() - started
+                took = time.thread_time() - started
         finally:
             lock.release()
 
 
 def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None:
     """One level-based pass over a Study; None if the Study is gone."""
+    key = (namespace, name)
     obj = ctx.kube.get_object("studies", namespace, name)
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
         return None
@@ -220,6 +237,7 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         owned=(own, others),
         read_sources=reader(ctx.kube),
         read_history=history_reader(ctx.kube),
+        insight_source=None if ctx.insight_jobs is None else ctx.insight_jobs.source(key),
     )
     if plan.ask_seconds and plan.algorithm is not None:
         ctx.observer.suggest_latency(plan.algorithm, plan.ask_seconds)
@@ -264,7 +282,24 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     if plan.study is not None:
         resources = ctx.settings.workload_resources
         clean_workloads(ctx.kube, resources, ctx.sweeps, namespace, plan.study, plan.records)
+    if ctx.drive is not None:
+        ctx.drive(namespace, name, _undriven_candidates(own))
     return plan
+
+
+def _undriven_candidates(records: list[Trial]) -> list[str]:
+    """Unfinished Trials older than `EVENT_GRACE`: each should have a driver by now (its
+    watch event made one); `TrialDrivers.ensure` makes one for any a lost event left."""
+    oldest = now_utc() - timedelta(seconds=EVENT_GRACE)
+    out = []
+    for t in records:
+        if t.state in FINISHED_STATES or waits_for_resume(t.state, t.status.reason):
+            continue
+        created = (t.metadata.model_extra or {}).get("creationTimestamp")
+        when = parse_time(str(created)) if created else None
+        if when is not None and when < oldest:
+            out.append(t.metadata.name)
+    return out
 
 
 def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Trial]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from kubernetes.client.exceptions import ApiException
 
@@ -26,11 +27,11 @@ from tradeoff.kube.ensembles import CONTAINER, build_ensemble_pod, ensemble_stat
 from tradeoff.kube.events import object_ref
 from tradeoff.kube.ownership import owned_by
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
-from tradeoff.kube.reconcile import checked_study, previous_status, records_of
+from tradeoff.kube.reconcile import records_of
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.studies import reconcile_study, warn_foreign
 from tradeoff.kube.trialbase import (
-    PARK_WAIT,
+    INVALID_RECHECK,
     PENDING_POLL,
     QUOTA_EXCEEDED,
     QUOTA_RETRY,
@@ -58,21 +59,20 @@ class TrialDriver(WorkloadSteps):
             log.warning("Trial %s/%s does not parse; leaving it alone", self.namespace, self.name)
             return False
         trial = found[0]
-        if trial.finished:
-            return False
+        if trial.finished or lifecycle.waits_for_resume(trial.state, trial.status.reason):
+            return False  # a trial a stop rule cancelled runs again when its study resumes
         study_obj = self._study(trial.spec.study)
         if study_obj is None:
             return False
         if not owned_by(obj, str(study_obj["metadata"].get("uid", ""))):
             warn_foreign(self.ctx, study_obj, obj)  # never run a pod for it
             return False
-        recorded = previous_status(study_obj).algorithm
         try:
             # An invalid spec, or a template the trial policy refuses (after an edit):
             # start nothing, and judge what runs once the spec is fixed.
-            study = checked_study(study_obj, self.ctx.settings.trial_policy, recorded)
-        except ManifestError:
-            self.sleep(1.0)
+            study, recorded = self.ctx.checked.check(study_obj, self.ctx.settings.trial_policy)
+        except ManifestError:  # an edit of the Study wakes its drivers (`TrialDrivers`)
+            self.sleep(INVALID_RECHECK if self.ctx.watching else 1.0)
             return True
         uid = str(obj["metadata"].get("uid", ""))
         attempt = trial.status.attempts
@@ -101,12 +101,11 @@ class TrialDriver(WorkloadSteps):
                 return self._finish(study, trial, pod, container, stuck)
             if stuck is not None and trial.status.message != stuck.message:
                 self._waiting(trial, stuck.reason, stuck.message)
-            self._await_pod(pod["metadata"]["name"])
+            self._await_pod(pod)
             return True
         if phase == "running" and pod is not None:
-            if trial.state != "Running" and self._soon_news(pod["metadata"]["name"]):
-                return True  # the pod changed at once (a short trial may have ended)
             if trial.state != "Running":
+                self._settle(pod["metadata"]["name"])  # a short trial may end at once
                 status = lifecycle.started(trial.status, now_utc())
                 self._write(status)
                 trial.status = status
@@ -148,7 +147,7 @@ class TrialDriver(WorkloadSteps):
         if self.ctx.watching:  # its events from the start: no need to read it
             self.ctx.pods.expect(self.namespace, pod["metadata"]["name"])
             self._expected.add(pod["metadata"]["name"])
-            self._created = pod["metadata"]["name"]
+            self._created = (pod["metadata"]["name"], time.monotonic())
         try:
             if self.kube.create_pod(self.namespace, pod):
                 log.info("Created pod %s/%s", self.namespace, pod["metadata"]["name"])
@@ -176,6 +175,13 @@ class TrialDriver(WorkloadSteps):
     def _follow(self, study: Study, trial: Trial, pod: Obj, container: str) -> bool:
         """Parse the log while the pod runs; record intermediate values; prune if told to."""
 
+        def progress(seen: TrialOutput) -> bool:
+            return self._progress(study, trial, pod, container, seen)
+
+        if self.ctx.watching:  # woken by the pod's events and the log's news
+            interval = self.ctx.settings.status_interval
+            return self.log.look(study, pod, container, interval, progress, self.wake)
+
         def study_ended() -> bool:
             found = self._study(study.metadata.name)
             return (found or {}).get("status", {}).get("state") in TERMINAL
@@ -185,7 +191,7 @@ class TrialDriver(WorkloadSteps):
             pod,
             container,
             self.ctx.settings.status_interval,
-            lambda seen: self._progress(study, trial, pod, container, seen),
+            progress,
             study_ended,
         )
 
@@ -314,7 +320,6 @@ class TrialDriver(WorkloadSteps):
             self._stop_workload(study, trial)
         # A finished Study rests (no timer passes): its counts are brought up to date now.
         reconcile_study(self.ctx, self.namespace, study.metadata.name)
-        self.sleep(PARK_WAIT)  # until kopf stops the daemon: the trial no longer matches
 
 
 def _attempt_due(status: TrialStatus) -> bool:

@@ -22,7 +22,7 @@ from tradeoff.api.workload import Workload
 from tradeoff.economics import add_attempt
 from tradeoff.engine import AttemptOutcome, lifecycle
 from tradeoff.kube import attempts
-from tradeoff.kube.attemptlog import Interrupted
+from tradeoff.kube.attemptlog import Interrupted, Park
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.pods import pod_name, primary_container
 from tradeoff.kube.settings import crash_point
@@ -144,7 +144,11 @@ class WorkloadSteps(TrialBase):
             status.pod_name = primary["metadata"]["name"]
             self._write(status)
             trial.status = status
-        return self._follow(study, trial, primary, container)
+        try:
+            return self._follow(study, trial, primary, container)
+        except Park as parked:  # no watch tells of its pods or workload: look again soon
+            wait = WORKLOAD_POLL if parked.seconds is None else min(parked.seconds, WORKLOAD_POLL)
+            raise Park(wait) from None
 
     def _finish_workload(
         self,
