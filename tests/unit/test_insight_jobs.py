@@ -11,10 +11,12 @@ import threading
 import pytest
 
 from tests.unit.test_kube_status import study_obj, trial_obj
+from tradeoff.api.status import Insight, StudyStatus
 from tradeoff.api.study import Study
 from tradeoff.engine.insights import insights
 from tradeoff.kube import insight_jobs
 from tradeoff.kube.insight_jobs import InsightJobs
+from tradeoff.kube.insights import refresh_insights
 from tradeoff.kube.reconcile import records_of
 
 
@@ -58,6 +60,7 @@ from datetime import UTC, datetime
 from tests.unit.test_kube_status import study_obj, trial_obj
 from tradeoff.kube import handlers, run  # the operator's modules
 from tradeoff.kube.insight_jobs import InsightJobs
+from tradeoff.kube.insights import refresh_insights
 from tradeoff.kube.reconcile import plan_study
 ready = threading.Event()
 jobs = InsightJobs(lambda key: ready.set())
@@ -77,3 +80,26 @@ def test_a_pass_gets_its_insights_without_importing_scipy_or_scikit_learn() -> N
         [sys.executable, "-c", PASS_WITH_INSIGHTS], capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert out == ["8 ['accuracy: x 100% (fANOVA over 8 trials)']", "[]"]
+
+
+def test_insights_computed_from_fewer_trials_than_the_ended_study_has_start_the_next() -> None:
+    """The study ended while its child ran: the pass that records the stale insights
+    starts the child for the final count (an ended Study gets no other pass)."""
+    spec = Study.model_validate(study_obj(max_trials=20)).spec
+    records = records_of([trial_obj(i, "Succeeded", i / 10) for i in range(8)])
+    calls: list[int] = []
+
+    def source(_: object, __: object, finished: int) -> tuple[int, list[Insight]] | None:
+        calls.append(finished)
+        return (5, []) if len(calls) == 1 else None
+
+    old, status = StudyStatus(), StudyStatus()
+    status.trials.succeeded = 8
+    refresh_insights(old, status, spec, records, ended=True, source=source)
+    assert status.insights_from == 5
+    assert calls == [8, 8]  # the stale result recorded, and the next computation started
+    calls.clear()
+    old = status.model_copy(deep=True)
+    old.insights_from = 8
+    refresh_insights(old, status, spec, records, ended=True, source=source)
+    assert calls == []  # up to date: nothing to start

@@ -48,5 +48,10 @@ def refresh_insights(
         return []
     status.insights_from, found = got
     status.insights = found[:INSIGHTS_CAP]
+    if source is not None and insights_due(status.insights_from, finished, ended):
+        # Computed elsewhere from fewer trials than there are now (the study ended, or a
+        # milestone passed, while they were computed): start the next computation, since
+        # nothing else may pass a Study that has ended.
+        source(spec, records, finished)
     seen = {i.key for i in old.insights}
     return [i for i in status.insights if i.key not in seen]
