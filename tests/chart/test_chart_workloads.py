@@ -31,8 +31,8 @@ WORKLOADS = [
     {"apiVersion": "batch/v1", "kind": "Job", "resource": "jobs"},
     {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "resource": "pytorchjobs"},
 ]
-VERBS = {"get", "list", "create", "delete"}
-"""What the operator does with a workload (tradeoff/kube/client.py)."""
+VERBS = {"get", "list", "watch", "create", "delete"}
+"""What the operator does with a workload (tradeoff/kube/client.py; kopf watches it)."""
 
 
 def _env(docs: list[dict[str, Any]]) -> dict[str, str]:

@@ -120,11 +120,12 @@ wildcards, no secrets, no configmaps.
   resources: ["events"]
   verbs: ["create"]
 {{- range .Values.trialPolicy.workloads }}
-# Trials that are {{ .kind }}s ({{ .apiVersion }}): created, read, deleted when pruned or
-# cancelled, listed to find those a crash left running (trialPolicy.workloads).
+# Trials that are {{ .kind }}s ({{ .apiVersion }}): created, read, watched (their
+# conditions end the trial), deleted when pruned or cancelled, listed to find those a
+# crash left running (trialPolicy.workloads).
 - apiGroups: [{{ include "tradeoff.apiGroup" .apiVersion | quote }}]
   resources: [{{ .resource | quote }}]
-  verbs: ["get", "list", "create", "delete"]
+  verbs: ["get", "list", "watch", "create", "delete"]
 {{- end }}
 {{- if and .Values.peering.enabled (not (include "tradeoff.allNamespaces" .)) }}
 - apiGroups: ["kopf.dev"]

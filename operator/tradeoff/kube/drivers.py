@@ -1,13 +1,13 @@
 """The drivers of unfinished Trials, run on a bounded pool when something wakes them.
 
 kopf's watch events feed this (no thread per trial, no polling): a Trial's event wakes
-its driver (making one for an unfinished Trial its Study controls), a pod's event wakes
-the driver of the trial it belongs to (its label), a Study's event that ends it or edits
-its spec wakes the drivers of its trials, a followed log's news wakes its driver, and
-one timer heap wakes a driver at a time it asked for (`Wakeups`). A step is level-based
-(`TrialDriver.step`), so a wake-up with nothing new costs a look, never an action; one
-trial's driver never runs twice at once. A driver whose step raised runs again after
-`retry_delay` (half a second, doubling, at most 30 s).
+its driver (making one for an unfinished Trial its Study controls), a pod's or a
+workload's event wakes the driver of the trial it belongs to (its label), a Study's
+event that ends it or edits its spec wakes the drivers of its trials, a followed log's
+news wakes its driver, and one timer heap wakes a driver at a time it asked for
+(`Wakeups`). A step is level-based (`TrialDriver.step`), so a wake-up with nothing new
+costs a look, never an action; one trial's driver never runs twice at once. A driver
+whose step raised runs again after `retry_delay` (half a second, doubling, at most 30 s).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class TrialDrivers:
             self._wakeups.wake((namespace, name))  # it sees it must stop, and lets go
 
     def pod(self, namespace: str, trial: str) -> None:
-        """An event of a pod of `trial` that its driver waits on."""
+        """An event of a pod of `trial` (or of its workload) that its driver waits on."""
         if (namespace, trial) in self._drivers:
             self._wakeups.wake((namespace, trial))
 

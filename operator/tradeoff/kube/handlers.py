@@ -3,7 +3,9 @@
 Studies are reconciled on create, resume and spec updates, and on a timer, from the
 Study as the API holds it and its Trials as the watches keep them (`cache`). Each
 unfinished Trial has a driver that takes its pod to an end, stepped on a bounded pool
-when its Trial's, its pod's or its Study's events wake it (`drivers`): no thread each.
+when its Trial's, its pods', its workload's or its Study's events wake it (`drivers`):
+no thread each. The workloads are watched for each kind the admin allows (the settings'
+`workload_resources`), only those labelled with a study.
 Handlers are registered on an explicit registry so the interval and the shared context
 come from the operator's settings.
 
@@ -158,9 +160,27 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
     ) -> None:
         gone = type == "DELETED"
         ctx.store.pod(body, deleted=gone)
+        trial = str((labels or {}).get(TRIAL_LABEL, ""))
         if ctx.pods.expected(namespace or "", name):  # a driver waits for it: wake it
             ctx.pods.seen(namespace or "", name, None if gone else plain(body))
-            drivers.pod(namespace or "", str((labels or {}).get(TRIAL_LABEL, "")))
+            drivers.pod(namespace or "", trial)
+        elif trial:  # a pod a trial's workload made: its driver reads the pods itself
+            drivers.pod(namespace or "", trial)
+
+    async def workload_seen(namespace: str | None, labels: Any, **_: Any) -> None:
+        """An event of a trial's workload (its conditions say when it ends): wake its driver."""
+        drivers.pod(namespace or "", str((labels or {}).get(TRIAL_LABEL, "")))
+
+    for (api_version, _kind), plural in sorted(ctx.settings.workload_resources.items()):
+        group, _, version = api_version.rpartition("/")
+        kopf.on.event(
+            group,
+            version,
+            plural,
+            labels={STUDY_LABEL: kopf.PRESENT, TRIAL_LABEL: kopf.PRESENT},
+            id=f"workload-seen-{plural}.{group}",
+            registry=registry,
+        )(workload_seen)
 
     @kopf.on.event(*STUDIES, id="study-seen", registry=registry)
     async def study_seen(

@@ -1,10 +1,13 @@
 """Driving a trial whose attempt is a workload (Job, JobSet, PyTorchJob, TrainJob, ...).
 
 Level-based like the pod path: each pass reads the attempt's workload and its pods (by
-label) and acts. The workload is created before `status.attempts` counts it, under a
-deterministic name, so a restarted operator adopts it (create answers 409) and never makes
-a second one. The metrics come from the primary pod's log; the economics are each pod's,
-priced as a trial pod is, summed (the duration is the longest pod's run).
+label) and acts. Where kopf runs, the driver is woken by the events of its workload (a
+watch per allowed kind) and of its pods (they carry the trial's label), so it waits for
+news rather than polling; `WORKLOAD_RECHECK` is only a safety net for a lost event. The
+workload is created before `status.attempts` counts it, under a deterministic name, so a
+restarted operator adopts it (create answers 409) and never makes a second one. The
+metrics come from the primary pod's log; the economics are each pod's, priced as a trial
+pod is, summed (the duration is the longest pod's run).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from tradeoff.kube.attemptlog import Interrupted, Park
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.pods import pod_name, primary_container
 from tradeoff.kube.settings import crash_point
-from tradeoff.kube.trialbase import Stopped, TrialBase
+from tradeoff.kube.trialbase import PENDING_POLL, Stopped, TrialBase
 from tradeoff.kube.workloads import (
     WAITING_FOR_QUOTA,
     WorkloadState,
@@ -38,8 +41,12 @@ from tradeoff.kube.workloads import (
 from tradeoff.trial_output import TrialOutput
 
 log = logging.getLogger("tradeoff.operator")
-WORKLOAD_POLL = 0.5
-"""Seconds between reads of a workload that has not ended (its pods are not watched)."""
+WORKLOAD_RECHECK = 30.0
+"""Seconds a driver woken by its workload's and pods' events looks again anyway (a lost
+event still ends the trial)."""
+UNLABELLED_PODS_RECHECK = 2.0
+"""Seconds between looks for the primary pod of a workload whose pods carry no trial label
+(a TrainJob's come from its runtime's templates): no pod event tells that it runs."""
 WAITING_FOR_PODS = "WaitingForPods"
 """Reason of a trial whose workload exists but has no primary pod yet."""
 
@@ -116,7 +123,7 @@ class WorkloadSteps(TrialBase):
             message = f"{workload.kind} {name} is suspended: waiting for quota{where}"
             if trial.status.message != message:
                 self._waiting(trial, WAITING_FOR_QUOTA, message)
-            self.sleep(WORKLOAD_POLL)
+            self._await_workload(workload, None)
             return True
         selector = pod_selector(workload, name, self.name, attempt)
         pods = self.kube.select_pods(self.namespace, selector)
@@ -137,7 +144,7 @@ class WorkloadSteps(TrialBase):
             if trial.status.message != message:
                 self._waiting(trial, WAITING_FOR_PODS, message)
         if primary is None or phase != "running":
-            self.sleep(WORKLOAD_POLL)
+            self._await_workload(workload, primary)
             return True
         if trial.state != "Running":
             status = lifecycle.started(trial.status, now_utc())
@@ -146,9 +153,23 @@ class WorkloadSteps(TrialBase):
             trial.status = status
         try:
             return self._follow(study, trial, primary, container)
-        except Park as parked:  # no watch tells of its pods or workload: look again soon
-            wait = WORKLOAD_POLL if parked.seconds is None else min(parked.seconds, WORKLOAD_POLL)
-            raise Park(wait) from None
+        except Park as parked:  # the workload's end comes as its event; this is a safety net
+            wait = WORKLOAD_RECHECK if parked.seconds is None else parked.seconds
+            raise Park(min(wait, WORKLOAD_RECHECK)) from None
+
+    def _await_workload(self, workload: Workload, primary: Obj | None) -> None:
+        """Until news of the workload or its pods (their events wake the driver), the
+        primary pod's pull timeout, or the safety re-check; outside kopf, a short sleep."""
+        if not self.ctx.watching:
+            self.sleep(PENDING_POLL)
+            return
+        wait = WORKLOAD_RECHECK
+        if workload.is_trainjob:  # its pods carry no trial label: no event of theirs comes
+            wait = UNLABELLED_PODS_RECHECK
+        if primary is not None and attempts.phase(primary) == "pending":
+            due = attempts.pull_due(primary, now_utc(), self.ctx.settings.pending_timeout)
+            wait = wait if due is None else min(wait, due + 0.1)
+        raise Park(wait)
 
     def _finish_workload(
         self,
