@@ -15,18 +15,18 @@ from typing import Any
 
 import optuna
 from optuna.search_space import IntersectionSearchSpace
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine import outcome, progress, pruning, signing, transfer
-from tradeoff.engine.ensembles import due, search_records
+from tradeoff.engine import outcome, progress, pruning, signing
+from tradeoff.engine.ensembles import due
 from tradeoff.engine.genetic import remember_parents
-from tradeoff.engine.history import Mirror, frozen_trial
+from tradeoff.engine.history import Mirror
 from tradeoff.engine.optuna_records import OptunaRecords
-from tradeoff.engine.pareto import completed
+from tradeoff.engine.prior_agreement import PriorAgreement
 from tradeoff.engine.priors import Priors
 from tradeoff.engine.samplers import make_sampler, reseed, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import ConfigKey, SearchSpace, config_key
@@ -73,10 +73,8 @@ class Engine:
         self.warnings = self._records.warnings
         """One line per record whose sampler state did not verify (for the adapters)."""
         self._mirror = self._records.mirror
-        self._base = self._records.base
         self._taken = self._records.taken
-        self._known = transfer.Priors(spec.parameters, self.priors.trials)
-        self._priors_on = True
+        self._agreement = PriorAgreement(spec.parameters, self.priors, self._records)
         self._pruning_mirror: Mirror | None = None
         self._spaces: dict[tuple[str, bool], IntersectionSearchSpace] = {}
         self._spaces_epoch = -1
@@ -104,7 +102,7 @@ class Engine:
         started = time.perf_counter()
         resets = self._mirror.resets
         study = self._sync(records)
-        self._check_priors(records, reset=self._mirror.resets != resets)
+        self._agreement.check(records, reset=self._mirror.resets != resets)
         mirror = self._mirror
         snapshot = mirror.snapshot()
         number = len(mirror.storage.trials) - mirror.offset
@@ -130,40 +128,14 @@ class Engine:
         self.last_ask_seconds = time.perf_counter() - started
         return out
 
-    def _check_priors(self, records: Sequence[Trial], *, reset: bool) -> None:
-        """Priors inform the sampler while they agree with the study's own results
-        (`transfer.agreement`); otherwise they stay in place as failed trials, which
-        samplers ignore, so trial numbers never move."""
-        if not self._base:
-            return
-        if reset:
-            self._priors_on = True  # a reset mirror holds them as given
-        own = sorted(completed(search_records(records), feasible_only=False), key=_number)
-        score = transfer.agreement(self._known, own)
-        on = score is None or score > 0
-        if on == self._priors_on:
-            return
-        self._priors_on = on
-        storage = self._mirror.storage
-        for i, trial in enumerate(self._base):
-            storage.put(trial if on else frozen_trial(i, TrialState.FAIL))
-        self._mirror.epoch += 1
-        self._mirror.study._thread_local.cached_all_trials = None
-
     def priors_line(self, records: Sequence[Trial]) -> str:
         """What the priors are, for status and CLI, and whether they inform the sampler now."""
-        line = self.priors.describe()
-        if self._base:
-            own = sorted(completed(search_records(records), feasible_only=False), key=_number)
-            score = transfer.agreement(self._known, own)
-            if score is not None and score <= 0:
-                line += "; set aside: they disagree with this study's own results"
-        return line
+        return self._agreement.line(records)
 
     @property
     def priors_in_use(self) -> bool:
         """Whether the prior trials informed the latest proposals."""
-        return bool(self._base) and self._priors_on
+        return self._agreement.in_use
 
     def _record(self, suggestion: Suggestion) -> Trial:
         return Trial.new(
@@ -311,10 +283,6 @@ class Engine:
     def summarize(self, records: Sequence[Trial]) -> progress.Summary:
         """The study's summary; prior trials are on its front only with includeInFront."""
         return progress.summarize(self.spec, records, self.priors.front_trials)
-
-
-def _number(record: Trial) -> int:
-    return record.number
 
 
 def _generation(
