@@ -9,49 +9,37 @@ search.
 
 from __future__ import annotations
 
-import random
 import time
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 from optuna.search_space import IntersectionSearchSpace
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine import outcome, progress, pruning, signing, transfer
-from tradeoff.engine.ensembles import due, search_records
+from tradeoff.engine import outcome, progress, pruning, signing
+from tradeoff.engine.ensembles import due
 from tradeoff.engine.genetic import remember_parents
-from tradeoff.engine.history import Mirror, frozen_trial, optuna_state, paused_gc
-from tradeoff.engine.pareto import completed
+from tradeoff.engine.history import Mirror
+from tradeoff.engine.optuna_records import OptunaRecords
+from tradeoff.engine.prior_agreement import PriorAgreement
 from tradeoff.engine.priors import Priors
 from tradeoff.engine.samplers import make_sampler, reseed, resolve_algorithm, with_algorithm
-from tradeoff.engine.space import ConfigKey, SearchSpace, config_key, permutation
+from tradeoff.engine.space import ConfigKey, SearchSpace, config_key
+from tradeoff.engine.suggestions import (
+    SAMPLER_TRIES,
+    Suggestion,
+    derive_seed,
+    grid_suggestion,
+    untried_config,
+)
 from tradeoff.engine.tally import Tally
 
-SAMPLER_TRIES = 3
-"""Proposals asked of the sampler before the engine takes an untried configuration."""
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A new trial to create: its number, parameters and the sampler state to record."""
-
-    number: int
-    parameters: dict[str, ParamValue]
-    sampler_state: dict[str, Any] = field(default_factory=dict)
-
-
-def derive_seed(seed: int | None, number: int, attempt: int = 0) -> int | None:
-    """The sampler seed for one ask: fixed by the study seed and the trial number."""
-    if seed is None:
-        return None
-    return (seed * 1_000_003 + number * 7_919 + attempt * 104_729) % (2**31 - 1)
+__all__ = ["Engine", "Suggestion", "derive_seed"]
 
 
 class Engine:
@@ -79,28 +67,15 @@ class Engine:
         self.key = key if key is not None else signing.new_key()
         self.space = SearchSpace(spec.parameters)
         self.last_ask_seconds = 0.0
-        self.warnings: list[str] = []
-        """One line per record whose sampler state did not verify (for the adapters)."""
-        self._unverified: set[int] = set()
-        self._verified: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self.priors = priors or Priors()
         """Earlier trials that inform the sampler (Optuna trials before the records')."""
-        self._offset = 0  # priors are Optuna trials 0..P-1, record n is trial P + n
-        base = [self._to_frozen(t) for t in self.priors.trials]
-        self._offset = len(base)
-        self._base = base
-        self._known = transfer.Priors(spec.parameters, self.priors.trials)
-        self._priors_on = True
-        self._mirror = Mirror(
-            [o.direction for o in spec.objectives],
-            self._to_frozen,
-            self._fingerprints,
-            lambda r: self._state_of(r).get("study", {}),
-            base,
-        )
+        self._records = OptunaRecords(self.spec, self.space, self.key, study, self.priors.trials)
+        self.warnings = self._records.warnings
+        """One line per record whose sampler state did not verify (for the adapters)."""
+        self._mirror = self._records.mirror
+        self._taken = self._records.taken
+        self._agreement = PriorAgreement(spec.parameters, self.priors, self._records)
         self._pruning_mirror: Mirror | None = None
-        self._keys: dict[int, ConfigKey | None] = {}
-        self._taken: Counter[ConfigKey] = Counter()
         self._spaces: dict[tuple[str, bool], IntersectionSearchSpace] = {}
         self._spaces_epoch = -1
         self._kept: optuna.samplers.BaseSampler | None = None
@@ -109,84 +84,14 @@ class Engine:
     # -- the records, as Optuna sees them ----------------------------------------------
 
     def _state_of(self, record: Trial) -> dict[str, Any]:
-        """The record's sampler state if this engine's key signed it, else nothing."""
-        signed = record.spec.sampler_state
-        if not signed:
-            return {}
-        cached = self._verified.get(record.number)
-        if cached is not None and cached[0] is signed:  # a record's spec never changes
-            return cached[1]
-        state, ok = signing.verified(self.key, self.study_name, record.number, signed)
-        self._verified[record.number] = (signed, state)
-        if not ok and record.number not in self._unverified:
-            self._unverified.add(record.number)
-            self.warnings.append(
-                f"trial {record.metadata.name}: its sampler state is not signed by this"
-                " study's key; the trial counts, its sampler state is ignored"
-            )
-        return state
-
-    @staticmethod
-    def _fingerprints(records: Sequence[Trial]) -> list[tuple[Any, ...]]:
-        """What `_to_frozen` reads of each record that can change (the spec cannot)."""
-        return [
-            (
-                r.spec.number,
-                (s := r.status).state,
-                None if s.values is None else tuple(s.values),
-                s.feasible,
-                len(s.metrics),
-                len(s.intermediate),
-            )
-            for r in records
-        ]
+        return self._records.state_of(record)
 
     def _to_frozen(self, record: Trial) -> FrozenTrial:
-        if record.is_ensemble:  # not the sampler's: a failed placeholder keeps numbers
-            return frozen_trial(record.number + self._offset, TrialState.FAIL)
-        state = optuna_state(record)
-        # Samplers read intermediate values as values of the (single) objective: a
-        # multi-objective study keeps them for the pruner only.
-        single = len(self.spec.objectives) == 1
-        constraints = None
-        if self.spec.constraints and state == TrialState.COMPLETE:
-            constraints = outcome.constraint_values(
-                self.spec, outcome.all_metrics(record.status.metrics, record.status.economics)
-            )
-        return frozen_trial(
-            record.number + self._offset,
-            state,
-            params=record.spec.parameters,
-            space=self.space,
-            values=record.status.values,
-            system_attrs=self._state_of(record).get("trial", {}),
-            intermediate={s.step: s.value for s in record.status.intermediate} if single else None,
-            constraints=constraints,
-        )
+        return self._records.to_frozen(record)
 
     def _sync(self, records: Sequence[Trial]) -> optuna.Study:
-        with paused_gc():
-            self._sync_keys(records)
-        return self._mirror.study
-
-    def _sync_keys(self, records: Sequence[Trial]) -> None:
-        resets = self._mirror.resets
-        changed = self._mirror.sync(records)
-        if self._mirror.resets != resets:
-            self._keys.clear()
-            self._taken.clear()
-            changed = list(records)
-        for record in changed:
-            old = self._keys.get(record.number)
-            if old is not None:
-                self._taken[old] -= 1
-                if not self._taken[old]:
-                    del self._taken[old]
-            failed = record.state == "Failed" or record.is_ensemble
-            key = None if failed else config_key(record.spec.parameters)
-            self._keys[record.number] = key
-            if key is not None:
-                self._taken[key] += 1
+        """The kept Optuna study, updated with the records that are new or changed."""
+        return self._records.sync(records)
 
     # -- proposing -------------------------------------------------------------------
 
@@ -197,7 +102,7 @@ class Engine:
         started = time.perf_counter()
         resets = self._mirror.resets
         study = self._sync(records)
-        self._check_priors(records, reset=self._mirror.resets != resets)
+        self._agreement.check(records, reset=self._mirror.resets != resets)
         mirror = self._mirror
         snapshot = mirror.snapshot()
         number = len(mirror.storage.trials) - mirror.offset
@@ -223,40 +128,14 @@ class Engine:
         self.last_ask_seconds = time.perf_counter() - started
         return out
 
-    def _check_priors(self, records: Sequence[Trial], *, reset: bool) -> None:
-        """Priors inform the sampler while they agree with the study's own results
-        (`transfer.agreement`); otherwise they stay in place as failed trials, which
-        samplers ignore, so trial numbers never move."""
-        if not self._base:
-            return
-        if reset:
-            self._priors_on = True  # a reset mirror holds them as given
-        own = sorted(completed(search_records(records), feasible_only=False), key=_number)
-        score = transfer.agreement(self._known, own)
-        on = score is None or score > 0
-        if on == self._priors_on:
-            return
-        self._priors_on = on
-        storage = self._mirror.storage
-        for i, trial in enumerate(self._base):
-            storage.put(trial if on else frozen_trial(i, TrialState.FAIL))
-        self._mirror.epoch += 1
-        self._mirror.study._thread_local.cached_all_trials = None
-
     def priors_line(self, records: Sequence[Trial]) -> str:
         """What the priors are, for status and CLI, and whether they inform the sampler now."""
-        line = self.priors.describe()
-        if self._base:
-            own = sorted(completed(search_records(records), feasible_only=False), key=_number)
-            score = transfer.agreement(self._known, own)
-            if score is not None and score <= 0:
-                line += "; set aside: they disagree with this study's own results"
-        return line
+        return self._agreement.line(records)
 
     @property
     def priors_in_use(self) -> bool:
         """Whether the prior trials informed the latest proposals."""
-        return bool(self._base) and self._priors_on
+        return self._agreement.in_use
 
     def _record(self, suggestion: Suggestion) -> Trial:
         return Trial.new(
@@ -339,42 +218,15 @@ class Engine:
         """A genetic sampler finds each generation's parents once (`genetic`)."""
         remember_parents(sampler, self._mirror.storage)
 
-    def _rng(self, number: int) -> random.Random:
-        seed = derive_seed(self.spec.algorithm.seed, number, SAMPLER_TRIES)
-        return random.Random(seed)
-
     def _untried(self, number: int, new: set[ConfigKey]) -> dict[str, ParamValue] | None:
-        """A seeded configuration nobody tried: a seeded walk over the space's skeleton
-        (continuous values drawn), so it costs steps for taken configurations only."""
-        rng = self._rng(number)
-        size = self.space.skeleton_size
-        offset, stride = permutation(size, rng.randrange(2**31))
-        for k in range(size):
-            params = self.space.config_at((offset + k * stride) % size, rng)
-            if not self._is_taken(params, new):
-                return params
-        return None
+        """A seeded configuration nobody tried (`suggestions.untried_config`)."""
+        seed = self.spec.algorithm.seed
+        return untried_config(self.space, seed, number, lambda p: self._is_taken(p, new))
 
     def _ask_grid(self, number: int, new: set[ConfigKey]) -> Suggestion | None:
-        """The first untried grid point in an order fixed by the study seed (after the
-        complete configurations of warmStart.trials).
-
-        Failed configurations count as untried, so they are run again.
-        """
-        if number < len(self.priors.points):
-            point = self.priors.points[number]
-            if config_key(point) == config_key(self.space.known(point)[0]) and (
-                not self._is_taken(point, new)
-            ):
-                return Suggestion(number, point)
-        size = self.space.skeleton_size
-        offset, stride = permutation(size, self.spec.algorithm.seed or 0)
-        rng = random.Random(0)  # a grid has no continuous values to draw
-        for k in range(size):
-            params = self.space.config_at((offset + k * stride) % size, rng)
-            if not self._is_taken(params, new):
-                return Suggestion(number, params)
-        return None
+        """The first untried grid point (`suggestions.grid_suggestion`)."""
+        seed, first = self.spec.algorithm.seed, self.priors.points
+        return grid_suggestion(self.space, seed, first, number, lambda p: self._is_taken(p, new))
 
     # -- judging ---------------------------------------------------------------------
 
@@ -431,10 +283,6 @@ class Engine:
     def summarize(self, records: Sequence[Trial]) -> progress.Summary:
         """The study's summary; prior trials are on its front only with includeInFront."""
         return progress.summarize(self.spec, records, self.priors.front_trials)
-
-
-def _number(record: Trial) -> int:
-    return record.number
 
 
 def _generation(

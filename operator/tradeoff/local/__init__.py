@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tradeoff.local.events import AttemptResult, Intermediate, command_line
 from tradeoff.local.executor import LocalExecutor
-from tradeoff.local.runner import RunResult, StudyRunner
+from tradeoff.local.run_result import RunResult
+from tradeoff.local.runner import StudyRunner
 from tradeoff.local.store import FileStore, StoreError, default_workdir
 
 __all__ = [

@@ -29,7 +29,8 @@ from tradeoff.economics import (
 from tradeoff.local.display import RichDisplay, RunDisplay, show_result
 from tradeoff.local.events import command_line
 from tradeoff.local.report import write_report
-from tradeoff.local.runner import RunResult, StudyRunner
+from tradeoff.local.run_result import RunResult
+from tradeoff.local.runner import StudyRunner
 from tradeoff.local.store import FileStore, StoreError, default_workdir
 from tradeoff.observe import StudyObserver
 from tradeoff.validate import load_study

@@ -14,76 +14,43 @@ Pending with reason ``Cancelled``, not failed; a later run of the same study (sa
 longer timeout) runs them again while its budget allows. The first stop decision of a run
 is final.
 
-A trial's ``economics`` sum every attempt that ran (failed, interrupted and retried ones
-cost money too); its ``cost``/``carbon``/``energy`` objectives are those of the attempt
-that produced its metrics (the final one), as in the operator.
+The records live in `run_records`, each attempt's process and price in `trial_processes`,
+the summaries the observer and display see in `run_publisher`.
 """
 
 from __future__ import annotations
 
-import functools
 import queue
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
-from tradeoff.api.template import render_pod_spec
-from tradeoff.api.trial import INTERMEDIATE_CAP, StepValue, Trial
+from tradeoff.api.trial import Trial
 from tradeoff.economics import (
-    EconomicsConfig,
     IntensitySettings,
-    NodeInfo,
     build_source,
-    config_for_node,
-    read_intensity,
-    resources_from_pod_spec,
-    study_fixes_intensity,
 )
 from tradeoff.economics._local_energy import POWERCAP
 from tradeoff.engine import Engine, StopDecision, Summary, lifecycle
 from tradeoff.engine.ensembles import ensemble_of
-from tradeoff.engine.priors import Priors
-from tradeoff.engine.records import RecordBook
-from tradeoff.engine.validation import choose_algorithm, recorded_problem
 from tradeoff.local.carbon import CarbonGate
 from tradeoff.local.display import NullDisplay, RunDisplay
 from tradeoff.local.energy import EnergyMeter
 from tradeoff.local.ensemble import run_ensemble
 from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
-from tradeoff.local.history import past_studies
-from tradeoff.local.outcome import IntensityReader, attempt_outcome, price_attempt
-from tradeoff.local.store import FileStore, StoreError
-from tradeoff.local.warmstart import load_priors
+from tradeoff.local.intermediate_values import record_intermediate
+from tradeoff.local.outcome import attempt_outcome
+from tradeoff.local.run_publisher import LOCAL_NAMESPACE, SummaryPublisher
+from tradeoff.local.run_records import RunRecords
+from tradeoff.local.run_result import RunResult, ended_result, interrupted_result
+from tradeoff.local.run_start import open_run
+from tradeoff.local.store import FileStore
+from tradeoff.local.trial_processes import TrialProcesses
 from tradeoff.observe import NullObserver, StudyObserver
 
-__all__ = ["LOCAL_NAMESPACE", "RunResult", "StudyRunner"]
-
-LOCAL_NAMESPACE = "local"
-"""The namespace label local studies report to observers."""
-
-PUBLISH_SECONDS = 0.2
-"""The observer and the progress bar get a new summary at most this often."""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run ended. ``interrupted``: stopped by a signal, the study is not over."""
-
-    state: str
-    reason: str
-    message: str
-    records: list[Trial]
-    summary: Summary
-    interrupted: bool = False
-    algorithm: AlgorithmChoice | None = None
-    priors: Priors | None = None
-    warm_line: str = ""
-    """What the prior trials are and whether they inform the sampler (`Engine.priors_line`)."""
+__all__ = ["StudyRunner"]
 
 
 class StudyRunner:
@@ -110,20 +77,15 @@ class StudyRunner:
         self.spec = study.spec
         self.name = study.metadata.name
         self.store = store
-        self.region = region
         self.observer: StudyObserver = observer or NullObserver()
         self.display: RunDisplay = display or NullDisplay()
-        self.economics = config_for_node(
-            EconomicsConfig.default(), NodeInfo(region=region), study.spec.economics
-        )
-        self.intensity = intensity
-        self.intensity_source = build_source(intensity) if intensity is not None else None
+        intensity_source = build_source(intensity) if intensity is not None else None
         rule = study.spec.schedule.carbon_aware if study.spec.schedule else None
         self.carbon: CarbonGate | None = None
         if rule is not None:
             say = self.display.warn
             self.carbon = CarbonGate(
-                rule, self.intensity_source, intensity, region, say, poll=carbon_poll
+                rule, intensity_source, intensity, region, say, poll=carbon_poll
             )
         self._held: float | None = None  # seconds until the grid is read again
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
@@ -136,17 +98,21 @@ class StudyRunner:
             warn=self.display.warn,
             grace_seconds=grace_seconds,
         )
-        self.energy = EnergyMeter(store.scratch_dir / "energy", powercap=powercap)
-        self.records: dict[str, Trial] = {}
-        self.book = RecordBook()
-        """The records by number; each change is `put`, so the engine reads only those."""
-        self._active: dict[str, Trial] = {}  # the unfinished records (and some finished)
+        self.processes = TrialProcesses(
+            study.spec,
+            self.name,
+            self.executor,
+            self.events,
+            EnergyMeter(store.scratch_dir / "energy", powercap=powercap),
+            region=region,
+            intensity=intensity,
+            intensity_source=intensity_source,
+        )
+        self.records = RunRecords(store)
+        self.publisher = SummaryPublisher(self.name, self.spec, self.observer, self.display)
         self.interrupts = 0
         self.decision: StopDecision | None = None
         self._started_at = datetime.now(UTC)
-        self._pods: dict[str, dict[str, Any]] = {}
-        self._next_publish = 0.0  # monotonic; a summary is due then if _unpublished
-        self._unpublished = False
 
     # -- signals -----------------------------------------------------------------------
 
@@ -163,35 +129,11 @@ class StudyRunner:
 
     def run(self) -> RunResult:
         """Run until a stop rule ends the study or an interruption stops the run."""
-        opened = self.store.open(self.study)
-        self._started_at = opened.started_at
-        self.algorithm = self._algorithm(opened.algorithm)
-        priors = load_priors(self.spec, self.store)
-        self.engine = Engine(
-            self.spec,
-            self.algorithm.name,
-            study=self.name,
-            key=self.store.signing_key(),
-            priors=priors,
-        )
-        if priors.dropped:
-            self.display.warn(f"warm start: {priors.describe()}")
-        self.records = {r.metadata.name: r for r in self.store.load_trials()}
-        self.book = RecordBook(self.records.values())  # loaded by number
-        self._active = {
-            k: r for k, r in self.records.items() if not r.finished and not r.is_ensemble
-        }
-        for record in self._active.values():
-            # The run died, not the trial: it re-runs without using up a retry. Cancelled
-            # trials stay so until this run's stop rules let them run.
-            if record.state == "Running" or (
-                record.state == "Pending" and record.status.reason is None
-            ):
-                record.status = lifecycle.interrupted(
-                    record.status, "re-run after an interrupted run"
-                )
-                self._save(record)
-        self.display.begin(self.spec, self.algorithm, self._list(), self._summary())
+        opened = open_run(self.study, self.store, self.display.warn)
+        self._started_at, self.algorithm = opened.started_at, opened.algorithm
+        self.engine = opened.engine
+        self.records.load()
+        self.display.begin(self.spec, self.algorithm, self.records.listed(), self._summary())
         try:
             self._loop()
             if self.decision is not None and not self.interrupts:
@@ -201,46 +143,15 @@ class StudyRunner:
             self.executor.close()
             self.display.end()
             self.store.sync()
-        records, summary = self._list(), self._summary()
-        if self.decision is None:
-            active = sum(1 for r in records if r.state in ("Pending", "Running"))
-            message = f"{active} unfinished trial(s) will re-run on resume"
-            return RunResult(
-                "Running",
-                "Interrupted",
-                message,
-                records,
-                summary,
-                True,
-                self.algorithm,
-                self.engine.priors,
-                self.engine.priors_line(records),
-            )
-        state, reason, why = self.decision.state, self.decision.reason, self.decision.message
-        self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)
-        return RunResult(
-            state,
-            reason,
-            why,
-            records,
-            summary,
-            algorithm=self.algorithm,
-            priors=self.engine.priors,
-            warm_line=self.engine.priors_line(records),
-        )
+        return self._result()
 
-    def _algorithm(self, recorded: AlgorithmChoice | None) -> AlgorithmChoice:
-        """The algorithm recorded when the study started, or the one chosen now (recorded)."""
-        problem = recorded_problem(self.spec, recorded) if recorded is not None else None
-        if problem is not None:
-            raise StoreError(
-                f"{self.store.study_path}: {problem} (or start afresh with another --workdir)"
-            )
-        history = functools.partial(past_studies, self.spec, self.store.workdir)  # read if needed
-        chosen = choose_algorithm(self.spec, recorded, datetime.now(UTC), history)
-        if chosen is not recorded:
-            self.store.record_algorithm(chosen)
-        return chosen
+    def _result(self) -> RunResult:
+        records, summary = self.records.listed(), self._summary()
+        if self.decision is None:
+            return interrupted_result(records, summary, self.algorithm, self.engine)
+        state = self.decision.state
+        self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)
+        return ended_result(self.decision, records, summary, self.algorithm, self.engine)
 
     def _loop(self) -> None:
         stopping_children = 0
@@ -256,16 +167,16 @@ class StudyRunner:
             self._check_stop()
             if not self.interrupts and self.decision is None:
                 self._start_trials()
-                if not self._running() and self._held is not None:
+                if not self.records.running() and self._held is not None:
                     self.executor.poll(self._held)  # waiting for a cleaner grid
                     continue
-                if not self._running():
+                if not self.records.running():
                     self._check_stop()
                     if self.decision is None:  # the engine proposes until it is exhausted
                         raise RuntimeError("no trial runs and no stop rule ended the study")
-            if not self._running():
+            if not self.records.running():
                 return
-            self._publish()
+            self.publisher.publish(self._view, self._elapsed)
             self._wait_for_news()
             self.executor.fire_timers()
 
@@ -285,14 +196,13 @@ class StudyRunner:
         """Take the engine's stop decision, once; cancel what it stops."""
         if self.interrupts or self.decision is not None:
             return
-        self.decision = self.engine.stop_decision(self.book, self._elapsed())
+        self.decision = self.engine.stop_decision(self.records.book, self._elapsed())
         if self.decision is not None:
             self._cancel_all(self.decision)
 
     def _wait_seconds(self) -> float | None:
         waits = [self.executor.seconds_to_next_timer(), self._held]
-        if self._unpublished:
-            waits.append(max(0.0, self._next_publish - time.monotonic()))
+        waits.append(self.publisher.seconds_to_due())
         timeout = self.spec.budget.timeout_seconds
         if timeout is not None and self.decision is None:
             waits.append(max(0.0, timeout - self._elapsed()) + 0.01)
@@ -303,70 +213,45 @@ class StudyRunner:
 
     def _start_trials(self) -> None:
         self._held = self.carbon.wait(datetime.now(UTC)) if self.carbon else None
-        free = self.spec.budget.parallelism - len(self._running())
-        for record in [r for r in self._unfinished() if r.state == "Pending"][: max(0, free)]:
+        free = self.spec.budget.parallelism - len(self.records.running())
+        pending = [r for r in self.records.unfinished() if r.state == "Pending"]
+        for record in pending[: max(0, free)]:
             if self._held is None or record.status.attempts > 0:  # retries are not held
                 self._start(record)
-        count = self.engine.trials_to_start(self.book)
+        count = self.engine.trials_to_start(self.records.book)
         if self._held is not None:
             return
         if count <= 0:
             return
-        suggestions = self.engine.ask(self.book, count)
+        suggestions = self.engine.ask(self.records.book, count)
         self.observer.suggest_latency(self.engine.algorithm, self.engine.last_ask_seconds)
         for warning in self.engine.warnings:
             self.display.warn(warning)
         self.engine.warnings.clear()
         for s in suggestions:
             record = Trial.new(self.name, s.number, s.parameters, s.sampler_state)
-            self.records[record.metadata.name] = self._active[record.metadata.name] = record
-            self._start(
-                record
-            )  # puts it in the book  # saves it, Running, before its process starts
+            self.records.add(record)
+            self._start(record)  # saves it, Running, before its process starts
 
     def _start(self, record: Trial) -> None:
-        name = record.metadata.name
-        pod = render_pod_spec(
-            self.spec.trial_template,
-            record.spec.parameters,
-            study=self.name,
-            trial=name,
-            number=record.number,
-        )
+        pod = self.processes.render(record)
         record.status = lifecycle.started(lifecycle.begin_attempt(record.status), datetime.now(UTC))
-        status = record.status
-        self._save(record)
+        self.records.save(record)
         self.display.trial_started(record)
-        try:
-            resources_from_pod_spec(pod)
-        except ValueError as exc:
-            self.events.put(
-                AttemptResult(name, status.attempts, None, 0.0, 0.0, {}, start_error=str(exc))
-            )
-            return
-        pod = self.energy.begin(
-            name, status.attempts, pod, self.spec.trial_template.primary_index()
-        )
-        self._pods[name] = pod
-        self.executor.start(name, status.attempts, pod)
-
-    def _reader(self) -> IntensityReader | None:
-        """Reads the intensity over an attempt's run, unless the study fixed it."""
-        if self.intensity_source is None or study_fixes_intensity(self.spec.economics):
-            return None
-        return functools.partial(read_intensity, self.intensity_source, self.intensity)
+        self.processes.start(record.metadata.name, record.status.attempts, pod)
 
     def _ensemble(self) -> None:
         """The study's Ensemble trial, when the engine says one is due (or a run that
         stopped made one but never finished it): saved Pending, then run in-process."""
-        record = ensemble_of(self._list()) or self.engine.ensemble_due(self._list(), self.decision)
+        listed = self.records.listed
+        record = ensemble_of(listed()) or self.engine.ensemble_due(listed(), self.decision)
         if record is None or record.finished:
             return
-        self.records[record.metadata.name] = record
-        self._save(record)
+        self.records.add(record, active=False)
+        self.records.save(record)
         self.display.trial_started(record)
-        record.status = run_ensemble(self.spec, record, self.records, self.store.workdir)
-        self._save(record)
+        record.status = run_ensemble(self.spec, record, self.records.by_name, self.store.workdir)
+        self.records.save(record)
         self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
         self.display.trial_finished(record)
 
@@ -379,36 +264,15 @@ class StudyRunner:
             self._on_result(event)
 
     def _on_intermediate(self, event: Intermediate) -> None:
-        record = self.records.get(event.trial)
-        if record is None or record.state != "Running" or event.attempt != record.status.attempts:
-            return
-        status = record.status
-        status.last_intermediate[event.metric] = event.value
-        if event.metric != self.spec.pruning_metric:
-            return
-        status.intermediate = [*status.intermediate, StepValue(step=event.step, value=event.value)]
-        del status.intermediate[:-INTERMEDIATE_CAP]
-        self.book.put(record)  # saved with its next state change
-        if self.spec.early_stopping.algorithm == "none" or self.interrupts or self.decision:
-            return
-        decision = self.engine.should_prune(self.book, record.number)
-        status.pruning_state = decision.pruning_state
-        self.book.put(record)
-        if decision.prune:
+        may_prune = not (self.interrupts or self.decision)
+        if record_intermediate(event, self.records, self.spec, self.engine, may_prune=may_prune):
             self.executor.stop(event.trial, "prune")
 
     def _on_result(self, result: AttemptResult) -> None:
-        record = self.records.get(result.trial)
+        record = self.records.by_name.get(result.trial)
         if record is None or result.attempt != record.status.attempts:
             return
-        self.executor.finished(result.trial)
-        pod = self._pods.pop(result.trial, None)
-        spent = None
-        if result.start_error is None and pod is not None:
-            measured = self.energy.end(result.trial, result.cpu_seconds)
-            spent = price_attempt(
-                pod, result, self.economics, self.region, self._reader(), measured
-            )
+        spent = self.processes.finish(result)
         transition = lifecycle.end_attempt(
             self.spec,
             record.status,
@@ -417,7 +281,7 @@ class StudyRunner:
             stopped=None if self.decision is None else self.decision.message,
         )
         record.status = transition.status
-        self._save(record)
+        self.records.save(record)
         if transition.finished:
             self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
             self.display.trial_finished(record)
@@ -425,54 +289,22 @@ class StudyRunner:
             self.display.trial_finished(record)
         self._check_stop()  # before the next result: a failure may have ended the study
 
-    # -- state changes -------------------------------------------------------------------
-
     def _cancel_all(self, decision: StopDecision) -> None:
         if not decision.cancel_running:
             return
-        for record in self._unfinished():
+        for record in self.records.unfinished():
             if record.state == "Pending":
                 record.status = lifecycle.cancel(record.status, decision.message)
-                self._save(record)
+                self.records.save(record)
         self.executor.stop_all("cancel")
-
-    def _save(self, record: Trial) -> None:
-        """Save a new or changed record, and tell the book."""
-        self.store.save_trial(record)
-        self.book.put(record)
 
     # -- views -------------------------------------------------------------------------
 
-    def _list(self) -> list[Trial]:
-        """The records by number, as a list of their own (for results and observers)."""
-        return list(self.book)
-
-    def _unfinished(self) -> list[Trial]:
-        """The records not finished, by number (a finished record never runs again)."""
-        for name in [k for k, r in self._active.items() if r.finished]:
-            del self._active[name]
-        return sorted(self._active.values(), key=lambda r: r.number)
-
-    def _running(self) -> list[Trial]:
-        return [r for r in self._unfinished() if r.state == "Running"]
+    def _view(self) -> tuple[list[Trial], Summary]:
+        return self.records.listed(), self._summary()
 
     def _summary(self) -> Summary:
-        return self.engine.summarize(self.book)
+        return self.engine.summarize(self.records.book)
 
     def _elapsed(self) -> float:
         return (datetime.now(UTC) - self._started_at).total_seconds()
-
-    def _publish(self) -> None:
-        """Summarise for the observer and the display, if either looks, at most every
-        ``PUBLISH_SECONDS`` (a skipped one is due then: the loop wakes up for it)."""
-        if not self.display.live and isinstance(self.observer, NullObserver):
-            return
-        now = time.monotonic()
-        self._unpublished = now < self._next_publish
-        if self._unpublished:
-            return
-        self._next_publish = now + PUBLISH_SECONDS
-        records, summary = self._list(), self._summary()
-        state = "Running" if records else "Pending"
-        self.observer.study_updated(LOCAL_NAMESPACE, self.name, self.spec, state, records, summary)
-        self.display.update(records, summary, self._elapsed())
