@@ -6,8 +6,9 @@ Flags win over the environment; the environment wins over the defaults.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from tradeoff.economics import EconomicsConfig
 from tradeoff.economics.prometheus import check_url
@@ -91,27 +92,18 @@ def settings_from(
     )
     if priority is not None:
         settings = replace(settings, priority=priority)
-    if env.get("TRADEOFF_RECONCILE_INTERVAL"):
-        interval = seconds(env["TRADEOFF_RECONCILE_INTERVAL"], "TRADEOFF_RECONCILE_INTERVAL")
-        settings = replace(settings, reconcile_interval=interval)
-    if env.get("TRADEOFF_MAX_WORKERS"):
-        workers = count(env["TRADEOFF_MAX_WORKERS"], "TRADEOFF_MAX_WORKERS")
-        settings = replace(settings, max_workers=workers)
-    if env.get("TRADEOFF_TRIAL_WORKERS"):
-        workers = count(env["TRADEOFF_TRIAL_WORKERS"], "TRADEOFF_TRIAL_WORKERS")
-        settings = replace(settings, trial_workers=workers)
+    settings = _from_env(settings, env, "TRADEOFF_RECONCILE_INTERVAL", "reconcile_interval")
+    settings = _from_env(settings, env, "TRADEOFF_MAX_WORKERS", "max_workers", count)
+    settings = _from_env(settings, env, "TRADEOFF_TRIAL_WORKERS", "trial_workers", count)
     if pending_timeout is not None:
         if not pending_timeout > 0:
             raise SettingsError(f"--pending-timeout: must be greater than 0, got {pending_timeout}")
         settings = replace(settings, pending_timeout=pending_timeout)
-    elif env.get("TRADEOFF_PENDING_TIMEOUT"):
-        timeout = seconds(env["TRADEOFF_PENDING_TIMEOUT"], "TRADEOFF_PENDING_TIMEOUT")
-        settings = replace(settings, pending_timeout=timeout)
+    else:
+        settings = _from_env(settings, env, "TRADEOFF_PENDING_TIMEOUT", "pending_timeout")
     if intensity is not None:
         settings = replace(settings, carbon_poll=intensity.poll)
-    if env.get("TRADEOFF_CARBON_POLL"):
-        poll = seconds(env["TRADEOFF_CARBON_POLL"], "TRADEOFF_CARBON_POLL")
-        settings = replace(settings, carbon_poll=poll)
+    settings = _from_env(settings, env, "TRADEOFF_CARBON_POLL", "carbon_poll")
     where = "--prometheus-url" if prometheus_url is not None else "TRADEOFF_PROMETHEUS_URL"
     url = prometheus_url if prometheus_url is not None else env.get("TRADEOFF_PROMETHEUS_URL")
     if url:
@@ -119,18 +111,27 @@ def settings_from(
             settings = replace(settings, prometheus_url=check_url(url))
         except ValueError as error:
             raise SettingsError(f"{where}: {error}") from None
-    if env.get("TRADEOFF_PROMETHEUS_TIMEOUT"):
-        timeout = seconds(env["TRADEOFF_PROMETHEUS_TIMEOUT"], "TRADEOFF_PROMETHEUS_TIMEOUT")
-        settings = replace(settings, prometheus_timeout=timeout)
-    if env.get("TRADEOFF_PROMETHEUS_SETTLE"):
-        settle = seconds(env["TRADEOFF_PROMETHEUS_SETTLE"], "TRADEOFF_PROMETHEUS_SETTLE")
-        settings = replace(settings, prometheus_settle=settle)
-    if env.get("TRADEOFF_STATUS_INTERVAL"):
-        interval = seconds(env["TRADEOFF_STATUS_INTERVAL"], "TRADEOFF_STATUS_INTERVAL")
-        settings = replace(settings, status_interval=interval)
+    settings = _from_env(settings, env, "TRADEOFF_PROMETHEUS_TIMEOUT", "prometheus_timeout")
+    settings = _from_env(settings, env, "TRADEOFF_PROMETHEUS_SETTLE", "prometheus_settle")
+    settings = _from_env(settings, env, "TRADEOFF_STATUS_INTERVAL", "status_interval")
     if env.get("TRADEOFF_OPERATOR_IMAGE", "").strip():
         settings = replace(settings, operator_image=env["TRADEOFF_OPERATOR_IMAGE"].strip())
     claim = artifacts_claim_from(env)
     if claim:
         settings = replace(settings, artifacts_claim=claim)
     return replace(settings, artifacts_bucket=artifacts_bucket_from(env, claim))
+
+
+def _from_env(
+    settings: Settings,
+    env: Mapping[str, str],
+    name: str,
+    field: str,
+    parse: Callable[[str, str], float | int] = seconds,
+) -> Settings:
+    """`settings` with `field` set from the variable `name` where it is set (and valid)."""
+    text = env.get(name)
+    if not text:
+        return settings
+    changes: dict[str, Any] = {field: parse(text, name)}
+    return replace(settings, **changes)
