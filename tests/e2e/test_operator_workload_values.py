@@ -35,6 +35,7 @@ from tests.e2e.test_operator_workloads import (
     cluster,
     job,
     objects,
+    trainjob,
     workload_study,
 )
 
@@ -88,22 +89,10 @@ def test_parameters_set_the_worker_count_of_a_pytorchjob(
 def test_a_trainjob_runs_as_many_nodes_as_its_parameter_says(
     cluster: Cluster, operator: Callable[..., Operator]
 ) -> None:
-    trainjob = {
-        "apiVersion": "trainer.kubeflow.org/v1alpha1",
-        "kind": "TrainJob",
-        "spec": {
-            "runtimeRef": {"name": "torch-distributed"},
-            "trainer": {
-                "image": "tradeoff:0.1.0",
-                "command": ["python", "-c", QUICK_TRIAL],
-                "numNodes": "${params.nodes}",
-                "resourcesPerNode": {"requests": {"cpu": "250m", "memory": "128Mi"}},
-            },
-        },
-    }
+    train = trainjob(QUICK_TRIAL, numNodes="${params.nodes}")
     parameters = [X, {"name": "nodes", "type": "categorical", "values": [3]}]
     manifest = workload_study(
-        "nodes", trainjob, parameters=parameters, budget={"maxTrials": 1, "parallelism": 1}
+        "nodes", train, parameters=parameters, budget={"maxTrials": 1, "parallelism": 1}
     )
     operator("--standalone", env=ALLOW)
     assert apply(cluster, manifest).returncode == 0
@@ -236,20 +225,9 @@ def test_a_trainjobs_node_saves_artifacts_on_the_claim(
     volume.mkdir()
     assert cluster.kubelet is not None
     cluster.kubelet.claims[CLAIM] = volume
-    trainjob = {
-        "apiVersion": "trainer.kubeflow.org/v1alpha1",
-        "kind": "TrainJob",
-        "spec": {
-            "runtimeRef": {"name": "torch-distributed"},
-            "trainer": {
-                "image": "tradeoff:0.1.0",
-                "command": ["python", "-c", SAVES],
-                "resourcesPerNode": {"requests": {"cpu": "250m", "memory": "128Mi"}},
-            },
-        },
-    }
+    train = trainjob(SAVES)
     operator("--standalone", env={**ALLOW, "TRADEOFF_ARTIFACTS_CLAIM": CLAIM})
-    manifest = workload_study("tsaved", trainjob, budget={"maxTrials": 1, "parallelism": 1})
+    manifest = workload_study("tsaved", train, budget={"maxTrials": 1, "parallelism": 1})
     assert apply(cluster, manifest).returncode == 0
     done = wait_study(cluster, "tsaved", timeout=60)
     [trial] = trials(cluster, "tsaved")

@@ -61,6 +61,23 @@ def _container(code: str = QUICK_TRIAL, sleep: str = "0.3", cpu: str = "250m") -
     }
 
 
+def trainjob(code: str, cpu: str = "250m", **trainer: Any) -> dict[str, Any]:
+    """A TrainJob on the Trainer test double's `torch-distributed` runtime running `code`."""
+    return {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "TrainJob",
+        "spec": {
+            "runtimeRef": {"name": "torch-distributed"},
+            "trainer": {
+                "image": "tradeoff:0.1.0",
+                "command": ["python", "-c", code],
+                **trainer,
+                "resourcesPerNode": {"requests": {"cpu": cpu, "memory": "128Mi"}},
+            },
+        },
+    }
+
+
 def workload_study(name: str, workload: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     manifest = study_manifest(name, **kwargs)
     template = manifest["spec"]["trialTemplate"]
@@ -271,23 +288,11 @@ def test_a_jobset_and_a_trainjob_each_run_all_their_pods(
             ]
         },
     }
-    trainjob = {
-        "apiVersion": "trainer.kubeflow.org/v1alpha1",
-        "kind": "TrainJob",
-        "spec": {
-            "runtimeRef": {"name": "torch-distributed"},
-            "trainer": {
-                "image": "tradeoff:0.1.0",
-                "command": ["python", "-c", QUICK_TRIAL],
-                "numNodes": 2,
-                "resourcesPerNode": {"requests": {"cpu": "500m", "memory": "128Mi"}},
-            },
-        },
-    }
+    train = trainjob(QUICK_TRIAL, cpu="500m", numNodes=2)
     operator("--standalone", env=ALLOW)
     budget = {"maxTrials": 1, "parallelism": 1}
     assert apply(cluster, workload_study("set", jobset, budget=budget)).returncode == 0
-    assert apply(cluster, workload_study("train", trainjob, budget=budget)).returncode == 0
+    assert apply(cluster, workload_study("train", train, budget=budget)).returncode == 0
     for name in ("set", "train"):
         done = wait_study(cluster, name, timeout=60)
         assert state(done) == "Succeeded", done["status"]
