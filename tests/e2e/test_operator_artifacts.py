@@ -89,17 +89,9 @@ def test_spec_ensemble_runs_an_ensemble_pod_over_the_claim(
     assert members and set(members) <= set(ensemble["spec"]["ensemble"]["candidates"])
     # The metrics match a recomputation from the members' files on the claim.
     by_name = {t["metadata"]["name"]: t for t in trials(cluster, "quickstart")}
-    mixed = None
-    for name, weight in members.items():
-        (saved,) = by_name[name]["status"]["artifacts"]
-        rows = list(csv.reader(io.StringIO((tmp_path / saved["path"]).read_text())))
-        truth = [r[1] for r in rows[1:]]
-        proba = np.array([[float(v) for v in r[3:]] for r in rows[1:]])
-        classes = [c.removeprefix("proba_") for c in rows[0][3:]]
-        mixed = weight * proba if mixed is None else mixed + weight * proba
-    assert mixed is not None
-    predicted = [classes[i] for i in mixed.argmax(axis=1)]
-    accuracy = float(np.mean([p == t for p, t in zip(predicted, truth, strict=True)]))
+    paths = {name: by_name[name]["status"]["artifacts"][0]["path"] for name in members}
+    assert all(len(by_name[name]["status"]["artifacts"]) == 1 for name in members)
+    accuracy = mixed_accuracy(members, lambda name: (tmp_path / paths[name]).read_text())
     assert status["metrics"]["accuracy"] == pytest.approx(accuracy)
     cost = sum(by_name[m]["status"]["economics"]["costUSD"] for m in members)
     assert status["economics"]["costUSD"] == pytest.approx(cost)
@@ -148,3 +140,18 @@ def test_without_an_artifact_claim_the_ensemble_trial_fails_saying_why(
     assert status["state"] == "Failed" and status["reason"] == "NoArtifactStore", status
     assert "artifacts.persistentVolumeClaim" in status["message"]
     assert wait_study(cluster, "quickstart", timeout=30)["status"]["state"] == "Succeeded"
+
+
+def mixed_accuracy(members: dict[str, float], predictions: Callable[[str], str]) -> float:
+    """The accuracy of the members' held-out predictions mixed by their weights;
+    `predictions(member)` is the text of the CSV the member saved."""
+    mixed, truth, classes = None, [], []
+    for name, weight in members.items():
+        rows = list(csv.reader(io.StringIO(predictions(name))))
+        truth = [r[1] for r in rows[1:]]
+        proba = np.array([[float(v) for v in r[3:]] for r in rows[1:]])
+        classes = [c.removeprefix("proba_") for c in rows[0][3:]]
+        mixed = weight * proba if mixed is None else mixed + weight * proba
+    assert mixed is not None
+    predicted = [classes[i] for i in mixed.argmax(axis=1)]
+    return float(np.mean([p == t for p, t in zip(predicted, truth, strict=True)]))

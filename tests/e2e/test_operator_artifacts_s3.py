@@ -5,18 +5,15 @@ Ensemble trial reading its members' predictions from the bucket, and a missing S
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 
 from tests.cluster.harness import Cluster
 from tests.e2e.helpers import Operator, apply, pods, trials, wait_study
-from tests.e2e.test_operator_artifacts import wait_for_trial
+from tests.e2e.test_operator_artifacts import mixed_accuracy, wait_for_trial
 from tests.e2e.test_operator_study import quickstart
 from tests.s3_double import FAKE_KEYS, REGION, S3Double, bucket, s3_server
 
@@ -80,18 +77,12 @@ def test_trials_upload_to_their_folders_and_the_ensemble_reads_them_back(
     # The Ensemble trial's metrics match a recomputation from the members' objects.
     members = {m["trial"]: m["weight"] for m in status["ensemble"]["members"]}
     assert members and set(members) <= set(by_name)
-    mixed = None
-    for name, weight in members.items():
-        (saved,) = by_name[name]["status"]["artifacts"]
-        text = bucket.read(saved["path"].removeprefix(f"s3://{bucket.name}/")).decode()
-        rows = list(csv.reader(io.StringIO(text)))
-        truth = [r[1] for r in rows[1:]]
-        proba = np.array([[float(v) for v in r[3:]] for r in rows[1:]])
-        classes = [c.removeprefix("proba_") for c in rows[0][3:]]
-        mixed = weight * proba if mixed is None else mixed + weight * proba
-    assert mixed is not None
-    predicted = [classes[i] for i in mixed.argmax(axis=1)]
-    accuracy = float(np.mean([p == t for p, t in zip(predicted, truth, strict=True)]))
+    assert all(len(by_name[name]["status"]["artifacts"]) == 1 for name in members)
+    keys = {
+        name: by_name[name]["status"]["artifacts"][0]["path"].removeprefix(f"s3://{bucket.name}/")
+        for name in members
+    }
+    accuracy = mixed_accuracy(members, lambda name: bucket.read(keys[name]).decode())
     assert status["metrics"]["accuracy"] == pytest.approx(accuracy)
 
     # Pods hold the keys by reference only; no key appears in any Pod or Trial.
