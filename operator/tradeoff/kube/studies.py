@@ -243,7 +243,7 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         ctx.observer.suggest_latency(plan.algorithm, plan.ask_seconds)
     for foreign in plan.foreign:
         warn_foreign(ctx, obj, foreign)
-    # Status first: a trial daemon that sees its study still Succeeded or Failed would
+    # Status first: a trial driver that sees its study still Succeeded or Failed would
     # stop a trial created because an edit (say, a larger maxTrials) reopened the study.
     if plan.status_changed:
         ctx.kube.replace_status("studies", namespace, name, plan.status.wire())
