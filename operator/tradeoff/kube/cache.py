@@ -17,6 +17,7 @@ Trials and their pods a restarted operator took minutes to start.)
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -25,11 +26,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tradeoff.api.economics import EconomicsSources
 from tradeoff.api.trial import STUDY_LABEL, Trial
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.ownership import controller_of, owned_by
 from tradeoff.kube.pods import ATTEMPT_LABEL
+from tradeoff.kube.shared_parts import share_parts, shared_owners, shared_strings
 
 Obj = dict[str, Any]
 Key = tuple[str, str]
@@ -55,14 +56,19 @@ def trial_entry(obj: Mapping[str, Any]) -> TrialEntry:
     """Parse a Trial object (once per resourceVersion: the index keeps the result)."""
     meta = dict(obj.get("metadata") or {})
     kept = {k: meta[k] for k in KEPT_META if k in meta}
-    ref = {"metadata": {**kept, "ownerReferences": meta.get("ownerReferences") or []}}
+    if isinstance(kept.get("labels"), Mapping):  # equal strings kept once (`shared_parts`)
+        kept["labels"] = shared_strings(dict(kept["labels"]))
+    if isinstance(kept.get("namespace"), str):
+        kept["namespace"] = sys.intern(kept["namespace"])
+    owners = shared_owners(meta.get("ownerReferences") or [])
+    ref = {"metadata": {**kept, "ownerReferences": owners}}
     body = {k: obj[k] for k in ("apiVersion", "kind", "spec", "status") if k in obj}
     try:
         record: Trial | None = Trial.model_validate({**body, "metadata": kept})
     except ValidationError:
         record = None
     if record is not None:
-        _share_sources(record)
+        share_parts(record)
     return TrialEntry(
         str(meta.get("name", "")),
         str(meta.get("uid", "")),
@@ -70,24 +76,6 @@ def trial_entry(obj: Mapping[str, Any]) -> TrialEntry:
         ref,
         record,
     )
-
-
-_SOURCES: dict[str, EconomicsSources] = {}
-"""The distinct `economics.sources` of the Trials kept (a study's trials mostly share
-one): each record points at one copy instead of its own (about 2 KiB a trial)."""
-MAX_SOURCES = 256
-
-
-def _share_sources(record: Trial) -> None:
-    economics = record.status.economics
-    if economics is None or economics.sources is None:
-        return
-    key = economics.sources.model_dump_json()
-    shared = _SOURCES.get(key)
-    if shared is None and len(_SOURCES) < MAX_SOURCES:
-        _SOURCES[key] = economics.sources
-    elif shared is not None:
-        economics.sources = shared
 
 
 def study_key(body: Mapping[str, Any]) -> Key | None:
