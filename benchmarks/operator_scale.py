@@ -11,6 +11,7 @@ trial; the same measured on an empty study gives the start-up baseline).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -30,6 +31,7 @@ import _common as c  # noqa: E402
 NAME = "operator_scale"
 GROUP = "tradeoff.dev"
 INSTANT = "tradeoff-harness-instant"
+KINDS = (("studies", GROUP), ("trials", GROUP), ("pods", ""))
 OPERATOR_ENV = {
     "TRADEOFF_RECONCILE_INTERVAL": "1",
     "TRADEOFF_STATUS_INTERVAL": "1",
@@ -171,6 +173,7 @@ def run(
     objectives: int = 1,
     operator_path: str | None = None,
     profile: Path | None = None,
+    dump_to: Path | None = None,
 ) -> dict[str, Any]:
     from tests.cluster.harness import Cluster
 
@@ -219,6 +222,9 @@ def run(
         requests = cluster.request_counts()
         op.dump_profile()
         op.kill()
+        if dump_to is not None:  # the finished study, for `operator_restart.py --dump`
+            found = {kind: cluster.list(kind, group=g) for kind, g in KINDS}
+            dump_to.write_text(json.dumps(found))
         # Restart: more budget, a fresh operator, time until it creates the next trial.
         study = cluster.get("studies", name, group=GROUP)
         assert study is not None
@@ -291,6 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument(
             "--timeout", type=float, default=3000.0, help="give up after this many seconds"
         )
+        p.add_argument(
+            "--dump-to",
+            type=Path,
+            default=None,
+            help="write the finished study's objects here (for operator_restart.py --dump)",
+        )
 
     args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
     trials = args.trials or (20 if args.quick else 1000)
@@ -304,6 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.objectives,
                 args.operator_tree,
                 args.profile,
+                args.dump_to,
             )
         except (TimeoutError, RuntimeError) as error:
             tail = (Path(tmp) / "operator.log").read_text(errors="replace")[-3000:]

@@ -89,6 +89,13 @@ def operator_settings(ctx: Context) -> kopf.OperatorSettings:
     # connection errors after these delays; kopf's default starts at 1 s, and gives up
     # after about as long (54 s) as these do.
     settings.networking.error_backoffs = (0.2, 0.5, 1, 2, 3, 5, 8, 13, 21)
+    # Pods and workloads are watched only if they carry the study label (the handlers'
+    # own filters), asked of the API server: the other pods of the namespaces, which kopf
+    # would list and keep a memory of each, never reach the operator.
+    settings.watching.label_selectors[PODS] = STUDY_LABEL
+    for (api_version, _kind), plural in ctx.settings.workload_resources.items():
+        group, _, version = api_version.rpartition("/")
+        settings.watching.label_selectors[group, version, plural] = f"{STUDY_LABEL},{TRIAL_LABEL}"
     return settings
 
 
