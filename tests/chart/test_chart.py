@@ -17,7 +17,12 @@ from tradeoff.cli import build_parser
 from tradeoff.economics import REGION_GRAMS_PER_KWH, EconomicsConfig, intensity_from_json
 from tradeoff.kube import command
 from tradeoff.kube.artifact_storage import ArtifactBucket
-from tradeoff.kube.settings import economics_from_json, settings_from, trial_policy_from
+from tradeoff.kube.settings import (
+    SettingsError,
+    economics_from_json,
+    settings_from,
+    trial_policy_from,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "tradeoff"
@@ -818,3 +823,18 @@ def test_carbon_intensity_service_settings_reach_the_operator(chart: helm.Chart)
             name=RELEASE,
             namespace=NAMESPACE,
         )
+
+
+@pytest.mark.parametrize(("value", "deletes"), [(None, False), (False, False), (True, True)])
+def test_ended_pods_are_deleted_only_if_asked(
+    chart: helm.Chart, value: bool | None, deletes: bool
+) -> None:
+    values = {} if value is None else {"operator": {"deleteEndedPods": value}}
+    env = deployment(render(chart, values))["spec"]["template"]["spec"]["containers"][0]["env"]
+    given = {e["name"]: e.get("value", "") for e in env}
+    assert settings_from(namespaces=["a"], env=given).delete_ended_pods is deletes
+
+
+def test_a_bad_delete_ended_pods_setting_is_named() -> None:
+    with pytest.raises(SettingsError, match="TRADEOFF_DELETE_ENDED_PODS: expected true or false"):
+        settings_from(namespaces=["a"], env={"TRADEOFF_DELETE_ENDED_PODS": "sometimes"})

@@ -16,6 +16,7 @@ with each failure in a row up to `MAX_RETRY_DELAY`, and never sooner than the se
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -28,6 +29,7 @@ from tradeoff.api.trial import FINISHED_STATES, STUDY_LABEL, TRIAL_LABEL
 from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.kube.cache import plain
 from tradeoff.kube.drivers import MAX_RETRY_DELAY, TrialDrivers, retry_delay
+from tradeoff.kube.ended_pods import EndedPods
 from tradeoff.kube.insight_jobs import InsightJobs
 from tradeoff.kube.ownership import controller_of
 from tradeoff.kube.studies import Context, reconcile_study
@@ -150,6 +152,16 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
             first = str(error).splitlines()[0] if str(error) else error.__class__.__name__
             log.warning("%s/%s: pass failed: %s", namespace, name, first[:300])
 
+    ended = EndedPods() if ctx.settings.delete_ended_pods else None
+
+    async def delete_ended(namespace: str, names: list[str]) -> None:
+        """Delete ended pods whose trials' ends are recorded; a failure leaves them."""
+        for pod in names:
+            try:
+                await asyncio.to_thread(ctx.kube.delete_pod, namespace, pod, 0)
+            except (ApiException, HTTPError, OSError) as error:
+                log.warning("%s/%s: the ended pod stays: %s", namespace, pod, error)
+
     @kopf.on.event(*TRIALS, id="trial-seen", registry=registry)
     async def trial_seen(
         type: str | None, body: Any, namespace: str | None, name: str, **_: Any
@@ -160,6 +172,8 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
             drivers.trial_deleted(namespace or "", name)
         else:
             drivers.trial(body, runnable(body))
+        if ended is not None:
+            await delete_ended(namespace or "", ended.trial(body, deleted=gone))
 
     @kopf.on.event(*PODS, labels={STUDY_LABEL: kopf.PRESENT}, id="pod-seen", registry=registry)
     async def pod_seen(
@@ -173,6 +187,8 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
             drivers.pod(namespace or "", trial)
         elif trial:  # a pod a trial's workload made: its driver reads the pods itself
             drivers.pod(namespace or "", trial)
+        if ended is not None:
+            await delete_ended(namespace or "", ended.pod(body, deleted=gone))
 
     async def workload_seen(namespace: str | None, labels: Any, **_: Any) -> None:
         """An event of a trial's workload (its conditions say when it ends): wake its driver."""

@@ -61,6 +61,10 @@ class Settings:
     (``TRADEOFF_TRIAL_WORKERS``): a step waits on the API only, never on a pod."""
     pending_timeout: float = 300.0
     """Seconds a pod may keep failing to pull its image before its attempt fails."""
+    delete_ended_pods: bool = False
+    """Delete a trial's pods once its end is recorded (``TRADEOFF_DELETE_ENDED_PODS``):
+    a large study then leaves no pod per trial for the API server to keep and a restarted
+    operator to list, but `kubectl logs` of a finished trial finds nothing."""
     trial_policy: TrialPolicy = field(default_factory=TrialPolicy)
     """What trial pods may ask for: a Pod Security Standard level and ServiceAccounts."""
     workload_resources: Mapping[tuple[str, str], str] = field(default_factory=dict)

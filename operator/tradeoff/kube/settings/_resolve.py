@@ -17,7 +17,7 @@ from tradeoff.kube.settings._crash import parse_crash_at
 from tradeoff.kube.settings._economics import load_economics_config
 from tradeoff.kube.settings._model import LOCAL_ADDRESS, Settings, SettingsError
 from tradeoff.kube.settings._trial_policy import trial_policy_from, workload_kinds
-from tradeoff.kube.settings._values import address, count, port, seconds
+from tradeoff.kube.settings._values import address, count, flag, port, seconds
 
 
 def settings_from(
@@ -89,6 +89,9 @@ def settings_from(
         crash_at=parse_crash_at(env.get("TRADEOFF_CRASH_AT", "")),
         signing_key_secret=env.get("TRADEOFF_SIGNING_KEY_SECRET") or "tradeoff-signing-key",
         own_namespace=env.get("POD_NAMESPACE") or None,
+        delete_ended_pods=flag(
+            env.get("TRADEOFF_DELETE_ENDED_PODS", ""), "TRADEOFF_DELETE_ENDED_PODS"
+        ),
     )
     if priority is not None:
         settings = replace(settings, priority=priority)

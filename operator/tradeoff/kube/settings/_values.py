@@ -45,3 +45,13 @@ def seconds(text: str, name: str) -> float:
     if not value > 0:
         raise SettingsError(f"{name}: must be greater than 0, got {text}")
     return value
+
+
+def flag(text: str, name: str) -> bool:
+    """A yes/no setting: true/false (also 1/0, yes/no); empty means no."""
+    value = text.strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name}: expected true or false, got {text!r}")
