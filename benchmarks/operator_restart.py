@@ -94,13 +94,15 @@ def raise_budget(cluster: Any, name: str, to: int) -> None:
     cluster.apply(study)
 
 
-def restart(cluster: Any, name: str, number: int, tree: str, workdir: Path) -> dict[str, Any]:
+def restart(
+    cluster: Any, name: str, number: int, tree: str, workdir: Path, overrides: dict[str, str]
+) -> dict[str, Any]:
     """Start the operator of `tree`; time it until it creates trial `number`."""
     env = cluster.env()
     root = Path(tree).resolve()
     env["PYTHONPATH"] = f"{root / 'operator'}{os.pathsep}{root}"
     log = workdir / f"operator-{number}.log"
-    op = scale.OperatorProcess(env, log)
+    op = scale.OperatorProcess(env, log, overrides)
     try:
         took = scale.wait(lambda: scale.trial_exists(cluster, name, number), 600, 0.05)
         after_watching = scale.seconds_since_watching(log, time.time())
@@ -128,6 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--trees", nargs="+", required=True, help="operator checkouts to compare")
         p.add_argument("--rounds", type=int, default=2, help="restarts of each tree")
         p.add_argument("--name", default=NAME, help=f"results file name (default {NAME})")
+        p.add_argument(
+            "--env",
+            type=scale.env_pair,
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="an environment variable for the operator, e.g. TRADEOFF_DELETE_ENDED_PODS=true",
+        )
 
     args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
     from tests.cluster.harness import Cluster
@@ -145,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for tree in args.trees:
                 number = trials + len(runs)
                 raise_budget(cluster, name, number + 1)
-                run = restart(cluster, name, number, tree, Path(tmp))
+                run = restart(cluster, name, number, tree, Path(tmp), dict(args.env))
                 print(json.dumps(run), flush=True)
                 runs.append(run)
     c.print_table(
@@ -164,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for r in runs
         ],
     )
-    c.write_results(args.out, args.name, {"trials": trials, "runs": runs})
+    c.write_results(args.out, args.name, {"trials": trials, "env": dict(args.env), "runs": runs})
     return 0
 
 

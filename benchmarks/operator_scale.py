@@ -124,6 +124,14 @@ class OperatorProcess:
         self._log.close()
 
 
+def env_pair(text: str) -> tuple[str, str]:
+    """NAME=VALUE from the command line."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise ValueError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
 def counts(cluster: Any, name: str) -> dict[str, int]:
     found = cluster.get("studies", name, group=GROUP) or {}
     return ((found.get("status") or {}).get("trials")) or {}
@@ -174,6 +182,7 @@ def run(
     operator_path: str | None = None,
     profile: Path | None = None,
     dump_to: Path | None = None,
+    operator_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     from tests.cluster.harness import Cluster
 
@@ -186,7 +195,7 @@ def run(
         if operator_path:  # another checkout's operator (say, main's, side by side)
             tree = Path(operator_path).resolve()
             env["PYTHONPATH"] = f"{tree / 'operator'}{os.pathsep}{tree}"
-        op = OperatorProcess(env, log, profile=profile)
+        op = OperatorProcess(env, log, overrides=operator_env, profile=profile)
         cluster.apply(manifest(name, trials, parallelism, objectives))
         first = wait(lambda: trial_exists(cluster, name, 0), 120)
         started = time.perf_counter()
@@ -231,7 +240,7 @@ def run(
         study["spec"]["budget"]["maxTrials"] = trials + 5
         study["metadata"].pop("resourceVersion", None)
         cluster.apply(study)
-        op2 = OperatorProcess(env, log)
+        op2 = OperatorProcess(env, log, overrides=operator_env)
         resume = wait(lambda: trial_exists(cluster, name, trials), 600, interval=0.05)
         resume_after_watching = seconds_since_watching(log, time.time())
         rss_after_restart = op2.rss_mib()[0]
@@ -284,6 +293,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         p.add_argument("--name", default=NAME, help=f"results file name (default {NAME})")
         p.add_argument(
+            "--env",
+            type=env_pair,
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="an environment variable for the operator, e.g. TRADEOFF_DELETE_ENDED_PODS=true",
+        )
+        p.add_argument(
             "--operator-tree",
             default=None,
             help="run the operator of another checkout (its root folder), say main's",
@@ -317,6 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.operator_tree,
                 args.profile,
                 args.dump_to,
+                dict(args.env),
             )
         except (TimeoutError, RuntimeError) as error:
             tail = (Path(tmp) / "operator.log").read_text(errors="replace")[-3000:]
@@ -354,6 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "requests by kind:", ", ".join(f"{k}: {v}" for k, v in result["requests_by_kind"].items())
     )
     tree = {"operator_tree": args.operator_tree} if args.operator_tree else {}
+    tree |= {"operator_env": dict(args.env)} if args.env else {}
     c.write_results(args.out, args.name, {"pid": os.getpid(), **tree, **result})
     return 0
 

@@ -117,12 +117,15 @@ def test_finished_and_invalid_studies_rest_until_their_spec_changes(
 
 
 def test_pods_and_workloads_are_watched_by_the_api_servers_label_selector() -> None:
-    """Pods without the study label (the namespace's other work) never reach kopf."""
+    """Pods without the study label (the namespace's other work) never reach kopf, and
+    kopf lists what it watches a page at a time."""
     from kopf._cogs.structs.references import Resource
 
     kinds = {("batch/v1", "Job"): "jobs"}
     ctx = Context(kube=None, settings=Settings(workload_resources=kinds))  # type: ignore[arg-type]
-    selectors = handlers.operator_settings(ctx).watching.label_selectors
+    watching = handlers.operator_settings(ctx).watching
+    assert watching.chunk_size == 500  # kopf's initial listings, a page at a time
+    selectors = watching.label_selectors
     pods = Resource("", "v1", "pods", kind="Pod", namespaced=True)
     jobs = Resource("batch", "v1", "jobs", kind="Job", namespaced=True)
     trials = Resource("tradeoff.dev", "v1alpha1", "trials", kind="Trial", namespaced=True)

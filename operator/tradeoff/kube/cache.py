@@ -179,16 +179,28 @@ class Store:
     def prime(
         self, key: Key, trials: Iterable[Obj], pods: Iterable[Obj], version: str = ""
     ) -> None:
-        """What a listing of the Study's Trials (at resourceVersion `version`) and running
-        pods found. A Trial kept but not listed was deleted while a watch was down (kopf
-        lists again without saying what went): it is dropped unless it is newer than the
-        listing, so a resync never loses a Trial created since."""
-        listed = list(trials)
-        for obj in listed:
-            self.trial(obj)
+        """What one listing of the Study's Trials (at resourceVersion `version`) and
+        running pods found (`prime_pages` with one page)."""
+        self.prime_pages(key, [(list(trials), version)], pods)
+
+    def prime_pages(
+        self, key: Key, pages: Iterable[tuple[list[Obj], str]], pods: Iterable[Obj]
+    ) -> None:
+        """What a listing of the Study's Trials, page by page (each with the listing's
+        resourceVersion), and of its running pods found. A Trial kept but not listed was
+        deleted while a watch was down (kopf lists again without saying what went): it is
+        dropped unless it is newer than the listing, so a resync never loses a Trial
+        created since. Each page is let go once kept, so the listing's bodies are never
+        all in memory at once."""
+        seen: set[str] = set()
+        version = ""
+        for page, at in pages:
+            version = at
+            for obj in page:
+                self.trial(obj)
+                seen.add(str((obj.get("metadata") or {}).get("uid", "")))
         for pod in pods:
             self.pod(pod)
-        seen = {str((obj.get("metadata") or {}).get("uid", "")) for obj in listed}
         with self._guard:
             kept = self._trials.setdefault(key, {})
             for uid, entry in list(kept.items()):
