@@ -15,7 +15,6 @@ from tests.e2e.helpers import Operator, apply, study_manifest, trials, wait_stud
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 INSTANT = "tradeoff-harness-instant"
-STUDY = "tradeoff.dev/study"
 
 
 def instant_study(name: str, max_trials: int) -> dict[str, object]:
@@ -47,28 +46,3 @@ def test_a_study_lists_its_trials_once_and_costs_at_most_ten_requests_a_trial(
     assert requests[("get", "nodes")] <= 2
     per_trial = sum(requests.values()) / count
     assert per_trial <= 10.0, f"{per_trial:.1f} requests per trial: {requests.most_common(8)}"
-
-
-def test_a_studys_trials_are_listed_page_by_page_at_one_resource_version(
-    cluster: Cluster,
-) -> None:
-    """The first pass over a study reads its Trials a page at a time (`Kube.trial_pages`)."""
-    from tradeoff.kube.client import Kube
-
-    for number in range(7):
-        cluster.apply(
-            {
-                "apiVersion": "tradeoff.dev/v1alpha1",
-                "kind": "Trial",
-                "metadata": {"name": f"paged-{number:04d}", "labels": {STUDY: "paged"}},
-                "spec": {"study": "paged", "number": number, "parameters": {"x": 0.5}},
-            }
-        )
-    kube = Kube(cluster.client())
-    pages = list(kube.trial_pages(cluster.namespace, "paged", limit=3))
-    assert [len(items) for items, _ in pages] == [3, 3, 1]
-    assert len({version for _, version in pages}) == 1
-    names = [t["metadata"]["name"] for items, _ in pages for t in items]
-    assert names == [f"paged-{n:04d}" for n in range(7)]
-    listed, version = kube.list_trials_at(cluster.namespace, "paged")
-    assert [t["metadata"]["name"] for t in listed] == names and version == pages[0][1]

@@ -140,17 +140,3 @@ def test_a_driver_is_woken_by_its_pods_events_only() -> None:
     assert watch.latest("ns", "p") is None
     watch.drop("ns", "p")
     assert not watch.expected("ns", "p")
-
-
-def test_a_paged_listing_primes_as_one_listing_does() -> None:
-    """Pages of one snapshot: what none of them holds is dropped (unless newer), as with
-    one page."""
-    store = Store()
-    store.prime(KEY, [trial_obj(n, str(10 + n)) for n in range(1, 5)], [], "14")
-    store.trial(trial_obj(9, "31"))  # created after the listing below was taken
-    pages = iter([([trial_obj(1, "11"), trial_obj(2, "22")], "30"), ([trial_obj(4, "14")], "30")])
-    store.prime_pages(KEY, pages, [pod("Running")])
-    names = sorted(e.name for e in store.trials(KEY))
-    assert names == ["demo-0001", "demo-0002", "demo-0004", "demo-0009"]  # 3 went meanwhile
-    assert next(iter(pages), None) is None  # every page was read
-    assert [p.name for p in store.active_pods(KEY)] == ["demo-0001-a2"]

@@ -6,7 +6,8 @@ instead of listing and parsing them. The first pass over a Study after the opera
 starts lists them (`prime`), so no pass ever sees part of them, and so does a pass every
 five minutes after (a resync: kopf's watch, restarted after an outage, does not report
 what was deleted meanwhile); events before or after a listing are merged by
-resourceVersion, the newer wins. What the operator writes
+resourceVersion, the newer wins. Equal parts of the records are kept once
+(`shared_parts`). What the operator writes
 itself (a created Trial, a status it patched) goes in from the API's answer at once, so a
 pass right after a trial ended sees it ended although the watch lags the write.
 
@@ -179,28 +180,16 @@ class Store:
     def prime(
         self, key: Key, trials: Iterable[Obj], pods: Iterable[Obj], version: str = ""
     ) -> None:
-        """What one listing of the Study's Trials (at resourceVersion `version`) and
-        running pods found (`prime_pages` with one page)."""
-        self.prime_pages(key, [(list(trials), version)], pods)
-
-    def prime_pages(
-        self, key: Key, pages: Iterable[tuple[list[Obj], str]], pods: Iterable[Obj]
-    ) -> None:
-        """What a listing of the Study's Trials, page by page (each with the listing's
-        resourceVersion), and of its running pods found. A Trial kept but not listed was
-        deleted while a watch was down (kopf lists again without saying what went): it is
-        dropped unless it is newer than the listing, so a resync never loses a Trial
-        created since. Each page is let go once kept, so the listing's bodies are never
-        all in memory at once."""
-        seen: set[str] = set()
-        version = ""
-        for page, at in pages:
-            version = at
-            for obj in page:
-                self.trial(obj)
-                seen.add(str((obj.get("metadata") or {}).get("uid", "")))
+        """What a listing of the Study's Trials (at resourceVersion `version`) and running
+        pods found. A Trial kept but not listed was deleted while a watch was down (kopf
+        lists again without saying what went): it is dropped unless it is newer than the
+        listing, so a resync never loses a Trial created since."""
+        listed = list(trials)
+        for obj in listed:
+            self.trial(obj)
         for pod in pods:
             self.pod(pod)
+        seen = {str((obj.get("metadata") or {}).get("uid", "")) for obj in listed}
         with self._guard:
             kept = self._trials.setdefault(key, {})
             for uid, entry in list(kept.items()):

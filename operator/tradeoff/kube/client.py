@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +22,6 @@ from tradeoff.api.trial import STUDY_LABEL
 Obj = dict[str, Any]
 COMPONENT = "tradeoff-operator"
 REQUEST_TIMEOUT = 30.0
-TRIAL_PAGE = 500
-"""Trials a page of a paged listing holds (`Kube.trial_pages`)."""
 """Seconds any single request may take (log streams excepted): a hung call becomes an error."""
 LOG_READ_TIMEOUT = 60.0
 """Seconds a followed log may stay silent before its stream ends (the follower re-opens it)."""
@@ -106,34 +103,16 @@ class Kube:
 
     def list_trials_at(self, namespace: str, study: str) -> tuple[list[Obj], str]:
         """The Study's Trials and the listing's resourceVersion."""
-        items: list[Obj] = []
-        version = ""
-        for page, at in self.trial_pages(namespace, study, limit=None):
-            items, version = items + page, at
-        return items, version
-
-    def trial_pages(
-        self, namespace: str, study: str, limit: int | None = TRIAL_PAGE
-    ) -> Iterator[tuple[list[Obj], str]]:
-        """The Study's Trials a page at a time, each with the listing's resourceVersion
-        (one snapshot for all pages), so a study's Trials are never all in memory at once."""
-        token: str | None = None
-        while True:
-            paging = {"limit": limit, "_continue": token} if limit else {}
-            listed = self.custom.list_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                namespace,
-                "trials",
-                label_selector=f"{STUDY_LABEL}={study}",
-                _request_timeout=REQUEST_TIMEOUT,
-                **{k: v for k, v in paging.items() if v},
-            )
-            meta = listed.get("metadata") or {}
-            yield listed.get("items") or [], str(meta.get("resourceVersion") or "")
-            token = meta.get("continue")
-            if not (limit and token):
-                return
+        listed = self.custom.list_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            "trials",
+            label_selector=f"{STUDY_LABEL}={study}",
+            _request_timeout=REQUEST_TIMEOUT,
+        )
+        items: list[Obj] = listed.get("items") or []
+        return items, str((listed.get("metadata") or {}).get("resourceVersion") or "")
 
     def list_trials(self, namespace: str, study: str) -> list[Obj]:
         return self.list_trials_at(namespace, study)[0]

@@ -28,7 +28,6 @@ from tradeoff.api.study import GROUP, VERSION
 from tradeoff.api.trial import FINISHED_STATES, STUDY_LABEL, TRIAL_LABEL
 from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.kube.cache import plain
-from tradeoff.kube.client import TRIAL_PAGE
 from tradeoff.kube.drivers import MAX_RETRY_DELAY, TrialDrivers, retry_delay
 from tradeoff.kube.ended_pods import EndedPods
 from tradeoff.kube.insight_jobs import InsightJobs
@@ -40,6 +39,8 @@ TRIALS = (GROUP, VERSION, "trials")
 PODS = ("", "v1", "pods")
 ANNOTATION_PREFIX = "tradeoff.dev"
 __all__ = ["MAX_RETRY_DELAY", "TIMER_TICK", "operator_settings", "register", "retry_delay"]
+LIST_PAGE = 500
+"""Objects a page of kopf's initial listings holds."""
 TIMER_TICK = 1.0
 """Seconds between the study timer's looks at an open Study: it passes when a pass is
 due (`Context.due`), so a request a failed pass left is served within about this."""
@@ -89,7 +90,7 @@ def operator_settings(ctx: Context) -> kopf.OperatorSettings:
     settings.watching.server_timeout = 300
     # kopf's initial listings (at every start) a page at a time: a restart on a study of
     # 10,000 Trials held the whole list's text and objects at once (75 MiB of RSS).
-    settings.watching.chunk_size = TRIAL_PAGE
+    settings.watching.chunk_size = LIST_PAGE
     settings.networking.request_timeout = 60
     # kopf's own requests (watches, its patches, peering): retried on 5xx/429 and
     # connection errors after these delays; kopf's default starts at 1 s, and gives up

@@ -1,12 +1,14 @@
 """Parts of the Trial records the watch store keeps, shared between records.
 
 A study's records are mostly alike, and each is kept for the operator's whole life, so
-equal parts are kept once: the economics' `sources` (about 2 KiB a record) and pydantic's
+equal parts are kept once: the economics' `sources` (about 2 KiB a record), pydantic's
 per-model set of the fields a manifest set (`__pydantic_fields_set__`: six sets of 216-728
-bytes a record, the same for every record written by the same operator). Records are never
-changed in place (a pass builds new ones), and the operator never dumps them with
-`exclude_unset`, the only reader of the fields sets. Each table is bounded, so a study
-whose records all differ costs what it did before, not more.
+bytes a record, the same for every record written by the same operator), the owner
+references, and short strings that recur (keys, reasons, label values: `sys.intern`).
+A finished trial's record and metadata took 11.0 KiB, 5.1 KiB so (`tracemalloc`).
+Records are never changed in place (a pass builds new ones), and the operator never
+dumps them with `exclude_unset`, the only reader of the fields sets. Each table is
+bounded, so a study whose records all differ costs what it did before, not more.
 """
 
 from __future__ import annotations

@@ -150,8 +150,9 @@ class Context:
         with self._reading(key):  # a pass and a pruning driver at once: one listing
             listed = self.store.listed_since(key)
             if listed is None or time.monotonic() - listed > RESYNC:
-                pages = self.kube.trial_pages(namespace, study)  # read as they are kept
-                self.store.prime_pages(key, pages, self.kube.list_pods(namespace, study, True))
+                trials, version = self.kube.list_trials_at(namespace, study)
+                pods = self.kube.list_pods(namespace, study, running=True)
+                self.store.prime(key, trials, pods, version)
         records: list[Trial] = []
         others: list[Obj] = []
         for entry in self.store.trials(key):
