@@ -6,12 +6,15 @@ line), so what is counted is the operator's own requests.
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tests.cluster.harness import Cluster
-from tests.e2e.helpers import Operator, apply, study_manifest, trials, wait_study
+from tests.e2e.helpers import REPO, Operator, apply, study_manifest, trials, wait_study
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 INSTANT = "tradeoff-harness-instant"
@@ -46,3 +49,23 @@ def test_a_study_lists_its_trials_once_and_costs_at_most_ten_requests_a_trial(
     assert requests[("get", "nodes")] <= 2
     per_trial = sum(requests.values()) / count
     assert per_trial <= 10.0, f"{per_trial:.1f} requests per trial: {requests.most_common(8)}"
+
+
+def test_the_restart_benchmark_times_each_tree_on_a_finished_run(tmp_path: Path) -> None:
+    """`operator_scale.py --dump-to` then `operator_restart.py` on it (a small run)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import operator_restart
+        import operator_scale
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    dump = tmp_path / "run.json"
+    work = tmp_path / "scale"
+    work.mkdir()
+    operator_scale.run(6, 3, 120, work, dump_to=dump)
+    found = json.loads(dump.read_text())
+    assert len(found["trials"]) == 6 and len(found["pods"]) == 6
+    args = ["--dump", str(dump), "--trees", str(REPO), "--rounds", "1", "--out", str(tmp_path)]
+    assert operator_restart.main(args) == 0
+    (run,) = json.loads((tmp_path / "operator_restart.json").read_text())["runs"]
+    assert run["next_trial"] == 6 and run["seconds_from_start"] > 0 and run["rss_mib_then"] > 50

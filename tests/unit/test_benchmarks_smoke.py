@@ -70,6 +70,7 @@ def test_benchmark_list_is_complete() -> None:
     scripts.discard("operator_scale")  # needs the API emulator and the operator: not a quick run
     scripts.discard("operator_memory")  # its small run is tests/e2e/test_operator_memory.py
     scripts.discard("operator_faults")  # its small runs are tests/e2e/test_operator_faults.py
+    scripts.discard("operator_restart")  # its small run is in tests/e2e/test_operator_scale.py
     # Runs the whole quickstart; its small check is tests/integration/test_quickstart_tradeoff.py.
     scripts.discard("quickstart_spread")
     assert scripts == set(QUICK), "every benchmark needs a --quick smoke test here"
