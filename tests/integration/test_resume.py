@@ -236,6 +236,11 @@ def test_children_of_a_killed_run_are_stopped_before_their_trials_rerun(tmp_path
     run = _start(tmp_path, SLOW_MANIFEST, env)
     try:
         _wait(lambda: len(_runs(tmp_path)) == 2, "both trials to start")
+        journal = tmp_path / "w" / "attempts" / "children.jsonl"
+        _wait(
+            lambda: journal.exists() and len(journal.read_bytes().splitlines()) == 2,
+            "both children journalled",
+        )
         run.send_signal(signal.SIGKILL)
         run.communicate(timeout=30)
     finally:
@@ -273,7 +278,8 @@ def test_children_of_a_killed_run_are_stopped_before_their_trials_rerun(tmp_path
     # uses up no retry.
     assert all(r["status"]["attempts"] == 2 for r in records.values())
     assert all(r["status"]["failures"] == 0 for r in records.values())
-    assert not list((tmp_path / "w" / "attempts" / "running").glob("*.json"))
+    journal = tmp_path / "w" / "attempts" / "children.jsonl"
+    assert not journal.exists() or journal.read_bytes() == b"", "no child left journalled"
 
 
 CANCELLED = """

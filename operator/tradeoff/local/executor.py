@@ -11,7 +11,7 @@ on the runner's queue: an ``Intermediate`` per new intermediate value as it arri
 one ``AttemptResult`` once the child has exited and closed its output (exit status, CPU
 time from ``wait4``, final metrics with the termination-log summary applied). The runner
 calls ``fire_timers`` to enforce deadlines (SIGTERM, then SIGKILL after a grace period).
-Running children are recorded (``ChildRecords``) in the scratch folder, so a run started
+Running children are journalled (``ChildRecords``) in the scratch folder, so a run started
 after this one was killed can stop them (``stop_leftovers``).
 """
 
@@ -74,7 +74,8 @@ class LocalExecutor:
         self._warned: set[str] = set()
         self._own_scratch = scratch_dir is None
         self._tmp = scratch_dir or Path(tempfile.mkdtemp(prefix="tradeoff-"))
-        self.children = ChildRecords(self._tmp / "running")
+        self.children = ChildRecords(self._tmp / "children.jsonl", legacy=self._tmp / "running")
+        self._scratch_made = False
 
     @property
     def running(self) -> list[str]:
@@ -89,6 +90,7 @@ class LocalExecutor:
     def close(self) -> None:
         """Remove the temporary files (call once nothing runs any more)."""
         self._selector.close()
+        self.children.close()
         for fd in (self._wake_read, self._wake_write):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -136,7 +138,9 @@ class LocalExecutor:
         termination_log = self._tmp / f"{trial}.{attempt}.termination-log"
         saves = self.artifacts_dir / trial if self.artifacts_dir is not None else None
         try:
-            self._tmp.mkdir(parents=True, exist_ok=True)
+            if not self._scratch_made:
+                self._tmp.mkdir(parents=True, exist_ok=True)
+                self._scratch_made = True
             termination_log.unlink(missing_ok=True)
             argv = command_line(container)
             env = self.environment(container, termination_log)
