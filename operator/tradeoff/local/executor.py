@@ -66,6 +66,7 @@ class LocalExecutor:
         self.cwd = cwd
         self._running: dict[str, Attempt] = {}
         self._base_env = dict(os.environ)  # read once: each copy of os.environ costs 0.4 ms
+        self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)  # every child's stdin
         self._selector = selectors.DefaultSelector()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
@@ -91,7 +92,9 @@ class LocalExecutor:
         """Remove the temporary files (call once nothing runs any more)."""
         self._selector.close()
         self.children.close()
-        for fd in (self._wake_read, self._wake_write):
+        for running in self._running.values():
+            running.close()
+        for fd in (self._wake_read, self._wake_write, self._devnull):
             with contextlib.suppress(OSError):
                 os.close(fd)
         if self._own_scratch:
@@ -147,25 +150,21 @@ class LocalExecutor:
             if saves is not None:
                 artifacts.prepare(saves)
                 env[ENV_ARTIFACTS] = str(saves)
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=self.cwd,
-                start_new_session=True,  # Ctrl-C reaches tradeoff only; it stops the group
-            )
+            streams, process = self._spawn(argv, env)
         except (ValueError, OSError) as exc:
             message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.events.put(AttemptResult(trial, attempt, None, 0.0, 0.0, {}, start_error=message))
             return
+        try:  # first: the journal names the child before anything else can fail or wait
+            self.children.record(trial, attempt, process.pid)
+        except OSError as exc:
+            self._warn_once("record", f"cannot record running trials in {self._tmp}: {exc}")
 
         def on_step(metric: str, step: int, value: float) -> None:
             self.events.put(Intermediate(trial, attempt, metric, step, value))
 
         output = TrialOutput(self.spec.trial_template.metrics.format, series=(), on_step=on_step)
-        running = Attempt(trial, attempt, process, output, termination_log)
+        running = Attempt(trial, attempt, process, output, termination_log, streams)
         if saves is not None and self.artifacts_dir is not None:
             running.artifacts = (saves, self.artifacts_dir.parent)
         running.open_log(self.logs_dir / f"{trial}.log")
@@ -173,11 +172,33 @@ class LocalExecutor:
         if deadline is not None:
             running.deadline = running.started + deadline
         self._running[trial] = running
-        try:
-            self.children.record(trial, attempt, process.pid)
-        except OSError as exc:
-            self._warn_once("record", f"cannot record running trials in {self._tmp}: {exc}")
         self._follow(running)
+
+    def _spawn(
+        self, argv: list[str], env: dict[str, str]
+    ) -> tuple[tuple[int, int], subprocess.Popen[bytes]]:
+        """Start the child with its stdout and stderr on pipes of our own (no file objects
+        around them: the selector reads the raw ends); (the read ends, the process)."""
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=self._devnull,
+                stdout=out_write,
+                stderr=err_write,
+                env=env,
+                cwd=self.cwd,
+                start_new_session=True,  # Ctrl-C reaches tradeoff only; it stops the group
+            )
+        except BaseException:
+            os.close(out_read)
+            os.close(err_read)
+            raise
+        finally:
+            os.close(out_write)
+            os.close(err_write)
+        return (out_read, err_read), process
 
     # -- stopping ----------------------------------------------------------------------
 
