@@ -66,6 +66,8 @@ class LocalExecutor:
         self.cwd = cwd
         self._running: dict[str, Attempt] = {}
         self._base_env = dict(os.environ)  # read once: each copy of os.environ costs 0.4 ms
+        self._base_environb = {os.fsencode(k): os.fsencode(v) for k, v in self._base_env.items()}
+        """The same, encoded once (``Popen`` encodes every str of an env on every start)."""
         self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)  # every child's stdin
         self._selector = selectors.DefaultSelector()
         self._wake_read, self._wake_write = os.pipe()
@@ -107,17 +109,17 @@ class LocalExecutor:
 
     # -- starting ----------------------------------------------------------------------
 
-    def environment(self, container: dict[str, Any], termination_log: Path) -> dict[str, str]:
+    def environment(self, container: dict[str, Any], termination_log: Path) -> dict[bytes, bytes]:
         """The caller's environment (as it was when the executor was made) plus the
-        container's env values (PYTHONPATH extended), without a bucket folder."""
-        env = dict(self._base_env)
+        container's env values (PYTHONPATH extended), without a bucket folder; encoded."""
+        env = dict(self._base_environb)
         for item in container.get("env") or []:
             name = str(item.get("name", ""))
             if "value" in item:
                 value = str(item["value"])
                 if name == "PYTHONPATH" and self._base_env.get("PYTHONPATH"):
                     value = value + os.pathsep + self._base_env["PYTHONPATH"]
-                env[name] = value
+                env[os.fsencode(name)] = os.fsencode(value)
             elif "valueFrom" in item:
                 self._warn_once(
                     f"valueFrom:{name}",
@@ -125,10 +127,10 @@ class LocalExecutor:
                 )
         if container.get("envFrom"):
             self._warn_once("envFrom", "envFrom is not supported in local mode; ignored")
-        env[ENV_TERMINATION_LOG] = str(termination_log)
+        env[ENV_TERMINATION_LOG.encode()] = os.fsencode(termination_log)
         # Local mode keeps artifacts under the workdir: a bucket folder (a cluster's) from
         # the caller's shell or the template would send them elsewhere, unrecorded.
-        env.pop(ENV_ARTIFACTS_S3_URL, None)
+        env.pop(ENV_ARTIFACTS_S3_URL.encode(), None)
         return env
 
     def start(self, trial: str, attempt: int, pod: dict[str, Any]) -> None:
@@ -149,7 +151,7 @@ class LocalExecutor:
             env = self.environment(container, termination_log)
             if saves is not None:
                 artifacts.prepare(saves)
-                env[ENV_ARTIFACTS] = str(saves)
+                env[ENV_ARTIFACTS.encode()] = os.fsencode(saves)
             streams, process = self._spawn(argv, env)
         except (ValueError, OSError) as exc:
             message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -175,7 +177,7 @@ class LocalExecutor:
         self._follow(running)
 
     def _spawn(
-        self, argv: list[str], env: dict[str, str]
+        self, argv: list[str], env: dict[bytes, bytes]
     ) -> tuple[tuple[int, int], subprocess.Popen[bytes]]:
         """Start the child with its stdout and stderr on pipes of our own (no file objects
         around them: the selector reads the raw ends); (the read ends, the process)."""
