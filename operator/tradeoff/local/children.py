@@ -1,6 +1,6 @@
 """The journal of running trial children, so a later run can stop what a killed run left.
 
-Trial children run in their own session (Ctrl-C reaches ``tradeoff run`` only), so after
+Trial children run in their own process group (Ctrl-C reaches ``tradeoff run`` only), so after
 ``kill -9`` of the run they keep running. The run appends a line to one journal per
 workdir (``attempts/children.jsonl``) as soon as a child has started, with its pid and
 start time (``/proc/<pid>/stat`` field 22, clock ticks since boot), and another when it

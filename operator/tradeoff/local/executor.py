@@ -191,7 +191,11 @@ class LocalExecutor:
                 stderr=err_write,
                 env=env,
                 cwd=self.cwd,
-                start_new_session=True,  # Ctrl-C reaches tradeoff only; it stops the group
+                # A process group of its own (Ctrl-C reaches tradeoff only; it stops the
+                # group), in tradeoff's session: a new session would also be a new
+                # scheduling group (autogroup), which waited 6-9 ms to run before its
+                # exec on a loaded machine, against under 1 ms (BENCHMARKS.md, 6 (c)).
+                process_group=0,
             )
         except BaseException:
             os.close(out_read)
