@@ -12,7 +12,7 @@ next run reads. The next run, holding the workdir lock, stops every child the jo
 names as started and not ended that still runs with the same start time (a pid reused by
 another process never matches) before it re-runs those trials. A line cut short (a crash
 of the machine mid-write) is skipped. A child that exits before its line is written
-needs no stopping; the window between ``fork`` and the line (microseconds) is the only
+needs no stopping; the moment between the child's start and its line is the only
 time a kill of the run leaves a child the journal does not name.
 """
 
