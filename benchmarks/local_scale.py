@@ -6,7 +6,10 @@ command with ``subprocess.run`` and parses the same metric lines, with the same 
 (TPE with the constant liar, as the engine builds it, or random). Each trial is an
 instant ``python -c`` printing two metric lines (``--trial python``, the interpreter's
 start is its whole cost) or a ``printf`` of them (``--trial printf``: next to nothing,
-so what is measured is the orchestration alone). Both
+so what is measured is the orchestration alone) or, with ``--trial timed``, a small C program
+(built with ``cc``) that prints them and appends when it started and ended (monotonic
+clock) to a file, from which the latency between one child's exit and the next child's
+start is measured on both sides at parallelism 1. Both
 sides run as fresh processes (interpreter start and imports included) inside a small
 wrapper that records ``getrusage`` of the process itself (the orchestrator) and of its
 reaped children (the trials); wall time is taken around the process. The sides alternate
@@ -29,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
+import numpy as np
 
 NAME = "local_scale"
 PRINTF = shutil.which("printf") or "/usr/bin/printf"
@@ -37,11 +41,67 @@ FORMAT = "a=%s\\nb=%s\\n"
 PYTHON_TRIAL = "import sys; x, y = sys.argv[1:3]; print(f'a={x}'); print(f'b={y}')"
 
 
+TIMED_TRIAL = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+int main(int argc, char **argv) {
+    double started = now();
+    if (argc < 3) return 2;
+    printf("a=%s\nb=%s\n", argv[1], argv[2]);
+    fflush(stdout);
+    const char *times = getenv("TRIAL_TIMES");
+    if (times) {
+        char line[64];
+        int fd = open(times, O_WRONLY | O_APPEND | O_CREAT, 0644);
+        int n = snprintf(line, sizeof line, "%.6f %.6f\n", started, now());
+        if (fd < 0 || write(fd, line, n) != n) return 3;
+        close(fd);
+    }
+    return 0;
+}
+"""
+"""The ``timed`` trial: the metric lines, then when it started and ended to $TRIAL_TIMES."""
+
+
+def _timed_trial() -> str:
+    """The ``timed`` trial's executable, built once per machine (in the temporary folder)."""
+    folder = Path(tempfile.gettempdir()) / "tradeoff-local-scale-timed"
+    binary = folder / f"trial-{abs(hash(TIMED_TRIAL)) % 10**8}"
+    if not binary.exists():
+        folder.mkdir(exist_ok=True)
+        source = folder / "trial.c"
+        source.write_text(TIMED_TRIAL, encoding="utf-8")
+        compiler = shutil.which("cc") or shutil.which("gcc")
+        if compiler is None:
+            raise SystemExit("--trial timed needs a C compiler (cc)")
+        subprocess.run([compiler, "-O2", "-o", str(binary), str(source)], check=True)
+    return str(binary)
+
+
 def trial_command(kind: str) -> list[str]:
     """The trial's argv before its two parameters."""
     if kind == "python":
         return [sys.executable, "-c", PYTHON_TRIAL]
+    if kind == "timed":
+        return [_timed_trial()]
     return [PRINTF, FORMAT.replace("\\n", "\n")]
+
+
+def exit_to_start_ms(times: Path) -> list[float]:
+    """Per pair of consecutive trials (one at a time): milliseconds from the end of one
+    to the start of the next, both as the trials themselves saw them."""
+    spans = sorted(
+        (float(a), float(b)) for a, b in (line.split() for line in times.read_text().splitlines())
+    )
+    return [1e3 * (spans[i + 1][0] - spans[i][1]) for i in range(len(spans) - 1)]
 
 
 WRAPPER = """
@@ -113,10 +173,13 @@ def manifest(trials: int, parallelism: int, sampler: str, trial: str) -> dict[st
 
 def _measure(argv: list[str], work: Path, tree: Path | None = None) -> dict[str, float]:
     """Wall, orchestrator CPU and trial CPU seconds of ``python argv`` (in the wrapper);
-    ``tree``: a checkout whose ``tradeoff`` to import instead of this one's."""
+    ``tree``: a checkout whose ``tradeoff`` to import instead of this one's. With timed
+    trials (which find $TRIAL_TIMES), the median and mean latency from one trial's exit
+    to the next one's start (``gap_ms``, ``gap_mean_ms``; meaningful one at a time)."""
     usage = work / "usage.json"
+    times = work / "trial-times.txt"
     command = [sys.executable, "-c", WRAPPER, str(usage), *argv]
-    env = dict(os.environ)
+    env = dict(os.environ, TRIAL_TIMES=str(times))
     if tree is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(tree / "operator"), str(tree)])
     started = time.perf_counter()
@@ -126,7 +189,11 @@ def _measure(argv: list[str], work: Path, tree: Path | None = None) -> dict[str,
         raise RuntimeError(f"{argv[:3]} exited {done.returncode}: {done.stderr.strip()[-800:]}")
     measured = json.loads(usage.read_text(encoding="utf-8"))
     own, kids = float(measured["self"]), float(measured["children"])
-    return {"wall": wall, "orchestrator_cpu": own, "trial_cpu": kids, "cpu": own + kids}
+    result = {"wall": wall, "orchestrator_cpu": own, "trial_cpu": kids, "cpu": own + kids}
+    if times.exists():
+        gaps = exit_to_start_ms(times)
+        result["gap_ms"], result["gap_mean_ms"] = float(np.median(gaps)), float(np.mean(gaps))
+    return result
 
 
 def run_tradeoff(
@@ -188,7 +255,9 @@ def compare(
         print(
             f"  {sampler} p{parallelism} #{i}: {shown}; load {os.getloadavg()[0]:.1f}", flush=True
         )
-    keys = ("wall", "cpu", "orchestrator_cpu", "trial_cpu")
+    keys = ["wall", "cpu", "orchestrator_cpu", "trial_cpu"]
+    if all("gap_ms" in r for side in sides for r in runs[side]):
+        keys += ["gap_ms", "gap_mean_ms"]
     result: dict[str, Any] = {
         "trials": trials,
         "parallelism": parallelism,
@@ -198,13 +267,24 @@ def compare(
         "load_average": os.getloadavg(),
     }
     for side in sides:
-        result[side] = {k: c.stats([r[k] for r in runs[side]]) for k in keys}
+        result[side] = {k: _spread([r[k] for r in runs[side]]) for k in keys}
         if side != "optuna":
             pairs = list(zip(runs[side], runs["optuna"], strict=True))
             result[f"{side}_ratio"] = {
-                k: c.stats([t[k] / o[k] for t, o in pairs]) for k in ("wall", "cpu")
+                k: _spread([t[k] / o[k] for t, o in pairs])
+                for k in ("wall", "cpu", "orchestrator_cpu")
             }
     return result
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    """Median, quartiles, count, and the least and greatest value."""
+    return {**c.stats(values), "min": min(values), "max": max(values)}
+
+
+def _show(s: dict[str, Any]) -> str:
+    """``median [min, max]``."""
+    return f"{s['median']:.3g} [{s['min']:.3g}, {s['max']:.3g}]"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--trials", type=int, default=None, help="trials per study (1000)")
         p.add_argument("--parallelism", default="1,4", help="e.g. 1,4")
         p.add_argument("--samplers", default="tpe,random", help="tpe, random or both")
-        p.add_argument("--trial", default="python", choices=["python", "printf"])
+        p.add_argument("--trial", default="python", choices=["python", "printf", "timed"])
         p.add_argument("--name", default=NAME, help="name of the JSON file")
         p.add_argument(
             "--trees",
@@ -232,23 +312,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         for sampler in args.samplers.split(",")
         for p in args.parallelism.split(",")
     ]
-    rows = [
-        [
-            r["sampler"],
-            r["parallelism"],
-            side,
-            c.show(r[side]["wall"]),
-            c.show(r[side]["cpu"]),
-            c.show(r[side]["orchestrator_cpu"]),
-            c.show(r[side]["trial_cpu"]),
-            "" if side == "optuna" else c.show(r[f"{side}_ratio"]["wall"]),
-            "" if side == "optuna" else c.show(r[f"{side}_ratio"]["cpu"]),
-        ]
-        for r in results
-        for side in ("optuna", "tradeoff", *trees)
-    ]
+    rows = []
+    for r in results:
+        for side in ("optuna", "tradeoff", *trees):
+            row = [r["sampler"], r["parallelism"], side]
+            row += [_show(r[side][k]) for k in ("wall", "cpu", "orchestrator_cpu", "trial_cpu")]
+            gap = r[side].get("gap_ms") if r["parallelism"] == 1 else None
+            row.append("" if gap is None else _show(gap))
+            ratios = r.get(f"{side}_ratio", {})
+            row += [_show(ratios[k]) if ratios else "" for k in ("wall", "cpu", "orchestrator_cpu")]
+            rows.append(row)
     c.print_table(
-        f"{trials} instant two-objective trials ({args.trial}), median [IQR] of {repeats}, seconds",
+        f"{trials} instant two-objective trials ({args.trial}), median [min, max] of {repeats},"
+        " seconds (exit to start: milliseconds from one trial's exit to the next one's start)",
         [
             "sampler",
             "parallelism",
@@ -257,8 +333,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "CPU",
             "own CPU",
             "trial CPU",
+            "exit to start",
             "wall / optuna",
             "CPU / optuna",
+            "own / optuna",
         ],
         rows,
     )

@@ -236,6 +236,11 @@ def test_children_of_a_killed_run_are_stopped_before_their_trials_rerun(tmp_path
     run = _start(tmp_path, SLOW_MANIFEST, env)
     try:
         _wait(lambda: len(_runs(tmp_path)) == 2, "both trials to start")
+        journal = tmp_path / "w" / "attempts" / "children.jsonl"
+        _wait(
+            lambda: journal.exists() and len(journal.read_bytes().splitlines()) == 2,
+            "both children journalled",
+        )
         run.send_signal(signal.SIGKILL)
         run.communicate(timeout=30)
     finally:
@@ -273,7 +278,74 @@ def test_children_of_a_killed_run_are_stopped_before_their_trials_rerun(tmp_path
     # uses up no retry.
     assert all(r["status"]["attempts"] == 2 for r in records.values())
     assert all(r["status"]["failures"] == 0 for r in records.values())
-    assert not list((tmp_path / "w" / "attempts" / "running").glob("*.json"))
+    journal = tmp_path / "w" / "attempts" / "children.jsonl"
+    assert not journal.exists() or journal.read_bytes() == b"", "no child left journalled"
+
+
+# A trial that notes its session and each signal it gets to $RUNS, and waits to be stopped.
+SIGNALLED_MANIFEST = """
+apiVersion: tradeoff.dev/v1alpha1
+kind: Study
+metadata: {name: signalled}
+spec:
+  objectives: [{name: score, direction: maximize}]
+  parameters: [{name: x, type: float, low: 0.0, high: 1.0}]
+  algorithm: {name: random, seed: 5}
+  budget: {maxTrials: 2, parallelism: 2}
+  trialTemplate:
+    pod:
+      containers:
+        - name: trial
+          command: [python, -c]
+          args:
+            - |
+              import os, signal, sys, time
+              def note(what):
+                  with open(os.environ["RUNS"], "a") as f:
+                      f.write(f"{os.environ['TRADEOFF_TRIAL']} {what}\\n")
+              def on(signum, frame):
+                  note(signal.Signals(signum).name)
+                  sys.exit(1)
+              signal.signal(signal.SIGINT, on)
+              signal.signal(signal.SIGTERM, on)
+              note(f"session {os.getsid(0)} group {os.getpgid(0)} pid {os.getpid()}")
+              time.sleep(30)
+"""
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_run_which_stops_its_trials(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C signals its whole foreground process group: the run gets it,
+    its trials (each a process group of its own, in the run's session) do not; the run
+    stops them (SIGTERM) and exits 130."""
+    runs = tmp_path / "runs.txt"
+    (tmp_path / "study.yaml").write_text(SIGNALLED_MANIFEST)
+    path = os.pathsep.join([str(REPO / "operator"), str(REPO)])
+    run = subprocess.Popen(
+        [sys.executable, "-m", "tradeoff.cli", "run", "study.yaml", "--workdir", "w"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": path, "RUNS": str(runs)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # the run leads the group a terminal would signal
+    )
+    try:
+        _wait(lambda: runs.exists() and len(runs.read_text().splitlines()) == 2, "two trials")
+        os.killpg(run.pid, signal.SIGINT)
+        _, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    assert run.returncode == 130, err
+    notes = sorted(runs.read_text().splitlines())
+    sessions = [line.split() for line in notes if " session " in line]
+    assert len(sessions) == 2
+    for trial, _, session, _, group, _, pid in sessions:
+        assert int(session) == run.pid, "in the run's session (no scheduling group of its own)"
+        assert group == pid, "a process group of its own"
+        assert f"{trial} SIGTERM" in notes, "stopped by the run"
+        assert f"{trial} SIGINT" not in notes, "the terminal's Ctrl-C never reached it"
 
 
 CANCELLED = """

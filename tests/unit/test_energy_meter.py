@@ -25,17 +25,39 @@ def test_the_attempt_gets_an_empty_folder_of_its_own_and_the_given_pod_is_unchan
     given = _pod()
     before = copy.deepcopy(given)
     pod = meter.begin("t-0001", 1, given, 1)
-    folder = tmp_path / "energy" / "t-0001.1"
+    folder = Path(pod["containers"][1]["env"][1]["value"])  # type: ignore[index]
     assert given == before
     assert pod["containers"][0] == before["containers"][0]  # type: ignore[index]
     assert pod["containers"][1]["env"] == [  # type: ignore[index]
         {"name": "B", "value": "2"},
         {"name": CODECARBON_DIR, "value": str(folder)},
     ]
+    assert folder.parent == tmp_path / "energy"
     assert folder.is_dir() and list(folder.iterdir()) == []
-    (folder / "emissions.csv").write_text("stale")
-    meter.begin("t-0001", 1, given, 1)  # the same attempt again (a resumed run)
-    assert list(folder.iterdir()) == []
+    other = meter.begin("t-0002", 1, _pod(), 1)["containers"][1]["env"][1]["value"]
+    assert other != str(folder), "attempts that run together never share a folder"
+
+
+def test_a_folder_is_emptied_for_the_next_attempt_and_made_once(tmp_path: Path) -> None:
+    (tmp_path / "energy" / "0").mkdir(parents=True)
+    (tmp_path / "energy" / "0" / "emissions.csv").write_text("a killed run's")
+    meter = EnergyMeter(tmp_path / "energy", powercap=tmp_path / "no-powercap")
+    folders = set()
+    for number in range(3):  # one attempt at a time: one folder
+        pod = meter.begin(f"t-000{number}", 1, _pod(), 1)
+        folder = Path(pod["containers"][1]["env"][1]["value"])  # type: ignore[index]
+        assert list(folder.iterdir()) == [], "emptied before the attempt"
+        (folder / "emissions.csv").write_text("energy_consumed\n0.5\n")
+        (folder / "nested").mkdir()
+        kwh, detail = meter.end(f"t-000{number}", 1.0)
+        assert kwh == 0.5 and "CodeCarbon" in detail
+        folders.add(folder)
+    assert len(folders) == 1 and list(next(iter(folders)).iterdir()) == []
+    meter.begin("t-0009", 1, _pod(), 1)
+    meter.release("t-0009")  # an attempt that never started hands its folder on too
+    assert meter.begin("t-0010", 1, _pod(), 1)["containers"][1]["env"][1]["value"] == str(
+        next(iter(folders))
+    )
 
 
 def test_a_template_that_sets_the_folder_keeps_it(tmp_path: Path) -> None:

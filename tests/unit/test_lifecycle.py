@@ -231,3 +231,51 @@ def test_an_interrupted_attempt_re_runs_without_using_a_retry() -> None:
     move = end(AttemptOutcome("interrupted", signal=signal.SIGTERM))
     assert (move.status.state, move.status.reason) == ("Pending", "Interrupted")
     assert move.status.failures == 0 and not move.finished
+
+
+def _full_status() -> TrialStatus:
+    return TrialStatus(
+        state="Running",
+        attempts=1,
+        start_time=EARLIER,
+        metrics={"acc": 0.5},
+        intermediate=[StepValue(step=1, value=0.4)],
+        last_intermediate={"acc": 0.4},
+        values=[0.5],
+        violations={"latency": 1.0},
+        pruning_state={"k": 1},
+        economics=economics(1.0),
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: lifecycle.begin_attempt(s),
+        lambda s: lifecycle.started(s, NOW),
+        lambda s: lifecycle.start_attempt(s, NOW),
+        lambda s: lifecycle.cancel(s, "budget"),
+        lambda s: lifecycle.interrupted(s, "stopped"),
+        lambda s: lifecycle.resume(s),
+        lambda s: end(AttemptOutcome(exit_code=0, metrics={"y": 1.0}), s).status,
+        lambda s: end(AttemptOutcome(ending="cancelled"), s, stopped="budget").status,
+    ],
+)
+def test_a_new_status_shares_no_list_or_dict_with_the_one_it_came_from(change: Any) -> None:
+    given = _full_status()
+    before = given.model_dump()
+    new = change(given)
+    for name in ("metrics", "last_intermediate", "violations", "pruning_state"):
+        getattr(new, name)["added"] = 1.0
+    for name in ("conditions", "intermediate", "artifacts"):
+        getattr(new, name).append(None)
+    if new.values is not None:
+        new.values.append(2.0)
+    assert given.model_dump() == before
+
+
+def test_start_attempt_is_begin_attempt_then_started() -> None:
+    for status in (_full_status(), TrialStatus(), running(attempts=2, failures=1)):
+        both = lifecycle.started(lifecycle.begin_attempt(status), NOW)
+        assert lifecycle.start_attempt(status, NOW) == both
+        assert both.state == "Running" and both.attempts == status.attempts + 1

@@ -21,6 +21,7 @@ from tradeoff.api.template import render_pod_spec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import lifecycle
 from tradeoff.engine.validation import validate_study
+from tradeoff.local import children
 from tradeoff.local.children import ChildRecords, Leftover, process_start_ticks
 from tradeoff.local.events import AttemptResult, Event, Intermediate, command_line
 from tradeoff.local.executor import LocalExecutor
@@ -269,15 +270,46 @@ def test_command_line_resolves_python_and_refuses_no_command() -> None:
         command_line({"name": "t", "args": ["x"]})
 
 
-def test_a_running_child_is_recorded_until_its_attempt_ends(tmp_path: Path) -> None:
+def _journal(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_running_child_is_journalled_until_its_attempt_ends(tmp_path: Path) -> None:
     h = Harness(_spec("import time; print('acc=1', flush=True); time.sleep(0.5)"), tmp_path)
     h.start()
-    record = json.loads((tmp_path / "scratch" / "running" / "exe-0000.json").read_text())
+    journal = tmp_path / "scratch" / "children.jsonl"
+    (record,) = _journal(journal)
     assert record["trial"] == "exe-0000" and record["attempt"] == 1
+    assert isinstance(record["pid"], int)
     assert record["startTicks"] == process_start_ticks(record["pid"])
     assert os.getpgid(record["pid"]) == record["pid"], "its own process group"
     h.wait()
-    assert not (tmp_path / "scratch" / "running" / "exe-0000.json").exists()
+    assert journal.read_bytes() == b"", "emptied once no child runs"
+
+
+def test_the_journal_names_only_the_children_not_reaped_and_stays_small(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(children, "COMPACT_LINES", 4)
+    records = ChildRecords(tmp_path / "children.jsonl")
+    first, second = _sleeper(), _sleeper()
+    try:
+        records.record("t-0000", 1, first.pid)
+        for i in range(1, 6):  # short-lived children come and go beside `first`
+            records.record(f"t-000{i}", 1, second.pid)
+            records.forget(f"t-000{i}")
+        lines = _journal(tmp_path / "children.jsonl")
+        assert [line["trial"] for line in lines] == ["t-0000"], "rewritten once it grew"
+        assert ChildRecords(tmp_path / "children.jsonl").stop_leftovers(0.5) == [
+            Leftover("t-0000", first.pid)
+        ]
+        assert first.wait(5) == -signal.SIGTERM
+        assert second.poll() is None, "its last start line was followed by its end"
+    finally:
+        records.close()
+        for child in (first, second):
+            child.kill()
+            child.wait()
 
 
 def _sleeper(code: str = "import time; time.sleep(60)") -> subprocess.Popen[bytes]:
@@ -285,41 +317,50 @@ def _sleeper(code: str = "import time; time.sleep(60)") -> subprocess.Popen[byte
 
 
 def test_leftovers_are_stopped_and_reused_pids_left_alone(tmp_path: Path) -> None:
-    records = ChildRecords(tmp_path / "running")
+    path = tmp_path / "children.jsonl"
+    records = ChildRecords(path, legacy=tmp_path / "running")
     leftover, stranger = _sleeper(), _sleeper()
     stubborn = _sleeper(
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
     )
+    old_version = _sleeper()
     gone = _sleeper("pass")
     gone.wait()
     try:
         time.sleep(0.3)  # let the stubborn one ignore SIGTERM before it is sent
         records.record("t-0000", 1, leftover.pid)
         records.record("t-0001", 2, stubborn.pid)
-        records.record("t-0002", 1, stranger.pid)
+        records.close()  # the run was killed here
         ticks = process_start_ticks(stranger.pid)
         assert ticks is not None
-        # Same pid, another start time: a process that merely reuses the pid.
-        records.path("t-0002").write_text(
-            json.dumps(
-                {"trial": "t-0002", "attempt": 1, "pid": stranger.pid, "startTicks": ticks - 1}
-            )
-        )
-        records.path("t-0003").write_text(
-            json.dumps({"trial": "t-0003", "attempt": 1, "pid": gone.pid, "startTicks": 1})
-        )
-        records.path("t-0004").write_text("{half")
+        with path.open("a") as journal:
+            # Same pid, another start time: a process that merely reuses the pid.
+            start = {"trial": "t-0002", "attempt": 1, "pid": stranger.pid, "startTicks": ticks - 1}
+            journal.write(json.dumps(start) + "\n")
+            start = {"trial": "t-0003", "attempt": 1, "pid": gone.pid, "startTicks": 1}
+            journal.write(json.dumps(start) + "\n")
+            journal.write('{"trial": "t-0004", "pid": 1')  # cut short by a crash
+        # A workdir an older version left: one record per running child.
+        (tmp_path / "running").mkdir()
+        ticks = process_start_ticks(old_version.pid)
+        start = {"trial": "t-0005", "attempt": 1, "pid": old_version.pid, "startTicks": ticks}
+        (tmp_path / "running" / "t-0005.json").write_text(json.dumps(start))
         started = time.monotonic()
-        stopped = records.stop_leftovers(grace_seconds=0.5)
-        assert stopped == [Leftover("t-0000", leftover.pid), Leftover("t-0001", stubborn.pid)]
+        stopped = ChildRecords(path, legacy=tmp_path / "running").stop_leftovers(0.5)
+        assert stopped == [
+            Leftover("t-0000", leftover.pid),
+            Leftover("t-0001", stubborn.pid),
+            Leftover("t-0005", old_version.pid),
+        ]
         assert leftover.wait(5) == -signal.SIGTERM
+        assert old_version.wait(5) == -signal.SIGTERM
         assert stubborn.wait(5) == -signal.SIGKILL
         assert 0.4 < time.monotonic() - started < 5
         assert stranger.poll() is None, "a reused pid is not ours to stop"
-        assert not list((tmp_path / "running").iterdir()), "every record dropped"
-        assert records.stop_leftovers() == []
+        assert not path.exists() and not list((tmp_path / "running").iterdir())
+        assert ChildRecords(path).stop_leftovers() == []
     finally:
-        for child in (leftover, stranger, stubborn):
+        for child in (leftover, stranger, stubborn, old_version):
             child.kill()
             child.wait()
 

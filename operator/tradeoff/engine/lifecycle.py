@@ -6,7 +6,11 @@ by a stop rule, the metrics it reported and what it cost) and call `end_attempt`
 says the trial's next status: its state, reason and message, whether it gets another
 attempt, and the attempt's cost added to the trial's. `begin_attempt` resets what belongs
 to one attempt (metrics, intermediate values, pruning state) and keeps the start of the
-first attempt. Neither adapter decides any of this itself.
+first attempt; `start_attempt` is both with the attempt running. Neither adapter decides
+any of this itself. Every function returns a new status that shares no list or dict with
+the one it was given (the models inside them, conditions, steps, artifacts, economics,
+are values nothing changes in place, so they are shared rather than deep-copied: a deep
+copy per call was most of what these cost per attempt).
 
 Reasons: `Error` (non-zero exit or a signal), `DeadlineExceeded`, `PodLost`, `Evicted`,
 `StartError` (or the runtime's own word for it), `MetricsMissing` (an objective never
@@ -24,7 +28,7 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.study import StudySpec
@@ -47,6 +51,7 @@ __all__ = [
     "interrupted",
     "needs_attempt",
     "resume",
+    "start_attempt",
     "started",
     "waits_for_resume",
 ]
@@ -115,27 +120,63 @@ class Transition:
         return self.status.state in FINISHED_STATES
 
 
+_CONTAINERS = (
+    "conditions",
+    "metrics",
+    "intermediate",
+    "last_intermediate",
+    "artifacts",
+    "values",
+    "violations",
+    "pruning_state",
+)
+"""The status's lists and dicts: each copy of a status gets new ones."""
+
+
+def _copy(status: TrialStatus, **changes: Any) -> TrialStatus:
+    """`status` with `changes`, its lists and dicts new (their items shared)."""
+    fresh = {}
+    for name in _CONTAINERS:
+        if name not in changes:
+            value = getattr(status, name)
+            fresh[name] = None if value is None else value.copy()
+    return status.model_copy(update={**fresh, **changes})
+
+
 def begin_attempt(status: TrialStatus, note: str | None = None) -> TrialStatus:
     """The status for the trial's next attempt: counted, with what belongs to one attempt
     reset (metrics, intermediate values, pruning state, results); the start of the first
     attempt and the cost of every attempt are kept. `note` says why (e.g. a retry)."""
-    s = status.model_copy(deep=True)
-    s.attempts += 1
-    s.state = "Pending"
-    s.reason, s.message = None, note
-    s.completion_time = None
-    s.metrics, s.intermediate, s.last_intermediate, s.pruning_state = {}, [], {}, {}
-    s.artifacts = []
-    s.values, s.feasible, s.violations, s.summary = None, None, {}, None
-    return s
+    return _copy(
+        status,
+        attempts=status.attempts + 1,
+        state="Pending",
+        reason=None,
+        message=note,
+        completion_time=None,
+        metrics={},
+        intermediate=[],
+        last_intermediate={},
+        pruning_state={},
+        artifacts=[],
+        values=None,
+        feasible=None,
+        violations={},
+        summary=None,
+    )
 
 
 def started(status: TrialStatus, now: datetime) -> TrialStatus:
     """The attempt runs: `start_time` stays that of the trial's first attempt."""
-    s = status.model_copy(deep=True)
-    s.state = "Running"
-    s.start_time = s.start_time or now
-    s.reason = s.message = None
+    return _copy(
+        status, state="Running", start_time=status.start_time or now, reason=None, message=None
+    )
+
+
+def start_attempt(status: TrialStatus, now: datetime) -> TrialStatus:
+    """`started(begin_attempt(status), now)` in one copy: the next attempt, running."""
+    s = begin_attempt(status)
+    s.state, s.start_time = "Running", s.start_time or now
     return s
 
 
@@ -153,7 +194,7 @@ def end_attempt(
     stopped, if a stop rule stopped it: a cancelled attempt needs it, and a failed attempt
     that would be retried is cancelled instead (it runs again when the study resumes).
     """
-    s = status.model_copy(deep=True)
+    s = _copy(status)
     if outcome.economics is not None:
         s.economics = add_attempt(s.economics, outcome.economics)
     if outcome.ending not in ("cancelled", "interrupted"):  # those keep what they had
@@ -191,7 +232,7 @@ def cancel(status: TrialStatus, stopped: str) -> TrialStatus:
     """A trial a stop rule cancels (running or not yet started) because the study
     `stopped` (why, in a few words): Pending with reason `Cancelled`; not failed, and it
     runs again when the study resumes."""
-    s = status.model_copy(deep=True)
+    s = _copy(status)
     s.state, s.reason, s.message = "Pending", CANCELLED, f"cancelled: {stopped}"
     s.completion_time = None
     return s
@@ -200,7 +241,7 @@ def cancel(status: TrialStatus, stopped: str) -> TrialStatus:
 def interrupted(status: TrialStatus, message: str) -> TrialStatus:
     """A trial whose attempt stopped with the run itself (local mode): it re-runs on
     resume and the stopped attempt uses up none of its retries."""
-    s = status.model_copy(deep=True)
+    s = _copy(status)
     s.state, s.reason, s.message = "Pending", INTERRUPTED, message
     s.completion_time = None
     return s
@@ -213,7 +254,7 @@ def waits_for_resume(state: str | None, reason: str | None) -> bool:
 
 def resume(status: TrialStatus) -> TrialStatus:
     """A cancelled trial whose study resumed: its next attempt is due."""
-    s = status.model_copy(deep=True)
+    s = _copy(status)
     s.reason, s.message = RESUMED, "the study resumed: the trial runs again"
     return s
 

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import BinaryIO
 
 from tradeoff.local.artifacts import collect
 from tradeoff.local.events import AttemptResult, StopCause
@@ -37,7 +36,9 @@ class Attempt:
         process: subprocess.Popen[bytes],
         output: TrialOutput,
         termination_log: Path,
+        streams: tuple[int, int],
     ) -> None:
+        """``streams``: the read ends of the child's stdout and stderr pipes (owned here)."""
         self.trial = trial
         self.attempt = attempt
         self.process = process
@@ -49,21 +50,22 @@ class Attempt:
         self.deadline: float | None = None
         self.kill_at: float | None = None
         self.stopped_for: StopCause | None = None
-        assert process.stdout is not None and process.stderr is not None
-        self.stderr_fd = process.stderr.fileno()
-        self.readers = {process.stdout.fileno(): LineReader(), self.stderr_fd: LineReader()}
+        stdout_fd, self.stderr_fd = streams
+        self.readers = {stdout_fd: LineReader(), self.stderr_fd: LineReader()}
         """The output streams still open, by file descriptor."""
         self.last_stderr = ""
         self.problems: list[str] = []
-        self.log: BinaryIO | None = None
+        self.log: int | None = None
+        """The trial's log (a file descriptor: one unbuffered write per chunk read)."""
         self.artifacts: tuple[Path, Path] | None = None
         """(the attempt's artifact folder, the workdir its paths are relative to)."""
 
     def open_log(self, path: Path) -> None:
         """Append this attempt's output to ``path`` (a problem noted if it cannot)."""
         try:
-            self.log = path.open("ab")
-            self.log.write(f"--- attempt {self.attempt} ---\n".encode())
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+            self.log = os.open(path, flags, 0o644)
+            os.write(self.log, f"--- attempt {self.attempt} ---\n".encode())
         except OSError as exc:
             self.problems.append(f"cannot write the trial's log: {exc.strerror or exc}")
 
@@ -93,34 +95,46 @@ class Attempt:
         reader = self.readers[fd]
         chunk = os.read(fd, _READ_SIZE)
         lines = reader.feed(chunk) if chunk else reader.end()
-        log = self.log
+        logged: list[str] = []
         for line in lines:
-            if log is not None:
-                log.write(line.text.encode("utf-8", "replace"))
-                if line.dropped:
-                    log.write(f" [... {line.dropped} more bytes]".encode())
-                log.write(b"\n")
+            logged.append(line.text)
+            if line.dropped:
+                logged.append(f" [... {line.dropped} more bytes]")
+            logged.append("\n")
             if fd == self.stderr_fd:
                 self.last_stderr = line.text.strip() or self.last_stderr
             else:
                 self.output.feed(line.text.rstrip("\r"), cut=line.dropped > 0)
-        if log is not None and lines:
-            log.flush()
+        if self.log is not None and logged:
+            self._write_log("".join(logged).encode("utf-8", "replace"))
         return not chunk
+
+    def _write_log(self, data: bytes) -> None:
+        assert self.log is not None
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.log, view) :]
 
     def close_stream(self, fd: int) -> None:
         """Close an output stream that has ended."""
         del self.readers[fd]
-        stream = self.process.stderr if fd == self.stderr_fd else self.process.stdout
-        if stream is not None:
-            stream.close()
+        os.close(fd)
+
+    def close(self) -> None:
+        """Close what is still open (the output streams and the log; never raises)."""
+        for fd in [*self.readers, *([self.log] if self.log is not None else [])]:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.readers.clear()
+        self.log = None
 
     def result(self, status: int, usage: resource.struct_rusage) -> AttemptResult:
         """The ended attempt, from the child's wait status and resource usage."""
         self.process.returncode = exit_code = os.waitstatus_to_exitcode(status)
         duration = time.monotonic() - self.started
         if self.log is not None:
-            self.log.close()
+            os.close(self.log)
+            self.log = None
         output = self.output
         if self.termination_log.exists():
             output.apply_summary(_read_head(self.termination_log, TERMINATION_MESSAGE_BYTES))

@@ -1,11 +1,19 @@
-"""Records of running trial children, so a later run can stop what a killed run left behind.
+"""The journal of running trial children, so a later run can stop what a killed run left.
 
-Trial children run in their own session (Ctrl-C reaches ``tradeoff run`` only), so after
-``kill -9`` of the run they keep running. While an attempt runs, its child's pid and start
-time (``/proc/<pid>/stat`` field 22, clock ticks since boot) are kept in
-``<dir>/<trial>.json``; the file goes when the attempt ends. The next run, holding the
-workdir lock, stops every recorded child that still runs with the same start time (a pid
-reused by another process never matches) before it re-runs those trials.
+Trial children run in their own process group (Ctrl-C reaches ``tradeoff run`` only), so after
+``kill -9`` of the run they keep running. The run appends a line to one journal per
+workdir (``attempts/children.jsonl``) as soon as a child has started, with its pid and
+start time (``/proc/<pid>/stat`` field 22, clock ticks since boot), and another when it
+has been reaped; when no child runs the journal is emptied, and it is rewritten with the
+running children alone once it grows long, so it stays small. Appending is one
+``write`` on a file the run keeps open (no file made, renamed or removed per child), and
+needs no ``fsync``: a killed run's last writes are in the page cache, which is all the
+next run reads. The next run, holding the workdir lock, stops every child the journal
+names as started and not ended that still runs with the same start time (a pid reused by
+another process never matches) before it re-runs those trials. A line cut short (a crash
+of the machine mid-write) is skipped. A child that exits before its line is written
+needs no stopping; the moment between the child's start and its line is the only
+time a kill of the run leaves a child the journal does not name.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +32,22 @@ from tradeoff.local.store import replace_locked
 __all__ = ["ChildRecords", "Leftover", "process_start_ticks"]
 
 _POLL_SECONDS = 0.05
+COMPACT_LINES = 4096
+"""Rewrite the journal with the running children alone after this many appends."""
 
 
 def _stat_fields(pid: int) -> list[str] | None:
     """Fields 3.. of ``/proc/<pid>/stat`` (after the command name), or None if gone."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        text = os.read(fd, 4096).decode("ascii", errors="replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     return text[text.rfind(")") + 2 :].split()
 
 
@@ -61,59 +78,124 @@ class Leftover:
     pid: int
 
 
+@dataclass(frozen=True)
+class _Started:
+    trial: str
+    pid: int
+    ticks: int
+
+
+def _parse(line: bytes) -> _Started | int | None:
+    """A started child, or the pid of a reaped one, from a journal line; None if the
+    line is not one (cut short by a crash: nothing trustworthy to stop)."""
+    try:
+        document = json.loads(line)
+        if "ended" in document:
+            return int(document["pid"])
+        return _Started(str(document["trial"]), int(document["pid"]), int(document["startTicks"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 class ChildRecords:
-    """``<trial>.json`` files in ``folder``: the pid and start time of running children."""
+    """The journal ``path`` of running children (and the pre-journal folder of one
+    ``<trial>.json`` per child, ``legacy``, which older versions kept)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def path(self, trial: str) -> Path:
-        return self.folder / f"{trial}.json"
+    def __init__(self, path: Path, legacy: Path | None = None) -> None:
+        self.path = path
+        self.legacy = legacy
+        self._fd: int | None = None
+        self._running: dict[str, tuple[int, bytes]] = {}  # trial -> (pid, its start line)
+        self._appended = 0
 
     def record(self, trial: str, attempt: int, pid: int) -> None:
-        """Remember a started child (written whole: temporary file, then rename)."""
+        """Append a started child to the journal (the file is made on the first)."""
         ticks = process_start_ticks(pid)
         if ticks is None:
             return  # already gone (or no /proc): nothing a later run could stop
         document = {"trial": trial, "attempt": attempt, "pid": pid, "startTicks": ticks}
-        data = (json.dumps(document) + "\n").encode()
-        try:
-            replace_locked(self.path(trial), data)
-        except FileNotFoundError:  # the first record (or the folder went)
-            self.folder.mkdir(parents=True, exist_ok=True)
-            replace_locked(self.path(trial), data)
+        line = (json.dumps(document) + "\n").encode()
+        self._running[trial] = (pid, line)
+        self._append(line)
 
     def forget(self, trial: str) -> None:
-        """The child of ``trial`` has ended (never raises)."""
+        """The child of ``trial`` has been reaped (never raises)."""
+        entry = self._running.pop(trial, None)
+        if entry is None or self._fd is None:
+            return
         with contextlib.suppress(OSError):
-            self.path(trial).unlink(missing_ok=True)
+            if not self._running:
+                os.ftruncate(self._fd, 0)  # nothing runs: nothing for a later run to stop
+                self._appended = 0
+            elif self._appended >= COMPACT_LINES:
+                self._compact()
+            else:
+                self._append(json.dumps({"ended": trial, "pid": entry[0]}).encode() + b"\n")
+
+    def close(self) -> None:
+        """Close the journal (it stays, naming any child not reaped yet)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+    def _append(self, line: bytes) -> None:
+        if self._fd is None:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+            try:
+                self._fd = os.open(self.path, flags, 0o600)
+            except FileNotFoundError:  # the scratch folder is made on first use
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, flags, 0o600)
+        os.write(self._fd, line)
+        self._appended += 1
+
+    def _compact(self) -> None:
+        """Replace the journal with the start lines of the children still running."""
+        replace_locked(self.path, b"".join(line for _, line in self._running.values()))
+        self.close()
+        self._appended = 0
 
     def stop_leftovers(self, grace_seconds: float = 5.0) -> list[Leftover]:
-        """Stop every recorded child that still runs (SIGTERM to its process group, SIGKILL
-        after ``grace_seconds``), drop every record, and return the children stopped.
+        """Stop every journalled child that still runs (SIGTERM to its process group,
+        SIGKILL after ``grace_seconds``), empty the journal, and return the children
+        stopped.
 
-        Only call this while holding the workdir lock: the records of a live run name
-        children that are meant to run.
+        Only call this while holding the workdir lock, before starting any child: the
+        journal of a live run names children that are meant to run.
         """
-        if not self.folder.is_dir():
-            return []
         found: list[Leftover] = []
-        for path in sorted(self.folder.glob("*.json")):
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-                trial, pid = str(document["trial"]), int(document["pid"])
-                ticks = int(document["startTicks"])
-            except (OSError, ValueError, KeyError, TypeError):
-                path.unlink(missing_ok=True)  # half a record: nothing trustworthy to stop
-                continue
-            if pid > 1 and process_start_ticks(pid) == ticks:
-                found.append(Leftover(trial, pid))
+        for child in self._unreaped():
+            if child.pid > 1 and process_start_ticks(child.pid) == child.ticks:
+                found.append(Leftover(child.trial, child.pid))
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGTERM)
+                    os.killpg(child.pid, signal.SIGTERM)
         self._wait_gone(found, grace_seconds)
-        for path in self.folder.glob("*.json"):
-            path.unlink(missing_ok=True)
+        self.close()
+        self.path.unlink(missing_ok=True)
+        if self.legacy is not None and self.legacy.is_dir():
+            for path in self.legacy.glob("*.json"):
+                path.unlink(missing_ok=True)
         return found
+
+    def _unreaped(self) -> Iterator[_Started]:
+        """The children started and not reaped, by the journal (read line by line: memory
+        holds only those) and the legacy folder."""
+        started: dict[int, _Started] = {}
+        with contextlib.suppress(FileNotFoundError), self.path.open("rb") as journal:
+            for line in journal:
+                parsed = _parse(line)
+                if isinstance(parsed, _Started):
+                    started[parsed.pid] = parsed
+                elif parsed is not None:
+                    started.pop(parsed, None)
+        yield from started.values()
+        if self.legacy is not None and self.legacy.is_dir():
+            for path in sorted(self.legacy.glob("*.json")):
+                with contextlib.suppress(OSError):
+                    parsed = _parse(path.read_bytes())
+                    if isinstance(parsed, _Started):
+                        yield parsed
 
     def _wait_gone(self, found: list[Leftover], grace_seconds: float) -> None:
         deadline = time.monotonic() + grace_seconds

@@ -2,12 +2,18 @@
 `tradeoff.economics._local_energy`): CodeCarbon's ``emissions.csv`` when the trial writes
 one, else RAPL, else nothing and why (the estimate from CPU time then applies).
 
-Each attempt gets its own folder for CodeCarbon (``CODECARBON_OUTPUT_DIR``, which
-CodeCarbon reads as its default ``output_dir``), so parallel trials never share a CSV.
+Each running attempt has a folder of its own for CodeCarbon (``CODECARBON_OUTPUT_DIR``,
+which CodeCarbon reads as its default ``output_dir`` and needs to exist), so parallel
+trials never share a CSV. The folders are made once per run, as many as run at a time
+(``energy/0``, ``energy/1``, ...), each emptied when taken first and after every attempt
+that left something in it, and handed to the next attempt: no folder made or removed per
+attempt.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +37,13 @@ class EnergyMeter:
     def __init__(self, folder: Path, powercap: Path = POWERCAP, stat: Path = PROC_STAT) -> None:
         self.folder, self.powercap, self.stat = folder, powercap, stat
         self._started: dict[str, tuple[CpuEnergySnapshot, Path]] = {}
+        self._free: list[Path] = []  # empty folders no attempt holds
+        self._made = 0
 
     def begin(self, trial: str, attempt: int, pod: dict[str, Any], primary: int) -> dict[str, Any]:
         """The pod with CodeCarbon's output folder set (unless the template sets it)."""
-        folder = self.folder / f"{trial}.{attempt}"
-        fresh_folder(folder)
+        self.release(trial)  # an attempt of this trial that never ended (a start error)
+        folder = self._free.pop() if self._free else self._new_folder()
         self._started[trial] = (snapshot(self.powercap, self.stat), folder)
         container = pod["containers"][primary]
         if any(e.get("name") == CODECARBON_DIR for e in container.get("env") or []):
@@ -50,12 +58,39 @@ class EnergyMeter:
 
     def end(self, trial: str, cpu_seconds: float) -> tuple[float | None, str]:
         """(kWh, what was read) or (None, why nothing was measured)."""
-        started = self._started.pop(trial, None)
+        started = self._started.get(trial)
         if started is None:
             return None, ""
         before, folder = started
         kwh, codecarbon = codecarbon_energy(folder)
+        self.release(trial)
         if kwh is not None:
             return kwh, codecarbon
         kwh, rapl = rapl_energy(before, snapshot(self.powercap, self.stat), cpu_seconds)
         return kwh, rapl if kwh is not None else f"{rapl}; {codecarbon}"
+
+    def _new_folder(self) -> Path:
+        folder = self.folder / str(self._made)
+        self._made += 1
+        fresh_folder(folder)  # a killed run may have left files in it
+        return folder
+
+    def release(self, trial: str) -> None:
+        """Done with the trial's attempt (``end`` calls it): its folder is emptied, if it
+        holds anything, for the next attempt."""
+        started = self._started.pop(trial, None)
+        if started is None:
+            return
+        folder = started[1]
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        Path(entry.path).unlink()
+        except FileNotFoundError:
+            fresh_folder(folder)  # the trial removed it
+        except OSError:
+            return  # cannot be emptied: not handed on
+        self._free.append(folder)

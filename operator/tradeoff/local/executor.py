@@ -11,7 +11,7 @@ on the runner's queue: an ``Intermediate`` per new intermediate value as it arri
 one ``AttemptResult`` once the child has exited and closed its output (exit status, CPU
 time from ``wait4``, final metrics with the termination-log summary applied). The runner
 calls ``fire_timers`` to enforce deadlines (SIGTERM, then SIGKILL after a grace period).
-Running children are recorded (``ChildRecords``) in the scratch folder, so a run started
+Running children are journalled (``ChildRecords``) in the scratch folder, so a run started
 after this one was killed can stop them (``stop_leftovers``).
 """
 
@@ -66,6 +66,9 @@ class LocalExecutor:
         self.cwd = cwd
         self._running: dict[str, Attempt] = {}
         self._base_env = dict(os.environ)  # read once: each copy of os.environ costs 0.4 ms
+        self._base_environb = {os.fsencode(k): os.fsencode(v) for k, v in self._base_env.items()}
+        """The same, encoded once (``Popen`` encodes every str of an env on every start)."""
+        self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)  # every child's stdin
         self._selector = selectors.DefaultSelector()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
@@ -74,7 +77,8 @@ class LocalExecutor:
         self._warned: set[str] = set()
         self._own_scratch = scratch_dir is None
         self._tmp = scratch_dir or Path(tempfile.mkdtemp(prefix="tradeoff-"))
-        self.children = ChildRecords(self._tmp / "running")
+        self.children = ChildRecords(self._tmp / "children.jsonl", legacy=self._tmp / "running")
+        self._scratch_made = False
 
     @property
     def running(self) -> list[str]:
@@ -89,7 +93,10 @@ class LocalExecutor:
     def close(self) -> None:
         """Remove the temporary files (call once nothing runs any more)."""
         self._selector.close()
-        for fd in (self._wake_read, self._wake_write):
+        self.children.close()
+        for running in self._running.values():
+            running.close()
+        for fd in (self._wake_read, self._wake_write, self._devnull):
             with contextlib.suppress(OSError):
                 os.close(fd)
         if self._own_scratch:
@@ -102,17 +109,17 @@ class LocalExecutor:
 
     # -- starting ----------------------------------------------------------------------
 
-    def environment(self, container: dict[str, Any], termination_log: Path) -> dict[str, str]:
+    def environment(self, container: dict[str, Any], termination_log: Path) -> dict[bytes, bytes]:
         """The caller's environment (as it was when the executor was made) plus the
-        container's env values (PYTHONPATH extended), without a bucket folder."""
-        env = dict(self._base_env)
+        container's env values (PYTHONPATH extended), without a bucket folder; encoded."""
+        env = dict(self._base_environb)
         for item in container.get("env") or []:
             name = str(item.get("name", ""))
             if "value" in item:
                 value = str(item["value"])
                 if name == "PYTHONPATH" and self._base_env.get("PYTHONPATH"):
                     value = value + os.pathsep + self._base_env["PYTHONPATH"]
-                env[name] = value
+                env[os.fsencode(name)] = os.fsencode(value)
             elif "valueFrom" in item:
                 self._warn_once(
                     f"valueFrom:{name}",
@@ -120,10 +127,10 @@ class LocalExecutor:
                 )
         if container.get("envFrom"):
             self._warn_once("envFrom", "envFrom is not supported in local mode; ignored")
-        env[ENV_TERMINATION_LOG] = str(termination_log)
+        env[ENV_TERMINATION_LOG.encode()] = os.fsencode(termination_log)
         # Local mode keeps artifacts under the workdir: a bucket folder (a cluster's) from
         # the caller's shell or the template would send them elsewhere, unrecorded.
-        env.pop(ENV_ARTIFACTS_S3_URL, None)
+        env.pop(ENV_ARTIFACTS_S3_URL.encode(), None)
         return env
 
     def start(self, trial: str, attempt: int, pod: dict[str, Any]) -> None:
@@ -136,32 +143,30 @@ class LocalExecutor:
         termination_log = self._tmp / f"{trial}.{attempt}.termination-log"
         saves = self.artifacts_dir / trial if self.artifacts_dir is not None else None
         try:
-            self._tmp.mkdir(parents=True, exist_ok=True)
+            if not self._scratch_made:
+                self._tmp.mkdir(parents=True, exist_ok=True)
+                self._scratch_made = True
             termination_log.unlink(missing_ok=True)
             argv = command_line(container)
             env = self.environment(container, termination_log)
             if saves is not None:
                 artifacts.prepare(saves)
-                env[ENV_ARTIFACTS] = str(saves)
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=self.cwd,
-                start_new_session=True,  # Ctrl-C reaches tradeoff only; it stops the group
-            )
+                env[ENV_ARTIFACTS.encode()] = os.fsencode(saves)
+            streams, process = self._spawn(argv, env)
         except (ValueError, OSError) as exc:
             message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.events.put(AttemptResult(trial, attempt, None, 0.0, 0.0, {}, start_error=message))
             return
+        try:  # first: the journal names the child before anything else can fail or wait
+            self.children.record(trial, attempt, process.pid)
+        except OSError as exc:
+            self._warn_once("record", f"cannot record running trials in {self._tmp}: {exc}")
 
         def on_step(metric: str, step: int, value: float) -> None:
             self.events.put(Intermediate(trial, attempt, metric, step, value))
 
         output = TrialOutput(self.spec.trial_template.metrics.format, series=(), on_step=on_step)
-        running = Attempt(trial, attempt, process, output, termination_log)
+        running = Attempt(trial, attempt, process, output, termination_log, streams)
         if saves is not None and self.artifacts_dir is not None:
             running.artifacts = (saves, self.artifacts_dir.parent)
         running.open_log(self.logs_dir / f"{trial}.log")
@@ -169,11 +174,37 @@ class LocalExecutor:
         if deadline is not None:
             running.deadline = running.started + deadline
         self._running[trial] = running
-        try:
-            self.children.record(trial, attempt, process.pid)
-        except OSError as exc:
-            self._warn_once("record", f"cannot record running trials in {self._tmp}: {exc}")
         self._follow(running)
+
+    def _spawn(
+        self, argv: list[str], env: dict[bytes, bytes]
+    ) -> tuple[tuple[int, int], subprocess.Popen[bytes]]:
+        """Start the child with its stdout and stderr on pipes of our own (no file objects
+        around them: the selector reads the raw ends); (the read ends, the process)."""
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=self._devnull,
+                stdout=out_write,
+                stderr=err_write,
+                env=env,
+                cwd=self.cwd,
+                # A process group of its own (Ctrl-C reaches tradeoff only; it stops the
+                # group), in tradeoff's session: a new session would also be a new
+                # scheduling group (autogroup), which waited 6-9 ms to run before its
+                # exec on a loaded machine, against under 1 ms (BENCHMARKS.md, 6 (c)).
+                process_group=0,
+            )
+        except BaseException:
+            os.close(out_read)
+            os.close(err_read)
+            raise
+        finally:
+            os.close(out_write)
+            os.close(err_write)
+        return (out_read, err_read), process
 
     # -- stopping ----------------------------------------------------------------------
 

@@ -235,7 +235,7 @@ class StudyRunner:
 
     def _start(self, record: Trial) -> None:
         pod = self.processes.render(record)
-        record.status = lifecycle.started(lifecycle.begin_attempt(record.status), datetime.now(UTC))
+        record.status = lifecycle.start_attempt(record.status, datetime.now(UTC))
         self.records.save(record)
         self.display.trial_started(record)
         self.processes.start(record.metadata.name, record.status.attempts, pod)

@@ -9,7 +9,9 @@ Layout of a study's workdir (default ``.tradeoff/<study-name>`` under the cwd)::
     logs/<trial>.log         what each trial printed (stdout and stderr, every attempt)
     artifacts/<trial>/       the files the trial's final attempt saved (save_artifact)
     attempts/                termination logs of running attempts (scratch)
-    attempts/running/        pid and start time of each running trial child
+    attempts/children.jsonl  journal of the running trial children (pid, start time), for
+                             stopping those a killed run left (``tradeoff.local.children``)
+    attempts/energy/<n>/     CodeCarbon's folder of each attempt running (reused)
     report.html              the report written at the end of a run
 
 Every file is written atomically (temporary file, rename), so a crash of the run at any

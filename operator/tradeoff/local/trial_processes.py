@@ -86,6 +86,7 @@ class TrialProcesses:
         self.executor.finished(result.trial)
         pod = self._pods.pop(result.trial, None)
         if result.start_error is not None or pod is None:
+            self.energy.release(result.trial)
             return None
         measured = self.energy.end(result.trial, result.cpu_seconds)
         return price_attempt(pod, result, self.economics, self.region, self._reader(), measured)
