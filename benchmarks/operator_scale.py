@@ -164,6 +164,30 @@ def wait(predicate: Any, timeout: float, interval: float = 0.2) -> float:
     return time.perf_counter() - started
 
 
+def start_profile() -> None:
+    """Profile this process (the emulator, its kubelet and the sampling loop) with yappi."""
+    import yappi  # type: ignore[import-untyped]
+
+    yappi.set_clock_type("cpu")
+    yappi.start(builtins=False, profile_threads=True)
+
+
+def save_profile(out: Path) -> None:
+    """Write the profile started by `start_profile` (pstats, and a text summary beside it)."""
+    import io
+    import pstats
+
+    import yappi
+
+    yappi.stop()
+    yappi.get_func_stats().save(str(out), type="pstat")
+    text = io.StringIO()
+    report = pstats.Stats(str(out), stream=text)
+    report.sort_stats("tottime").print_stats(40)
+    report.sort_stats("cumulative").print_stats(60)
+    Path(str(out) + ".txt").write_text(text.getvalue())
+
+
 def rate_between(samples: list[dict[str, float]], low: float, high: float) -> float | None:
     """Trials per second while the succeeded count went from `low` to `high`."""
     start = next((s for s in samples if s["succeeded"] >= low), None)
@@ -183,6 +207,7 @@ def run(
     profile: Path | None = None,
     dump_to: Path | None = None,
     operator_env: dict[str, str] | None = None,
+    profile_emulator: Path | None = None,
 ) -> dict[str, Any]:
     from tests.cluster.harness import Cluster
 
@@ -199,6 +224,9 @@ def run(
         cluster.apply(manifest(name, trials, parallelism, objectives))
         first = wait(lambda: trial_exists(cluster, name, 0), 120)
         started = time.perf_counter()
+        emulator_cpu_started = time.process_time()
+        if profile_emulator is not None:
+            start_profile()
         samples: list[dict[str, float]] = []
         while counts(cluster, name).get("succeeded", 0) < trials:
             if op.process.poll() is not None:
@@ -224,6 +252,9 @@ def run(
         elapsed = time.perf_counter() - started
         rss, peak = op.rss_mib()
         cpu = op.cpu_seconds()
+        emulator_cpu = time.process_time() - emulator_cpu_started
+        if profile_emulator is not None:
+            save_profile(profile_emulator)
         samples.append(
             {"seconds": elapsed, "succeeded": trials, "rss_mib": rss, "cpu_seconds": cpu}
         )
@@ -255,6 +286,8 @@ def run(
         "load_average_at_end": [round(x, 2) for x in load],
         "operator_cpu_seconds": cpu,
         "operator_cpu_ms_per_trial": 1000 * cpu / trials,
+        "emulator_cpu_seconds": emulator_cpu,
+        "emulator_cpu_ms_per_request": 1000 * emulator_cpu / max(total_requests, 1),
         "trials_per_second_first_10pct": first_rate,
         "trials_per_second_last_10pct": last_rate,
         "last_to_first_ratio": (last_rate / first_rate) if first_rate and last_rate else None,
@@ -312,6 +345,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="profile the operator (yappi, every thread, CPU time) into this pstats file",
         )
         p.add_argument(
+            "--profile-emulator",
+            type=Path,
+            default=None,
+            help="profile the emulator's process (yappi, every thread, CPU time) likewise",
+        )
+        p.add_argument(
             "--timeout", type=float, default=3000.0, help="give up after this many seconds"
         )
         p.add_argument(
@@ -335,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.profile,
                 args.dump_to,
                 dict(args.env),
+                args.profile_emulator,
             )
         except (TimeoutError, RuntimeError) as error:
             tail = (Path(tmp) / "operator.log").read_text(errors="replace")[-3000:]
@@ -347,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "trials/s",
             "first 10% / last 10%",
             "CPU ms per trial",
+            "emulator CPU ms per request",
             "API requests per trial",
             "RSS at end MiB",
             "peak RSS MiB",
@@ -359,6 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{result['trials_per_second_first_10pct'] or 0:.1f} / "
                 f"{result['trials_per_second_last_10pct'] or 0:.1f}",
                 f"{result['operator_cpu_ms_per_trial']:.1f}",
+                f"{result['emulator_cpu_ms_per_request']:.2f}",
                 f"{result['api_requests_per_trial']:.1f}",
                 f"{result['rss_mib_at_end']:.0f}",
                 f"{result['rss_mib_peak']:.0f}",

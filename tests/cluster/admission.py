@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 import secrets
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from typing import Any
 from . import cel
 from . import schema as schemas
 from .errors import ApiError, bad_request, invalid
+from .jsondata import clone
 from .resources import ResourceType
 
 Obj = dict[str, Any]
@@ -148,17 +148,15 @@ def updated_object(rt: ResourceType, current: Obj, body: Obj, subresource: str) 
     """The object an update would store: /status writes change only the status; writes to
     the main resource keep the status when it is a subresource; system metadata is kept."""
     if subresource == "status":
-        new = copy.deepcopy(current)
+        new = {key: clone(value) for key, value in current.items() if key != "status"}
         if "status" in body:
-            new["status"] = copy.deepcopy(body["status"])
-        else:
-            new.pop("status", None)
+            new["status"] = clone(body["status"])
+    elif rt.status_subresource:
+        new = {key: clone(value) for key, value in body.items() if key != "status"}
+        if "status" in current:
+            new["status"] = clone(current["status"])
     else:
-        new = copy.deepcopy(body)
-        if rt.status_subresource:
-            new.pop("status", None)
-            if "status" in current:
-                new["status"] = copy.deepcopy(current["status"])
+        new = clone(body)
     meta = new.setdefault("metadata", {})
     old_meta = current["metadata"]
     if meta.get("name", old_meta["name"]) != old_meta["name"]:

@@ -243,7 +243,9 @@ class LocalKubelet:
             }
             known = [c.get("reason") for c in pod.get("status", {}).get("conditions") or ()]
             if "Unschedulable" not in known:
-                self.store.patch(self._pods, *key, MERGE, {"status": status}, subresource="status")
+                self.store.patch(
+                    self._pods, *key, MERGE, {"status": status}, subresource="status", shared=True
+                )
                 self._event(
                     pod, "FailedScheduling", message, kind="Warning", component="default-scheduler"
                 )
@@ -264,6 +266,7 @@ class LocalKubelet:
             MERGE,
             {"status": podstatus.scheduled(pod, now())},
             subresource="status",
+            shared=True,
         )
         with self._lock:
             if len(self._runs) >= self.max_concurrent:
@@ -418,13 +421,14 @@ class LocalKubelet:
         """Record a core v1 Event about a pod, as the kubelet and the scheduler do."""
         event = podstatus.event(pod, reason, message, kind, component, self.node_name)
         with contextlib.suppress(ApiError):
-            self.store.create(self._core_events, pod["metadata"]["namespace"], event)
+            self.store.create(self._core_events, pod["metadata"]["namespace"], event, shared=True)
 
     def _write_status(self, run: _Run, status: Obj) -> None:
         with contextlib.suppress(ApiError):
             self.store.patch(
-                self._pods, run.namespace, run.name, MERGE, {"status": status}, subresource="status"
-            )
+                self._pods, run.namespace, run.name, MERGE, {"status": status},
+                subresource="status", shared=True,
+            )  # fmt: skip
 
     def _remove(self, key: tuple[str, str]) -> None:
         with contextlib.suppress(ApiError):

@@ -1,11 +1,16 @@
-"""JSON merge patch, JSON patch and an approximation of strategic merge patch."""
+"""JSON merge patch, JSON patch and an approximation of strategic merge patch.
+
+The patched object is new where the patch changes it and shares the rest with the target
+(copying only the changed path is what keeps a patch cheap): the target is never changed,
+and the caller copies the result before changing it in place.
+"""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from .errors import ApiError, bad_request
+from .jsondata import clone
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -17,8 +22,8 @@ PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC, APPLY)
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: objects merge recursively, null deletes, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch)
+    result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -34,10 +39,10 @@ def _is_named_list(value: Any) -> bool:
 def strategic_merge_patch(target: Any, patch: Any) -> Any:
     """Merge patch, except lists of named objects merge by `name`; `$` directives are dropped."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     if patch.get("$patch") == "replace":
-        return {k: copy.deepcopy(v) for k, v in patch.items() if not k.startswith("$")}
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return {k: clone(v) for k, v in patch.items() if not k.startswith("$")}
+    result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if key.startswith("$"):
             continue
@@ -64,18 +69,26 @@ def _pointer(path: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
-def _parent(doc: Any, parts: list[str], path: str) -> tuple[Any, str]:
+def _parent(doc: Any, parts: list[str], path: str, *, writable: bool = False) -> tuple[Any, str]:
+    """The container `parts` ends in, and the last key; `writable`: each container on the
+    way is replaced by a copy of itself first, so changing it leaves what `doc` shares
+    with the patch's target as it was (the top of `doc` must be a copy already)."""
     node = doc
+    index: int | str
     for part in parts[:-1]:
         if isinstance(node, list):
             try:
-                node = node[int(part)]
+                index = int(part)
+                child = node[index]
             except (ValueError, IndexError) as exc:
                 raise _missing(path) from exc
         elif isinstance(node, dict) and part in node:
-            node = node[part]
+            index, child = part, node[part]
         else:
             raise _missing(path)
+        if writable and isinstance(child, dict | list):
+            child = node[index] = type(child)(child)
+        node = child
     return node, parts[-1]
 
 
@@ -99,7 +112,7 @@ def _get(doc: Any, path: str) -> Any:
 
 
 def _remove(doc: Any, path: str) -> Any:
-    parent, key = _parent(doc, _pointer(path), path)
+    parent, key = _parent(doc, _pointer(path), path, writable=True)
     try:
         return parent.pop(int(key)) if isinstance(parent, list) else parent.pop(key)
     except (KeyError, ValueError, IndexError) as exc:
@@ -110,7 +123,7 @@ def _add(doc: Any, path: str, value: Any, replace: bool = False) -> Any:
     parts = _pointer(path)
     if not parts:
         return value
-    parent, key = _parent(doc, parts, path)
+    parent, key = _parent(doc, parts, path, writable=True)
     if isinstance(parent, list):
         if replace:
             parent[int(key)] = value
@@ -129,19 +142,19 @@ def json_patch(target: Any, operations: Any) -> Any:
     """RFC 6902 operations: add, remove, replace, move, copy, test."""
     if not isinstance(operations, list):
         raise bad_request("json patch must be a list of operations")
-    doc = copy.deepcopy(target)
+    doc = type(target)(target) if isinstance(target, dict | list) else target
     for operation in operations:
         op, path = operation.get("op"), operation.get("path", "")
         if op == "add":
-            doc = _add(doc, path, copy.deepcopy(operation.get("value")))
+            doc = _add(doc, path, clone(operation.get("value")))
         elif op == "remove":
             _remove(doc, path)
         elif op == "replace":
-            doc = _add(doc, path, copy.deepcopy(operation.get("value")), replace=True)
+            doc = _add(doc, path, clone(operation.get("value")), replace=True)
         elif op == "move":
             doc = _add(doc, path, _remove(doc, operation["from"]))
         elif op == "copy":
-            doc = _add(doc, path, copy.deepcopy(_get(doc, operation["from"])))
+            doc = _add(doc, path, clone(_get(doc, operation["from"])))
         elif op == "test":
             if _get(doc, path) != operation.get("value"):
                 raise ApiError(422, f"the server rejected our request: test failed at {path!r}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any
+
+from .jsondata import clone
 
 Cause = dict[str, str]
 
@@ -82,7 +83,7 @@ def apply_defaults(value: Any, schema: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         for key, sub in (schema.get("properties") or {}).items():
             if key not in value and "default" in sub:
-                value[key] = copy.deepcopy(sub["default"])
+                value[key] = clone(sub["default"])
             if key in value:
                 apply_defaults(value[key], sub)
         additional = schema.get("additionalProperties")

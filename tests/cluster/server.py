@@ -14,6 +14,7 @@ from aiohttp import web
 
 from . import discovery, openapi, table
 from .errors import ApiError, bad_request, qualified
+from .jsondata import decode, encode
 from .logs import LogRegistry
 from .patch import PATCH_TYPES
 from .podlogs import serve_pod_log
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(),
+        body=encode(body),
         status=status,
         content_type=JSON,
         headers=headers,
@@ -207,20 +208,22 @@ class ApiServer:
             return await serve_pod_log(request, self.store, self.logs, rt, namespace or "", name)
         if method == "GET":
             self._count("get", rt, sub)
-            return self._respond(request, rt, self.store.get(rt, namespace or "", name))
+            found = self.store.get(rt, namespace or "", name, shared=True)
+            return self._respond(request, rt, found)
         if method == "POST" and not name:
             self._count("create", rt, sub)
             body = await self._body(request)
             created = self.store.create(
-                rt, namespace or "", body, field_validation=validation, warnings=warnings
-            )
+                rt, namespace or "", body, field_validation=validation, warnings=warnings,
+                shared=True,
+            )  # fmt: skip
             return self._respond(request, rt, created, 201, warnings)
         if method == "PUT" and name:
             self._count("update", rt, sub)
             body = await self._body(request)
             updated = self.store.replace(
                 rt, namespace or "", name, body, subresource=sub,
-                field_validation=validation, warnings=warnings,
+                field_validation=validation, warnings=warnings, shared=True,
             )  # fmt: skip
             return self._respond(request, rt, updated, 200, warnings)
         if method == "PATCH" and name:
@@ -233,7 +236,7 @@ class ApiServer:
             body = await self._body(request)
             patched = self.store.patch(
                 rt, namespace or "", name, patch_type, body, subresource=sub,
-                field_validation=validation, warnings=warnings,
+                field_validation=validation, warnings=warnings, shared=True,
             )  # fmt: skip
             return self._respond(request, rt, patched, 200, warnings)
         if method == "DELETE":
@@ -276,7 +279,7 @@ class ApiServer:
         try:
             if "yaml" in request.content_type:
                 return yaml.safe_load(raw)
-            return json.loads(raw)
+            return decode(raw)
         except (ValueError, yaml.YAMLError) as exc:
             raise bad_request(f"the request body is not valid JSON or YAML: {exc}") from exc
 

@@ -2,13 +2,13 @@
 
 Thread-safe (one re-entrant lock). Stored objects are never mutated in place: every write
 stores a new dictionary, so watch events and stored objects can be shared without copying.
-Readers of watch events must not mutate them; `get`/`list` hand out copies.
+Readers of watch events must not mutate them; `get`/`list` hand out copies, and so do the
+writes, unless the caller (the HTTP layer, which only encodes them) asks for the stored
+object itself with `shared=True`.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import threading
 import uuid
 from collections import Counter, defaultdict
@@ -18,6 +18,7 @@ from typing import Any
 from . import admission
 from .errors import ApiError, already_exists, bad_request, conflict, invalid, not_found
 from .history import EventLog, Events, WatchCallback
+from .jsondata import clone, encode
 from .patch import APPLY, apply_patch
 from .resources import (
     BUILTIN_TYPES,
@@ -79,9 +80,11 @@ class Store:
         return str(self._rv)
 
     # ----- reads ----------------------------------------------------------------------
-    def get(self, rt: ResourceType, namespace: str, name: str) -> Obj:
+    def get(self, rt: ResourceType, namespace: str, name: str, *, shared: bool = False) -> Obj:
+        """The object (`shared`: the stored one itself, not a copy: do not mutate)."""
         with self.lock:
-            return copy.deepcopy(self._current(rt, namespace, name))
+            found = self._current(rt, namespace, name)
+        return found if shared else clone(found)
 
     def find(self, rt: ResourceType, namespace: str, name: str) -> Obj | None:
         """The stored object (not a copy: do not mutate) or None."""
@@ -106,7 +109,7 @@ class Store:
         """Copies of the matching objects and the list's resourceVersion."""
         with self.lock:
             items = [o for o in self.iter_objects(rt, namespace) if matcher is None or matcher(o)]
-            return copy.deepcopy(items), self.resource_version
+            return clone(items), self.resource_version
 
     def _current(self, rt: ResourceType, namespace: str, name: str) -> Obj:
         obj = self._objects[rt.storage_key].get(namespace, {}).get(name)
@@ -123,9 +126,13 @@ class Store:
         *,
         field_validation: str = "",
         warnings: Warnings | None = None,
+        shared: bool = False,
     ) -> Obj:
-        """POST: name or generateName, uid, timestamps, generation, then ADDED."""
-        obj = copy.deepcopy(body)
+        """POST: name or generateName, uid, timestamps, generation, then ADDED.
+
+        `shared`: `body` is the store's to keep (the caller never uses it again) and the
+        stored object itself is returned (not a copy: do not mutate)."""
+        obj = body if shared else clone(body)
         if not isinstance(obj, dict):
             raise bad_request("the body of the request must be a JSON object")
         meta = obj.setdefault("metadata", {})
@@ -159,7 +166,7 @@ class Store:
             self._store(rt, obj, "ADDED")
             if rt.group == CRD_GROUP and rt.plural == CRD_PLURAL:
                 self._serve_crd(obj)
-            return copy.deepcopy(obj)
+            return obj if shared else clone(obj)
 
     def replace(
         self,
@@ -171,8 +178,10 @@ class Store:
         subresource: str = "",
         field_validation: str = "",
         warnings: Warnings | None = None,
+        shared: bool = False,
     ) -> Obj:
-        """PUT with optimistic concurrency on `metadata.resourceVersion`."""
+        """PUT with optimistic concurrency on `metadata.resourceVersion` (`shared`: the
+        stored object itself is returned, not a copy: do not mutate)."""
         with self.lock:
             current = self._current(rt, namespace, name)
             given = (body.get("metadata") or {}).get("resourceVersion")
@@ -187,7 +196,8 @@ class Store:
                 raise invalid(rt.kind, rt.group, name, causes)
             if given and given != current["metadata"]["resourceVersion"]:
                 raise conflict(rt.plural, rt.group, name)
-            return self._update(rt, current, body, subresource, field_validation, warnings)
+            written = self._update(rt, current, body, subresource, field_validation, warnings)
+        return written if shared else clone(written)
 
     def patch(
         self,
@@ -200,14 +210,17 @@ class Store:
         subresource: str = "",
         field_validation: str = "",
         warnings: Warnings | None = None,
+        shared: bool = False,
     ) -> Obj:
-        """PATCH (merge, JSON, strategic-as-merge, apply-as-merge) then the update rules."""
+        """PATCH (merge, JSON, strategic-as-merge, apply-as-merge) then the update rules
+        (`shared`: the stored object itself is returned, not a copy: do not mutate)."""
         with self.lock:
             current = self.find(rt, namespace, name)
             if current is None and patch_type == APPLY and not subresource:
                 return self.create(
-                    rt, namespace, body, field_validation=field_validation, warnings=warnings
-                )
+                    rt, namespace, body, field_validation=field_validation, warnings=warnings,
+                    shared=shared,
+                )  # fmt: skip
             if current is None:
                 raise not_found(rt.plural, rt.group, name)
             patched = apply_patch(patch_type, current, body)
@@ -216,7 +229,8 @@ class Store:
             given = (patched.get("metadata") or {}).get("resourceVersion")
             if given and given != current["metadata"]["resourceVersion"]:
                 raise conflict(rt.plural, rt.group, name)
-            return self._update(rt, current, patched, subresource, field_validation, warnings)
+            written = self._update(rt, current, patched, subresource, field_validation, warnings)
+        return written if shared else clone(written)
 
     def _update(
         self,
@@ -227,6 +241,7 @@ class Store:
         field_validation: str,
         warnings: Warnings | None,
     ) -> Obj:
+        """Store `body` as the new version of `current`; returns the stored object."""
         old_meta = current["metadata"]
         new = admission.updated_object(rt, current, body, subresource)
         meta = new["metadata"]
@@ -238,7 +253,7 @@ class Store:
         if rt.group == CRD_GROUP and rt.plural == CRD_PLURAL:
             self._admit_crd(new)
         if new == current:
-            return copy.deepcopy(current)
+            return current
         if admission.spec_changed(rt, current, new):
             meta["generation"] = old_meta.get("generation", 1) + 1
         if old_meta.get("deletionTimestamp") and not meta.get("finalizers"):
@@ -247,7 +262,7 @@ class Store:
         self._store(rt, new, "MODIFIED")
         if rt.group == CRD_GROUP and rt.plural == CRD_PLURAL:
             self._serve_crd(new)
-        return copy.deepcopy(new)
+        return new
 
     def delete(
         self,
@@ -288,20 +303,20 @@ class Store:
 
     def _mark_deleted(self, rt: ResourceType, current: Obj, grace: int) -> Obj:
         if current["metadata"].get("deletionTimestamp"):
-            return copy.deepcopy(current)
-        new = copy.deepcopy(current)
+            return clone(current)
+        new = clone(current)
         new["metadata"]["deletionTimestamp"] = admission.now()
         new["metadata"]["deletionGracePeriodSeconds"] = grace
         new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
         self._store(rt, new, "MODIFIED")
-        return copy.deepcopy(new)
+        return clone(new)
 
     def _remove(self, rt: ResourceType, current: Obj, propagation: str) -> Obj:
         meta = current["metadata"]
         namespace = meta.get("namespace", "") if rt.namespaced else ""
         if rt.group == "" and rt.plural == "namespaces":
             self._empty_namespace(meta["name"])
-        gone = copy.deepcopy(current)
+        gone = clone(current)
         self._rv += 1
         gone["metadata"]["resourceVersion"] = str(self._rv)
         spaces = self._objects[rt.storage_key]
@@ -352,7 +367,7 @@ class Store:
     # ----- events and watches ----------------------------------------------------------
     def _store(self, rt: ResourceType, obj: Obj, event: str) -> None:
         meta = obj["metadata"]
-        if len(json.dumps(obj, separators=(",", ":"))) > MAX_OBJECT_BYTES:
+        if len(encode(obj)) > MAX_OBJECT_BYTES:
             raise ApiError(500, "etcdserver: request is too large")
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +11,7 @@ from aiohttp import web
 
 from . import table
 from .errors import ApiError
+from .jsondata import encode
 from .resources import ResourceType
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ DEFAULT_TIMEOUT = 1800.0
 
 
 def _line(event: str, obj: Obj) -> bytes:
-    return json.dumps({"type": event, "object": obj}, separators=(",", ":")).encode() + b"\n"
+    return encode({"type": event, "object": obj}) + b"\n"
 
 
 def effective(
