@@ -155,6 +155,10 @@ class Cluster:
     def request_counts(self) -> Counter[tuple[str, str]]:
         return self.emulator.request_counts()
 
+    def connections(self) -> int:
+        """How many connections clients have opened to the API so far."""
+        return len(self.emulator.server.peers)
+
     def pod_log(self, name: str, namespace: str | None = None) -> str:
         pod = self.get("pods", name, namespace)
         if pod is None:

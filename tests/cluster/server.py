@@ -93,6 +93,8 @@ class ApiServer:
         self.address = "127.0.0.1"
         self.stopping = asyncio.Event()
         self.streams: set[asyncio.Task[Any]] = set()
+        self.peers: set[Any] = set()
+        """The client addresses requests came from: one per connection a client opened."""
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -103,6 +105,8 @@ class ApiServer:
         task = asyncio.current_task()
         if task is not None:
             self.streams.add(task)
+        if request.transport is not None:
+            self.peers.add(request.transport.get_extra_info("peername"))
         try:
             return await self._dispatch(request)
         except ApiError as error:

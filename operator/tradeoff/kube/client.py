@@ -2,6 +2,10 @@
 
 Every call reads or writes the API directly; what the operator reads often (Trials, the
 pods that run, Studies) comes from kopf's watch streams instead (`cache`, `podwatch`).
+Answers are read raw (`_preload_content=False`) and decoded with `json` only where the
+caller uses them: the client's own decoding (into `V1Pod` models for core calls) costs
+more CPU than the request. Every answer is read to its end, so its connection goes back
+to the pool: an unread answer's connection is dropped, and the next request opens one.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ LOG_READ_TIMEOUT = 60.0
 """Seconds a followed log may stay silent before its stream ends (the follower re-opens it)."""
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Answers a request is sent again for: the server was busy, or failed on its side."""
+POOL_CONNECTIONS = 32
+"""Connections kept open to the API server: enough for the trial drivers' workers, the
+passes and the followed logs at once (the client's default, 4, makes the others open and
+drop a connection per request)."""
 
 
 def transport_retries() -> Retry:
@@ -65,6 +73,29 @@ def retry_after(error: BaseException) -> float | None:
     return value if value >= 0 else None
 
 
+def configure(configuration: Any) -> Any:
+    """The client settings every request relies on: retries and the connection pool."""
+    configuration.retries = transport_retries()
+    configuration.connection_pool_maxsize = POOL_CONNECTIONS
+    return configuration
+
+
+def _decoded(response: Any) -> Any:
+    """The JSON body of a raw answer (its connection back in the pool)."""
+    try:
+        return json.loads(response.data)
+    finally:
+        response.release_conn()
+
+
+def _read(response: Any) -> None:
+    """Read a raw answer to its end, unused, so its connection goes back to the pool."""
+    try:
+        response.data  # noqa: B018 (reading it is the point)
+    finally:
+        response.release_conn()
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -85,31 +116,38 @@ class Kube:
     # -- custom objects ----------------------------------------------------------------
     def get_object(self, plural: str, namespace: str, name: str) -> Obj | None:
         try:
-            found: Obj = self.custom.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, plural, name, _request_timeout=REQUEST_TIMEOUT
-            )
+            response = self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name,
+                _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
+            )  # fmt: skip
         except ApiException as error:
             if error.status == 404:
                 return None
             raise
+        found: Obj = _decoded(response)
         return found
 
     def list_studies(self, namespace: str) -> list[Obj]:
-        listed = self.custom.list_namespaced_custom_object(
-            GROUP, VERSION, namespace, "studies", _request_timeout=REQUEST_TIMEOUT
-        )
+        response = self.custom.list_namespaced_custom_object(
+            GROUP, VERSION, namespace, "studies",
+            _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
+        )  # fmt: skip
+        listed = _decoded(response)
         items: list[Obj] = listed.get("items") or []
         return items
 
     def list_trials_at(self, namespace: str, study: str) -> tuple[list[Obj], str]:
         """The Study's Trials and the listing's resourceVersion."""
-        listed = self.custom.list_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            namespace,
-            "trials",
-            label_selector=f"{STUDY_LABEL}={study}",
-            _request_timeout=REQUEST_TIMEOUT,
+        listed = _decoded(
+            self.custom.list_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                "trials",
+                label_selector=f"{STUDY_LABEL}={study}",
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
         )
         items: list[Obj] = listed.get("items") or []
         return items, str((listed.get("metadata") or {}).get("resourceVersion") or "")
@@ -120,19 +158,21 @@ class Kube:
     def create_trial(self, namespace: str, body: Obj) -> Obj | None:
         """Create a Trial and return it as created; None if one of that name exists."""
         try:
-            created: Obj = self.custom.create_namespaced_custom_object(
-                GROUP, VERSION, namespace, "trials", body, _request_timeout=REQUEST_TIMEOUT
-            )
+            response = self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, namespace, "trials", body,
+                _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
+            )  # fmt: skip
         except ApiException as error:
             if error.status == 409:
                 return None
             raise
+        created: Obj = _decoded(response)
         return created
 
     def replace_status(self, plural: str, namespace: str, name: str, status: Obj) -> Obj:
         """Replace the whole status subresource (a JSON patch, so no stale keys survive);
         returns the object as written."""
-        written: Obj = self.custom.patch_namespaced_custom_object_status(
+        response = self.custom.patch_namespaced_custom_object_status(
             GROUP,
             VERSION,
             namespace,
@@ -140,8 +180,10 @@ class Kube:
             name,
             [{"op": "add", "path": "/status", "value": status}],
             _content_type="application/json-patch+json",
+            _preload_content=False,
             _request_timeout=REQUEST_TIMEOUT,
         )
+        written: Obj = _decoded(response)
         return written
 
     # -- pods and nodes ----------------------------------------------------------------
@@ -154,7 +196,7 @@ class Kube:
             if error.status == 404:
                 return None
             raise
-        pod: Obj = json.loads(response.data)
+        pod: Obj = _decoded(response)
         return pod
 
     def list_pods(self, namespace: str, study: str, running: bool = False) -> list[Obj]:
@@ -166,24 +208,25 @@ class Kube:
             _preload_content=False,
             _request_timeout=REQUEST_TIMEOUT,
         )
-        items: list[Obj] = json.loads(response.data).get("items") or []
+        items: list[Obj] = _decoded(response).get("items") or []
         return items
 
     def create_pod(self, namespace: str, body: Obj) -> bool:
         """Create a Pod; False if one of that name exists already."""
         try:
-            self.core.create_namespaced_pod(
+            response = self.core.create_namespaced_pod(
                 namespace, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
             )
         except ApiException as error:
             if error.status == 409:
                 return False
             raise
+        _read(response)
         return True
 
     def delete_pod(self, namespace: str, name: str, grace_seconds: int | None = None) -> None:
         try:
-            self.core.delete_namespaced_pod(
+            response = self.core.delete_namespaced_pod(
                 name,
                 namespace,
                 grace_period_seconds=grace_seconds,
@@ -193,31 +236,37 @@ class Kube:
         except ApiException as error:
             if error.status != 404:
                 raise
+            return
+        _read(response)
 
     # -- workloads (trials that are not one pod) ---------------------------------------
     def create_workload(self, plural: str, namespace: str, body: Obj) -> bool:
         """Create a workload (Job, PyTorchJob, ...); False if one of that name exists."""
         group, _, version = str(body["apiVersion"]).rpartition("/")
         try:
-            self.custom.create_namespaced_custom_object(
-                group, version, namespace, plural, body, _request_timeout=REQUEST_TIMEOUT
-            )
+            response = self.custom.create_namespaced_custom_object(
+                group, version, namespace, plural, body,
+                _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
+            )  # fmt: skip
         except ApiException as error:
             if error.status == 409:
                 return False
             raise
+        _read(response)
         return True
 
     def get_workload(self, api_version: str, plural: str, namespace: str, name: str) -> Obj | None:
         group, _, version = api_version.rpartition("/")
         try:
-            found: Obj = self.custom.get_namespaced_custom_object(
-                group, version, namespace, plural, name, _request_timeout=REQUEST_TIMEOUT
-            )
+            response = self.custom.get_namespaced_custom_object(
+                group, version, namespace, plural, name,
+                _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
+            )  # fmt: skip
         except ApiException as error:
             if error.status == 404:
                 return None
             raise
+        found: Obj = _decoded(response)
         return found
 
     def list_workloads(
@@ -225,10 +274,11 @@ class Kube:
     ) -> list[Obj]:
         """The workloads of one kind that match a label selector."""
         group, _, version = api_version.rpartition("/")
-        found: Obj = self.custom.list_namespaced_custom_object(
+        response = self.custom.list_namespaced_custom_object(
             group, version, namespace, plural, label_selector=selector,
-            _request_timeout=REQUEST_TIMEOUT,
+            _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
         )  # fmt: skip
+        found: Obj = _decoded(response)
         items: list[Obj] = found.get("items") or []
         return items
 
@@ -236,14 +286,16 @@ class Kube:
         """Delete a workload and (in the background) the pods it made."""
         group, _, version = api_version.rpartition("/")
         try:
-            self.custom.delete_namespaced_custom_object(
+            response = self.custom.delete_namespaced_custom_object(
                 group, version, namespace, plural, name,
                 propagation_policy="Background", grace_period_seconds=0,
-                _request_timeout=REQUEST_TIMEOUT,
+                _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
             )  # fmt: skip
         except ApiException as error:
             if error.status != 404:
                 raise
+            return
+        _read(response)
 
     def select_pods(self, namespace: str, selector: str) -> list[Obj]:
         """The pods that match a label selector."""
@@ -253,7 +305,7 @@ class Kube:
             _preload_content=False,
             _request_timeout=REQUEST_TIMEOUT,
         )
-        items: list[Obj] = json.loads(response.data).get("items") or []
+        items: list[Obj] = _decoded(response).get("items") or []
         return items
 
     def get_secret(self, namespace: str, name: str) -> Obj | None:
@@ -265,12 +317,14 @@ class Kube:
             if error.status == 404:
                 return None
             raise
-        secret: Obj = json.loads(response.data)
+        secret: Obj = _decoded(response)
         return secret
 
     def create_secret(self, namespace: str, body: Obj) -> None:
-        self.core.create_namespaced_secret(
-            namespace, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+        _read(
+            self.core.create_namespaced_secret(
+                namespace, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
+            )
         )
 
     def get_node(self, name: str) -> Obj | None:
@@ -283,7 +337,7 @@ class Kube:
             if error.status in (401, 403, 404):
                 return None
             raise
-        node: Obj = json.loads(response.data)
+        node: Obj = _decoded(response)
         return node
 
     def read_log(
@@ -350,9 +404,10 @@ class Kube:
             "reportingComponent": COMPONENT,
         }
         with contextlib.suppress(ApiException, ValueError):
-            self.core.create_namespaced_event(
+            response = self.core.create_namespaced_event(
                 meta.get("namespace"),
                 body,
                 _preload_content=False,
                 _request_timeout=REQUEST_TIMEOUT,
             )
+            _read(response)

@@ -13,7 +13,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry
 
-from tradeoff.kube.client import Kube, transport_retries
+from tradeoff.kube.client import Kube, configure
 from tradeoff.kube.engines import Engines, load_or_create_key
 from tradeoff.kube.handlers import operator_settings, register
 from tradeoff.kube.health import EndpointError, serve_health, serve_metrics
@@ -27,9 +27,8 @@ PEERING_GROUP, PEERING_VERSION = "kopf.dev", "v1"
 
 def load_credentials() -> Any:
     """An API client from the in-cluster service account, else the kubeconfig, whose
-    requests retry by themselves on busy or failing servers (`transport_retries`)."""
-    configuration = client.Configuration()
-    configuration.retries = transport_retries()
+    requests retry by themselves on busy or failing servers (`configure`)."""
+    configuration = configure(client.Configuration())
     try:
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call,unused-ignore]
         return client.ApiClient(configuration)
