@@ -5,7 +5,9 @@ holds one metric line), so what is measured is the operator itself: trials compl
 second, API requests per trial, the operator's memory (RSS) as the trial count grows, and
 how long a restarted operator takes to pick the study up again (kill -9 after the study
 finished, raise maxTrials by a few, start a new operator, time until it creates the next
-trial; the same measured on an empty study gives the start-up baseline).
+trial; the same measured on an empty study gives the start-up baseline). The emulator
+runs in this process: its CPU time over the run (the API emulator, its kubelet and the
+sampling loop) per API request is recorded too, and the connections clients opened.
 """
 
 from __future__ import annotations
@@ -260,6 +262,7 @@ def run(
         )
         load = os.getloadavg()
         requests = cluster.request_counts()
+        connections = cluster.connections()
         op.dump_profile()
         op.kill()
         if dump_to is not None:  # the finished study, for `operator_restart.py --dump`
@@ -296,6 +299,7 @@ def run(
         "trials_per_second": trials / elapsed,
         "api_requests": total_requests,
         "api_requests_per_trial": total_requests / trials,
+        "connections_opened": connections,
         "requests_by_kind": {
             f"{verb} {resource}": n for (verb, resource), n in requests.most_common(15)
         },
