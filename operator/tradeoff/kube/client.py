@@ -11,89 +11,38 @@ to the pool: an unread answer's connection is dropped, and the next request open
 from __future__ import annotations
 
 import contextlib
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from urllib3.util.retry import Retry
 
 from tradeoff.api.study import GROUP, VERSION
 from tradeoff.api.trial import STUDY_LABEL
+from tradeoff.kube.transport import (
+    LOG_READ_TIMEOUT,
+    REQUEST_TIMEOUT,
+    configure,
+    decoded,
+    read_through,
+    retry_after,
+    transport_retries,
+)
+
+__all__ = [
+    "COMPONENT",
+    "Kube",
+    "Obj",
+    "configure",
+    "now_utc",
+    "retry_after",
+    "rfc3339",
+    "transport_retries",
+]
 
 Obj = dict[str, Any]
 COMPONENT = "tradeoff-operator"
-REQUEST_TIMEOUT = 30.0
-"""Seconds any single request may take (log streams excepted): a hung call becomes an error."""
-LOG_READ_TIMEOUT = 60.0
-"""Seconds a followed log may stay silent before its stream ends (the follower re-opens it)."""
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-"""Answers a request is sent again for: the server was busy, or failed on its side."""
-POOL_CONNECTIONS = 32
-"""Connections kept open to the API server: enough for the trial drivers' workers, the
-passes and the followed logs at once (the client's default, 4, makes the others open and
-drop a connection per request)."""
-
-
-def transport_retries() -> Retry:
-    """How each request is retried by the HTTP layer before its caller sees an error.
-
-    Up to three more tries, 0.2-0.8 s apart or as long as the server's `Retry-After` asks
-    (429 and 503, at most 10 s), for connection errors and the answers in
-    `RETRY_STATUSES`, whatever the verb: every write the operator makes is safe to send
-    twice (a create answered 409 means it exists, status writes replace, deletes of the
-    gone are ignored). The last answer is returned as it is, so errors keep their status.
-    """
-    return Retry(
-        total=3,
-        connect=3,
-        read=2,
-        status=3,
-        other=0,
-        allowed_methods=None,
-        status_forcelist=RETRY_STATUSES,
-        backoff_factor=0.2,
-        backoff_max=2.0,
-        backoff_jitter=0.1,
-        raise_on_status=False,
-        respect_retry_after_header=True,
-        retry_after_max=10,
-    )
-
-
-def retry_after(error: BaseException) -> float | None:
-    """Seconds an API error asked the client to wait (`Retry-After`), if it did."""
-    headers = getattr(error, "headers", None) or {}
-    try:
-        value = float(headers.get("Retry-After", ""))
-    except (TypeError, ValueError):
-        return None
-    return value if value >= 0 else None
-
-
-def configure(configuration: Any) -> Any:
-    """The client settings every request relies on: retries and the connection pool."""
-    configuration.retries = transport_retries()
-    configuration.connection_pool_maxsize = POOL_CONNECTIONS
-    return configuration
-
-
-def _decoded(response: Any) -> Any:
-    """The JSON body of a raw answer (its connection back in the pool)."""
-    try:
-        return json.loads(response.data)
-    finally:
-        response.release_conn()
-
-
-def _read(response: Any) -> None:
-    """Read a raw answer to its end, unused, so its connection goes back to the pool."""
-    try:
-        response.data  # noqa: B018 (reading it is the point)
-    finally:
-        response.release_conn()
 
 
 def now_utc() -> datetime:
@@ -124,7 +73,7 @@ class Kube:
             if error.status == 404:
                 return None
             raise
-        found: Obj = _decoded(response)
+        found: Obj = decoded(response)
         return found
 
     def list_studies(self, namespace: str) -> list[Obj]:
@@ -132,13 +81,13 @@ class Kube:
             GROUP, VERSION, namespace, "studies",
             _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
         )  # fmt: skip
-        listed = _decoded(response)
+        listed = decoded(response)
         items: list[Obj] = listed.get("items") or []
         return items
 
     def list_trials_at(self, namespace: str, study: str) -> tuple[list[Obj], str]:
         """The Study's Trials and the listing's resourceVersion."""
-        listed = _decoded(
+        listed = decoded(
             self.custom.list_namespaced_custom_object(
                 GROUP,
                 VERSION,
@@ -166,7 +115,7 @@ class Kube:
             if error.status == 409:
                 return None
             raise
-        created: Obj = _decoded(response)
+        created: Obj = decoded(response)
         return created
 
     def replace_status(self, plural: str, namespace: str, name: str, status: Obj) -> Obj:
@@ -183,7 +132,7 @@ class Kube:
             _preload_content=False,
             _request_timeout=REQUEST_TIMEOUT,
         )
-        written: Obj = _decoded(response)
+        written: Obj = decoded(response)
         return written
 
     # -- pods and nodes ----------------------------------------------------------------
@@ -196,7 +145,7 @@ class Kube:
             if error.status == 404:
                 return None
             raise
-        pod: Obj = _decoded(response)
+        pod: Obj = decoded(response)
         return pod
 
     def list_pods(self, namespace: str, study: str, running: bool = False) -> list[Obj]:
@@ -208,7 +157,7 @@ class Kube:
             _preload_content=False,
             _request_timeout=REQUEST_TIMEOUT,
         )
-        items: list[Obj] = _decoded(response).get("items") or []
+        items: list[Obj] = decoded(response).get("items") or []
         return items
 
     def create_pod(self, namespace: str, body: Obj) -> bool:
@@ -221,7 +170,7 @@ class Kube:
             if error.status == 409:
                 return False
             raise
-        _read(response)
+        read_through(response)
         return True
 
     def delete_pod(self, namespace: str, name: str, grace_seconds: int | None = None) -> None:
@@ -237,7 +186,7 @@ class Kube:
             if error.status != 404:
                 raise
             return
-        _read(response)
+        read_through(response)
 
     # -- workloads (trials that are not one pod) ---------------------------------------
     def create_workload(self, plural: str, namespace: str, body: Obj) -> bool:
@@ -252,7 +201,7 @@ class Kube:
             if error.status == 409:
                 return False
             raise
-        _read(response)
+        read_through(response)
         return True
 
     def get_workload(self, api_version: str, plural: str, namespace: str, name: str) -> Obj | None:
@@ -266,7 +215,7 @@ class Kube:
             if error.status == 404:
                 return None
             raise
-        found: Obj = _decoded(response)
+        found: Obj = decoded(response)
         return found
 
     def list_workloads(
@@ -278,7 +227,7 @@ class Kube:
             group, version, namespace, plural, label_selector=selector,
             _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
         )  # fmt: skip
-        found: Obj = _decoded(response)
+        found: Obj = decoded(response)
         items: list[Obj] = found.get("items") or []
         return items
 
@@ -295,7 +244,7 @@ class Kube:
             if error.status != 404:
                 raise
             return
-        _read(response)
+        read_through(response)
 
     def select_pods(self, namespace: str, selector: str) -> list[Obj]:
         """The pods that match a label selector."""
@@ -305,7 +254,7 @@ class Kube:
             _preload_content=False,
             _request_timeout=REQUEST_TIMEOUT,
         )
-        items: list[Obj] = _decoded(response).get("items") or []
+        items: list[Obj] = decoded(response).get("items") or []
         return items
 
     def get_secret(self, namespace: str, name: str) -> Obj | None:
@@ -317,11 +266,11 @@ class Kube:
             if error.status == 404:
                 return None
             raise
-        secret: Obj = _decoded(response)
+        secret: Obj = decoded(response)
         return secret
 
     def create_secret(self, namespace: str, body: Obj) -> None:
-        _read(
+        read_through(
             self.core.create_namespaced_secret(
                 namespace, body, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
             )
@@ -337,7 +286,7 @@ class Kube:
             if error.status in (401, 403, 404):
                 return None
             raise
-        node: Obj = _decoded(response)
+        node: Obj = decoded(response)
         return node
 
     def read_log(
@@ -410,4 +359,4 @@ class Kube:
                 _preload_content=False,
                 _request_timeout=REQUEST_TIMEOUT,
             )
-            _read(response)
+            read_through(response)
