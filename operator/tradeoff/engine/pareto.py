@@ -77,10 +77,14 @@ def normalised_hypervolume(spec: StudySpec, records: Sequence[Trial]) -> float |
 
 def hypervolume_of(all_losses: np.ndarray, front_losses: np.ndarray) -> float:
     """Normalised hypervolume of `front_losses`, scaled over `all_losses`."""
-    lo, hi = all_losses.min(axis=0), all_losses.max(axis=0)
+    return hypervolume_within(all_losses.min(axis=0), all_losses.max(axis=0), front_losses)
+
+
+def hypervolume_within(lo: np.ndarray, hi: np.ndarray, front_losses: np.ndarray) -> float:
+    """Normalised hypervolume of `front_losses`, each objective scaled over [lo, hi]."""
     span = np.where(hi > lo, hi - lo, 1.0)
     scaled = (front_losses - lo) / span
-    m = all_losses.shape[1]
+    m = front_losses.shape[1]
     volume = compute_hypervolume(scaled, np.full(m, HV_REFERENCE), assume_pareto=True)
     return float(volume / HV_REFERENCE**m)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -49,32 +50,38 @@ def kind(record: Trial) -> str:
     return "Cancelled" if s.state == "Pending" and s.reason == CANCELLED else s.state
 
 
-def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, Totals]:
-    """Counts and totals of the search's records in one pass, appending the feasible
-    succeeded ones with values to `done` (`completed`, inlined: a summary at 10,000
-    records is one loop). An Ensemble trial is no part of either (its members are), but
-    may join `done`."""
+def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, Totals, Trial | None]:
+    """Counts and totals of the search's records and its first Ensemble trial, in one
+    pass, appending the feasible succeeded ones with values to `done` (`completed`,
+    inlined: a summary at 10,000 records is one loop). An Ensemble trial is no part of
+    the counts or totals (its members are), but may join `done`."""
     by_state = dict.fromkeys(("Pending", "Running", "Succeeded", "Failed", "Pruned"), 0)
     cancelled = 0
-    cost = carbon = energy = 0.0
+    costs: list[float] = []
+    carbon: list[float] = []
+    energy: list[float] = []
+    ensemble = None
     for r in records:
         s = r.status
         state = s.state
         if r.spec.kind == "Ensemble":  # on the front, but neither counted nor totalled
+            if ensemble is None:
+                ensemble = r
             if state == "Succeeded" and s.values is not None and s.feasible is not False:
                 done.append(r)
             continue
-        if state == "Pending" and s.reason == CANCELLED:  # `waits_for_resume`, inlined
+        if state == "Succeeded":
+            by_state[state] += 1
+            if s.values is not None and s.feasible is not False:
+                done.append(r)
+        elif state == "Pending" and s.reason == CANCELLED:  # `waits_for_resume`, inlined
             cancelled += 1
         else:
             by_state[state] += 1
-        if state == "Succeeded" and s.values is not None and s.feasible is not False:
-            done.append(r)
         if (e := s.economics) is not None:
-            cost += e.cost_usd
-            carbon += e.carbon_grams
-            energy += e.energy_kwh
-    totals = Totals(cost_usd=cost, carbon_grams=carbon, energy_kwh=energy)
+            costs.append(e.cost_usd)
+            carbon.append(e.carbon_grams)
+            energy.append(e.energy_kwh)
     trial_counts = TrialCounts(
         created=sum(by_state.values()) + cancelled,
         cancelled=cancelled,
@@ -84,7 +91,28 @@ def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, To
         failed=by_state["Failed"],
         pruned=by_state["Pruned"],
     )
-    return trial_counts, totals
+    return trial_counts, totals_of(costs, carbon, energy), ensemble
+
+
+def totals_of(costs: Sequence[float], carbon: Sequence[float], energy: Sequence[float]) -> Totals:
+    """Totals of the search's economics (`exact_total` each)."""
+    return Totals(
+        cost_usd=exact_total(costs),
+        carbon_grams=exact_total(carbon),
+        energy_kwh=exact_total(energy),
+    )
+
+
+def exact_total(values: Sequence[float]) -> float:
+    """The sum of `values` correctly rounded (`math.fsum`: independent of the order, so a
+    tally kept as records change gives what a fresh one does); inf past the float range,
+    nan where infinities of both signs meet."""
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return math.copysign(math.inf, sum(values))
+    except ValueError:
+        return math.nan
 
 
 def goal_reached(spec: StudySpec, records: Sequence[Trial]) -> Trial | None:
@@ -196,9 +224,8 @@ class Summary:
 
 def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial] = ()) -> Summary:
     """The summary of `records`; `priors` (prior trials) join the front, nothing else."""
-    names = spec.objective_names
     done: list[Trial] = []
-    trial_counts, totals = _tally(records, done)
+    trial_counts, totals, ensemble = _tally(records, done)
     numbers = [r.spec.number for r in done]
     if numbers != sorted(numbers):  # timsort checks a sorted list in one pass
         done.sort(key=lambda r: r.spec.number)
@@ -210,6 +237,20 @@ def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial]
         mask = nondominated_mask(loss)
         front = [t for t, keep in zip(done, mask, strict=True) if keep]
         hypervolume = hypervolume_of(loss, loss[mask])
+    return summary_of(spec, trial_counts, totals, front, hypervolume, ensemble)
+
+
+def summary_of(
+    spec: StudySpec,
+    trial_counts: TrialCounts,
+    totals: Totals,
+    front: list[Trial],
+    hypervolume: float | None,
+    ensemble: Trial | None,
+) -> Summary:
+    """The summary from its parts: `front` in the order of the trials considered (prior
+    trials first, then by number), `ensemble` the study's first Ensemble trial."""
+    names = spec.objective_names
     pick = recommend(spec, front)
 
     def values(t: Trial) -> dict[str, float]:
@@ -240,13 +281,10 @@ def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial]
         hypervolume=hypervolume,
         totals=totals,
         best=best,
-        ensemble=next(
-            (
-                EnsembleState(trial=r.metadata.name, state=r.status.state, reason=r.status.reason)
-                for r in records
-                if r.spec.kind == "Ensemble"
-            ),
-            None,
+        ensemble=None
+        if ensemble is None
+        else EnsembleState(
+            trial=ensemble.metadata.name, state=ensemble.status.state, reason=ensemble.status.reason
         ),
     )
 
