@@ -37,6 +37,7 @@ class OptunaRecords:
         self.key = key
         self.study_name = study_name
         self.warnings: list[str] = []
+        self._verifier = signing.Verifier(key, study_name)
         self._unverified: set[int] = set()
         self._verified: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._offset = 0
@@ -62,7 +63,7 @@ class OptunaRecords:
         cached = self._verified.get(record.number)
         if cached is not None and cached[0] is signed:  # a record's spec never changes
             return cached[1]
-        state, ok = signing.verified(self.key, self.study_name, record.number, signed)
+        state, ok = self._verifier.verified(record.number, signed)
         self._verified[record.number] = (signed, state)
         if not ok and record.number not in self._unverified:
             self._unverified.add(record.number)

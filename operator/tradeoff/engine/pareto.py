@@ -18,9 +18,13 @@ HV_REFERENCE = 1.1
 
 def losses(spec: StudySpec, trials: Sequence[Trial]) -> np.ndarray:
     """Objective values turned into losses (maximised objectives negated)."""
+    return losses_of(spec, [t.status.values or () for t in trials])
+
+
+def losses_of(spec: StudySpec, values: Sequence[Sequence[float]]) -> np.ndarray:
+    """Rows of objective values turned into losses (`losses`)."""
     sign = np.array([-1.0 if o.direction == "maximize" else 1.0 for o in spec.objectives])
-    values = chain.from_iterable(t.status.values or () for t in trials)
-    flat = np.fromiter(values, dtype=float, count=len(trials) * len(sign))
+    flat = np.fromiter(chain.from_iterable(values), dtype=float, count=len(values) * len(sign))
     return np.asarray(flat.reshape(-1, len(sign)) * sign)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Literal
 
+from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.status import (
     PARETO_FRONT_CAP,
     EnsembleState,
@@ -19,7 +21,13 @@ from tradeoff.api.status import (
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.lifecycle import CANCELLED
-from tradeoff.engine.pareto import cap_front, completed, hypervolume_of, losses, nondominated_mask
+from tradeoff.engine.pareto import (
+    cap_front,
+    completed,
+    hypervolume_of,
+    losses_of,
+    nondominated_mask,
+)
 from tradeoff.engine.selection import recommend
 
 ACTIVE_STATES = ("Pending", "Running")
@@ -41,7 +49,7 @@ class StopDecision:
 
 def counts(records: Sequence[Trial]) -> TrialCounts:
     """Trials by state; cancelled ones (Pending until the study resumes) apart."""
-    return _tally(records, [])[0]
+    return _tally(records).counts
 
 
 def kind(record: Trial) -> str:
@@ -50,38 +58,50 @@ def kind(record: Trial) -> str:
     return "Cancelled" if s.state == "Pending" and s.reason == CANCELLED else s.state
 
 
-def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, Totals, Trial | None]:
-    """Counts and totals of the search's records and its first Ensemble trial, in one
-    pass, appending the feasible succeeded ones with values to `done` (`completed`,
-    inlined: a summary at 10,000 records is one loop). An Ensemble trial is no part of
-    the counts or totals (its members are), but may join `done`."""
+@dataclass
+class _Tallied:
+    """What one pass over the records collects (`_tally`)."""
+
+    counts: TrialCounts
+    totals: Totals
+    ensemble: Trial | None
+    """The first Ensemble trial."""
+    done: list[Trial]
+    """Feasible succeeded trials with values (`completed`), Ensemble ones too."""
+    numbers: list[int]
+    values: list[list[float]]
+    """Of `done`, in the same order."""
+
+
+def _tally(records: Sequence[Trial]) -> _Tallied:
+    """Counts and totals of the search's records, its first Ensemble trial and the
+    feasible succeeded trials with values, in one pass (a summary at 10,000 records is
+    one loop). An Ensemble trial is no part of the counts or totals (its members are),
+    but may be done."""
     by_state = dict.fromkeys(("Pending", "Running", "Succeeded", "Failed", "Pruned"), 0)
     cancelled = 0
-    costs: list[float] = []
-    carbon: list[float] = []
-    energy: list[float] = []
+    spent: list[TrialEconomics] = []
+    done: list[Trial] = []
+    numbers: list[int] = []
+    rows: list[list[float]] = []
     ensemble = None
     for r in records:
         s = r.status
         state = s.state
-        if r.spec.kind == "Ensemble":  # on the front, but neither counted nor totalled
+        spec = r.spec
+        if spec.kind == "Ensemble":  # on the front, but neither counted nor totalled
             if ensemble is None:
                 ensemble = r
-            if state == "Succeeded" and s.values is not None and s.feasible is not False:
-                done.append(r)
-            continue
-        if state == "Succeeded":
-            by_state[state] += 1
-            if s.values is not None and s.feasible is not False:
-                done.append(r)
         elif state == "Pending" and s.reason == CANCELLED:  # `waits_for_resume`, inlined
             cancelled += 1
         else:
             by_state[state] += 1
-        if (e := s.economics) is not None:
-            costs.append(e.cost_usd)
-            carbon.append(e.carbon_grams)
-            energy.append(e.energy_kwh)
+        if state == "Succeeded" and (values := s.values) is not None and s.feasible is not False:
+            done.append(r)
+            numbers.append(spec.number)
+            rows.append(values)
+        if (e := s.economics) is not None and spec.kind != "Ensemble":
+            spent.append(e)
     trial_counts = TrialCounts(
         created=sum(by_state.values()) + cancelled,
         cancelled=cancelled,
@@ -91,7 +111,12 @@ def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, To
         failed=by_state["Failed"],
         pruned=by_state["Pruned"],
     )
-    return trial_counts, totals_of(costs, carbon, energy), ensemble
+    costs, carbon, energy = zip(*map(_ECONOMICS, spent), strict=True) if spent else ((), (), ())
+    totals = totals_of(costs, carbon, energy)
+    return _Tallied(trial_counts, totals, ensemble, done, numbers, rows)
+
+
+_ECONOMICS = attrgetter("cost_usd", "carbon_grams", "energy_kwh")
 
 
 def totals_of(costs: Sequence[float], carbon: Sequence[float], energy: Sequence[float]) -> Totals:
@@ -224,20 +249,21 @@ class Summary:
 
 def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial] = ()) -> Summary:
     """The summary of `records`; `priors` (prior trials) join the front, nothing else."""
-    done: list[Trial] = []
-    trial_counts, totals, ensemble = _tally(records, done)
-    numbers = [r.spec.number for r in done]
-    if numbers != sorted(numbers):  # timsort checks a sorted list in one pass
-        done.sort(key=lambda r: r.spec.number)
-    done = completed(priors) + done
+    t = _tally(records)
+    done, rows = t.done, t.values
+    if t.numbers != sorted(t.numbers):  # timsort checks a sorted list in one pass
+        order = sorted(range(len(done)), key=t.numbers.__getitem__)
+        done, rows = [done[i] for i in order], [rows[i] for i in order]
+    prior = completed(priors)
+    done = prior + done
     front: list[Trial] = []
     hypervolume = None
     if done:
-        loss = losses(spec, done)
+        loss = losses_of(spec, [p.status.values or [] for p in prior] + rows)
         mask = nondominated_mask(loss)
         front = [t for t, keep in zip(done, mask, strict=True) if keep]
         hypervolume = hypervolume_of(loss, loss[mask])
-    return summary_of(spec, trial_counts, totals, front, hypervolume, ensemble)
+    return summary_of(spec, t.counts, t.totals, front, hypervolume, t.ensemble)
 
 
 def summary_of(
