@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 SIGNATURE = "signature"
@@ -43,7 +43,7 @@ def verified(
     key: bytes, study: str, number: int, signed: Mapping[str, Any]
 ) -> tuple[dict[str, Any], bool]:
     """(the state without its signature, whether it verified); unverified state is empty."""
-    return Verifier(key, study).verified(number, signed)
+    return _verified(signed, lambda state: _digest(key, study, number, state))
 
 
 class Verifier:
@@ -74,12 +74,18 @@ class Verifier:
     def verified(self, number: int, signed: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
         """(the state without its signature, whether it verified); unverified state is
         empty."""
-        if not signed:
-            return {}, True
-        state = {k: v for k, v in signed.items() if k != SIGNATURE}
-        given = signed.get(SIGNATURE)
-        try:
-            ok = isinstance(given, str) and hmac.compare_digest(given, self.digest(number, state))
-        except (TypeError, ValueError):  # not JSON-serialisable: certainly not ours
-            ok = False
-        return (state, True) if ok else ({}, False)
+        return _verified(signed, lambda state: self.digest(number, state))
+
+
+def _verified(
+    signed: Mapping[str, Any], digest: Callable[[dict[str, Any]], str]
+) -> tuple[dict[str, Any], bool]:
+    if not signed:
+        return {}, True
+    state = {k: v for k, v in signed.items() if k != SIGNATURE}
+    given = signed.get(SIGNATURE)
+    try:
+        ok = isinstance(given, str) and hmac.compare_digest(given, digest(state))
+    except (TypeError, ValueError):  # not JSON-serialisable: certainly not ours
+        ok = False
+    return (state, True) if ok else ({}, False)
