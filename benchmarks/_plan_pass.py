@@ -5,8 +5,9 @@ two objectives, the second the built-in cost); its records are shaped as that
 benchmark's operator writes them (finished, with economics, sampler state signed with
 the operator's key). Warm, as the operator runs: the same `Engines` across passes; between
 two passes 40 running trials finish (each a new record object, as the operator's watch
-store holds them) and the pass before created the trials that replace them. Each pass's
-CPU time (`time.process_time`) is taken, garbage collection included.
+store holds them) and the pass before created the trials that replace them. Insights are
+left to another process, as the operator's are. Each pass's CPU time
+(`time.process_time`) is taken, garbage collection included.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def finish(record: Trial, objectives: int, number: int) -> Trial:
     return record.model_copy(update={"status": status})
 
 
+def elsewhere(spec: Any, records: Any, finished: int) -> None:
+    """The insights, computed in another process as the operator's are (`insight_jobs`):
+    not in the pass (which still decides whether they are due)."""
+    return None
+
+
 class WarmPasses:
     """A study driven pass by pass as the operator drives it, without the API."""
 
@@ -89,7 +96,14 @@ class WarmPasses:
     def plan(self) -> Any:
         """One pass; its new trials join the records (Pending, as created)."""
         self.now += dt.timedelta(seconds=1)
-        plan = plan_study(self.obj, [], self.now, engines=self.engines, owned=(self.records, []))
+        plan = plan_study(
+            self.obj,
+            [],
+            self.now,
+            engines=self.engines,
+            owned=(self.records, []),
+            insight_source=elsewhere,
+        )
         self.obj = {**self.obj, "status": plan.status.wire()}
         for body in plan.new_trials:
             self.records.append(Trial.model_validate(body))

@@ -124,14 +124,16 @@ class OptunaRecords:
             self._keys.clear()
             self.taken.clear()
             changed = list(records)
+        keys, taken = self._keys, self.taken
         for record in changed:
-            old = self._keys.get(record.number)
+            number = record.spec.number
+            old = keys.get(number)
             if old is not None:
-                self.taken[old] -= 1
-                if not self.taken[old]:
-                    del self.taken[old]
-            failed = record.state == "Failed" or record.is_ensemble
+                taken[old] -= 1
+                if not taken[old]:
+                    del taken[old]
+            failed = record.status.state == "Failed" or record.spec.kind == "Ensemble"
             key = None if failed else config_key(record.spec.parameters)
-            self._keys[record.number] = key
+            keys[number] = key
             if key is not None:
-                self.taken[key] += 1
+                taken[key] = taken.get(key, 0) + 1

@@ -27,6 +27,23 @@ def new_key() -> bytes:
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=True)
 
 
+def _quick_canonical() -> Callable[[Any], str]:
+    """`_CANONICAL.encode` for state read from records, without the encoder it builds per
+    call: json's C encoder made once (no cycle check: state from a record has no cycles,
+    and one in a state made here ends in RecursionError, which fails verification)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _CANONICAL.encode
+    encode = make(
+        None, _CANONICAL.default, json.encoder.encode_basestring_ascii, None, ":", ",",
+        True, False, True,
+    )  # fmt: skip
+    return lambda value: "".join(encode(value, 0))
+
+
+_ENCODE = _quick_canonical()
+
+
 def _digest(key: bytes, study: str, number: int, state: Mapping[str, Any]) -> str:
     body = _CANONICAL.encode({"study": study, "number": number, "state": state})
     return hmac.digest(key, body.encode(), "sha256").hex()
@@ -63,7 +80,7 @@ class Verifier:
         """`_digest(key, study, number, state)`: the same canonical JSON, keys sorted."""
         body = '{"number":%d,"state":%s,"study":%s}' % (  # noqa: UP031
             number,
-            _CANONICAL.encode(state),
+            _ENCODE(state),
             self._study,
         )
         inner, outer = self._inner.copy(), self._outer.copy()
@@ -86,6 +103,6 @@ def _verified(
     given = signed.get(SIGNATURE)
     try:
         ok = isinstance(given, str) and hmac.compare_digest(given, digest(state))
-    except (TypeError, ValueError):  # not JSON-serialisable: certainly not ours
+    except (TypeError, ValueError, RecursionError):  # not JSON: certainly not ours
         ok = False
     return (state, True) if ok else ({}, False)
