@@ -1,13 +1,13 @@
 """A study's summary kept up to date from a `RecordBook`'s change log (a memo, never
 persisted).
 
-`progress.summarize` passes over every record: totals, the feasible succeeded trials, a
+`summary.summarize` passes over every record: totals, the feasible succeeded trials, a
 front over all of them. Given a book, this reads only the records put since it last
-looked: economics by the record's position (totals are `progress.exact_total` of them,
+looked: economics by the record's position (totals are `summary.exact_total` of them,
 as a fresh summary's), the front of the trials it had plus the ones that finished since
 (a trial dominated once stays dominated), and each objective's range. When a trial that
 was on the front's candidates changes or goes, the front is computed afresh. Either way
-the summary is exactly `progress.summarize`'s; with `TRADEOFF_VERIFY_RECORDS=1` that is
+the summary is exactly `summary.summarize`'s; with `TRADEOFF_VERIFY_RECORDS=1` that is
 checked on every read.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 from tradeoff.api.status import TrialCounts
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine import progress
+from tradeoff.engine import summary as summaries
 from tradeoff.engine.pareto import completed, hypervolume_within, losses, nondominated_mask
 from tradeoff.engine.records import VERIFY, RecordBook, UnloggedChange
 
@@ -30,7 +30,7 @@ _NO_ECONOMICS = (0.0, 0.0, 0.0)
 
 
 class SummaryMemo:
-    """`progress.summarize` of a book's records, updated with what changed."""
+    """`summary.summarize` of a book's records, updated with what changed."""
 
     def __init__(self, spec: StudySpec, priors: Sequence[Trial] = ()) -> None:
         self.spec = spec
@@ -41,7 +41,7 @@ class SummaryMemo:
         self._generation = -1
         self._version = 0
 
-    def read(self, book: RecordBook, counts: TrialCounts) -> progress.Summary:
+    def read(self, book: RecordBook, counts: TrialCounts) -> summaries.Summary:
         """The summary of `book`'s records; `counts` are the search's (`Tally`)."""
         if book is not self._book or book.generation != self._generation:
             self._start(book)
@@ -54,11 +54,11 @@ class SummaryMemo:
         for record in changed:
             self._take(book, record)
         self._update_front()
-        totals = progress.totals_of(*self._economics)
-        summary = progress.summary_of(
+        totals = summaries.totals_of(*self._economics)
+        summary = summaries.summary_of(
             self.spec, counts, totals, self._front, self._hypervolume(), self._ensemble(book)
         )
-        if VERIFY and summary != progress.summarize(self.spec, book, self.priors):
+        if VERIFY and summary != summaries.summarize(self.spec, book, self.priors):
             raise UnloggedChange("a record changed without RecordBook.put (the summary differs)")
         return summary
 
