@@ -210,9 +210,10 @@ def plan_study(
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
-    # The records are never changed in place (they may be shared with the watch store):
-    # the engine finds what changed since its last pass by identity.
-    records = SharedRecords(own_records)
+    # Records from the operator's store are never changed in place and stay the same
+    # objects until their Trial changes: the engine finds what changed by identity. Records
+    # parsed here are new objects each pass: it compares their fingerprints.
+    records = SharedRecords(own_records) if owned is not None else list(own_records)
     namespace = str(meta.get("namespace") or "")
     history = None if read_history is None else (lambda: read_history(namespace, study))
     algorithm = choose_algorithm(study.spec, old.algorithm, now, history)
