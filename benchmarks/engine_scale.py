@@ -10,16 +10,27 @@ variant of ``_common.VARIANTS``) and N:
   state: each ask adds the previous proposal's record, finished), the records kept in a
   `RecordBook` to which the new trial's record is put, as an adapter does;
 - a cold rebuild: a fresh engine converting all N records (a restart);
+- a cold rebuild again, the records in a `RecordBook` (as local mode keeps them, and as
+  the engine keeps the operator's `SharedRecords`);
 - `summarize` (front, hypervolume, recommendation, totals) and `should_prune` (median
   pruner, every record with ten intermediate values) at N records.
 
 CPU seconds of this process (`time.process_time`), median over the repeats.
+
+`--mode plan` measures the operator's warm pass instead (`_plan_pass.py`): `plan_study`
+at N finished records, one and two objectives. `--trees before=/path,now=.` runs the
+same measurement with each checkout's `tradeoff` package in a child process, the trees
+taking turns size by size, and prints them side by side.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -139,6 +150,8 @@ def measure(algorithm: str, n: int, repeats: int) -> dict[str, Any]:
     row["optuna_ask_mean"], row["tradeoff_ask_mean"] = raw_mean["mean"], own_mean["mean"]
     row["mean_ratio"] = own_mean["mean"] / max(raw_mean["mean"], 1e-9)
     row["cold_rebuild"] = cpu(lambda: _latency.engine(spec)._sync(records), 3)
+    book = RecordBook(records)
+    row["cold_rebuild_book"] = cpu(lambda: _latency.engine(spec)._sync(book), 3)
     row["summarize"] = cpu(lambda: _latency.engine(spec).summarize(records), 3)
     pruned_spec = c.study_spec(
         _latency.PARAMETERS,
@@ -155,25 +168,63 @@ def measure(algorithm: str, n: int, repeats: int) -> dict[str, Any]:
     return row
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    def extra(p: Any) -> None:
-        p.add_argument("--sizes", default="1000,5000,10000", help="records, e.g. 1000,5000")
-        p.add_argument("--samplers", default="tpe,nsga2,random", help="samplers to measure")
-        p.add_argument("--repeats", type=int, default=7, help="asks timed per cell")
-        p.add_argument("--name", default="engine_scale", help="name of the JSON file")
+def measure_plan(n: int, passes: int) -> dict[str, Any]:
+    from _plan_pass import pass_cpu
 
-    args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
-    sizes = [100] if args.quick else [int(s) for s in args.sizes.split(",")]
-    repeats = 2 if args.quick else args.repeats
+    pass_cpu(100, 1, 2)  # imports and first-use costs out of the way
+    return {str(k): pass_cpu(n, k, passes) for k in (1, 2)}
+
+
+def in_trees(args: Any, sizes: list[int]) -> dict[str, Any]:
+    """This script per size in each tree (`name=path`), the trees taking turns."""
+    trees = dict(t.split("=", 1) for t in args.trees.split(","))
+    out: dict[str, Any] = {name: {} for name in trees}
+    for n in sizes:
+        for name, path in trees.items():
+            tree = Path(path).resolve()
+            env = {**os.environ, "PYTHONPATH": f"{tree / 'operator'}{os.pathsep}{tree}"}
+            with tempfile.TemporaryDirectory() as tmp:
+                command = [sys.executable, __file__, "--mode", args.mode, "--sizes", str(n)]
+                command += ["--samplers", args.samplers, "--repeats", str(args.repeats)]
+                command += ["--passes", str(args.passes), "--out", tmp, "--name", "tree"]
+                subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+                found = json.loads((Path(tmp) / "tree.json").read_text())
+            load = found["machine"]["load_average"][0]
+            for key, cells in found["results"].items():
+                out[name].setdefault(key, {}).update(cells)
+                for cell in cells.values():
+                    for row in cell.values() if args.mode == "plan" else [cell]:
+                        row["load"] = load
+            print(f"  {name} at {n}: done (load {load})", flush=True)
+    return out
+
+
+def plan_rows(results: dict[str, Any], label: str = "") -> list[list[Any]]:
     rows = []
-    results: dict[str, dict[str, Any]] = {}
-    for algorithm in args.samplers.split(","):
-        results[algorithm] = {}
-        for n in sizes:
-            r = measure(algorithm, n, repeats)
-            results[algorithm][str(n)] = r
+    for n, by_objectives in results.get("plan", {}).items():
+        for k, r in by_objectives.items():
             rows.append(
                 [
+                    label,
+                    n,
+                    k,
+                    f"{r['warm_pass_median'] * 1000:.1f}",
+                    f"{r['warm_pass_mean'] * 1000:.1f}",
+                    f"{r['warm_pass_max'] * 1000:.1f}",
+                    f"{r['cold_pass'] * 1000:.0f}",
+                    r.get("load", ""),
+                ]
+            )
+    return rows
+
+
+def ask_rows(results: dict[str, Any], label: str = "") -> list[list[Any]]:
+    rows = []
+    for algorithm, by_size in results.items():
+        for n, r in by_size.items():
+            rows.append(
+                [
+                    label,
                     algorithm,
                     n,
                     f"{r['optuna_ask'] * 1000:.2f}",
@@ -181,27 +232,59 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{r['ratio']:.2f}x",
                     f"{r['mean_ratio']:.2f}x",
                     f"{r['cold_rebuild'] * 1000:.0f}",
+                    f"{r.get('cold_rebuild_book', float('nan')) * 1000:.0f}",
                     f"{r['summarize'] * 1000:.1f}",
                     f"{r['should_prune'] * 1000:.2f}",
+                    r.get("load", ""),
                 ]
             )
-            print(f"  {algorithm} at {n}: {rows[-1][2:]}", flush=True)
-    c.print_table(
-        "Engine decisions against raw Optuna (CPU ms, median)",
-        [
-            "sampler",
-            "records",
-            "optuna ask",
-            "tradeoff ask",
-            "ratio",
-            "mean ratio",
-            "cold rebuild",
-            "summarize",
-            "should_prune",
-        ],
-        rows,
-    )
-    payload = {"repeats": repeats, "results": results}
+    return rows
+
+
+PLAN_HEADER = ["tree", "records", "objectives", "warm pass median", "mean", "max", "cold pass"]
+ASK_HEADER = ["tree", "sampler", "records", "optuna ask", "tradeoff ask", "ratio", "mean ratio"]
+ASK_HEADER += ["cold rebuild", "cold rebuild (book)", "summarize", "should_prune"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    def extra(p: Any) -> None:
+        p.add_argument("--sizes", default="1000,5000,10000", help="records, e.g. 1000,5000")
+        p.add_argument("--samplers", default="tpe,nsga2,random", help="samplers to measure")
+        p.add_argument("--repeats", type=int, default=7, help="asks timed per cell")
+        p.add_argument("--mode", choices=["ask", "plan"], default="ask", help="what to time")
+        p.add_argument("--passes", type=int, default=30, help="warm passes timed (plan)")
+        p.add_argument("--trees", default="", help="name=path,... checkouts side by side")
+        p.add_argument("--name", default="engine_scale", help="name of the JSON file")
+
+    args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
+    sizes = [100] if args.quick else [int(s) for s in args.sizes.split(",")]
+    repeats = 2 if args.quick else args.repeats
+    if args.trees:
+        by_tree = in_trees(args, sizes)
+        rows = []
+        for name, found in by_tree.items():
+            made = plan_rows if args.mode == "plan" else ask_rows
+            rows += made(found, name)
+        header = PLAN_HEADER if args.mode == "plan" else ASK_HEADER
+        c.print_table("Side by side (CPU ms, median)", [*header, "load"], rows)
+        c.write_results(args.out, args.name, {"mode": args.mode, "trees": by_tree})
+        return 0
+    results: dict[str, dict[str, Any]] = {}
+    if args.mode == "plan":
+        results["plan"] = {str(n): measure_plan(n, args.passes) for n in sizes}
+        c.print_table("Warm operator passes (CPU ms)", [*PLAN_HEADER, "load"], plan_rows(results))
+    else:
+        for algorithm in args.samplers.split(","):
+            results[algorithm] = {}
+            for n in sizes:
+                row = results[algorithm][str(n)] = measure(algorithm, n, repeats)
+                print(f"  {algorithm} at {n}: {ask_rows({algorithm: {n: row}})[0][3:]}", flush=True)
+        c.print_table(
+            "Engine decisions against raw Optuna (CPU ms, median)",
+            [*ASK_HEADER, "load"],
+            ask_rows(results),
+        )
+    payload = {"repeats": repeats, "mode": args.mode, "results": results}
     c.write_results(args.out, args.name, payload)
     return 0
 

@@ -8,9 +8,12 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.factories import KEY, make_spec
 from tradeoff.api import Trial
-from tradeoff.engine import Engine
+from tradeoff.engine import Engine, signing
 from tradeoff.engine.signing import SIGNATURE, sign, verified
 
 
@@ -140,3 +143,32 @@ def test_local_mode_ignores_a_forged_record_and_says_which(tmp_path: Path) -> No
     assert "Traceback" not in out
     assert "trial forged-0002: its sampler state is not signed by this study's key" in out
     assert len(list((tmp_path / "w" / "trials").glob("*.json"))) == 6
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    key=st.binary(max_size=130),  # shorter and longer than SHA-256's 64-byte block
+    study=st.text(max_size=12),
+    number=st.integers(min_value=0, max_value=10**6),
+    state=st.dictionaries(
+        st.text(max_size=6),
+        st.dictionaries(
+            st.text(max_size=6),
+            st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=6)),
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_a_verifier_computes_the_signature_sign_does(
+    key: bytes, study: str, number: int, state: dict[str, Any]
+) -> None:
+    """`Verifier` (the keyed hashes made once) gives exactly `sign`'s HMAC, and verifies
+    what `sign` signed, and nothing with another number or key."""
+    signed = signing.sign(key, study, number, state)
+    verifier = signing.Verifier(key, study)
+    assert verifier.digest(number, state) == signed[signing.SIGNATURE]
+    assert verifier.verified(number, signed) == (state, True)
+    assert verifier.verified(number + 1, signed) == ({}, False)
+    assert signing.Verifier(key + b"x", study).verified(number, signed) == ({}, False)

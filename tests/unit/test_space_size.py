@@ -145,3 +145,34 @@ def test_counting_is_linear_in_conditioning_parameters() -> None:
     assert space.size == expected
     last = space.config_at(expected - 1, random.Random(0))
     assert last == {"c0": "v49"}  # values that activate the next choice come first
+
+
+KNOWN_SPACE = SearchSpace(
+    make_spec(
+        parameters=[
+            {"name": "x", "type": "float", "low": 0.0, "high": 1.0},
+            {"name": "lr", "type": "float", "low": 1e-4, "high": 1.0, "log": True},
+            {"name": "s", "type": "float", "low": 0.0, "high": 1.0, "step": 0.25},
+            {"name": "n", "type": "int", "low": 1, "high": 9},
+            {"name": "e", "type": "int", "low": 0, "high": 10, "step": 2},
+            {"name": "c", "type": "categorical", "values": ["a", 1, 2.5, True]},
+        ]
+    ).parameters
+)
+ODD_VALUES = st.one_of(
+    st.floats(min_value=-2, max_value=12),
+    st.integers(min_value=-2, max_value=12),
+    st.sampled_from(["a", "b", "", 1, 1.0, 2.5, True, False, None, 0.25, 2.0, float("nan")]),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(params=st.dictionaries(st.sampled_from(["x", "lr", "s", "n", "e", "c", "gone"]), ODD_VALUES))
+def test_the_quick_check_of_a_records_parameters_keeps_what_optunas_does(
+    params: dict[str, Any],
+) -> None:
+    """`known`'s quick path (range checks, set membership, distributions made once per set
+    of names) keeps exactly the values and distributions Optuna's own checks keep."""
+    quick = KNOWN_SPACE.known(params)
+    assert quick == KNOWN_SPACE._known_each(params)
+    assert list(quick[0]) == list(quick[1])  # the same names, in the record's order

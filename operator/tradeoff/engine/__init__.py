@@ -16,6 +16,7 @@ from tradeoff.engine.outcome import (
 from tradeoff.engine.pareto import normalised_hypervolume, pareto_front
 from tradeoff.engine.progress import StopDecision, Summary, running_best
 from tradeoff.engine.pruning import PruneDecision
+from tradeoff.engine.records import RecordBook, SharedRecords
 from tradeoff.engine.samplers import resolve_algorithm
 from tradeoff.engine.selection import best_for, recommend
 
@@ -25,6 +26,8 @@ __all__ = [
     "Evaluation",
     "Importance",
     "PruneDecision",
+    "RecordBook",
+    "SharedRecords",
     "StopDecision",
     "Suggestion",
     "Summary",

@@ -28,6 +28,7 @@ from tradeoff.engine.history import Mirror
 from tradeoff.engine.optuna_records import OptunaRecords
 from tradeoff.engine.prior_agreement import PriorAgreement
 from tradeoff.engine.priors import Priors
+from tradeoff.engine.records import RecordBook, SharedRecords
 from tradeoff.engine.samplers import make_sampler, reseed, resolve_algorithm, with_algorithm
 from tradeoff.engine.space import ConfigKey, SearchSpace, config_key
 from tradeoff.engine.suggestions import (
@@ -37,6 +38,7 @@ from tradeoff.engine.suggestions import (
     grid_suggestion,
     untried_config,
 )
+from tradeoff.engine.summary_memo import SummaryMemo
 from tradeoff.engine.tally import Tally
 
 __all__ = ["Engine", "Suggestion", "derive_seed"]
@@ -80,6 +82,16 @@ class Engine:
         self._spaces_epoch = -1
         self._kept: optuna.samplers.BaseSampler | None = None
         self._tally = Tally(self.spec)
+        self._summaries = SummaryMemo(self.spec, self.priors.front_trials)
+        self._shared = RecordBook()
+
+    def _view(self, records: Sequence[Trial]) -> Sequence[Trial]:
+        """`SharedRecords` (never changed in place) as a book the engine keeps in step
+        with them by identity, so each decision reads only what changed; other sequences
+        as given."""
+        if isinstance(records, SharedRecords) and self._shared.follow(records):
+            return self._shared
+        return records
 
     # -- the records, as Optuna sees them ----------------------------------------------
 
@@ -100,6 +112,7 @@ class Engine:
         if count <= 0:
             return []
         started = time.perf_counter()
+        records = self._view(records)
         resets = self._mirror.resets
         study = self._sync(records)
         self._agreement.check(records, reset=self._mirror.resets != resets)
@@ -130,7 +143,7 @@ class Engine:
 
     def priors_line(self, records: Sequence[Trial]) -> str:
         """What the priors are, for status and CLI, and whether they inform the sampler now."""
-        return self._agreement.line(records)
+        return self._agreement.line(self._view(records))
 
     @property
     def priors_in_use(self) -> bool:
@@ -251,12 +264,13 @@ class Engine:
         size = self.space.size
         if size is None:
             return False
-        self._sync(records)
+        self._sync(self._view(records))
         return len(self._taken) >= size
 
     def stop_decision(
         self, records: Sequence[Trial], elapsed_seconds: float | None = None
     ) -> progress.StopDecision | None:
+        records = self._view(records)
         counts, hit = self._tally.read(records)
         return progress.decide(
             self.spec,
@@ -267,9 +281,14 @@ class Engine:
         )
 
     def trials_to_start(self, records: Sequence[Trial]) -> int:
+        records = self._view(records)
         if self.exhausted(records):
             return 0
         return progress.slots(self.spec, self._tally.read(records)[0])
+
+    def waiting_to_resume(self, records: Sequence[Trial]) -> list[Trial]:
+        """The cancelled trials, by number: they run again when the study runs."""
+        return self._tally.cancelled(self._view(records))
 
     def ensemble_due(
         self,
@@ -282,6 +301,9 @@ class Engine:
 
     def summarize(self, records: Sequence[Trial]) -> progress.Summary:
         """The study's summary; prior trials are on its front only with includeInFront."""
+        records = self._view(records)
+        if isinstance(records, RecordBook):
+            return self._summaries.read(records, self._tally.read(records)[0])
         return progress.summarize(self.spec, records, self.priors.front_trials)
 
 

@@ -123,7 +123,7 @@ class Mirror:
         self.study = optuna.Study(study_name=STUDY_NAME, storage=self.storage)
         for trial in self._base:
             self.storage.put(trial)
-        self._prints: dict[int, tuple[Any, ...]] = {}
+        self._prints: dict[int, tuple[Any, ...] | None] = {}
         self._last: list[tuple[Any, ...]] | None = []
         self._book: RecordBook | None = None
         self._book_generation = self._book_version = 0
@@ -149,7 +149,10 @@ class Mirror:
                 self.resets += 1
                 return self.sync(records)
             if changed:
-                self._apply(sorted(changed, key=lambda r: r.number))
+                numbers = [r.spec.number for r in changed]
+                if numbers != sorted(numbers):  # timsort checks a sorted list in one pass
+                    changed = sorted(changed, key=lambda r: r.spec.number)
+                self._apply(changed)
             return changed
 
     def _changed_by_prints(self, records: Sequence[Trial]) -> list[Trial]:
@@ -168,7 +171,17 @@ class Mirror:
         return [records[i] for i in indices]
 
     def _changed_in_book(self, book: RecordBook) -> list[Trial]:
-        if self._book is not book or self._book_generation != book.generation:
+        if not self._prints:
+            # Nothing mirrored yet (a cold start): every record is new, and the book's log
+            # says what changes from now on. Fingerprints are taken as records change; a
+            # plain sequence given later finds the others unknown and converts them again.
+            changed = list(book)
+            if VERIFY:  # checked against every record from now on
+                self._prints = {fp[0]: fp for fp in self._fingerprints(changed)}
+            else:
+                self._prints = dict.fromkeys(r.spec.number for r in changed)
+            self._last = None
+        elif self._book is not book or self._book_generation != book.generation:
             changed = self._changed_by_prints(book)
         else:
             changed = book.changed_since(self._book_version)
@@ -188,19 +201,22 @@ class Mirror:
 
     def _apply(self, changed: list[Trial]) -> None:
         storage = self.storage
+        trials = storage.trials
+        offset, convert, study_attrs = self.offset, self._convert, self._study_attrs
+        known = self._attrs
         reorder = False
         newest = self._newest
         for record in changed:
-            number = record.number + self.offset
-            while len(storage.trials) < number:
-                storage.put(frozen_trial(len(storage.trials), TrialState.FAIL))
-            if number < len(storage.trials) and storage.trials[number].state.is_finished():
+            number = record.spec.number
+            at = number + offset
+            while len(trials) < at:
+                storage.put(frozen_trial(len(trials), TrialState.FAIL))
+            if at < len(trials) and trials[at].state.is_finished():
                 self.epoch += 1
-            storage.put(self._convert(record))
-            number = record.number
-            if self._study_attrs is not None and number not in self._attrs:
-                attrs = self._study_attrs(record)
-                self._attrs[number] = attrs
+            storage.put(convert(record))
+            if study_attrs is not None and number not in known:
+                attrs = study_attrs(record)
+                known[number] = attrs
                 if attrs and number < newest:
                     reorder = True
                 elif attrs:
@@ -209,8 +225,8 @@ class Mirror:
         self._newest = newest
         if reorder:
             self._system_attrs.clear()
-            for number in sorted(self._attrs):
-                self._system_attrs.update(self._attrs[number])
+            for number in sorted(known):
+                self._system_attrs.update(known[number])
         self.study._thread_local.cached_all_trials = None
 
     @property

@@ -37,6 +37,7 @@ class OptunaRecords:
         self.key = key
         self.study_name = study_name
         self.warnings: list[str] = []
+        self._verifier = signing.Verifier(key, study_name)
         self._unverified: set[int] = set()
         self._verified: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._offset = 0
@@ -62,7 +63,7 @@ class OptunaRecords:
         cached = self._verified.get(record.number)
         if cached is not None and cached[0] is signed:  # a record's spec never changes
             return cached[1]
-        state, ok = signing.verified(self.key, self.study_name, record.number, signed)
+        state, ok = self._verifier.verified(record.number, signed)
         self._verified[record.number] = (signed, state)
         if not ok and record.number not in self._unverified:
             self._unverified.add(record.number)
@@ -123,14 +124,16 @@ class OptunaRecords:
             self._keys.clear()
             self.taken.clear()
             changed = list(records)
+        keys, taken = self._keys, self.taken
         for record in changed:
-            old = self._keys.get(record.number)
+            number = record.spec.number
+            old = keys.get(number)
             if old is not None:
-                self.taken[old] -= 1
-                if not self.taken[old]:
-                    del self.taken[old]
-            failed = record.state == "Failed" or record.is_ensemble
+                taken[old] -= 1
+                if not taken[old]:
+                    del taken[old]
+            failed = record.status.state == "Failed" or record.spec.kind == "Ensemble"
             key = None if failed else config_key(record.spec.parameters)
-            self._keys[record.number] = key
+            keys[number] = key
             if key is not None:
-                self.taken[key] += 1
+                taken[key] = taken.get(key, 0) + 1

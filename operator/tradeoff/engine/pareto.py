@@ -18,9 +18,13 @@ HV_REFERENCE = 1.1
 
 def losses(spec: StudySpec, trials: Sequence[Trial]) -> np.ndarray:
     """Objective values turned into losses (maximised objectives negated)."""
+    return losses_of(spec, [t.status.values or () for t in trials])
+
+
+def losses_of(spec: StudySpec, values: Sequence[Sequence[float]]) -> np.ndarray:
+    """Rows of objective values turned into losses (`losses`)."""
     sign = np.array([-1.0 if o.direction == "maximize" else 1.0 for o in spec.objectives])
-    values = chain.from_iterable(t.status.values or () for t in trials)
-    flat = np.fromiter(values, dtype=float, count=len(trials) * len(sign))
+    flat = np.fromiter(chain.from_iterable(values), dtype=float, count=len(values) * len(sign))
     return np.asarray(flat.reshape(-1, len(sign)) * sign)
 
 
@@ -77,10 +81,14 @@ def normalised_hypervolume(spec: StudySpec, records: Sequence[Trial]) -> float |
 
 def hypervolume_of(all_losses: np.ndarray, front_losses: np.ndarray) -> float:
     """Normalised hypervolume of `front_losses`, scaled over `all_losses`."""
-    lo, hi = all_losses.min(axis=0), all_losses.max(axis=0)
+    return hypervolume_within(all_losses.min(axis=0), all_losses.max(axis=0), front_losses)
+
+
+def hypervolume_within(lo: np.ndarray, hi: np.ndarray, front_losses: np.ndarray) -> float:
+    """Normalised hypervolume of `front_losses`, each objective scaled over [lo, hi]."""
     span = np.where(hi > lo, hi - lo, 1.0)
     scaled = (front_losses - lo) / span
-    m = all_losses.shape[1]
+    m = front_losses.shape[1]
     volume = compute_hypervolume(scaled, np.full(m, HV_REFERENCE), assume_pareto=True)
     return float(volume / HV_REFERENCE**m)
 

@@ -4,22 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from tradeoff.api.status import (
-    PARETO_FRONT_CAP,
-    EnsembleState,
-    FrontPoint,
-    Recommendation,
-    StudyState,
-    Totals,
-    TrialCounts,
-)
+from tradeoff.api.status import StudyState, TrialCounts
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.lifecycle import CANCELLED
-from tradeoff.engine.pareto import cap_front, completed, hypervolume_of, losses, nondominated_mask
-from tradeoff.engine.selection import recommend
+from tradeoff.engine.pareto import completed
+from tradeoff.engine.summary import (  # re-exported: the summary is part of where a study stands
+    Summary,
+    exact_total,
+    summarize,
+    summary_of,
+    tally_records,
+    totals_of,
+)
+
+__all__ = [
+    "ACTIVE_STATES",
+    "StopDecision",
+    "Summary",
+    "counts",
+    "decide",
+    "exact_total",
+    "goal_reached",
+    "kind",
+    "meets_goal",
+    "running_best",
+    "slots",
+    "stop_decision",
+    "summarize",
+    "summary_of",
+    "totals_of",
+    "trials_to_start",
+]
 
 ACTIVE_STATES = ("Pending", "Running")
 
@@ -40,51 +57,13 @@ class StopDecision:
 
 def counts(records: Sequence[Trial]) -> TrialCounts:
     """Trials by state; cancelled ones (Pending until the study resumes) apart."""
-    return _tally(records, [])[0]
+    return tally_records(records).counts
 
 
 def kind(record: Trial) -> str:
     """What `counts` counts the record as: its state, or "Cancelled"."""
     s = record.status
     return "Cancelled" if s.state == "Pending" and s.reason == CANCELLED else s.state
-
-
-def _tally(records: Sequence[Trial], done: list[Trial]) -> tuple[TrialCounts, Totals]:
-    """Counts and totals of the search's records in one pass, appending the feasible
-    succeeded ones with values to `done` (`completed`, inlined: a summary at 10,000
-    records is one loop). An Ensemble trial is no part of either (its members are), but
-    may join `done`."""
-    by_state = dict.fromkeys(("Pending", "Running", "Succeeded", "Failed", "Pruned"), 0)
-    cancelled = 0
-    cost = carbon = energy = 0.0
-    for r in records:
-        s = r.status
-        state = s.state
-        if r.spec.kind == "Ensemble":  # on the front, but neither counted nor totalled
-            if state == "Succeeded" and s.values is not None and s.feasible is not False:
-                done.append(r)
-            continue
-        if state == "Pending" and s.reason == CANCELLED:  # `waits_for_resume`, inlined
-            cancelled += 1
-        else:
-            by_state[state] += 1
-        if state == "Succeeded" and s.values is not None and s.feasible is not False:
-            done.append(r)
-        if (e := s.economics) is not None:
-            cost += e.cost_usd
-            carbon += e.carbon_grams
-            energy += e.energy_kwh
-    totals = Totals(cost_usd=cost, carbon_grams=carbon, energy_kwh=energy)
-    trial_counts = TrialCounts(
-        created=sum(by_state.values()) + cancelled,
-        cancelled=cancelled,
-        pending=by_state["Pending"],
-        running=by_state["Running"],
-        succeeded=by_state["Succeeded"],
-        failed=by_state["Failed"],
-        pruned=by_state["Pruned"],
-    )
-    return trial_counts, totals
 
 
 def goal_reached(spec: StudySpec, records: Sequence[Trial]) -> Trial | None:
@@ -178,86 +157,6 @@ def slots(spec: StudySpec, c: TrialCounts) -> int:
     """`trials_to_start` from the search's counts."""
     free = spec.budget.parallelism - (c.pending + c.running + c.cancelled)
     return max(0, min(free, spec.budget.max_trials - c.created))
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What a study's status shows: counts, front, recommendation, hypervolume, totals."""
-
-    counts: TrialCounts
-    front: list[FrontPoint]
-    front_size: int
-    recommended: Recommendation | None
-    hypervolume: float | None
-    totals: Totals
-    best: dict[str, float]
-    ensemble: EnsembleState | None = None
-
-
-def summarize(spec: StudySpec, records: Sequence[Trial], priors: Sequence[Trial] = ()) -> Summary:
-    """The summary of `records`; `priors` (prior trials) join the front, nothing else."""
-    names = spec.objective_names
-    done: list[Trial] = []
-    trial_counts, totals = _tally(records, done)
-    numbers = [r.spec.number for r in done]
-    if numbers != sorted(numbers):  # timsort checks a sorted list in one pass
-        done.sort(key=lambda r: r.spec.number)
-    done = completed(priors) + done
-    front: list[Trial] = []
-    hypervolume = None
-    if done:
-        loss = losses(spec, done)
-        mask = nondominated_mask(loss)
-        front = [t for t, keep in zip(done, mask, strict=True) if keep]
-        hypervolume = hypervolume_of(loss, loss[mask])
-    pick = recommend(spec, front)
-
-    def values(t: Trial) -> dict[str, float]:
-        return dict(zip(names, t.status.values or [], strict=True))
-
-    best: dict[str, float] = {}
-    for i, o in enumerate(spec.objectives):
-        column = [(t.status.values or [])[i] for t in front]
-        if column:
-            best[o.name] = max(column) if o.direction == "maximize" else min(column)
-    return Summary(
-        counts=trial_counts,
-        front=[
-            FrontPoint(trial=t.metadata.name, kind=_kind(t), values=values(t))
-            for t in cap_front(front, PARETO_FRONT_CAP)
-        ],
-        front_size=len(front),
-        recommended=None
-        if pick is None
-        else Recommendation(
-            trial=pick.metadata.name,
-            kind=_kind(pick),
-            policy=spec.selection.policy,
-            parameters=dict(pick.spec.parameters),
-            members=_members(pick),
-            values=values(pick),
-        ),
-        hypervolume=hypervolume,
-        totals=totals,
-        best=best,
-        ensemble=next(
-            (
-                EnsembleState(trial=r.metadata.name, state=r.status.state, reason=r.status.reason)
-                for r in records
-                if r.spec.kind == "Ensemble"
-            ),
-            None,
-        ),
-    )
-
-
-def _kind(t: Trial) -> Literal["Ensemble"] | None:
-    return "Ensemble" if t.spec.kind == "Ensemble" else None
-
-
-def _members(t: Trial) -> dict[str, float] | None:
-    ensemble = t.status.ensemble
-    return None if ensemble is None else {m.trial: m.weight for m in ensemble.members}
 
 
 def running_best(spec: StudySpec, records: Sequence[Trial], index: int) -> list[tuple[int, float]]:

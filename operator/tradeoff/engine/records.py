@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import compress
+from operator import is_not
 from typing import overload
 
 from tradeoff.api.trial import Trial
 
 VERIFY = os.environ.get("TRADEOFF_VERIFY_RECORDS", "") not in ("", "0", "false")
 """Check the change log against every record on each read (tests, debugging)."""
+
+
+class SharedRecords(list[Trial]):
+    """Records that are never changed in place: a changed trial is a new object (the
+    operator's records, shared with its watch store). The engine finds what changed by
+    identity, against the records it last saw, instead of by a fingerprint of each."""
 
 
 class UnloggedChange(AssertionError):
@@ -59,6 +67,10 @@ class RecordBook(Sequence[Trial]):
         at = self._index.get(number)
         return None if at is None else self._records[at]
 
+    def position(self, number: int) -> int:
+        """Where the record of `number` is in the book (it must be there)."""
+        return self._index[number]
+
     def put(self, record: Trial) -> None:
         """Add `record`, or replace the record of its number; log the change."""
         number = record.number
@@ -79,6 +91,36 @@ class RecordBook(Sequence[Trial]):
         self._index = {r.number: i for i, r in enumerate(self._records)}
         self._log.clear()
         self.generation += 1
+
+    def follow(self, records: Sequence[Trial]) -> bool:
+        """Make the book hold `records`, which are never changed in place: only those that
+        are not the very objects it holds are put. Records keep their positions, new ones
+        come last (the usual case); otherwise the book starts a new generation holding
+        them. False (the book unchanged) if two records have the same number."""
+        mine, n = self._records, len(self._records)
+        if len(records) >= n:
+            moved = False
+            for i in compress(range(n), map(is_not, records, mine)):
+                if records[i].number != mine[i].number:
+                    moved = True
+                    break
+                self.put(records[i])
+            if not moved:
+                for i in range(n, len(records)):
+                    if records[i].number in self._index:
+                        moved = True
+                        break
+                    self.put(records[i])
+            if not moved:
+                return True
+        numbers = [r.number for r in records]
+        if len(set(numbers)) != len(numbers):
+            return False
+        self._records = list(records)
+        self._index = {number: i for i, number in enumerate(numbers)}
+        self._log.clear()
+        self.generation += 1
+        return True
 
     @property
     def version(self) -> int:

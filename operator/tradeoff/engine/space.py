@@ -60,6 +60,10 @@ class SearchSpace:
             for name, d in self.distributions.items()
             if (bounds := _plain_range(d)) is not None
         }
+        self._quick = {
+            name: _quick_fits(d, self._fits[name]) for name, d in self.distributions.items()
+        }
+        self._dists_by_names: dict[tuple[str, ...], dict[str, BaseDistribution]] = {}
         self.conditional = any(p.is_conditional for p in self.parameters)
         self._classes = {p.name: _value_classes(p, self.parameters) for p in self.parameters}
         self._later_deps = [
@@ -82,6 +86,23 @@ class SearchSpace:
         self, params: Mapping[str, Any]
     ) -> tuple[dict[str, Any], dict[str, BaseDistribution]]:
         """The params a record holds that still fit the space, and their distributions."""
+        quick = self._quick
+        for name, value in params.items():
+            check = quick.get(name)
+            if check is None or not check(value):
+                return self._known_each(params)
+        # All fit (the usual case): the distributions of this set of names, made once.
+        names = tuple(params)
+        dists = self._dists_by_names.get(names)
+        if dists is None:
+            dists = {name: self.distributions[name] for name in names}
+            if len(self._dists_by_names) < MAX_NAME_SETS:
+                self._dists_by_names[names] = dists
+        return dict(params), dict(dists)
+
+    def _known_each(
+        self, params: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, BaseDistribution]]:
         kept: dict[str, Any] = {}
         dists: dict[str, BaseDistribution] = {}
         fits, ranges = self._fits, self._ranges
@@ -159,6 +180,27 @@ class SearchSpace:
 
 _NUMBER_TYPES = (float, int)
 _INT_TYPES = (int,)
+_SCALAR_TYPES = (str, int, float, bool)
+MAX_NAME_SETS = 64
+"""Sets of parameter names whose distributions `known` keeps (a conditional space has a
+few; records a user wrote could have any number)."""
+
+
+def _quick_fits(dist: BaseDistribution, fits: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """`fits`, or a cheaper check that is True only where `fits` is: a range check for
+    continuous floats and step-1 integers, membership for categorical values."""
+    if isinstance(dist, CategoricalDistribution):
+        try:
+            allowed = frozenset(dist.choices)
+        except TypeError:
+            return fits
+        # Optuna finds a choice by equality (`list.index`), as a set does for scalars.
+        return lambda v: type(v) in _SCALAR_TYPES and v in allowed
+    bounds = _plain_range(dist)
+    if bounds is None:
+        return fits
+    low, high, types = bounds
+    return lambda v: type(v) in types and low <= v <= high
 
 
 def _plain_range(dist: BaseDistribution) -> tuple[float, float, tuple[type, ...]] | None:

@@ -18,6 +18,7 @@ from tradeoff.api.status import TrialCounts
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import progress
+from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.engine.records import VERIFY, RecordBook, UnloggedChange
 
 __all__ = ["Tally"]
@@ -34,6 +35,7 @@ class Tally:
         self._kinds: dict[int, str] = {}
         self._by_kind: Counter[str] = Counter()
         self._hits: set[int] = set()
+        self._cancelled: set[int] = set()
 
     def read(self, records: Sequence[Trial]) -> tuple[TrialCounts, Trial | None]:
         """(the search's counts, the first trial by number that met the goal, if any): an
@@ -46,6 +48,7 @@ class Tally:
             self._kinds.clear()
             self._by_kind.clear()
             self._hits.clear()
+            self._cancelled.clear()
             changed: Sequence[Trial] = records
         else:
             changed = records.changed_since(self._version)
@@ -70,6 +73,18 @@ class Tally:
             raise UnloggedChange("a record changed without RecordBook.put (the tally differs)")
         return counts, hit
 
+    def cancelled(self, records: Sequence[Trial]) -> list[Trial]:
+        """The cancelled trials, Ensemble ones too (`lifecycle.waits_for_resume`), by
+        number."""
+        if not isinstance(records, RecordBook):
+            return _cancelled(records)
+        self.read(records)
+        kept = [records.get(n) for n in sorted(self._cancelled)]
+        cancelled = [r for r in kept if r is not None]
+        if VERIFY and cancelled != _cancelled(records):
+            raise UnloggedChange("a record changed without RecordBook.put (cancelled differ)")
+        return cancelled
+
     def _count(self, record: Trial) -> None:
         number = record.number
         old = self._kinds.get(number)
@@ -79,10 +94,23 @@ class Tally:
         new = "Ensemble" if ensemble else progress.kind(record)
         self._kinds[number] = new
         self._by_kind[new] += 1
+        if waits_for_resume(record.state, record.status.reason):
+            self._cancelled.add(number)
+        else:
+            self._cancelled.discard(number)
         if not ensemble and progress.meets_goal(self.spec, record):
             self._hits.add(number)
         else:
             self._hits.discard(number)
+
+
+def _cancelled(records: Sequence[Trial]) -> list[Trial]:
+    found = (r for r in records if waits_for_resume(r.state, r.status.reason))
+    return sorted(found, key=_number)
+
+
+def _number(record: Trial) -> int:
+    return record.number
 
 
 def _search(records: Sequence[Trial]) -> list[Trial]:

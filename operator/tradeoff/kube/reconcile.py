@@ -21,7 +21,7 @@ from tradeoff.api.policy import TrialPolicy, problem_lines
 from tradeoff.api.status import AlgorithmChoice, Condition, StudyStatus
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, trial_name
-from tradeoff.engine import Engine, lifecycle
+from tradeoff.engine import Engine, SharedRecords, lifecycle
 from tradeoff.engine.priors import Source, match
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm, validate_study
@@ -210,7 +210,10 @@ def plan_study(
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
-    records = list(own_records)
+    # Records from the operator's store are never changed in place and stay the same
+    # objects until their Trial changes: the engine finds what changed by identity. Records
+    # parsed here are new objects each pass: it compares their fingerprints.
+    records = SharedRecords(own_records) if owned is not None else list(own_records)
     namespace = str(meta.get("namespace") or "")
     history = None if read_history is None else (lambda: read_history(namespace, study))
     algorithm = choose_algorithm(study.spec, old.algorithm, now, history)
@@ -265,8 +268,9 @@ def _plan_valid(
             algorithm=algorithm.name,
         )
         if stop is None:
-            for i, record in enumerate(records):
-                if lifecycle.waits_for_resume(record.state, record.status.reason):
+            waiting = {id(r) for r in engine.waiting_to_resume(records)}
+            for i, record in enumerate(records if waiting else ()):
+                if id(record) in waiting:
                     resumed = record.model_copy(update={"status": lifecycle.resume(record.status)})
                     records[i] = resumed
                     plan.resumed.append(resumed)
