@@ -35,6 +35,26 @@ KEY = b"tradeoff-tests-signing-key-32byt"
 """The signing key of engines in tests: a fresh Engine given it verifies earlier records."""
 
 
+# Small discrete, mixed and conditional spaces for the engine's property tests.
+PROPERTY_SPACES: dict[str, list[dict[str, Any]]] = {
+    "discrete": [
+        {"name": "a", "type": "int", "low": 0, "high": 5},
+        {"name": "b", "type": "categorical", "values": ["p", "q", "r"]},
+    ],
+    "mixed": [
+        {"name": "a", "type": "int", "low": 0, "high": 3},
+        {"name": "x", "type": "float", "low": 0.0, "high": 1.0},
+        {"name": "s", "type": "float", "low": 0.0, "high": 1.0, "step": 0.25},
+    ],
+    "conditional": [
+        {"name": "model", "type": "categorical", "values": ["lin", "tree", "knn"]},
+        {"name": "c", "type": "int", "low": 1, "high": 4, "when": {"model": ["lin"]}},
+        {"name": "depth", "type": "int", "low": 1, "high": 3, "when": {"model": ["tree"]}},
+        {"name": "k", "type": "categorical", "values": [1, 3], "when": {"model": ["knn"]}},
+    ],
+}
+
+
 def manifest(**spec: Any) -> dict[str, Any]:
     """The base manifest with top-level spec fields replaced."""
     doc = copy.deepcopy(BASE)

@@ -12,30 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import KEY, make_spec
+from tests.factories import KEY, PROPERTY_SPACES, make_spec
 from tradeoff.api import Trial
 from tradeoff.engine import Engine
 from tradeoff.engine import records as records_module
 from tradeoff.engine.records import RecordBook, UnloggedChange
 from tradeoff.engine.space import config_key
 
-SPACES: dict[str, list[dict[str, Any]]] = {
-    "discrete": [
-        {"name": "a", "type": "int", "low": 0, "high": 5},
-        {"name": "b", "type": "categorical", "values": ["p", "q", "r"]},
-    ],
-    "mixed": [
-        {"name": "a", "type": "int", "low": 0, "high": 3},
-        {"name": "x", "type": "float", "low": 0.0, "high": 1.0},
-        {"name": "s", "type": "float", "low": 0.0, "high": 1.0, "step": 0.25},
-    ],
-    "conditional": [
-        {"name": "model", "type": "categorical", "values": ["lin", "tree", "knn"]},
-        {"name": "c", "type": "int", "low": 1, "high": 4, "when": {"model": ["lin"]}},
-        {"name": "depth", "type": "int", "low": 1, "high": 3, "when": {"model": ["tree"]}},
-        {"name": "k", "type": "categorical", "values": [1, 3], "when": {"model": ["knn"]}},
-    ],
-}
+SPACES = PROPERTY_SPACES
 SAMPLERS: dict[str, dict[str, Any]] = {
     "tpe": {"settings": {"nStartupTrials": 3}},
     # Multivariate TPE (grouped on the conditional space): a kept sampler, reseeded per ask.

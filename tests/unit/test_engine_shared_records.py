@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import KEY, make_spec, manifest
+from tests.factories import KEY, PROPERTY_SPACES, make_spec, manifest
 from tradeoff.api import Trial
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.engine import Engine, SharedRecords, lifecycle
@@ -24,23 +24,7 @@ from tradeoff.engine import records as records_module
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.reconcile import plan_study
 
-SPACES: dict[str, list[dict[str, Any]]] = {
-    "discrete": [
-        {"name": "a", "type": "int", "low": 0, "high": 5},
-        {"name": "b", "type": "categorical", "values": ["p", "q", "r"]},
-    ],
-    "mixed": [
-        {"name": "a", "type": "int", "low": 0, "high": 3},
-        {"name": "x", "type": "float", "low": 0.0, "high": 1.0},
-        {"name": "s", "type": "float", "low": 0.0, "high": 1.0, "step": 0.25},
-    ],
-    "conditional": [
-        {"name": "model", "type": "categorical", "values": ["lin", "tree", "knn"]},
-        {"name": "c", "type": "int", "low": 1, "high": 4, "when": {"model": ["lin"]}},
-        {"name": "depth", "type": "int", "low": 1, "high": 3, "when": {"model": ["tree"]}},
-        {"name": "k", "type": "categorical", "values": [1, 3], "when": {"model": ["knn"]}},
-    ],
-}
+SPACES = PROPERTY_SPACES
 OBJECTIVES = {
     1: [{"name": "accuracy", "direction": "maximize"}],
     2: [{"name": "accuracy", "direction": "maximize"}, {"name": "cost", "direction": "minimize"}],
