@@ -49,6 +49,17 @@ def objectives(params: dict[str, Any]) -> tuple[float, float]:
     return f1, g * (1 - math.sqrt(f1 / g))
 
 
+def finished(number: int, params: dict[str, Any], sampler_state: dict[str, Any]) -> Trial:
+    """Trial ``number`` with ``params``, succeeded with the objectives' values."""
+    values = objectives(params)
+    record = Trial.new(c.STUDY, number, params, sampler_state)
+    record.status.state = "Succeeded"
+    record.status.metrics = {"f1": values[0], "f2": values[1]}
+    record.status.values = list(values)
+    record.status.feasible = True
+    return record
+
+
 def make_history(algorithm: str, n: int, seed: int = 0) -> list[Trial]:
     """``n`` finished records, produced by Optuna directly."""
     spec = c.study_spec(PARAMETERS, OBJECTIVES, algorithm, seed, max(n + 10, 20))
@@ -64,16 +75,10 @@ def make_history(algorithm: str, n: int, seed: int = 0) -> list[Trial]:
     for number in range(n):
         trial = study.ask()
         params = space.sample(trial)
-        values = objectives(params)
-        study.tell(trial, values)
+        study.tell(trial, objectives(params))
         attrs = study._storage.get_trial(trial._trial_id).system_attrs
         state = signing.sign(KEY, c.STUDY, number, {"trial": dict(attrs)} if attrs else {})
-        record = Trial.new(c.STUDY, number, params, state)
-        record.status.state = "Succeeded"
-        record.status.metrics = {"f1": values[0], "f2": values[1]}
-        record.status.values = list(values)
-        record.status.feasible = True
-        records.append(record)
+        records.append(finished(number, params, state))
     return records
 
 

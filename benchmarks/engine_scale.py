@@ -110,13 +110,7 @@ def tradeoff_ask(
 
     def one() -> None:
         (s,) = engine.ask(records, 1)
-        record = Trial.new(c.STUDY, s.number, s.parameters, s.sampler_state)
-        values = _latency.objectives(s.parameters)
-        record.status.state = "Succeeded"
-        record.status.metrics = {"f1": values[0], "f2": values[1]}
-        record.status.values = list(values)
-        record.status.feasible = True
-        records.put(record)
+        records.put(_latency.finished(s.number, s.parameters, s.sampler_state))
 
     # Warm-up, as raw Optuna's: the engine has seen the records (the steady state), and
     # the warm-up's record is kept with the study state its ask made (a genetic sampler's
