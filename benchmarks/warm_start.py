@@ -73,12 +73,22 @@ def cash(dataset: str) -> Metrics:
 
 
 def spec_of(
-    task: str, seed: int, trials: int, warm: bool, first: Sequence[Mapping[str, Any]] = ()
+    task: str,
+    seed: int,
+    trials: int,
+    warm: bool,
+    first: Sequence[Mapping[str, Any]] = (),
+    leaders: bool = False,
 ) -> StudySpec:
+    """`leaders`: `warmStart.bestPerBranchFirst` (CASH only: the analytic spaces have no
+    branches, so it would change nothing there)."""
     extra: dict[str, Any] = {}
     if warm:
         points = [{"parameters": dict(p)} for p in first]
-        extra = {"warmStart": {"fromStudies": [{"name": "source"}], "trials": points}}
+        warm_start = {"fromStudies": [{"name": "source"}], "trials": points}
+        if leaders and task == "cash":
+            warm_start["bestPerBranchFirst"] = True
+        extra = {"warmStart": warm_start}
     if task == "cash":
         import _cash
 
@@ -133,10 +143,17 @@ def best_first(task: str, source: Sequence[Trial], n: int) -> list[Mapping[str, 
 
 
 def one(
-    task: str, seed: int, trials: int, source_trials: int, datasets: str, first_n: int = 0
+    task: str,
+    seed: int,
+    trials: int,
+    source_trials: int,
+    datasets: str,
+    first_n: int = 0,
+    leaders: bool = False,
 ) -> dict[str, Any]:
     """One seed: source, cold and warm; the warm study runs the source's `first_n` best
-    configurations first (`--best-first`)."""
+    configurations first (`--best-first`), and with `leaders` the best of each branch
+    (`--best-per-branch`)."""
     source_data, target_data = datasets.split(":")
     pair = TASKS[task] or (cash(source_data), cash(target_data))
     source_metrics, target_metrics = pair
@@ -145,10 +162,14 @@ def one(
     sources = [Source("source", objectives, source)]
     cold = curve(task, run(spec_of(task, seed, trials, False), target_metrics, trials))
     first = best_first(task, source, first_n)
-    warm_spec = spec_of(task, seed, trials, True, first)
-    warm = curve(task, run(warm_spec, target_metrics, trials, sources))
+    warm_spec = spec_of(task, seed, trials, True, first, leaders)
+    warm_records = run(warm_spec, target_metrics, trials, sources)
+    warm = curve(task, warm_records)
     reach = c.first_reaching(warm, cold[-1], maximize=True)
-    return {"seed": seed, "cold": cold, "warm": warm, "warm_trials_to_cold_final": reach}
+    out = {"seed": seed, "cold": cold, "warm": warm, "warm_trials_to_cold_final": reach}
+    if task == "cash":  # which model family each warm trial ran, to read the curves by
+        out["warm_models"] = [r.spec.parameters.get("model") for r in warm_records]
+    return out
 
 
 def summarise(task: str, runs: Sequence[Mapping[str, Any]], trials: int) -> list[Any]:
@@ -184,6 +205,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--best-first", type=int, default=0, help="run the source's N best configurations first"
         )
         parser.add_argument(
+            "--best-per-branch",
+            action="store_true",
+            help="warmStart.bestPerBranchFirst: the source's best of each model family first",
+        )
+        parser.add_argument(
             "--source-trials", type=int, default=None, help="source budget (default: the target's)"
         )
         parser.add_argument("--name", default=NAME, help="results file name")
@@ -199,7 +225,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.quick and task == "cash":
             continue  # seconds per trial: the analytic tasks test the code path
         results[task] = [
-            one(task, seed, trials, args.source_trials or trials, args.cash, args.best_first)
+            one(
+                task,
+                seed,
+                trials,
+                args.source_trials or trials,
+                args.cash,
+                args.best_first,
+                args.best_per_branch,
+            )
             for seed in range(seeds)
         ]
         rows.append(summarise(task, results[task], trials))
@@ -223,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ungated": args.ungated,
         "source_trials": args.source_trials,
         "best_first": args.best_first,
+        "best_per_branch": args.best_per_branch,
     }
     c.write_results(args.out, args.name, payload)
     return 0

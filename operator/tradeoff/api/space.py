@@ -136,6 +136,13 @@ def ordered_for_sampling(parameters: Sequence[Parameter]) -> list[Parameter]:
     return list(placed.values())
 
 
+def branching(parameters: Sequence[Parameter]) -> list[Parameter]:
+    """The categorical parameters that some other parameter's `when` names (each of
+    their values is a branch of the space)."""
+    named = {dep for p in parameters for dep in p.when or {}}
+    return [p for p in parameters if p.type == "categorical" and p.name in named]
+
+
 def is_active(parameter: Parameter, chosen: dict[str, ParamValue]) -> bool:
     """Whether `parameter` is active given the values chosen so far."""
     for dep, allowed in (parameter.when or {}).items():

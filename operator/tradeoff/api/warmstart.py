@@ -8,7 +8,7 @@ from pydantic import Field
 
 from tradeoff.api._base import ApiModel
 from tradeoff.api.errors import explained
-from tradeoff.api.space import Parameter, ParamValue
+from tradeoff.api.space import Parameter, ParamValue, branching
 
 
 class StudyRef(ApiModel):
@@ -65,6 +65,13 @@ class WarmStart(ApiModel):
         default=False,
         description="Show prior trials on the Pareto front and in the recommendation.",
     )
+    best_per_branch_first: bool = Field(
+        default=False,
+        description=(
+            "Run the prior trials' best configuration of each branch (each value of a "
+            "categorical parameter that other parameters depend on) as the first trials."
+        ),
+    )
 
 
 def warm_start_problems(
@@ -73,6 +80,8 @@ def warm_start_problems(
     """(path, message) per configuration that does not fit the space or the objectives."""
     by_name = {p.name: p for p in parameters}
     problems: list[tuple[str, str]] = []
+    if warm.best_per_branch_first:
+        problems += _branch_problems(warm, parameters)
     for i, point in enumerate(warm.trials):
         path = f"warmStart.trials[{i}]"
         for name, value in point.parameters.items():
@@ -93,6 +102,16 @@ def warm_start_problems(
         if missing:
             problems.append((f"{path}.values", f"needs a value of every objective: {missing[0]}"))
     return problems
+
+
+def _branch_problems(warm: WarmStart, parameters: Sequence[Parameter]) -> list[tuple[str, str]]:
+    """Why `bestPerBranchFirst` can do nothing here, if it cannot."""
+    path = "warmStart.bestPerBranchFirst"
+    if not branching(parameters):
+        return [(path, "the space has no branches (no categorical parameter named in a `when`)")]
+    if not warm.from_studies and all(t.values is None for t in warm.trials):
+        return [(path, "needs prior trials: fromStudies, or trials with values")]
+    return []
 
 
 def _misfit(p: Parameter, value: ParamValue) -> str | None:

@@ -20,7 +20,7 @@ from typing import Any
 from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial, TrialMeta, TrialSpec, TrialStatus
-from tradeoff.engine import outcome
+from tradeoff.engine import branch_leaders, outcome
 from tradeoff.engine.space import SearchSpace
 
 PRIOR_LABEL = "tradeoff.dev/prior"
@@ -121,6 +121,8 @@ def match(spec: StudySpec, sources: Sequence[Source]) -> Priors:
             points.append(dict(point.parameters))
         else:
             add(SPEC_SOURCE, f"{SPEC_SOURCE}[{i}]", point.parameters, dict(point.values))
+    if warm and warm.best_per_branch_first:
+        points += [p for p in branch_leaders.leaders(spec, trials) if p not in points]
     return Priors(
         trials=trials,
         points=points,
