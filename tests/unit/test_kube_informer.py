@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tradeoff.kube.cache import Store
-from tradeoff.kube.feeds import skeleton
+from tradeoff.kube.feeds import deleted_body, tombstone
 from tradeoff.kube.informer import Gone, Informer, Page
 from tradeoff.kube.pods import owner_reference
 
@@ -125,7 +125,9 @@ def fed_store(source: FakeSource) -> tuple[Store, Informer]:
     def handler(kind: str | None, obj: Obj) -> None:
         store.trial(obj, deleted=kind == "DELETED")
 
-    informer = Informer("Trials", source, handler, skeleton, lambda: store.listed("trials", "ns"))
+    informer = Informer(
+        "Trials", source, handler, (tombstone, deleted_body), lambda: store.listed("trials", "ns")
+    )
     return store, informer
 
 
@@ -188,7 +190,10 @@ def test_a_relisting_reports_what_was_deleted_while_the_watch_was_down() -> None
     source = FakeSource(api, 2)
     events: list[tuple[str | None, str]] = []
     informer = Informer(
-        "Trials", source, lambda k, o: events.append((k, o["metadata"]["name"])), skeleton
+        "Trials",
+        source,
+        lambda k, o: events.append((k, o["metadata"]["name"])),
+        (tombstone, deleted_body),
     )
     informer.step()
     informer.step()  # two pages: listed

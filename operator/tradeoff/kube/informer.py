@@ -74,14 +74,19 @@ def version_of(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
+Remember = tuple[Callable[[Obj], Any], Callable[[Key, Any], Obj]]
+"""What to keep of each object seen (its tombstone), and the DELETED event's body made
+from its key and tombstone."""
+
+
 @dataclass
 class Mirror:
-    """The keys an informer has reported as existing, and a skeleton of each (what a
+    """The keys an informer has reported as existing, and a tombstone of each (what a
     DELETED event needs) to report the deletions a later listing finds."""
 
     handler: Handler
-    skeleton: Callable[[Obj], Obj]
-    known: dict[Key, Obj] = field(default_factory=dict)
+    remember: Remember
+    known: dict[Key, Any] = field(default_factory=dict)
     _listed: set[Key] | None = None
 
     def begin(self) -> None:
@@ -92,21 +97,21 @@ class Mirror:
             key = key_of(obj)
             if self._listed is not None:
                 self._listed.add(key)
-            self.known[key] = self.skeleton(obj)
+            self.known[key] = self.remember[0](obj)
             self.handler(None, obj)
 
     def end(self) -> None:
         """The listing is complete: what it lacks was deleted."""
         listed, self._listed = self._listed or set(), None
         for key in [k for k in self.known if k not in listed]:
-            self.handler("DELETED", self.known.pop(key))
+            self.handler("DELETED", self.remember[1](key, self.known.pop(key)))
 
     def event(self, kind: str, obj: Obj) -> None:
         key = key_of(obj)
         if kind == "DELETED":
             self.known.pop(key, None)
         else:
-            self.known[key] = self.skeleton(obj)
+            self.known[key] = self.remember[0](obj)
         self.handler(kind, obj)
 
 
@@ -118,18 +123,19 @@ class Informer:
         name: str,
         source: Source,
         handler: Handler,
-        skeleton: Callable[[Obj], Obj],
+        remember: Remember,
         synced: Callable[[], None] = lambda: None,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.name = name
         self.source = source
-        self.mirror = Mirror(handler, skeleton)
+        self.mirror = Mirror(handler, remember)
         self.synced = synced
         self.version = ""
         """The last resourceVersion seen; "" until the first listing completes."""
         self._token: str | None = None
         self._listing = False
+        self._listed = 0
         self._stop = threading.Event()
         self._active = threading.Event()
         self._active.set()
@@ -169,12 +175,13 @@ class Informer:
             return
         if first:
             self.mirror.begin()
-            self._listing = True
+            self._listing, self._listed = True, 0
         self.mirror.listed(page.items)
-        self._token = page.token
+        self._token, self._listed = page.token, self._listed + len(page.items)
         if page.token is None:
             self.mirror.end()
             self.version, self._listing = page.version, False
+            log.info("%s: %d listed", self.name, self._listed)
             self.synced()
 
     # -- the thread ------------------------------------------------------------------------
@@ -192,6 +199,8 @@ class Informer:
                 self.step()
                 failures = 0
             except Exception as error:  # API errors, cut streams: after a backoff, again
+                if self._stop.is_set() or not self._active.is_set():
+                    continue  # its watch was shut down on purpose
                 delay = ERROR_BACKOFFS[min(failures, len(ERROR_BACKOFFS) - 1)]
                 failures += 1
                 first = str(error).splitlines()[0] if str(error) else error.__class__.__name__

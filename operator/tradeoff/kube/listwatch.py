@@ -3,6 +3,8 @@ client's pooled connections (`transport`), each answer decoded once with orjson.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,16 +29,23 @@ class KubeSource:
     """A resource's listing and watch: `lister` is a generated client's list call
     (namespaced or cluster-wide, its arguments bound but the paging and watch ones)."""
 
-    def __init__(self, lister: Callable[..., Any], **selectors: str) -> None:
+    def __init__(
+        self, lister: Callable[..., Any], first_fields: str | None = None, **selectors: str
+    ) -> None:
         self._list = lister
         self._selectors = selectors
+        self._first_fields = first_fields
+        """A field selector for the first listing only (`pod_source`); later listings
+        and every watch read all the objects the label selector selects."""
         self._response: Any = None
         self._guard = threading.Lock()
 
     def page(self, token: str | None) -> Page:
+        fields = self._first_fields
         try:
             response = self._list(
                 **self._selectors,
+                **({"field_selector": fields} if fields else {}),
                 limit=LIST_PAGE,
                 _continue=token,
                 _preload_content=False,
@@ -51,6 +60,8 @@ class KubeSource:
         finally:
             response.release_conn()
         meta = listed.get("metadata") or {}
+        if not meta.get("continue"):
+            self._first_fields = None
         return Page(
             listed.get("items") or [], str(meta.get("resourceVersion") or ""), meta.get("continue")
         )
@@ -90,10 +101,14 @@ class KubeSource:
             response.release_conn()
 
     def close(self) -> None:
+        """End the watch under way at once: its socket is shut down (closing the answer
+        would wait for the reading thread's next line)."""
         with self._guard:
             response = self._response
-        if response is not None:
-            response.close()
+        sock = getattr(getattr(response, "connection", None), "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 def trial_source(kube: Any, namespace: str | None) -> KubeSource:
@@ -109,10 +124,27 @@ def trial_source(kube: Any, namespace: str | None) -> KubeSource:
     )
 
 
-def pod_source(kube: Any, namespace: str | None, label_selector: str) -> KubeSource:
-    """The pods of `namespace` (None: of all) that `label_selector` selects."""
+RUNNING = "status.phase!=Succeeded,status.phase!=Failed"
+
+
+def pod_source(
+    kube: Any, namespace: str | None, label_selector: str, ended_too: bool = False
+) -> KubeSource:
+    """The pods of `namespace` (None: of all) that `label_selector` selects.
+
+    Unless `ended_too` (the ended pods' clean-up needs them), the first listing skips the
+    pods that ended: nothing waits on them at a start (a driver that does reads its pod
+    from the API until the watch reports it), and at 10,000 finished trials they are
+    10,000 objects to decode. Later listings (after 410 Gone) read them all, so a pod
+    that ended while the watch was down is reported ended, not deleted.
+    """
+    first = None if ended_too else RUNNING
     if namespace is None:
-        return KubeSource(kube.core.list_pod_for_all_namespaces, label_selector=label_selector)
+        return KubeSource(
+            kube.core.list_pod_for_all_namespaces, first, label_selector=label_selector
+        )
     return KubeSource(
-        lambda **kw: kube.core.list_namespaced_pod(namespace, **kw), label_selector=label_selector
+        lambda **kw: kube.core.list_namespaced_pod(namespace, **kw),
+        first,
+        label_selector=label_selector,
     )
