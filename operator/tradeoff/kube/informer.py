@@ -86,7 +86,8 @@ class Mirror:
 
     handler: Handler
     remember: Remember
-    known: dict[Key, Any] = field(default_factory=dict)
+    known: dict[Key, tuple[str, Any]] = field(default_factory=dict)
+    """Key -> (uid, tombstone)."""
     _listed: set[Key] | None = None
 
     def begin(self) -> None:
@@ -97,22 +98,31 @@ class Mirror:
             key = key_of(obj)
             if self._listed is not None:
                 self._listed.add(key)
-            self.known[key] = self.remember[0](obj)
+            self._seen(key, obj)
             self.handler(None, obj)
 
     def end(self) -> None:
         """The listing is complete: what it lacks was deleted."""
         listed, self._listed = self._listed or set(), None
         for key in [k for k in self.known if k not in listed]:
-            self.handler("DELETED", self.remember[1](key, self.known.pop(key)))
+            self.handler("DELETED", self.remember[1](key, self.known.pop(key)[1]))
 
     def event(self, kind: str, obj: Obj) -> None:
         key = key_of(obj)
         if kind == "DELETED":
             self.known.pop(key, None)
         else:
-            self.known[key] = self.remember[0](obj)
+            self._seen(key, obj)
         self.handler(kind, obj)
+
+    def _seen(self, key: Key, obj: Obj) -> None:
+        """Remember `obj`; an object of the same name but another uid was deleted (and
+        made anew while the watch was down): that is reported first."""
+        uid = str((obj.get("metadata") or {}).get("uid") or "")
+        old = self.known.get(key)
+        if old is not None and old[0] != uid:
+            self.handler("DELETED", self.remember[1](key, old[1]))
+        self.known[key] = (uid, self.remember[0](obj))
 
 
 class Informer:
