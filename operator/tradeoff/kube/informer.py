@@ -20,6 +20,8 @@ What a client of the API must survive is handled here:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +35,31 @@ Handler = Callable[[str | None, Obj], None]
 ERROR_BACKOFFS = (0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0)
 """Seconds before trying again after 1, 2, ... failures in a row (the last one repeats)."""
 log = logging.getLogger("tradeoff.operator")
+
+
+_loading = 0
+_loading_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def bulk_load() -> Iterator[None]:
+    """No garbage collection while a page of a listing is decoded and kept, and what is
+    alive after it frozen (`gc.freeze`: never scanned again; freed as usual when no longer
+    referenced). A listing of 10,000 Trials makes a few million objects that live on: the
+    collector scanned the growing heap over and over (1.0-2.0 s of CPU against 0.8-1.1 s
+    with this, measured in one process)."""
+    global _loading
+    with _loading_guard:
+        _loading += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _loading_guard:
+            _loading -= 1
+            if _loading == 0:
+                gc.freeze()
+                gc.enable()
 
 
 class Gone(Exception):
@@ -177,6 +204,10 @@ class Informer:
         self._listing, self._token = True, None
 
     def _list_page(self) -> None:
+        with bulk_load():
+            self._list_one_page()
+
+    def _list_one_page(self) -> None:
         first = self._token is None
         try:
             page = self.source.page(self._token)
