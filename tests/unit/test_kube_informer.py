@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tradeoff.kube.cache import Store
-from tradeoff.kube.feeds import deleted_body, tombstone
+from tradeoff.kube.feeds import PEERING_LOGGER, PeeringGate, deleted_body, tombstone
 from tradeoff.kube.informer import Gone, Informer, Page
 from tradeoff.kube.pods import owner_reference
 
@@ -243,3 +244,25 @@ def test_the_thread_backs_off_after_errors_and_stops() -> None:
     assert store.wait_listed("ns", 0) is False and [e.name for e in store.trials(KEY)] == [
         "demo-0000"
     ]
+
+
+def test_the_informers_pause_and_resume_with_kopfs_peering() -> None:
+    """kopf pauses its own watches for a replica of higher priority and says so in its
+    log; the informers pause with it (so a standby replica drives no trial), and list
+    everything again when it resumes."""
+    api = FakeApi()
+    api.write(0, "Running")
+    _, informer = fed_store(FakeSource(api, 10))
+    informer.step()  # listed
+    gate = PeeringGate([informer])  # as `feeds.start` sets it, without the threads
+    peering = logging.getLogger(PEERING_LOGGER)
+    peering.setLevel(logging.INFO)
+    peering.addFilter(gate)
+    try:
+        peering.info("Pausing operations in favour of [Peer(...)].")
+        assert gate.paused and not informer._active.is_set()
+        peering.info("Resuming operations after the pause.")
+        assert not gate.paused and informer._active.is_set()
+        assert informer._listing  # a new listing is due
+    finally:
+        peering.removeFilter(gate)
