@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -83,6 +84,9 @@ class Feeds:
 
     def __init__(self, ctx: Context, drivers: TrialDrivers, ended: EndedPods | None) -> None:
         self.ctx, self.drivers, self.ended = ctx, drivers, ended
+        # Deletions of ended pods on a thread of their own: the informers read on (a
+        # restart that finds many to delete does not hold back the first listing).
+        self._deleter = ThreadPoolExecutor(1, "ended-pods") if ended is not None else None
 
     def trial(self, kind: str | None, body: Obj) -> None:
         meta = body.get("metadata") or {}
@@ -110,7 +114,16 @@ class Feeds:
         if self.ended is not None:
             self._delete_ended(namespace, self.ended.pod(body, deleted=gone))
 
+    def close(self) -> None:
+        """The operator stops: deletions not begun are dropped (the next start redoes them)."""
+        if self._deleter is not None:
+            self._deleter.shutdown(wait=False, cancel_futures=True)
+
     def _delete_ended(self, namespace: str, names: list[str]) -> None:
+        if names and self._deleter is not None:
+            self._deleter.submit(self._delete_pods, namespace, names)
+
+    def _delete_pods(self, namespace: str, names: list[str]) -> None:
         """Delete ended pods whose trials' ends are recorded; a failure leaves them."""
         for pod in names:
             try:

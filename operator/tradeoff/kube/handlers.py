@@ -153,6 +153,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
     def informers_stop(**_: Any) -> None:
         for gate in gates:
             stop_informers(gate)
+        feeds.close()
 
     async def workload_seen(namespace: str | None, labels: Any, **_: Any) -> None:
         """An event of a trial's workload (its conditions say when it ends): wake its driver."""
