@@ -8,7 +8,9 @@ import kopf
 import pytest
 from kubernetes.client.exceptions import ApiException
 
+from tradeoff.api.trial import STUDY_LABEL
 from tradeoff.kube import handlers
+from tradeoff.kube.listwatch import pod_source
 from tradeoff.kube.settings import Settings
 from tradeoff.kube.studies import Context
 
@@ -116,19 +118,46 @@ def test_finished_and_invalid_studies_rest_until_their_spec_changes(
     assert when(status=status, meta={"generation": generation}, spec={}) is open_
 
 
-def test_pods_and_workloads_are_watched_by_the_api_servers_label_selector() -> None:
-    """Pods without the study label (the namespace's other work) never reach kopf, and
-    kopf lists what it watches a page at a time."""
+def test_workloads_are_watched_by_the_api_servers_label_selector() -> None:
+    """Workloads without the study and trial labels (the namespace's other work) never
+    reach kopf, and kopf lists what it watches a page at a time. Trials and pods are not
+    kopf's: the operator's informers read them, pods by the study label too."""
     from kopf._cogs.structs.references import Resource
 
     kinds = {("batch/v1", "Job"): "jobs"}
     ctx = Context(kube=None, settings=Settings(workload_resources=kinds))  # type: ignore[arg-type]
     watching = handlers.operator_settings(ctx).watching
     assert watching.chunk_size == 500  # kopf's initial listings, a page at a time
-    selectors = watching.label_selectors
-    pods = Resource("", "v1", "pods", kind="Pod", namespaced=True)
     jobs = Resource("batch", "v1", "jobs", kind="Job", namespaced=True)
-    trials = Resource("tradeoff.dev", "v1alpha1", "trials", kind="Trial", namespaced=True)
-    assert selectors.collect(pods) == ["tradeoff.dev/study"]
-    assert selectors.collect(jobs) == ["tradeoff.dev/study,tradeoff.dev/trial"]
-    assert selectors.collect(trials) == []  # every Trial, labelled or not
+    assert watching.label_selectors.collect(jobs) == ["tradeoff.dev/study,tradeoff.dev/trial"]
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, ctx).close()
+    watched = {h.selector.any_name for h in registry._watching.get_all_handlers()}
+    assert watched == {"studies", "jobs"}
+    listed: list[dict[str, Any]] = []
+    source = pod_source(ListingKube(listed), "ns", STUDY_LABEL)
+    assert source.page(None).items == []
+    assert listed == [{"namespace": "ns", "label_selector": STUDY_LABEL, "limit": 500}]
+
+
+class ListingKube:
+    """TEST DOUBLE of the API client's pod listing: records what it is asked, lists none."""
+
+    def __init__(self, asked: list[dict[str, Any]]) -> None:
+        self.core = self
+        self.asked = asked
+
+    def list_namespaced_pod(self, namespace: str, **kwargs: Any) -> Any:
+        picked = {k: v for k, v in kwargs.items() if k in ("label_selector", "limit", "_continue")}
+        self.asked.append({"namespace": namespace, **{k: v for k, v in picked.items() if v}})
+        return RawAnswer(b'{"items": [], "metadata": {"resourceVersion": "7"}}')
+
+
+class RawAnswer:
+    """TEST DOUBLE of a raw (undecoded) urllib3 answer."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def release_conn(self) -> None:
+        pass

@@ -62,30 +62,30 @@ def test_the_newer_resource_version_wins_whatever_comes_first() -> None:
     assert newer("12", "9") and not newer("9", "12") and newer("b", "a")
 
 
-def test_a_deleted_trial_is_not_brought_back_by_an_older_listing() -> None:
+def test_a_deleted_trial_is_not_brought_back_by_an_older_event() -> None:
     store = Store()
     store.trial(trial_obj(1, "10"))
+    store.trial(trial_obj(2, "10"))
     store.trial(trial_obj(1, "11"), deleted=True)
-    store.prime(KEY, [trial_obj(1, "10"), trial_obj(2, "10")], [])
-    assert store.listed_since(KEY) is not None
+    store.trial(trial_obj(1, "10"))  # a listing's older copy, late
     assert [e.name for e in store.trials(KEY)] == ["demo-0002"]
     store.forget(KEY)
-    assert store.trials(KEY) == [] and store.listed_since(KEY) is None
+    assert store.trials(KEY) == []
 
 
-def test_a_later_listing_drops_what_a_watch_outage_hid_the_deletion_of() -> None:
-    """kopf lists again after a watch outage without saying what was deleted meanwhile:
-    a Trial the listing (at resourceVersion 20) lacks is gone, unless it is newer than the
-    listing (created since: it must stay)."""
+def test_a_pass_waits_until_trials_and_pods_are_listed() -> None:
+    """The informers' first listings complete (`listed`) before any pass reads the store;
+    a cluster-wide listing serves every namespace."""
     store = Store()
-    store.prime(KEY, [trial_obj(1, "10"), trial_obj(2, "11")], [], "11")
-    store.trial(trial_obj(3, "21"))  # created after the next listing was taken
-    store.prime(KEY, [trial_obj(2, "11")], [], "20")
-    assert [e.name for e in store.trials(KEY)] == ["demo-0002", "demo-0003"]
-    store.trial(trial_obj(1, "10"))  # a late event of the deleted Trial: not brought back
-    assert [e.name for e in store.trials(KEY)] == ["demo-0002", "demo-0003"]
-    store.prime(KEY, [], [], "")  # a listing without a version drops nothing
-    assert len(store.trials(KEY)) == 2
+    assert not store.wait_listed("ns", 0.01)
+    store.listed("trials", "ns")
+    assert not store.wait_listed("ns", 0.01)  # the pods not yet
+    threading.Timer(0.05, store.listed, ("pods", "ns")).start()
+    assert store.wait_listed("ns", 5.0)
+    assert not store.wait_listed("other", 0.01)
+    store.listed("trials", None)
+    store.listed("pods", None)
+    assert store.wait_listed("other", 0.01)
 
 
 def pod(phase: str, deleting: bool = False) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from tradeoff.api.trial import STUDY_LABEL, TRIAL_LABEL, TrialStatus
 from tradeoff.kube import handlers
 from tradeoff.kube.attemptlog import Park
 from tradeoff.kube.client import now_utc, rfc3339
+from tradeoff.kube.feeds import Feeds
 from tradeoff.kube.settings import Settings
 from tradeoff.kube.studies import Context
 from tradeoff.kube.trialbase import PENDING_POLL, park
@@ -81,11 +82,10 @@ def test_a_workloads_event_wakes_its_trials_driver_at_once() -> None:
 
 
 def test_an_event_of_a_pod_a_workload_made_wakes_its_trials_driver() -> None:
-    kube, drivers, found = registered()
+    kube, drivers, _ = registered()
     labels = {STUDY_LABEL: "demo", TRIAL_LABEL: "demo-0003", PRIMARY_LABEL: "true"}
     pod = {"metadata": {"name": "demo-0003-a1-0", "namespace": "ns", "labels": labels}}
-    seen = found["pod-seen"].fn
-    asyncio.run(seen(type="ADDED", body=pod, namespace="ns", name="demo-0003-a1-0", labels=labels))
+    Feeds(drivers._ctx, drivers, None).pod("ADDED", pod)  # the pods informer's event
     wait_for(lambda: len(kube.times) == 2, timeout=0.3)  # no pod slot was expected
     drivers.close()
 

@@ -1,15 +1,14 @@
-"""What the operator knows of Trials, Pods and Studies from kopf's watch streams.
+"""What the operator knows of Trials, Pods and Studies from the watches.
 
-kopf's events (`@kopf.on.event`) keep, per Study, each Trial parsed once per
-resourceVersion and the pods still running, so a Study's pass reads them from memory
-instead of listing and parsing them. The first pass over a Study after the operator
-starts lists them (`prime`), so no pass ever sees part of them, and so does a pass every
-five minutes after (a resync: kopf's watch, restarted after an outage, does not report
-what was deleted meanwhile); events before or after a listing are merged by
-resourceVersion, the newer wins. Equal parts of the records are kept once
-(`shared_parts`). What the operator writes
-itself (a created Trial, a status it patched) goes in from the API's answer at once, so a
-pass right after a trial ended sees it ended although the watch lags the write.
+The Trials and pods informers (`informer`, `feeds`) keep, per Study, each Trial parsed
+once per resourceVersion and the pods still running, so a Study's pass reads them from
+memory instead of listing and parsing them; a pass waits until the informers' first
+listings are complete (`wait_listed`), so no pass ever sees part of them. Events and
+the operator's own writes are merged by resourceVersion, the newer wins; a deleted
+Trial never comes back. Equal parts of the records are kept once (`shared_parts`).
+What the operator writes itself (a created Trial, a status it patched) goes in from the
+API's answer at once, so a pass right after a trial ended sees it ended although the
+watch lags the write. Studies come from kopf's events.
 
 (kopf's own `@kopf.index` would do the same, but it holds back every handler until each
 indexed object is indexed, waking every waiting object's worker at each one: at 10,000
@@ -20,8 +19,7 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +33,8 @@ from tradeoff.kube.shared_parts import share_parts, shared_owners, shared_string
 
 Obj = dict[str, Any]
 Key = tuple[str, str]
+LISTED = ("trials", "pods")
+"""What the informers list before a pass may read the store."""
 KEPT_META = ("name", "namespace", "uid", "labels", "resourceVersion", "creationTimestamp")
 
 
@@ -133,8 +133,9 @@ class Store:
         self._gone: dict[Key, set[str]] = {}
         self._pods: dict[Key, dict[str, PodEntry]] = {}
         self._studies: dict[Key, Obj] = {}
-        self._listed: dict[Key, float] = {}
+        self._listed: set[tuple[str, str | None]] = set()
         self._guard = threading.Lock()
+        self._synced = threading.Condition()
 
     # -- trials --------------------------------------------------------------------------
     def trial(self, obj: Mapping[str, Any] | None, deleted: bool = False) -> None:
@@ -172,31 +173,23 @@ class Store:
             kept = self._trials.get(key, {}).get(uid)
             return kept is None or not newer(kept.resource_version, version)
 
-    def listed_since(self, key: Key) -> float | None:
-        """When (`time.monotonic()`) the Study's Trials were last listed; None: never."""
-        with self._guard:
-            return self._listed.get(key)
+    def listed(self, what: str, scope: str | None) -> None:
+        """An informer's first listing of `what` ("trials" or "pods") in namespace `scope`
+        (None: every namespace) is complete: from now on the store holds all of them."""
+        with self._synced:
+            self._listed.add((what, scope))
+            self._synced.notify_all()
 
-    def prime(
-        self, key: Key, trials: Iterable[Obj], pods: Iterable[Obj], version: str = ""
-    ) -> None:
-        """What a listing of the Study's Trials (at resourceVersion `version`) and running
-        pods found. A Trial kept but not listed was deleted while a watch was down (kopf
-        lists again without saying what went): it is dropped unless it is newer than the
-        listing, so a resync never loses a Trial created since."""
-        listed = list(trials)
-        for obj in listed:
-            self.trial(obj)
-        for pod in pods:
-            self.pod(pod)
-        seen = {str((obj.get("metadata") or {}).get("uid", "")) for obj in listed}
-        with self._guard:
-            kept = self._trials.setdefault(key, {})
-            for uid, entry in list(kept.items()):
-                if uid not in seen and version and not newer(entry.resource_version, version):
-                    del kept[uid]
-                    self._gone.setdefault(key, set()).add(uid)
-            self._listed[key] = time.monotonic()
+    def wait_listed(self, namespace: str, timeout: float) -> bool:
+        """Wait until the Trials and pods of `namespace` are listed; False on timeout."""
+
+        def complete() -> bool:
+            return all(
+                (what, namespace) in self._listed or (what, None) in self._listed for what in LISTED
+            )
+
+        with self._synced:
+            return self._synced.wait_for(complete, timeout)
 
     def trials(self, key: Key) -> list[TrialEntry]:
         with self._guard:
@@ -240,4 +233,3 @@ class Store:
             self._trials.pop(key, None)
             self._gone.pop(key, None)
             self._pods.pop(key, None)
-            self._listed.pop(key, None)

@@ -1,11 +1,12 @@
 """The kopf handlers: thin, level-based entry points into the reconcilers.
 
 Studies are reconciled on create, resume and spec updates, and on a timer, from the
-Study as the API holds it and its Trials as the watches keep them (`cache`). Each
-unfinished Trial has a driver that takes its pod to an end, stepped on a bounded pool
-when its Trial's, its pods', its workload's or its Study's events wake it (`drivers`):
-no thread each. The workloads are watched for each kind the admin allows (the settings'
-`workload_resources`), only those labelled with a study.
+Study as the API holds it and its Trials as the operator's informers keep them (`cache`,
+`feeds`: Trials and pods are not watched by kopf). Each unfinished Trial has a driver
+that takes its pod to an end, stepped on a bounded pool when its Trial's, its pods', its
+workload's or its Study's events wake it (`drivers`): no thread each. The workloads
+are watched for each kind the admin allows (the settings' `workload_resources`), only
+those labelled with a study.
 Handlers are registered on an explicit registry so the interval and the shared context
 come from the operator's settings.
 
@@ -16,7 +17,6 @@ with each failure in a row up to `MAX_RETRY_DELAY`, and never sooner than the se
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -25,22 +25,21 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from tradeoff.api.study import GROUP, VERSION
-from tradeoff.api.trial import FINISHED_STATES, STUDY_LABEL, TRIAL_LABEL
-from tradeoff.engine.lifecycle import waits_for_resume
-from tradeoff.kube.cache import plain
+from tradeoff.api.trial import STUDY_LABEL, TRIAL_LABEL
 from tradeoff.kube.drivers import MAX_RETRY_DELAY, TrialDrivers, retry_delay
 from tradeoff.kube.ended_pods import EndedPods
+from tradeoff.kube.feeds import Feeds, PeeringGate
+from tradeoff.kube.feeds import start as start_informers
+from tradeoff.kube.feeds import stop as stop_informers
+from tradeoff.kube.informer import ERROR_BACKOFFS
 from tradeoff.kube.insight_jobs import InsightJobs
-from tradeoff.kube.ownership import controller_of
 from tradeoff.kube.studies import Context, reconcile_study
 
 STUDIES = (GROUP, VERSION, "studies")
-TRIALS = (GROUP, VERSION, "trials")
-PODS = ("", "v1", "pods")
 ANNOTATION_PREFIX = "tradeoff.dev"
 __all__ = ["MAX_RETRY_DELAY", "TIMER_TICK", "operator_settings", "register", "retry_delay"]
 LIST_PAGE = 500
-"""Objects a page of kopf's initial listings holds."""
+"""Objects a page of kopf's initial listings (Studies, workloads) holds."""
 TIMER_TICK = 1.0
 """Seconds between the study timer's looks at an open Study: it passes when a pass is
 due (`Context.due`), so a request a failed pass left is served within about this."""
@@ -95,11 +94,10 @@ def operator_settings(ctx: Context) -> kopf.OperatorSettings:
     # kopf's own requests (watches, its patches, peering): retried on 5xx/429 and
     # connection errors after these delays; kopf's default starts at 1 s, and gives up
     # after about as long (54 s) as these do.
-    settings.networking.error_backoffs = (0.2, 0.5, 1, 2, 3, 5, 8, 13, 21)
-    # Pods and workloads are watched only if they carry the study label (the handlers'
-    # own filters), asked of the API server: the other pods of the namespaces, which kopf
-    # would list and keep a memory of each, never reach the operator.
-    settings.watching.label_selectors[PODS] = STUDY_LABEL
+    settings.networking.error_backoffs = ERROR_BACKOFFS  # as the informers' (`informer`)
+    # Workloads are watched only if they carry the study and trial labels (the handlers'
+    # own filters), asked of the API server: the other objects of the namespaces, which
+    # kopf would list and keep a memory of each, never reach the operator.
     for (api_version, _kind), plural in ctx.settings.workload_resources.items():
         group, _, version = api_version.rpartition("/")
         settings.watching.label_selectors[group, version, plural] = f"{STUDY_LABEL},{TRIAL_LABEL}"
@@ -115,22 +113,6 @@ def _open(status: Any, meta: Any, **_: Any) -> bool:
     status = status or {}
     ended = status.get("state") in ("Succeeded", "Failed")
     return not (ended and status.get("observedGeneration") == (meta or {}).get("generation"))
-
-
-def runnable(body: Any) -> bool:
-    """An unfinished Trial that claims its Study as controller: no other gets a driver
-    (the driver then checks the Study's uid). A trial a stop rule cancelled has no driver
-    until its study resumes."""
-    status, meta, spec = body.get("status"), body.get("metadata"), body.get("spec")
-    state, reason = (status or {}).get("state"), (status or {}).get("reason")
-    if state in FINISHED_STATES or waits_for_resume(state, reason):
-        return False
-    ref = controller_of({"metadata": {"ownerReferences": (meta or {}).get("ownerReferences")}})
-    return (
-        ref is not None
-        and ref.get("kind") == "Study"
-        and ref.get("name") == (spec or {}).get("study")
-    )
 
 
 def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
@@ -157,43 +139,21 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
             first = str(error).splitlines()[0] if str(error) else error.__class__.__name__
             log.warning("%s/%s: pass failed: %s", namespace, name, first[:300])
 
-    ended = EndedPods() if ctx.settings.delete_ended_pods else None
+    # Trials and the study-labelled pods: the operator's own informers (`feeds`), started
+    # before kopf's watches, so the first pass waits only for their first listings.
+    feeds = Feeds(ctx, drivers, EndedPods() if ctx.settings.delete_ended_pods else None)
+    informers = feeds.informers()
+    gates: list[PeeringGate] = []
 
-    async def delete_ended(namespace: str, names: list[str]) -> None:
-        """Delete ended pods whose trials' ends are recorded; a failure leaves them."""
-        for pod in names:
-            try:
-                await asyncio.to_thread(ctx.kube.delete_pod, namespace, pod, 0)
-            except (ApiException, HTTPError, OSError) as error:
-                log.warning("%s/%s: the ended pod stays: %s", namespace, pod, error)
+    @kopf.on.startup(id="informers-start", registry=registry)
+    def informers_start(**_: Any) -> None:
+        gates.append(start_informers(informers))
 
-    @kopf.on.event(*TRIALS, id="trial-seen", registry=registry)
-    async def trial_seen(
-        type: str | None, body: Any, namespace: str | None, name: str, **_: Any
-    ) -> None:
-        gone = type == "DELETED"
-        ctx.store.trial(body, deleted=gone)
-        if gone:
-            drivers.trial_deleted(namespace or "", name)
-        else:
-            drivers.trial(body, runnable(body))
-        if ended is not None:
-            await delete_ended(namespace or "", ended.trial(body, deleted=gone))
-
-    @kopf.on.event(*PODS, labels={STUDY_LABEL: kopf.PRESENT}, id="pod-seen", registry=registry)
-    async def pod_seen(
-        type: str | None, body: Any, namespace: str | None, name: str, labels: Any, **_: Any
-    ) -> None:
-        gone = type == "DELETED"
-        ctx.store.pod(body, deleted=gone)
-        trial = str((labels or {}).get(TRIAL_LABEL, ""))
-        if ctx.pods.expected(namespace or "", name):  # a driver waits for it: wake it
-            ctx.pods.seen(namespace or "", name, None if gone else plain(body))
-            drivers.pod(namespace or "", trial)
-        elif trial:  # a pod a trial's workload made: its driver reads the pods itself
-            drivers.pod(namespace or "", trial)
-        if ended is not None:
-            await delete_ended(namespace or "", ended.pod(body, deleted=gone))
+    @kopf.on.cleanup(id="informers-stop", registry=registry)
+    def informers_stop(**_: Any) -> None:
+        for gate in gates:
+            stop_informers(gate)
+        feeds.close()
 
     async def workload_seen(namespace: str | None, labels: Any, **_: Any) -> None:
         """An event of a trial's workload (its conditions say when it ends): wake its driver."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -171,6 +172,7 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
     log.info("Trial policy: %s", settings.trial_policy)
     if settings.prometheus_url:
         log.info("Energy and prices measured: Kepler and OpenCost at %s", settings.prometheus_url)
+    gc.freeze()  # what the imports made lives as long as the process: never scanned again
     try:
         await kopf.operator(
             registry=registry,

@@ -31,9 +31,8 @@ from tradeoff.observe import NullObserver, StudyObserver
 log = logging.getLogger("tradeoff.operator")
 MAX_REST = 1.0
 """Seconds a pass that follows another at once rests at most (`reconcile_study`)."""
-RESYNC = 300.0
-"""Seconds between listings of an open Study's Trials: the first pass lists them, and
-each later listing drops what a watch outage hid the deletion of."""
+LISTING_WAIT = 60.0
+"""Seconds a pass waits for the informers' first listings (`Store.wait_listed`)."""
 EVENT_GRACE = 30.0
 """Seconds a Trial may go without a driver before a pass makes one (its watch event,
 lost in a watch's restart, say, never came)."""
@@ -142,17 +141,13 @@ class Context:
 
     def owned_trials(self, namespace: str, study: str, uid: str) -> tuple[list[Trial], list[Obj]]:
         """(the Study's own Trial records by number, the Trials labelled for it that it
-        does not control): from kopf's index when it runs, else listed and parsed."""
+        does not control): from the informers' store when they run, else listed and parsed."""
         if not self.watching:
             own, foreign = split_owned(self.kube.list_trials(namespace, study), uid)
             return records_of(own), foreign
         key = (namespace, study)
-        with self._reading(key):  # a pass and a pruning driver at once: one listing
-            listed = self.store.listed_since(key)
-            if listed is None or time.monotonic() - listed > RESYNC:
-                trials, version = self.kube.list_trials_at(namespace, study)
-                pods = self.kube.list_pods(namespace, study, running=True)
-                self.store.prime(key, trials, pods, version)
+        if not self.store.wait_listed(namespace, LISTING_WAIT):  # the pass is retried
+            raise TimeoutError(f"the Trials and pods of namespace {namespace} are not listed yet")
         records: list[Trial] = []
         others: list[Obj] = []
         for entry in self.store.trials(key):

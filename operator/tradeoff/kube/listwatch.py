@@ -1,0 +1,150 @@
+"""The informers' reads of the API: listings a page at a time and watches, through the
+client's pooled connections (`transport`), each answer decoded once with orjson."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+from kubernetes.client.exceptions import ApiException
+from kubernetes.watch.watch import iter_resp_lines
+
+from tradeoff.api.study import GROUP, VERSION
+from tradeoff.kube.informer import Gone, Obj, Page
+from tradeoff.kube.transport import REQUEST_TIMEOUT
+
+LIST_PAGE = 500
+"""Objects a page of a listing holds (the whole list at once held 75 MiB at 10,000)."""
+WATCH_SECONDS = 300
+"""How long the server keeps a watch open before it ends it (the informer opens another)."""
+WATCH_READ_TIMEOUT = WATCH_SECONDS + 30.0
+"""Seconds a watch may stay silent before it counts as cut (bookmarks come every minute)."""
+
+
+class KubeSource:
+    """A resource's listing and watch: `lister` is a generated client's list call
+    (namespaced or cluster-wide, its arguments bound but the paging and watch ones)."""
+
+    def __init__(
+        self, lister: Callable[..., Any], first_fields: str | None = None, **selectors: str
+    ) -> None:
+        self._list = lister
+        self._selectors = selectors
+        self._first_fields = first_fields
+        """A field selector for the first listing only (`pod_source`); later listings
+        and every watch read all the objects the label selector selects."""
+        self._response: Any = None
+        self._guard = threading.Lock()
+
+    def page(self, token: str | None) -> Page:
+        fields = self._first_fields
+        try:
+            response = self._list(
+                **self._selectors,
+                **({"field_selector": fields} if fields else {}),
+                limit=LIST_PAGE,
+                _continue=token,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        except ApiException as error:
+            if error.status == 410:
+                raise Gone(str(error)) from error
+            raise
+        try:
+            listed = orjson.loads(response.data)
+        finally:
+            response.release_conn()
+        meta = listed.get("metadata") or {}
+        if not meta.get("continue"):
+            self._first_fields = None
+        return Page(
+            listed.get("items") or [], str(meta.get("resourceVersion") or ""), meta.get("continue")
+        )
+
+    def watch(self, version: str) -> Iterator[tuple[str, Obj]]:
+        try:
+            response = self._list(
+                **self._selectors,
+                watch=True,
+                resource_version=version,
+                allow_watch_bookmarks=True,
+                timeout_seconds=WATCH_SECONDS,
+                _preload_content=False,
+                _request_timeout=(REQUEST_TIMEOUT, WATCH_READ_TIMEOUT),
+            )
+        except ApiException as error:
+            if error.status == 410:
+                raise Gone(str(error)) from error
+            raise
+        with self._guard:
+            self._response = response
+        try:
+            for line in iter_resp_lines(response):
+                if not line:
+                    continue
+                event = orjson.loads(line)
+                kind, obj = event.get("type"), event.get("object") or {}
+                if kind == "ERROR":
+                    code = obj.get("code")
+                    if code == 410:
+                        raise Gone(str(obj.get("message") or "410 Gone"))
+                    raise ApiException(status=code, reason=str(obj.get("message") or kind))
+                yield str(kind), obj
+        finally:
+            with self._guard:
+                self._response = None
+            response.release_conn()
+
+    def close(self) -> None:
+        """End the watch under way at once: its socket is shut down (closing the answer
+        would wait for the reading thread's next line)."""
+        with self._guard:
+            response = self._response
+        sock = getattr(getattr(response, "connection", None), "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def trial_source(kube: Any, namespace: str | None) -> KubeSource:
+    """Every Trial of `namespace` (None: of all namespaces)."""
+    if namespace is None:
+        return KubeSource(
+            lambda **kw: kube.custom.list_cluster_custom_object(GROUP, VERSION, "trials", **kw)
+        )
+    return KubeSource(
+        lambda **kw: kube.custom.list_namespaced_custom_object(
+            GROUP, VERSION, namespace, "trials", **kw
+        )
+    )
+
+
+RUNNING = "status.phase!=Succeeded,status.phase!=Failed"
+
+
+def pod_source(
+    kube: Any, namespace: str | None, label_selector: str, ended_too: bool = False
+) -> KubeSource:
+    """The pods of `namespace` (None: of all) that `label_selector` selects.
+
+    Unless `ended_too` (the ended pods' clean-up needs them), the first listing skips the
+    pods that ended: nothing waits on them at a start (a driver that does reads its pod
+    from the API until the watch reports it), and at 10,000 finished trials they are
+    10,000 objects to decode. Later listings (after 410 Gone) read them all, so a pod
+    that ended while the watch was down is reported ended, not deleted.
+    """
+    first = None if ended_too else RUNNING
+    if namespace is None:
+        return KubeSource(
+            kube.core.list_pod_for_all_namespaces, first, label_selector=label_selector
+        )
+    return KubeSource(
+        lambda **kw: kube.core.list_namespaced_pod(namespace, **kw),
+        first,
+        label_selector=label_selector,
+    )
