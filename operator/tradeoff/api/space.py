@@ -19,6 +19,11 @@ NAME_PATTERN = explained(
 )
 
 
+MAX_FLOAT_STEPS = 1e15
+"""A float step finer than this share of the range is no step (floats hold 16 digits), and
+Optuna's arithmetic on it fails."""
+
+
 class Parameter(ApiModel):
     """One dimension of the search space."""
 
@@ -74,6 +79,12 @@ class Parameter(ApiModel):
             problems.append(("low", f"must be > 0 with log: true (got {_num(self.low)})"))
         if self.log and self.step is not None:
             problems.append(("step", "cannot be combined with log: true"))
+        elif self.type == "float" and self.step is not None and self.low < self.high:
+            steps = (self.high - self.low) / self.step
+            if not steps <= MAX_FLOAT_STEPS:
+                problems.append(
+                    ("step", f"too fine: {steps:.3g} steps from low to high (at most 1e15)")
+                )
         if self.type == "int":
             for field, value in (("low", self.low), ("high", self.high), ("step", self.step)):
                 if value is not None and not float(value).is_integer():

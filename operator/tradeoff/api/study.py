@@ -76,6 +76,9 @@ class Constraint(ApiModel):
     def _check_bounds(self) -> Constraint:
         if self.max is None and self.min is None:
             raise SpecProblem([("", "a constraint needs max, min or both")])
+        for name, bound in (("max", self.max), ("min", self.min)):
+            if bound is not None and not math.isfinite(bound):
+                raise SpecProblem([(name, f"must be a finite number (got {bound})")])
         if self.max is not None and self.min is not None and self.min > self.max:
             raise SpecProblem([("min", f"must not exceed max ({self.min} > {self.max})")])
         return self
