@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from tradeoff.api.checks import parse_fields
 from tradeoff.api.errors import ManifestError, format_validation_error
-from tradeoff.api.guarded_yaml import GuardedLoader
+from tradeoff.api.guarded_yaml import GuardedLoader, check_depth
 from tradeoff.api.study import API_VERSION, Study, StudySpec
 
 ENGINE_FIELDS = ("objectives", "parameters", "algorithm", "budget", "early_stopping")
@@ -115,14 +115,13 @@ def read_documents(path: str | Path) -> list[Any]:
     except OSError as exc:
         raise ManifestError([f"{file}: cannot read ({exc.strerror or exc})"]) from None
     try:
+        check_depth(text)
         documents = [d for d in yaml.load_all(text, _KubectlLoader) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ManifestError([f"{file}: {at}YAML syntax error: {problem}"]) from None
-    except RecursionError:
-        raise ManifestError([f"{file}: YAML nested too deeply to read"]) from None
     if not documents:
         raise ManifestError([f"{file}: the file is empty"])
     return documents
