@@ -333,3 +333,18 @@ def test_best_without_a_feasible_trial_exits_1(
         code, out, err = run(capsys, *argv)
         assert code == 1 and out == ""
         assert "demo has no feasible succeeded trial yet" in err
+
+
+def test_a_recorded_spec_that_no_longer_validates_is_named_by_its_field(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = workdir / "study.json"
+    saved = json.loads(path.read_text())
+    saved["spec"]["budget"]["timeout"] = "99999999999999999999h"
+    path.write_text(json.dumps(saved))
+    code, out, err = run(capsys, "show", str(workdir))
+    assert code == 2 and out == ""
+    assert err == (
+        f"tradeoff show: {path}: spec.budget.timeout: must be at most 3650d, ten years "
+        "(got '99999999999999999999h') (written by another version?)\n"
+    )
