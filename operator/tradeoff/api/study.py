@@ -104,10 +104,16 @@ class EarlyStopping(ApiModel):
     settings: dict[str, Any] = Field(default_factory=dict, description="Pruner settings.")
 
 
+MAX_TRIALS = 100_000
+"""The most trials a study may run: the sampler keeps every trial in memory."""
+
+
 class Budget(ApiModel):
     """How much the study may spend."""
 
-    max_trials: int = Field(default=20, ge=1, description="Trials to run in all.")
+    max_trials: int = Field(
+        default=20, ge=1, le=MAX_TRIALS, description="Trials to run in all (at most 100,000)."
+    )
     parallelism: int = Field(default=1, ge=1, description="Trials running at once.")
     max_failed_trials: int = Field(
         default=5, ge=1, description="The study fails once this many trials have failed."
