@@ -54,7 +54,10 @@ def test_import_writes_the_study_where_asked(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("kind: [unclosed", "bad.yaml: line 1, column 16: YAML syntax error: expected ','"),
+        (
+            "kind: [unclosed",
+            "bad.yaml: line 2, column 1: YAML syntax error: did not find expected ',' or ']'",
+        ),
         ("", "bad.yaml: the file is empty"),
         ("apiVersion: apps/v1\nkind: Deployment\n", "bad.yaml: kind: expected a Katib Experiment"),
         (

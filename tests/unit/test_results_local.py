@@ -333,3 +333,33 @@ def test_best_without_a_feasible_trial_exits_1(
         code, out, err = run(capsys, *argv)
         assert code == 1 and out == ""
         assert "demo has no feasible succeeded trial yet" in err
+
+
+def test_a_recorded_spec_that_no_longer_validates_is_named_by_its_field(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = workdir / "study.json"
+    saved = json.loads(path.read_text())
+    saved["spec"]["budget"]["timeout"] = "99999999999999999999h"
+    path.write_text(json.dumps(saved))
+    code, out, err = run(capsys, "show", str(workdir))
+    assert code == 2 and out == ""
+    assert err == (
+        f"tradeoff show: {path}: spec.budget.timeout: must be at most 3650d, ten years "
+        "(got '99999999999999999999h') (written by another version?)\n"
+    )
+
+
+def test_a_record_edited_to_a_huge_trial_number_is_refused_in_one_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sampler's history keeps a place for every number up to the highest: 10**30 in
+    one record took 5 GB and minutes before the number was bounded."""
+    path = sorted((workdir / "trials").glob("*.json"))[0]
+    record = json.loads(path.read_text())
+    record["spec"]["number"] = 10**30
+    path.write_text(json.dumps(record))
+    code, out, err = run(capsys, "show", str(workdir))
+    assert code == 2 and out == ""
+    assert f"{path}: not a valid trial record (spec.number:" in err
+    assert len(err.strip().splitlines()) == 1

@@ -9,13 +9,15 @@ whatever they allow, so a manifest's problems are all reported at once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from tradeoff.api.references import reference_problems, string_problems
+from tradeoff.api.quantity import parse_quantity
+from tradeoff.api.references import reference_problems, string_problems, substituted_strings
 from tradeoff.api.space import Parameter, space_problems
 from tradeoff.api.workload import trainer_container
 from tradeoff.api.workload_kinds import TRAINJOB, pod_templates
@@ -164,6 +166,8 @@ def cross_field_problems(parts: SpecParts) -> list[tuple[str, str]]:
     if parts.pod is not None and parts.parameters is not None:
         found = reference_problems(parts.pod, parts.parameter_names)
         problems += [(f"trialTemplate.{p}", m) for p, m in found]
+    if parts.pod is not None:
+        problems += [(f"trialTemplate.{p}", m) for p, m in quantity_problems(parts.pod)]
     for where, pod in parts.workload_pods if parts.parameters is not None else []:
         found = reference_problems(pod, parts.parameter_names)
         problems += [(f"trialTemplate.workload.{where}{p[3:]}", m) for p, m in found]
@@ -172,6 +176,20 @@ def cross_field_problems(parts: SpecParts) -> list[tuple[str, str]]:
         parsed = [p for p in parts.parameters if p is not None]
         found += size_problems(parts.workload_strings, parsed)
         problems += [(f"trialTemplate.workload.{p}", m) for p, m in found]
+    return problems
+
+
+def quantity_problems(pod: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(path, message) for each resource quantity of the pod that is written out (no
+    reference) and is no Kubernetes quantity: every trial would fail to start on it."""
+    problems: list[tuple[str, str]] = []
+    for path, text in substituted_strings(pod):
+        if ".resources." in path and "${" not in text:
+            try:
+                if parse_quantity(text) < 0:
+                    problems.append((path, f"must not be negative (got {text!r})"))
+            except ValueError as exc:
+                problems.append((path, str(exc)))
     return problems
 
 
@@ -218,6 +236,8 @@ def _selection_problems(sel: SelectionLike | None, names: set[str]) -> list[tupl
         weights = sel.weights or {}
         if not weights:
             problems.append(("selection.weights", "weighted-sum needs weights per objective"))
-        elif any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
+        elif not all(math.isfinite(w) and w >= 0 for w in weights.values()) or not any(
+            w > 0 for w in weights.values()
+        ):
             problems.append(("selection.weights", "weights must be >= 0 and not all zero"))
     return problems

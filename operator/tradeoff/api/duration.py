@@ -9,6 +9,8 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+MAX_DURATION_SECONDS = 3650 * 86400.0
+"""Ten years: longer would overflow the clock's arithmetic (a date past the year 9999)."""
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$|^[0-9]+$"
 
 
@@ -17,7 +19,7 @@ def parse_duration(text: str | int | float) -> float:
     if isinstance(text, int | float) and not isinstance(text, bool):
         if text <= 0:
             raise ValueError(f"must be a positive duration (got {text})")
-        return float(text)
+        return _at_most_max(float(text), text)
     value = str(text).strip()
     if value.isdigit():
         seconds = float(value)
@@ -32,6 +34,12 @@ def parse_duration(text: str | int | float) -> float:
             raise ValueError(f"not a duration: {value!r} (use e.g. 90s, 10m, 1h30m)")
     if seconds <= 0:
         raise ValueError(f"must be a positive duration (got {value!r})")
+    return _at_most_max(seconds, value)
+
+
+def _at_most_max(seconds: float, text: object) -> float:
+    if not seconds <= MAX_DURATION_SECONDS:
+        raise ValueError(f"must be at most 3650d, ten years (got {text!r})")
     return seconds
 
 

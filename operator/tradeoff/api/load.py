@@ -16,10 +16,14 @@ from pydantic import ValidationError
 
 from tradeoff.api.checks import parse_fields
 from tradeoff.api.errors import ManifestError, format_validation_error
+from tradeoff.api.guarded_yaml import GuardedLoader, check_depth
 from tradeoff.api.study import API_VERSION, Study, StudySpec
 
 ENGINE_FIELDS = ("objectives", "parameters", "algorithm", "budget", "early_stopping")
 """The spec fields the engine's checks read."""
+
+MAX_MANIFEST_BYTES = 3 * 2**20
+"""Larger files are refused unread: the API server takes at most 3 MiB in one request."""
 
 
 def check_structure(document: Any, source: str = "") -> Study:
@@ -63,10 +67,11 @@ def spec_draft(document: Any) -> StudySpec | None:
     return StudySpec.model_construct(**fields)
 
 
-class _KubectlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, reading booleans as kubectl does (YAML 1.1 in full): PyYAML
-    keeps `y`, `Y`, `n` and `N` strings, kubectl makes them true and false, so a manifest
-    `tradeoff run` accepted could be refused by the API server."""
+class _KubectlLoader(GuardedLoader):
+    """PyYAML's safe loader (with the bounds of `GuardedLoader`), reading booleans as
+    kubectl does (YAML 1.1 in full): PyYAML keeps `y`, `Y`, `n` and `N` strings, kubectl
+    makes them true and false, so a manifest `tradeoff run` accepted could be refused by
+    the API server."""
 
 
 class _KubectlDumper(yaml.SafeDumper):
@@ -95,7 +100,12 @@ def read_documents(path: str | Path) -> list[Any]:
     """The YAML documents of a file (at least one), or ManifestError in one line."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as stream:  # at most the limit, whatever the file (/dev/zero)
+            data = stream.read(MAX_MANIFEST_BYTES + 1)
+        if len(data) > MAX_MANIFEST_BYTES:
+            limit = MAX_MANIFEST_BYTES >> 20
+            raise ManifestError([f"{file}: larger than {limit} MiB, the most a manifest may be"])
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ManifestError([f"{file}: no such file"]) from None
     except IsADirectoryError:
@@ -105,6 +115,7 @@ def read_documents(path: str | Path) -> list[Any]:
     except OSError as exc:
         raise ManifestError([f"{file}: cannot read ({exc.strerror or exc})"]) from None
     try:
+        check_depth(text)
         documents = [d for d in yaml.load_all(text, _KubectlLoader) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -19,6 +19,11 @@ NAME_PATTERN = explained(
 )
 
 
+MAX_FLOAT_STEPS = 1e15
+"""A float step finer than this share of the range is no step (floats hold 16 digits), and
+Optuna's arithmetic on it fails."""
+
+
 class Parameter(ApiModel):
     """One dimension of the search space."""
 
@@ -74,6 +79,12 @@ class Parameter(ApiModel):
             problems.append(("low", f"must be > 0 with log: true (got {_num(self.low)})"))
         if self.log and self.step is not None:
             problems.append(("step", "cannot be combined with log: true"))
+        elif self.type == "float" and self.step is not None and self.low < self.high:
+            steps = (self.high - self.low) / self.step
+            if not steps <= MAX_FLOAT_STEPS:
+                problems.append(
+                    ("step", f"too fine: {steps:.3g} steps from low to high (at most 1e15)")
+                )
         if self.type == "int":
             for field, value in (("low", self.low), ("high", self.high), ("step", self.step)):
                 if value is not None and not float(value).is_integer():
@@ -119,21 +130,34 @@ def _num(value: float) -> str:
 def ordered_for_sampling(parameters: Sequence[Parameter]) -> list[Parameter]:
     """Parameters in an order where every `when` condition names an earlier parameter.
 
-    Keeps the manifest order where it already works; raises SpecProblem on cycles.
+    Round by round: each round places, in manifest order, every parameter whose conditions
+    name parameters of earlier rounds only (so the manifest order is kept where it already
+    works). Linear in the parameters and their conditions. Raises SpecProblem on cycles.
     """
-    placed: dict[str, Parameter] = {}
-    pending = list(parameters)
-    while pending:
-        ready = [p for p in pending if all(dep in placed for dep in (p.when or {}))]
-        if not ready:
-            names = ", ".join(p.name for p in pending)
-            raise SpecProblem(
-                [("", f"conditional parameters depend on each other in a cycle: {names}")]
-            )
-        for p in ready:
-            placed[p.name] = p
-        pending = [p for p in pending if p.name not in placed]
-    return list(placed.values())
+    waiting_on = [len(set(p.when or {})) for p in parameters]
+    dependents: dict[str, list[int]] = {}
+    for i, p in enumerate(parameters):
+        for dep in set(p.when or {}):
+            dependents.setdefault(dep, []).append(i)
+    placed: list[Parameter] = []
+    current = [i for i, count in enumerate(waiting_on) if count == 0]
+    while current:
+        following: list[int] = []
+        for i in current:
+            placed.append(parameters[i])
+            for j in dependents.get(parameters[i].name, []):
+                waiting_on[j] -= 1
+                if waiting_on[j] == 0:
+                    following.append(j)
+        current = sorted(following)
+    if len(placed) < len(parameters):
+        done = {id(p) for p in placed}
+        stuck = [p.name for p in parameters if id(p) not in done]
+        names = ", ".join(stuck[:10]) + (f" and {len(stuck) - 10} more" if len(stuck) > 10 else "")
+        raise SpecProblem(
+            [("", f"conditional parameters depend on each other in a cycle: {names}")]
+        )
+    return placed
 
 
 def branching(parameters: Sequence[Parameter]) -> list[Parameter]:

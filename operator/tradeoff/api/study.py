@@ -76,6 +76,9 @@ class Constraint(ApiModel):
     def _check_bounds(self) -> Constraint:
         if self.max is None and self.min is None:
             raise SpecProblem([("", "a constraint needs max, min or both")])
+        for name, bound in (("max", self.max), ("min", self.min)):
+            if bound is not None and not math.isfinite(bound):
+                raise SpecProblem([(name, f"must be a finite number (got {bound})")])
         if self.max is not None and self.min is not None and self.min > self.max:
             raise SpecProblem([("min", f"must not exceed max ({self.min} > {self.max})")])
         return self
@@ -101,10 +104,16 @@ class EarlyStopping(ApiModel):
     settings: dict[str, Any] = Field(default_factory=dict, description="Pruner settings.")
 
 
+MAX_TRIALS = 100_000
+"""The most trials a study may run: the sampler keeps every trial in memory."""
+
+
 class Budget(ApiModel):
     """How much the study may spend."""
 
-    max_trials: int = Field(default=20, ge=1, description="Trials to run in all.")
+    max_trials: int = Field(
+        default=20, ge=1, le=MAX_TRIALS, description="Trials to run in all (at most 100,000)."
+    )
     parallelism: int = Field(default=1, ge=1, description="Trials running at once.")
     max_failed_trials: int = Field(
         default=5, ge=1, description="The study fails once this many trials have failed."

@@ -27,11 +27,20 @@ def trial_name(study: str, number: int) -> str:
     return f"{study}-{number:04d}"
 
 
+MAX_TRIAL_NUMBER = 999_999
+"""Ten times the most trials a study may run: the sampler's history has a place for every
+number up to the highest (a record edited to say 10**30 filled memory on resume)."""
+
+
 class TrialSpec(ApiModel):
     """What to evaluate: written once by the operator, never by users."""
 
     study: str = Field(description="Name of the owning Study.")
-    number: int = Field(ge=0, description="Trial number within the study, from 0.")
+    number: int = Field(
+        ge=0,
+        le=MAX_TRIAL_NUMBER,
+        description="Trial number within the study, from 0 (at most 999,999).",
+    )
     parameters: dict[str, ParamValue] = Field(description="The active parameters.")
     kind: TrialKind = Field(
         default="Search",

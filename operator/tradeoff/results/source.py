@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from tradeoff.api.errors import format_validation_error
 from tradeoff.api.status import AlgorithmChoice, Insight
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
@@ -124,11 +125,8 @@ def local_view(workdir: Path) -> StudyView:
     try:
         spec = StudySpec.model_validate(saved.spec)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SourceError(
-            f"{store.study_path}: spec.{where}: {first['msg']} (written by another version?)"
-        ) from None
+        first = format_validation_error(exc, StudySpec, "spec")[0]
+        raise SourceError(f"{store.study_path}: {first} (written by another version?)") from None
     name = saved.name
     algorithm = saved.algorithm
     try:
