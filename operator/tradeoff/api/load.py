@@ -128,7 +128,14 @@ def read_documents(path: str | Path) -> list[Any]:
 
 
 def read_manifest(path: str | Path) -> Any:
-    """The Study document in a YAML file (the first of kind Study, else the first)."""
+    """The Study document in a YAML file: its one document of kind Study, else its first
+    document. A file of several Studies is refused (one would run, the others silently not)."""
     documents = read_documents(path)
     studies = [d for d in documents if isinstance(d, dict) and d.get("kind") == "Study"]
+    if len(studies) > 1:
+        names = ", ".join(str((s.get("metadata") or {}).get("name", "?"))[:60] for s in studies[:5])
+        more = f" and {len(studies) - 5} more" if len(studies) > 5 else ""
+        raise ManifestError(
+            [f"{path}: holds {len(studies)} Studies ({names}{more}): put each in a file of its own"]
+        )
     return studies[0] if studies else documents[0]
