@@ -141,8 +141,11 @@ class StudyRunner:
         finally:
             self.executor.stop_all("interrupt", force=True)
             self.executor.close()
-            self.display.end()
-            self.store.sync()
+            try:
+                self._save_ended()
+            finally:
+                self.display.end()
+                self.store.sync()
         return self._result()
 
     def _result(self) -> RunResult:
@@ -167,6 +170,8 @@ class StudyRunner:
             self._check_stop()
             if not self.interrupts and self.decision is None:
                 self._start_trials()
+            self._save_ended()  # the attempts that ended, now that the next ones started
+            if not self.interrupts and self.decision is None:
                 if not self.records.running() and self._held is not None:
                     self.executor.poll(self._held)  # waiting for a cleaner grid
                     continue
@@ -281,13 +286,18 @@ class StudyRunner:
             stopped=None if self.decision is None else self.decision.message,
         )
         record.status = transition.status
-        self.records.save(record)
-        if transition.finished:
-            self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
-            self.display.trial_finished(record)
-        elif lifecycle.waits_for_resume(record.state, record.status.reason):
-            self.display.trial_finished(record)
+        self.records.change(record)  # saved once the next trials have started
         self._check_stop()  # before the next result: a failure may have ended the study
+
+    def _save_ended(self) -> None:
+        """Save the records of the attempts that ended (``_on_result``), then tell the
+        observer and the display of those that finished or wait for a later run."""
+        for record in self.records.save_changed():
+            if record.finished:
+                self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
+                self.display.trial_finished(record)
+            elif lifecycle.waits_for_resume(record.state, record.status.reason):
+                self.display.trial_finished(record)
 
     def _cancel_all(self, decision: StopDecision) -> None:
         if not decision.cancel_running:
