@@ -82,5 +82,6 @@ class RunRecords:
             del self._active[name]
         return sorted(self._active.values(), key=lambda r: r.number)
 
-    def running(self) -> list[Trial]:
-        return [r for r in self.unfinished() if r.state == "Running"]
+    def running(self) -> int:
+        """How many records are Running (the loop asks several times a turn: no sort)."""
+        return sum(1 for r in self._active.values() if r.status.state == "Running")

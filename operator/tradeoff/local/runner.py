@@ -218,7 +218,7 @@ class StudyRunner:
 
     def _start_trials(self) -> None:
         self._held = self.carbon.wait(datetime.now(UTC)) if self.carbon else None
-        free = self.spec.budget.parallelism - len(self.records.running())
+        free = self.spec.budget.parallelism - self.records.running()
         pending = [r for r in self.records.unfinished() if r.state == "Pending"]
         for record in pending[: max(0, free)]:
             if self._held is None or record.status.attempts > 0:  # retries are not held
