@@ -9,11 +9,14 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_TRIALS = 8
@@ -230,6 +233,38 @@ def test_a_crash_between_a_trials_end_and_its_record_reruns_it_once(tmp_path: Pa
     _check_resumed(before, _records(tmp_path))
     assert err.count("✓ resumable-") == MAX_TRIALS - 2, "trials 2 and 3 ran again, 0 and 1 not"
     assert f"✓ {ended}" in err
+
+
+@settings(max_examples=4, deadline=None, derandomize=True)
+@given(crash_at=st.integers(1, MAX_TRIALS), parallelism=st.sampled_from([1, 2]))
+def test_a_crash_at_any_ended_record_loses_and_repeats_nothing(
+    crash_at: int, parallelism: int
+) -> None:
+    """Killed as it comes to save any ended trial's record (one or two at a time), the run
+    resumes to exactly the study's trials, each number once with its parameters, and no
+    record saved finished before the crash changes."""
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        manifest = MANIFEST.replace("parallelism: 2", f"parallelism: {parallelism}")
+        manifest = manifest.replace("time.sleep(0.8)", "time.sleep(0.1)")
+        (tmp / "study.yaml").write_text(manifest)
+        (tmp / "crashing_run.py").write_text(CRASHING_RUN)
+        path = os.pathsep.join([str(REPO / "operator"), str(REPO)])
+        killed = subprocess.run(
+            [sys.executable, "crashing_run.py", "run", "study.yaml", "--workdir", "w"],
+            cwd=tmp,
+            env={**os.environ, "PYTHONPATH": path, "CRASH_AT": str(crash_at)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        before = _records(tmp)
+        assert sum(r["status"]["state"] == "Succeeded" for r in before.values()) == crash_at - 1
+        again = _start(tmp, manifest)
+        _, err = again.communicate(timeout=60)
+        assert again.returncode == 0, err
+        _check_resumed(before, _records(tmp))
 
 
 # A trial that logs its start and its end to $RUNS and sleeps $TRIAL_SLEEP seconds between.
