@@ -2,8 +2,10 @@
 
 Level-based like the operator: every turn looks at the records as they are (stop rules,
 free slots, Pending trials) and acts; events from the executor (intermediate values,
-ended attempts) change records, and every state change is saved before anything else
-happens. What an ended attempt means for its trial (state, reason, message, retry, what
+ended attempts) change records, and every state change is saved: a trial's start before
+its process starts, an ended attempt once the turn has started the next trials (the next
+start does not wait for the last one's record; a crash in between re-runs that trial, see
+`run_records`). What an ended attempt means for its trial (state, reason, message, retry, what
 the next attempt resets) is the engine's lifecycle (`tradeoff.engine.lifecycle`), as in
 the operator. A run that died leaves Pending/Running records behind; the next run starts
 those again with the same number and parameters and never asks anew for them. An attempt
