@@ -179,7 +179,7 @@ def wrap(module, name, label):
         try:
             return function(*a, **k)
         finally:
-            calls.append((label, wall, time.perf_counter(), time.thread_time() - cpu))
+            calls.append((label, wall, time.perf_counter(), time.thread_time() - cpu, cpu))
     setattr(owner, name, timed)
 import tradeoff.cli
 for step in STEPS:
@@ -193,13 +193,15 @@ for call in calls:
         cycles.append(current)
     elif current is not None:
         current.append(call)
-path, steps, order = [], {}, {}
+path, path_cpu, steps, order = [], [], {}, {}
 for cycle in cycles[5:-5]:  # one trial's exit to the next one's start (parallelism 1)
-    spawned = next((c[2] for c in cycle if c[0].startswith("pipes")), None)
-    if spawned is None:
+    spawn = next((c for c in cycle if c[0].startswith("pipes")), None)
+    if spawn is None:
         continue
+    spawned = spawn[2]
     path.append(1e3 * (spawned - cycle[0][1]))
-    for label, start, end, cpu in cycle:
+    path_cpu.append(1e3 * (spawn[4] + spawn[3] - cycle[0][4]))
+    for label, start, end, cpu, _ in cycle:
         key = label + (" (before the start)" if start <= spawned else " (after it)")
         order.setdefault(key, len(order))
         steps.setdefault(key, ([], []))
@@ -208,6 +210,7 @@ for cycle in cycles[5:-5]:  # one trial's exit to the next one's start (parallel
 result = {
     "reap_to_popen_ms": statistics.median(path),
     "reap_to_popen_mean_ms": statistics.mean(path),
+    "reap_to_popen_cpu_ms": statistics.median(path_cpu),
     "steps": [
         {"step": k, "calls": len(steps[k][0]), "wall_ms": statistics.median(steps[k][0]),
          "cpu_ms": statistics.median(steps[k][1])}
@@ -460,6 +463,7 @@ def _trace(trials: int, repeats: int, trees: dict[str, Path], args: Any) -> int:
             print(f"  {side}: load {os.getloadavg()[0]:.1f}", flush=True)
     for side, runs in traces.items():
         path = _spread([r["reap_to_popen_ms"] for r in runs])
+        cpu_path = _spread([r.get("reap_to_popen_cpu_ms", float("nan")) for r in runs])
         rows = []
         for step in [s["step"] for s in runs[0]["steps"]]:
             found = [s for r in runs for s in r["steps"] if s["step"] == step]
@@ -467,8 +471,9 @@ def _trace(trials: int, repeats: int, trees: dict[str, Path], args: Any) -> int:
             cpu = _spread([s["cpu_ms"] for s in found])
             rows.append([step, found[0]["calls"], _show(wall), _show(cpu)])
         c.print_table(
-            f"{side}: reap to the next Popen returned {_show(path)} ms (median per run"
-            f" [min, max] of {repeats} runs of {trials} trials)",
+            f"{side}: reap to the next Popen returned {_show(path)} ms, {_show(cpu_path)} ms"
+            f" of the runner's CPU (median per run [min, max] of {repeats} runs of {trials}"
+            " trials)",
             ["step", "calls", "wall ms", "CPU ms"],
             rows,
         )
