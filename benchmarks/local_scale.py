@@ -147,6 +147,105 @@ assert len(study.trials) == int(trials)
 """
 
 
+TRACER = """
+import functools, importlib, json, statistics, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+STEPS = [
+    ("tradeoff.local.executor", "LocalExecutor._reap", "reap: wait4, journal, result"),
+    ("tradeoff.local.runner", "StudyRunner._on_result", "take the result: pricing, lifecycle"),
+    ("tradeoff.local.trial_processes", "TrialProcesses.finish", "  of which energy and pricing"),
+    ("tradeoff.local.runner", "StudyRunner._check_stop", "stop rules"),
+    ("tradeoff.engine.core", "Engine.ask", "the engine's ask"),
+    ("tradeoff.local.trial_processes", "TrialProcesses.render", "render the pod"),
+    ("tradeoff.local.store", "FileStore.save_trial", "save a record"),
+    ("tradeoff.local.energy", "EnergyMeter.begin", "energy meter (CodeCarbon folder)"),
+    ("tradeoff.local.executor", "LocalExecutor.environment", "environment"),
+    ("tradeoff.local.artifacts", "prepare", "artifact folder"),
+    ("tradeoff.local.executor", "LocalExecutor._spawn", "pipes, Popen until the child's exec"),
+    ("tradeoff.local.children", "ChildRecords.record", "journal the child"),
+    ("tradeoff.local.attempt", "Attempt.open_log", "open the log"),
+    ("tradeoff.local.run_publisher", "SummaryPublisher.publish", "summary and progress"),
+]
+calls = []
+def wrap(module, name, label):
+    owner = importlib.import_module(module)
+    if "." in name:
+        cls, name = name.split(".")
+        owner = getattr(owner, cls)
+    function = getattr(owner, name)
+    @functools.wraps(function)
+    def timed(*a, **k):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return function(*a, **k)
+        finally:
+            calls.append((label, wall, time.perf_counter(), time.thread_time() - cpu, cpu))
+    setattr(owner, name, timed)
+import tradeoff.cli
+for step in STEPS:
+    wrap(*step)
+code = tradeoff.cli.main(argv)
+calls.sort(key=lambda c: c[1])
+cycles, current = [], None
+for call in calls:
+    if call[0].startswith("reap"):
+        current = [call]
+        cycles.append(current)
+    elif current is not None:
+        current.append(call)
+path, path_cpu, steps, order = [], [], {}, {}
+for cycle in cycles[5:-5]:  # one trial's exit to the next one's start (parallelism 1)
+    spawn = next((c for c in cycle if c[0].startswith("pipes")), None)
+    if spawn is None:
+        continue
+    spawned = spawn[2]
+    path.append(1e3 * (spawned - cycle[0][1]))
+    path_cpu.append(1e3 * (spawn[4] + spawn[3] - cycle[0][4]))
+    for label, start, end, cpu, _ in cycle:
+        key = label + (" (before the start)" if start <= spawned else " (after it)")
+        order.setdefault(key, len(order))
+        steps.setdefault(key, ([], []))
+        steps[key][0].append(1e3 * (end - start))
+        steps[key][1].append(1e3 * cpu)
+result = {
+    "reap_to_popen_ms": statistics.median(path),
+    "reap_to_popen_mean_ms": statistics.mean(path),
+    "reap_to_popen_cpu_ms": statistics.median(path_cpu),
+    "steps": [
+        {"step": k, "calls": len(steps[k][0]), "wall_ms": statistics.median(steps[k][0]),
+         "cpu_ms": statistics.median(steps[k][1])}
+        for k in sorted(steps, key=order.get)
+    ],
+}
+with open(out, "w") as f:
+    json.dump(result, f)
+sys.exit(code)
+"""
+"""``tradeoff run`` with its steps timed (wall and the runner thread's CPU, per call):
+each cycle from reaping one trial's child to the next child's ``Popen`` returning, at
+parallelism 1; the median of each step per cycle, marked before or after that start."""
+
+
+def trace_path(trials: int, tree: Path | None = None) -> dict[str, Any]:
+    """The critical path of a ``tradeoff run`` of ``trials`` random-search ``timed``
+    trials, one at a time (``TRACER``), with this checkout's or ``tree``'s tradeoff."""
+    work = Path(tempfile.mkdtemp(prefix="tradeoff-local-trace-"))
+    try:
+        study = work / "study.yaml"
+        study.write_text(json.dumps(manifest(trials, 1, "random", "timed")), "utf-8")
+        argv = ["run", str(study), "--workdir", str(work / "records"), "--no-progress", "--quiet"]
+        env = dict(os.environ)
+        if tree is not None:
+            env["PYTHONPATH"] = os.pathsep.join([str(tree / "operator"), str(tree)])
+        traced = work / "trace.json"
+        command = [sys.executable, "-c", TRACER, str(traced), *argv]
+        subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+        result: dict[str, Any] = json.loads(traced.read_text(encoding="utf-8"))
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def manifest(trials: int, parallelism: int, sampler: str, trial: str) -> dict[str, Any]:
     command = [*trial_command(trial), "${params.x}", "${params.y}"]
     return {
@@ -299,6 +398,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             default="",
             help="other checkouts of tradeoff to run too, e.g. before=/path/to/main",
         )
+        p.add_argument(
+            "--trace",
+            action="store_true",
+            help="instead: time each step from a trial's exit to the next start (random"
+            " search, timed trials, one at a time), each side in turn, --seeds times",
+        )
 
     args = c.parse_args(argv, __doc__.split("\n\n")[0], extra)
     trials = args.trials or (20 if args.quick else 1000)
@@ -307,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     trees = {
         name: Path(path) for name, _, path in (t.partition("=") for t in args.trees.split(",") if t)
     }
+    if args.trace:
+        return _trace(trials, repeats, trees, args)
     results = [
         compare(trials, int(p), sampler, args.trial, repeats, trees)
         for sampler in args.samplers.split(",")
@@ -343,6 +450,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"load average before {load_before}, after {os.getloadavg()}")
     payload = {"results": results, "load_before": load_before, "load_after": os.getloadavg()}
     c.write_results(args.out, args.name, payload)
+    return 0
+
+
+def _trace(trials: int, repeats: int, trees: dict[str, Path], args: Any) -> int:
+    """``--trace``: each side's critical path ``repeats`` times, in turn; a table each."""
+    sides: dict[str, Path | None] = {"tradeoff": None, **trees}
+    traces: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+    for _ in range(repeats):
+        for side, tree in sides.items():
+            traces[side].append(trace_path(trials, tree))
+            print(f"  {side}: load {os.getloadavg()[0]:.1f}", flush=True)
+    for side, runs in traces.items():
+        path = _spread([r["reap_to_popen_ms"] for r in runs])
+        cpu_path = _spread([r.get("reap_to_popen_cpu_ms", float("nan")) for r in runs])
+        rows = []
+        for step in [s["step"] for s in runs[0]["steps"]]:
+            found = [s for r in runs for s in r["steps"] if s["step"] == step]
+            wall = _spread([s["wall_ms"] for s in found])
+            cpu = _spread([s["cpu_ms"] for s in found])
+            rows.append([step, found[0]["calls"], _show(wall), _show(cpu)])
+        c.print_table(
+            f"{side}: reap to the next Popen returned {_show(path)} ms, {_show(cpu_path)} ms"
+            f" of the runner's CPU (median per run [min, max] of {repeats} runs of {trials}"
+            " trials)",
+            ["step", "calls", "wall ms", "CPU ms"],
+            rows,
+        )
+    print(f"load average after {os.getloadavg()}")
+    c.write_results(args.out, args.name, {"trace": traces, "load_after": os.getloadavg()})
     return 0
 
 

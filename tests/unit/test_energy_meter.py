@@ -5,6 +5,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import pytest
+
+from tradeoff.economics import CpuEnergySnapshot, snapshot
+from tradeoff.local import energy
 from tradeoff.local.energy import CODECARBON_DIR, EnergyMeter
 
 
@@ -65,3 +69,35 @@ def test_a_template_that_sets_the_folder_keeps_it(tmp_path: Path) -> None:
     given = _pod()
     given["containers"][1]["env"].append({"name": CODECARBON_DIR, "value": "/mine"})  # type: ignore[index]
     assert meter.begin("t-0002", 1, given, 1) is given
+
+
+def test_a_machine_without_rapl_is_looked_at_once_and_one_with_it_per_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[Path] = []
+
+    def counted(root: Path, stat: Path) -> CpuEnergySnapshot:
+        reads.append(root)
+        return snapshot(root, stat)
+
+    monkeypatch.setattr(energy, "snapshot", counted)
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 100 800 0 0 0 0 0 0\n")
+    without = EnergyMeter(tmp_path / "energy", powercap=tmp_path / "no-powercap", stat=stat)
+    for number in range(3):
+        without.begin(f"t-000{number}", 1, _pod(), 1)
+        kwh, detail = without.end(f"t-000{number}", 1.0)
+        assert kwh is None and "no RAPL here" in detail
+    assert len(reads) == 1
+
+    reads.clear()
+    zone = tmp_path / "powercap" / "intel-rapl:0"
+    zone.mkdir(parents=True)
+    (zone / "name").write_text("package-0\n")
+    (zone / "energy_uj").write_text("1000000\n")
+    (zone / "max_energy_range_uj").write_text("262143328850\n")
+    meter = EnergyMeter(tmp_path / "energy2", powercap=tmp_path / "powercap", stat=stat)
+    for number in range(3):
+        meter.begin(f"t-000{number}", 1, _pod(), 1)
+        meter.end(f"t-000{number}", 1.0)
+    assert len(reads) == 6, "read before and after every attempt"

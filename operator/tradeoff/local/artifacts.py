@@ -10,6 +10,7 @@ record never rests on what the trial says it wrote.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -23,22 +24,23 @@ MAX_ARTIFACTS = 100
 _CHUNK = 1 << 20
 
 
-def prepare(directory: Path) -> None:
+def prepare(directory: str | Path) -> None:
     """An empty artifact folder for a new attempt."""
     fresh_folder(directory)
 
 
-def fresh_folder(directory: Path) -> None:
+def fresh_folder(directory: str | Path) -> None:
     """``directory`` made empty: created, or emptied if it was there (a retried attempt,
     a resumed run); one ``mkdir`` for the usual new folder."""
+    folder = Path(directory)
     try:
-        directory.mkdir()
+        folder.mkdir()
         return
     except FileExistsError:
-        shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
     except FileNotFoundError:
         pass
-    directory.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _sha256(path: Path) -> str:
@@ -49,13 +51,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def collect(directory: Path, workdir: Path) -> tuple[list[Artifact], list[str]]:
+def collect(directory: str | Path, workdir: Path) -> tuple[list[Artifact], list[str]]:
     """(the regular files in `directory`, by name; problems) with paths relative to `workdir`."""
-    if not directory.is_dir():
+    try:
+        with os.scandir(directory) as listing:
+            names = [entry.name for entry in listing]
+    except (FileNotFoundError, NotADirectoryError):
+        return [], []
+    if not names:  # the usual case: the attempt saved nothing
         return [], []
     found: list[Artifact] = []
     problems: list[str] = []
-    for path in sorted(directory.iterdir()):
+    for path in sorted(Path(directory) / name for name in names):
         if path.name.startswith("."):  # save_artifact's temporary files (no artifact's name)
             continue
         if path.is_symlink() or not path.is_file():

@@ -20,10 +20,16 @@ __all__ = ["Attempt"]
 _READ_SIZE = 65536
 
 
-def _read_head(path: Path, limit: int) -> str:
-    """The first `limit` bytes of a file, as text."""
-    with path.open("rb") as file:
-        return file.read(limit).decode("utf-8", errors="replace")
+def _read_head(path: str, limit: int) -> str | None:
+    """The first `limit` bytes of a file, as text; None if there is no such file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        return os.read(fd, limit).decode("utf-8", errors="replace")
+    finally:
+        os.close(fd)
 
 
 class Attempt:
@@ -35,7 +41,7 @@ class Attempt:
         attempt: int,
         process: subprocess.Popen[bytes],
         output: TrialOutput,
-        termination_log: Path,
+        termination_log: str,
         streams: tuple[int, int],
     ) -> None:
         """``streams``: the read ends of the child's stdout and stderr pipes (owned here)."""
@@ -57,10 +63,10 @@ class Attempt:
         self.problems: list[str] = []
         self.log: int | None = None
         """The trial's log (a file descriptor: one unbuffered write per chunk read)."""
-        self.artifacts: tuple[Path, Path] | None = None
+        self.artifacts: tuple[str, Path] | None = None
         """(the attempt's artifact folder, the workdir its paths are relative to)."""
 
-    def open_log(self, path: Path) -> None:
+    def open_log(self, path: str) -> None:
         """Append this attempt's output to ``path`` (a problem noted if it cannot)."""
         try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
@@ -136,9 +142,10 @@ class Attempt:
             os.close(self.log)
             self.log = None
         output = self.output
-        if self.termination_log.exists():
-            output.apply_summary(_read_head(self.termination_log, TERMINATION_MESSAGE_BYTES))
-            self.termination_log.unlink(missing_ok=True)
+        summary = _read_head(self.termination_log, TERMINATION_MESSAGE_BYTES)
+        if summary is not None:
+            output.apply_summary(summary)
+            Path(self.termination_log).unlink(missing_ok=True)
         saved, unsaved = collect(*self.artifacts) if self.artifacts else ([], [])
         return AttemptResult(
             trial=self.trial,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from pathlib import Path
 
 __all__ = ["FLUSH_SECONDS", "Flusher", "fsync_path"]
 
@@ -27,7 +26,7 @@ FLUSH_SECONDS = 0.5
 """A pass flushes what was written in this long (unless ``wait`` asks for it now)."""
 
 
-def fsync_path(path: Path, *, folder: bool = False) -> None:
+def fsync_path(path: str | os.PathLike[str], *, folder: bool = False) -> None:
     """``fsync`` a file or folder; gone files and file systems that refuse are skipped."""
     try:
         fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if folder else 0))
@@ -41,6 +40,12 @@ def fsync_path(path: Path, *, folder: bool = False) -> None:
         os.close(fd)
 
 
+def _folder(path: str) -> str:
+    """The folder of ``path`` (a string: no Path made per record)."""
+    head, sep, _ = path.rpartition(os.sep)
+    return head or sep or "."
+
+
 class Flusher:
     """Flushes the paths it is given to disk on its own thread, in batches."""
 
@@ -49,16 +54,16 @@ class Flusher:
         self.passes = 0
         """Passes so far (each flushes a batch of files, then their folders)."""
         self._cond = threading.Condition()
-        self._dirty: set[Path] = set()
+        self._dirty: set[str] = set()  # paths as strings: no Path made per record
         self._busy = False
         self._waiting = 0
         self._thread: threading.Thread | None = None
 
-    def add(self, path: Path) -> None:
+    def add(self, path: str | os.PathLike[str]) -> None:
         """Flush ``path`` (and its folder) soon."""
         with self._cond:
             first = not self._dirty
-            self._dirty.add(path)
+            self._dirty.add(os.fspath(path))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="tradeoff-flush", daemon=True
@@ -91,7 +96,7 @@ class Flusher:
             try:
                 for path in batch:
                     fsync_path(path)
-                for folder in {p.parent for p in batch}:
+                for folder in {_folder(p) for p in batch}:
                     fsync_path(folder, folder=True)
             finally:
                 with self._cond:

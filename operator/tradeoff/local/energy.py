@@ -39,12 +39,14 @@ class EnergyMeter:
         self._started: dict[str, tuple[CpuEnergySnapshot, Path]] = {}
         self._free: list[Path] = []  # empty folders no attempt holds
         self._made = 0
+        self._without_rapl: CpuEnergySnapshot | None = None
+        """The snapshot of a machine without RAPL (no powercap folder), read once."""
 
     def begin(self, trial: str, attempt: int, pod: dict[str, Any], primary: int) -> dict[str, Any]:
         """The pod with CodeCarbon's output folder set (unless the template sets it)."""
         self.release(trial)  # an attempt of this trial that never ended (a start error)
         folder = self._free.pop() if self._free else self._new_folder()
-        self._started[trial] = (snapshot(self.powercap, self.stat), folder)
+        self._started[trial] = (self._snapshot(), folder)
         container = pod["containers"][primary]
         if any(e.get("name") == CODECARBON_DIR for e in container.get("env") or []):
             return pod
@@ -66,8 +68,18 @@ class EnergyMeter:
         self.release(trial)
         if kwh is not None:
             return kwh, codecarbon
-        kwh, rapl = rapl_energy(before, snapshot(self.powercap, self.stat), cpu_seconds)
+        kwh, rapl = rapl_energy(before, self._snapshot(), cpu_seconds)
         return kwh, rapl if kwh is not None else f"{rapl}; {codecarbon}"
+
+    def _snapshot(self) -> CpuEnergySnapshot:
+        """The counters now; on a machine without RAPL (a VM, say), the same answer as at
+        the first attempt, without looking again before and after each one."""
+        if self._without_rapl is not None:
+            return self._without_rapl
+        taken = snapshot(self.powercap, self.stat)
+        if not taken.zones and not self.powercap.is_dir():
+            self._without_rapl = taken
+        return taken
 
     def _new_folder(self) -> Path:
         folder = self.folder / str(self._made)

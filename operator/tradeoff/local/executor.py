@@ -40,6 +40,9 @@ from tradeoff.trial_output import TrialOutput
 
 __all__ = ["LocalExecutor"]
 
+_TERMINATION_LOG = "termination-log"
+"""The suffix of an attempt's termination log in the scratch folder."""
+
 
 class LocalExecutor:
     """Starts, follows and stops trial attempts; reports through ``events``."""
@@ -79,6 +82,10 @@ class LocalExecutor:
         self._tmp = scratch_dir or Path(tempfile.mkdtemp(prefix="tradeoff-"))
         self.children = ChildRecords(self._tmp / "children.jsonl", legacy=self._tmp / "running")
         self._scratch_made = False
+        # Folders as strings with a separator: a start joins names to them, not Paths.
+        self._scratch = f"{self._tmp}{os.sep}"
+        self._logs = f"{logs_dir}{os.sep}"
+        self._saves = None if artifacts_dir is None else f"{artifacts_dir}{os.sep}"
 
     @property
     def running(self) -> list[str]:
@@ -109,7 +116,7 @@ class LocalExecutor:
 
     # -- starting ----------------------------------------------------------------------
 
-    def environment(self, container: dict[str, Any], termination_log: Path) -> dict[bytes, bytes]:
+    def environment(self, container: dict[str, Any], termination_log: str) -> dict[bytes, bytes]:
         """The caller's environment (as it was when the executor was made) plus the
         container's env values (PYTHONPATH extended), without a bucket folder; encoded."""
         env = dict(self._base_environb)
@@ -140,13 +147,11 @@ class LocalExecutor:
         ``start_error`` set, like any other ending.
         """
         container = pod["containers"][self.spec.trial_template.primary_index()]
-        termination_log = self._tmp / f"{trial}.{attempt}.termination-log"
-        saves = self.artifacts_dir / trial if self.artifacts_dir is not None else None
+        termination_log = f"{self._scratch}{trial}.{attempt}.{_TERMINATION_LOG}"
+        saves = None if self._saves is None else self._saves + trial
         try:
             if not self._scratch_made:
-                self._tmp.mkdir(parents=True, exist_ok=True)
-                self._scratch_made = True
-            termination_log.unlink(missing_ok=True)
+                self._make_scratch()
             argv = command_line(container)
             env = self.environment(container, termination_log)
             if saves is not None:
@@ -169,12 +174,20 @@ class LocalExecutor:
         running = Attempt(trial, attempt, process, output, termination_log, streams)
         if saves is not None and self.artifacts_dir is not None:
             running.artifacts = (saves, self.artifacts_dir.parent)
-        running.open_log(self.logs_dir / f"{trial}.log")
+        running.open_log(f"{self._logs}{trial}.log")
         deadline = self.spec.trial_template.active_deadline_seconds
         if deadline is not None:
             running.deadline = running.started + deadline
         self._running[trial] = running
         self._follow(running)
+
+    def _make_scratch(self) -> None:
+        """The scratch folder, without termination logs a killed run left (an attempt's
+        is named by its trial and attempt number, so none is removed before each start)."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        for stale in self._tmp.glob(f"*.{_TERMINATION_LOG}"):
+            stale.unlink(missing_ok=True)
+        self._scratch_made = True
 
     def _spawn(
         self, argv: list[str], env: dict[bytes, bytes]

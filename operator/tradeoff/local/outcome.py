@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.economics import (
     EconomicsConfig,
     IntensityReading,
+    Resources,
     price_trial,
-    resources_from_pod_spec,
 )
 from tradeoff.engine import AttemptOutcome, reported_energy_kwh
 from tradeoff.engine.lifecycle import Ending
@@ -36,17 +35,18 @@ _ENDINGS: dict[str, Ending] = {
 
 
 def price_attempt(
-    pod: dict[str, Any],
+    resources: Resources,
     result: AttemptResult,
     config: EconomicsConfig,
     region: str | None,
     read_intensity: IntensityReader | None = None,
     measured: tuple[float | None, str] = (None, ""),
 ) -> TrialEconomics:
-    """Economics of one attempt: the pod's requests, the wall-clock duration, the measured
-    CPU time, and energy: what the trial reported as ``energy`` (kWh), else ``measured``
-    (CodeCarbon's CSV or RAPL: kWh or None, and what was read or why not); with
-    ``read_intensity``, the grid intensity over the run (which just ended)."""
+    """Economics of one attempt: the pod's requests (``resources``, read when it started),
+    the wall-clock duration, the measured CPU time, and energy: what the trial reported as
+    ``energy`` (kWh), else ``measured`` (CodeCarbon's CSV or RAPL: kWh or None, and what was
+    read or why not); with ``read_intensity``, the grid intensity over the run (which just
+    ended)."""
     intensity = None
     if read_intensity is not None:
         end = datetime.now(UTC)
@@ -56,7 +56,7 @@ def price_attempt(
     if energy is None:
         energy, note = measured
     return price_trial(
-        resources_from_pod_spec(pod),
+        resources,
         result.duration_seconds,
         config,
         cpu_seconds=result.cpu_seconds,

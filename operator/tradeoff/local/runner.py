@@ -2,8 +2,10 @@
 
 Level-based like the operator: every turn looks at the records as they are (stop rules,
 free slots, Pending trials) and acts; events from the executor (intermediate values,
-ended attempts) change records, and every state change is saved before anything else
-happens. What an ended attempt means for its trial (state, reason, message, retry, what
+ended attempts) change records, and every state change is saved: a trial's start before
+its process starts, an ended attempt once the turn has started the next trials (the next
+start does not wait for the last one's record; a crash in between re-runs that trial, see
+`run_records`). What an ended attempt means for its trial (state, reason, message, retry, what
 the next attempt resets) is the engine's lifecycle (`tradeoff.engine.lifecycle`), as in
 the operator. A run that died leaves Pending/Running records behind; the next run starts
 those again with the same number and parameters and never asks anew for them. An attempt
@@ -141,8 +143,11 @@ class StudyRunner:
         finally:
             self.executor.stop_all("interrupt", force=True)
             self.executor.close()
-            self.display.end()
-            self.store.sync()
+            try:
+                self._save_ended()
+            finally:
+                self.display.end()
+                self.store.sync()
         return self._result()
 
     def _result(self) -> RunResult:
@@ -167,6 +172,8 @@ class StudyRunner:
             self._check_stop()
             if not self.interrupts and self.decision is None:
                 self._start_trials()
+            self._save_ended()  # the attempts that ended, now that the next ones started
+            if not self.interrupts and self.decision is None:
                 if not self.records.running() and self._held is not None:
                     self.executor.poll(self._held)  # waiting for a cleaner grid
                     continue
@@ -213,7 +220,7 @@ class StudyRunner:
 
     def _start_trials(self) -> None:
         self._held = self.carbon.wait(datetime.now(UTC)) if self.carbon else None
-        free = self.spec.budget.parallelism - len(self.records.running())
+        free = self.spec.budget.parallelism - self.records.running()
         pending = [r for r in self.records.unfinished() if r.state == "Pending"]
         for record in pending[: max(0, free)]:
             if self._held is None or record.status.attempts > 0:  # retries are not held
@@ -281,13 +288,18 @@ class StudyRunner:
             stopped=None if self.decision is None else self.decision.message,
         )
         record.status = transition.status
-        self.records.save(record)
-        if transition.finished:
-            self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
-            self.display.trial_finished(record)
-        elif lifecycle.waits_for_resume(record.state, record.status.reason):
-            self.display.trial_finished(record)
+        self.records.change(record)  # saved once the next trials have started
         self._check_stop()  # before the next result: a failure may have ended the study
+
+    def _save_ended(self) -> None:
+        """Save the records of the attempts that ended (``_on_result``), then tell the
+        observer and the display of those that finished or wait for a later run."""
+        for record in self.records.save_changed():
+            if record.finished:
+                self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
+                self.display.trial_finished(record)
+            elif lifecycle.waits_for_resume(record.state, record.status.reason):
+                self.display.trial_finished(record)
 
     def _cancel_all(self, decision: StopDecision) -> None:
         if not decision.cancel_running:

@@ -21,6 +21,7 @@ from tradeoff.economics import (
     IntensitySettings,
     IntensitySource,
     NodeInfo,
+    Resources,
     config_for_node,
     read_intensity,
     resources_from_pod_spec,
@@ -58,7 +59,7 @@ class TrialProcesses:
         self.region = region
         self.intensity = intensity
         self.intensity_source = intensity_source
-        self._pods: dict[str, dict[str, Any]] = {}
+        self._resources: dict[str, Resources] = {}  # what each running attempt requested
 
     def render(self, record: Trial) -> dict[str, Any]:
         """The trial's pod spec: the template with its parameters filled in."""
@@ -73,23 +74,24 @@ class TrialProcesses:
     def start(self, trial: str, attempt: int, pod: dict[str, Any]) -> None:
         """Start the attempt's process; a pod whose resources are invalid ends at once."""
         try:
-            resources_from_pod_spec(pod)
+            resources = resources_from_pod_spec(pod)
         except ValueError as exc:
             self.events.put(AttemptResult(trial, attempt, None, 0.0, 0.0, {}, start_error=str(exc)))
             return
         pod = self.energy.begin(trial, attempt, pod, self.spec.trial_template.primary_index())
-        self._pods[trial] = pod
+        self._resources[trial] = resources
         self.executor.start(trial, attempt, pod)
 
     def finish(self, result: AttemptResult) -> TrialEconomics | None:
         """Forget the ended attempt; its economics if it ran."""
         self.executor.finished(result.trial)
-        pod = self._pods.pop(result.trial, None)
-        if result.start_error is not None or pod is None:
+        resources = self._resources.pop(result.trial, None)
+        if result.start_error is not None or resources is None:
             self.energy.release(result.trial)
             return None
         measured = self.energy.end(result.trial, result.cpu_seconds)
-        return price_attempt(pod, result, self.economics, self.region, self._reader(), measured)
+        reader = self._reader()
+        return price_attempt(resources, result, self.economics, self.region, reader, measured)
 
     def _reader(self) -> IntensityReader | None:
         """Reads the intensity over an attempt's run, unless the study fixed it."""
