@@ -165,7 +165,7 @@ def test_a_changed_search_space_is_refused_on_resume(tmp_path: Path) -> None:
 
 # `tradeoff run` with a test double of its file store that kills the run (SIGKILL) when it
 # comes to save the CRASH_AT-th finished record: the moment between a trial's end and its
-# record, which the runner spends starting the next trial.
+# record.
 CRASHING_RUN = """
 import os, signal, sys
 from tradeoff.cli import main
@@ -186,53 +186,34 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_a_crash_between_a_trials_end_and_its_record_reruns_it_once(tmp_path: Path) -> None:
-    """The runner starts the next trial before it saves the record of the one that ended
-    (one at a time here). Killed in between, it leaves both Running on disk and the new
-    trial's child running: the next run stops that child and runs both trials once more,
-    with their numbers and parameters; every other trial keeps its record."""
-    # One at a time; in the killed run, trials from number 3 on sleep long enough to be
-    # found running by the next run.
-    wait = "float(os.environ.get('SLOW_FROM', 99)) <= int(os.environ['TRADEOFF_TRIAL'][-4:])"
-    sleep = f"import os, sys, time; time.sleep(30 if {wait} else 0.3)"
+def test_an_ended_trials_record_is_saved_before_the_next_trial_starts(tmp_path: Path) -> None:
+    """Killed as it saves the record of the third trial to end (one at a time), the run has
+    started no fourth trial: a trial whose end was seen is never run again because the
+    next one started first. The next run re-runs only the trial it was saving."""
     manifest = MANIFEST.replace("parallelism: 2", "parallelism: 1")
-    manifest = manifest.replace("import sys, time; time.sleep(0.8)", sleep)
+    manifest = manifest.replace("time.sleep(0.8)", "time.sleep(0.3)")
     (tmp_path / "study.yaml").write_text(manifest)
     (tmp_path / "crashing_run.py").write_text(CRASHING_RUN)
     path = os.pathsep.join([str(REPO / "operator"), str(REPO)])
     killed = subprocess.run(
         [sys.executable, "crashing_run.py", "run", "study.yaml", "--workdir", "w"],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": path, "CRASH_AT": "3", "SLOW_FROM": "3"},
+        env={**os.environ, "PYTHONPATH": path, "CRASH_AT": "3"},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     before = _records(tmp_path)
-    journal = (tmp_path / "w" / "attempts" / "children.jsonl").read_text()
-    orphans = [json.loads(line)["pid"] for line in journal.splitlines() if "startTicks" in line]
-    try:
-        states = {n: r["status"]["state"] for n, r in before.items()}
-        assert states == {0: "Succeeded", 1: "Succeeded", 2: "Running", 3: "Running"}
-        ended, started = before[2]["metadata"]["name"], before[3]["metadata"]["name"]
-        assert f'"trial": "{started}"' in journal, "the next trial's child had started"
-        assert _alive(orphans[-1]), "and still runs"
-        again = _start(tmp_path, manifest)
-        _, err = again.communicate(timeout=60)
-        assert again.returncode == 0, err
-    finally:
-        for pid in orphans:
-            if _alive(pid):
-                os.killpg(pid, signal.SIGKILL)
-    stopped = [line for line in err.splitlines() if "left running by a killed run" in line]
-    assert stopped == [
-        "warning: stopped 1 trial process(es) left running by a killed run:"
-        f" {started} (pid {orphans[-1]})"
-    ]
+    states = {n: r["status"]["state"] for n, r in before.items()}
+    # No record of a fourth trial: a trial is saved Running before its process starts.
+    assert states == {0: "Succeeded", 1: "Succeeded", 2: "Running"}
+    again = _start(tmp_path, manifest)
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+    assert "left running by a killed run" not in err
     _check_resumed(before, _records(tmp_path))
-    assert err.count("✓ resumable-") == MAX_TRIALS - 2, "trials 2 and 3 ran again, 0 and 1 not"
-    assert f"✓ {ended}" in err
+    assert err.count("✓ resumable-") == MAX_TRIALS - 2, "trial 2 ran again, 0 and 1 not"
 
 
 @settings(max_examples=4, deadline=None, derandomize=True)

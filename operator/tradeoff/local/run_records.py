@@ -1,12 +1,5 @@
 """A local run's trial records: loaded from the file store, saved on every change, and
-the views the run loop asks for (by number, unfinished, running).
-
-A change is saved at once (``save``), or put in the book now and saved a moment later
-(``change``, then ``save_changed``): the runner takes an ended attempt that way, so the
-next trial starts before the last one's record is written. What a crash between the two
-costs: the ended attempt's record still says Running, so the next run re-runs that trial
-(same number, same parameters, one more attempt); nothing runs twice at once and no
-number is used twice, because a trial is always saved Running before its process starts."""
+the views the run loop asks for (by number, unfinished, running)."""
 
 from __future__ import annotations
 
@@ -25,7 +18,6 @@ class RunRecords:
         self.book = RecordBook()
         """The records by number; each change is `put`, so the engine reads only those."""
         self._active: dict[str, Trial] = {}  # the unfinished records (and some finished)
-        self._unsaved: dict[str, Trial] = {}  # changed in the book, not yet in the store
 
     def load(self) -> None:
         """Load the store's records; those a dead run left Pending/Running re-run."""
@@ -55,22 +47,6 @@ class RunRecords:
         """Save a new or changed record, and tell the book."""
         self.store.save_trial(record)
         self.book.put(record)
-        self._unsaved.pop(record.metadata.name, None)
-
-    def change(self, record: Trial) -> None:
-        """Tell the book of a changed record now; ``save_changed`` saves it."""
-        self.book.put(record)
-        self._unsaved[record.metadata.name] = record
-
-    def save_changed(self) -> list[Trial]:
-        """Save the records changed since the last call (unless saved since); those saved."""
-        saved: list[Trial] = []
-        while self._unsaved:
-            name, record = next(iter(self._unsaved.items()))
-            self.store.save_trial(record)
-            del self._unsaved[name]
-            saved.append(record)
-        return saved
 
     def listed(self) -> list[Trial]:
         """The records by number, as a list of their own (for results and observers)."""

@@ -2,10 +2,11 @@
 
 Level-based like the operator: every turn looks at the records as they are (stop rules,
 free slots, Pending trials) and acts; events from the executor (intermediate values,
-ended attempts) change records, and every state change is saved: a trial's start before
-its process starts, an ended attempt once the turn has started the next trials (the next
-start does not wait for the last one's record; a crash in between re-runs that trial, see
-`run_records`). What an ended attempt means for its trial (state, reason, message, retry, what
+ended attempts) change records, and every state change is saved before anything else
+happens: a trial's start before its process starts, an ended attempt before the next
+trial starts (so a crash never re-runs a trial whose end was seen); only telling the
+observer and the display of it waits until the turn has started the next trials. What an
+ended attempt means for its trial (state, reason, message, retry, what
 the next attempt resets) is the engine's lifecycle (`tradeoff.engine.lifecycle`), as in
 the operator. A run that died leaves Pending/Running records behind; the next run starts
 those again with the same number and parameters and never asks anew for them. An attempt
@@ -111,6 +112,7 @@ class StudyRunner:
             intensity_source=intensity_source,
         )
         self.records = RunRecords(store)
+        self._ended: list[Trial] = []  # saved, not yet told to the observer and display
         self.publisher = SummaryPublisher(self.name, self.spec, self.observer, self.display)
         self.interrupts = 0
         self.decision: StopDecision | None = None
@@ -143,11 +145,9 @@ class StudyRunner:
         finally:
             self.executor.stop_all("interrupt", force=True)
             self.executor.close()
-            try:
-                self._save_ended()
-            finally:
-                self.display.end()
-                self.store.sync()
+            self._announce_ended()
+            self.display.end()
+            self.store.sync()
         return self._result()
 
     def _result(self) -> RunResult:
@@ -172,7 +172,7 @@ class StudyRunner:
             self._check_stop()
             if not self.interrupts and self.decision is None:
                 self._start_trials()
-            self._save_ended()  # the attempts that ended, now that the next ones started
+            self._announce_ended()  # the attempts that ended, now that the next ones started
             if not self.interrupts and self.decision is None:
                 if not self.records.running() and self._held is not None:
                     self.executor.poll(self._held)  # waiting for a cleaner grid
@@ -288,13 +288,15 @@ class StudyRunner:
             stopped=None if self.decision is None else self.decision.message,
         )
         record.status = transition.status
-        self.records.change(record)  # saved once the next trials have started
+        self.records.save(record)
+        self._ended.append(record)  # told once the next trials have started
         self._check_stop()  # before the next result: a failure may have ended the study
 
-    def _save_ended(self) -> None:
-        """Save the records of the attempts that ended (``_on_result``), then tell the
-        observer and the display of those that finished or wait for a later run."""
-        for record in self.records.save_changed():
+    def _announce_ended(self) -> None:
+        """Tell the observer and the display of the attempts that ended (``_on_result``,
+        their records saved) whose trials finished or wait for a later run."""
+        ended, self._ended = self._ended, []
+        for record in ended:
             if record.finished:
                 self.observer.trial_finished(LOCAL_NAMESPACE, self.name, record)
                 self.display.trial_finished(record)

@@ -19,8 +19,8 @@ moment leaves either the old or the new version of a record, never half of one. 
 study file is flushed to disk (fsync) before the rename; trial records are flushed in the
 background (``tradeoff.local.durable``) and all of them before a run ends, so a crash of
 the machine mid-run loses at most the last moments' records (those trials run again). The
-runner saves a trial Running before its process starts, and an ended attempt's record just
-after the next trials started (``tradeoff.local.run_records``).
+runner saves a trial Running before its process starts, and an ended attempt's record
+before the next trial starts.
 """
 
 from __future__ import annotations
