@@ -291,8 +291,11 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     for event in plan.events:
         ctx.kube.event(obj, event.type, event.reason, event.message)
     if plan.study is not None and plan.summary is not None:
+        # What the summary does not say is in the unfinished trials (say, carbon-deferred
+        # ones): the observer is given those, not a loop's worth of every trial per pass.
+        unfinished = ctx.open_trials(key) if ctx.watching else plan.records
         ctx.observer.study_updated(
-            namespace, name, plan.study.spec, plan.status.state, plan.records, plan.summary
+            namespace, name, plan.study.spec, plan.status.state, unfinished, plan.summary
         )
         ctx.observer.insights_updated(namespace, name, plan.status.insights)
     _clean_pods(ctx, namespace, name, plan.records if plan.study is not None else own, plan.resumed)
@@ -300,8 +303,8 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
         resources = ctx.settings.workload_resources
         clean_workloads(ctx.kube, resources, ctx.sweeps, namespace, plan.study, plan.records)
     if ctx.drive is not None:
-        unfinished = ctx.open_trials(key) if ctx.watching else own
-        ctx.drive(namespace, name, _undriven_candidates(unfinished))
+        open_trials = ctx.open_trials(key) if ctx.watching else own
+        ctx.drive(namespace, name, _undriven_candidates(open_trials))
     return plan
 
 
