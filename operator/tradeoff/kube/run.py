@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry
 
 from tradeoff.kube.client import Kube, configure
+from tradeoff.kube.collector import settle_collector
 from tradeoff.kube.engines import Engines, load_or_create_key
 from tradeoff.kube.handlers import operator_settings, register
 from tradeoff.kube.health import EndpointError, serve_health, serve_metrics
@@ -167,6 +168,7 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
     peering = (
         "standalone" if standalone else f"peering {settings.peering} priority {settings.priority}"
     )
+    settle_collector()
     log.info("Tradeoff operator watching %s (%s)", where, peering)
     log.info("Trial policy: %s", settings.trial_policy)
     if settings.prometheus_url:
