@@ -199,6 +199,18 @@ def rate_between(samples: list[dict[str, float]], low: float, high: float) -> fl
     return (end["succeeded"] - start["succeeded"]) / (end["seconds"] - start["seconds"])
 
 
+def cpu_ms_per_trial_between(
+    samples: list[dict[str, float]], low: float, high: float, key: str
+) -> float | None:
+    """CPU ms (`key`: the operator's or the emulator's) per trial completed while the
+    succeeded count went from `low` to `high`."""
+    start = next((s for s in samples if s["succeeded"] >= low), None)
+    end = next((s for s in samples if s["succeeded"] >= high), None)
+    if start is None or end is None or end["succeeded"] <= start["succeeded"]:
+        return None
+    return 1000 * (end[key] - start[key]) / (end["succeeded"] - start["succeeded"])
+
+
 def run(
     trials: int,
     parallelism: int,
@@ -243,6 +255,7 @@ def run(
                     "succeeded": done,
                     "rss_mib": rss,
                     "cpu_seconds": op.cpu_seconds(),
+                    "emulator_cpu_seconds": time.process_time() - emulator_cpu_started,
                 }
             )
             if len(samples) % 60 == 0:
@@ -258,7 +271,13 @@ def run(
         if profile_emulator is not None:
             save_profile(profile_emulator)
         samples.append(
-            {"seconds": elapsed, "succeeded": trials, "rss_mib": rss, "cpu_seconds": cpu}
+            {
+                "seconds": elapsed,
+                "succeeded": trials,
+                "rss_mib": rss,
+                "cpu_seconds": cpu,
+                "emulator_cpu_seconds": emulator_cpu,
+            }
         )
         load = os.getloadavg()
         requests = cluster.request_counts()
@@ -294,6 +313,13 @@ def run(
         "trials_per_second_first_10pct": first_rate,
         "trials_per_second_last_10pct": last_rate,
         "last_to_first_ratio": (last_rate / first_rate) if first_rate and last_rate else None,
+        **{
+            f"{who}_cpu_ms_per_trial_{part}_10pct": cpu_ms_per_trial_between(
+                samples, low * trials, high * trials, key
+            )
+            for who, key in (("operator", "cpu_seconds"), ("emulator", "emulator_cpu_seconds"))
+            for part, low, high in (("first", 0.0, 0.1), ("last", 0.9, 1.0))
+        },
         "seconds_to_first_trial_on_empty_study": first,
         "seconds": elapsed,
         "trials_per_second": trials / elapsed,
@@ -391,6 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "trials/s",
             "first 10% / last 10%",
             "CPU ms per trial",
+            "CPU ms per trial first 10% / last 10% (emulator's)",
             "emulator CPU ms per request",
             "API requests per trial",
             "RSS at end MiB",
@@ -404,6 +431,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{result['trials_per_second_first_10pct'] or 0:.1f} / "
                 f"{result['trials_per_second_last_10pct'] or 0:.1f}",
                 f"{result['operator_cpu_ms_per_trial']:.1f}",
+                f"{result['operator_cpu_ms_per_trial_first_10pct'] or 0:.1f} / "
+                f"{result['operator_cpu_ms_per_trial_last_10pct'] or 0:.1f} "
+                f"({result['emulator_cpu_ms_per_trial_first_10pct'] or 0:.1f} / "
+                f"{result['emulator_cpu_ms_per_trial_last_10pct'] or 0:.1f})",
                 f"{result['emulator_cpu_ms_per_request']:.2f}",
                 f"{result['api_requests_per_trial']:.1f}",
                 f"{result['rss_mib_at_end']:.0f}",

@@ -26,7 +26,9 @@ class StudyObserver(Protocol):
         records: Sequence[Trial],
         summary: Summary,
     ) -> None:
-        """The study's state or summary was recomputed."""
+        """The study's state or summary was recomputed. `records` hold at least the
+        trials that had not finished when the study was read (the operator gives only
+        those: a finished trial says nothing that `summary` does not)."""
 
     def insights_updated(self, namespace: str, study: str, insights: Sequence[Insight]) -> None:
         """The study's insights, as its status holds them (`kind: importance` gives the

@@ -103,3 +103,20 @@ def test_insights_computed_from_fewer_trials_than_the_ended_study_has_start_the_
     old.insights_from = 8
     refresh_insights(old, status, spec, records, ended=True, source=source)
     assert calls == []  # up to date: nothing to start
+
+
+def test_a_record_is_written_to_the_child_as_its_wire_form() -> None:
+    import json
+    import math
+
+    from tradeoff.api.trial import Trial
+    from tradeoff.kube.insight_jobs import record_json
+
+    record = Trial.new("demo", 3, {"x": 0.25, "c": "a"}, {"seed": 1}, "ns")
+    record.status.state = "Succeeded"
+    record.status.values = [0.5, 1e-6]
+    record.status.metrics = {"accuracy": 0.5, "loss": 2.0}
+    assert json.loads(record_json(record)) == record.wire()
+    assert record_json(record) != json.dumps(record.wire())  # pydantic's encoder wrote it
+    record.status.metrics["loss"] = math.inf  # pydantic writes null: written by json
+    assert record_json(record) == json.dumps(record.wire())

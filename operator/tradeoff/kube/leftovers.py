@@ -32,7 +32,14 @@ from tradeoff.kube.ownership import controller_of
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.workloads import workload_state
 
-__all__ = ["RESYNC", "WorkloadSweeps", "attempt_positions", "clean_workloads", "leftovers"]
+__all__ = [
+    "RESYNC",
+    "WorkloadSweeps",
+    "attempt_position",
+    "attempt_positions",
+    "clean_workloads",
+    "leftovers",
+]
 
 log = logging.getLogger("tradeoff.operator")
 RESYNC = 300.0
@@ -49,9 +56,14 @@ def attempt_positions(trials: list[Trial]) -> dict[str, tuple[bool, int]]:
     for t in trials:
         uid = (t.metadata.model_extra or {}).get("uid")
         if uid is not None:
-            done = t.state in FINISHED_STATES or waits_for_resume(t.state, t.status.reason)
-            out[str(uid)] = (done, t.status.attempts)
+            out[str(uid)] = attempt_position(t)
     return out
+
+
+def attempt_position(trial: Trial) -> tuple[bool, int]:
+    """(whether the trial is done: finished or cancelled, its attempts so far)."""
+    done = trial.state in FINISHED_STATES or waits_for_resume(trial.state, trial.status.reason)
+    return done, trial.status.attempts
 
 
 def _attempt(obj: Obj) -> int | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry
 
 from tradeoff.kube.client import Kube, configure
+from tradeoff.kube.collector import settle_collector
 from tradeoff.kube.engines import Engines, load_or_create_key
 from tradeoff.kube.handlers import operator_settings, register
 from tradeoff.kube.health import EndpointError, serve_health, serve_metrics
@@ -168,11 +168,11 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
     peering = (
         "standalone" if standalone else f"peering {settings.peering} priority {settings.priority}"
     )
+    settle_collector()
     log.info("Tradeoff operator watching %s (%s)", where, peering)
     log.info("Trial policy: %s", settings.trial_policy)
     if settings.prometheus_url:
         log.info("Energy and prices measured: Kepler and OpenCost at %s", settings.prometheus_url)
-    gc.freeze()  # what the imports made lives as long as the process: never scanned again
     try:
         await kopf.operator(
             registry=registry,

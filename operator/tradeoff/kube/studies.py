@@ -19,7 +19,13 @@ from tradeoff.kube.client import Kube, Obj, now_utc
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.history import history_reader
 from tradeoff.kube.insight_jobs import InsightJobs
-from tradeoff.kube.leftovers import WorkloadSweeps, attempt_positions, clean_workloads
+from tradeoff.kube.leftovers import (
+    WorkloadSweeps,
+    attempt_position,
+    attempt_positions,
+    clean_workloads,
+)
+from tradeoff.kube.owned import OwnedTrials
 from tradeoff.kube.ownership import controller_of, foreign_message, owned_by, split_owned
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.podwatch import PodWatch
@@ -72,6 +78,7 @@ class Context:
     _taken: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     _passed: dict[tuple[str, str], float] = field(default_factory=dict)
     _reads: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+    _owned: dict[tuple[str, str], OwnedTrials] = field(default_factory=dict)
 
     def lock(self, namespace: str, name: str) -> threading.Lock:
         with self._guard:
@@ -110,6 +117,7 @@ class Context:
             self._taken.pop(key, None)
             self._passed.pop(key, None)
             self._wanted.discard(key)
+            self._owned.pop(key, None)
         self.sweeps.forget(key)
 
     def first_warning(self, study_uid: str, trial_uid: str, reason: str) -> bool:
@@ -148,14 +156,24 @@ class Context:
         key = (namespace, study)
         if not self.store.wait_listed(namespace, LISTING_WAIT):  # the pass is retried
             raise TimeoutError(f"the Trials and pods of namespace {namespace} are not listed yet")
-        records: list[Trial] = []
-        others: list[Obj] = []
-        for entry in self.store.trials(key):
-            if not entry.owned_by(uid):
-                others.append(entry.ref)
-            elif entry.record is not None:
-                records.append(entry.record)
-        return sorted(records, key=lambda r: r.number), others
+        with self._reading(key):  # a pass and a pruning driver at once: one follow
+            owned = self._owned_index(key)
+            owned.follow(self.store.trials(key), uid)  # only what changed since the last
+            return list(owned.records), owned.foreign
+
+    def _owned_index(self, key: tuple[str, str]) -> OwnedTrials:
+        with self._guard:
+            return self._owned.setdefault(key, OwnedTrials())
+
+    def open_trials(self, key: tuple[str, str]) -> list[Trial]:
+        """The Study's trials that may still run, as its last `owned_trials` read found."""
+        with self._reading(key):
+            return self._owned_index(key).open_records()
+
+    def owned_record(self, key: tuple[str, str], trial_uid: str) -> Trial | None:
+        """The record of the Study's own Trial `trial_uid`, as its last read found it."""
+        with self._reading(key):
+            return self._owned_index(key).record(trial_uid)
 
     def taken(self, key: tuple[str, str]) -> set[str]:
         """Trial names of a Study that a create found held by a Trial it does not control."""
@@ -269,16 +287,20 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     for event in plan.events:
         ctx.kube.event(obj, event.type, event.reason, event.message)
     if plan.study is not None and plan.summary is not None:
+        # What the summary does not say is in the unfinished trials (say, carbon-deferred
+        # ones): the observer is given those, not a loop's worth of every trial per pass.
+        unfinished = ctx.open_trials(key) if ctx.watching else plan.records
         ctx.observer.study_updated(
-            namespace, name, plan.study.spec, plan.status.state, plan.records, plan.summary
+            namespace, name, plan.study.spec, plan.status.state, unfinished, plan.summary
         )
         ctx.observer.insights_updated(namespace, name, plan.status.insights)
-    _clean_pods(ctx, namespace, name, plan.records if plan.study is not None else own)
+    _clean_pods(ctx, namespace, name, plan.records if plan.study is not None else own, plan.resumed)
     if plan.study is not None:
         resources = ctx.settings.workload_resources
         clean_workloads(ctx.kube, resources, ctx.sweeps, namespace, plan.study, plan.records)
     if ctx.drive is not None:
-        ctx.drive(namespace, name, _undriven_candidates(own))
+        open_trials = ctx.open_trials(key) if ctx.watching else own
+        ctx.drive(namespace, name, _undriven_candidates(open_trials))
     return plan
 
 
@@ -297,16 +319,25 @@ def _undriven_candidates(records: list[Trial]) -> list[str]:
     return out
 
 
-def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Trial]) -> None:
+def _clean_pods(
+    ctx: Context, namespace: str, study: str, trials: list[Trial], resumed: list[Trial]
+) -> None:
     """Delete pods still running for finished trials or superseded attempts.
 
     A crash between recording a trial's end (or its cancellation) and deleting its pod
     (pruning, a stopped study) would otherwise leave the pod running. Only pods that the
     Study's own Trials control are touched, whatever their labels say. (The pods of a
     workload are its own: `leftovers.clean_workloads` deletes a leftover workload.)
+    `trials` are the pass's records, `resumed` the ones among them it resumed.
     """
-    current = attempt_positions(trials)
-    for name, owner, attempt in _active_pods(ctx, namespace, study):
+    active = _active_pods(ctx, namespace, study)
+    if not active:
+        return
+    if ctx.watching:  # the records of the pods' owners only, not a loop over every trial
+        current = _owners_positions(ctx, (namespace, study), active, resumed)
+    else:
+        current = attempt_positions(trials)
+    for name, owner, attempt in active:
         if owner not in current or attempt is None:
             continue
         done, attempts = current[owner]
@@ -318,6 +349,24 @@ def _clean_pods(ctx: Context, namespace: str, study: str, trials: list[Trial]) -
                 continue
         log.info("Deleting leftover pod %s/%s", namespace, name)
         ctx.kube.delete_pod(namespace, name)
+
+
+def _owners_positions(
+    ctx: Context,
+    key: tuple[str, str],
+    active: list[tuple[str, str, int | None]],
+    resumed: list[Trial],
+) -> dict[str, tuple[bool, int]]:
+    """`attempt_positions` of the pass's records, for the owners of `active` pods only:
+    the Study's records as the pass read them (or as a pruning driver read them since:
+    never older), but the trials the pass resumed as it resumed them."""
+    changed = {str((r.metadata.model_extra or {}).get("uid")): r for r in resumed}
+    out: dict[str, tuple[bool, int]] = {}
+    for owner in {owner for _, owner, _ in active}:
+        record = changed.get(owner) or ctx.owned_record(key, owner)
+        if record is not None:
+            out[owner] = attempt_position(record)
+    return out
 
 
 def _active_pods(ctx: Context, namespace: str, study: str) -> list[tuple[str, str, int | None]]:
