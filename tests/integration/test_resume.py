@@ -186,24 +186,30 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+def _killed_run(folder: Path, manifest: str, crash_at: int) -> None:
+    """Run `manifest` in `folder` with the crashing store, killed at the `crash_at`-th
+    finished record."""
+    (folder / "study.yaml").write_text(manifest)
+    (folder / "crashing_run.py").write_text(CRASHING_RUN)
+    path = os.pathsep.join([str(REPO / "operator"), str(REPO)])
+    killed = subprocess.run(
+        [sys.executable, "crashing_run.py", "run", "study.yaml", "--workdir", "w"],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": path, "CRASH_AT": str(crash_at)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+
 def test_an_ended_trials_record_is_saved_before_the_next_trial_starts(tmp_path: Path) -> None:
     """Killed as it saves the record of the third trial to end (one at a time), the run has
     started no fourth trial: a trial whose end was seen is never run again because the
     next one started first. The next run re-runs only the trial it was saving."""
     manifest = MANIFEST.replace("parallelism: 2", "parallelism: 1")
     manifest = manifest.replace("time.sleep(0.8)", "time.sleep(0.3)")
-    (tmp_path / "study.yaml").write_text(manifest)
-    (tmp_path / "crashing_run.py").write_text(CRASHING_RUN)
-    path = os.pathsep.join([str(REPO / "operator"), str(REPO)])
-    killed = subprocess.run(
-        [sys.executable, "crashing_run.py", "run", "study.yaml", "--workdir", "w"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": path, "CRASH_AT": "3"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    _killed_run(tmp_path, manifest, 3)
     before = _records(tmp_path)
     states = {n: r["status"]["state"] for n, r in before.items()}
     # No record of a fourth trial: a trial is saved Running before its process starts.
@@ -228,18 +234,7 @@ def test_a_crash_at_any_ended_record_loses_and_repeats_nothing(
         tmp = Path(folder)
         manifest = MANIFEST.replace("parallelism: 2", f"parallelism: {parallelism}")
         manifest = manifest.replace("time.sleep(0.8)", "time.sleep(0.1)")
-        (tmp / "study.yaml").write_text(manifest)
-        (tmp / "crashing_run.py").write_text(CRASHING_RUN)
-        path = os.pathsep.join([str(REPO / "operator"), str(REPO)])
-        killed = subprocess.run(
-            [sys.executable, "crashing_run.py", "run", "study.yaml", "--workdir", "w"],
-            cwd=tmp,
-            env={**os.environ, "PYTHONPATH": path, "CRASH_AT": str(crash_at)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        _killed_run(tmp, manifest, crash_at)
         before = _records(tmp)
         assert sum(r["status"]["state"] == "Succeeded" for r in before.values()) == crash_at - 1
         again = _start(tmp, manifest)
