@@ -33,13 +33,12 @@ from tradeoff.kube.feeds import start as start_informers
 from tradeoff.kube.feeds import stop as stop_informers
 from tradeoff.kube.informer import ERROR_BACKOFFS
 from tradeoff.kube.insight_jobs import InsightJobs
+from tradeoff.kube.listwatch import LIST_PAGE
 from tradeoff.kube.studies import Context, reconcile_study
 
 STUDIES = (GROUP, VERSION, "studies")
 ANNOTATION_PREFIX = "tradeoff.dev"
 __all__ = ["MAX_RETRY_DELAY", "TIMER_TICK", "operator_settings", "register", "retry_delay"]
-LIST_PAGE = 500
-"""Objects a page of kopf's initial listings (Studies, workloads) holds."""
 TIMER_TICK = 1.0
 """Seconds between the study timer's looks at an open Study: it passes when a pass is
 due (`Context.due`), so a request a failed pass left is served within about this."""
@@ -89,7 +88,7 @@ def operator_settings(ctx: Context) -> kopf.OperatorSettings:
     settings.watching.server_timeout = 300
     # kopf's initial listings (at every start) a page at a time: a restart on a study of
     # 10,000 Trials held the whole list's text and objects at once (75 MiB of RSS).
-    settings.watching.chunk_size = LIST_PAGE
+    settings.watching.chunk_size = LIST_PAGE  # kopf's listings (Studies, workloads) too
     settings.networking.request_timeout = 60
     # kopf's own requests (watches, its patches, peering): retried on 5xx/429 and
     # connection errors after these delays; kopf's default starts at 1 s, and gives up
