@@ -6,6 +6,7 @@ Objects are read straight from the emulator's store; manifests go through the re
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -52,6 +53,12 @@ class Operator:
     @property
     def log(self) -> str:
         return self.log_path.read_text()
+
+    def priority(self) -> int:
+        """Its peering priority, as its start-up line says."""
+        found = re.search(r"\(peering \S+ priority (\d+)\)", self.log)
+        assert found, "the operator has not said its peering priority"
+        return int(found.group(1))
 
     def kill(self) -> None:
         """SIGKILL: no cleanup at all, like a node failure or an OOM kill."""

@@ -265,21 +265,17 @@ def test_two_replicas_only_one_acts(cluster: Cluster, operator: Callable[..., Op
     cluster.wait_for(lambda: len(peers()) == 2, timeout=40, message="both replicas peer")
     priorities = {p["priority"] for p in peers().values()}  # type: ignore[index]
     assert len(priorities) == 2  # their start times: the one that peered last acts
-    # The lower-priority replica sees the other and pauses (slow on a loaded machine). Which
-    # one that is follows when each process got going, not the order they were started in.
-    # One that missed its peer's first announcement sees the next keepalive: kopf's peering
-    # lifetime is 60 s, so wait past one.
+    # Both start paused (kopf's peering is mandatory); the higher priority resumes once it
+    # sees its peer's record. The other stays paused, silently if it saw the higher one
+    # at once, else after "Pausing operations": its informers and drivers with it.
+    acting, idle = sorted(replicas, key=lambda r: r.priority(), reverse=True)
     cluster.wait_for(
-        lambda: any("Pausing operations" in r.log for r in replicas),
-        timeout=100,
-        message="a replica pauses",
+        lambda: "Resuming operations" in acting.log, timeout=40, message="one replica resumes"
     )
-    idle = next(r for r in replicas if "Pausing operations" in r.log)
     apply(cluster, study_manifest("peered", budget={"maxTrials": 3, "parallelism": 2}))
     wait_study(cluster, "peered", timeout=40)
     assert_exactly(cluster, "peered", 3)
-    acting = [r for r in replicas if "Created trial" in r.log]
-    assert acting == [r for r in replicas if r is not idle]
+    assert [r for r in replicas if "Created trial" in r.log] == [acting]
     assert "Created pod" not in idle.log and "Trial default/" not in idle.log
 
 

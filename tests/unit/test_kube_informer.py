@@ -247,22 +247,43 @@ def test_the_thread_backs_off_after_errors_and_stops() -> None:
 
 
 def test_the_informers_pause_and_resume_with_kopfs_peering() -> None:
-    """kopf pauses its own watches for a replica of higher priority and says so in its
-    log; the informers pause with it (so a standby replica drives no trial), and list
-    everything again when it resumes."""
+    """kopf starts paused when peering is on and pauses its own watches for a replica of
+    higher priority, saying so in its log only when it was not paused already; the
+    informers and the drivers start paused with it (so a standby replica drives no
+    trial), and the informers list everything when it resumes."""
     api = FakeApi()
     api.write(0, "Running")
     _, informer = fed_store(FakeSource(api, 10))
-    informer.step()  # listed
-    gate = PeeringGate([informer])  # as `feeds.start` sets it, without the threads
+    drivers = RecordedDrivers()
+    informer.pause()  # as `feeds.start` does with peering, without the threads
+    gate = PeeringGate([informer], drivers, paused=True)  # type: ignore[arg-type]
     peering = logging.getLogger(PEERING_LOGGER)
     peering.setLevel(logging.INFO)
     peering.addFilter(gate)
     try:
+        assert not informer._active.is_set()
+        peering.info("Resuming operations after the pause. Conflicting operators ...")
+        assert not gate.paused and informer._active.is_set() and informer._listing
+        assert drivers.calls == ["resume"]
+        informer.step()  # listed
         peering.info("Pausing operations in favour of [Peer(...)].")
         assert gate.paused and not informer._active.is_set()
+        peering.info("Pausing all operators, including self: [...]")  # already paused
+        assert drivers.calls == ["resume", "pause"]
         peering.info("Resuming operations after the pause.")
         assert not gate.paused and informer._active.is_set()
         assert informer._listing  # a new listing is due
+        assert drivers.calls == ["resume", "pause", "resume"]
     finally:
         peering.removeFilter(gate)
+
+
+class RecordedDrivers:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def pause(self) -> None:
+        self.calls.append("pause")
+
+    def resume(self) -> None:
+        self.calls.append("resume")

@@ -162,6 +162,29 @@ def test_a_driver_is_not_woken_by_the_echo_of_what_it_knows() -> None:
     drivers.close()
 
 
+def test_paused_drivers_stop_make_none_and_are_made_anew_after_resuming() -> None:
+    """Another replica acts (kopf's peering): every driver stops and lets go, events and
+    passes make none, and after resuming the next event (the informers' new listing)
+    makes one again."""
+    kube = FailingKube()
+    ctx, drivers = drivers_over(kube)
+    body = trial_body("5")
+    ctx.store.trial(body)
+    drivers.trial(body, runnable=True)
+    wait_for(lambda: len(kube.times) == 1)  # its first read failed: a retry is due
+    drivers.pause()
+    assert drivers.count == 0
+    drivers.trial(trial_body("6"), runnable=True)
+    drivers.ensure("ns", "demo", ["demo-0003"])
+    time.sleep(0.8)  # past the retry the stopped driver had asked for
+    assert drivers.count == 0 and len(kube.times) == 1
+    drivers.resume()
+    drivers.trial(trial_body("6"), runnable=True)
+    wait_for(lambda: len(kube.times) == 2)
+    assert drivers.count == 1
+    drivers.close()
+
+
 def test_a_pass_drives_an_unfinished_trial_whose_event_was_lost() -> None:
     from datetime import timedelta
 

@@ -45,7 +45,7 @@ def registered() -> tuple[FailingKube, Any, dict[str, Any]]:
     kube = FailingKube()
     ctx = Context(kube=kube, settings=Settings(namespaces=("ns",), workload_resources=KINDS))
     registry = kopf.OperatorRegistry()
-    drivers = handlers.register(registry, ctx)
+    drivers = handlers.register(registry, ctx, peering=False)
     found = {h.id: h for h in registry._watching.get_all_handlers()}
     body = trial_body("5")
     ctx.store.trial(body)

@@ -49,6 +49,8 @@ class TrialDrivers:
         self._study_seen: dict[Key, tuple[Any, Any]] = {}
         self._guard = threading.Lock()
         self._closed = False
+        self._paused = False
+        self._retired: dict[Key, list[TrialDriver]] = {}
         self._wakeups: Wakeups[Key] = Wakeups(self._advance, workers, name="trial")
 
     def trial(self, body: Mapping[str, Any], runnable: bool) -> None:
@@ -60,7 +62,9 @@ class TrialDrivers:
         with self._guard:
             driver = self._drivers.get(key)
             if driver is None:
-                if not runnable or self._closed or not self._ctx.store.current(body):
+                if not runnable or self._closed or self._paused:
+                    return
+                if not self._ctx.store.current(body):
                     return  # an event older than what the operator wrote since: stale
                 driver = self._new_driver(key, study)
         if driver.seen(body):
@@ -70,7 +74,7 @@ class TrialDrivers:
         """Drive the named unfinished Trials that have no driver (a study's pass names
         them: their watch event was lost); the driver reads its Trial from the API."""
         with self._guard:
-            if self._closed:
+            if self._closed or self._paused:
                 return
             missing = [n for n in names if (namespace, n) not in self._drivers]
             for name in missing:
@@ -82,13 +86,14 @@ class TrialDrivers:
             self._wakeups.wake((namespace, name))
 
     def trial_deleted(self, namespace: str, name: str) -> None:
+        key = (namespace, name)
         with self._guard:
-            driver = self._drivers.pop((namespace, name), None)
+            driver = self._drivers.pop(key, None)
             if driver is not None:
-                self._unlink((namespace, name), driver)
+                self._unlink(key, driver)
+                self._retire(key, driver)
         if driver is not None:
-            driver.stopping = True
-            self._wakeups.wake((namespace, name))  # it sees it must stop, and lets go
+            self._wakeups.wake(key)
 
     def pod(self, namespace: str, trial: str) -> None:
         """An event of a pod of `trial` (or of its workload) that its driver waits on."""
@@ -117,6 +122,22 @@ class TrialDrivers:
         with self._guard:
             self._study_seen.pop((namespace, name), None)
 
+    def pause(self) -> None:
+        """Another replica acts (kopf's peering): every driver stops at its next step or
+        write and is let go, and none is made until `resume` (the informers then list
+        again, which makes the drivers of the unfinished Trials anew)."""
+        with self._guard:
+            self._paused = True
+            drivers, self._drivers, self._by_study = self._drivers, {}, {}
+            for key, driver in drivers.items():
+                self._retire(key, driver)
+        for key in drivers:
+            self._wakeups.wake(key)
+
+    def resume(self) -> None:
+        with self._guard:
+            self._paused = False
+
     def close(self) -> None:
         """The operator stops: every driver stops at its next step or write."""
         with self._guard:
@@ -143,6 +164,12 @@ class TrialDrivers:
         self._by_study.setdefault((namespace, study), set()).add(name)
         return driver
 
+    def _retire(self, key: Key, driver: TrialDriver) -> None:
+        """`driver` must stop: its next step (`_advance`, never at once with another of
+        the same key) lets go of what it holds; a new driver may take its key meanwhile."""
+        driver.stopping = True
+        self._retired.setdefault(key, []).append(driver)
+
     def _unlink(self, key: Key, driver: TrialDriver) -> None:
         names = self._by_study.get((key[0], driver.study_name))
         if names is not None:
@@ -153,6 +180,9 @@ class TrialDrivers:
     def _advance(self, key: Key) -> float | None:
         with self._guard:
             driver = self._drivers.get(key)
+            retired = self._retired.pop(key, ())
+        for old in retired:
+            old.release()
         if driver is None:
             return None
         try:

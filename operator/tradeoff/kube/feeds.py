@@ -160,39 +160,47 @@ class Feeds:
 
 
 class PeeringGate(logging.Filter):
-    """Pauses the informers while kopf's peering has another replica act.
+    """Pauses the informers and the trials' drivers while kopf's peering has another
+    replica act.
 
-    kopf pauses its own watches then, and says so in its log (its toggle is not
-    reachable otherwise): "Pausing operations ..." or "Pausing all operators ..." when it
-    pauses, "Resuming operations ..." when it resumes. The records pass through unchanged.
+    kopf starts paused when peering is on, and pauses or resumes its own watches as peers
+    come and go. It says so in its log (its toggle is not reachable otherwise): "Pausing
+    operations ..." or "Pausing all operators ..." when it pauses (only if it was not
+    paused already), "Resuming operations ..." when it resumes. The records pass through
+    unchanged.
     """
 
-    def __init__(self, informers: list[Informer]) -> None:
+    def __init__(self, informers: list[Informer], drivers: TrialDrivers, paused: bool) -> None:
         super().__init__()
-        self.informers = informers
-        self.paused = False
+        self.informers, self.drivers = informers, drivers
+        self.paused = paused
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = str(record.msg)
         if message.startswith("Pausing ") and not self.paused:
             self.paused = True
+            self.drivers.pause()
             for informer in self.informers:
                 informer.pause()
         elif message.startswith("Resuming operations") and self.paused:
             self.paused = False
+            self.drivers.resume()
             for informer in self.informers:
                 informer.resume()
         return True
 
 
-def start(informers: list[Informer]) -> PeeringGate:
-    """Start the informers, paused and resumed with kopf's peering; returns the gate."""
-    gate = PeeringGate(informers)
-    peering = logging.getLogger(PEERING_LOGGER)
-    if not peering.isEnabledFor(logging.INFO):  # the gate must see kopf's INFO lines
-        peering.setLevel(logging.INFO)
-    peering.addFilter(gate)
+def start(informers: list[Informer], drivers: TrialDrivers, peering: bool) -> PeeringGate:
+    """Start the informers, paused and resumed with kopf's peering (paused until kopf
+    resumes, if `peering`); returns the gate."""
+    gate = PeeringGate(informers, drivers, paused=peering)
+    logger = logging.getLogger(PEERING_LOGGER)
+    if not logger.isEnabledFor(logging.INFO):  # the gate must see kopf's INFO lines
+        logger.setLevel(logging.INFO)
+    logger.addFilter(gate)
     for informer in informers:
+        if peering:
+            informer.pause()
         informer.start()
     return gate
 

@@ -114,9 +114,10 @@ def _open(status: Any, meta: Any, **_: Any) -> bool:
     return not (ended and status.get("observedGeneration") == (meta or {}).get("generation"))
 
 
-def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
-    """Register every handler of the operator on `registry`; returns the trials' drivers
-    (closed when the operator stops)."""
+def register(registry: kopf.OperatorRegistry, ctx: Context, *, peering: bool) -> TrialDrivers:
+    """Register every handler of the operator on `registry` (`peering`: kopf's peering is
+    on, so the operator starts paused); returns the trials' drivers (closed when the
+    operator stops)."""
 
     @kopf.on.login(id="login", registry=registry)
     def login(**kwargs: Any) -> Any:
@@ -146,7 +147,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> TrialDrivers:
 
     @kopf.on.startup(id="informers-start", registry=registry)
     def informers_start(**_: Any) -> None:
-        gates.append(start_informers(informers))
+        gates.append(start_informers(informers, drivers, peering))
 
     @kopf.on.cleanup(id="informers-stop", registry=registry)
     def informers_stop(**_: Any) -> None:

@@ -161,7 +161,7 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
         log.warning("the kopf peering CRDs are not installed: running standalone")
         standalone = True
     registry = kopf.OperatorRegistry()
-    register(registry, ctx)
+    register(registry, ctx, peering=not standalone)
     ready = asyncio.Event()
     stop_endpoints = await _serve_endpoints(settings, metrics_registry, ready)
     where = "all namespaces" if settings.all_namespaces else ", ".join(settings.namespaces)
