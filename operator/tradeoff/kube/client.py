@@ -1,7 +1,7 @@
 """A thin layer over the official kubernetes client: objects in and out as plain dicts.
 
 Every call reads or writes the API directly; what the operator reads often (Trials, the
-pods that run, Studies) comes from kopf's watch streams instead (`cache`, `podwatch`).
+study's pods, Studies) comes from watches instead (`informer`, kopf's; kept in `cache`).
 Answers are read raw (`_preload_content=False`) and decoded with `json` only where the
 caller uses them: the client's own decoding (into `V1Pod` models for core calls) costs
 more CPU than the request. Every answer is read to its end, so its connection goes back
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +54,18 @@ def rfc3339(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _found(read: Callable[..., Any], *args: Any) -> Obj | None:
+    """The object `read(*args)` answers, decoded; None if the API answers 404."""
+    try:
+        response = read(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT)
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    found: Obj = decoded(response)
+    return found
+
+
 class Kube:
     """The API calls the operator makes."""
 
@@ -64,17 +77,8 @@ class Kube:
 
     # -- custom objects ----------------------------------------------------------------
     def get_object(self, plural: str, namespace: str, name: str) -> Obj | None:
-        try:
-            response = self.custom.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, plural, name,
-                _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
-            )  # fmt: skip
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        found: Obj = decoded(response)
-        return found
+        read = self.custom.get_namespaced_custom_object
+        return _found(read, GROUP, VERSION, namespace, plural, name)
 
     def list_studies(self, namespace: str) -> list[Obj]:
         response = self.custom.list_namespaced_custom_object(
@@ -137,16 +141,7 @@ class Kube:
 
     # -- pods and nodes ----------------------------------------------------------------
     def get_pod(self, namespace: str, name: str) -> Obj | None:
-        try:
-            response = self.core.read_namespaced_pod(
-                name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        pod: Obj = decoded(response)
-        return pod
+        return _found(self.core.read_namespaced_pod, name, namespace)
 
     def list_pods(self, namespace: str, study: str, running: bool = False) -> list[Obj]:
         """The Study's pods (`running`: only those that have not ended)."""
@@ -206,17 +201,8 @@ class Kube:
 
     def get_workload(self, api_version: str, plural: str, namespace: str, name: str) -> Obj | None:
         group, _, version = api_version.rpartition("/")
-        try:
-            response = self.custom.get_namespaced_custom_object(
-                group, version, namespace, plural, name,
-                _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
-            )  # fmt: skip
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        found: Obj = decoded(response)
-        return found
+        read = self.custom.get_namespaced_custom_object
+        return _found(read, group, version, namespace, plural, name)
 
     def list_workloads(
         self, api_version: str, plural: str, namespace: str, selector: str
@@ -258,16 +244,7 @@ class Kube:
         return items
 
     def get_secret(self, namespace: str, name: str) -> Obj | None:
-        try:
-            response = self.core.read_namespaced_secret(
-                name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        secret: Obj = decoded(response)
-        return secret
+        return _found(self.core.read_namespaced_secret, name, namespace)
 
     def create_secret(self, namespace: str, body: Obj) -> None:
         read_through(
