@@ -129,9 +129,13 @@ def register(registry: kopf.OperatorRegistry, ctx: Context, *, peering: bool) ->
     drivers = TrialDrivers(ctx, ctx.settings.trial_workers)
     ctx.drive = drivers.ensure
     ctx.insight_jobs = InsightJobs(lambda key: insights_ready(*key))
+    gates: list[PeeringGate] = []  # the informers' (`informers_start`)
 
     def insights_ready(namespace: str, name: str) -> None:
-        """A child computed a Study's insights: the next pass records them."""
+        """A child computed a Study's insights: the next pass records them (now, unless
+        another replica acts: then kopf's timer passes it when this one resumes)."""
+        if any(gate.paused for gate in gates):
+            return
         try:
             reconcile_study(ctx, namespace, name)
         except Exception as error:  # the request stays: the study timer serves it
@@ -143,7 +147,6 @@ def register(registry: kopf.OperatorRegistry, ctx: Context, *, peering: bool) ->
     # before kopf's watches, so the first pass waits only for their first listings.
     feeds = Feeds(ctx, drivers, EndedPods() if ctx.settings.delete_ended_pods else None)
     informers = feeds.informers()
-    gates: list[PeeringGate] = []
 
     @kopf.on.startup(id="informers-start", registry=registry)
     def informers_start(**_: Any) -> None:
