@@ -79,15 +79,18 @@ def spec_of(
     warm: bool,
     first: Sequence[Mapping[str, Any]] = (),
     leaders: bool = False,
+    pace: bool = False,
 ) -> StudySpec:
-    """`leaders`: `warmStart.bestPerBranchFirst` (CASH only: the analytic spaces have no
-    branches, so it would change nothing there)."""
+    """`leaders`: `warmStart.bestPerBranchFirst`; `pace`: `warmStart.paceByBranch` (CASH
+    only: the analytic spaces have no branches, and the engine refuses both there)."""
     extra: dict[str, Any] = {}
     if warm:
         points = [{"parameters": dict(p)} for p in first]
         warm_start = {"fromStudies": [{"name": "source"}], "trials": points}
         if leaders and task == "cash":
             warm_start["bestPerBranchFirst"] = True
+        if pace and task == "cash":
+            warm_start["paceByBranch"] = True
         extra = {"warmStart": warm_start}
     if task == "cash":
         import _cash
@@ -150,10 +153,11 @@ def one(
     datasets: str,
     first_n: int = 0,
     leaders: bool = False,
+    pace: bool = False,
 ) -> dict[str, Any]:
     """One seed: source, cold and warm; the warm study runs the source's `first_n` best
     configurations first (`--best-first`), and with `leaders` the best of each branch
-    (`--best-per-branch`)."""
+    (`--best-per-branch`); with `pace` its priors are paced by branch (`--pace-by-branch`)."""
     source_data, target_data = datasets.split(":")
     pair = TASKS[task] or (cash(source_data), cash(target_data))
     source_metrics, target_metrics = pair
@@ -162,7 +166,7 @@ def one(
     sources = [Source("source", objectives, source)]
     cold = curve(task, run(spec_of(task, seed, trials, False), target_metrics, trials))
     first = best_first(task, source, first_n)
-    warm_spec = spec_of(task, seed, trials, True, first, leaders)
+    warm_spec = spec_of(task, seed, trials, True, first, leaders, pace)
     warm_records = run(warm_spec, target_metrics, trials, sources)
     warm = curve(task, warm_records)
     reach = c.first_reaching(warm, cold[-1], maximize=True)
@@ -210,6 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="warmStart.bestPerBranchFirst: the source's best of each model family first",
         )
         parser.add_argument(
+            "--pace-by-branch",
+            action="store_true",
+            help="warmStart.paceByBranch: per model family, no more priors than own results",
+        )
+        parser.add_argument(
             "--source-trials", type=int, default=None, help="source budget (default: the target's)"
         )
         parser.add_argument("--name", default=NAME, help="results file name")
@@ -233,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.cash,
                 args.best_first,
                 args.best_per_branch,
+                args.pace_by_branch,
             )
             for seed in range(seeds)
         ]
@@ -258,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "source_trials": args.source_trials,
         "best_first": args.best_first,
         "best_per_branch": args.best_per_branch,
+        "pace_by_branch": args.pace_by_branch,
     }
     c.write_results(args.out, args.name, payload)
     return 0
