@@ -145,6 +145,21 @@ def best_first(task: str, source: Sequence[Trial], n: int) -> list[Mapping[str, 
     return [r.spec.parameters for r in done[:n]]
 
 
+def without_branch_parameters(task: str, source: Sequence[Trial]) -> list[Trial]:
+    """Copies of `source` with only the parameters outside every branch (no `when`)."""
+    if task != "cash":
+        return list(source)  # no branches: nothing to drop
+    import _cash
+
+    outside = {p["name"] for p in _cash.SPACE if "when" not in p}
+    out = []
+    for r in source:
+        copy = r.model_copy(deep=True)
+        copy.spec.parameters = {k: v for k, v in r.spec.parameters.items() if k in outside}
+        out.append(copy)
+    return out
+
+
 def one(
     task: str,
     seed: int,
@@ -154,16 +169,19 @@ def one(
     first_n: int = 0,
     leaders: bool = False,
     pace: bool = False,
+    branch_choice_only: bool = False,
 ) -> dict[str, Any]:
     """One seed: source, cold and warm; the warm study runs the source's `first_n` best
     configurations first (`--best-first`), and with `leaders` the best of each branch
-    (`--best-per-branch`); with `pace` its priors are paced by branch (`--pace-by-branch`)."""
+    (`--best-per-branch`); with `pace` its priors are paced by branch (`--pace-by-branch`);
+    with `branch_choice_only` the priors lack the parameters inside a branch."""
     source_data, target_data = datasets.split(":")
     pair = TASKS[task] or (cash(source_data), cash(target_data))
     source_metrics, target_metrics = pair
     source = run(spec_of(task, seed + 1000, source_trials, False), source_metrics, source_trials)
     objectives = ["accuracy"] if task == "cash" else ["f1", "f2"]
-    sources = [Source("source", objectives, source)]
+    priors = without_branch_parameters(task, source) if branch_choice_only else source
+    sources = [Source("source", objectives, priors)]
     cold = curve(task, run(spec_of(task, seed, trials, False), target_metrics, trials))
     first = best_first(task, source, first_n)
     warm_spec = spec_of(task, seed, trials, True, first, leaders, pace)
@@ -219,6 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="warmStart.paceByBranch: per model family, no more priors than own results",
         )
         parser.add_argument(
+            "--branch-choice-only",
+            action="store_true",
+            help="priors without the parameters inside a branch (a probe; the engine is unchanged)",
+        )
+        parser.add_argument(
             "--source-trials", type=int, default=None, help="source budget (default: the target's)"
         )
         parser.add_argument("--name", default=NAME, help="results file name")
@@ -243,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.best_first,
                 args.best_per_branch,
                 args.pace_by_branch,
+                args.branch_choice_only,
             )
             for seed in range(seeds)
         ]
@@ -269,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "best_first": args.best_first,
         "best_per_branch": args.best_per_branch,
         "pace_by_branch": args.pace_by_branch,
+        "branch_choice_only": args.branch_choice_only,
     }
     c.write_results(args.out, args.name, payload)
     return 0
