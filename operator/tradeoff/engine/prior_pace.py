@@ -5,8 +5,8 @@ A branch is a value of a categorical parameter that other parameters depend on (
 such as each model family of a CASH space. Another study's trials may favour a branch this
 study does not; left whole they outnumber this study's own evidence in every branch for
 the whole budget. Paced, a branch the study has not tried has no prior in use, and one it
-has tried n times has the n best priors of that branch in use (as transfer-learning TPE
-variants retire a source's weight as the target's own observations accumulate). A prior
+has tried n times has the n best priors of that branch in use (as transfer-learning methods
+such as RGPE give a source less weight as the target's own observations accumulate). A prior
 in several branches (nested `when`s) must be allowed in each; a prior in none is always in
 use. Pure: the same priors and records give the same choice.
 """
