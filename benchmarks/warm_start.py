@@ -79,15 +79,18 @@ def spec_of(
     warm: bool,
     first: Sequence[Mapping[str, Any]] = (),
     leaders: bool = False,
+    pace: bool = False,
 ) -> StudySpec:
-    """`leaders`: `warmStart.bestPerBranchFirst` (CASH only: the analytic spaces have no
-    branches, so it would change nothing there)."""
+    """`leaders`: `warmStart.bestPerBranchFirst`; `pace`: `warmStart.paceByBranch` (CASH
+    only: the analytic spaces have no branches, and the engine refuses both there)."""
     extra: dict[str, Any] = {}
     if warm:
         points = [{"parameters": dict(p)} for p in first]
         warm_start = {"fromStudies": [{"name": "source"}], "trials": points}
         if leaders and task == "cash":
             warm_start["bestPerBranchFirst"] = True
+        if pace and task == "cash":
+            warm_start["paceByBranch"] = True
         extra = {"warmStart": warm_start}
     if task == "cash":
         import _cash
@@ -142,6 +145,21 @@ def best_first(task: str, source: Sequence[Trial], n: int) -> list[Mapping[str, 
     return [r.spec.parameters for r in done[:n]]
 
 
+def without_branch_parameters(task: str, source: Sequence[Trial]) -> list[Trial]:
+    """Copies of `source` with only the parameters outside every branch (no `when`)."""
+    if task != "cash":
+        return list(source)  # no branches: nothing to drop
+    import _cash
+
+    outside = {p["name"] for p in _cash.SPACE if "when" not in p}
+    out = []
+    for r in source:
+        copy = r.model_copy(deep=True)
+        copy.spec.parameters = {k: v for k, v in r.spec.parameters.items() if k in outside}
+        out.append(copy)
+    return out
+
+
 def one(
     task: str,
     seed: int,
@@ -150,19 +168,23 @@ def one(
     datasets: str,
     first_n: int = 0,
     leaders: bool = False,
+    pace: bool = False,
+    branch_choice_only: bool = False,
 ) -> dict[str, Any]:
     """One seed: source, cold and warm; the warm study runs the source's `first_n` best
     configurations first (`--best-first`), and with `leaders` the best of each branch
-    (`--best-per-branch`)."""
+    (`--best-per-branch`); with `pace` its priors are paced by branch (`--pace-by-branch`);
+    with `branch_choice_only` the priors lack the parameters inside a branch."""
     source_data, target_data = datasets.split(":")
     pair = TASKS[task] or (cash(source_data), cash(target_data))
     source_metrics, target_metrics = pair
     source = run(spec_of(task, seed + 1000, source_trials, False), source_metrics, source_trials)
     objectives = ["accuracy"] if task == "cash" else ["f1", "f2"]
-    sources = [Source("source", objectives, source)]
+    priors = without_branch_parameters(task, source) if branch_choice_only else source
+    sources = [Source("source", objectives, priors)]
     cold = curve(task, run(spec_of(task, seed, trials, False), target_metrics, trials))
     first = best_first(task, source, first_n)
-    warm_spec = spec_of(task, seed, trials, True, first, leaders)
+    warm_spec = spec_of(task, seed, trials, True, first, leaders, pace)
     warm_records = run(warm_spec, target_metrics, trials, sources)
     warm = curve(task, warm_records)
     reach = c.first_reaching(warm, cold[-1], maximize=True)
@@ -210,6 +232,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="warmStart.bestPerBranchFirst: the source's best of each model family first",
         )
         parser.add_argument(
+            "--pace-by-branch",
+            action="store_true",
+            help="warmStart.paceByBranch: per model family, no more priors than own results",
+        )
+        parser.add_argument(
+            "--branch-choice-only",
+            action="store_true",
+            help="priors without the parameters inside a branch (a probe; the engine is unchanged)",
+        )
+        parser.add_argument(
             "--source-trials", type=int, default=None, help="source budget (default: the target's)"
         )
         parser.add_argument("--name", default=NAME, help="results file name")
@@ -233,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.cash,
                 args.best_first,
                 args.best_per_branch,
+                args.pace_by_branch,
+                args.branch_choice_only,
             )
             for seed in range(seeds)
         ]
@@ -258,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "source_trials": args.source_trials,
         "best_first": args.best_first,
         "best_per_branch": args.best_per_branch,
+        "pace_by_branch": args.pace_by_branch,
+        "branch_choice_only": args.branch_choice_only,
     }
     c.write_results(args.out, args.name, payload)
     return 0

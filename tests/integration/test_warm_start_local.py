@@ -95,3 +95,58 @@ def test_a_missing_source_study_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert "spec.warmStart.fromStudies: no study workdir 'nowhere'" in done.stderr
     assert not list((tmp_path / ".tradeoff/later/trials").glob("*.json"))
+
+
+BRANCHED = """
+apiVersion: tradeoff.dev/v1alpha1
+kind: Study
+metadata: {{name: {name}}}
+spec:
+  objectives: [{{name: acc, direction: maximize}}]
+  parameters:
+    - {{name: model, type: categorical, values: [a, b, c]}}
+    - {{name: x, type: float, low: 0.0, high: 1.0, when: {{model: [a]}}}}
+  algorithm: {{name: tpe, seed: 4}}
+  budget: {{maxTrials: {trials}, parallelism: 1}}
+{warm}
+  trialTemplate:
+    pod:
+      containers:
+        - name: trial
+          command: [python, -c]
+          args:
+            - "import sys; print(f'acc={{dict(a=0.9, b=0.5, c=0.1)[sys.argv[1]]}}')"
+            - "${{params.model}}"
+"""
+
+
+def test_priors_paced_by_branch_say_how_many_are_in_use(tmp_path: Path) -> None:
+    source = tmp_path / "earlier.yaml"
+    source.write_text(BRANCHED.format(name="earlier", trials=6, warm=""))
+    done = tradeoff("run", str(source), "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    warm = "  warmStart: {fromStudies: [{name: earlier}], paceByBranch: true}\n"
+    later = tmp_path / "later.yaml"
+    later.write_text(BRANCHED.format(name="later", trials=3, warm=warm))
+    done = tradeoff("run", str(later), "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    prior = [
+        r.spec.parameters["model"] for r in FileStore(tmp_path / ".tradeoff/earlier").load_trials()
+    ]
+    own = [
+        r.spec.parameters["model"] for r in FileStore(tmp_path / ".tradeoff/later").load_trials()
+    ]
+    in_use = sum(min(own.count(m), prior.count(m)) for m in "abc")
+    assert in_use > 0  # the seed tries a branch the source has priors in
+    assert (
+        f"Warm start: 6 prior trials (earlier: 6); paced by branch: {in_use} in use" in done.stdout
+    )
+
+
+def test_pacing_priors_in_a_space_without_branches_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    warm = "  warmStart: {fromStudies: [{name: earlier}], paceByBranch: true}\n"
+    manifest = _write(tmp_path / "later.yaml", "later", 2, warm)
+    done = tradeoff("run", str(manifest), "--no-progress", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert "spec.warmStart.paceByBranch: the space has no branches" in done.stderr

@@ -72,6 +72,13 @@ class WarmStart(ApiModel):
             "categorical parameter that other parameters depend on) as the first trials."
         ),
     )
+    pace_by_branch: bool = Field(
+        default=False,
+        description=(
+            "In each branch, let at most as many prior trials inform the sampler as this "
+            "study has own results there (the branch's best priors)."
+        ),
+    )
 
 
 def warm_start_problems(
@@ -80,8 +87,12 @@ def warm_start_problems(
     """(path, message) per configuration that does not fit the space or the objectives."""
     by_name = {p.name: p for p in parameters}
     problems: list[tuple[str, str]] = []
-    if warm.best_per_branch_first:
-        problems += _branch_problems(warm, parameters)
+    for path, asked in (
+        ("warmStart.bestPerBranchFirst", warm.best_per_branch_first),
+        ("warmStart.paceByBranch", warm.pace_by_branch),
+    ):
+        if asked:
+            problems += _branch_problems(path, warm, parameters)
     for i, point in enumerate(warm.trials):
         path = f"warmStart.trials[{i}]"
         for name, value in point.parameters.items():
@@ -104,9 +115,10 @@ def warm_start_problems(
     return problems
 
 
-def _branch_problems(warm: WarmStart, parameters: Sequence[Parameter]) -> list[tuple[str, str]]:
-    """Why `bestPerBranchFirst` can do nothing here, if it cannot."""
-    path = "warmStart.bestPerBranchFirst"
+def _branch_problems(
+    path: str, warm: WarmStart, parameters: Sequence[Parameter]
+) -> list[tuple[str, str]]:
+    """Why an option about branches (at `path`) can do nothing here, if it cannot."""
     if not branching(parameters):
         return [(path, "the space has no branches (no categorical parameter named in a `when`)")]
     if not warm.from_studies and all(t.values is None for t in warm.trials):

@@ -23,7 +23,7 @@ def leaders(spec: StudySpec, priors: Sequence[Trial]) -> list[dict[str, ParamVal
     Best: feasible before infeasible, then the lowest mean rank over the objectives (each
     in its direction), then the earlier prior. Branches without a prior get nothing.
     """
-    order = _ranked(spec, priors)
+    order = ranked(spec, priors)
     chosen: set[int] = set()
     for parameter in branching(spec.parameters):
         for value in parameter.values or []:
@@ -45,8 +45,8 @@ def _is(a: ParamValue | None, b: ParamValue) -> bool:
     return a is not None and type(a) is type(b) and a == b
 
 
-def _ranked(spec: StudySpec, priors: Sequence[Trial]) -> list[int]:
-    """Indices of `priors`, best first."""
+def ranked(spec: StudySpec, priors: Sequence[Trial]) -> list[int]:
+    """Indices of `priors`, best first (as `leaders` orders them)."""
     n = len(priors)
     mean_rank = [0.0] * n
     for k, objective in enumerate(spec.objectives):

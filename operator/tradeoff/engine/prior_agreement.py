@@ -1,6 +1,7 @@
-"""Whether the prior trials (warm start) inform the sampler: while they agree with the
-study's own results (`transfer.agreement`); otherwise they stay in place as failed
-trials, which samplers ignore, so trial numbers never move."""
+"""Which prior trials (warm start) inform the sampler: all of them while they agree with
+the study's own results (`transfer.agreement`), or with `warmStart.paceByBranch` those
+`prior_pace` allows; the others stay in place as failed trials, which samplers ignore, so
+trial numbers never move."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tradeoff.engine.ensembles import search_records
 from tradeoff.engine.history import frozen_trial
 from tradeoff.engine.optuna_records import OptunaRecords
 from tradeoff.engine.pareto import completed
+from tradeoff.engine.prior_pace import BranchPace
 from tradeoff.engine.priors import Priors
 
 
@@ -28,22 +30,24 @@ class PriorAgreement:
         self._known = transfer.Priors(parameters, priors.trials)
         self._base = records.base
         self._mirror = records.mirror
-        self._on = True
+        order = priors.paced_order
+        self._pace = None if order is None else BranchPace(parameters, priors.trials, order)
+        self._on = [True] * len(self._base)
 
     def check(self, records: Sequence[Trial], *, reset: bool) -> None:
         """Put the priors in the mirror, or failed placeholders, as the records now say."""
         if not self._base:
             return
         if reset:
-            self._on = True  # a reset mirror holds them as given
-        score = transfer.agreement(self._known, _own(records))
-        on = score is None or score > 0
-        if on == self._on:
+            self._on = [True] * len(self._base)  # a reset mirror holds them as given
+        on, _ = self._wanted(_own(records))
+        changed = [i for i, (now, was) in enumerate(zip(on, self._on, strict=True)) if now != was]
+        if not changed:
             return
         self._on = on
         storage = self._mirror.storage
-        for i, trial in enumerate(self._base):
-            storage.put(trial if on else frozen_trial(i, TrialState.FAIL))
+        for i in changed:
+            storage.put(self._base[i] if on[i] else frozen_trial(i, TrialState.FAIL))
         self._mirror.epoch += 1
         self._mirror.study._thread_local.cached_all_trials = None
 
@@ -51,15 +55,26 @@ class PriorAgreement:
         """What the priors are, for status and CLI, and whether they inform the sampler now."""
         line = self.priors.describe()
         if self._base:
-            score = transfer.agreement(self._known, _own(records))
-            if score is not None and score <= 0:
+            on, agree = self._wanted(_own(records))
+            if not agree:
                 line += "; set aside: they disagree with this study's own results"
+            elif self._pace is not None:
+                line += f"; paced by branch: {sum(on)} in use"
         return line
 
     @property
     def in_use(self) -> bool:
-        """Whether the prior trials informed the latest proposals."""
-        return bool(self._base) and self._on
+        """Whether prior trials informed the latest proposals."""
+        return any(self._on)
+
+    def _wanted(self, own: Sequence[Trial]) -> tuple[list[bool], bool]:
+        """Per prior, whether it should inform the sampler; and whether the priors agree."""
+        score = transfer.agreement(self._known, own)
+        if score is not None and score <= 0:
+            return [False] * len(self._base), False
+        if self._pace is None:
+            return [True] * len(self._base), True
+        return self._pace.in_use(own), True
 
 
 def _own(records: Sequence[Trial]) -> list[Trial]:

@@ -56,6 +56,8 @@ class Priors:
     dropped: dict[str, int] = field(default_factory=dict)
     used: dict[str, int] = field(default_factory=dict)
     include_in_front: bool = False
+    paced_order: list[int] | None = None
+    """With `warmStart.paceByBranch`: the indices of `trials`, best first (else None)."""
 
     @property
     def front_trials(self) -> list[Trial]:
@@ -129,6 +131,7 @@ def match(spec: StudySpec, sources: Sequence[Source]) -> Priors:
         dropped={k: v for k, v in dropped.items() if v},
         used=dict(used),
         include_in_front=bool(warm and warm.include_in_front),
+        paced_order=branch_leaders.ranked(spec, trials) if warm and warm.pace_by_branch else None,
     )
 
 
