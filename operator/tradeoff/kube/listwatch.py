@@ -1,5 +1,10 @@
 """The informers' reads of the API: listings a page at a time and watches, through the
-client's pooled connections (`transport`), each answer decoded once with orjson."""
+client's pooled connections (`transport`), each answer decoded once with orjson.
+
+A listing's next page is asked for as soon as a page's `continue` token is known, on a
+thread of its own, so the server makes it while the informer hands out the page before
+(a restart's listing of 10,000 Trials waited for each of its 20 pages in turn).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import orjson
@@ -39,32 +45,58 @@ class KubeSource:
         and every watch read all the objects the label selector selects."""
         self._response: Any = None
         self._guard = threading.Lock()
+        self._ahead: tuple[str, Future[bytes]] | None = None
+        """The next page's `continue` token and the answer asked for ahead (`page`)."""
 
     def page(self, token: str | None) -> Page:
-        fields = self._first_fields
+        ahead, self._ahead = self._ahead, None
         try:
-            response = self._list(
-                **self._selectors,
-                **({"field_selector": fields} if fields else {}),
-                limit=LIST_PAGE,
-                _continue=token,
-                _preload_content=False,
-                _request_timeout=REQUEST_TIMEOUT,
-            )
+            if ahead is not None and ahead[0] == token:
+                data = ahead[1].result()  # asked for while the page before was handled
+            else:
+                data = self._fetch(token, self._first_fields)
         except ApiException as error:
             if error.status == 410:
                 raise Gone(str(error)) from error
             raise
+        listed = orjson.loads(data)
+        meta = listed.get("metadata") or {}
+        following = meta.get("continue")
+        if following:
+            self._ahead = (following, self._fetch_ahead(following, self._first_fields))
+        else:
+            self._first_fields = None
+        return Page(listed.get("items") or [], str(meta.get("resourceVersion") or ""), following)
+
+    def _fetch(self, token: str | None, fields: str | None) -> bytes:
+        """A page of the listing as the server wrote it; raises ApiException."""
+        response = self._list(
+            **self._selectors,
+            **({"field_selector": fields} if fields else {}),
+            limit=LIST_PAGE,
+            _continue=token,
+            _preload_content=False,
+            _request_timeout=REQUEST_TIMEOUT,
+        )
         try:
-            listed = orjson.loads(response.data)
+            data: bytes = response.data
+            return data
         finally:
             response.release_conn()
-        meta = listed.get("metadata") or {}
-        if not meta.get("continue"):
-            self._first_fields = None
-        return Page(
-            listed.get("items") or [], str(meta.get("resourceVersion") or ""), meta.get("continue")
-        )
+
+    def _fetch_ahead(self, token: str, fields: str | None) -> Future[bytes]:
+        """`_fetch` on a thread of its own; a page never asked for after all (the informer
+        paused or listed again) is dropped at the next `page`."""
+        future: Future[bytes] = Future()
+
+        def fetch() -> None:
+            try:
+                future.set_result(self._fetch(token, fields))
+            except BaseException as error:  # handed to `page`, which raises it
+                future.set_exception(error)
+
+        threading.Thread(target=fetch, name="listing-ahead", daemon=True).start()
+        return future
 
     def watch(self, version: str) -> Iterator[tuple[str, Obj]]:
         try:

@@ -1,0 +1,100 @@
+"""The informers' listing: the next page is asked for while the page before is handled."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import orjson
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from tradeoff.kube.informer import Gone
+from tradeoff.kube.listwatch import LIST_PAGE, KubeSource
+
+
+class Answer:
+    """TEST DOUBLE of urllib3's raw answer (`_preload_content=False`)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.released = False
+
+    def release_conn(self) -> None:
+        self.released = True
+
+
+class Lister:
+    """TEST DOUBLE of a generated client's list call over `pages` pages of one listing;
+    records each call's arguments, and answers page `fail_at` with `fail` instead."""
+
+    def __init__(self, pages: int, fail_at: int | None = None, fail: int = 500) -> None:
+        self.pages, self.fail_at, self.fail = pages, fail_at, fail
+        self.calls: list[dict[str, Any]] = []
+        self.asked = threading.Condition()
+
+    def __call__(self, **kwargs: Any) -> Answer:
+        with self.asked:
+            self.calls.append(kwargs)
+            self.asked.notify_all()
+        token = kwargs.get("_continue")
+        index = int(token) if token else 0
+        if index == self.fail_at:
+            raise ApiException(status=self.fail, reason="made to fail")
+        following = str(index + 1) if index + 1 < self.pages else None
+        body = {
+            "metadata": {"resourceVersion": "7", **({"continue": following} if following else {})},
+            "items": [{"metadata": {"name": f"t{index}"}}],
+        }
+        return Answer(orjson.dumps(body))
+
+    def wait_for_calls(self, count: int) -> None:
+        with self.asked:
+            assert self.asked.wait_for(lambda: len(self.calls) >= count, 5.0)
+
+
+def test_the_next_page_is_asked_for_before_the_informer_asks() -> None:
+    lister = Lister(pages=3)
+    source = KubeSource(lister, "status.phase!=Succeeded", label_selector="study")
+    first = source.page(None)
+    assert [o["metadata"]["name"] for o in first.items] == ["t0"] and first.token == "1"
+    lister.wait_for_calls(2)  # page 2 asked for before the informer asks for it
+    assert lister.calls[1]["_continue"] == "1"
+    second = source.page("1")
+    third = source.page("2")
+    assert [second.token, third.token] == ["2", None]
+    assert [p.items[0]["metadata"]["name"] for p in (second, third)] == ["t1", "t2"]
+    assert len(lister.calls) == 3  # each page asked for once
+    for call in lister.calls:  # every page of the first listing with its selectors
+        assert call["field_selector"] == "status.phase!=Succeeded"
+        assert call["label_selector"] == "study" and call["limit"] == LIST_PAGE
+    source.page(None)  # a later listing reads every object
+    assert "field_selector" not in lister.calls[3]
+
+
+def test_a_page_asked_ahead_that_is_gone_raises_gone_when_asked_for() -> None:
+    source = KubeSource(Lister(pages=3, fail_at=1, fail=410))
+    source.page(None)
+    with pytest.raises(Gone):
+        source.page("1")
+
+
+def test_a_page_asked_ahead_that_failed_is_asked_again_when_tried_again() -> None:
+    lister = Lister(pages=2, fail_at=1)
+    source = KubeSource(lister)
+    source.page(None)
+    with pytest.raises(ApiException):
+        source.page("1")
+    lister.fail_at = None
+    assert source.page("1").items[0]["metadata"]["name"] == "t1"
+    assert [c["_continue"] for c in lister.calls] == [None, "1", "1"]
+
+
+def test_a_page_asked_ahead_is_dropped_when_the_listing_starts_again() -> None:
+    lister = Lister(pages=2)
+    source = KubeSource(lister)
+    source.page(None)
+    lister.wait_for_calls(2)
+    again = source.page(None)  # listed from the start again (the informer paused)
+    assert again.items[0]["metadata"]["name"] == "t0"
+    assert [c["_continue"] for c in lister.calls][:3] == [None, "1", None]
