@@ -54,12 +54,14 @@ def share_parts(record: Trial, share_strings: bool = True, raw_sources: Any = No
     `raw_sources`: the economics' sources as the record was parsed from (comparing them
     with the last record's is a quicker test than the model's key)."""
     economics = record.status.economics
+    shared: EconomicsSources | None = None
     if economics is not None and economics.sources is not None:
         economics.sources = _shared_sources(economics.sources, raw_sources)
+        shared = economics.sources
     if share_strings:
         _share_within(record)
     else:
-        _share_fields_sets(record)
+        _share_fields_sets(record, shared)  # the kept sources are shared already
     return record
 
 
@@ -112,17 +114,20 @@ def _share_within(model: BaseModel) -> None:
     _share_fields_set(model)
 
 
-def _share_fields_sets(model: BaseModel) -> None:
-    """Point each model of the record at one set of its field names per distinct set."""
+def _share_fields_sets(model: BaseModel, done: BaseModel | None = None) -> None:
+    """Point each model of the record at one set of its field names per distinct set
+    (but `done` and its models)."""
     values = model.__dict__
     for name in _model_fields_of(type(model)):
         value = values.get(name)
+        if value is done:
+            continue
         if isinstance(value, BaseModel):
-            _share_fields_sets(value)
+            _share_fields_sets(value, done)
         elif isinstance(value, list):
             for item in value:
                 if isinstance(item, BaseModel):
-                    _share_fields_sets(item)
+                    _share_fields_sets(item, done)
     _share_fields_set(model)
 
 
