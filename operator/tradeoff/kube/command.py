@@ -115,6 +115,13 @@ def import_kubernetes_client() -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from tradeoff.kube.collector import hold_collector
+
+    with hold_collector():  # until the start-up is done (`settle_collector`)
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     import_kubernetes_client()
     from tradeoff.kube.settings import SettingsError, settings_from
 
