@@ -1,4 +1,5 @@
-"""The informers' listing: the next page is asked for while the page before is handled."""
+"""The informers' listing: pages are read ahead while the page before is handled, and a
+listing can begin before its informer does (`head_start`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from tradeoff.kube.informer import Gone
-from tradeoff.kube.listwatch import LIST_PAGE, KubeSource
+from tradeoff.kube.listwatch import LIST_AHEAD, LIST_PAGE, KubeSource
 
 
 class Answer:
@@ -48,9 +49,9 @@ class Lister:
         }
         return Answer(orjson.dumps(body))
 
-    def wait_for_calls(self, count: int) -> None:
+    def wait_for_calls(self, count: int, timeout: float = 5.0) -> bool:
         with self.asked:
-            assert self.asked.wait_for(lambda: len(self.calls) >= count, 5.0)
+            return self.asked.wait_for(lambda: len(self.calls) >= count, timeout)
 
 
 def test_the_next_page_is_asked_for_before_the_informer_asks() -> None:
@@ -58,8 +59,8 @@ def test_the_next_page_is_asked_for_before_the_informer_asks() -> None:
     source = KubeSource(lister, "status.phase!=Succeeded", label_selector="study")
     first = source.page(None)
     assert [o["metadata"]["name"] for o in first.items] == ["t0"] and first.token == "1"
-    lister.wait_for_calls(2)  # page 2 asked for before the informer asks for it
-    assert lister.calls[1]["_continue"] == "1"
+    assert lister.wait_for_calls(3)  # pages 2 and 3 asked for before the informer asks
+    assert [c["_continue"] for c in lister.calls] == [None, "1", "2"]
     second = source.page("1")
     third = source.page("2")
     assert [second.token, third.token] == ["2", None]
@@ -94,7 +95,35 @@ def test_a_page_asked_ahead_is_dropped_when_the_listing_starts_again() -> None:
     lister = Lister(pages=2)
     source = KubeSource(lister)
     source.page(None)
-    lister.wait_for_calls(2)
+    assert lister.wait_for_calls(2)
     again = source.page(None)  # listed from the start again (the informer paused)
     assert again.items[0]["metadata"]["name"] == "t0"
     assert [c["_continue"] for c in lister.calls][:3] == [None, "1", None]
+
+
+def test_a_listing_begun_early_is_read_ahead_up_to_its_bound_and_handed_out_in_order() -> None:
+    pages = LIST_AHEAD + 6
+    lister = Lister(pages=pages)
+    source = KubeSource(lister)
+    source.head_start()
+    assert lister.wait_for_calls(LIST_AHEAD + 1)
+    assert not lister.wait_for_calls(LIST_AHEAD + 2, timeout=0.3)  # the bound holds
+    token: str | None = None
+    names = []
+    for _ in range(pages):
+        page = source.page(token)
+        names.append(page.items[0]["metadata"]["name"])
+        token = page.token
+    assert token is None and names == [f"t{n}" for n in range(pages)]
+    asked = [c["_continue"] for c in lister.calls]
+    assert asked == [None, *(str(n) for n in range(1, pages))]  # each page once, none again
+
+
+def test_a_listing_begun_early_whose_first_page_failed_is_listed_when_asked() -> None:
+    lister = Lister(pages=2, fail_at=0)
+    source = KubeSource(lister)
+    source.head_start()
+    with pytest.raises(ApiException):
+        source.page(None)
+    lister.fail_at = None
+    assert source.page(None).items[0]["metadata"]["name"] == "t0"

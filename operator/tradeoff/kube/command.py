@@ -150,15 +150,25 @@ def _run(args: argparse.Namespace) -> int:
         )
     except SettingsError as error:
         return _bad(str(error))
-    from tradeoff.kube.health import EndpointError
-    from tradeoff.kube.run import load_credentials, run_operator
+    from tradeoff.kube.credentials import load_credentials
 
     try:
         api_client = load_credentials()
     except RuntimeError as error:
         return _bad(str(error))
+    begun = None
+    if settings.standalone:  # with peering, nothing is read before kopf says to act
+        from tradeoff.kube.client import Kube
+        from tradeoff.kube.listwatch import head_start
+
+        # The Trials and pods listed while kopf and the engine are imported (about half
+        # the start-up's CPU): the server makes the pages meanwhile.
+        begun = head_start(Kube(api_client), settings)
+    from tradeoff.kube.health import EndpointError
+    from tradeoff.kube.run import run_operator
+
     try:
-        asyncio.run(run_operator(settings, api_client))
+        asyncio.run(run_operator(settings, api_client, begun))
     except KeyboardInterrupt:
         return EXIT_OK
     except EndpointError as error:

@@ -3,7 +3,10 @@ client's pooled connections (`transport`), each answer decoded once with orjson.
 
 A listing's next page is asked for as soon as a page's `continue` token is known, on a
 thread of its own, so the server makes it while the informer hands out the page before
-(a restart's listing of 10,000 Trials waited for each of its 20 pages in turn).
+(a restart's listing of 10,000 Trials waited for each of its 20 pages in turn). The
+operator's first listings can begin before the informers do (`head_start`, while the
+operator imports and starts kopf): their pages are then read ahead, up to `LIST_AHEAD`
+decoded pages waiting, and handed out when the informer asks for them.
 """
 
 from __future__ import annotations
@@ -20,11 +23,15 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
 from tradeoff.api.study import GROUP, VERSION
+from tradeoff.api.trial import STUDY_LABEL
 from tradeoff.kube.informer import Gone, Obj, Page
+from tradeoff.kube.settings import Settings
 from tradeoff.kube.transport import REQUEST_TIMEOUT
 
 LIST_PAGE = 500
 """Objects a page of a listing holds (the whole list at once held 75 MiB at 10,000)."""
+LIST_AHEAD = 8
+"""Decoded pages a listing begun early may hold waiting (a page of 500 Trials: 3.3 MiB)."""
 WATCH_SECONDS = 300
 """How long the server keeps a watch open before it ends it (the informer opens another)."""
 WATCH_READ_TIMEOUT = WATCH_SECONDS + 30.0
@@ -45,31 +52,47 @@ class KubeSource:
         and every watch read all the objects the label selector selects."""
         self._response: Any = None
         self._guard = threading.Lock()
-        self._ahead: tuple[str, Future[bytes]] | None = None
-        """The next page's `continue` token and the answer asked for ahead (`page`)."""
+        self._ahead: dict[str | None, Future[Obj]] = {}
+        """Pages read ahead by their `continue` token (None: the first), not yet asked for."""
+        self._ahead_guard = threading.Lock()
+        self._listing = 0
+        """Counts the listings begun: what was read ahead for an earlier one is dropped."""
+
+    def head_start(self) -> None:
+        """Begin the first listing now, before an informer asks for it: its pages are
+        read one after the other on threads of their own, at most `LIST_AHEAD` waiting."""
+        with self._ahead_guard:
+            if not self._ahead:
+                self._ahead[None] = self._read_ahead(None, self._first_fields, self._listing)
 
     def page(self, token: str | None) -> Page:
-        ahead, self._ahead = self._ahead, None
+        with self._ahead_guard:
+            ahead = self._ahead.pop(token, None)
+            if ahead is None and token is None:  # a listing from the start: drop the old
+                self._listing += 1
+                self._ahead.clear()
+            listing = self._listing
         try:
-            if ahead is not None and ahead[0] == token:
-                data = ahead[1].result()  # asked for while the page before was handled
-            else:
-                data = self._fetch(token, self._first_fields)
+            # read ahead while the page before was handled, or now
+            listed = ahead.result() if ahead is not None else self._fetch(token, self._first_fields)
         except ApiException as error:
             if error.status == 410:
                 raise Gone(str(error)) from error
             raise
-        listed = orjson.loads(data)
         meta = listed.get("metadata") or {}
         following = meta.get("continue")
         if following:
-            self._ahead = (following, self._fetch_ahead(following, self._first_fields))
+            with self._ahead_guard:
+                if following not in self._ahead and listing == self._listing:
+                    self._ahead[following] = self._read_ahead(
+                        following, self._first_fields, listing
+                    )
         else:
             self._first_fields = None
         return Page(listed.get("items") or [], str(meta.get("resourceVersion") or ""), following)
 
-    def _fetch(self, token: str | None, fields: str | None) -> bytes:
-        """A page of the listing as the server wrote it; raises ApiException."""
+    def _fetch(self, token: str | None, fields: str | None) -> Obj:
+        """A page of the listing, decoded; raises ApiException."""
         response = self._list(
             **self._selectors,
             **({"field_selector": fields} if fields else {}),
@@ -79,23 +102,36 @@ class KubeSource:
             _request_timeout=REQUEST_TIMEOUT,
         )
         try:
-            data: bytes = response.data
-            return data
+            listed: Obj = orjson.loads(response.data)
         finally:
             response.release_conn()
+        return listed
 
-    def _fetch_ahead(self, token: str, fields: str | None) -> Future[bytes]:
-        """`_fetch` on a thread of its own; a page never asked for after all (the informer
-        paused or listed again) is dropped at the next `page`."""
-        future: Future[bytes] = Future()
+    def _read_ahead(self, token: str | None, fields: str | None, listing: int) -> Future[Obj]:
+        """`_fetch` on a thread of its own, then the page after it too while fewer than
+        `LIST_AHEAD` pages wait; a page never asked for after all (the informer paused or
+        listed again) is dropped when the listing starts again."""
+        future: Future[Obj] = Future()
 
-        def fetch() -> None:
+        def read() -> None:
             try:
-                future.set_result(self._fetch(token, fields))
+                listed = self._fetch(token, fields)
             except BaseException as error:  # handed to `page`, which raises it
                 future.set_exception(error)
+                return
+            following = (listed.get("metadata") or {}).get("continue")
+            with self._ahead_guard:
+                waiting = sum(1 for f in self._ahead.values() if f.done())
+                if (
+                    following
+                    and listing == self._listing
+                    and following not in self._ahead
+                    and waiting < LIST_AHEAD
+                ):
+                    self._ahead[following] = self._read_ahead(following, fields, listing)
+            future.set_result(listed)
 
-        threading.Thread(target=fetch, name="listing-ahead", daemon=True).start()
+        threading.Thread(target=read, name="listing-ahead", daemon=True).start()
         return future
 
     def watch(self, version: str) -> Iterator[tuple[str, Obj]]:
@@ -180,3 +216,24 @@ def pod_source(
         first,
         label_selector=label_selector,
     )
+
+
+Sources = dict[tuple[str, str | None], KubeSource]
+"""The informers' sources by what they list ("trials", "pods") and namespace (None: all)."""
+
+
+def scopes_of(settings: Settings) -> list[str | None]:
+    """The namespaces the informers list and watch, one each (None: all namespaces)."""
+    return [None] if settings.all_namespaces else [*settings.namespaces]
+
+
+def head_start(kube: Any, settings: Settings) -> Sources:
+    """The Trials' and pods' sources of the operator's namespaces, their first listings
+    begun now (`KubeSource.head_start`), for the informers to take (`feeds.Feeds`)."""
+    sources: Sources = {}
+    for scope in scopes_of(settings):
+        sources["trials", scope] = trial_source(kube, scope)
+        sources["pods", scope] = pod_source(kube, scope, STUDY_LABEL, settings.delete_ended_pods)
+    for source in sources.values():
+        source.head_start()
+    return sources
