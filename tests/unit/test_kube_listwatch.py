@@ -8,10 +8,12 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kubernetes.client.exceptions import ApiException
 
 from tradeoff.kube.informer import Gone
-from tradeoff.kube.listwatch import LIST_AHEAD, LIST_PAGE, KubeSource
+from tradeoff.kube.listwatch import LIST_AHEAD, LIST_PAGE, KubeSource, continue_token
 
 
 class Answer:
@@ -127,3 +129,26 @@ def test_a_listing_begun_early_whose_first_page_failed_is_listed_when_asked() ->
         source.page(None)
     lister.fail_at = None
     assert source.page(None).items[0]["metadata"]["name"] == "t0"
+
+
+KEYS = st.sampled_from(["metadata", "continue", "items", "name", "kind", "x"])
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    items=st.lists(st.dictionaries(KEYS, JSON, max_size=4), max_size=4),
+    token=st.none() | st.text(min_size=1, max_size=12),
+    order=st.permutations(["apiVersion", "items", "kind", "metadata"]),
+)
+def test_the_continue_token_is_read_as_a_full_decoding_reads_it(
+    items: list[dict[str, Any]], token: str | None, order: list[str]
+) -> None:
+    meta = {"resourceVersion": "9", **({"continue": token} if token is not None else {})}
+    parts = {"apiVersion": "v1", "kind": "TrialList", "metadata": meta, "items": items}
+    data = orjson.dumps({key: parts[key] for key in order})  # the server's key order
+    assert continue_token(data) == orjson.loads(data)["metadata"].get("continue")
