@@ -22,3 +22,30 @@ def test_the_start_up_is_frozen_and_young_collections_are_spaced_out() -> None:
     assert found["before"][0] == 700  # Python's default, which the operator raises
     assert found["after"] == [found["young"], *found["before"][1:]]
     assert found["frozen"] > 10_000  # the modules imported, kept out of every collection
+
+
+HOLD = """
+import gc, json
+from tradeoff.kube.collector import hold_collector, settle_collector
+seen = {}
+with hold_collector():
+    seen["held"] = gc.isenabled()
+    settle_collector()
+    seen["settled"] = gc.isenabled()
+seen["after"] = gc.isenabled()
+with hold_collector():  # the operator stops before it settles: the collector is back after
+    seen["held_again"] = gc.isenabled()
+seen["back"] = gc.isenabled()
+print(json.dumps(seen))
+"""
+
+
+def test_the_start_up_runs_without_collections_until_it_settles() -> None:
+    out = subprocess.run([sys.executable, "-c", HOLD], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == {
+        "held": False,
+        "settled": True,
+        "after": True,
+        "held_again": False,
+        "back": True,
+    }

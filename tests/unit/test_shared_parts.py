@@ -126,3 +126,23 @@ def test_a_shared_record_dumps_as_a_plain_parse_does(
         assert kept.model_dump() == alone.model_dump()
         assert kept.model_dump(exclude_unset=True) == alone.model_dump(exclude_unset=True)
         assert kept.wire() == alone.wire()
+
+
+def test_a_body_json_cannot_carry_is_validated_as_it_is() -> None:
+    body = finished_trial(3, 0.25)
+    body["spec"]["samplerState"] = {"seed": 2**70}  # over 64 bits: orjson refuses it
+    entry = trial_entry(body)
+    meta = {k: v for k, v in body["metadata"].items() if k in KEPT_META}
+    alone = Trial.model_validate({**body, "metadata": meta})
+    assert entry.record is not None
+    assert entry.record.spec.sampler_state == {"seed": 2**70}
+    assert entry.record.model_dump() == alone.model_dump()
+    assert entry.record.status.conditions[0].reason == "Succeeded"
+
+
+def test_an_owner_list_that_differs_is_not_shared() -> None:
+    one, other = finished_trial(4, 0.5), finished_trial(5, 0.5)
+    other["metadata"]["ownerReferences"][0]["uid"] = "another-study"
+    first, second = trial_entry(one), trial_entry(other)
+    assert first.ref["metadata"]["ownerReferences"][0]["uid"] == "s-uid"
+    assert second.ref["metadata"]["ownerReferences"][0]["uid"] == "another-study"

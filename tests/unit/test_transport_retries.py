@@ -90,7 +90,7 @@ def test_other_errors_are_not_retried(server: Server) -> None:
 def test_the_operator_s_client_retries(
     server: Server, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tradeoff.kube.run import load_credentials
+    from tradeoff.kube.credentials import load_credentials
 
     port = server.http.server_address[1]
     config = {

@@ -23,7 +23,7 @@ from tradeoff.engine.lifecycle import waits_for_resume
 from tradeoff.kube.drivers import TrialDrivers
 from tradeoff.kube.ended_pods import EndedPods
 from tradeoff.kube.informer import Informer, Obj
-from tradeoff.kube.listwatch import pod_source, trial_source
+from tradeoff.kube.listwatch import Sources, pod_source, scopes_of, trial_source
 from tradeoff.kube.ownership import controller_of
 from tradeoff.kube.studies import Context
 
@@ -82,8 +82,16 @@ def deleted_body(key: tuple[str, str], stone: Tombstone) -> Obj:
 class Feeds:
     """The informers' handlers: Trials and the study-labelled pods."""
 
-    def __init__(self, ctx: Context, drivers: TrialDrivers, ended: EndedPods | None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        drivers: TrialDrivers,
+        ended: EndedPods | None,
+        begun: Sources | None = None,
+    ) -> None:
         self.ctx, self.drivers, self.ended = ctx, drivers, ended
+        self.begun: Sources = dict(begun or {})
+        """Sources whose first listings began before the informers (`listwatch.head_start`)."""
         # Deletions of ended pods on a thread of their own: the informers read on (a
         # restart that finds many to delete does not hold back the first listing).
         self._deleter = ThreadPoolExecutor(1, "ended-pods") if ended is not None else None
@@ -133,15 +141,18 @@ class Feeds:
 
     def informers(self) -> list[Informer]:
         """The informers of Trials and pods for the operator's namespaces (not started)."""
-        settings, store = self.ctx.settings, self.ctx.store
-        scopes: list[str | None] = [None] if settings.all_namespaces else [*settings.namespaces]
+        settings, store, begun = self.ctx.settings, self.ctx.store, self.begun
         made: list[Informer] = []
-        for scope in scopes:
+        for scope in scopes_of(settings):
             where = scope or "all namespaces"
+            trials = begun.pop(("trials", scope), None) or trial_source(self.ctx.kube, scope)
+            pods = begun.pop(("pods", scope), None) or pod_source(
+                self.ctx.kube, scope, STUDY_LABEL, self.ended is not None
+            )
             made.append(
                 Informer(
                     f"Trials in {where}",
-                    trial_source(self.ctx.kube, scope),
+                    trials,
                     self.trial,
                     (tombstone, deleted_body),
                     lambda scope=scope: store.listed("trials", scope),  # type: ignore[misc]
@@ -150,7 +161,7 @@ class Feeds:
             made.append(
                 Informer(
                     f"pods in {where}",
-                    pod_source(self.ctx.kube, scope, STUDY_LABEL, self.ended is not None),
+                    pods,
                     self.pod,
                     (tombstone, deleted_body),
                     lambda scope=scope: store.listed("pods", scope),  # type: ignore[misc]

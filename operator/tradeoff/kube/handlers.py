@@ -33,7 +33,7 @@ from tradeoff.kube.feeds import start as start_informers
 from tradeoff.kube.feeds import stop as stop_informers
 from tradeoff.kube.informer import ERROR_BACKOFFS
 from tradeoff.kube.insight_jobs import InsightJobs
-from tradeoff.kube.listwatch import LIST_PAGE
+from tradeoff.kube.listwatch import LIST_PAGE, Sources
 from tradeoff.kube.studies import Context, reconcile_study
 
 STUDIES = (GROUP, VERSION, "studies")
@@ -114,10 +114,12 @@ def _open(status: Any, meta: Any, **_: Any) -> bool:
     return not (ended and status.get("observedGeneration") == (meta or {}).get("generation"))
 
 
-def register(registry: kopf.OperatorRegistry, ctx: Context, *, peering: bool) -> TrialDrivers:
+def register(
+    registry: kopf.OperatorRegistry, ctx: Context, *, peering: bool, begun: Sources | None = None
+) -> TrialDrivers:
     """Register every handler of the operator on `registry` (`peering`: kopf's peering is
-    on, so the operator starts paused); returns the trials' drivers (closed when the
-    operator stops)."""
+    on, so the operator starts paused; `begun`: the informers' sources whose listings
+    began already); returns the trials' drivers (closed when the operator stops)."""
 
     @kopf.on.login(id="login", registry=registry)
     def login(**kwargs: Any) -> Any:
@@ -145,7 +147,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context, *, peering: bool) ->
 
     # Trials and the study-labelled pods: the operator's own informers (`feeds`), started
     # before kopf's watches, so the first pass waits only for their first listings.
-    feeds = Feeds(ctx, drivers, EndedPods() if ctx.settings.delete_ended_pods else None)
+    feeds = Feeds(ctx, drivers, EndedPods() if ctx.settings.delete_ended_pods else None, begun)
     informers = feeds.informers()
 
     @kopf.on.startup(id="informers-start", registry=registry)

@@ -1,4 +1,4 @@
-"""Starting the operator: credentials, logging, peering, endpoints, then kopf."""
+"""Starting the operator: logging, peering, endpoints, then kopf (credentials: `credentials`)."""
 
 from __future__ import annotations
 
@@ -9,40 +9,21 @@ from typing import Any
 
 import kopf
 from aiohttp import web
-from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from prometheus_client import CollectorRegistry
 
-from tradeoff.kube.client import Kube, configure
+from tradeoff.kube.client import Kube
 from tradeoff.kube.collector import settle_collector
 from tradeoff.kube.engines import Engines, load_or_create_key
 from tradeoff.kube.handlers import operator_settings, register
 from tradeoff.kube.health import EndpointError, serve_health, serve_metrics
+from tradeoff.kube.listwatch import Sources
 from tradeoff.kube.settings import Settings
 from tradeoff.kube.studies import Context
 from tradeoff.observe import NullObserver, StudyObserver
 
 log = logging.getLogger("tradeoff.operator")
 PEERING_GROUP, PEERING_VERSION = "kopf.dev", "v1"
-
-
-def load_credentials() -> Any:
-    """An API client from the in-cluster service account, else the kubeconfig, whose
-    requests retry by themselves on busy or failing servers (`configure`)."""
-    configuration = configure(client.Configuration())
-    try:
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call,unused-ignore]
-        return client.ApiClient(configuration)
-    except config.ConfigException:
-        pass
-    try:
-        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call,unused-ignore]
-        return client.ApiClient(configuration)
-    except (config.ConfigException, OSError) as error:
-        first = str(error).splitlines()[0] if str(error) else error.__class__.__name__
-        raise RuntimeError(
-            f"no Kubernetes credentials (in-cluster or kubeconfig): {first}"
-        ) from None
 
 
 def ensure_peering(kube: Kube, settings: Settings) -> bool:
@@ -142,8 +123,9 @@ async def _serve_endpoints(
     return stop
 
 
-async def run_operator(settings: Settings, api_client: Any) -> None:
-    """Run until SIGTERM/SIGINT."""
+async def run_operator(settings: Settings, api_client: Any, begun: Sources | None = None) -> None:
+    """Run until SIGTERM/SIGINT. `begun`: the informers' sources whose first listings
+    began already (`listwatch.head_start`), taken only if the operator runs standalone."""
     kopf.configure(
         verbose=settings.verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
@@ -161,7 +143,7 @@ async def run_operator(settings: Settings, api_client: Any) -> None:
         log.warning("the kopf peering CRDs are not installed: running standalone")
         standalone = True
     registry = kopf.OperatorRegistry()
-    register(registry, ctx, peering=not standalone)
+    register(registry, ctx, peering=not standalone, begun=begun if standalone else None)
     ready = asyncio.Event()
     stop_endpoints = await _serve_endpoints(settings, metrics_registry, ready)
     where = "all namespaces" if settings.all_namespaces else ", ".join(settings.namespaces)
