@@ -17,6 +17,7 @@ Trials and their pods a restarted operator took minutes to start.)
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Mapping
@@ -25,11 +26,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tradeoff.api.trial import STUDY_LABEL, Trial
+from tradeoff.api.trial import STUDY_LABEL, Trial, study_problem
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.ownership import controller_of, owned_by
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.shared_parts import share_parts, shared_owners, shared_strings
+
+log = logging.getLogger("tradeoff.operator")
 
 Obj = dict[str, Any]
 Key = tuple[str, str]
@@ -64,10 +67,9 @@ def trial_entry(obj: Mapping[str, Any]) -> TrialEntry:
     owners = shared_owners(meta.get("ownerReferences") or [])
     ref = {"metadata": {**kept, "ownerReferences": owners}}
     body = {k: obj[k] for k in ("apiVersion", "kind", "spec", "status") if k in obj}
-    try:
-        record: Trial | None = Trial.model_validate({**body, "metadata": kept})
-    except ValidationError:
-        record = None
+    record, problem = checked_record({**body, "metadata": kept})
+    if problem is not None:
+        log.warning("Trial %s/%s: %s; left out", kept.get("namespace"), kept.get("name"), problem)
     if record is not None:
         share_parts(record)
     return TrialEntry(
@@ -77,6 +79,20 @@ def trial_entry(obj: Mapping[str, Any]) -> TrialEntry:
         ref,
         record,
     )
+
+
+def checked_record(body: Mapping[str, Any]) -> tuple[Trial | None, str | None]:
+    """(the record of a Trial object, None with why when it is none): an object that does
+    not parse, or is not a record of the Study it is labelled for, is no record."""
+    try:
+        record = Trial.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return None, f"not a valid Trial ({where}: {first['msg']})"
+    study = (record.metadata.labels or {}).get(STUDY_LABEL)
+    problem = None if study is None else study_problem(record, study)
+    return (None, problem) if problem is not None else (record, None)
 
 
 def study_key(body: Mapping[str, Any]) -> Key | None:

@@ -41,7 +41,7 @@ from pydantic import ValidationError
 
 from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
-from tradeoff.api.trial import Trial, trial_name
+from tradeoff.api.trial import Trial, study_problem
 from tradeoff.engine.signing import new_key
 from tradeoff.local.durable import Flusher, fsync_path
 
@@ -366,18 +366,9 @@ class FileStore:
 
 
 def _check_owner(path: Path, record: Trial, study: str) -> None:
-    """A record is the study's only if it says so and is named as its number says: one
-    copied from another study, or edited to another number, would mix two searches."""
-    if record.spec.study != study:
-        raise StoreError(
-            f"{path}: a trial of study {record.spec.study!r}, not of {study!r}; move it away"
-        )
-    name = trial_name(study, record.number)
-    if record.metadata.name != name:
-        raise StoreError(
-            f"{path}: trial number {record.number} would be named {name!r},"
-            f" not {record.metadata.name!r}; move it away"
-        )
+    problem = study_problem(record, study)
+    if problem is not None:
+        raise StoreError(f"{path}: {problem}; move it away")
 
 
 def _reason(exc: Exception) -> str:
