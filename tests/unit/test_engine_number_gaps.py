@@ -8,6 +8,7 @@ import math
 import tracemalloc
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -111,3 +112,12 @@ def test_nsga2_goes_on_when_a_parent_record_is_deleted() -> None:
     proposed = live.ask(kept, 2)
     assert [s.number for s in proposed] == [14, 15]
     assert Engine(spec, key=KEY).ask(kept, 2) == proposed
+
+
+def test_records_repeating_a_number_are_an_error_not_an_endless_rebuild() -> None:
+    records = [
+        Trial.new("demo", 0, {"x": 0.1, "y": 0.2}),
+        Trial.new("demo", 0, {"x": 0.5, "y": 0.5}),
+    ]
+    with pytest.raises(ValueError, match=r"trial numbers \[0\] are each in more than one record"):
+        Engine(make_spec(), key=KEY).ask(records, 1)

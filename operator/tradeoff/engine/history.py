@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -67,6 +68,14 @@ def frozen_trial(
         intermediate_values=dict(intermediate or {}),
         trial_id=number,
     )
+
+
+def _check_unique(records: Sequence[Trial]) -> None:
+    """Each number in one record only (the adapters leave out records that repeat one)."""
+    counts = Counter(r.spec.number for r in records)
+    if len(counts) != len(records):
+        repeated = sorted(n for n, c in counts.items() if c > 1)[:5]
+        raise ValueError(f"trial numbers {repeated} are each in more than one record")
 
 
 @contextmanager
@@ -145,6 +154,7 @@ class Mirror:
                 self._book = None
                 changed = self._changed_by_prints(records)
             if len(self._prints) != len(records):  # a record disappeared: start afresh
+                _check_unique(records)  # else it would start afresh without end
                 self.reset()
                 self.resets += 1
                 return self.sync(records)
