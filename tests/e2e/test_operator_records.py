@@ -203,3 +203,28 @@ def test_trials_forged_as_the_studys_own_are_left_out_with_one_line(
     ]:
         lines = [line for line in log.splitlines() if f"Trial {cluster.namespace}/{name}:" in line]
         assert lines and why in lines[0], (name, log[-3000:])
+
+
+def test_a_trial_forged_with_the_last_number_ends_the_study_without_a_pass_failing(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    """A hand-made Trial the Study controls, named as its number says, holding the last
+    number there is: it counts (nothing tells it from the operator's), costs what one
+    record costs, and the study ends saying why instead of idling."""
+    manifest = study_manifest("top", budget={"maxTrials": 5, "parallelism": 1})
+    assert apply(cluster, manifest).returncode == 0
+    uid = cluster.wait_for(lambda: study(cluster, "top")["metadata"].get("uid"))
+    owner = {
+        "apiVersion": f"{GROUP}/v1alpha1", "kind": "Study", "name": "top",
+        "uid": uid, "controller": True,
+    }  # fmt: skip
+    cluster.apply(hand_made("top-999999", "top", 999_999, owner))
+    claim_success(cluster, "top-999999")
+    running = operator()
+    done = wait_study(cluster, "top", timeout=60)
+    assert done["status"]["state"] == "Failed"
+    failed = condition(done, "Failed")
+    assert failed is not None and failed["reason"] == "TrialNumbersUsedUp", failed
+    assert "999,999, the last there is" in failed["message"]
+    assert [t["metadata"]["name"] for t in trials(cluster, "top")] == ["top-999999"]
+    assert "Traceback" not in running.log

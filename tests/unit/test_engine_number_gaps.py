@@ -121,3 +121,23 @@ def test_records_repeating_a_number_are_an_error_not_an_endless_rebuild() -> Non
     ]
     with pytest.raises(ValueError, match=r"trial numbers \[0\] are each in more than one record"):
         Engine(make_spec(), key=KEY).ask(records, 1)
+
+
+def test_a_record_holding_the_last_number_ends_the_study_in_one_line() -> None:
+    """Nothing can be numbered after the cap: the study ends instead of idling forever
+    (local mode raised "no trial runs and no stop rule ended the study")."""
+    engine = Engine(make_spec(), key=KEY)
+    records = [
+        finish(engine, Trial.new("demo", 0, {"x": 0.1, "y": 0.2}), zdt1({"x": 0.1, "y": 0.2}))
+    ]
+    assert engine.stop_decision(records) is None
+    records.append(Trial.new("demo", MAX_TRIAL_NUMBER, {"x": 0.3, "y": 0.1}))
+    assert engine.stop_decision(records) is None  # it may still run
+    finish(engine, records[-1], zdt1({"x": 0.3, "y": 0.1}))
+    decision = engine.stop_decision(records)
+    assert decision is not None
+    assert (decision.state, decision.reason) == ("Failed", "TrialNumbersUsedUp")
+    assert decision.message == (
+        "a trial holds number 999,999, the last there is (made by hand?):"
+        " no further trial can be numbered"
+    )

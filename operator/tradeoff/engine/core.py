@@ -274,12 +274,14 @@ class Engine:
     ) -> progress.StopDecision | None:
         records = self._view(records)
         counts, hit = self._tally.read(records)
+        idle = counts.pending + counts.running + counts.cancelled == 0
         return progress.decide(
             self.spec,
             counts,
             hit,
             elapsed_seconds=elapsed_seconds,
             exhausted=self.exhausted(records),
+            numbered_out=idle and any(r.spec.number >= MAX_TRIAL_NUMBER for r in records),
         )
 
     def trials_to_start(self, records: Sequence[Trial]) -> int:

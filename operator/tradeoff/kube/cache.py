@@ -68,7 +68,7 @@ def trial_entry(obj: Mapping[str, Any]) -> TrialEntry:
     ref = {"metadata": {**kept, "ownerReferences": owners}}
     body = {k: obj[k] for k in ("apiVersion", "kind", "spec", "status") if k in obj}
     record, problem = checked_record({**body, "metadata": kept})
-    if problem is not None:
+    if problem is not None:  # said once a version: a version is parsed once (`Store.trial`)
         log.warning("Trial %s/%s: %s; left out", kept.get("namespace"), kept.get("name"), problem)
     if record is not None:
         share_parts(record)
