@@ -158,3 +158,73 @@ def test_the_api_server_keeps_trial_specs_as_created(
 
     status = cluster.wait_for(rerun, timeout=60, interval=0.2)
     assert status["trials"]["created"] == 2 and status["trials"]["succeeded"] == 2
+
+
+def test_trials_forged_as_the_studys_own_are_left_out_with_one_line(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    """Trials made by hand with the Study as their controller (its uid is readable): one
+    repeating a number the operator gave, one claiming another study, one with garbage
+    sampler state and a forged signature. Neither is the study's record: each is named
+    in the operator's log, no pass fails, and the study runs its own trials only."""
+    running = operator()
+    manifest = study_manifest("mine", budget={"maxTrials": 3, "parallelism": 1})
+    assert apply(cluster, manifest).returncode == 0
+    uid = cluster.wait_for(lambda: study(cluster, "mine")["metadata"].get("uid"))
+    owner = {
+        "apiVersion": f"{GROUP}/v1alpha1", "kind": "Study", "name": "mine",
+        "uid": uid, "controller": True,
+    }  # fmt: skip
+    cluster.apply(hand_made("mine-forged", "mine", 0, owner))
+    claim_success(cluster, "mine-forged")
+    other = hand_made("mine-0007", "mine", 7, owner)
+    other["spec"]["study"] = "other"
+    cluster.apply(other)
+    claim_success(cluster, "mine-0007")
+    signed = hand_made("mine-forged-state", "mine", 8, owner)
+    signed["spec"]["samplerState"] = {
+        "trial": {"CmaEsSampler:optimizer": "gASVAAAA"},
+        "signature": "0" * 64,
+    }
+    cluster.apply(signed)
+    done = wait_study(cluster, "mine", timeout=60)
+    assert done["status"]["state"] == "Succeeded"
+    counts = done["status"]["trials"]
+    assert counts["created"] == 3 and counts["succeeded"] == 3, counts
+    assert all(p["trial"].startswith("mine-000") for p in done["status"]["paretoFront"])
+    names = [p["metadata"]["name"] for p in pods(cluster, "mine")]
+    assert not [n for n in names if "forged" in n or "0007" in n], names
+    log = running.log
+    assert "Traceback" not in log
+    for name, why in [
+        ("mine-forged", "trial number 0 would be named 'mine-0000', not 'mine-forged'"),
+        ("mine-0007", "a trial of study 'other', not of 'mine'"),
+        ("mine-forged-state", "trial number 8 would be named 'mine-0008'"),
+    ]:
+        lines = [line for line in log.splitlines() if f"Trial {cluster.namespace}/{name}:" in line]
+        assert lines and why in lines[0], (name, log[-3000:])
+
+
+def test_a_trial_forged_with_the_last_number_ends_the_study_without_a_pass_failing(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    """A hand-made Trial the Study controls, named as its number says, holding the last
+    number there is: it counts (nothing tells it from the operator's), costs what one
+    record costs, and the study ends saying why instead of idling."""
+    manifest = study_manifest("top", budget={"maxTrials": 5, "parallelism": 1})
+    assert apply(cluster, manifest).returncode == 0
+    uid = cluster.wait_for(lambda: study(cluster, "top")["metadata"].get("uid"))
+    owner = {
+        "apiVersion": f"{GROUP}/v1alpha1", "kind": "Study", "name": "top",
+        "uid": uid, "controller": True,
+    }  # fmt: skip
+    cluster.apply(hand_made("top-999999", "top", 999_999, owner))
+    claim_success(cluster, "top-999999")
+    running = operator()
+    done = wait_study(cluster, "top", timeout=60)
+    assert done["status"]["state"] == "Failed"
+    failed = condition(done, "Failed")
+    assert failed is not None and failed["reason"] == "TrialNumbersUsedUp", failed
+    assert "999,999, the last there is" in failed["message"]
+    assert [t["metadata"]["name"] for t in trials(cluster, "top")] == ["top-999999"]
+    assert "Traceback" not in running.log

@@ -28,7 +28,8 @@ def trial_obj(
         "apiVersion": "tradeoff.dev/v1alpha1",
         "kind": "Trial",
         "metadata": {
-            "name": f"demo-{key:04d}",
+            # Named as its number says (a Trial named otherwise is no record: `cache`).
+            "name": f"demo-{number if parses else key:04d}",
             "namespace": "ns",
             "uid": f"t-{key}",
             "resourceVersion": str(rv),

@@ -10,14 +10,14 @@ whatever they allow, so a manifest's problems are all reported at once.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tradeoff.api.quantity import parse_quantity
-from tradeoff.api.references import reference_problems, string_problems, substituted_strings
+from tradeoff.api.references import reference_problems, string_problems
 from tradeoff.api.space import Parameter, space_problems
 from tradeoff.api.workload import trainer_container
 from tradeoff.api.workload_kinds import TRAINJOB, pod_templates
@@ -168,6 +168,9 @@ def cross_field_problems(parts: SpecParts) -> list[tuple[str, str]]:
         problems += [(f"trialTemplate.{p}", m) for p, m in found]
     if parts.pod is not None:
         problems += [(f"trialTemplate.{p}", m) for p, m in quantity_problems(parts.pod)]
+    for where, pod in parts.workload_pods:
+        found = [(_workload_path(where, p), m) for p, m in quantity_problems(pod)]
+        problems += [(f"trialTemplate.workload.{p}", m) for p, m in found]
     for where, pod in parts.workload_pods if parts.parameters is not None else []:
         found = reference_problems(pod, parts.parameter_names)
         problems += [(f"trialTemplate.workload.{where}{p[3:]}", m) for p, m in found]
@@ -180,17 +183,38 @@ def cross_field_problems(parts: SpecParts) -> list[tuple[str, str]]:
 
 
 def quantity_problems(pod: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(path, message) for each resource quantity of the pod that is written out (no
-    reference) and is no Kubernetes quantity: every trial would fail to start on it."""
+    """(path, message) for each resource quantity of the pod's containers and init
+    containers that is written out (no reference) and is no Kubernetes quantity: every
+    trial would fail to start on it."""
     problems: list[tuple[str, str]] = []
-    for path, text in substituted_strings(pod):
-        if ".resources." in path and "${" not in text:
+    for path, text in _resource_strings(pod):
+        if "${" not in text:
             try:
                 if parse_quantity(text) < 0:
                     problems.append((path, f"must not be negative (got {text!r})"))
             except ValueError as exc:
                 problems.append((path, str(exc)))
     return problems
+
+
+def _resource_strings(pod: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for key in ("containers", "initContainers"):
+        containers = pod.get(key)
+        for i, c in enumerate(containers if isinstance(containers, list) else []):
+            resources = c.get("resources") if isinstance(c, Mapping) else None
+            for kind in ("requests", "limits"):
+                found = resources.get(kind) if isinstance(resources, Mapping) else None
+                for name, q in (found if isinstance(found, Mapping) else {}).items():
+                    yield f"pod.{key}[{i}].resources.{kind}.{name}", str(q)
+
+
+def _workload_path(where: str, path: str) -> str:
+    """A pod-relative `path` within the workload's pod template at `where` (a TrainJob's
+    trainer is one container whose resources are `resourcesPerNode`)."""
+    path = path.removeprefix("pod")
+    if where == "spec.trainer":
+        path = path.replace(".containers[0].resources", ".resourcesPerNode")
+    return f"{where}{path}"
 
 
 def _list(names: Collection[str]) -> str:

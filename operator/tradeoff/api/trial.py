@@ -27,6 +27,18 @@ def trial_name(study: str, number: int) -> str:
     return f"{study}-{number:04d}"
 
 
+def study_problem(record: Trial, study: str) -> str | None:
+    """Why `record` is not a record of Study `study` (None when it is): it names another
+    study, or a name other than the one its number gives. Such a record was copied or made
+    by hand; counting it would mix searches, or put two records on one number."""
+    if record.spec.study != study:
+        return f"a trial of study {record.spec.study!r}, not of {study!r}"
+    name = trial_name(study, record.number)
+    if record.metadata.name != name:
+        return f"trial number {record.number} would be named {name!r}, not {record.metadata.name!r}"
+    return None
+
+
 MAX_TRIAL_NUMBER = 999_999
 """Ten times the most trials a study may run: the sampler's history has a place for every
 number up to the highest (a record edited to say 10**30 filled memory on resume)."""

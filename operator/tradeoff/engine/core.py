@@ -20,7 +20,7 @@ from optuna.trial import FrozenTrial
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
-from tradeoff.api.trial import Trial
+from tradeoff.api.trial import MAX_TRIAL_NUMBER, Trial
 from tradeoff.engine import outcome, progress, pruning, signing
 from tradeoff.engine.ensembles import due
 from tradeoff.engine.genetic import remember_parents
@@ -118,13 +118,15 @@ class Engine:
         self._agreement.check(records, reset=self._mirror.resets != resets)
         mirror = self._mirror
         snapshot = mirror.snapshot()
-        number = len(mirror.storage.trials) - mirror.offset
+        number = mirror.next_number
         new: set[ConfigKey] = set()
         out: list[Suggestion] = []
         try:
             for _ in range(count):
                 size = self.space.size
                 if size is not None and len(self._taken) + len(new) >= size:
+                    break
+                if number > MAX_TRIAL_NUMBER:  # a record claims the last number there is
                     break
                 suggestion = self._ask_one(study, number, new)
                 if suggestion is None:
@@ -272,12 +274,14 @@ class Engine:
     ) -> progress.StopDecision | None:
         records = self._view(records)
         counts, hit = self._tally.read(records)
+        idle = counts.pending + counts.running + counts.cancelled == 0
         return progress.decide(
             self.spec,
             counts,
             hit,
             elapsed_seconds=elapsed_seconds,
             exhausted=self.exhausted(records),
+            numbered_out=idle and any(r.spec.number >= MAX_TRIAL_NUMBER for r in records),
         )
 
     def trials_to_start(self, records: Sequence[Trial]) -> int:

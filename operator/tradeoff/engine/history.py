@@ -3,15 +3,16 @@
 The records are the single source of truth. A `Mirror` holds the study built from them and,
 on each `sync`, converts only records it has not seen or that changed since; whatever it
 holds is exactly what a fresh rebuild from the same records would hold, so a restarted
-process proposes what a running one would. Trial ids equal trial numbers (gaps are filled
-with failed placeholders) because samplers keep trial ids in their state (e.g. NSGA-II's
-parent population).
+process proposes what a running one would. Trial ids equal trial numbers because samplers
+keep trial ids in their state (e.g. NSGA-II's parent population); a gap in the numbers
+costs nothing (`storage.RecordStorage` keeps only the trials that exist).
 """
 
 from __future__ import annotations
 
 import datetime
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -67,6 +68,14 @@ def frozen_trial(
         intermediate_values=dict(intermediate or {}),
         trial_id=number,
     )
+
+
+def _check_unique(records: Sequence[Trial]) -> None:
+    """Each number in one record only (the adapters leave out records that repeat one)."""
+    counts = Counter(r.spec.number for r in records)
+    if len(counts) != len(records):
+        repeated = sorted(n for n, c in counts.items() if c > 1)[:5]
+        raise ValueError(f"trial numbers {repeated} are each in more than one record")
 
 
 @contextmanager
@@ -145,6 +154,7 @@ class Mirror:
                 self._book = None
                 changed = self._changed_by_prints(records)
             if len(self._prints) != len(records):  # a record disappeared: start afresh
+                _check_unique(records)  # else it would start afresh without end
                 self.reset()
                 self.resets += 1
                 return self.sync(records)
@@ -201,19 +211,14 @@ class Mirror:
 
     def _apply(self, changed: list[Trial]) -> None:
         storage = self.storage
-        trials = storage.trials
-        offset, convert, study_attrs = self.offset, self._convert, self._study_attrs
+        convert, study_attrs = self._convert, self._study_attrs
         known = self._attrs
         reorder = False
         newest = self._newest
         for record in changed:
             number = record.spec.number
-            at = number + offset
-            while len(trials) < at:
-                storage.put(frozen_trial(len(trials), TrialState.FAIL))
-            if at < len(trials) and trials[at].state.is_finished():
+            if storage.put(convert(record)):
                 self.epoch += 1
-            storage.put(convert(record))
             if study_attrs is not None and number not in known:
                 attrs = study_attrs(record)
                 known[number] = attrs
@@ -233,6 +238,11 @@ class Mirror:
     def _system_attrs(self) -> dict[str, Any]:
         attrs: dict[str, Any] = self.storage.get_study_system_attrs(self.storage.study_id)
         return attrs
+
+    @property
+    def next_number(self) -> int:
+        """The record number after the highest mirrored (the next proposal's)."""
+        return self.storage.next_number - self.offset
 
     def snapshot(self) -> tuple[int, dict[str, Any]]:
         """What `restore` goes back to: the trial count and the study attributes."""

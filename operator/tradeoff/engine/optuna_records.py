@@ -67,10 +67,7 @@ class OptunaRecords:
         self._verified[record.number] = (signed, state)
         if not ok and record.number not in self._unverified:
             self._unverified.add(record.number)
-            self.warnings.append(
-                f"trial {record.metadata.name}: its sampler state is not signed by this"
-                " study's key; the trial counts, its sampler state is ignored"
-            )
+            self.warnings.append(signing.unsigned_line(record.metadata.name))
         return state
 
     @staticmethod

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tradeoff.api.status import StudyState, TrialCounts
 from tradeoff.api.study import StudySpec
-from tradeoff.api.trial import Trial
+from tradeoff.api.trial import MAX_TRIAL_NUMBER, Trial
 from tradeoff.engine.lifecycle import CANCELLED
 from tradeoff.engine.pareto import completed
 from tradeoff.engine.summary import (  # re-exported: the summary is part of where a study stands
@@ -112,8 +112,10 @@ def decide(
     *,
     elapsed_seconds: float | None = None,
     exhausted: bool = False,
+    numbered_out: bool = False,
 ) -> StopDecision | None:
-    """`stop_decision` from the search's counts and the first trial that met the goal."""
+    """`stop_decision` from the search's counts and the first trial that met the goal;
+    `numbered_out`: a record holds the last trial number, so no trial can be made."""
     active = c.pending + c.running + c.cancelled  # cancelled trials still have to run
     budget = spec.budget
     if c.failed >= budget.max_failed_trials:
@@ -137,6 +139,13 @@ def decide(
         return _ended(c, "SearchSpaceExhausted", "every configuration has been tried", False)
     if active == 0 and c.created >= budget.max_trials:
         return _ended(c, "MaxTrialsReached", f"all {budget.max_trials} trials ran", False)
+    if active == 0 and numbered_out:
+        return StopDecision(
+            "Failed",
+            "TrialNumbersUsedUp",
+            f"a trial holds number {MAX_TRIAL_NUMBER:,}, the last there is (made by hand?):"
+            " no further trial can be numbered",
+        )
     return None
 
 

@@ -20,6 +20,14 @@ SIGNATURE = "signature"
 KEY_BYTES = 32
 
 
+def unsigned_line(trial: str) -> str:
+    """What the adapters say of a record whose sampler state did not verify."""
+    return (
+        f"trial {trial}: its sampler state is not signed by this study's key; the trial"
+        " counts, its sampler state is ignored"
+    )
+
+
 def new_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 

@@ -17,6 +17,7 @@ Trials and their pods a restarted operator took minutes to start.)
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Mapping
@@ -26,11 +27,13 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from tradeoff.api.trial import STUDY_LABEL, Trial
+from tradeoff.api.trial import STUDY_LABEL, Trial, study_problem
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.ownership import controller_of, owned_by
 from tradeoff.kube.pods import ATTEMPT_LABEL
 from tradeoff.kube.shared_parts import share_parts, shared_owners, shared_strings
+
+log = logging.getLogger("tradeoff.operator")
 
 Obj = dict[str, Any]
 Key = tuple[str, str]
@@ -65,11 +68,9 @@ def trial_entry(obj: Mapping[str, Any]) -> TrialEntry:
     owners = shared_owners(meta.get("ownerReferences") or [])
     ref = {"metadata": {**kept, "ownerReferences": owners}}
     body = {k: obj[k] for k in ("apiVersion", "kind", "spec", "status") if k in obj}
-    body["metadata"] = kept
-    try:
-        record, from_json = parse_trial(body)
-    except ValidationError:
-        record, from_json = None, False
+    record, from_json, problem = parsed_record({**body, "metadata": kept})
+    if problem is not None:  # said once a version: a version is parsed once (`Store.trial`)
+        log.warning("Trial %s/%s: %s; left out", kept.get("namespace"), kept.get("name"), problem)
     if record is not None:
         economics = (obj.get("status") or {}).get("economics")
         raw_sources = economics.get("sources") if isinstance(economics, Mapping) else None
@@ -96,6 +97,26 @@ def parse_trial(body: dict[str, Any]) -> tuple[Trial, bool]:
     except TypeError:  # orjson.JSONEncodeError
         return Trial.model_validate(body), False
     return Trial.model_validate_json(text), True
+
+
+def checked_record(body: dict[str, Any]) -> tuple[Trial | None, str | None]:
+    """(the record of a Trial object, None) or (None, why it is none): an object that
+    does not parse, or is not a record of the Study it is labelled for, is no record."""
+    record, _, problem = parsed_record(body)
+    return record, problem
+
+
+def parsed_record(body: dict[str, Any]) -> tuple[Trial | None, bool, str | None]:
+    """`checked_record`, and whether the record was parsed from JSON (`parse_trial`)."""
+    try:
+        record, from_json = parse_trial(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return None, False, f"not a valid Trial ({where}: {first['msg']})"
+    study = (record.metadata.labels or {}).get(STUDY_LABEL)
+    problem = None if study is None else study_problem(record, study)
+    return (None, False, problem) if problem is not None else (record, from_json, None)
 
 
 def study_key(body: Mapping[str, Any]) -> Key | None:

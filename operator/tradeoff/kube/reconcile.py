@@ -25,6 +25,7 @@ from tradeoff.engine import Engine, SharedRecords, lifecycle
 from tradeoff.engine.priors import Source, match
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm, validate_study
+from tradeoff.kube.cache import checked_record
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.history import HistoryReader
 from tradeoff.kube.insights import InsightSource, refresh_insights
@@ -82,14 +83,14 @@ def previous_status(obj: Obj) -> StudyStatus:
 
 
 def records_of(trial_objects: Sequence[Obj]) -> list[Trial]:
-    """Trial records from Trial objects; objects that do not parse are skipped."""
+    """Trial records from Trial objects; objects that are no record (`checked_record`)
+    are skipped."""
     out: list[Trial] = []
     for obj in trial_objects:
-        body = {k: obj[k] for k in ("apiVersion", "kind", "metadata", "spec", "status") if k in obj}
-        try:
-            out.append(Trial.model_validate(body))
-        except ValidationError:
-            continue
+        fields = ("apiVersion", "kind", "metadata", "spec", "status")
+        record, _ = checked_record({k: obj[k] for k in fields if k in obj})
+        if record is not None:
+            out.append(record)
     return sorted(out, key=lambda r: r.number)
 
 

@@ -22,12 +22,12 @@ from tradeoff.engine import AttemptOutcome, ensembles, lifecycle
 from tradeoff.engine.validation import choose_algorithm
 from tradeoff.kube import attempts
 from tradeoff.kube.attemptlog import Interrupted
+from tradeoff.kube.cache import checked_record
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.ensembles import CONTAINER, build_ensemble_pod, ensemble_status
 from tradeoff.kube.events import object_ref
 from tradeoff.kube.ownership import owned_by
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
-from tradeoff.kube.reconcile import records_of
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.studies import reconcile_study, warn_foreign
 from tradeoff.kube.trialbase import (
@@ -54,11 +54,13 @@ class TrialDriver(WorkloadSteps):
         obj = self._obj or self.kube.get_object("trials", self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return False
-        found = records_of([obj])
-        if not found:
-            log.warning("Trial %s/%s does not parse; leaving it alone", self.namespace, self.name)
+        fields = ("apiVersion", "kind", "metadata", "spec", "status")
+        trial, problem = checked_record({k: obj[k] for k in fields if k in obj})
+        if trial is None:
+            # Watching, the Trials informer said why already (`cache.trial_entry`).
+            say = log.debug if self.ctx.watching else log.warning
+            say("Trial %s/%s: %s; left out", self.namespace, self.name, problem)
             return False
-        trial = found[0]
         if trial.finished or lifecycle.waits_for_resume(trial.state, trial.status.reason):
             return False  # a trial a stop rule cancelled runs again when its study resumes
         study_obj = self._study(trial.spec.study)

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydantic import ValidationError
-
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
 from tradeoff.engine.priors import Source
+from tradeoff.kube.cache import checked_record
 from tradeoff.kube.client import Kube, Obj
 from tradeoff.kube.ownership import owned_by
 
@@ -74,16 +73,16 @@ def reader(kube: Kube) -> SourceReader:
 
 
 def ended_records(kube: Kube, obj: Obj) -> list[Trial]:
-    """The records of the Trials the Study `obj` controls (ones that do not parse left out)."""
+    """The records of the Trials the Study `obj` controls (ones that are no record of it,
+    `checked_record`, left out)."""
     meta = obj.get("metadata") or {}
     uid = str(meta.get("uid", ""))
     records = []
     for t in kube.list_trials(str(meta.get("namespace") or ""), str(meta.get("name"))):
         if not owned_by(t, uid):
             continue
-        try:
-            fields = ("apiVersion", "kind", "metadata", "spec", "status")
-            records.append(Trial.model_validate({k: t[k] for k in fields if k in t}))
-        except ValidationError:
-            continue
+        fields = ("apiVersion", "kind", "metadata", "spec", "status")
+        record, _ = checked_record({k: t[k] for k in fields if k in t})
+        if record is not None:
+            records.append(record)
     return records

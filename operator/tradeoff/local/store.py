@@ -41,7 +41,7 @@ from pydantic import ValidationError
 
 from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
-from tradeoff.api.trial import Trial
+from tradeoff.api.trial import Trial, study_problem
 from tradeoff.engine.signing import new_key
 from tradeoff.local.durable import Flusher, fsync_path
 
@@ -334,8 +334,11 @@ class FileStore:
             return []
         records: list[Trial] = []
         seen: dict[int, Path] = {}
+        study = self.read_study().name if self.study_path.exists() else None
         for path in sorted(self.trials_dir.glob("*.json")):
             record = self._load_trial(path)
+            if study is not None:
+                _check_owner(path, record, study)
             if record.number in seen:
                 raise StoreError(
                     f"{path}: trial number {record.number} is also in {seen[record.number].name}"
@@ -360,6 +363,12 @@ class FileStore:
                 f" but the file name says {path.stem!r}"
             )
         return record
+
+
+def _check_owner(path: Path, record: Trial, study: str) -> None:
+    problem = study_problem(record, study)
+    if problem is not None:
+        raise StoreError(f"{path}: {problem}; move it away")
 
 
 def _reason(exc: Exception) -> str:

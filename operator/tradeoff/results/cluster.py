@@ -18,7 +18,7 @@ from urllib3.exceptions import HTTPError
 
 from tradeoff.api.status import StudyStatus
 from tradeoff.api.study import GROUP, VERSION, StudySpec
-from tradeoff.api.trial import Trial
+from tradeoff.kube.cache import checked_record
 from tradeoff.kube.client import Kube
 from tradeoff.kube.ownership import owned_by
 from tradeoff.results.source import CLUSTER_PREFIX, SourceError, StudyView
@@ -108,10 +108,9 @@ def cluster_view(ref: str, target: ClusterTarget) -> StudyView:
     for item in items:
         if not owned_by(item, uid):
             continue  # not made by the operator for this Study: never counted
-        try:
-            records.append(Trial.model_validate(item))
-        except ValidationError:
-            continue  # the operator ignores such objects too
+        record, _ = checked_record(item)
+        if record is not None:  # the operator leaves out what is no record of the Study
+            records.append(record)
     records.sort(key=lambda r: r.number)
     reason = next(
         (c.reason for c in status.conditions if c.type == status.state and c.status == "True"),

@@ -52,7 +52,10 @@ def open_view(args: argparse.Namespace, ref: str) -> StudyView:
         from tradeoff.results.cluster import cluster_view, connect  # the kubernetes client
 
         return cluster_view(ref, connect(args.context, args.namespace))
-    return local_view(workdir_of(ref, args.root))
+    view = local_view(workdir_of(ref, args.root))
+    for line in view.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    return view
 
 
 def bad(command: str, error: SourceError | str) -> int:

@@ -25,7 +25,7 @@ from tradeoff.api.errors import format_validation_error
 from tradeoff.api.status import AlgorithmChoice, Insight
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine import Engine, Summary, pareto_front
+from tradeoff.engine import Engine, Summary, pareto_front, signing
 from tradeoff.engine.insights import insights
 from tradeoff.local.store import FileStore, StoreError
 from tradeoff.local.warmstart import recorded_priors
@@ -60,6 +60,8 @@ class StudyView:
     """Pending, Running, Succeeded, Failed, or Interrupted (a local run stopped early)."""
     reason: str
     message: str
+    warnings: tuple[str, ...] = ()
+    """One line per record whose sampler state the study's key did not sign."""
 
     @cached_property
     def engine(self) -> Engine:
@@ -149,9 +151,37 @@ def local_view(workdir: Path) -> StudyView:
             f"{len(search) - unfinished} of {spec.budget.max_trials} trials finished;"
             " rerun `tradeoff run` with its manifest to resume"
         )
-    view = StudyView(name, f"workdir {workdir}", spec, algorithm, records, state, reason, message)
+    view = StudyView(
+        name,
+        f"workdir {workdir}",
+        spec,
+        algorithm,
+        records,
+        state,
+        reason,
+        message,
+        _unsigned(store, name, records),
+    )
     view.__dict__["engine"] = engine  # already made: cached_property reads it from here
     return view
+
+
+def _unsigned(store: FileStore, study: str, records: list[Trial]) -> tuple[str, ...]:
+    """A line per record whose sampler state does not verify with the workdir's key
+    (read, never made: a result command writes nothing), as `tradeoff run` warns."""
+    stated = [r for r in records if r.spec.sampler_state]
+    if not stated:
+        return ()
+    try:
+        key = store.signing_key() if store.key_path.exists() else signing.new_key()
+    except StoreError as exc:
+        raise SourceError(str(exc)) from None
+    verifier = signing.Verifier(key, study)
+    return tuple(
+        signing.unsigned_line(r.metadata.name)
+        for r in stated
+        if not verifier.verified(r.number, r.spec.sampler_state)[1]
+    )
 
 
 def _locked(workdir: Path) -> bool:
