@@ -202,19 +202,34 @@ class Mirror:
     def _apply(self, changed: list[Trial]) -> None:
         storage = self.storage
         trials = storage.trials
-        offset, convert, study_attrs = self.offset, self._convert, self._study_attrs
+        offset, convert = self.offset, self._convert
+        new: list[FrozenTrial] = []  # trials after the stored ones, stored in one step
+        for record in changed:
+            at = record.spec.number + offset
+            if at < len(trials) + len(new):
+                storage.extend(new)
+                new = []
+                if trials[at].state.is_finished():
+                    self.epoch += 1
+                storage.put(convert(record))
+                continue
+            while len(trials) + len(new) < at:
+                new.append(frozen_trial(len(trials) + len(new), TrialState.FAIL))
+            new.append(convert(record))
+        storage.extend(new)
+        if self._study_attrs is not None:
+            self._apply_study_attrs(changed, self._study_attrs)
+        self.study._thread_local.cached_all_trials = None
+
+    def _apply_study_attrs(
+        self, changed: list[Trial], study_attrs: Callable[[Trial], dict[str, Any]]
+    ) -> None:
         known = self._attrs
         reorder = False
         newest = self._newest
         for record in changed:
             number = record.spec.number
-            at = number + offset
-            while len(trials) < at:
-                storage.put(frozen_trial(len(trials), TrialState.FAIL))
-            if at < len(trials) and trials[at].state.is_finished():
-                self.epoch += 1
-            storage.put(convert(record))
-            if study_attrs is not None and number not in known:
+            if number not in known:
                 attrs = study_attrs(record)
                 known[number] = attrs
                 if attrs and number < newest:
@@ -227,7 +242,6 @@ class Mirror:
             self._system_attrs.clear()
             for number in sorted(known):
                 self._system_attrs.update(known[number])
-        self.study._thread_local.cached_all_trials = None
 
     @property
     def _system_attrs(self) -> dict[str, Any]:
