@@ -2,7 +2,9 @@
 
 A two-objective study over six parameters (four floats, one int, one categorical).
 Histories of N finished trials are made by Optuna directly (fast): by NSGA-II for
-``nsga2`` so its generation bookkeeping is real, by random sampling for the others
+``nsga2`` so its generation bookkeeping is real (each record carries the trial and study
+attributes its ask set, signed, as the engine records them: a restarted engine finds every
+generation's parents), by random sampling for the others
 (their suggestions depend on the points, not on sampler state). Each history becomes
 trial records; then ``Engine.ask(records, 1)`` is timed on an engine that has seen the
 records before (the steady state: it converts only what changed), and separately a cold
@@ -72,13 +74,19 @@ def make_history(algorithm: str, n: int, seed: int = 0) -> list[Trial]:
         sampler = optuna.samplers.RandomSampler(seed=seed)
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
     records = []
+    storage = study._storage
     for number in range(n):
+        before = dict(storage.get_study_system_attrs(study._study_id))
         trial = study.ask()
         params = space.sample(trial)
         study.tell(trial, objectives(params))
-        attrs = study._storage.get_trial(trial._trial_id).system_attrs
-        state = signing.sign(KEY, c.STUDY, number, {"trial": dict(attrs)} if attrs else {})
-        records.append(finished(number, params, state))
+        state: dict[str, Any] = {}
+        if attrs := storage.get_trial(trial._trial_id).system_attrs:
+            state["trial"] = dict(attrs)
+        now = storage.get_study_system_attrs(study._study_id)
+        if changed := {k: v for k, v in now.items() if before.get(k) != v}:
+            state["study"] = changed  # e.g. NSGA-II's parents, as the engine records them
+        records.append(finished(number, params, signing.sign(KEY, c.STUDY, number, state)))
     return records
 
 

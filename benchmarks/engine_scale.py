@@ -12,6 +12,8 @@ variant of ``_common.VARIANTS``) and N:
 - a cold rebuild: a fresh engine converting all N records (a restart);
 - a cold rebuild again, the records in a `RecordBook` (as local mode keeps them, and as
   the engine keeps the operator's `SharedRecords`);
+- a cold ask: a fresh engine given the N records and asked once (a restart's first
+  decision: the rebuild, and the sampler's first look at every trial);
 - `summarize` (front, hypervolume, recommendation, totals) and `should_prune` (median
   pruner, every record with ten intermediate values) at N records.
 
@@ -131,7 +133,7 @@ def pruning_records(records: list[Trial]) -> list[Trial]:
     return out
 
 
-def measure(algorithm: str, n: int, repeats: int) -> dict[str, Any]:
+def measure(algorithm: str, n: int, repeats: int, cold_repeats: int = 3) -> dict[str, Any]:
     records = _latency.make_history(algorithm if algorithm == "nsga2" else "random", n)
     spec = c.study_spec(_latency.PARAMETERS, _latency.OBJECTIVES, algorithm, 0, n + 1000)
     gc.collect()
@@ -143,9 +145,10 @@ def measure(algorithm: str, n: int, repeats: int) -> dict[str, Any]:
     row["ratio"] = row["tradeoff_ask"] / max(row["optuna_ask"], 1e-9)
     row["optuna_ask_mean"], row["tradeoff_ask_mean"] = raw_mean["mean"], own_mean["mean"]
     row["mean_ratio"] = own_mean["mean"] / max(raw_mean["mean"], 1e-9)
-    row["cold_rebuild"] = cpu(lambda: _latency.engine(spec)._sync(records), 3)
+    row["cold_rebuild"] = cpu(lambda: _latency.engine(spec)._sync(records), cold_repeats)
     book = RecordBook(records)
-    row["cold_rebuild_book"] = cpu(lambda: _latency.engine(spec)._sync(book), 3)
+    row["cold_rebuild_book"] = cpu(lambda: _latency.engine(spec)._sync(book), cold_repeats)
+    row["cold_ask"] = cpu(lambda: _latency.engine(spec).ask(records, 1), cold_repeats)
     row["summarize"] = cpu(lambda: _latency.engine(spec).summarize(records), 3)
     pruned_spec = c.study_spec(
         _latency.PARAMETERS,
@@ -180,6 +183,7 @@ def in_trees(args: Any, sizes: list[int]) -> dict[str, Any]:
             with tempfile.TemporaryDirectory() as tmp:
                 command = [sys.executable, __file__, "--mode", args.mode, "--sizes", str(n)]
                 command += ["--samplers", args.samplers, "--repeats", str(args.repeats)]
+                command += ["--cold-repeats", str(args.cold_repeats)]
                 command += ["--passes", str(args.passes), "--out", tmp, "--name", "tree"]
                 subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
                 found = json.loads((Path(tmp) / "tree.json").read_text())
@@ -227,6 +231,7 @@ def ask_rows(results: dict[str, Any], label: str = "") -> list[list[Any]]:
                     f"{r['mean_ratio']:.2f}x",
                     f"{r['cold_rebuild'] * 1000:.0f}",
                     f"{r.get('cold_rebuild_book', float('nan')) * 1000:.0f}",
+                    f"{r.get('cold_ask', float('nan')) * 1000:.0f}",
                     f"{r['summarize'] * 1000:.1f}",
                     f"{r['should_prune'] * 1000:.2f}",
                     r.get("load", ""),
@@ -237,7 +242,7 @@ def ask_rows(results: dict[str, Any], label: str = "") -> list[list[Any]]:
 
 PLAN_HEADER = ["tree", "records", "objectives", "warm pass median", "mean", "max", "cold pass"]
 ASK_HEADER = ["tree", "sampler", "records", "optuna ask", "tradeoff ask", "ratio", "mean ratio"]
-ASK_HEADER += ["cold rebuild", "cold rebuild (book)", "summarize", "should_prune"]
+ASK_HEADER += ["cold rebuild", "cold rebuild (book)", "cold ask", "summarize", "should_prune"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -245,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--sizes", default="1000,5000,10000", help="records, e.g. 1000,5000")
         p.add_argument("--samplers", default="tpe,nsga2,random", help="samplers to measure")
         p.add_argument("--repeats", type=int, default=7, help="asks timed per cell")
+        p.add_argument("--cold-repeats", type=int, default=3, help="cold rebuilds timed per cell")
         p.add_argument("--mode", choices=["ask", "plan"], default="ask", help="what to time")
         p.add_argument("--passes", type=int, default=30, help="warm passes timed (plan)")
         p.add_argument("--trees", default="", help="name=path,... checkouts side by side")
@@ -271,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for algorithm in args.samplers.split(","):
             results[algorithm] = {}
             for n in sizes:
-                row = results[algorithm][str(n)] = measure(algorithm, n, repeats)
+                row = results[algorithm][str(n)] = measure(algorithm, n, repeats, args.cold_repeats)
                 print(f"  {algorithm} at {n}: {ask_rows({algorithm: {n: row}})[0][3:]}", flush=True)
         c.print_table(
             "Engine decisions against raw Optuna (CPU ms, median)",

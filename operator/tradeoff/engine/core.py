@@ -25,6 +25,7 @@ from tradeoff.engine import outcome, progress, pruning, signing
 from tradeoff.engine.ensembles import due
 from tradeoff.engine.genetic import remember_parents
 from tradeoff.engine.history import Mirror
+from tradeoff.engine.intersection import bring_up_to_date
 from tradeoff.engine.optuna_records import OptunaRecords
 from tradeoff.engine.prior_agreement import PriorAgreement
 from tradeoff.engine.priors import Priors
@@ -210,7 +211,8 @@ class Engine:
         the trial number), sharing the kept study's incremental search space.
 
         Optuna's intersection search space is a cache over the trials that costs a pass
-        over every trial when new; the engine keeps one per kind, and a TPE or random
+        over every trial when new (`intersection`: one comparison per distinct set of
+        distributions); the engine keeps one per kind, and a TPE or random
         sampler reseeded per ask (`samplers.reseed`), while no finished trial changed.
         """
         if self._spaces_epoch != self._mirror.epoch:
@@ -225,8 +227,9 @@ class Engine:
         for attr in ("_search_space", "_intersection_search_space"):
             space = getattr(sampler, attr, None)
             if type(space) is IntersectionSearchSpace:
-                key = (attr, space._include_pruned)
-                setattr(sampler, attr, self._spaces.setdefault(key, space))
+                space = self._spaces.setdefault((attr, space._include_pruned), space)
+                bring_up_to_date(space, self._mirror.study)
+                setattr(sampler, attr, space)
         return sampler
 
     def _remember_parents(self, sampler: optuna.samplers.BaseSampler) -> None:

@@ -211,15 +211,31 @@ class Mirror:
 
     def _apply(self, changed: list[Trial]) -> None:
         storage = self.storage
-        convert, study_attrs = self._convert, self._study_attrs
+        convert = self._convert
+        new: list[FrozenTrial] = []  # trials after the stored ones, stored in one step
+        for record in changed:
+            trial = convert(record)
+            if trial.number > (new[-1].number if new else storage.next_number - 1):
+                new.append(trial)
+                continue
+            storage.extend(new)
+            new = []
+            if storage.put(trial):
+                self.epoch += 1
+        storage.extend(new)
+        if self._study_attrs is not None:
+            self._apply_study_attrs(changed, self._study_attrs)
+        self.study._thread_local.cached_all_trials = None
+
+    def _apply_study_attrs(
+        self, changed: list[Trial], study_attrs: Callable[[Trial], dict[str, Any]]
+    ) -> None:
         known = self._attrs
         reorder = False
         newest = self._newest
         for record in changed:
             number = record.spec.number
-            if storage.put(convert(record)):
-                self.epoch += 1
-            if study_attrs is not None and number not in known:
+            if number not in known:
                 attrs = study_attrs(record)
                 known[number] = attrs
                 if attrs and number < newest:
@@ -232,7 +248,6 @@ class Mirror:
             self._system_attrs.clear()
             for number in sorted(known):
                 self._system_attrs.update(known[number])
-        self.study._thread_local.cached_all_trials = None
 
     @property
     def _system_attrs(self) -> dict[str, Any]:

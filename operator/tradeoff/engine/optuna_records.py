@@ -39,7 +39,9 @@ class OptunaRecords:
         self.warnings: list[str] = []
         self._verifier = signing.Verifier(key, study_name)
         self._unverified: set[int] = set()
-        self._verified: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._signed: dict[int, dict[str, Any]] = {}
+        self._states: dict[int, dict[str, Any]] = {}
+        """Each record's signed state, as verified (`state_of`)."""
         self._offset = 0
         self.base = [self.to_frozen(t) for t in priors]
         """The prior trials as Optuna trials (before the records')."""
@@ -60,13 +62,13 @@ class OptunaRecords:
         signed = record.spec.sampler_state
         if not signed:
             return {}
-        cached = self._verified.get(record.number)
-        if cached is not None and cached[0] is signed:  # a record's spec never changes
-            return cached[1]
-        state, ok = self._verifier.verified(record.number, signed)
-        self._verified[record.number] = (signed, state)
-        if not ok and record.number not in self._unverified:
-            self._unverified.add(record.number)
+        number = record.spec.number
+        if self._signed.get(number) is signed:  # a record's spec never changes
+            return self._states[number]
+        state, ok = self._verifier.verified(number, signed)
+        self._signed[number], self._states[number] = signed, state  # no tuple for the gc
+        if not ok and number not in self._unverified:
+            self._unverified.add(number)
             self.warnings.append(signing.unsigned_line(record.metadata.name))
         return state
 

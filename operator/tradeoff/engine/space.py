@@ -23,7 +23,8 @@ from optuna.distributions import (
 
 from tradeoff.api.space import Parameter, ParamValue, is_active, ordered_for_sampling
 
-ConfigKey = tuple[tuple[str, Any], ...]
+ConfigKey = tuple[Any, ...]
+"""A configuration's names and values, alternating (`config_key`)."""
 _Chosen = tuple[tuple[str, ParamValue], ...]
 """Representative values chosen for the conditioning parameters a later `when` names."""
 
@@ -265,10 +266,14 @@ def permutation(size: int, seed: int) -> tuple[int, int]:
 
 
 def config_key(params: Mapping[str, Any]) -> ConfigKey:
-    """A hashable key of a configuration; floats compared to 10 significant digits."""
-    # %-formatting: half an f-string's cost per float, and a cold rebuild keys every record
-    pairs = [
-        (k, float("%.10g" % v)) if isinstance(v, float) else (k, v)  # noqa: UP031
-        for k, v in params.items()
-    ]
-    return tuple(sorted(pairs))
+    """A hashable key of a configuration; floats compared to 10 significant digits.
+
+    Names and values alternate, by name, in one flat tuple: equal exactly when the
+    (name, value) pairs are, and one object per record instead of one per value (a cold
+    rebuild keys every record, and the garbage collector visits each new tuple)."""
+    out: list[Any] = []
+    for name in sorted(params):
+        value = params[name]
+        # %-formatting: half an f-string's cost per float
+        out += (name, float("%.10g" % value) if isinstance(value, float) else value)  # noqa: UP031
+    return tuple(out)

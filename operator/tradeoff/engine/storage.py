@@ -78,6 +78,36 @@ class RecordStorage(InMemoryStorage):
         self._update_cache(number, self.study_id)
         return stale
 
+    def extend(self, new: Sequence[FrozenTrial]) -> None:
+        """`put` each of `new` (numbered upwards, after the last stored trial) in one
+        step: the best trial is updated once, as the puts one by one would leave it."""
+        if not new:
+            return
+        trials = self.trials
+        first = len(trials)
+        study_id = self.study_id
+        places = self._trial_id_to_study_id_and_number
+        last = trials[-1].number if trials else -1
+        for place, trial in enumerate(new, first):
+            assert trial.number > last, "trials are stored in number order"
+            last = trial._trial_id = trial.number
+            places[last] = (study_id, place)
+        trials.extend(new)
+        self._max_trial_id = last
+        complete = [t for t in new if t.state == TrialState.COMPLETE]
+        study = self._studies[study_id]
+        if not complete:
+            return
+        if study.best_trial_id is None:
+            study.best_trial_id = complete[0].number
+        if len(study.directions) == 1:
+            # Each put keeps the best unless a later trial is strictly better: min or max
+            # over the old best and the new trials in order does the same comparisons.
+            pick = max if study.directions[0] == StudyDirection.MAXIMIZE else min
+            best = trials[places[study.best_trial_id][1]]
+            candidates = [best, *complete] if best.value is not None else complete
+            study.best_trial_id = pick(candidates, key=_value).number
+
     def pop(self) -> None:
         """Take back the newest trial (a proposal that is not kept)."""
         trials = self.trials
@@ -120,3 +150,9 @@ class RecordStorage(InMemoryStorage):
         for trial in self.trials:
             if trial.state == TrialState.COMPLETE:
                 self._update_cache(trial.number, self.study_id)
+
+
+def _value(trial: FrozenTrial) -> float:
+    value = trial.value
+    assert value is not None, "a complete trial has its value"
+    return value
