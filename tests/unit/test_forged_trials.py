@@ -38,7 +38,7 @@ def trial_obj(name: str, number: Any, **status: Any) -> dict[str, Any]:
 FORGED = [
     (
         trial_obj("demo-0001", 1, values="best", attempts=-5),
-        "not a valid Trial (status.values: Input should be a valid list)",
+        "not a valid Trial (status.values: Input should be a valid array)",
     ),
     (trial_obj("demo-0002", 10**30), "not a valid Trial (spec.number: Input should be less"),
     (
