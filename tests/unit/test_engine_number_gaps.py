@@ -16,6 +16,7 @@ from tests.factories import KEY, finish, make_spec, run
 from tradeoff.api import Trial
 from tradeoff.api.trial import MAX_TRIAL_NUMBER
 from tradeoff.engine import Engine
+from tradeoff.engine.priors import match
 
 SAMPLERS: dict[str, dict[str, Any]] = {
     "tpe": {"settings": {"nStartupTrials": 3}},
@@ -141,3 +142,17 @@ def test_a_record_holding_the_last_number_ends_the_study_in_one_line() -> None:
         "a trial holds number 999,999, the last there is (made by hand?):"
         " no further trial can be numbered"
     )
+
+
+def test_a_given_configuration_is_run_at_its_number_after_a_gap() -> None:
+    """warmStart.trials are Optuna's enqueued trials, found by their place among the
+    stored trials: after a gap, place and number differ, and the next one is still run."""
+    points = [{"parameters": {"x": i / 10, "y": i / 10}} for i in range(6)]
+    spec = make_spec(algorithm={"name": "tpe", "seed": 3}, warmStart={"trials": points})
+    history = run(Engine(spec, key=KEY, priors=match(spec, [])), zdt1, 4)
+    kept = [r for r in history if r.number not in (1, 2)]
+    filled = [r if r.number not in (1, 2) else _failed_placeholder(r.number) for r in history]
+    engine = Engine(spec, key=KEY, priors=match(spec, []))
+    proposed = engine.ask(kept, 2)
+    assert [s.parameters for s in proposed] == [{"x": 0.4, "y": 0.4}, {"x": 0.5, "y": 0.5}]
+    assert proposed == Engine(spec, key=KEY, priors=match(spec, [])).ask(filled, 2)
