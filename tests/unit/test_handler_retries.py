@@ -34,7 +34,7 @@ class FailingKube:
 def registered(kube: Any) -> tuple[Context, dict[str, Any]]:
     ctx = Context(kube=kube, settings=Settings(reconcile_interval=10.0))
     registry = kopf.OperatorRegistry()
-    handlers.register(registry, ctx)
+    handlers.register(registry, ctx, peering=False)
     found = {h.id: h for h in registry._spawning.get_all_handlers()}
     found |= {h.id: h for h in registry._changing.get_all_handlers()}
     return ctx, found
@@ -131,7 +131,7 @@ def test_workloads_are_watched_by_the_api_servers_label_selector() -> None:
     jobs = Resource("batch", "v1", "jobs", kind="Job", namespaced=True)
     assert watching.label_selectors.collect(jobs) == ["tradeoff.dev/study,tradeoff.dev/trial"]
     registry = kopf.OperatorRegistry()
-    handlers.register(registry, ctx).close()
+    handlers.register(registry, ctx, peering=False).close()
     watched = {h.selector.any_name for h in registry._watching.get_all_handlers()}
     assert watched == {"studies", "jobs"}
     listed: list[dict[str, Any]] = []
