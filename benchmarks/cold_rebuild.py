@@ -34,6 +34,8 @@ from tradeoff.api import Trial
 from tradeoff.engine.records import RecordBook
 
 CELLS = ("cold_rebuild", "cold_rebuild_book", "cold_ask")
+REPO = Path(__file__).resolve().parents[1]
+"""This checkout: the one tree timed unless `--trees` names others."""
 
 
 def cpu_times(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -99,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--samplers", default="tpe,nsga2,random", help="samplers to measure")
         p.add_argument("--repeats", type=int, default=3, help="timings per cell per round")
         p.add_argument("--rounds", type=int, default=4, help="turns of each tree")
-        p.add_argument("--trees", default="before=/work/main,now=.", help="name=path,...")
+        p.add_argument("--trees", default=f"now={REPO}", help="name=path,... side by side")
         p.add_argument("--child", default="", help=argparse.SUPPRESS)  # a tree's timings
         p.add_argument("--name", default="cold_rebuild", help="name of the JSON file")
 

@@ -20,6 +20,7 @@ QUICK = [
     "pruning",
     "overhead",
     "engine_scale",
+    "cold_rebuild",
     "nsga2_ask",
     "warm_start",
     "warm_start_top",

@@ -2,12 +2,12 @@
 
 A sampler's `IntersectionSearchSpace` is a cache over the study's trials: new, its first
 `calculate` compares every finished trial's distributions with the intersection so far,
-one Python-level `==` per parameter per trial (a sixth of NSGA-II's first ask after a
-restart at 10,000 records). The engine builds trials whose distributions are the same
-objects, so most trials repeat one set of them: the intersection of a repeated set is the
-set's own, and Optuna's calculation over one trial of each distinct set (by identity),
-every unfinished trial and the newest trial it looks at gives the same search space and
-the same cursor as over all of them.
+one Python-level `==` per parameter per trial (most of a restarted engine's first NSGA-II
+ask at 10,000 records, beyond the rebuild). The engine builds trials whose distributions
+are the same objects, so most trials repeat one set of them: the intersection of a
+repeated set is the set's own, and Optuna's calculation over one trial of each distinct
+set (by identity), every unfinished trial and the newest trial it looks at gives the same
+search space and the same cursor as over all of them.
 """
 
 from __future__ import annotations
