@@ -102,3 +102,23 @@ def test_a_trial_at_the_cap_costs_one_record_and_stops_the_numbering() -> None:
     engine = Engine(make_spec(), study="demo", key=KEY)
     assert engine.ask(top, 3) == []
     assert len(engine._mirror.storage.trials) == 1
+
+
+def test_the_ensemble_trial_is_a_record_under_its_own_name_only() -> None:
+    from tradeoff.api.ensemble import EnsembleRequest
+    from tradeoff.api.trial import Trial, TrialMeta, TrialSpec, study_problem
+
+    def ensemble(name: str) -> Trial:
+        spec = TrialSpec(
+            study="demo",
+            number=7,
+            parameters={},
+            kind="Ensemble",
+            ensemble=EnsembleRequest(candidates=["demo-0001"], size=3),
+        )
+        return Trial(metadata=TrialMeta(name=name), spec=spec)
+
+    assert study_problem(ensemble("demo-ensemble"), "demo") is None
+    assert study_problem(ensemble("demo-0007"), "demo") == (
+        "the ensemble trial would be named 'demo-ensemble', not 'demo-0007'"
+    )

@@ -27,15 +27,21 @@ def trial_name(study: str, number: int) -> str:
     return f"{study}-{number:04d}"
 
 
+def ensemble_name(study: str) -> str:
+    """The one Ensemble trial's name: deterministic, so a restart never makes two."""
+    return f"{study}-ensemble"
+
+
 def study_problem(record: Trial, study: str) -> str | None:
     """Why `record` is not a record of Study `study` (None when it is): it names another
     study, or a name other than the one its number gives. Such a record was copied or made
     by hand; counting it would mix searches, or put two records on one number."""
     if record.spec.study != study:
         return f"a trial of study {record.spec.study!r}, not of {study!r}"
-    name = trial_name(study, record.number)
+    name = ensemble_name(study) if record.is_ensemble else trial_name(study, record.number)
     if record.metadata.name != name:
-        return f"trial number {record.number} would be named {name!r}, not {record.metadata.name!r}"
+        what = "the ensemble trial" if record.is_ensemble else f"trial number {record.number}"
+        return f"{what} would be named {name!r}, not {record.metadata.name!r}"
     return None
 
 

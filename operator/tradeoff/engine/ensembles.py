@@ -28,7 +28,15 @@ from tradeoff.api.ensemble import (
     EnsembleResult,
 )
 from tradeoff.api.study import StudySpec
-from tradeoff.api.trial import STUDY_LABEL, TRIAL_LABEL, Trial, TrialMeta, TrialSpec, TrialStatus
+from tradeoff.api.trial import (
+    STUDY_LABEL,
+    TRIAL_LABEL,
+    Trial,
+    TrialMeta,
+    TrialSpec,
+    TrialStatus,
+    ensemble_name,
+)
 from tradeoff.economics import add_attempt
 from tradeoff.engine.ensemble import Criterion, cross_fitted, greedy, one_hot
 from tradeoff.engine.lifecycle import CANCELLED
@@ -58,11 +66,6 @@ PREDICTIONS = "predictions.csv"
 """The artifact the selection reads: ``index,y_true,y_pred[,proba_<class>...]``."""
 
 MAX_SKIPPED = 20
-
-
-def ensemble_name(study: str) -> str:
-    """The one Ensemble trial's name: deterministic, so a restart never makes two."""
-    return f"{study}-ensemble"
 
 
 def search_records(records: Sequence[Trial]) -> list[Trial]:
