@@ -23,8 +23,8 @@ SPACE = PROPERTY_SPACES["conditional"]  # model: lin (c), tree (depth), knn (k)
 ACCURACY = [{"name": "accuracy", "direction": "maximize"}]
 
 
-def record(number: int, params: dict[str, Any], values: list[float]) -> Trial:
-    r = Trial.new("old", number, params)
+def record(number: int, params: dict[str, Any], values: list[float], study: str = "old") -> Trial:
+    r = Trial.new(study, number, params)
     r.status.state = "Succeeded"
     r.status.values = values
     return r

@@ -4,7 +4,6 @@ branch; the API refuses it where it can do nothing; a rebuilt engine proposes th
 
 from __future__ import annotations
 
-import json
 import random
 from typing import Any
 
@@ -12,36 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import KEY, PROPERTY_SPACES, finish, make_spec, run
+from tests.factories import KEY, finish, make_spec, run
+from tests.unit.test_engine_branch_leaders import ACCURACY, OLD, SPACE, record, roundtrip
 from tradeoff.api import Trial
 from tradeoff.api.errors import ManifestError
 from tradeoff.engine import Engine
 from tradeoff.engine.branch_leaders import ranked
 from tradeoff.engine.prior_pace import BranchPace
 from tradeoff.engine.priors import Source, match
-
-SPACE = PROPERTY_SPACES["conditional"]  # model: lin (c), tree (depth), knn (k)
-ACCURACY = [{"name": "accuracy", "direction": "maximize"}]
-
-
-def record(number: int, params: dict[str, Any], values: list[float], study: str = "old") -> Trial:
-    r = Trial.new(study, number, params)
-    r.status.state = "Succeeded"
-    r.status.values = values
-    return r
-
-
-def roundtrip(records: list[Trial]) -> list[Trial]:
-    return [Trial.model_validate(json.loads(r.model_dump_json(by_alias=True))) for r in records]
-
-
-OLD = [
-    record(0, {"model": "lin", "c": 1}, [0.70]),
-    record(1, {"model": "tree", "depth": 2}, [0.90]),
-    record(2, {"model": "lin", "c": 3}, [0.80]),
-    record(3, {"model": "tree", "depth": 3}, [0.95]),
-    record(4, {"model": "tree", "depth": 1}, [0.60]),
-]
 
 
 def spec_(**extra: Any) -> Any:
