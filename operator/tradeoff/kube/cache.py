@@ -99,10 +99,14 @@ def parse_trial(body: dict[str, Any]) -> tuple[Trial, bool]:
     return Trial.model_validate_json(text), True
 
 
-def checked_record(body: dict[str, Any]) -> tuple[Trial | None, str | None]:
+RECORD_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
+"""What a Trial object's record is made of (the API's other fields are left out)."""
+
+
+def checked_record(obj: Mapping[str, Any]) -> tuple[Trial | None, str | None]:
     """(the record of a Trial object, None) or (None, why it is none): an object that
     does not parse, or is not a record of the Study it is labelled for, is no record."""
-    record, _, problem = parsed_record(body)
+    record, _, problem = parsed_record({k: obj[k] for k in RECORD_FIELDS if k in obj})
     return record, problem
 
 

@@ -87,8 +87,7 @@ def records_of(trial_objects: Sequence[Obj]) -> list[Trial]:
     are skipped."""
     out: list[Trial] = []
     for obj in trial_objects:
-        fields = ("apiVersion", "kind", "metadata", "spec", "status")
-        record, _ = checked_record({k: obj[k] for k in fields if k in obj})
+        record, _ = checked_record(obj)
         if record is not None:
             out.append(record)
     return sorted(out, key=lambda r: r.number)

@@ -54,8 +54,7 @@ class TrialDriver(WorkloadSteps):
         obj = self._obj or self.kube.get_object("trials", self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return False
-        fields = ("apiVersion", "kind", "metadata", "spec", "status")
-        trial, problem = checked_record({k: obj[k] for k in fields if k in obj})
+        trial, problem = checked_record(obj)
         if trial is None:
             # Watching, the Trials informer said why already (`cache.trial_entry`).
             say = log.debug if self.ctx.watching else log.warning

@@ -81,8 +81,7 @@ def ended_records(kube: Kube, obj: Obj) -> list[Trial]:
     for t in kube.list_trials(str(meta.get("namespace") or ""), str(meta.get("name"))):
         if not owned_by(t, uid):
             continue
-        fields = ("apiVersion", "kind", "metadata", "spec", "status")
-        record, _ = checked_record({k: t[k] for k in fields if k in t})
+        record, _ = checked_record(t)
         if record is not None:
             records.append(record)
     return records
