@@ -34,6 +34,26 @@ def roundtrip(records: list[Trial]) -> list[Trial]:
     return [Trial.model_validate(json.loads(r.model_dump_json(by_alias=True))) for r in records]
 
 
+def random_records(seed: int, count: int) -> tuple[list[Trial], random.Random]:
+    """`count` succeeded records of the old study over every branch, ties too, and the
+    generator that made them (for the values that follow)."""
+    rng = random.Random(seed)
+    old = []
+    for i in range(count):
+        model = rng.choice(["lin", "tree", "knn"])
+        extra = {"lin": {"c": rng.randint(1, 4)}, "tree": {"depth": rng.randint(1, 3)}}
+        params = {"model": model, **extra.get(model, {"k": rng.choice([1, 3])})}
+        old.append(record(i, params, [round(rng.random(), 1)]))
+    return old, rng
+
+
+def shuffled_priors(spec: Any, old: list[Trial], order_seed: int) -> Any:
+    """The priors `old` make, read back from JSON in an order `order_seed` shuffles."""
+    shuffled = roundtrip(old)
+    random.Random(order_seed).shuffle(shuffled)
+    return match(spec, [Source("old", ["accuracy"], shuffled)])
+
+
 OLD = [
     record(0, {"model": "lin", "c": 1}, [0.70]),
     record(1, {"model": "tree", "depth": 2}, [0.90]),
@@ -144,18 +164,10 @@ def test_the_same_priors_in_any_order_give_the_same_proposals_after_a_restart(
         budget={"maxTrials": 100, "parallelism": 3},
         warmStart={"fromStudies": [{"name": "old"}], "bestPerBranchFirst": True},
     )
-    rng = random.Random(seed)
-    old = []
-    for i in range(prior_count):
-        model = rng.choice(["lin", "tree", "knn"])
-        extra = {"lin": {"c": rng.randint(1, 4)}, "tree": {"depth": rng.randint(1, 3)}}
-        params = {"model": model, **extra.get(model, {"k": rng.choice([1, 3])})}
-        old.append(record(i, params, [round(rng.random(), 1)]))  # ties too
+    old, rng = random_records(seed, prior_count)
 
     def priors(order_seed: int) -> Any:
-        shuffled = roundtrip(old)
-        random.Random(order_seed).shuffle(shuffled)
-        return match(spec, [Source("old", ["accuracy"], shuffled)])
+        return shuffled_priors(spec, old, order_seed)
 
     assert len(priors(0).points) == len({t.spec.parameters["model"] for t in old})
     live = Engine(spec, key=KEY, priors=priors(0))

@@ -4,7 +4,6 @@ branch; the API refuses it where it can do nothing; a rebuilt engine proposes th
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -12,7 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import KEY, finish, make_spec, run
-from tests.unit.test_engine_branch_leaders import ACCURACY, OLD, SPACE, record, roundtrip
+from tests.unit.test_engine_branch_leaders import (
+    ACCURACY,
+    OLD,
+    SPACE,
+    random_records,
+    record,
+    roundtrip,
+    shuffled_priors,
+)
 from tradeoff.api import Trial
 from tradeoff.api.errors import ManifestError
 from tradeoff.engine import Engine
@@ -131,18 +138,10 @@ def test_a_rebuilt_engine_with_paced_priors_proposes_what_the_running_one_does(
     spec = spec_(
         algorithm={"name": "tpe", "seed": seed}, budget={"maxTrials": 100, "parallelism": 3}
     )
-    rng = random.Random(seed)
-    old = []
-    for i in range(prior_count):
-        model = rng.choice(["lin", "tree", "knn"])
-        extra = {"lin": {"c": rng.randint(1, 4)}, "tree": {"depth": rng.randint(1, 3)}}
-        params = {"model": model, **extra.get(model, {"k": rng.choice([1, 3])})}
-        old.append(record(i, params, [round(rng.random(), 1)]))  # ties too
+    old, rng = random_records(seed, prior_count)
 
     def priors(order_seed: int) -> Any:
-        shuffled = roundtrip(old)
-        random.Random(order_seed).shuffle(shuffled)
-        return match(spec, [Source("old", ["accuracy"], shuffled)])
+        return shuffled_priors(spec, old, order_seed)
 
     live = Engine(spec, key=KEY, priors=priors(0))
     records: list[Trial] = []
