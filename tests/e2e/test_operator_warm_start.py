@@ -58,7 +58,7 @@ def test_a_study_of_another_namespace_is_refused(
     operator("--standalone")
     warm = {"fromStudies": [{"name": "earlier", "namespace": "kube-system"}]}
     assert apply(cluster, study_manifest("nosy", warmStart=warm)).returncode == 0
-    done = wait_study(cluster, "nosy", timeout=30)
+    done = wait_study(cluster, "nosy", timeout=60)
     assert done["status"]["state"] == "Failed"
     valid = condition(done, "Valid")
     assert valid is not None and valid["status"] == "False"

@@ -10,9 +10,9 @@ from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.trial import STUDY_LABEL
 from tradeoff.kube import handlers
+from tradeoff.kube.context import Context
 from tradeoff.kube.listwatch import pod_source
 from tradeoff.kube.settings import Settings
-from tradeoff.kube.studies import Context
 
 
 class FailingKube:

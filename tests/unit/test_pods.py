@@ -20,9 +20,9 @@ from tradeoff.economics import EconomicsConfig
 from tradeoff.engine import AttemptOutcome, lifecycle, reported_energy_kwh
 from tradeoff.engine.validation import validate_study
 from tradeoff.kube import attemptlog, attempts, trials
+from tradeoff.kube.context import Context
 from tradeoff.kube.pods import build_pod, harden, owner_reference, pod_name, primary_container
 from tradeoff.kube.settings import Settings
-from tradeoff.kube.studies import Context
 from tradeoff.kube.trials import TrialDriver
 from tradeoff.trial_output import TrialOutput
 

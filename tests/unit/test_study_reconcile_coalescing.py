@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from tradeoff.kube import studies
+from tradeoff.kube.context import Context
 from tradeoff.kube.settings import Settings
 
 
-def _context() -> studies.Context:
-    return studies.Context(kube=None, settings=Settings())  # type: ignore[arg-type]
+def _context() -> Context:
+    return Context(kube=None, settings=Settings())  # type: ignore[arg-type]
 
 
 def test_simultaneous_requests_coalesce(monkeypatch: pytest.MonkeyPatch) -> None:

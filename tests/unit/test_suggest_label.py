@@ -12,6 +12,7 @@ from tradeoff.api import Study, StudySpec, Trial
 from tradeoff.engine import Summary
 from tradeoff.engine.validation import validate_study
 from tradeoff.kube import studies
+from tradeoff.kube.context import Context
 from tradeoff.kube.settings import Settings
 from tradeoff.local import FileStore, StudyRunner
 
@@ -104,6 +105,6 @@ def test_both_modes_label_suggest_latency_with_the_resolved_algorithm(tmp_path: 
     assert resolved != "auto" and local.algorithms == [resolved]
 
     cluster = Labels()
-    ctx = studies.Context(kube=Kube(auto_manifest()), settings=Settings(), observer=cluster)  # type: ignore[arg-type]
+    ctx = Context(kube=Kube(auto_manifest()), settings=Settings(), observer=cluster)  # type: ignore[arg-type]
     studies.reconcile_study(ctx, "ns", "demo")
     assert cluster.algorithms == [resolved]

@@ -10,10 +10,10 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.trial import Trial
+from tradeoff.kube.context import Context
 from tradeoff.kube.drivers import TrialDrivers
 from tradeoff.kube.pods import owner_reference
 from tradeoff.kube.settings import Settings
-from tradeoff.kube.studies import Context
 from tradeoff.kube.wakeups import Wakeups
 
 

@@ -19,9 +19,9 @@ from tradeoff.api.trial import STUDY_LABEL, TRIAL_LABEL, TrialStatus
 from tradeoff.kube import handlers
 from tradeoff.kube.attemptlog import Park
 from tradeoff.kube.client import now_utc, rfc3339
+from tradeoff.kube.context import Context
 from tradeoff.kube.feeds import Feeds
 from tradeoff.kube.settings import Settings
-from tradeoff.kube.studies import Context
 from tradeoff.kube.trialbase import PENDING_POLL, park
 from tradeoff.kube.trials import TrialDriver
 from tradeoff.kube.workload_steps import UNLABELLED_PODS_RECHECK, WORKLOAD_RECHECK

@@ -21,7 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from tradeoff.kube.client import retry_after
-from tradeoff.kube.studies import Context
+from tradeoff.kube.context import Context
 from tradeoff.kube.trialbase import TERMINAL, park
 from tradeoff.kube.trials import TrialDriver
 from tradeoff.kube.wakeups import Wakeups

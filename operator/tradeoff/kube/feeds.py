@@ -20,12 +20,12 @@ from urllib3.exceptions import HTTPError
 
 from tradeoff.api.trial import FINISHED_STATES, STUDY_LABEL, TRIAL_LABEL
 from tradeoff.engine.lifecycle import waits_for_resume
+from tradeoff.kube.context import Context
 from tradeoff.kube.drivers import TrialDrivers
 from tradeoff.kube.ended_pods import EndedPods
 from tradeoff.kube.informer import Informer, Obj
 from tradeoff.kube.listwatch import Sources, pod_source, scopes_of, trial_source
 from tradeoff.kube.ownership import controller_of
-from tradeoff.kube.studies import Context
 
 log = logging.getLogger("tradeoff.operator")
 PEERING_LOGGER = "kopf._core.engines.peering"

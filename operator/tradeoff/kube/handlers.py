@@ -26,6 +26,7 @@ from urllib3.exceptions import HTTPError
 
 from tradeoff.api.study import GROUP, VERSION
 from tradeoff.api.trial import STUDY_LABEL, TRIAL_LABEL
+from tradeoff.kube.context import Context
 from tradeoff.kube.drivers import MAX_RETRY_DELAY, TrialDrivers, retry_delay
 from tradeoff.kube.ended_pods import EndedPods
 from tradeoff.kube.feeds import Feeds, PeeringGate
@@ -34,7 +35,7 @@ from tradeoff.kube.feeds import stop as stop_informers
 from tradeoff.kube.informer import ERROR_BACKOFFS
 from tradeoff.kube.insight_jobs import InsightJobs
 from tradeoff.kube.listwatch import LIST_PAGE, Sources
-from tradeoff.kube.studies import Context, reconcile_study
+from tradeoff.kube.studies import reconcile_study
 
 STUDIES = (GROUP, VERSION, "studies")
 ANNOTATION_PREFIX = "tradeoff.dev"

@@ -14,12 +14,12 @@ from prometheus_client import CollectorRegistry
 
 from tradeoff.kube.client import Kube
 from tradeoff.kube.collector import settle_collector
+from tradeoff.kube.context import Context
 from tradeoff.kube.engines import Engines, load_or_create_key
 from tradeoff.kube.handlers import operator_settings, register
 from tradeoff.kube.health import EndpointError, serve_health, serve_metrics
 from tradeoff.kube.listwatch import Sources
 from tradeoff.kube.settings import Settings
-from tradeoff.kube.studies import Context
 from tradeoff.observe import NullObserver, StudyObserver
 
 log = logging.getLogger("tradeoff.operator")

@@ -25,12 +25,13 @@ from tradeoff.kube import attempts
 from tradeoff.kube.attemptlog import AttemptLog, Park
 from tradeoff.kube.cache import newer, plain
 from tradeoff.kube.client import Obj, now_utc
+from tradeoff.kube.context import Context
 from tradeoff.kube.events import object_ref, trial_outcome_events
 from tradeoff.kube.measure import measurer
 from tradeoff.kube.podwatch import UNSEEN
 from tradeoff.kube.settings import crash_point
 from tradeoff.kube.status import set_condition, values_summary
-from tradeoff.kube.studies import Context, reconcile_study
+from tradeoff.kube.studies import reconcile_study
 
 log = logging.getLogger("tradeoff.operator")
 PENDING_POLL = 0.4

@@ -24,12 +24,13 @@ from tradeoff.kube import attempts
 from tradeoff.kube.attemptlog import Interrupted
 from tradeoff.kube.cache import checked_record
 from tradeoff.kube.client import Obj, now_utc
+from tradeoff.kube.context import warn_foreign
 from tradeoff.kube.ensembles import CONTAINER, build_ensemble_pod, ensemble_status
 from tradeoff.kube.events import object_ref
 from tradeoff.kube.ownership import owned_by
 from tradeoff.kube.pods import build_pod, pod_name, primary_container
 from tradeoff.kube.settings import crash_point
-from tradeoff.kube.studies import reconcile_study, warn_foreign
+from tradeoff.kube.studies import reconcile_study
 from tradeoff.kube.trialbase import (
     INVALID_RECHECK,
     PENDING_POLL,
