@@ -7,6 +7,10 @@ The emulator is seeded with the Study, Trials and pods of a finished run (a JSON
 process's start and from its "watching" line, with its RSS then and a few seconds later
 and its CPU time. The trees take turns (A B A B ...) so the machine's load falls on each
 alike. No kubelet runs: the new trial's pod is never started, only its Trial is timed.
+
+The operator runs standalone, as `operator_scale.py` runs it; `--peering` also starts
+each tree with peering on (the chart's default: kopf's peering object, the replica acting
+once kopf says it may), the two modes taking turns as the trees do.
 """
 
 from __future__ import annotations
@@ -95,13 +99,21 @@ def raise_budget(cluster: Any, name: str, to: int) -> None:
 
 
 def restart(
-    cluster: Any, name: str, number: int, tree: str, workdir: Path, overrides: dict[str, str]
+    cluster: Any,
+    name: str,
+    number: int,
+    tree: str,
+    workdir: Path,
+    overrides: dict[str, str],
+    mode: str = "standalone",
 ) -> dict[str, Any]:
     """Start the operator of `tree`; time it until it creates trial `number`."""
     env = cluster.env()
     root = Path(tree).resolve()
     env["PYTHONPATH"] = f"{root / 'operator'}{os.pathsep}{root}"
     log = workdir / f"operator-{number}.log"
+    if mode == "peering":
+        overrides = {**overrides, "TRADEOFF_STANDALONE": "false"}
     op = scale.OperatorProcess(env, log, overrides)
     try:
         took = scale.wait(lambda: scale.trial_exists(cluster, name, number), 600, 0.05)
@@ -113,6 +125,7 @@ def restart(
         op.kill()
     return {
         "tree": tree,
+        "mode": mode,
         "next_trial": number,
         "seconds_from_start": took,
         "seconds_from_watching": after_watching,
@@ -130,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--trees", nargs="+", required=True, help="operator checkouts to compare")
         p.add_argument("--rounds", type=int, default=2, help="restarts of each tree")
         p.add_argument("--name", default=NAME, help=f"results file name (default {NAME})")
+        p.add_argument(
+            "--peering", action="store_true", help="also run each tree with peering (in turns)"
+        )
         p.add_argument(
             "--env",
             type=scale.env_pair,
@@ -151,19 +167,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.perf_counter()
         name, trials = seed(cluster, dump)
         print(f"seeded {trials} trials in {time.perf_counter() - started:.0f} s", flush=True)
+        modes = ["standalone", "peering"] if args.peering else ["standalone"]
         for _ in range(args.rounds):
             for tree in args.trees:
-                number = trials + len(runs)
-                raise_budget(cluster, name, number + 1)
-                run = restart(cluster, name, number, tree, Path(tmp), dict(args.env))
-                print(json.dumps(run), flush=True)
-                runs.append(run)
+                for mode in modes:
+                    number = trials + len(runs)
+                    raise_budget(cluster, name, number + 1)
+                    run = restart(cluster, name, number, tree, Path(tmp), dict(args.env), mode)
+                    print(json.dumps(run), flush=True)
+                    runs.append(run)
     c.print_table(
         f"Restart on a finished study of {trials} trials",
-        ["tree", "from start s", "from watching s", "CPU s", "RSS MiB", "RSS later", "load"],
+        ["tree", "mode", "from start s", "from watching s", "CPU s", "RSS", "RSS later", "load"],
         [
             [
                 r["tree"],
+                r["mode"],
                 f"{r['seconds_from_start']:.1f}",
                 f"{r['seconds_from_watching'] or 0:.1f}",
                 f"{r['cpu_seconds_until_then']:.1f}",

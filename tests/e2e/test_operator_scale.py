@@ -55,7 +55,8 @@ def test_a_study_lists_its_trials_once_and_costs_at_most_ten_requests_a_trial(
 
 
 def test_the_restart_benchmark_times_each_tree_on_a_finished_run(tmp_path: Path) -> None:
-    """`operator_scale.py --dump-to` then `operator_restart.py` on it (a small run)."""
+    """`operator_scale.py --dump-to` then `operator_restart.py` on it (a small run), the
+    tree started standalone and then with peering."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
         import operator_restart
@@ -69,6 +70,9 @@ def test_the_restart_benchmark_times_each_tree_on_a_finished_run(tmp_path: Path)
     found = json.loads(dump.read_text())
     assert len(found["trials"]) == 6 and len(found["pods"]) == 6
     args = ["--dump", str(dump), "--trees", str(REPO), "--rounds", "1", "--out", str(tmp_path)]
-    assert operator_restart.main(args) == 0
-    (run,) = json.loads((tmp_path / "operator_restart.json").read_text())["runs"]
-    assert run["next_trial"] == 6 and run["seconds_from_start"] > 0 and run["rss_mib_then"] > 50
+    assert operator_restart.main([*args, "--peering"]) == 0
+    alone, peering = json.loads((tmp_path / "operator_restart.json").read_text())["runs"]
+    assert (alone["mode"], peering["mode"]) == ("standalone", "peering")
+    assert (alone["next_trial"], peering["next_trial"]) == (6, 7)
+    for run in (alone, peering):
+        assert run["seconds_from_start"] > 0 and run["rss_mib_then"] > 50
