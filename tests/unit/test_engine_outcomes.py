@@ -180,6 +180,16 @@ def test_timeout_and_goal() -> None:
     assert goal is not None and goal.reason == "GoalReached" and "demo-0001" in goal.message
 
 
+def test_a_study_that_ran_its_budget_ended_by_it_however_late_it_is_looked_at() -> None:
+    engine = Engine(make_spec(budget={"maxTrials": 2, "timeout": "1m"}))
+    ran = _with_states(engine, ["Succeeded", "Succeeded"])
+    for elapsed in (1, 61, 86_400):  # resumed a day later: still its budget, not the timeout
+        decision = engine.stop_decision(ran, elapsed_seconds=elapsed)
+        assert decision is not None and decision.reason == "MaxTrialsReached"
+    cut_short = engine.stop_decision(_with_states(engine, ["Succeeded", "Running"]), 61)
+    assert cut_short is not None and cut_short.reason == "Timeout"
+
+
 def test_no_success_at_all_is_a_failure() -> None:
     engine = Engine(make_spec(budget={"maxTrials": 2, "maxFailedTrials": 5}))
     decision = engine.stop_decision(_with_states(engine, ["Failed", "Pruned"]))

@@ -132,13 +132,16 @@ def decide(
             f"trial {hit.metadata.name} met the goal",
             cancel_running=True,
         )
-    timeout = budget.timeout_seconds
-    if timeout is not None and elapsed_seconds is not None and elapsed_seconds >= timeout:
-        return _ended(c, "Timeout", f"the study's timeout of {budget.timeout} ran out", True)
+    # Nothing left to run is why the study ended, however late it is looked at (a finished
+    # study run again after its timeout still ended by its budget); the timeout is the
+    # reason only when it cut something short.
     if active == 0 and exhausted:
         return _ended(c, "SearchSpaceExhausted", "every configuration has been tried", False)
     if active == 0 and c.created >= budget.max_trials:
         return _ended(c, "MaxTrialsReached", f"all {budget.max_trials} trials ran", False)
+    timeout = budget.timeout_seconds
+    if timeout is not None and elapsed_seconds is not None and elapsed_seconds >= timeout:
+        return _ended(c, "Timeout", f"the study's timeout of {budget.timeout} ran out", True)
     if active == 0 and numbered_out:
         return StopDecision(
             "Failed",
