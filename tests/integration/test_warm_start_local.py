@@ -95,6 +95,20 @@ def test_a_missing_source_study_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert "spec.warmStart.fromStudies: no study workdir 'nowhere'" in done.stderr
     assert not list((tmp_path / ".tradeoff/later/trials").glob("*.json"))
+    # Refused before the workdir recorded the study: the corrected manifest runs there.
+    assert not (tmp_path / ".tradeoff/later/study.json").exists()
+    _write(manifest, "later", 2)
+    done = tradeoff("run", str(manifest), "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_study_cannot_warm_start_from_its_own_workdir(tmp_path: Path) -> None:
+    warm = "  warmStart: {fromStudies: [{name: later}]}\n"
+    manifest = _write(tmp_path / "later.yaml", "later", 2, warm)
+    done = tradeoff("run", str(manifest), "--no-progress", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "spec.warmStart.fromStudies[0]: 'later' is this study's own workdir" in done.stderr
+    assert not (tmp_path / ".tradeoff/later/study.json").exists()
 
 
 BRANCHED = """

@@ -14,7 +14,7 @@ from tradeoff.engine import Engine
 from tradeoff.engine.validation import choose_algorithm, recorded_problem
 from tradeoff.local.history import past_studies
 from tradeoff.local.store import FileStore, StoreError
-from tradeoff.local.warmstart import load_priors
+from tradeoff.local.warmstart import check_sources, load_priors
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class OpenedRun:
 def open_run(study: Study, store: FileStore, warn: Callable[[str], None]) -> OpenedRun:
     """Open the study in the store and build its engine; `warn` hears of dropped priors."""
     spec, name = study.spec, study.metadata.name
+    check_sources(spec, store.workdir)  # before the workdir fixes the study's warmStart
     opened = store.open(study)
     algorithm = run_algorithm(spec, store, opened.algorithm)
     priors = load_priors(spec, store)

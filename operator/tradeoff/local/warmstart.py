@@ -20,7 +20,7 @@ from tradeoff.api.trial import Trial
 from tradeoff.engine.priors import Priors, Source, match
 from tradeoff.local.store import FileStore, StoreError, write_atomically
 
-__all__ = ["PRIORS_FILE", "load_priors", "recorded_priors", "source_workdir"]
+__all__ = ["PRIORS_FILE", "check_sources", "load_priors", "recorded_priors", "source_workdir"]
 
 PRIORS_FILE = "priors.json"
 
@@ -39,6 +39,29 @@ def source_workdir(name: str, workdir: Path) -> Path:
     )
 
 
+def check_sources(spec: StudySpec, workdir: Path) -> None:
+    """Refuse a source study that is not there before the run records anything in `workdir`:
+    a study's warmStart is fixed once it started, so a refusal after that would leave the
+    author a workdir that refuses the corrected manifest. Sources whose priors are already
+    recorded are not looked for (they may have been deleted since)."""
+    warm = spec.warm_start
+    if warm is None or (workdir / PRIORS_FILE).exists():
+        return
+    for i, ref in enumerate(warm.from_studies):
+        _source_path(i, ref.name, workdir)
+
+
+def _source_path(index: int, name: str, workdir: Path) -> Path:
+    own = workdir.resolve()
+    named = workdir.parent / name if "/" not in name else None
+    if own in (named.resolve() if named else None, Path(name).expanduser().resolve()):
+        raise StoreError(
+            f"spec.warmStart.fromStudies[{index}]: {name!r} is this study's own workdir;"
+            " name an earlier study"
+        )
+    return source_workdir(name, workdir)
+
+
 def load_priors(spec: StudySpec, store: FileStore) -> Priors:
     """The priors of the study in `store`: recorded ones, else read now and recorded."""
     warm = spec.warm_start
@@ -48,12 +71,7 @@ def load_priors(spec: StudySpec, store: FileStore) -> Priors:
     if sources is None:
         sources = []
         for i, ref in enumerate(warm.from_studies):
-            path = source_workdir(ref.name, store.workdir)
-            if path.resolve() == store.workdir.resolve():
-                raise StoreError(
-                    f"spec.warmStart.fromStudies[{i}]: {ref.name!r} is this study's own workdir;"
-                    " name an earlier study"
-                )
+            path = _source_path(i, ref.name, store.workdir)
             sources.append(_read_source(ref.name, FileStore(path)))
         _record(store.workdir, sources)
     return match(spec, sources)
