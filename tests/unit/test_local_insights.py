@@ -4,9 +4,13 @@ the background, saved before announced, restart-safe."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +21,10 @@ from hypothesis import strategies as st
 from tests.factories import make_spec
 from tests.unit.test_insights import MODEL, TWO, X, Y, study
 from tradeoff.api.status import INSIGHTS_CAP, Insight
-from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.insights import insights
 from tradeoff.engine.records import RecordBook
-from tradeoff.local import run_insights
+from tradeoff.local.insight_worker import CHILD, InsightWorker
 from tradeoff.local.run_insights import RunInsights
 from tradeoff.local.status_file import STATUS_FILE, read_status
 from tradeoff.observe import NullObserver
@@ -46,16 +49,32 @@ class InsightsSeen(NullObserver):
         self.given.append((namespace, study, list(insights)))
 
 
+def in_process(records: Sequence[Trial]) -> list[Insight]:
+    """The engine's insights computed in this process (a run's child computes the same:
+    `test_the_worker_computes_what_the_engine_does`)."""
+    return insights(SPEC, records)
+
+
+Compute = Callable[[Sequence[Trial]], list[Insight]]
+
+
 class Run:
     """One run's `RunInsights` on `workdir`, with what it said and warned."""
 
-    def __init__(self, workdir: Path, spec: StudySpec = SPEC) -> None:
+    def __init__(self, workdir: Path, compute: Compute = in_process) -> None:
         self.said: list[str] = []
         self.warned: list[str] = []
         self.observer = InsightsSeen()
         self.ready = threading.Event()
         self.insights = RunInsights(
-            "demo", spec, workdir, self.observer, self.said.append, self.warned.append, self.wake
+            "demo",
+            SPEC,
+            workdir,
+            self.observer,
+            self.said.append,
+            self.warned.append,
+            self.wake,
+            compute,
         )
 
     def wake(self) -> None:
@@ -70,23 +89,16 @@ class Run:
         self.insights.refresh(book)
 
 
-def _calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Spy on the engine's `insights` as run_insights calls it: the record counts given."""
+def test_milestones_are_computed_in_the_background_saved_given_and_announced(
+    tmp_path: Path,
+) -> None:
     calls: list[int] = []
 
-    def spy(spec: StudySpec, records: Sequence[Trial]) -> list[Insight]:
+    def counted(records: Sequence[Trial]) -> list[Insight]:
         calls.append(len(records))
-        return insights(spec, records)
+        return in_process(records)
 
-    monkeypatch.setattr(run_insights, "insights", spy)
-    return calls
-
-
-def test_milestones_are_computed_in_the_background_saved_given_and_announced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls = _calls(monkeypatch)
-    run = Run(tmp_path)
+    run = Run(tmp_path, counted)
     run.insights.refresh(RecordBook(RECORDS[:4]))
     assert calls == [] and not (tmp_path / STATUS_FILE).exists()
     run.settle(RECORDS[:5])
@@ -170,21 +182,82 @@ def test_an_unreadable_status_file_is_replaced_with_a_warning(tmp_path: Path) ->
 
 
 def test_a_failed_computation_warns_once_and_waits_for_the_next_milestone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     calls: list[int] = []
 
-    def fails_first(spec: StudySpec, records: Sequence[Trial]) -> list[Insight]:
+    def fails_first(records: Sequence[Trial]) -> list[Insight]:
         calls.append(len(records))
         if len(calls) == 1:
             raise ValueError("singular matrix\nmore detail")
-        return insights(spec, records)
+        return in_process(records)
 
-    monkeypatch.setattr(run_insights, "insights", fails_first)
-    run = Run(tmp_path)
+    run = Run(tmp_path, fails_first)
     run.settle(RECORDS[:5])
     assert run.warned == ["insights not computed: singular matrix"] and run.said == []
     run.insights.refresh(RecordBook(RECORDS[:9]))  # the same milestone: not retried
     assert calls == [5] and run.warned == ["insights not computed: singular matrix"]
     run.settle(RECORDS[:10])
     assert calls == [5, 10] and run.insights.status.insights_from == 10 and run.said
+
+
+def test_the_worker_computes_what_the_engine_does_in_one_child(tmp_path: Path) -> None:
+    worker = InsightWorker(SPEC)
+    try:
+        assert worker.compute(RECORDS[:12]) == insights(SPEC, RECORDS[:12])
+        child = worker._child
+        assert worker.compute(RECORDS) == insights(SPEC, RECORDS)
+        assert worker._child is child  # one child for the run: its imports are paid once
+    finally:
+        worker.close()
+    assert child is not None and child.poll() is not None
+
+
+def test_the_child_answers_a_bad_request_with_an_error_and_goes_on() -> None:
+    spec = json.dumps(SPEC.wire())
+    good = json.dumps([r.wire() for r in RECORDS[:5]])
+    lines = f'{spec}\n[{{"kind": 1}}]\n{good}\n'
+    done = subprocess.run(CHILD, input=lines, capture_output=True, text=True, timeout=120)
+    bad, answer = (json.loads(line) for line in done.stdout.splitlines())
+    assert done.returncode == 0 and set(bad) == {"error"} and "validation error" in bad["error"]
+    assert answer == [i.wire() for i in insights(SPEC, RECORDS[:5])]
+
+
+def test_a_worker_that_dies_is_named_and_replaced(tmp_path: Path) -> None:
+    dies = [sys.executable, "-c", "import sys; sys.stderr.write('no numpy here\\n'); sys.exit(3)"]
+    worker = InsightWorker(SPEC, dies)
+    with pytest.raises(ValueError, match="the insight child exited 3: no numpy here"):
+        worker.compute(RECORDS[:5])
+    worker.command = list(CHILD)
+    try:
+        assert worker.compute(RECORDS[:5]) == insights(SPEC, RECORDS[:5])
+    finally:
+        worker.close()
+
+
+def test_a_run_killed_leaves_no_worker(tmp_path: Path) -> None:
+    """The child ends when its parent's pipe closes, as when `kill -9` ends the run."""
+    code = (
+        "import sys; from tests.unit.test_local_insights import RECORDS, SPEC;"
+        " from tradeoff.local.insight_worker import InsightWorker;"
+        " w = InsightWorker(SPEC); w.compute(RECORDS[:5]); print(w._child.pid, flush=True);"
+        " import time; time.sleep(60)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    end = time.monotonic() + 30
+    while time.monotonic() < end and _alive(pid):
+        time.sleep(0.1)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited

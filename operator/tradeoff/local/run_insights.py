@@ -4,9 +4,10 @@ The rule is the operator's own `refresh_insights`: the insights are recomputed w
 finished trials reach a milestone or the study ends (`engine.insights.insights_due`), at
 most `INSIGHTS_CAP` are kept, and each whose key the previous status did not hold is
 announced. Computing them costs 0.6-1.3 s of CPU at 40-400 records (fANOVA), and SciPy's
-imports the first time: a background thread computes them, one computation at a time,
-from the finished records (the only ones the insights read; a finished record never
-changes again), and the loop's next turn records them. Recording them saves the workdir's
+imports the first time: a child process computes them (`insight_worker`), one
+computation at a time, from the finished records (the only ones the insights read; a
+finished record never changes again), a thread waits for it, and the loop's next turn
+records them. Recording them saves the workdir's
 status file (`status_file`), gives them to the observer (the
 `tradeoff_parameter_importance` gauge) and then announces the new ones: a run killed at any
 moment announces nothing twice once resumed. When the study ends, the run computes its
@@ -23,10 +24,11 @@ from pathlib import Path
 from tradeoff.api.status import Insight, StudyStatus
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine.insights import insights, milestone
+from tradeoff.engine.insights import milestone
 from tradeoff.engine.records import RecordBook
 from tradeoff.engine.tally import Tally
 from tradeoff.kube.insights import InsightSource, refresh_insights
+from tradeoff.local.insight_worker import InsightWorker
 from tradeoff.local.run_publisher import LOCAL_NAMESPACE
 from tradeoff.local.status_file import read_status, save_status
 from tradeoff.observe import StudyObserver
@@ -49,10 +51,17 @@ class RunInsights:
         say: Callable[[str], None],
         warn: Callable[[str], None],
         wake: Callable[[], None],
+        compute: Callable[[Sequence[Trial]], list[Insight]] | None = None,
     ) -> None:
         """`say` announces an insight, `warn` a problem; `wake` is called from the
-        background thread when insights are ready (the loop then records them)."""
+        background thread when insights are ready (the loop then records them).
+        `compute`: the insights of some records (default: in an `InsightWorker`)."""
         self.name, self.spec, self.workdir = name, spec, workdir
+        self._worker: InsightWorker | None = None
+        if compute is None:
+            self._worker = InsightWorker(spec)
+            compute = self._worker.compute
+        self.compute = compute
         self.observer, self.say, self.warn, self.wake = observer, say, warn, wake
         self.status, problem = read_status(workdir)
         if problem:
@@ -87,6 +96,11 @@ class RunInsights:
         except Exception as error:  # the run's outcome stands without them
             self.warn(f"insights not computed: {_first_line(error)}")
 
+    def close(self) -> None:
+        """Stop computing (a computation in flight is dropped; a resumed run redoes it)."""
+        if self._worker is not None:
+            self._worker.close()
+
     # -- sources (`InsightSource`) -------------------------------------------------------
 
     def _in_background(
@@ -118,11 +132,11 @@ class RunInsights:
         ready = self._ready_only(spec, records, finished)
         if ready is not None and ready[0] == finished:
             return ready
-        return finished, insights(spec, records)
+        return finished, self.compute([r for r in records if r.finished])
 
     def _compute(self, records: list[Trial], finished: int) -> None:
         try:
-            found = insights(self.spec, records)
+            found = self.compute(records)
         except Exception as error:  # a thread's error would end it unsaid
             with self._guard:
                 self._failed = (finished, _first_line(error))

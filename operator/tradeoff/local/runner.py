@@ -163,6 +163,8 @@ class StudyRunner:
             if self.insights is not None:
                 self.insights.finish(self.records.book, ended=self.decision is not None)
         finally:
+            if self.insights is not None:
+                self.insights.close()
             self.executor.stop_all("interrupt", force=True)
             self.executor.close()
             self._announce_ended()
