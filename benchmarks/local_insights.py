@@ -3,13 +3,14 @@
 Both sides run the same study of instant ``timed`` trials (`local_scale`: a small C
 program that records when it started and ended), one at a time, random search, in
 turn within each repeat so both see the same load. ``--insights`` computes the insights
-at each milestone of finished trials (5, 10, 20, ... 100, 200, ...) in a background thread
-and once more when the study ends; instant trials are the worst case for the trial loop,
-which starts a trial every few milliseconds while fANOVA runs beside it. Measured: wall,
-the run's own CPU (both threads; `getrusage` of the process), and the latency from one
-trial's exit to the next one's start (median, mean, 99th percentile, greatest). With
-``--before CHECKOUT``, that code's ``--insights`` (which only adds the analysis to the
-report at the end) runs too: the difference is what computing them live adds.
+at each milestone of finished trials (5, 10, 20, ... 100, 200, ...) in the run's insight
+child (`tradeoff.local.insight_worker`) and once more when the study ends; instant trials
+are the worst case for the trial loop, which starts a trial every few milliseconds while
+fANOVA runs beside it. Measured: wall, CPU (the run's, its trials' and its insight
+child's), the run's own CPU, and the latency from one trial's exit to the next one's
+start (median, mean, 99th percentile, greatest). With ``--before CHECKOUT``, that code's
+``--insights`` (which only adds the analysis to the report at the end) runs too: the
+difference is what computing them live adds.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
-    keys = ["wall", "orchestrator_cpu", "gap_ms", "gap_mean_ms", "gap_p99_ms", "gap_max_ms"]
+    keys = ["wall", "cpu", "orchestrator_cpu", "gap_ms", "gap_mean_ms", "gap_p99_ms", "gap_max_ms"]
     rows = [
         [name, *(local_scale._show(local_scale._spread([r[k] for r in runs[name]])) for k in keys)]
         for name in names
@@ -92,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.print_table(
         f"{trials} instant trials, one at a time, random search; median [min, max] of"
         f" {repeats}: seconds, and milliseconds from one trial's exit to the next start",
-        ["side", "wall", "own CPU", "exit to start", "mean", "p99", "max"],
+        ["side", "wall", "CPU", "own CPU", "exit to start", "mean", "p99", "max"],
         rows,
     )
     load_after = os.getloadavg()

@@ -122,7 +122,6 @@ def test_a_resumed_run_gives_the_saved_insights_and_announces_only_new_ones(
     first = Run(tmp_path)
     first.settle(RECORDS[:5])
     again = Run(tmp_path)
-    again.insights.begin()
     assert again.observer.given == [("local", "demo", first.insights.status.insights)]
     again.insights.finish(RecordBook(RECORDS[:5]), ended=True)  # computed from them all
     assert again.said == [] and again.insights.status == first.insights.status

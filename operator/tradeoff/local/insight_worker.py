@@ -6,19 +6,20 @@ next one's start, BENCHMARKS.md), and importing SciPy and scikit-learn there cos
 second; a child per computation, as the operator starts (`kube.insight_jobs`), pays
 those imports (about 3 s of CPU) at every milestone. So the run starts one child when the
 first insights are due and keeps it: it imports them once, and each computation costs
-its fANOVA alone, on another core.
+its fANOVA alone, on another core, at a lower priority than the run and its trials.
 
 Protocol, one JSON document per line: the parent writes the study's spec once, then per
 computation the finished records as a list; the child answers each list with the
-insights' wire forms, or ``{"error": "..."}``. The child has its own session (a Ctrl-C
-at the terminal is the run's to handle) and ends when its standard input closes, so a
-run killed with ``kill -9`` leaves none behind.
+insights' wire forms, or ``{"error": "..."}``. The child has its own process group (a
+Ctrl-C at the terminal is the run's to handle) and ends when its standard input closes,
+so a run killed with ``kill -9`` leaves none behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,8 @@ from tradeoff.kube.insight_jobs import record_json
 __all__ = ["InsightWorker", "main"]
 
 CHILD = [sys.executable, "-m", "tradeoff.local.insight_worker"]
+NICENESS = 10
+"""Added to the child's nice value: on a busy machine it waits, never the trials."""
 
 
 class InsightWorker:
@@ -94,7 +97,7 @@ class InsightWorker:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
-            start_new_session=True,
+            process_group=0,  # not a session: its nice value then counts against the run's
         )
         assert child.stdin is not None
         child.stdin.write(json.dumps(self.spec.wire()) + "\n")
@@ -123,6 +126,7 @@ class InsightWorker:
 
 def main() -> int:
     """The child: the spec, then a list of records per line, answered line by line."""
+    os.nice(NICENESS)  # the trials and the run's loop come first
     spec = StudySpec.model_validate(json.loads(sys.stdin.readline()))
     for line in sys.stdin:
         try:

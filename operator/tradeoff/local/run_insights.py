@@ -24,7 +24,7 @@ from pathlib import Path
 from tradeoff.api.status import Insight, StudyStatus
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.engine.insights import milestone
+from tradeoff.engine.insights import insights_due, milestone
 from tradeoff.engine.records import RecordBook
 from tradeoff.engine.tally import Tally
 from tradeoff.kube.insights import InsightSource, refresh_insights
@@ -72,10 +72,7 @@ class RunInsights:
         self._ready: Computed | None = None
         self._failed: tuple[int, str] | None = None  # (finished count, why), not yet said
         self._failed_from: int | None = None  # no retry before the next milestone
-
-    def begin(self) -> None:
-        """Give the observer the insights a previous run recorded."""
-        if self.status.insights:
+        if self.status.insights:  # what a previous run recorded, for the gauge
             self.observer.insights_updated(LOCAL_NAMESPACE, self.name, self.status.insights)
 
     def refresh(self, book: RecordBook) -> None:
@@ -150,15 +147,16 @@ class RunInsights:
     def _apply(self, book: RecordBook, ended: bool, source: InsightSource) -> None:
         with self._guard:
             failed, self._failed = self._failed, None
+            ready = self._ready is not None
         if failed is not None:
             self._failed_from = failed[0]
             self.warn(f"insights not computed: {failed[1]}")
         old = self.status
-        status = StudyStatus(
-            trials=self._tally.read(book)[0],
-            insights=old.insights,
-            insights_from=old.insights_from,
-        )
+        counts = self._tally.read(book)[0]
+        finished = counts.succeeded + counts.failed + counts.pruned
+        if not ready and not insights_due(old.insights_from, finished, ended):
+            return  # most turns: spared building a status (refresh_insights would say so)
+        status = StudyStatus(trials=counts, insights=old.insights, insights_from=old.insights_from)
         found = refresh_insights(old, status, self.spec, book, ended, source)
         if (status.insights_from, status.insights) == (old.insights_from, old.insights):
             return

@@ -80,7 +80,7 @@ class StudyRunner:
         live_insights: bool = False,
     ) -> None:
         """`live_insights`: compute the insights as the study runs, as the operator does
-        (about a second of CPU at each milestone, in a background thread)."""
+        (about a second of CPU at each milestone, in a child process)."""
         self.study = study
         self.spec = study.spec
         self.name = study.metadata.name
@@ -119,12 +119,12 @@ class StudyRunner:
         self.records = RunRecords(store)
         self._ended: list[Trial] = []  # saved, not yet told to the observer and display
         self.publisher = SummaryPublisher(self.name, self.spec, self.observer, self.display)
-        self.insights: RunInsights | None = None
-        if live_insights:
-            say, warn = self.display.insight, self.display.warn
-            self.insights = RunInsights(
-                self.name, self.spec, store.workdir, self.observer, say, warn, self.look_around
-            )
+        say, warn, workdir = self.display.insight, self.display.warn, store.workdir
+        self.insights = (
+            RunInsights(self.name, self.spec, workdir, self.observer, say, warn, self.look_around)
+            if live_insights
+            else None
+        )
         self.interrupts = 0
         self.decision: StopDecision | None = None
         self._started_at = datetime.now(UTC)
@@ -154,8 +154,6 @@ class StudyRunner:
         self.engine = opened.engine
         self.records.load()
         self.display.begin(self.spec, self.algorithm, self.records.listed(), self._summary())
-        if self.insights is not None:
-            self.insights.begin()
         try:
             self._loop()
             if self.decision is not None and not self.interrupts:
