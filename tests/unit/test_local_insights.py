@@ -116,6 +116,40 @@ def test_milestones_are_computed_in_the_background_saved_given_and_announced(
     assert len(run.said) == len(expected) + len(fresh)
 
 
+def test_a_milestone_passed_while_computing_starts_the_next_computation_at_once(
+    tmp_path: Path,
+) -> None:
+    release = threading.Event()
+    calls: list[int] = []
+
+    def gated(records: Sequence[Trial]) -> list[Insight]:
+        calls.append(len(records))
+        assert release.wait(60)
+        return in_process(records)
+
+    run = Run(tmp_path, gated)
+    turned = threading.Event()
+
+    def wake_and_linger() -> None:  # the thread is still alive during the loop's turn
+        run.wake()
+        turned.wait(10)
+
+    run.insights.wake = wake_and_linger
+    run.insights.refresh(RecordBook(RECORDS[:5]))
+    later = RecordBook(RECORDS[:12])  # milestone 10 passed while 5's are computed
+    run.insights.refresh(later)
+    release.set()
+    assert run.ready.wait(60)
+    run.ready.clear()
+    run.insights.refresh(later)  # the turn the first computation's end woke
+    turned.set()
+    assert run.insights.status.insights_from == 5
+    assert run.ready.wait(30)  # the next one started in that same turn, no event needed
+    assert calls == [5, 12]
+    run.insights.refresh(later)
+    assert run.insights.status.insights_from == 12
+
+
 def test_a_resumed_run_gives_the_saved_insights_and_announces_only_new_ones(
     tmp_path: Path,
 ) -> None:

@@ -6,13 +6,12 @@ most `INSIGHTS_CAP` are kept, and each whose key the previous status did not hol
 announced. Computing them costs 0.6-1.3 s of CPU at 40-400 records (fANOVA), and SciPy's
 imports the first time: a child process computes them (`insight_worker`), one
 computation at a time, from the finished records (the only ones the insights read; a
-finished record never changes again), a thread waits for it, and the loop's next turn
-records them. Recording them saves the workdir's
-status file (`status_file`), gives them to the observer (the
-`tradeoff_parameter_importance` gauge) and then announces the new ones: a run killed at any
-moment announces nothing twice once resumed. When the study ends, the run computes its
-final insights before it returns, so a resumed run ends with the insights an uninterrupted
-run has on the same records.
+finished record never changes again); a thread waits for it, and the loop's next turn
+records them. Recording saves the workdir's status file (`status_file`), gives them to
+the observer (the `tradeoff_parameter_importance` gauge), then announces the new ones: a
+run killed at any moment announces nothing twice once resumed. When the study ends, the
+run computes its final insights before it returns, so a resumed run ends with the
+insights an uninterrupted run has on the same records.
 """
 
 from __future__ import annotations
@@ -69,6 +68,7 @@ class RunInsights:
         self._tally = Tally(spec)
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._running = False  # a computation started and not yet handed over
         self._ready: Computed | None = None
         self._failed: tuple[int, str] | None = None  # (finished count, why), not yet said
         self._failed_from: int | None = None  # no retry before the next milestone
@@ -105,12 +105,12 @@ class RunInsights:
     ) -> Computed | None:
         with self._guard:
             ready, self._ready = self._ready, None
-            busy = self._thread is not None and self._thread.is_alive()
-        if ready is not None or busy:
-            return ready
-        failed = self._failed_from
-        if failed is not None and milestone(finished) <= milestone(failed):
-            return None
+            if ready is not None or self._running:
+                return ready
+            failed = self._failed_from
+            if failed is not None and milestone(finished) <= milestone(failed):
+                return None
+            self._running = True
         done = [r for r in records if r.finished]
         self._thread = threading.Thread(
             target=self._compute, args=(done, finished), name="insights", daemon=True
@@ -136,10 +136,10 @@ class RunInsights:
             found = self.compute(records)
         except Exception as error:  # a thread's error would end it unsaid
             with self._guard:
-                self._failed = (finished, _first_line(error))
+                self._failed, self._running = (finished, _first_line(error)), False
         else:
             with self._guard:
-                self._ready = (finished, found)
+                self._ready, self._running = (finished, found), False
         self.wake()
 
     # -- recording -------------------------------------------------------------------------
