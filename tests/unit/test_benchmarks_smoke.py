@@ -25,6 +25,7 @@ QUICK = [
     "warm_start",
     "warm_start_top",
     "local_scale",
+    "local_insights",
     "auto_history",
     "carbon_aware",
     "pipeline_dag",

@@ -68,8 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--insights",
         action="store_true",
-        help="add the insights and parameter importance (fANOVA) to the report"
-        " (about 2 s of CPU; `tradeoff report` always adds them)",
+        help="compute the insights as the study runs, as the operator does (printed when"
+        " first found, kept in the workdir's status.json), and add them and the parameter"
+        " importance (fANOVA) to the report (about a second of CPU per milestone;"
+        " --metrics-port computes them too; `tradeoff report` always adds them)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
     parser.add_argument(
@@ -226,6 +228,7 @@ def _run(
         carbon_poll=_carbon_poll(intensity),
         observer=observer,
         display=display,
+        live_insights=args.insights or args.metrics_port is not None,
     )
     leftovers = runner.executor.stop_leftovers()
     if leftovers:

@@ -62,6 +62,9 @@ class RunDisplay(Protocol):
 
     def warn(self, message: str) -> None: ...
 
+    def insight(self, message: str) -> None:
+        """An insight found for the first time (the operator's `Insight` event)."""
+
     def end(self) -> None: ...
 
 
@@ -89,6 +92,9 @@ class NullDisplay:
         pass
 
     def warn(self, message: str) -> None:
+        pass
+
+    def insight(self, message: str) -> None:
         pass
 
     def end(self) -> None:
@@ -245,6 +251,10 @@ class RichDisplay:
 
     def warn(self, message: str) -> None:
         self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+    def insight(self, message: str) -> None:
+        if self.trial_lines:
+            self.console.print(f"[cyan]insight:[/] {escape(message)}", highlight=False)
 
     def end(self) -> None:
         if self.progress is not None:

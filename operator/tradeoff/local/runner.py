@@ -18,7 +18,8 @@ longer timeout) runs them again while its budget allows. The first stop decision
 is final.
 
 The records live in `run_records`, each attempt's process and price in `trial_processes`,
-the summaries the observer and display see in `run_publisher`.
+the summaries the observer and display see in `run_publisher`, the insights (when asked
+for) in `run_insights`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from tradeoff.local.events import AttemptResult, Event, Intermediate, Wakeup
 from tradeoff.local.executor import LocalExecutor
 from tradeoff.local.intermediate_values import record_intermediate
 from tradeoff.local.outcome import attempt_outcome
+from tradeoff.local.run_insights import RunInsights
 from tradeoff.local.run_publisher import LOCAL_NAMESPACE, SummaryPublisher
 from tradeoff.local.run_records import RunRecords
 from tradeoff.local.run_result import RunResult, ended_result, interrupted_result
@@ -75,7 +77,10 @@ class StudyRunner:
         observer: StudyObserver | None = None,
         display: RunDisplay | None = None,
         grace_seconds: float = 5.0,
+        live_insights: bool = False,
     ) -> None:
+        """`live_insights`: compute the insights as the study runs, as the operator does
+        (about a second of CPU at each milestone, in a child process)."""
         self.study = study
         self.spec = study.spec
         self.name = study.metadata.name
@@ -114,6 +119,12 @@ class StudyRunner:
         self.records = RunRecords(store)
         self._ended: list[Trial] = []  # saved, not yet told to the observer and display
         self.publisher = SummaryPublisher(self.name, self.spec, self.observer, self.display)
+        say, warn, workdir = self.display.insight, self.display.warn, store.workdir
+        self.insights = (
+            RunInsights(self.name, self.spec, workdir, self.observer, say, warn, self.look_around)
+            if live_insights
+            else None
+        )
         self.interrupts = 0
         self.decision: StopDecision | None = None
         self._started_at = datetime.now(UTC)
@@ -129,6 +140,11 @@ class StudyRunner:
         self.events.put(Wakeup("interrupt"))
         self.executor.wake()
 
+    def look_around(self) -> None:
+        """Make the loop look around now (news from another thread)."""
+        self.events.put(Wakeup("news"))
+        self.executor.wake()
+
     # -- the loop ----------------------------------------------------------------------
 
     def run(self) -> RunResult:
@@ -142,7 +158,11 @@ class StudyRunner:
             self._loop()
             if self.decision is not None and not self.interrupts:
                 self._ensemble()
+            if self.insights is not None:
+                self.insights.finish(self.records.book, ended=self.decision is not None)
         finally:
+            if self.insights is not None:
+                self.insights.close()
             self.executor.stop_all("interrupt", force=True)
             self.executor.close()
             self._announce_ended()
@@ -173,6 +193,8 @@ class StudyRunner:
             if not self.interrupts and self.decision is None:
                 self._start_trials()
             self._announce_ended()  # the attempts that ended, now that the next ones started
+            if self.insights is not None:
+                self.insights.refresh(self.records.book)
             if not self.interrupts and self.decision is None:
                 if not self.records.running() and self._held is not None:
                     self.executor.poll(self._held)  # waiting for a cleaner grid

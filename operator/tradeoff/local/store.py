@@ -13,6 +13,7 @@ Layout of a study's workdir (default ``.tradeoff/<study-name>`` under the cwd)::
                              stopping those a killed run left (``tradeoff.local.children``)
     attempts/energy/<n>/     CodeCarbon's folder of each attempt running (reused)
     report.html              the report written at the end of a run
+    status.json              the insights a run computed as it ran (``status_file``)
 
 Every file is written atomically (temporary file, rename), so a crash of the run at any
 moment leaves either the old or the new version of a record, never half of one. The
