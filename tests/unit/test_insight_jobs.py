@@ -13,10 +13,10 @@ import pytest
 from tests.unit.test_kube_status import study_obj, trial_obj
 from tradeoff.api.status import Insight, StudyStatus
 from tradeoff.api.study import Study
+from tradeoff.engine.insight_status import refresh_insights
 from tradeoff.engine.insights import insights
 from tradeoff.kube import insight_jobs
 from tradeoff.kube.insight_jobs import InsightJobs
-from tradeoff.kube.insights import refresh_insights
 from tradeoff.kube.reconcile import records_of
 
 
@@ -60,7 +60,7 @@ from datetime import UTC, datetime
 from tests.unit.test_kube_status import study_obj, trial_obj
 from tradeoff.kube import handlers, run  # the operator's modules
 from tradeoff.kube.insight_jobs import InsightJobs
-from tradeoff.kube.insights import refresh_insights
+from tradeoff.engine.insight_status import refresh_insights
 from tradeoff.kube.reconcile import plan_study
 ready = threading.Event()
 jobs = InsightJobs(lambda key: ready.set())
@@ -110,7 +110,7 @@ def test_a_record_is_written_to_the_child_as_its_wire_form() -> None:
     import math
 
     from tradeoff.api.trial import Trial
-    from tradeoff.kube.insight_jobs import record_json
+    from tradeoff.engine.insight_status import record_json
 
     record = Trial.new("demo", 3, {"x": 0.25, "c": "a"}, {"seed": 1}, "ns")
     record.status.state = "Succeeded"

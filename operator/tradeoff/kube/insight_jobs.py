@@ -20,12 +20,11 @@ import time
 from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
-from pydantic_core import to_json
 
 from tradeoff.api.status import Insight
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
-from tradeoff.kube.insights import InsightSource
+from tradeoff.engine.insight_status import InsightSource, record_json
 
 Key = tuple[str, str]
 log = logging.getLogger("tradeoff.operator")
@@ -120,14 +119,3 @@ class InsightJobs:
             said = (err.strip().splitlines() or ["no output"])[-1]
             raise ValueError(f"the insight child exited {child.returncode}: {said}")
         return [Insight.model_validate(i) for i in json.loads(out)]
-
-
-def record_json(record: Trial) -> str:
-    """`json.dumps(record.wire())`, as the child reads it, written by pydantic's own
-    encoder (a third of the CPU: at each milestone every record is written). Pydantic
-    writes a float that is not finite as null, so a record with a null anywhere is
-    written the slow way."""
-    text = to_json(record, by_alias=True, exclude_none=True, inf_nan_mode="constants")
-    if b"null" in text:
-        return json.dumps(record.wire())
-    return text.decode()

@@ -22,13 +22,13 @@ from tradeoff.api.status import AlgorithmChoice, Condition, StudyStatus
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, trial_name
 from tradeoff.engine import Engine, SharedRecords, lifecycle
+from tradeoff.engine.insight_status import InsightSource, refresh_insights
 from tradeoff.engine.priors import Source, match
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm, validate_study
 from tradeoff.kube.cache import checked_record
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.history import HistoryReader
-from tradeoff.kube.insights import InsightSource, refresh_insights
 from tradeoff.kube.ownership import split_owned
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
 from tradeoff.kube.status import (

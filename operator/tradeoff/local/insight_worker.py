@@ -30,8 +30,8 @@ from typing import IO
 from tradeoff.api.status import Insight
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
+from tradeoff.engine.insight_status import record_json
 from tradeoff.engine.insights import insights
-from tradeoff.kube.insight_jobs import record_json
 
 __all__ = ["InsightWorker", "main"]
 

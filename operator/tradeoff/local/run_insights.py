@@ -1,4 +1,4 @@
-"""A local run's insights, kept as the operator keeps a Study's (`tradeoff.kube.insights`).
+"""A local run's insights, kept as the operator keeps a Study's (`tradeoff.engine.insight_status`).
 
 The rule is the operator's own `refresh_insights`: the insights are recomputed when the
 finished trials reach a milestone or the study ends (`engine.insights.insights_due`), at
@@ -23,10 +23,10 @@ from pathlib import Path
 from tradeoff.api.status import Insight, StudyStatus
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
+from tradeoff.engine.insight_status import InsightSource, refresh_insights
 from tradeoff.engine.insights import insights_due, milestone
 from tradeoff.engine.records import RecordBook
 from tradeoff.engine.tally import Tally
-from tradeoff.kube.insights import InsightSource, refresh_insights
 from tradeoff.local.insight_worker import InsightWorker
 from tradeoff.local.run_publisher import LOCAL_NAMESPACE
 from tradeoff.local.status_file import read_status, save_status

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.unit.test_kube_status import study_obj, trial_obj
-from tradeoff.kube import insights as kube_insights
+from tradeoff.engine import insight_status
 from tradeoff.kube.reconcile import plan_study
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -41,7 +41,7 @@ def test_passes_between_milestones_reuse_the_status(monkeypatch: pytest.MonkeyPa
     def not_again(*_: object) -> list[Any]:
         raise AssertionError("insights recomputed before the next milestone")
 
-    monkeypatch.setattr(kube_insights, "insights", not_again)
+    monkeypatch.setattr(insight_status, "insights", not_again)
     plan = plan_study(study_obj(max_trials=20, status=first.status.wire()), trials(9), T0)
     assert plan.status.insights == first.status.insights
     assert plan.status.insights_from == 5 and insight_events(plan) == []
