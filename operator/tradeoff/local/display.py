@@ -284,7 +284,9 @@ def show_result(
     if summary.front:
         shown = "" if summary.front_size == len(summary.front) else f", {len(summary.front)} shown"
         table = Table(
-            title=f"Pareto front ({summary.front_size} trials{shown})", title_justify="left"
+            title=f"Pareto front ({summary.front_size} trial{'s' * (summary.front_size != 1)}"
+            f"{shown})",
+            title_justify="left",
         )
         table.add_column("trial", no_wrap=True)
         for objective in spec.objectives:
