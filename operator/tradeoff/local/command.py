@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import shlex
 import signal
@@ -28,6 +27,7 @@ from tradeoff.economics import (
 )
 from tradeoff.local.display import RichDisplay, RunDisplay, show_result
 from tradeoff.local.events import command_line
+from tradeoff.local.files import MAX_SETTINGS_BYTES, parse_json, read_capped
 from tradeoff.local.report import write_report
 from tradeoff.local.run_result import RunResult
 from tradeoff.local.runner import StudyRunner
@@ -190,7 +190,7 @@ def _intensity_settings(path: Path | None) -> IntensitySettings | None:
         return None
     where = f"--intensity-config {path}"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(read_capped(path, MAX_SETTINGS_BYTES))
     except OSError as exc:
         raise IntensitySettingsError(f"{where}: cannot read ({exc.strerror})") from None
     except ValueError as exc:

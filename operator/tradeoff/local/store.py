@@ -44,6 +44,7 @@ from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, study_problem
 from tradeoff.engine.signing import new_key
 from tradeoff.local.durable import Flusher, fsync_path
+from tradeoff.local.files import MAX_RECORD_BYTES, MAX_STUDY_BYTES, parse_json, read_bounded
 
 __all__ = [
     "FROZEN_FIELDS",
@@ -57,6 +58,10 @@ __all__ = [
 
 FROZEN_FIELDS = ("parameters", "objectives", "algorithm", "warmStart")
 """Spec fields a resumed study must keep: changing them would mix two different searches."""
+
+
+_MAX_KEY_BYTES = 1024
+"""The signing key: 64 hexadecimal digits and a newline."""
 
 
 class StoreError(Exception):
@@ -216,7 +221,9 @@ class FileStore:
         with this key is never used (see tradeoff.engine.signing).
         """
         try:
-            return bytes.fromhex(self.key_path.read_text(encoding="ascii").strip())
+            return bytes.fromhex(
+                read_bounded(self.key_path, _MAX_KEY_BYTES).decode("ascii").strip()
+            )
         except FileNotFoundError:
             pass
         except (OSError, ValueError) as exc:
@@ -293,7 +300,7 @@ class FileStore:
         """The contents of ``study.json``."""
         path = self.study_path
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            document = parse_json(read_bounded(path, MAX_STUDY_BYTES))
             started = datetime.fromisoformat(document["startedAt"])
             if started.tzinfo is None:
                 started = started.replace(tzinfo=UTC)
@@ -349,7 +356,7 @@ class FileStore:
 
     def _load_trial(self, path: Path) -> Trial:
         try:
-            record = Trial.model_validate_json(path.read_bytes())
+            record = Trial.model_validate_json(read_bounded(path, MAX_RECORD_BYTES))
         except OSError as exc:
             raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
         except ValidationError as exc:
@@ -378,4 +385,6 @@ def _reason(exc: Exception) -> str:
         return f"{loc + ': ' if loc else ''}{first['msg']}"
     if isinstance(exc, KeyError):
         return f"missing {exc.args[0]!r}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

@@ -1,0 +1,210 @@
+"""Workdirs damaged or edited by hand, and hostile arguments, against every command.
+
+Whatever the damage, a command answers in one line naming the file (or the option) and
+what is wrong, exit code 2 (1 for a real failure), never a traceback and never a hang or
+memory growing with what a file claims; `run` on a damaged workdir rewrites no finished
+trial's record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+from tests.results_data import MANIFEST, write_workdir
+from tradeoff import cli
+
+RESULT_COMMANDS = [
+    ["show"],
+    ["export"],
+    ["best"],
+    ["report", "-o", "report.html"],
+    ["insights"],
+    ["propose"],
+    ["compare", "SECOND"],
+    ["ensemble"],
+]
+
+
+class Hung(BaseException):
+    """A command still blocked after `HANG_SECONDS` (a FIFO opened for reading, say)."""
+
+
+HANG_SECONDS = 20
+
+
+def _hung(_signum: int, _frame: FrameType | None) -> None:
+    raise Hung(f"still running after {HANG_SECONDS} s")
+
+
+@pytest.fixture(autouse=True)
+def bounded() -> Iterator[None]:
+    """At most 4 GiB of address space and `HANG_SECONDS`: a reader that does not bound
+    what it reads fails with MemoryError instead of taking the machine's memory, and one
+    that blocks fails with Hung."""
+    limits = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, limits[1]))
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(HANG_SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        resource.setrlimit(resource.RLIMIT_AS, limits)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    (tmp_path / "study.yaml").write_text(json.dumps(MANIFEST))  # JSON is YAML
+    return write_workdir(tmp_path / ".tradeoff")
+
+
+def run(
+    capsys: pytest.CaptureFixture[str], argv: list[str], workdir: Path | None = None
+) -> tuple[int, str, str]:
+    if workdir is not None:
+        command, *rest = argv
+        rest = [str(workdir) if a == "SECOND" else a for a in rest]
+        argv = [command, str(workdir), *rest]
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_workdir(capsys: pytest.CaptureFixture[str], workdir: Path) -> tuple[int, str, str]:
+    """`tradeoff run` resuming `workdir` with the manifest that made it."""
+    return run(capsys, ["run", "study.yaml", "--workdir", str(workdir), "--quiet"])
+
+
+def one_line(err: str, *needles: str) -> str:
+    """The one line of `err` (warnings aside); it names every needle."""
+    lines = [line for line in err.splitlines() if not line.startswith("warning:")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def digests(workdir: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (workdir / "trials").glob("*.json")
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def replace(path: Path, make: Callable[[Path], object]) -> None:
+    path.unlink()
+    make(path)
+
+
+def first_record(workdir: Path) -> Path:
+    return sorted((workdir / "trials").glob("*.json"))[0]
+
+
+def nested(depth: int = 100_000) -> str:
+    return "[" * depth + "]" * depth
+
+
+def study_file(workdir: Path) -> Path:
+    return workdir / "study.json"
+
+
+def signing_key(workdir: Path) -> Path:
+    return workdir / "signing.key"
+
+
+DAMAGED_FILES = {"study.json": study_file, "record": first_record}
+NOT_FILES: dict[str, Callable[[Path], object]] = {
+    "endless": lambda p: p.symlink_to("/dev/zero"),
+    "fifo": os.mkfifo,
+}
+
+
+@pytest.mark.parametrize("kind", NOT_FILES)
+@pytest.mark.parametrize("which", DAMAGED_FILES)
+@pytest.mark.parametrize("argv", [*RESULT_COMMANDS, ["run"]], ids=lambda a: a[0])
+def test_a_file_that_is_endless_or_blocks_is_refused_unread(
+    workdir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], which: str, kind: str
+) -> None:
+    path = DAMAGED_FILES[which](workdir)
+    before = digests(workdir)
+    replace(path, NOT_FILES[kind])
+    start = time.process_time()
+    code, out, err = run_workdir(capsys, workdir) if argv == ["run"] else run(capsys, argv, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(path), "not a regular file")
+    assert time.process_time() - start < 5
+    assert {k: v for k, v in digests(workdir).items() if k != path.name} == {
+        k: v for k, v in before.items() if k != path.name
+    }
+
+
+@pytest.mark.parametrize("kind", NOT_FILES)
+def test_a_signing_key_that_is_endless_or_blocks_is_refused_unread(
+    workdir: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    NOT_FILES[kind](signing_key(workdir))
+    code, out, err = run_workdir(capsys, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(signing_key(workdir)), "not a regular file")
+
+
+@pytest.mark.parametrize("argv", [*RESULT_COMMANDS, ["run"], ["list"]], ids=lambda a: a[0])
+def test_a_deeply_nested_study_file_is_refused_in_one_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    study_file(workdir).write_text(nested())
+    if argv == ["list"]:
+        code, out, err = run(capsys, argv)
+        assert code == 0 and f"warning: {study_file(workdir)}: not a valid study file" in err
+        return
+    code, out, err = run_workdir(capsys, workdir) if argv == ["run"] else run(capsys, argv, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(study_file(workdir)), "not a valid study file", "nested")
+
+
+def test_a_huge_record_is_refused_by_its_size_alone(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tradeoff.local.files import MAX_RECORD_BYTES
+
+    path = first_record(workdir)
+    with path.open("r+b") as record:
+        record.truncate(MAX_RECORD_BYTES + 1)  # sparse: no disk used
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code, out, err = run(capsys, ["show"], workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(path), "larger than 64 MiB")
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 32 * 1024
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [(None, "larger than 1 MiB"), (nested(), "nested")],
+    ids=["endless", "nested"],
+)
+def test_an_intensity_config_that_is_endless_or_nested_is_refused(
+    workdir: Path, capsys: pytest.CaptureFixture[str], content: str | None, words: str
+) -> None:
+    path = Path("/dev/zero") if content is None else workdir.parent / "intensity.json"
+    if content is not None:
+        path.write_text(content)
+    argv = ["run", "study.yaml", "--workdir", str(workdir), "--intensity-config", str(path)]
+    code, out, err = run(capsys, argv)
+    assert code == 2 and out == ""
+    one_line(err, f"--intensity-config {path}", words)
