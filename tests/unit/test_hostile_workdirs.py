@@ -208,3 +208,46 @@ def test_an_intensity_config_that_is_endless_or_nested_is_refused(
     code, out, err = run(capsys, argv)
     assert code == 2 and out == ""
     one_line(err, f"--intensity-config {path}", words)
+
+
+LOCKS: dict[str, Callable[[Path], object]] = {
+    "fifo": os.mkfifo,
+    "device": lambda p: p.symlink_to("/dev/null"),
+    "directory": Path.mkdir,
+}
+
+
+@pytest.mark.parametrize("kind", LOCKS)
+def test_a_lock_file_that_is_not_a_file_is_named_by_run(
+    workdir: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    before = digests(workdir)
+    LOCKS[kind](workdir / ".lock")
+    code, out, err = run_workdir(capsys, workdir)
+    assert code == 2 and out == ""
+    line = one_line(err, str(workdir / ".lock"), "delete it")
+    assert any(why in line for why in ("not a regular file", "Is a directory", "symbolic link"))
+    assert digests(workdir) == before
+
+
+def test_a_lock_file_linked_out_of_the_workdir_is_refused_untouched(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = workdir.parent.parent / "precious.txt"
+    outside.write_text("keep me\n")
+    (workdir / ".lock").symlink_to(outside)
+    code, out, err = run_workdir(capsys, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(workdir / ".lock"), "symbolic link")
+    assert outside.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("kind", LOCKS)
+@pytest.mark.parametrize("argv", RESULT_COMMANDS, ids=lambda a: a[0])
+def test_result_commands_do_not_block_on_a_lock_file_that_is_not_a_file(
+    workdir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], kind: str
+) -> None:
+    LOCKS[kind](workdir / ".lock")
+    code, _, err = run(capsys, argv, workdir)
+    assert "Traceback" not in err
+    assert code in (0, 2)  # ensemble: 2, the study saved no predictions

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import json
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -92,11 +94,11 @@ class WorkdirLock:
         """
         try:
             self.workdir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StoreError(
                 f"{self.workdir}: cannot create the workdir ({exc.strerror})"
             ) from None
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -109,6 +111,20 @@ class WorkdirLock:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
         return self
+
+    def _open(self) -> int:
+        """The lock file, opened; a StoreError if it is anything but a regular file (a
+        symbolic link is not followed: the pid written would truncate what it points to)."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            why = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            raise StoreError(f"{self.path}: cannot open the lock file ({why}); delete it") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StoreError(f"{self.path}: not a regular file; delete it")
+        return fd
 
     def release(self) -> None:
         """Let go of the lock (the file stays: removing it would race with a new run)."""

@@ -188,7 +188,8 @@ def _unsigned(store: FileStore, study: str, records: list[Trial]) -> tuple[str, 
 def _locked(workdir: Path) -> bool:
     """Whether a run holds the workdir's lock (tested without taking it for long)."""
     try:
-        fd = os.open(workdir / ".lock", os.O_RDONLY)
+        # not blocking: a FIFO put in its place would wait for a writer forever
+        fd = os.open(workdir / ".lock", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return False
     try:
