@@ -251,3 +251,49 @@ def test_result_commands_do_not_block_on_a_lock_file_that_is_not_a_file(
     code, _, err = run(capsys, argv, workdir)
     assert "Traceback" not in err
     assert code in (0, 2)  # ensemble: 2, the study saved no predictions
+
+
+def journal(workdir: Path) -> Path:
+    return workdir / "attempts" / "children.jsonl"
+
+
+JOURNALS: dict[str, Callable[[Path], object]] = {
+    "fifo": os.mkfifo,
+    "endless": lambda p: p.symlink_to("/dev/zero"),
+    "directory": Path.mkdir,
+}
+
+
+@pytest.mark.parametrize("kind", JOURNALS)
+def test_a_journal_of_children_that_is_not_a_file_is_named_by_run(
+    workdir: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    before = digests(workdir)
+    journal(workdir).parent.mkdir()
+    JOURNALS[kind](journal(workdir))
+    code, out, err = run_workdir(capsys, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(journal(workdir)), "delete it")
+    assert digests(workdir) == before
+
+
+def test_a_scratch_folder_that_is_a_file_is_named_by_run(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = digests(workdir)
+    (workdir / "attempts").write_text("not a folder")
+    code, out, err = run_workdir(capsys, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(journal(workdir)), "Not a directory")
+    assert digests(workdir) == before
+
+
+def test_garbage_lines_in_the_journal_of_children_are_skipped(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal(workdir).parent.mkdir()
+    lines = [b"\xff\x00garbage", b'{"trial": 1}', b"[" * 100_000, b'{"pid": -1}', b"[]", b"7"]
+    journal(workdir).write_bytes(b"\n".join(lines) + b"\n")
+    code, out, err = run_workdir(capsys, workdir)
+    assert "Traceback" not in err
+    assert code == 0 and "Study demo Succeeded" in out

@@ -227,7 +227,10 @@ def _run(
         observer=observer,
         display=display,
     )
-    leftovers = runner.executor.stop_leftovers()
+    try:
+        leftovers = runner.executor.stop_leftovers()
+    except StoreError as exc:
+        return _bad(str(exc))
     if leftovers:
         which = ", ".join(f"{c.trial} (pid {c.pid})" for c in leftovers)
         print(
