@@ -297,3 +297,25 @@ def test_garbage_lines_in_the_journal_of_children_are_skipped(
     code, out, err = run_workdir(capsys, workdir)
     assert "Traceback" not in err
     assert code == 0 and "Study demo Succeeded" in out
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda p: p.write_text("x"), lambda p: p.symlink_to("/dev/null")],
+    ids=["file", "device"],
+)
+@pytest.mark.parametrize("argv", RESULT_COMMANDS, ids=lambda a: a[0])
+def test_a_trials_folder_that_is_not_a_folder_is_named_not_shown_empty(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    make: Callable[[Path], object],
+) -> None:
+    trials = workdir / "trials"
+    for path in trials.iterdir():
+        path.unlink()
+    trials.rmdir()
+    make(trials)
+    code, out, err = run(capsys, argv, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(trials), "not a directory")

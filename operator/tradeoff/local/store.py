@@ -354,6 +354,8 @@ class FileStore:
     def load_trials(self) -> list[Trial]:
         """Every record, by trial number; a corrupt file is a StoreError naming it."""
         if not self.trials_dir.is_dir():
+            if self.trials_dir.exists():  # not an empty study: records may be missing
+                raise StoreError(f"{self.trials_dir}: not a directory (it holds the records)")
             return []
         records: list[Trial] = []
         seen: dict[int, Path] = {}
