@@ -319,3 +319,56 @@ def test_a_trials_folder_that_is_not_a_folder_is_named_not_shown_empty(
     code, out, err = run(capsys, argv, workdir)
     assert code == 2 and out == ""
     one_line(err, str(trials), "not a directory")
+
+
+def exit_code(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
+    """`run`, with argparse's exit (bad arguments) as a code like the commands' own."""
+    try:
+        return run(capsys, argv)
+    except SystemExit as exc:
+        out, err = capsys.readouterr()
+        return int(exc.code or 0), out, err
+
+
+W = "WORKDIR"
+PATH_OPTIONS = [
+    (["show", "VALUE"], "STUDY"),
+    (["show", W, "--root", "VALUE"], "--root"),
+    (["export", W, "-o", "VALUE"], "-o/--output"),
+    (["report", W, "-o", "VALUE"], "-o/--output"),
+    (["propose", W, "-o", "VALUE"], "-o/--output"),
+    (["compare", W, "VALUE"], "B"),
+    (["ensemble", W, "--root", "VALUE"], "--root"),
+    (["list", "--root", "VALUE"], "--root"),
+    (["run", "VALUE"], "STUDY.yaml"),
+    (["run", "study.yaml", "--workdir", "VALUE"], "--workdir"),
+    (["run", "study.yaml", "--report", "VALUE"], "--report"),
+    (["run", "study.yaml", "--intensity-config", "VALUE"], "--intensity-config"),
+    (["validate", "VALUE"], "FILE"),
+    (["import", "VALUE"], "FILE"),
+    (["import", "study.yaml", "-o", "VALUE"], "-o/--output"),
+    (["crds", "--output", "VALUE"], "--output"),
+]
+IMPOSSIBLE_PATHS = {
+    "long name": ("a" * 256, "a name of 256 bytes in the path is too long"),
+    "long path": ("a/" * 2048, "a path of 4,096 bytes is too long"),
+    "NUL byte": ("a\0b", "a path cannot contain a NUL byte"),
+}
+
+
+@pytest.mark.parametrize("impossible", IMPOSSIBLE_PATHS)
+@pytest.mark.parametrize(("argv", "option"), PATH_OPTIONS, ids=lambda a: " ".join(a))
+def test_a_path_no_file_system_holds_is_refused_naming_the_option(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    option: str,
+    impossible: str,
+) -> None:
+    value, words = IMPOSSIBLE_PATHS[impossible]
+    argv = [value if a == "VALUE" else str(workdir) if a == W else a for a in argv]
+    before = digests(workdir)
+    code, out, err = exit_code(capsys, argv)
+    assert code == 2 and out == ""
+    one_line(err, f"argument {option}: {words}")
+    assert digests(workdir) == before

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.study import Study
+from tradeoff.arguments import path_argument, path_text
 from tradeoff.economics import (
     REGION_GRAMS_PER_KWH,
     IntensitySettings,
@@ -41,10 +42,10 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("study", metavar="STUDY.yaml", help="the Study manifest")
+    parser.add_argument("study", metavar="STUDY.yaml", type=path_text, help="the Study manifest")
     parser.add_argument(
         "--workdir",
-        type=Path,
+        type=path_argument,
         metavar="DIR",
         help="where the trial records live (default: .tradeoff/<study-name>)",
     )
@@ -54,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--intensity-config",
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="JSON settings of a carbon-intensity service (the operator's economics.intensity)",
     )
@@ -64,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PORT",
         help="serve Prometheus metrics on 127.0.0.1:PORT while the study runs",
     )
-    parser.add_argument("--report", type=Path, metavar="PATH", help="HTML report path")
+    parser.add_argument("--report", type=path_argument, metavar="PATH", help="HTML report path")
     parser.add_argument(
         "--insights",
         action="store_true",

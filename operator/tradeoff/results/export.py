@@ -12,8 +12,8 @@ import csv
 import io
 import json
 import sys
-from pathlib import Path
 
+from tradeoff.arguments import path_argument
 from tradeoff.local.store import write_atomically
 from tradeoff.results.common import (
     EXIT_OK,
@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=("csv", "json"), default="csv", help="output format (default csv)"
     )
     parser.add_argument(
-        "-o", "--output", type=Path, metavar="PATH", help="write to PATH instead of stdout"
+        "-o", "--output", type=path_argument, metavar="PATH", help="write to PATH instead of stdout"
     )
     parser.add_argument(
         "--optuna-storage",
