@@ -12,16 +12,22 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.results_data import MANIFEST, write_workdir
 from tradeoff import cli
+from tradeoff.local.store import FileStore
 
 RESULT_COMMANDS = [
     ["show"],
@@ -372,3 +378,109 @@ def test_a_path_no_file_system_holds_is_refused_naming_the_option(
     assert code == 2 and out == ""
     one_line(err, f"argument {option}: {words}")
     assert digests(workdir) == before
+
+
+# Property: any damage to any file a run leaves, any command: one line or a good answer.
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _paths(document: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every place in a JSON document a value sits."""
+    found = [prefix] if prefix else []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _set(document: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for part in path[:-1]:
+        document = document[part]
+    document[path[-1]] = value
+
+
+@st.composite
+def damages(draw: st.DrawFn) -> Callable[[Path], Path]:
+    """A change to one file of a workdir; applied, it returns the file it changed."""
+    target = draw(st.sampled_from(["study.json", "record", "signing.key", "priors.json"]))
+    how = draw(st.sampled_from(["bytes", "truncated", "json", "field"]))
+    data = draw(st.data())
+
+    def damage(workdir: Path) -> Path:
+        path = {"study.json": study_file, "record": first_record}.get(target, lambda w: w / target)(
+            workdir
+        )
+        original = path.read_bytes() if path.exists() else b"{}"
+        if how == "bytes":
+            path.write_bytes(data.draw(st.binary(max_size=200)))
+        elif how == "truncated":
+            path.write_bytes(original[: data.draw(st.integers(0, max(len(original) - 1, 0)))])
+        elif how == "json":
+            path.write_text(json.dumps(data.draw(JSON_VALUES)))
+        else:  # a field of the JSON replaced (a signing key is not JSON: all of it)
+            document = json.loads(original) if target != "signing.key" else None
+            places = _paths(document)
+            if places:
+                _set(document, data.draw(st.sampled_from(places)), data.draw(JSON_VALUES))
+            path.write_text(json.dumps(document))
+        return path
+
+    return damage
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pristine")
+    (root / "study.yaml").write_text(json.dumps(MANIFEST))
+    workdir = write_workdir(root / ".tradeoff")
+    FileStore(workdir).signing_key()
+    return root
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(damage=damages(), argv=st.sampled_from([["show"], ["best"], ["export"], ["run"]]))
+def test_any_damage_to_a_workdir_gets_one_line_or_a_good_answer(
+    pristine: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[Path], Path],
+    argv: list[str],
+) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / "study"
+        shutil.copytree(pristine, root)
+        monkeypatch.chdir(root)
+        workdir = root / ".tradeoff" / "demo"
+        damaged = damage(workdir)
+        before = {k: v for k, v in digests(workdir).items() if k != damaged.name}
+        if argv == ["run"]:
+            code, out, err = run(
+                capsys, ["run", "study.yaml", "--workdir", str(workdir), "--quiet"]
+            )
+        else:
+            code, out, err = run(capsys, argv, workdir)
+        assert "Traceback" not in err
+        assert code in (0, 1, 2), (code, err)
+        if code == 2:
+            assert out == ""
+            one_line(err)
+        after = digests(workdir)
+        assert {k: after.get(k) for k in before} == before  # no finished record rewritten
