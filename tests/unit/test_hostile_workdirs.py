@@ -484,3 +484,20 @@ def test_any_damage_to_a_workdir_gets_one_line_or_a_good_answer(
             one_line(err)
         after = digests(workdir)
         assert {k: after.get(k) for k in before} == before  # no finished record rewritten
+
+
+def test_an_artifact_that_blocks_is_named_by_ensemble(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """(One linked to /dev/zero leaves the artifact folder: refused as such already.)"""
+    path = first_record(workdir)
+    saved = workdir / "artifacts" / path.stem / "predictions.csv"
+    saved.parent.mkdir(parents=True)
+    os.mkfifo(saved)
+    record = json.loads(path.read_text())
+    artifact = {"name": saved.name, "path": str(saved.relative_to(workdir)), "size": 10}
+    record["status"]["artifacts"] = [{**artifact, "sha256": "0" * 64}]
+    path.write_text(json.dumps(record))
+    code, out, err = run(capsys, ["ensemble"], workdir)
+    assert code == 2 and out == ""
+    one_line(err, f"{path.stem}: {artifact['path']} is not a regular file")
