@@ -501,3 +501,13 @@ def test_an_artifact_that_blocks_is_named_by_ensemble(
     code, out, err = run(capsys, ["ensemble"], workdir)
     assert code == 2 and out == ""
     one_line(err, f"{path.stem}: {artifact['path']} is not a regular file")
+
+
+@pytest.mark.parametrize("text", ["", "\n", "00", "ab" * 31], ids=["empty", "newline", "1", "31"])
+def test_a_signing_key_too_short_to_sign_is_refused(
+    workdir: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    signing_key(workdir).write_text(text)
+    code, out, err = run_workdir(capsys, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(signing_key(workdir)), "not a signing key", "delete it")

@@ -44,7 +44,7 @@ from pydantic import ValidationError
 from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, study_problem
-from tradeoff.engine.signing import new_key
+from tradeoff.engine.signing import KEY_BYTES, new_key
 from tradeoff.local.durable import Flusher, fsync_path
 from tradeoff.local.files import MAX_RECORD_BYTES, MAX_STUDY_BYTES, parse_json, read_bounded
 
@@ -237,9 +237,11 @@ class FileStore:
         with this key is never used (see tradeoff.engine.signing).
         """
         try:
-            return bytes.fromhex(
-                read_bounded(self.key_path, _MAX_KEY_BYTES).decode("ascii").strip()
-            )
+            text = read_bounded(self.key_path, _MAX_KEY_BYTES).decode("ascii")
+            key = bytes.fromhex(text.strip())
+            if len(key) < KEY_BYTES:  # an emptied key would sign with b""
+                raise ValueError(f"{len(key)} bytes, not {KEY_BYTES}")
+            return key
         except FileNotFoundError:
             pass
         except (OSError, ValueError) as exc:
