@@ -511,3 +511,16 @@ def test_a_signing_key_too_short_to_sign_is_refused(
     code, out, err = run_workdir(capsys, workdir)
     assert code == 2 and out == ""
     one_line(err, str(signing_key(workdir)), "not a signing key", "delete it")
+
+
+@pytest.mark.parametrize("given_flag", [True, False], ids=["--workdir", "default"])
+def test_a_workdir_that_is_a_file_is_named_as_the_workdir(
+    workdir: Path, capsys: pytest.CaptureFixture[str], given_flag: bool
+) -> None:
+    shutil.rmtree(workdir)
+    workdir.write_text("not a folder")
+    argv = ["run", "study.yaml", "--quiet"] + (["--workdir", str(workdir)] if given_flag else [])
+    code, out, err = run(capsys, argv)
+    assert code == 2 and out == ""
+    where = "--workdir" if given_flag else "workdir"
+    one_line(err, f"tradeoff run: {where}: ", f"{workdir.name} is not a directory")

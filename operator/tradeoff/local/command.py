@@ -120,6 +120,16 @@ def _observer(port: int | None) -> StudyObserver | None:
     return observer
 
 
+def _workdir_problem(path: Path, flag: str) -> str | None:
+    """Why ``path`` cannot be the workdir (the report's check would name the report)."""
+    folder = path
+    while not folder.is_dir() and folder != folder.parent:
+        if folder.exists() or folder.is_symlink():
+            return f"{flag}: {folder} is not a directory"
+        folder = folder.parent
+    return None
+
+
 def _report_problem(path: Path, flag: str) -> str | None:
     """Why the report cannot be written to ``path`` (checked before the study starts)."""
     if path.is_dir():
@@ -160,7 +170,8 @@ def main(args: argparse.Namespace) -> int:
         return _bad(str(exc))
     workdir: Path = args.workdir or default_workdir(study.metadata.name)
     report: Path = args.report or workdir / "report.html"
-    problem = _report_problem(report, "--report" if args.report else "report")
+    problem = _workdir_problem(workdir, "--workdir" if args.workdir else "workdir")
+    problem = problem or _report_problem(report, "--report" if args.report else "report")
     if problem:
         return _bad(problem)
     store = FileStore(workdir)
