@@ -8,7 +8,7 @@ import argparse
 import os
 from pathlib import Path
 
-__all__ = ["NAME_MAX", "PATH_MAX", "path_argument", "path_problem", "path_text"]
+__all__ = ["NAME_MAX", "PATH_MAX", "output_argument", "path_argument", "path_problem", "path_text"]
 
 NAME_MAX = 255
 """Bytes in one name of a path (Linux's ``NAME_MAX`` on every common file system)."""
@@ -40,3 +40,9 @@ def path_text(text: str) -> str:
 def path_argument(text: str) -> Path:
     """An argparse ``type``: the ``Path`` of ``text``, if it can name a file."""
     return Path(path_text(text))
+
+
+def output_argument(text: str) -> Path | None:
+    """An argparse ``type`` for ``-o``: ``-`` is standard output (None, as when the option
+    is not given), anything else a path that can name a file."""
+    return None if text == "-" else path_argument(text)

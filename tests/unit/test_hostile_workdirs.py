@@ -524,3 +524,16 @@ def test_a_workdir_that_is_a_file_is_named_as_the_workdir(
     assert code == 2 and out == ""
     where = "--workdir" if given_flag else "workdir"
     one_line(err, f"tradeoff run: {where}: ", f"{workdir.name} is not a directory")
+
+
+@pytest.mark.parametrize("command", ["export", "propose", "import"])
+def test_output_dash_is_standard_output_not_a_file_named_dash(
+    workdir: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    source = str(workdir) if command != "import" else "katib.yaml"
+    if command == "import":
+        shutil.copy(Path(__file__).parent / "manifests" / "katib" / "random-job.yaml", source)
+    default = run(capsys, [command, source])
+    dashed = run(capsys, [command, source, "-o", "-"])
+    assert dashed == default and default[0] == 0
+    assert not Path("-").exists()

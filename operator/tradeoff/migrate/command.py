@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.load import dump_yaml, read_documents
-from tradeoff.arguments import path_argument, path_text
+from tradeoff.arguments import output_argument, path_text
 from tradeoff.engine.validation import validate_study
 from tradeoff.migrate import Conversion, ImportProblem, convert, pick
 
@@ -32,9 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        type=path_argument,
+        type=output_argument,
         metavar="OUT",
-        help="write the Study here (default stdout)",
+        help="write the Study here (default, or -: stdout)",
     )
     parser.add_argument("--name", help="name of the Study (default: the Experiment's name)")
 

@@ -13,7 +13,7 @@ import io
 import json
 import sys
 
-from tradeoff.arguments import path_argument
+from tradeoff.arguments import output_argument
 from tradeoff.local.store import write_atomically
 from tradeoff.results.common import (
     EXIT_OK,
@@ -34,7 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=("csv", "json"), default="csv", help="output format (default csv)"
     )
     parser.add_argument(
-        "-o", "--output", type=path_argument, metavar="PATH", help="write to PATH instead of stdout"
+        "-o",
+        "--output",
+        type=output_argument,
+        metavar="PATH",
+        help="write to PATH instead of stdout (- is stdout)",
     )
     parser.add_argument(
         "--optuna-storage",
