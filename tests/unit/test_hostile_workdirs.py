@@ -537,3 +537,23 @@ def test_output_dash_is_standard_output_not_a_file_named_dash(
     dashed = run(capsys, [command, source, "-o", "-"])
     assert dashed == default and default[0] == 0
     assert not Path("-").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link"])
+def test_a_trial_log_that_is_not_a_file_is_not_written_and_blocks_nothing(
+    workdir: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    manifest = json.loads(json.dumps(MANIFEST))
+    manifest["spec"]["budget"]["maxTrials"] = 8  # one more trial runs: demo-0007
+    Path("study.yaml").write_text(json.dumps(manifest))
+    outside = workdir.parent.parent / "precious.txt"
+    outside.write_text("keep me\n")
+    log = workdir / "logs" / "demo-0007.log"
+    log.parent.mkdir(exist_ok=True)
+    os.mkfifo(log) if kind == "fifo" else log.symlink_to(outside)
+    before = digests(workdir)
+    code, _, err = run_workdir(capsys, workdir)
+    assert "Traceback" not in err and code in (0, 1)
+    assert "cannot write the trial's log" in (workdir / "trials" / "demo-0007.json").read_text()
+    assert outside.read_text() == "keep me\n"
+    assert {k: digests(workdir)[k] for k in before} == before
