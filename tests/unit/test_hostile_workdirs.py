@@ -557,3 +557,12 @@ def test_a_trial_log_that_is_not_a_file_is_not_written_and_blocks_nothing(
     assert "cannot write the trial's log" in (workdir / "trials" / "demo-0007.json").read_text()
     assert outside.read_text() == "keep me\n"
     assert {k: digests(workdir)[k] for k in before} == before
+
+
+def test_a_signing_key_that_links_nowhere_is_named_not_a_traceback(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    signing_key(workdir).symlink_to(workdir.parent / "nowhere" / "signing.key")
+    code, out, err = run_workdir(capsys, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(signing_key(workdir)), "cannot make a signing key", "delete it")

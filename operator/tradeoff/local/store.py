@@ -250,8 +250,13 @@ class FileStore:
                 " one (earlier trials then count without their sampler state)"
             ) from None
         key = new_key()
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:  # e.g. a link to nowhere: not followed
+            raise StoreError(
+                f"{self.key_path}: cannot make a signing key ({exc.strerror}); delete it"
+            ) from None
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(key.hex() + "\n")
         return key
