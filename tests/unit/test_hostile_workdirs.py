@@ -566,3 +566,17 @@ def test_a_signing_key_that_links_nowhere_is_named_not_a_traceback(
     code, out, err = run_workdir(capsys, workdir)
     assert code == 2 and out == ""
     one_line(err, str(signing_key(workdir)), "cannot make a signing key", "delete it")
+
+
+def test_a_record_that_cannot_be_written_stops_the_run_in_one_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = json.loads(json.dumps(MANIFEST))
+    manifest["spec"]["budget"]["maxTrials"] = 8  # one more trial runs: demo-0007
+    Path("study.yaml").write_text(json.dumps(manifest))
+    (workdir / "trials" / ".demo-0007.json.tmp").mkdir()  # where its record is written
+    before = digests(workdir)
+    code, out, err = run_workdir(capsys, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(workdir / "trials" / "demo-0007.json"), "cannot write the record")
+    assert digests(workdir) == before

@@ -303,7 +303,11 @@ class FileStore:
         }
         if current.algorithm is not None:
             document["algorithm"] = current.algorithm.wire()
-        write_atomically(self.study_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+        text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+        try:
+            write_atomically(self.study_path, text)
+        except OSError as exc:  # e.g. an immutable file (chattr +i), which root cannot write
+            raise StoreError(f"{self.study_path}: cannot write ({exc.strerror or exc})") from None
 
     def _check_resumable(self, previous: StudyFile, study: Study, spec: dict[str, Any]) -> None:
         where = self.study_path
@@ -349,9 +353,12 @@ class FileStore:
         text = record.model_dump_json(by_alias=True, exclude_none=True, indent=2) + "\n"
         path = f"{self._trials}{record.metadata.name}.json"  # trial_path, as a string
         try:
-            replace_locked(path, text.encode())
-        except FileNotFoundError:  # the folder went (it is made when the study opens)
-            write_atomically(Path(path), text, sync=False)
+            try:
+                replace_locked(path, text.encode())
+            except FileNotFoundError:  # the folder went (it is made when the study opens)
+                write_atomically(Path(path), text, sync=False)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot write the record ({exc.strerror or exc})") from None
         self._flusher.add(path)
 
     def sync(self) -> None:
