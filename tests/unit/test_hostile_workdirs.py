@@ -416,7 +416,18 @@ def _set(document: Any, path: tuple[str | int, ...], value: Any) -> None:
 @st.composite
 def damages(draw: st.DrawFn) -> Callable[[Path], Path]:
     """A change to one file of a workdir; applied, it returns the file it changed."""
-    target = draw(st.sampled_from(["study.json", "record", "signing.key", "priors.json"]))
+    target = draw(
+        st.sampled_from(
+            [
+                "study.json",
+                "record",
+                "signing.key",
+                "priors.json",
+                "attempts/children.jsonl",
+                ".lock",
+            ]
+        )
+    )
     how = draw(st.sampled_from(["bytes", "truncated", "json", "field"]))
     data = draw(st.data())
 
@@ -425,14 +436,15 @@ def damages(draw: st.DrawFn) -> Callable[[Path], Path]:
             workdir
         )
         original = path.read_bytes() if path.exists() else b"{}"
+        path.parent.mkdir(exist_ok=True)
         if how == "bytes":
             path.write_bytes(data.draw(st.binary(max_size=200)))
         elif how == "truncated":
             path.write_bytes(original[: data.draw(st.integers(0, max(len(original) - 1, 0)))])
         elif how == "json":
             path.write_text(json.dumps(data.draw(JSON_VALUES)))
-        else:  # a field of the JSON replaced (a signing key is not JSON: all of it)
-            document = json.loads(original) if target != "signing.key" else None
+        else:  # a field of the JSON replaced (of a file that is not JSON: all of it)
+            document = json.loads(original) if path.suffix == ".json" else None
             places = _paths(document)
             if places:
                 _set(document, data.draw(st.sampled_from(places)), data.draw(JSON_VALUES))
