@@ -592,3 +592,29 @@ def test_a_record_that_cannot_be_written_stops_the_run_in_one_line(
     assert code == 2 and out == ""
     one_line(err, str(workdir / "trials" / "demo-0007.json"), "cannot write the record")
     assert digests(workdir) == before
+
+
+@pytest.mark.parametrize("kind", NOT_FILES)
+@pytest.mark.parametrize("argv", [["show"], ["best"]], ids=lambda a: a[0])
+def test_recorded_priors_that_are_endless_or_block_are_refused_unread(
+    workdir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], kind: str
+) -> None:
+    saved = json.loads(study_file(workdir).read_text())
+    saved["spec"]["warmStart"] = {"fromStudies": [{"name": "earlier"}]}
+    study_file(workdir).write_text(json.dumps(saved))
+    NOT_FILES[kind](workdir / "priors.json")
+    code, out, err = run(capsys, argv, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(workdir / "priors.json"), "not a regular file")
+
+
+def test_recorded_priors_nested_too_deep_are_refused_in_one_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = json.loads(study_file(workdir).read_text())
+    saved["spec"]["warmStart"] = {"fromStudies": [{"name": "earlier"}]}
+    study_file(workdir).write_text(json.dumps(saved))
+    (workdir / "priors.json").write_text(nested())
+    code, out, err = run(capsys, ["show"], workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(workdir / "priors.json"), "not a valid priors file (nested too deeply)")
