@@ -618,3 +618,21 @@ def test_recorded_priors_nested_too_deep_are_refused_in_one_line(
     code, out, err = run(capsys, ["show"], workdir)
     assert code == 2 and out == ""
     one_line(err, str(workdir / "priors.json"), "not a valid priors file (nested too deeply)")
+
+
+@pytest.mark.parametrize(
+    "make", [lambda p: None, lambda p: p.symlink_to(p.parent / "gone")], ids=["deleted", "dangling"]
+)
+def test_a_missing_study_file_beside_records_is_refused_not_started_afresh(
+    workdir: Path, capsys: pytest.CaptureFixture[str], make: Callable[[Path], object]
+) -> None:
+    manifest = json.loads(json.dumps(MANIFEST))
+    manifest["spec"]["parameters"] = [{"name": "z", "type": "int", "low": 1, "high": 3}]
+    Path("study.yaml").write_text(json.dumps(manifest))  # another search: must not mix
+    before = digests(workdir)
+    replace(study_file(workdir), make)
+    code, out, err = run_workdir(capsys, workdir)
+    assert code == 2 and out == ""
+    one_line(err, str(study_file(workdir)), "missing", "trial records")
+    assert digests(workdir) == before
+    assert not study_file(workdir).exists()

@@ -279,6 +279,13 @@ class FileStore:
             raise StoreError(f"{where}: cannot create the workdir ({exc.strerror})") from None
         spec = _spec_wire(study)
         previous = self.read_study() if self.study_path.exists() else None
+        if previous is None and next(self.trials_dir.glob("*.json"), None) is not None:
+            # Records are written only after study.json: it was deleted, and with it what
+            # the records were searching (a resume must not mix them into another search).
+            raise StoreError(
+                f"{self.study_path}: missing, but {self.trials_dir} holds trial records;"
+                " restore it, or move the records away to start afresh"
+            )
         if previous is None:
             started = now or datetime.now(UTC)
         else:
