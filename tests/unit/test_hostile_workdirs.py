@@ -636,3 +636,21 @@ def test_a_missing_study_file_beside_records_is_refused_not_started_afresh(
     one_line(err, str(study_file(workdir)), "missing", "trial records")
     assert digests(workdir) == before
     assert not study_file(workdir).exists()
+
+
+def test_export_json_stays_strict_json_when_a_record_holds_nan_or_infinity(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = first_record(workdir)
+    record = json.loads(path.read_text())
+    record["status"]["metrics"].update(f1=float("nan"), accuracy=float("inf"))
+    path.write_text(json.dumps(record))
+    code, out, _ = run(capsys, ["export", "--format", "json"], workdir)
+    assert code == 0
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    rows = json.loads(out, parse_constant=refuse)
+    exported = next(r for r in rows if r["trial"] == path.stem)
+    assert exported["metrics"]["f1"] is None and exported["metrics"]["accuracy"] is None

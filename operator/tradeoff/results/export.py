@@ -11,7 +11,9 @@ import argparse
 import csv
 import io
 import json
+import math
 import sys
+from typing import Any
 
 from tradeoff.arguments import output_argument
 from tradeoff.local.store import write_atomically
@@ -56,10 +58,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cluster_arguments(parser)
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as null: JSON has no such numbers, and the
+    ``NaN`` that ``json.dumps`` writes by default is refused by strict readers (jq)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def render(view: StudyView, fmt: str) -> str:
     """The trials of ``view`` as CSV or JSON text."""
     if fmt == "json":
-        return json.dumps(trial_rows(view), indent=2) + "\n"
+        return json.dumps(_finite(trial_rows(view)), indent=2) + "\n"
     columns, rows = flat_rows(view)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
