@@ -654,3 +654,20 @@ def test_export_json_stays_strict_json_when_a_record_holds_nan_or_infinity(
     rows = json.loads(out, parse_constant=refuse)
     exported = next(r for r in rows if r["trial"] == path.stem)
     assert exported["metrics"]["f1"] is None and exported["metrics"]["accuracy"] is None
+
+
+@pytest.mark.parametrize("which", ["study.json", "record"])
+def test_auto_passes_over_a_broken_earlier_study_it_would_learn_from(
+    workdir: Path, capsys: pytest.CaptureFixture[str], which: str
+) -> None:
+    broken = study_file(workdir) if which == "study.json" else first_record(workdir)
+    broken.write_text(nested())
+    manifest = json.loads(json.dumps(MANIFEST))
+    manifest["metadata"]["name"] = "later"
+    manifest["spec"]["algorithm"] = {"name": "auto"}
+    manifest["spec"]["budget"] = {"maxTrials": 1}
+    Path("later.yaml").write_text(json.dumps(manifest))
+    code, _, err = run(capsys, ["run", "later.yaml", "--quiet"])
+    assert "Traceback" not in err
+    assert code in (0, 1)  # its one trial prints no metrics: it fails, the study ends
+    assert (workdir.parent / "later" / "trials" / "later-0000.json").is_file()
