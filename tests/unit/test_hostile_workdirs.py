@@ -671,3 +671,14 @@ def test_auto_passes_over_a_broken_earlier_study_it_would_learn_from(
     assert "Traceback" not in err
     assert code in (0, 1)  # its one trial prints no metrics: it fails, the study ends
     assert (workdir.parent / "later" / "trials" / "later-0000.json").is_file()
+
+
+@pytest.mark.parametrize("folder", ["trials", "logs"])
+def test_a_workdir_folder_that_is_a_file_is_named_by_run(
+    workdir: Path, capsys: pytest.CaptureFixture[str], folder: str
+) -> None:
+    shutil.rmtree(workdir / folder)
+    (workdir / folder).write_text("not a folder")
+    code, out, err = run_workdir(capsys, workdir)
+    assert code == 2 and out == ""
+    one_line(err, f"{workdir / folder}: not a directory")

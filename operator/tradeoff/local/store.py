@@ -274,6 +274,8 @@ class FileStore:
         try:
             self.trials_dir.mkdir(parents=True, exist_ok=True)
             self.logs_dir.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as exc:  # a file, or a link to nowhere, in a folder's place
+            raise StoreError(f"{exc.filename}: not a directory; move it away") from None
         except OSError as exc:
             where = self.workdir
             raise StoreError(f"{where}: cannot create the workdir ({exc.strerror})") from None
