@@ -8,6 +8,8 @@ a limit, and the content must have the recorded SHA-256.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from pathlib import Path
 
 from tradeoff.api.trial import Artifact
@@ -27,7 +29,10 @@ def read_checked(root: Path, artifact: Artifact, owner: str) -> bytes | str:
     if artifact.size > MAX_BYTES:
         return f"{owner}: {artifact.name} is over {MAX_BYTES >> 20} MiB"
     try:
-        with path.open("rb") as file:
+        # not blocking: a FIFO in the artifact's place would wait for a writer forever
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return f"{owner}: {artifact.path} is not a regular file"
             content = file.read(MAX_BYTES + 1)
     except OSError as exc:
         return f"{owner}: cannot read {artifact.path}: {exc.strerror or exc}"

@@ -15,6 +15,7 @@ from tradeoff.api.errors import ManifestError
 from tradeoff.api.load import read_manifest
 from tradeoff.api.policy import LEVELS, TrialPolicy, problem_lines
 from tradeoff.api.study import Study
+from tradeoff.arguments import path_text
 from tradeoff.engine.validation import validate_study
 
 __all__ = ["add_arguments", "load_study", "main"]
@@ -26,7 +27,9 @@ def load_study(path: str | Path) -> Study:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="Study manifests (YAML)")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", type=path_text, help="Study manifests (YAML)"
+    )
     parser.add_argument(
         "--policy",
         choices=LEVELS,

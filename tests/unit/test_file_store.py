@@ -121,7 +121,7 @@ def test_a_failed_record_write_keeps_the_old_record_and_no_temporary_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "write", broken_write)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(StoreError, match=r"cannot write the record \(No space left on device\)"):
         store.save_trial(record)
     monkeypatch.undo()
     assert [r.state for r in store.load_trials()] == ["Running"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import resource
 import signal
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -68,12 +70,25 @@ class Attempt:
 
     def open_log(self, path: str) -> None:
         """Append this attempt's output to ``path`` (a problem noted if it cannot)."""
+        # Not blocking, not following a link: a FIFO in its place would block the run, a
+        # link would append the trial's output to whatever file it names.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
         try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-            self.log = os.open(path, flags, 0o644)
-            os.write(self.log, f"--- attempt {self.attempt} ---\n".encode())
+            log = os.open(path, flags | os.O_NONBLOCK, 0o644)
         except OSError as exc:
+            why = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or exc
+            self.problems.append(f"cannot write the trial's log: {why}")
+            return
+        try:
+            if not stat.S_ISREG(os.fstat(log).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
+            os.set_blocking(log, True)
+            os.write(log, f"--- attempt {self.attempt} ---\n".encode())
+        except OSError as exc:
+            os.close(log)
             self.problems.append(f"cannot write the trial's log: {exc.strerror or exc}")
+            return
+        self.log = log
 
     def next_timer(self) -> float | None:
         """When the next SIGKILL (if stopping) or the deadline is due (monotonic)."""

@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tradeoff.local.store import replace_locked
+from tradeoff.local.files import MAX_JOURNAL_BYTES, parse_json, read_bounded
+from tradeoff.local.store import StoreError, replace_locked
 
 __all__ = ["ChildRecords", "Leftover", "process_start_ticks"]
 
@@ -89,7 +90,7 @@ def _parse(line: bytes) -> _Started | int | None:
     """A started child, or the pid of a reaped one, from a journal line; None if the
     line is not one (cut short by a crash: nothing trustworthy to stop)."""
     try:
-        document = json.loads(line)
+        document = parse_json(line)
         if "ended" in document:
             return int(document["pid"])
         return _Started(str(document["trial"]), int(document["pid"]), int(document["startTicks"]))
@@ -159,7 +160,7 @@ class ChildRecords:
     def stop_leftovers(self, grace_seconds: float = 5.0) -> list[Leftover]:
         """Stop every journalled child that still runs (SIGTERM to its process group,
         SIGKILL after ``grace_seconds``), empty the journal, and return the children
-        stopped.
+        stopped; a StoreError if the journal cannot be read.
 
         Only call this while holding the workdir lock, before starting any child: the
         journal of a live run names children that are meant to run.
@@ -182,18 +183,26 @@ class ChildRecords:
         """The children started and not reaped, by the journal (read line by line: memory
         holds only those) and the legacy folder."""
         started: dict[int, _Started] = {}
-        with contextlib.suppress(FileNotFoundError), self.path.open("rb") as journal:
-            for line in journal:
-                parsed = _parse(line)
-                if isinstance(parsed, _Started):
-                    started[parsed.pid] = parsed
-                elif parsed is not None:
-                    started.pop(parsed, None)
+        try:
+            lines = read_bounded(self.path, MAX_JOURNAL_BYTES).splitlines()
+        except FileNotFoundError:
+            lines = []
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path}: cannot read the journal of running trials ({exc.strerror});"
+                " stop any trial a killed run left running, then delete it"
+            ) from None
+        for line in lines:
+            parsed = _parse(line)
+            if isinstance(parsed, _Started):
+                started[parsed.pid] = parsed
+            elif parsed is not None:
+                started.pop(parsed, None)
         yield from started.values()
         if self.legacy is not None and self.legacy.is_dir():
             for path in sorted(self.legacy.glob("*.json")):
                 with contextlib.suppress(OSError):
-                    parsed = _parse(path.read_bytes())
+                    parsed = _parse(read_bounded(path, MAX_JOURNAL_BYTES))
                     if isinstance(parsed, _Started):
                         yield parsed
 

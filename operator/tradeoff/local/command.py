@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import shlex
 import signal
@@ -20,6 +19,7 @@ from rich.console import Console
 
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.study import Study
+from tradeoff.arguments import path_argument, path_text
 from tradeoff.economics import (
     REGION_GRAMS_PER_KWH,
     IntensitySettings,
@@ -28,6 +28,7 @@ from tradeoff.economics import (
 )
 from tradeoff.local.display import RichDisplay, RunDisplay, show_result
 from tradeoff.local.events import command_line
+from tradeoff.local.files import MAX_SETTINGS_BYTES, parse_json, read_capped
 from tradeoff.local.report import write_report
 from tradeoff.local.run_result import RunResult
 from tradeoff.local.runner import StudyRunner
@@ -41,10 +42,10 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("study", metavar="STUDY.yaml", help="the Study manifest")
+    parser.add_argument("study", metavar="STUDY.yaml", type=path_text, help="the Study manifest")
     parser.add_argument(
         "--workdir",
-        type=Path,
+        type=path_argument,
         metavar="DIR",
         help="where the trial records live (default: .tradeoff/<study-name>)",
     )
@@ -54,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--intensity-config",
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="JSON settings of a carbon-intensity service (the operator's economics.intensity)",
     )
@@ -64,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PORT",
         help="serve Prometheus metrics on 127.0.0.1:PORT while the study runs",
     )
-    parser.add_argument("--report", type=Path, metavar="PATH", help="HTML report path")
+    parser.add_argument("--report", type=path_argument, metavar="PATH", help="HTML report path")
     parser.add_argument(
         "--insights",
         action="store_true",
@@ -121,6 +122,16 @@ def _observer(port: int | None) -> StudyObserver | None:
     return observer
 
 
+def _workdir_problem(path: Path, flag: str) -> str | None:
+    """Why ``path`` cannot be the workdir (the report's check would name the report)."""
+    folder = path
+    while not folder.is_dir() and folder != folder.parent:
+        if folder.exists() or folder.is_symlink():
+            return f"{flag}: {folder} is not a directory"
+        folder = folder.parent
+    return None
+
+
 def _report_problem(path: Path, flag: str) -> str | None:
     """Why the report cannot be written to ``path`` (checked before the study starts)."""
     if path.is_dir():
@@ -161,7 +172,8 @@ def main(args: argparse.Namespace) -> int:
         return _bad(str(exc))
     workdir: Path = args.workdir or default_workdir(study.metadata.name)
     report: Path = args.report or workdir / "report.html"
-    problem = _report_problem(report, "--report" if args.report else "report")
+    problem = _workdir_problem(workdir, "--workdir" if args.workdir else "workdir")
+    problem = problem or _report_problem(report, "--report" if args.report else "report")
     if problem:
         return _bad(problem)
     store = FileStore(workdir)
@@ -192,7 +204,7 @@ def _intensity_settings(path: Path | None) -> IntensitySettings | None:
         return None
     where = f"--intensity-config {path}"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(read_capped(path, MAX_SETTINGS_BYTES))
     except OSError as exc:
         raise IntensitySettingsError(f"{where}: cannot read ({exc.strerror})") from None
     except ValueError as exc:
@@ -230,7 +242,10 @@ def _run(
         display=display,
         live_insights=args.insights or args.metrics_port is not None,
     )
-    leftovers = runner.executor.stop_leftovers()
+    try:
+        leftovers = runner.executor.stop_leftovers()
+    except StoreError as exc:
+        return _bad(str(exc))
     if leftovers:
         which = ", ".join(f"{c.trial} (pid {c.pid})" for c in leftovers)
         print(

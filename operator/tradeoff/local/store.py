@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import json
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -43,8 +45,9 @@ from pydantic import ValidationError
 from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, study_problem
-from tradeoff.engine.signing import new_key
+from tradeoff.engine.signing import KEY_BYTES, new_key
 from tradeoff.local.durable import Flusher, fsync_path
+from tradeoff.local.files import MAX_RECORD_BYTES, MAX_STUDY_BYTES, parse_json, read_bounded
 
 __all__ = [
     "FROZEN_FIELDS",
@@ -58,6 +61,10 @@ __all__ = [
 
 FROZEN_FIELDS = ("parameters", "objectives", "algorithm", "warmStart")
 """Spec fields a resumed study must keep: changing them would mix two different searches."""
+
+
+_MAX_KEY_BYTES = 1024
+"""The signing key: 64 hexadecimal digits and a newline."""
 
 
 class StoreError(Exception):
@@ -88,11 +95,11 @@ class WorkdirLock:
         """
         try:
             self.workdir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StoreError(
                 f"{self.workdir}: cannot create the workdir ({exc.strerror})"
             ) from None
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -105,6 +112,20 @@ class WorkdirLock:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
         return self
+
+    def _open(self) -> int:
+        """The lock file, opened; a StoreError if it is anything but a regular file (a
+        symbolic link is not followed: the pid written would truncate what it points to)."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            why = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            raise StoreError(f"{self.path}: cannot open the lock file ({why}); delete it") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StoreError(f"{self.path}: not a regular file; delete it")
+        return fd
 
     def release(self) -> None:
         """Let go of the lock (the file stays: removing it would race with a new run)."""
@@ -217,7 +238,11 @@ class FileStore:
         with this key is never used (see tradeoff.engine.signing).
         """
         try:
-            return bytes.fromhex(self.key_path.read_text(encoding="ascii").strip())
+            text = read_bounded(self.key_path, _MAX_KEY_BYTES).decode("ascii")
+            key = bytes.fromhex(text.strip())
+            if len(key) < KEY_BYTES:  # an emptied key would sign with b""
+                raise ValueError(f"{len(key)} bytes, not {KEY_BYTES}")
+            return key
         except FileNotFoundError:
             pass
         except (OSError, ValueError) as exc:
@@ -226,8 +251,13 @@ class FileStore:
                 " one (earlier trials then count without their sampler state)"
             ) from None
         key = new_key()
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:  # e.g. a link to nowhere: not followed
+            raise StoreError(
+                f"{self.key_path}: cannot make a signing key ({exc.strerror}); delete it"
+            ) from None
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(key.hex() + "\n")
         return key
@@ -245,11 +275,20 @@ class FileStore:
         try:
             self.trials_dir.mkdir(parents=True, exist_ok=True)
             self.logs_dir.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as exc:  # a file, or a link to nowhere, in a folder's place
+            raise StoreError(f"{exc.filename}: not a directory; move it away") from None
         except OSError as exc:
             where = self.workdir
             raise StoreError(f"{where}: cannot create the workdir ({exc.strerror})") from None
         spec = _spec_wire(study)
         previous = self.read_study() if self.study_path.exists() else None
+        if previous is None and next(self.trials_dir.glob("*.json"), None) is not None:
+            # Records are written only after study.json: it was deleted, and with it what
+            # the records were searching (a resume must not mix them into another search).
+            raise StoreError(
+                f"{self.study_path}: missing, but {self.trials_dir} holds trial records;"
+                " restore it, or move the records away to start afresh"
+            )
         if previous is None:
             started = now or datetime.now(UTC)
         else:
@@ -274,7 +313,11 @@ class FileStore:
         }
         if current.algorithm is not None:
             document["algorithm"] = current.algorithm.wire()
-        write_atomically(self.study_path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+        text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+        try:
+            write_atomically(self.study_path, text)
+        except OSError as exc:  # e.g. an immutable file (chattr +i), which root cannot write
+            raise StoreError(f"{self.study_path}: cannot write ({exc.strerror or exc})") from None
 
     def _check_resumable(self, previous: StudyFile, study: Study, spec: dict[str, Any]) -> None:
         where = self.study_path
@@ -294,7 +337,7 @@ class FileStore:
         """The contents of ``study.json``."""
         path = self.study_path
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            document = parse_json(read_bounded(path, MAX_STUDY_BYTES))
             started = datetime.fromisoformat(document["startedAt"])
             if started.tzinfo is None:
                 started = started.replace(tzinfo=UTC)
@@ -320,9 +363,12 @@ class FileStore:
         text = record.model_dump_json(by_alias=True, exclude_none=True, indent=2) + "\n"
         path = f"{self._trials}{record.metadata.name}.json"  # trial_path, as a string
         try:
-            replace_locked(path, text.encode())
-        except FileNotFoundError:  # the folder went (it is made when the study opens)
-            write_atomically(Path(path), text, sync=False)
+            try:
+                replace_locked(path, text.encode())
+            except FileNotFoundError:  # the folder went (it is made when the study opens)
+                write_atomically(Path(path), text, sync=False)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot write the record ({exc.strerror or exc})") from None
         self._flusher.add(path)
 
     def sync(self) -> None:
@@ -332,6 +378,8 @@ class FileStore:
     def load_trials(self) -> list[Trial]:
         """Every record, by trial number; a corrupt file is a StoreError naming it."""
         if not self.trials_dir.is_dir():
+            if self.trials_dir.exists():  # not an empty study: records may be missing
+                raise StoreError(f"{self.trials_dir}: not a directory (it holds the records)")
             return []
         records: list[Trial] = []
         seen: dict[int, Path] = {}
@@ -350,7 +398,7 @@ class FileStore:
 
     def _load_trial(self, path: Path) -> Trial:
         try:
-            record = Trial.model_validate_json(path.read_bytes())
+            record = Trial.model_validate_json(read_bounded(path, MAX_RECORD_BYTES))
         except OSError as exc:
             raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
         except ValidationError as exc:
@@ -379,4 +427,6 @@ def _reason(exc: Exception) -> str:
         return f"{loc + ': ' if loc else ''}{first['msg']}"
     if isinstance(exc, KeyError):
         return f"missing {exc.args[0]!r}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.priors import Priors, Source, match
+from tradeoff.local.files import MAX_PRIORS_BYTES, parse_json, read_bounded
 from tradeoff.local.store import FileStore, StoreError, write_atomically
 
 __all__ = ["PRIORS_FILE", "check_sources", "load_priors", "recorded_priors", "source_workdir"]
@@ -110,7 +111,7 @@ def _record(workdir: Path, sources: list[Source]) -> None:
 def _read_recorded(workdir: Path) -> list[Source] | None:
     path = workdir / PRIORS_FILE
     try:
-        document: Any = json.loads(path.read_text(encoding="utf-8"))
+        document: Any = parse_json(read_bounded(path, MAX_PRIORS_BYTES))
         return [
             Source(
                 str(s["name"]),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.load import dump_yaml, read_documents
+from tradeoff.arguments import output_argument, path_text
 from tradeoff.engine.validation import validate_study
 from tradeoff.migrate import Conversion, ImportProblem, convert, pick
 
@@ -23,10 +24,17 @@ EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "file", metavar="FILE", help="a Katib Experiment (v1beta1) or an OptimizationJob (YAML)"
+        "file",
+        metavar="FILE",
+        type=path_text,
+        help="a Katib Experiment (v1beta1) or an OptimizationJob (YAML)",
     )
     parser.add_argument(
-        "-o", "--output", type=Path, metavar="OUT", help="write the Study here (default stdout)"
+        "-o",
+        "--output",
+        type=output_argument,
+        metavar="OUT",
+        help="write the Study here (default, or -: stdout)",
     )
     parser.add_argument("--name", help="name of the Study (default: the Experiment's name)")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from rich.console import Console
 
+from tradeoff.arguments import path_argument, path_text
 from tradeoff.results.source import SourceError, StudyView, is_cluster_ref, local_view, workdir_of
 
 __all__ = [
@@ -32,7 +32,7 @@ STUDY_HELP = (
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root",
-        type=Path,
+        type=path_argument,
         metavar="DIR",
         help="where local studies live (default: .tradeoff under the current directory)",
     )
@@ -43,7 +43,7 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_study_argument(parser: argparse.ArgumentParser, name: str = "study") -> None:
-    parser.add_argument(name, metavar=name.upper(), help=STUDY_HELP)
+    parser.add_argument(name, metavar=name.upper(), type=path_text, help=STUDY_HELP)
 
 
 def open_view(args: argparse.Namespace, ref: str) -> StudyView:

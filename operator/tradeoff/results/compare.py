@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tradeoff.api.trial import Trial
+from tradeoff.arguments import path_text
 from tradeoff.engine import pareto_front
 from tradeoff.engine.pareto import completed, hypervolume_of, losses, nondominated_mask
 from tradeoff.local.display import (
@@ -28,8 +29,8 @@ __all__ = ["add_arguments", "main", "shared_hypervolumes"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("first", metavar="A", help="a local study or study/NAME")
-    parser.add_argument("second", metavar="B", help="a local study or study/NAME")
+    parser.add_argument("first", metavar="A", type=path_text, help="a local study or study/NAME")
+    parser.add_argument("second", metavar="B", type=path_text, help="a local study or study/NAME")
     add_cluster_arguments(parser)
 
 

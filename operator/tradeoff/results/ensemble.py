@@ -21,6 +21,7 @@ from rich.table import Table
 
 from tradeoff.api.ensemble import EnsembleRequest
 from tradeoff.api.trial import Trial
+from tradeoff.arguments import path_argument
 from tradeoff.engine.ensembles import candidates, ensemble_of, new_record, select
 from tradeoff.local.ensemble import read_predictions, run_ensemble
 from tradeoff.local.store import FileStore, StoreError
@@ -59,7 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also record it as the study's Ensemble trial (on the front, recommendable)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("--root", type=Path, default=None, help="workdir root (.tradeoff/)")
+    parser.add_argument(
+        "--root", type=path_argument, default=None, help="workdir root (.tradeoff/)"
+    )
 
 
 def _positive(text: str) -> int:

@@ -11,9 +11,11 @@ import argparse
 import csv
 import io
 import json
+import math
 import sys
-from pathlib import Path
+from typing import Any
 
+from tradeoff.arguments import output_argument
 from tradeoff.local.store import write_atomically
 from tradeoff.results.common import (
     EXIT_OK,
@@ -34,7 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=("csv", "json"), default="csv", help="output format (default csv)"
     )
     parser.add_argument(
-        "-o", "--output", type=Path, metavar="PATH", help="write to PATH instead of stdout"
+        "-o",
+        "--output",
+        type=output_argument,
+        metavar="PATH",
+        help="write to PATH instead of stdout (- is stdout)",
     )
     parser.add_argument(
         "--optuna-storage",
@@ -52,10 +58,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cluster_arguments(parser)
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as null: JSON has no such numbers, and the
+    ``NaN`` that ``json.dumps`` writes by default is refused by strict readers (jq)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def render(view: StudyView, fmt: str) -> str:
     """The trials of ``view`` as CSV or JSON text."""
     if fmt == "json":
-        return json.dumps(trial_rows(view), indent=2) + "\n"
+        return json.dumps(_finite(trial_rows(view)), indent=2) + "\n"
     columns, rows = flat_rows(view)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")

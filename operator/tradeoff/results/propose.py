@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tradeoff.api.errors import ManifestError
 from tradeoff.api.load import dump_yaml
+from tradeoff.arguments import output_argument
 from tradeoff.engine.proposal import Proposal, propose
 from tradeoff.engine.validation import validate_study
 from tradeoff.results.common import (
@@ -35,7 +36,11 @@ NAME_MAX = 52
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_study_argument(parser)
     parser.add_argument(
-        "-o", "--output", type=Path, metavar="FILE", help="write the manifest here (default stdout)"
+        "-o",
+        "--output",
+        type=output_argument,
+        metavar="FILE",
+        help="write the manifest here (default, or -: stdout)",
     )
     parser.add_argument("--name", help="name of the next Study (default NAME-2, NAME-3, ...)")
     add_cluster_arguments(parser)

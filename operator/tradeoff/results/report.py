@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tradeoff.arguments import path_argument
 from tradeoff.local.report import write_report
 from tradeoff.results.common import (
     EXIT_OK,
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=path_argument,
         metavar="PATH",
         help="where to write the report (default: NAME-report.html in the current directory)",
     )

@@ -99,11 +99,12 @@ def is_cluster_ref(ref: str) -> bool:
 def workdir_of(ref: str, root: Path | None) -> Path:
     """The workdir ``ref`` names: a directory with a study.json, or a name under ``root``."""
     path = Path(ref)
-    if (path / "study.json").is_file():
+    # exists, not is_file: a study.json that is not a file is named when it is read
+    if (path / "study.json").exists():
         return path
     base = root if root is not None else Path.cwd() / ".tradeoff"
     named = base / ref
-    if "/" not in ref and (named / "study.json").is_file():
+    if "/" not in ref and (named / "study.json").exists():
         return named
     if path.is_dir() and not (path / "study.json").exists():
         raise SourceError(
@@ -187,7 +188,8 @@ def _unsigned(store: FileStore, study: str, records: list[Trial]) -> tuple[str, 
 def _locked(workdir: Path) -> bool:
     """Whether a run holds the workdir's lock (tested without taking it for long)."""
     try:
-        fd = os.open(workdir / ".lock", os.O_RDONLY)
+        # not blocking: a FIFO put in its place would wait for a writer forever
+        fd = os.open(workdir / ".lock", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return False
     try:
