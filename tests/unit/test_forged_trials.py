@@ -38,9 +38,13 @@ def trial_obj(name: str, number: Any, **status: Any) -> dict[str, Any]:
 FORGED = [
     (
         trial_obj("demo-0001", 1, values="best", attempts=-5),
-        "not a valid Trial (status.values: Input should be a valid array)",
+        "not a valid Trial (status.values: must be a list (got 'best'))",
     ),
-    (trial_obj("demo-0002", 10**30), "not a valid Trial (spec.number: Input should be less"),
+    (trial_obj("demo-0002", 10**30), "not a valid Trial (spec.number: must be at most 999999"),
+    (
+        trial_obj("demo-0004", 4, values=[1.7e308, 0.0]),
+        "not a valid Trial (status.values[0]: must be at most 1e+150 (got 1.7e+308))",
+    ),
     (
         trial_obj("demo-forged", 0),
         "trial number 0 would be named 'demo-0000', not 'demo-forged'",
@@ -52,7 +56,9 @@ FORGED = [
 ]
 
 
-@pytest.mark.parametrize(("obj", "why"), FORGED, ids=["garbage", "huge", "renamed", "other"])
+@pytest.mark.parametrize(
+    ("obj", "why"), FORGED, ids=["garbage", "huge", "overflowing", "renamed", "other"]
+)
 def test_a_forged_trial_is_no_record_and_is_named_in_one_line(
     obj: dict[str, Any], why: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -656,6 +656,20 @@ def test_export_json_stays_strict_json_when_a_record_holds_nan_or_infinity(
     assert exported["metrics"]["f1"] is None and exported["metrics"]["accuracy"] is None
 
 
+@pytest.mark.parametrize("command", ["show", "report", "insights", "propose"])
+def test_a_record_whose_values_would_overflow_a_front_is_refused_in_one_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    path = first_record(workdir)
+    record = json.loads(path.read_text())
+    record["status"]["values"] = [1.7e308 for _ in record["status"]["values"]]
+    path.write_text(json.dumps(record))
+    code, _, err = run(capsys, [command], workdir)
+    assert code == 2 and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1 and path.name in err, err
+    assert "status.values[0]: must be at most 1e+150 (got 1.7e+308)" in err, err
+
+
 @pytest.mark.parametrize("which", ["study.json", "record"])
 def test_auto_passes_over_a_broken_earlier_study_it_would_learn_from(
     workdir: Path, capsys: pytest.CaptureFixture[str], which: str

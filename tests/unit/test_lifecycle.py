@@ -109,12 +109,17 @@ def end(outcome: AttemptOutcome, status: TrialStatus | None = None, **kw: Any) -
         (
             AttemptOutcome(exit_code=0, invalid={"accuracy": math.nan}),
             "MetricsInvalid",
-            "objective(s) not a finite number: accuracy=nan",
+            "objective(s) not a finite number within ±1e+150: accuracy=nan",
         ),
         (
             AttemptOutcome(exit_code=0, invalid={"accuracy": -math.inf}),
             "MetricsInvalid",
-            "objective(s) not a finite number: accuracy=-inf",
+            "objective(s) not a finite number within ±1e+150: accuracy=-inf",
+        ),
+        (  # finite, but a front's differences and squares of it would overflow
+            AttemptOutcome(exit_code=0, metrics={"accuracy": 1.7e308}, economics=economics(0.1)),
+            "MetricsInvalid",
+            "objective(s) not a finite number within ±1e+150: accuracy=1.7e+308",
         ),
     ],
 )

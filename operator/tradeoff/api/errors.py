@@ -83,8 +83,8 @@ def _short(value: Any) -> str:
 
 
 def _num(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))  # 1.0 -> 1; 1e150 stays 1e+150
     return str(value)
 
 

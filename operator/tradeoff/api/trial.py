@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -12,6 +12,12 @@ from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.ensemble import EnsembleRequest, EnsembleResult, TrialKind
 from tradeoff.api.space import ParamValue
 from tradeoff.api.status import Condition
+
+VALUE_LIMIT = 1e150
+"""Objective values lie within ±VALUE_LIMIT: fronts, hypervolumes, knees and importances
+take differences and squares of them, which must stay finite (no real objective is near)."""
+
+ObjectiveValue = Annotated[float, Field(ge=-VALUE_LIMIT, le=VALUE_LIMIT)]
 
 TrialState = Literal["Pending", "Running", "Succeeded", "Failed", "Pruned"]
 FINISHED_STATES: frozenset[str] = frozenset({"Succeeded", "Failed", "Pruned"})
@@ -127,7 +133,9 @@ class TrialStatus(ApiModel):
     summary: str | None = Field(
         default=None, description="Objective values in one line, for printer columns."
     )
-    values: list[float] | None = Field(default=None, description="Objective values, in order.")
+    values: list[ObjectiveValue] | None = Field(
+        default=None, description="Objective values, in order."
+    )
     feasible: bool | None = Field(default=None, description="Whether constraints hold.")
     violations: dict[str, float] = Field(
         default_factory=dict, description="How far each violated constraint is exceeded."

@@ -9,6 +9,7 @@ from pydantic import Field
 from tradeoff.api._base import ApiModel
 from tradeoff.api.errors import explained
 from tradeoff.api.space import Parameter, ParamValue, branching
+from tradeoff.api.trial import ObjectiveValue
 
 
 class StudyRef(ApiModel):
@@ -39,7 +40,7 @@ class PriorPoint(ApiModel):
     parameters: dict[str, ParamValue] = Field(
         description="Parameter values; parameters left out are chosen by the sampler."
     )
-    values: dict[str, float] | None = Field(
+    values: dict[str, ObjectiveValue] | None = Field(
         default=None,
         description=(
             "Known value of every objective, by name: the configuration is not run again and "

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.study import StudySpec
+from tradeoff.api.trial import VALUE_LIMIT
 
 
 def builtin_metrics(economics: TrialEconomics | None) -> dict[str, float]:
@@ -85,7 +86,7 @@ def evaluate(
     `invalid` the metrics whose final value was NaN or infinite (never kept as values)."""
     metrics = all_metrics(reported, economics)
     invalid = invalid or {}
-    bad = [n for n in spec.objective_names if n in metrics and not math.isfinite(metrics[n])]
+    bad = [n for n in spec.objective_names if n in metrics and not _usable(metrics[n])]
     bad += [n for n in spec.objective_names if n not in metrics and n in invalid]
     if bad:
         shown = ", ".join(f"{n}={metrics.get(n, invalid.get(n))}" for n in bad)
@@ -93,7 +94,7 @@ def evaluate(
             values=None,
             feasible=False,
             failure_reason="MetricsInvalid",
-            failure_message=f"objective(s) not a finite number: {shown}",
+            failure_message=f"objective(s) not a finite number within ±{VALUE_LIMIT:g}: {shown}",
         )
     missing = [name for name in spec.objective_names if name not in metrics]
     if missing:
@@ -144,3 +145,8 @@ def counted_cost(spec: StudySpec, values: Sequence[float] | None) -> float | Non
     if values is None or "cost" not in spec.objective_names:
         return None
     return values[spec.objective_names.index("cost")]
+
+
+def _usable(value: float) -> bool:
+    """Whether an objective's value can be one (finite, within ±`VALUE_LIMIT`)."""
+    return math.isfinite(value) and abs(value) <= VALUE_LIMIT

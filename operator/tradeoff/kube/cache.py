@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from tradeoff.api.errors import format_validation_error
 from tradeoff.api.trial import STUDY_LABEL, Trial, study_problem
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.ownership import controller_of, owned_by
@@ -115,9 +116,7 @@ def parsed_record(body: dict[str, Any]) -> tuple[Trial | None, bool, str | None]
     try:
         record, from_json = parse_trial(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return None, False, f"not a valid Trial ({where}: {first['msg']})"
+        return None, False, f"not a valid Trial ({format_validation_error(exc, Trial)[0]})"
     study = (record.metadata.labels or {}).get(STUDY_LABEL)
     problem = None if study is None else study_problem(record, study)
     return (None, False, problem) if problem is not None else (record, from_json, None)

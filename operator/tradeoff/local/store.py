@@ -40,8 +40,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from tradeoff.api.errors import format_validation_error
 from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, study_problem
@@ -403,7 +404,7 @@ class FileStore:
             raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
         except ValidationError as exc:
             raise StoreError(
-                f"{path}: not a valid trial record ({_reason(exc)});"
+                f"{path}: not a valid trial record ({_reason(exc, Trial)});"
                 " move it away to re-run that trial"
             ) from None
         if record.metadata.name != path.stem:
@@ -420,7 +421,9 @@ def _check_owner(path: Path, record: Trial, study: str) -> None:
         raise StoreError(f"{path}: {problem}; move it away")
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, model: type[BaseModel] | None = None) -> str:
+    if isinstance(exc, ValidationError) and model is not None:
+        return format_validation_error(exc, model)[0]  # `status.values[0]: must be at most ...`
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
