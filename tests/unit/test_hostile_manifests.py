@@ -114,3 +114,18 @@ def test_a_large_manifest_is_read_at_libyaml_speed(tmp_path: Path) -> None:
     [document] = read_documents(path)
     assert len(document["values"]) == 20_000
     assert time.process_time() - start < 5
+
+
+@pytest.mark.parametrize("key", ["a\rb", "a\nb", "x" * 1000], ids=["cr", "lf", "long"])
+def test_a_field_name_with_line_breaks_or_of_any_length_is_named_in_one_short_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str
+) -> None:
+    """An unknown field is named in the error: its name is the author's, so it is quoted,
+    escaped and cut rather than printed as it is."""
+    path = tmp_path / "study.yaml"
+    doc = (Path(__file__).parents[2] / "examples" / "quickstart.yaml").read_text()
+    path.write_text(doc.replace("spec:\n", f"spec:\n  {key!r}: 1\n".replace("'", '"'), 1))
+    assert main(["validate", str(path)]) == 2
+    _, err = capsys.readouterr()
+    (line,) = err.strip().splitlines()
+    assert "unknown field" in line and len(line) < 300, line

@@ -39,8 +39,16 @@ def join_path(base: str, field: str | int) -> str:
 def _loc_path(prefix: str, loc: Iterable[str | int]) -> str:
     path = prefix
     for part in loc:
-        path = join_path(path, part)
+        path = join_path(path, _shown_key(part))
     return path
+
+
+def _shown_key(part: str | int) -> str | int:
+    """A field name as an error shows it: one a user wrote (an unknown field) may hold line
+    breaks or run long, so such a one is quoted, escaped and cut (`['a\\rb']`)."""
+    if isinstance(part, int) or (part.isprintable() and len(part) <= 40):
+        return part
+    return f"[{_short(part)}]"
 
 
 def _known_fields(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
