@@ -26,7 +26,10 @@ COMMANDS = {
     "validate": ("tradeoff.validate", "check Study manifests; one line per problem"),
     "crds": ("tradeoff.api.crd", "write the CRDs generated from the API models"),
     "operator": ("tradeoff.kube.command", "run the Kubernetes operator"),
-    "show": ("tradeoff.results.show", "show a study's outcome, Pareto front and pick again"),
+    "show": (
+        "tradeoff.results.show",
+        "show a study's outcome: its Pareto front and recommended trial",
+    ),
     "export": ("tradeoff.results.export", "export a study's trials as CSV, JSON or Optuna"),
     "best": ("tradeoff.results.best", "print the recommended (or best) parameters"),
     "list": ("tradeoff.results.listing", "list local studies, or the Studies of a namespace"),

@@ -137,9 +137,10 @@ def test_no_effect_is_kept_when_a_when_names_it_or_it_is_the_last() -> None:
     p = propose(spec([X, kind, dependent]), RECORDS, [no_effect("kind")], SOURCE)
     assert param(p, "kind")["values"] == ["a", "b"]
     assert p.changes[0].message.startswith("kept (the `when` of y names it)")
+    assert p.changes[0].kept and not any(c.kept for c in p.changes[1:])  # counted apart
     p = propose(make_spec(objectives=ONE, parameters=[X]), RECORDS, [no_effect("x")], SOURCE)
     assert param(p, "x") == X
-    assert "last parameter" in p.changes[0].message
+    assert "last parameter" in p.changes[0].message and p.changes[0].kept
 
 
 def test_a_value_never_on_the_front_is_dropped_but_never_the_last() -> None:

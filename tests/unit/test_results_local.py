@@ -91,6 +91,20 @@ def test_export_csv_has_one_row_per_trial(
     assert float(by["demo-0000"]["metric.f1"]) == pytest.approx(0.81)
 
 
+def test_export_csv_writes_nested_economics_as_json(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = workdir / "trials" / "demo-0000.json"
+    record = json.loads(path.read_text())
+    sources = {k: {"source": "estimated"} for k in ("energy", "prices", "intensity")}
+    record["status"]["economics"]["sources"] = sources
+    path.write_text(json.dumps(record))
+    code, out, _ = run(capsys, "export", "demo", "--format", "csv")
+    assert code == 0
+    row = next(r for r in csv.DictReader(io.StringIO(out)) if r["trial"] == "demo-0000")
+    assert json.loads(row["economics.sources"]) == sources  # JSON, not a Python dict's repr
+
+
 def test_export_json_to_a_file(
     workdir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -44,6 +44,8 @@ class Change:
 
     field: str
     message: str
+    kept: bool = False
+    """A change considered and not made (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -106,17 +108,18 @@ def _fix(
     why = insight.message
     if users:
         kept = f"`when` of {', '.join(users)} names it"
-        return [Change(field, f"kept (the {kept}); {why}")]
+        return [Change(field, f"kept (the {kept}); {why}", kept=True)]
     if p.when:
         return [
             Change(
                 field,
                 f"kept (conditional: a fixed value would reach trials where it is inactive); {why}",
+                kept=True,
             )
         ]
     if len(params) == 1 or name not in best:
         reason = "it is the last parameter" if len(params) == 1 else "no recommended trial sets it"
-        return [Change(field, f"kept ({reason}); {why}")]
+        return [Change(field, f"kept ({reason}); {why}", kept=True)]
     value = best[name]
     pattern = re.compile(r"\$\{params\." + re.escape(name) + r"\}")
     pod, hits = _substitute(out["trialTemplate"]["pod"], pattern, format_value(value))

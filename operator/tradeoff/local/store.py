@@ -331,7 +331,8 @@ class FileStore:
         if changed:
             raise StoreError(
                 f"{where}: the study's {', '.join(changed)} changed since it started;"
-                " restore them or use a new --workdir (only the budget may change on resume)"
+                f" restore {'them' if len(changed) > 1 else 'it'} or use a new --workdir"
+                " (only the budget may change on resume)"
             )
 
     def read_study(self) -> StudyFile:

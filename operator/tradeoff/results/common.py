@@ -42,8 +42,13 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", help="kubeconfig context (default: the current one)")
 
 
-def add_study_argument(parser: argparse.ArgumentParser, name: str = "study") -> None:
-    parser.add_argument(name, metavar=name.upper(), type=path_text, help=STUDY_HELP)
+LOCAL_STUDY_HELP = "a local study (a workdir, or a name under the workdir root)"
+
+
+def add_study_argument(
+    parser: argparse.ArgumentParser, name: str = "study", help: str = STUDY_HELP
+) -> None:
+    parser.add_argument(name, metavar=name.upper(), type=path_text, help=help)
 
 
 def open_view(args: argparse.Namespace, ref: str) -> StudyView:

@@ -25,7 +25,13 @@ from tradeoff.arguments import path_argument
 from tradeoff.engine.ensembles import candidates, ensemble_of, new_record, select
 from tradeoff.local.ensemble import read_predictions, run_ensemble
 from tradeoff.local.store import FileStore, StoreError
-from tradeoff.results.common import EXIT_OK, add_study_argument, bad, stdout_console
+from tradeoff.results.common import (
+    EXIT_OK,
+    LOCAL_STUDY_HELP,
+    add_study_argument,
+    bad,
+    stdout_console,
+)
 from tradeoff.results.source import (
     SourceError,
     StudyView,
@@ -38,7 +44,7 @@ __all__ = ["add_arguments", "main"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_study_argument(parser)
+    add_study_argument(parser, help=LOCAL_STUDY_HELP)
     parser.add_argument("--size", type=_positive, default=20, help="selection rounds (20)")
     parser.add_argument(
         "--from",
@@ -61,7 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument(
-        "--root", type=path_argument, default=None, help="workdir root (.tradeoff/)"
+        "--root",
+        type=path_argument,
+        default=None,
+        metavar="DIR",
+        help="where local studies live (default: .tradeoff under the current directory)",
     )
 
 

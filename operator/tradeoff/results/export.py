@@ -79,8 +79,17 @@ def render(view: StudyView, fmt: str) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: empty for None, JSON for a mapping or list (`economics.sources`)."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(_finite(value), sort_keys=True)
+    return value
 
 
 def main(args: argparse.Namespace) -> int:

@@ -61,9 +61,9 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_OK
     out = stdout_console()
     succeeded = sum(1 for r in view.records if r.state == "Succeeded")
-    head = f"Study {view.name} ({view.where}): {succeeded} succeeded trials"
+    head = f"Study {view.name} ({view.where}): {succeeded} succeeded trial{'s' * (succeeded != 1)}"
     if not found:
         out.print(f"{escape(head)}; no insights yet (importance needs 5 succeeded trials)")
         return EXIT_OK
-    out.print(insights_table(found, f"{head}; {len(found)} insights"))
+    out.print(insights_table(found, f"{head}; {len(found)} insight{'s' * (len(found) != 1)}"))
     return EXIT_OK

@@ -103,5 +103,8 @@ def main(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
     except OSError as exc:
         return bad("propose", f"{args.output}: cannot write ({exc.strerror or exc})")
-    print(f"{args.output}: Study {name}, {len(proposal.changes)} changes")
+    made = sum(not c.kept for c in proposal.changes)
+    kept = len(proposal.changes) - made
+    also = f", {kept} considered and kept (see the comments)" if kept else ""
+    print(f"{args.output}: Study {name}, {made} change{'s' * (made != 1)}{also}")
     return EXIT_OK
