@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tradeoff.local.files import MAX_JOURNAL_BYTES, parse_json, read_bounded
-from tradeoff.local.store import StoreError, replace_locked
+from tradeoff.local.files import MAX_JOURNAL_BYTES, parse_json, read_bounded, replace_locked
+from tradeoff.local.workdir_lock import StoreError
 
 __all__ = ["ChildRecords", "Leftover", "process_start_ticks"]
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from tradeoff.api.errors import format_validation_error
 from tradeoff.api.status import StudyStatus
-from tradeoff.local.store import write_atomically
+from tradeoff.local.files import write_atomically
 
 __all__ = ["STATUS_FILE", "read_status", "save_status"]
 

@@ -26,15 +26,9 @@ before the next trial starts.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import errno
-import fcntl
 import json
 import os
-import stat
-import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,8 +41,16 @@ from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, study_problem
 from tradeoff.engine.signing import KEY_BYTES, new_key
-from tradeoff.local.durable import Flusher, fsync_path
-from tradeoff.local.files import MAX_RECORD_BYTES, MAX_STUDY_BYTES, parse_json, read_bounded
+from tradeoff.local.durable import Flusher
+from tradeoff.local.files import (
+    MAX_RECORD_BYTES,
+    MAX_STUDY_BYTES,
+    parse_json,
+    read_bounded,
+    replace_locked,
+    write_atomically,
+)
+from tradeoff.local.workdir_lock import StoreError, WorkdirBusy, WorkdirLock
 
 __all__ = [
     "FROZEN_FIELDS",
@@ -68,92 +70,6 @@ _MAX_KEY_BYTES = 1024
 """The signing key: 64 hexadecimal digits and a newline."""
 
 
-class StoreError(Exception):
-    """The workdir cannot be used; the message is one line naming the file and the fix."""
-
-
-class WorkdirBusy(StoreError):
-    """Another run holds the workdir lock."""
-
-
-class WorkdirLock:
-    """An exclusive ``flock`` on ``<workdir>/.lock`` for as long as a run uses the workdir.
-
-    The kernel drops the lock when the holder exits, even by ``kill -9``, so a stale
-    lock file never blocks a resume. Trial children do not inherit it (close-on-exec).
-    """
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.path = workdir / ".lock"
-        self._fd: int | None = None
-
-    def acquire(self) -> WorkdirLock:
-        """Take the lock and write this process's pid into the file.
-
-        Raises ``WorkdirBusy`` (naming the holder's pid) if another run holds it and
-        ``StoreError`` if the workdir cannot be created.
-        """
-        try:
-            self.workdir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"{self.workdir}: cannot create the workdir ({exc.strerror})"
-            ) from None
-        fd = self._open()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _holder_pid(fd)
-            os.close(fd)
-            raise WorkdirBusy(
-                f"{self.workdir} is in use by another tradeoff run (pid {holder or 'unknown'})"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-        return self
-
-    def _open(self) -> int:
-        """The lock file, opened; a StoreError if it is anything but a regular file (a
-        symbolic link is not followed: the pid written would truncate what it points to)."""
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-        try:
-            fd = os.open(self.path, flags, 0o644)
-        except OSError as exc:
-            why = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
-            raise StoreError(f"{self.path}: cannot open the lock file ({why}); delete it") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise StoreError(f"{self.path}: not a regular file; delete it")
-        return fd
-
-    def release(self) -> None:
-        """Let go of the lock (the file stays: removing it would race with a new run)."""
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> WorkdirLock:
-        """`with WorkdirLock(w):` takes it; `with store.lock():` uses the one taken."""
-        return self if self._fd is not None else self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-def _holder_pid(fd: int, attempts: int = 10) -> int | None:
-    """The pid in the lock file; the holder writes it just after locking, so retry briefly."""
-    for _ in range(attempts):
-        text = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip()
-        if text.isdigit():
-            return int(text)
-        time.sleep(0.02)
-    return None
-
-
 @dataclass(frozen=True)
 class StudyFile:
     """What ``study.json`` holds."""
@@ -167,51 +83,6 @@ class StudyFile:
 def default_workdir(study_name: str, cwd: Path | None = None) -> Path:
     """``.tradeoff/<study-name>`` under ``cwd`` (default: the current directory)."""
     return (cwd or Path.cwd()) / ".tradeoff" / study_name
-
-
-def write_atomically(path: Path, text: str, *, sync: bool = True) -> None:
-    """Replace ``path`` with ``text``: a temporary file in the same folder, rename.
-
-    ``sync``: flush the file to disk before the rename and the folder after it; without,
-    the caller flushes later (see ``tradeoff.local.durable``).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            if sync:
-                handle.flush()
-                os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if sync:
-        fsync_path(path.parent, folder=True)
-
-
-def replace_locked(path: str | os.PathLike[str], data: bytes) -> None:
-    """Replace ``path`` with ``data`` (atomically: ``.<name>.tmp`` beside it, rename; not
-    flushed to disk), for the holder of the workdir lock, the folder's only writer: the
-    temporary file's name is fixed (no search for a free one) and the folder exists.
-    Records are saved twice per trial: this took 0.23 ms of CPU a save against
-    ``write_atomically``'s 0.32 ms (BENCHMARKS.md, section 6 (c)); paths are strings
-    here, which spares a save the Path objects' joins and conversions."""
-    folder, sep, name = os.fspath(path).rpartition(os.sep)
-    tmp = Path(f"{folder}{sep}.{name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _spec_wire(study: Study) -> dict[str, Any]:

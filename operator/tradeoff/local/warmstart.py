@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine.priors import Priors, Source, match
-from tradeoff.local.files import MAX_PRIORS_BYTES, parse_json, read_bounded
-from tradeoff.local.store import FileStore, StoreError, write_atomically
+from tradeoff.local.files import MAX_PRIORS_BYTES, parse_json, read_bounded, write_atomically
+from tradeoff.local.store import FileStore, StoreError
 
 __all__ = ["PRIORS_FILE", "check_sources", "load_priors", "recorded_priors", "source_workdir"]
 

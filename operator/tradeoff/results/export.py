@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from tradeoff.arguments import output_argument
-from tradeoff.local.store import write_atomically
+from tradeoff.local.files import write_atomically
 from tradeoff.results.common import (
     EXIT_OK,
     add_cluster_arguments,

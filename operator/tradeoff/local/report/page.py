@@ -15,6 +15,7 @@ from tradeoff.engine import Summary, param_importances, pareto_front, resolve_al
 from tradeoff.engine.importance import Importance
 from tradeoff.engine.insights import insights
 from tradeoff.local.display import format_metric, format_recommended, selection_reason
+from tradeoff.local.files import write_atomically
 from tradeoff.local.report.charts import (
     history_chart,
     importance_chart,
@@ -23,7 +24,6 @@ from tradeoff.local.report.charts import (
 )
 from tradeoff.local.report.svg import UNITS
 from tradeoff.local.report.tables import downloads, space_table, trial_table
-from tradeoff.local.store import write_atomically
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#1d232b}
