@@ -136,3 +136,15 @@ def cluster_objects(name: str = "demo", scale: float = 1.0) -> tuple[dict[str, A
         "algorithm": {"name": "random", "reason": "set in spec.algorithm.name"},
     }
     return doc, records(name, scale)
+
+
+RESULT_COMMANDS = [
+    ["show"],
+    ["export"],
+    ["best"],
+    ["report", "-o", "report.html"],
+    ["insights"],
+    ["propose"],
+    ["compare", "SECOND"],
+]
+"""The commands that read a study's workdir (`compare` against a second study, SECOND)."""

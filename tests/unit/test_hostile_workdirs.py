@@ -26,19 +26,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.results_data import MANIFEST, write_workdir
+from tests.results_data import RESULT_COMMANDS as READERS
 from tradeoff import cli
 from tradeoff.local.store import FileStore
 
-RESULT_COMMANDS = [
-    ["show"],
-    ["export"],
-    ["best"],
-    ["report", "-o", "report.html"],
-    ["insights"],
-    ["propose"],
-    ["compare", "SECOND"],
-    ["ensemble"],
-]
+RESULT_COMMANDS = [*READERS, ["ensemble"]]
 
 
 class Hung(BaseException):

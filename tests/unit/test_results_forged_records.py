@@ -9,20 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.results_data import write_workdir
+from tests.results_data import RESULT_COMMANDS, write_workdir
 from tradeoff import cli
 from tradeoff.engine import signing
 from tradeoff.local.store import FileStore, StoreError
-
-COMMANDS = [
-    ["show"],
-    ["export"],
-    ["best"],
-    ["report", "-o", "report.html"],
-    ["insights"],
-    ["propose"],
-    ["compare", "SECOND"],
-]
 
 
 @pytest.fixture
@@ -50,7 +40,7 @@ def first_record(workdir: Path) -> Path:
     return sorted((workdir / "trials").glob("*.json"))[0]
 
 
-@pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: a[0])
+@pytest.mark.parametrize("argv", RESULT_COMMANDS, ids=lambda a: a[0])
 def test_a_record_of_another_study_is_refused_in_one_line(
     workdir: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
