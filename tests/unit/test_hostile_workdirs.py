@@ -44,13 +44,28 @@ def _hung(_signum: int, _frame: FrameType | None) -> None:
     raise Hung(f"still running after {HANG_SECONDS} s")
 
 
+HEADROOM = 2 << 30
+"""Address space a test may add to what its process already holds."""
+
+
+def _address_space() -> int:
+    """The bytes of address space this process holds (its VmSize)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[0])
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
 @pytest.fixture(autouse=True)
 def bounded() -> Iterator[None]:
-    """At most 4 GiB of address space and `HANG_SECONDS`: a reader that does not bound
-    what it reads fails with MemoryError instead of taking the machine's memory, and one
-    that blocks fails with Hung."""
+    """`HEADROOM` more address space than the process holds, and `HANG_SECONDS`: a reader
+    that does not bound what it reads fails with MemoryError instead of taking the
+    machine's memory, and one that blocks fails with Hung. (Relative, not a fixed cap: a
+    test worker that loaded PyTorch earlier already holds over 3 GiB, and under a fixed
+    4 GiB cap its threads could not start and it crashed.)"""
     limits = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, limits[1]))
+    cap = _address_space() + HEADROOM
+    if limits[1] != resource.RLIM_INFINITY:
+        cap = min(cap, limits[1])
+    resource.setrlimit(resource.RLIMIT_AS, (cap, limits[1]))
     previous = signal.signal(signal.SIGALRM, _hung)
     signal.alarm(HANG_SECONDS)
     try:
