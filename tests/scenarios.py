@@ -131,7 +131,9 @@ SCENARIOS = [
         "print('TRADEOFF_METRICS {\"accuracy\": NaN}')\n",
         {
             0: Outcome(
-                "Failed", "MetricsInvalid", r"objective\(s\) not a finite number: accuracy=nan"
+                "Failed",
+                "MetricsInvalid",
+                r"objective\(s\) not a finite number within ±1e\+150: accuracy=nan",
             )
         },
         ONE_FAILED,
