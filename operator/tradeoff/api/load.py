@@ -7,6 +7,7 @@ runs both and is what every caller uses.
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 from typing import Any
@@ -96,16 +97,22 @@ def dump_yaml(data: Any, **options: Any) -> str:
     return str(yaml.dump(data, Dumper=_KubectlDumper, **options))
 
 
+def read_capped(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``path`` read as a user names it (a pipe of the shell's
+    ``<(...)`` too); an ``OSError`` (``EFBIG``) saying so if there are more (``/dev/zero``)."""
+    with path.open("rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit} bytes"
+        raise OSError(errno.EFBIG, f"larger than {size}", str(path))
+    return data
+
+
 def read_documents(path: str | Path) -> list[Any]:
     """The YAML documents of a file (at least one), or ManifestError in one line."""
     file = Path(path)
     try:
-        with file.open("rb") as stream:  # at most the limit, whatever the file (/dev/zero)
-            data = stream.read(MAX_MANIFEST_BYTES + 1)
-        if len(data) > MAX_MANIFEST_BYTES:
-            limit = MAX_MANIFEST_BYTES >> 20
-            raise ManifestError([f"{file}: larger than {limit} MiB, the most a manifest may be"])
-        text = data.decode("utf-8")
+        text = read_capped(file, MAX_MANIFEST_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise ManifestError([f"{file}: no such file"]) from None
     except IsADirectoryError:
@@ -113,6 +120,11 @@ def read_documents(path: str | Path) -> list[Any]:
     except UnicodeDecodeError:
         raise ManifestError([f"{file}: not a text file (UTF-8 expected)"]) from None
     except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            limit = MAX_MANIFEST_BYTES >> 20
+            raise ManifestError(
+                [f"{file}: larger than {limit} MiB, the most a manifest may be"]
+            ) from None
         raise ManifestError([f"{file}: cannot read ({exc.strerror or exc})"]) from None
     try:
         check_depth(text)

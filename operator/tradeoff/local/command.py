@@ -18,6 +18,7 @@ from types import FrameType
 from rich.console import Console
 
 from tradeoff.api.errors import ManifestError
+from tradeoff.api.load import read_capped
 from tradeoff.api.study import Study
 from tradeoff.arguments import path_argument, path_text
 from tradeoff.economics import (
@@ -28,7 +29,7 @@ from tradeoff.economics import (
 )
 from tradeoff.local.display import RichDisplay, RunDisplay, show_result
 from tradeoff.local.events import command_line
-from tradeoff.local.files import MAX_SETTINGS_BYTES, parse_json, read_capped
+from tradeoff.local.files import MAX_SETTINGS_BYTES, parse_json
 from tradeoff.local.report import write_report
 from tradeoff.local.run_result import RunResult
 from tradeoff.local.runner import StudyRunner

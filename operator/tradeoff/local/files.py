@@ -27,7 +27,6 @@ __all__ = [
     "MAX_STUDY_BYTES",
     "parse_json",
     "read_bounded",
-    "read_capped",
     "replace_locked",
     "write_atomically",
 ]
@@ -79,16 +78,6 @@ def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
     if left <= 0:
         raise OSError(errno.EFBIG, f"larger than {_size(limit)}", os.fspath(path))
     return b"".join(chunks)
-
-
-def read_capped(path: Path, limit: int) -> bytes:
-    """At most ``limit`` bytes of ``path`` read as a user names it (a pipe of the shell's
-    ``<(...)`` too); an ``OSError`` saying so if there are more (``/dev/zero``)."""
-    with path.open("rb") as stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise OSError(errno.EFBIG, f"larger than {_size(limit)}", str(path))
-    return data
 
 
 def parse_json(data: str | bytes) -> Any:
