@@ -257,9 +257,16 @@ class Engine:
     def should_prune(self, records: Sequence[Trial], number: int) -> pruning.PruneDecision:
         """Whether running trial `number` should stop, from its intermediate values."""
         if self._pruning_mirror is None:
-            self._pruning_mirror = pruning.mirror(self.spec, self.space, self._state_of)
+            self._pruning_mirror = pruning.mirror(
+                self.spec, self.space, self._state_of, self._records.pruning_state_of
+            )
         return pruning.should_prune(
-            self.spec, self._pruning_mirror, records, number, self._state_of
+            self.spec,
+            self._pruning_mirror,
+            records,
+            number,
+            self._state_of,
+            self._records.sign_pruning_state,
         )
 
     # -- the study as a whole --------------------------------------------------------

@@ -38,7 +38,9 @@ class OptunaRecords:
         self.study_name = study_name
         self.warnings: list[str] = []
         self._verifier = signing.Verifier(key, study_name)
+        self._pruning_verifier = signing.Verifier(key, signing.pruning_label(study_name))
         self._unverified: set[int] = set()
+        self._unverified_pruning: set[int] = set()
         self._signed: dict[int, dict[str, Any]] = {}
         self._states: dict[int, dict[str, Any]] = {}
         """Each record's signed state, as verified (`state_of`)."""
@@ -71,6 +73,18 @@ class OptunaRecords:
             self._unverified.add(number)
             self.warnings.append(signing.unsigned_line(record.metadata.name))
         return state
+
+    def pruning_state_of(self, record: Trial) -> dict[str, Any]:
+        """The record's pruning state if this engine's key signed it, else nothing."""
+        number = record.spec.number
+        state, ok = self._pruning_verifier.verified(number, record.status.pruning_state)
+        if not ok and number not in self._unverified_pruning:
+            self._unverified_pruning.add(number)
+            self.warnings.append(signing.unsigned_line(record.metadata.name, "pruning state"))
+        return state
+
+    def sign_pruning_state(self, number: int, state: dict[str, Any]) -> dict[str, Any]:
+        return self._pruning_verifier.sign(number, state)
 
     @staticmethod
     def _fingerprints(records: Sequence[Trial]) -> list[tuple[Any, ...]]:

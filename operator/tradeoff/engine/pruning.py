@@ -3,8 +3,10 @@
 Optuna's pruners judge single-objective studies, so the decision is taken in a study of
 the pruning metric alone (the first objective unless `earlyStopping.metric` says
 otherwise), kept in step with the records like the engine's own study. Pruner state that
-Optuna keeps on trials (successive-halving rungs) comes back in the decision and is
-stored on the record; the kept study itself never holds what the pruner wrote.
+Optuna keeps on trials (successive-halving rungs) comes back in the decision, signed, and
+is stored on the record; state on a record that does not verify is not used (Optuna's
+pruners compare it as numbers, and a record is data others may write). The kept study
+itself never holds what the pruner wrote.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tradeoff.engine.samplers import make_pruner
 from tradeoff.engine.space import SearchSpace
 
 StateOf = Callable[[Trial], dict[str, Any]]
+Sign = Callable[[int, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -32,14 +35,15 @@ class PruneDecision:
     pruning_state: dict[str, Any] = field(default_factory=dict)
 
 
-def mirror(spec: StudySpec, space: SearchSpace, state_of: StateOf) -> Mirror:
-    """The kept study of the pruning metric."""
+def mirror(spec: StudySpec, space: SearchSpace, state_of: StateOf, pruning_of: StateOf) -> Mirror:
+    """The kept study of the pruning metric; `state_of` and `pruning_of` give a record's
+    verified sampler and pruning state."""
     metric = spec.pruning_metric
     direction = next(o.direction for o in spec.objectives if o.name == metric)
 
     def convert(record: Trial) -> FrozenTrial:
         value = record.status.metrics.get(metric)
-        attrs = {**state_of(record).get("trial", {}), **record.status.pruning_state}
+        attrs = {**state_of(record).get("trial", {}), **pruning_of(record)}
         return frozen_trial(
             record.number,
             optuna_state(record),
@@ -67,9 +71,15 @@ def mirror(spec: StudySpec, space: SearchSpace, state_of: StateOf) -> Mirror:
 
 
 def should_prune(
-    spec: StudySpec, kept: Mirror, records: Sequence[Trial], number: int, state_of: StateOf
+    spec: StudySpec,
+    kept: Mirror,
+    records: Sequence[Trial],
+    number: int,
+    state_of: StateOf,
+    sign: Sign,
 ) -> PruneDecision:
-    """Whether running trial `number` should stop now."""
+    """Whether running trial `number` should stop now (its new pruning state signed by
+    `sign`)."""
     pruner = make_pruner(spec)
     target = find(records, number)
     if pruner is None or target is None or target.finished or not target.status.intermediate:
@@ -82,4 +92,4 @@ def should_prune(
     finally:
         kept.replace(target)
     before = set(state_of(target).get("trial", {}))
-    return PruneDecision(prune, {k: v for k, v in after.items() if k not in before})
+    return PruneDecision(prune, sign(number, {k: v for k, v in after.items() if k not in before}))

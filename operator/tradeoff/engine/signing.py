@@ -1,10 +1,13 @@
-"""Sampler state on records is authenticated: only state this engine's key signed is used.
+"""Sampler and pruning state on records is authenticated: only state this engine's key
+signed is used.
 
 Optuna keeps some sampler state in trial attributes, and CMA-ES keeps its optimizer there
 as a pickle. A record is data written to a store others may touch, so the state it carries
 is signed (HMAC-SHA256 over the study, the trial number and the state) when the engine
 proposes the trial, and a record whose state does not verify is used without it: its
-parameters and results still count, its state never reaches a deserialiser.
+parameters and results still count, its state never reaches a deserialiser. The pruner's
+state (successive-halving rungs, which Optuna's pruners compare as numbers) is signed the
+same way each time the engine decides on a running trial.
 """
 
 from __future__ import annotations
@@ -20,12 +23,18 @@ SIGNATURE = "signature"
 KEY_BYTES = 32
 
 
-def unsigned_line(trial: str) -> str:
-    """What the adapters say of a record whose sampler state did not verify."""
+def unsigned_line(trial: str, what: str = "sampler state") -> str:
+    """What the adapters say of a record whose sampler (or pruning) state did not verify."""
     return (
-        f"trial {trial}: its sampler state is not signed by this study's key; the trial"
-        " counts, its sampler state is ignored"
+        f"trial {trial}: its {what} is not signed by this study's key; the trial"
+        f" counts, its {what} is ignored"
     )
+
+
+def pruning_label(study: str) -> str:
+    """What pruning state is signed for: not the study's name, so that a record's signed
+    sampler state copied into its pruning state does not verify (no study name has a #)."""
+    return f"{study}#pruning"
 
 
 def new_key() -> bytes:
@@ -97,6 +106,10 @@ class Verifier:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest()
+
+    def sign(self, number: int, state: Mapping[str, Any]) -> dict[str, Any]:
+        """`sign(key, study, number, state)`."""
+        return {**state, SIGNATURE: self.digest(number, state)} if state else {}
 
     def verified(self, number: int, signed: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
         """(the state without its signature, whether it verified); unverified state is
