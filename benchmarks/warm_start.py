@@ -14,12 +14,16 @@ Tasks:
   hyperparameters, scaler, data fraction), accuracy to maximise; the source on
   breast_cancer, the target on digits (both bundled with scikit-learn; ``--cash``
   chooses another pair), evaluated through
-  `trial_runner.sklearn` in-process. Best value, as cost is measured with noise.
+  `trial_runner.sklearn` in-process. Best value, as cost is measured with noise; with
+  ``--cash-cost`` the objectives are accuracy and cost (USD from the trial's CPU seconds)
+  and the measure is hypervolume, scaled as section 1 scales CASH (between the ideal and
+  nadir of every target point of the run, reference point 1.1).
 - ``mirrored`` (unrelated, analytic): as ``shifted``, but the target's points are
   1 - a and 1 - b: the source's good region is the target's bad one.
 
 Measures, per seed: the cold study's final hypervolume (``shifted``, ``mirrored``; fixed
-reference point 1.0 in both objectives) or best accuracy (``cash``); the trials the warm
+reference point 1.0 in both objectives) or best accuracy (``cash``, or its hypervolume
+with ``--cash-cost``); the trials the warm
 study takes to reach it (the requirement: at most a third of the budget, median over
 seeds); and the warm study's final value against the cold one's.
 """
@@ -34,10 +38,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
+import mo_efficiency
 import numpy as np
 from optuna._hypervolume import compute_hypervolume
 
 from tradeoff.api import Trial
+from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.study import StudySpec
 from tradeoff.engine import Engine, transfer
 from tradeoff.engine.priors import Source, match
@@ -48,13 +54,15 @@ A = np.array([0.2, 0.3, 0.25, 0.35])
 B = np.array([0.45, 0.2, 0.4, 0.3])
 SHIFT = 0.1
 REFERENCE = 1.0
-Metrics = Callable[[dict[str, Any]], dict[str, float]]
+CASH_REFERENCE = 1.1
+"""Section 1's reference point for CASH in scaled units (the nadir plus 10% of the range)."""
+Metrics = Callable[[dict[str, Any]], tuple[dict[str, float], TrialEconomics | None]]
 
 
 def two_points(a: np.ndarray, b: np.ndarray) -> Metrics:
-    def metrics(p: dict[str, Any]) -> dict[str, float]:
+    def metrics(p: dict[str, Any]) -> tuple[dict[str, float], TrialEconomics | None]:
         x = np.array([p[f"x{i}"] for i in range(DIMS)])
-        return {"f1": float(((x - a) ** 2).sum()), "f2": float(((x - b) ** 2).sum())}
+        return {"f1": float(((x - a) ** 2).sum()), "f2": float(((x - b) ** 2).sum())}, None
 
     return metrics
 
@@ -66,8 +74,9 @@ def cash(dataset: str) -> Metrics:
 
     name, _, seed = dataset.partition("@")
 
-    def metrics(p: dict[str, Any]) -> dict[str, float]:
-        return _cash.workload_metrics(p, name, int(seed or 0))[0]
+    def metrics(p: dict[str, Any]) -> tuple[dict[str, float], TrialEconomics | None]:
+        values, cpu_seconds = _cash.workload_metrics(p, name, int(seed or 0))
+        return values, _cash.economics(cpu_seconds)
 
     return metrics
 
@@ -80,9 +89,11 @@ def spec_of(
     first: Sequence[Mapping[str, Any]] = (),
     leaders: bool = False,
     pace: bool = False,
+    cost: bool = False,
 ) -> StudySpec:
     """`leaders`: `warmStart.bestPerBranchFirst`; `pace`: `warmStart.paceByBranch` (CASH
-    only: the analytic spaces have no branches, and the engine refuses both there)."""
+    only: the analytic spaces have no branches, and the engine refuses both there); `cost`:
+    CASH with cost as a second objective."""
     extra: dict[str, Any] = {}
     if warm:
         points = [{"parameters": dict(p)} for p in first]
@@ -95,9 +106,13 @@ def spec_of(
     if task == "cash":
         import _cash
 
-        return c.study_spec(_cash.SPACE, [("accuracy", "maximize")], "tpe", seed, trials, **extra)
+        return c.study_spec(_cash.SPACE, cash_objectives(cost), "tpe", seed, trials, **extra)
     objectives = [("f1", "minimize"), ("f2", "minimize")]
     return c.study_spec(c.float_params(DIMS), objectives, "tpe", seed, trials, **extra)
+
+
+def cash_objectives(cost: bool) -> list[tuple[str, str]]:
+    return [("accuracy", "maximize")] + ([("cost", "minimize")] if cost else [])
 
 
 def run(
@@ -108,7 +123,7 @@ def run(
     while len(records) < trials:
         (s,) = engine.ask(records, 1)
         record = Trial.new(c.STUDY, s.number, s.parameters, s.sampler_state)
-        c.record_result(engine, record, metrics(dict(s.parameters)))
+        c.record_result(engine, record, *metrics(dict(s.parameters)))
         records.append(record)
     return records
 
@@ -170,28 +185,53 @@ def one(
     leaders: bool = False,
     pace: bool = False,
     branch_choice_only: bool = False,
+    cost: bool = False,
 ) -> dict[str, Any]:
     """One seed: source, cold and warm; the warm study runs the source's `first_n` best
     configurations first (`--best-first`), and with `leaders` the best of each branch
     (`--best-per-branch`); with `pace` its priors are paced by branch (`--pace-by-branch`);
-    with `branch_choice_only` the priors lack the parameters inside a branch."""
+    with `branch_choice_only` the priors lack the parameters inside a branch. With `cost`
+    (CASH) the curves are left to `hypervolume_curves`, which scales over every seed."""
     source_data, target_data = datasets.split(":")
     pair = TASKS[task] or (cash(source_data), cash(target_data))
     source_metrics, target_metrics = pair
-    source = run(spec_of(task, seed + 1000, source_trials, False), source_metrics, source_trials)
-    objectives = ["accuracy"] if task == "cash" else ["f1", "f2"]
+    cost = cost and task == "cash"
+    source_spec = spec_of(task, seed + 1000, source_trials, False, cost=cost)
+    source = run(source_spec, source_metrics, source_trials)
+    objectives = [n for n, _ in cash_objectives(cost)] if task == "cash" else ["f1", "f2"]
     priors = without_branch_parameters(task, source) if branch_choice_only else source
     sources = [Source("source", objectives, priors)]
-    cold = curve(task, run(spec_of(task, seed, trials, False), target_metrics, trials))
+    cold_records = run(spec_of(task, seed, trials, False, cost=cost), target_metrics, trials)
     first = best_first(task, source, first_n)
-    warm_spec = spec_of(task, seed, trials, True, first, leaders, pace)
+    warm_spec = spec_of(task, seed, trials, True, first, leaders, pace, cost)
     warm_records = run(warm_spec, target_metrics, trials, sources)
-    warm = curve(task, warm_records)
-    reach = c.first_reaching(warm, cold[-1], maximize=True)
-    out = {"seed": seed, "cold": cold, "warm": warm, "warm_trials_to_cold_final": reach}
+    out: dict[str, Any] = {"seed": seed}
+    if cost:
+        objectives_ = cash_objectives(cost)
+        out["cold_losses"] = mo_efficiency.losses_of(cold_records, objectives_).tolist()
+        out["warm_losses"] = mo_efficiency.losses_of(warm_records, objectives_).tolist()
+    else:
+        cold, warm = curve(task, cold_records), curve(task, warm_records)
+        reach = c.first_reaching(warm, cold[-1], maximize=True)
+        out.update(cold=cold, warm=warm, warm_trials_to_cold_final=reach)
     if task == "cash":  # which model family each warm trial ran, to read the curves by
         out["warm_models"] = [r.spec.parameters.get("model") for r in warm_records]
     return out
+
+
+def hypervolume_curves(runs: Sequence[dict[str, Any]]) -> None:
+    """Fill in each run's hypervolume curves (cold, warm) and reach, scaled as section 1
+    scales CASH: between the ideal and nadir of every point of every run given, and divided
+    by the hypervolume of all those points' front."""
+    every = np.vstack([np.array(r[k]) for r in runs for k in ("cold_losses", "warm_losses")])
+    every = every[~np.isnan(every).any(axis=1)]
+    ideal, nadir = every.min(axis=0), every.max(axis=0)
+    best = mo_efficiency.true_hv(every, ideal, nadir, CASH_REFERENCE)  # 1.0: every point's front
+    for r in runs:
+        for k in ("cold", "warm"):
+            points = np.array(r[f"{k}_losses"])
+            r[k] = mo_efficiency.hv_curve(points, ideal, nadir, best, CASH_REFERENCE)
+        r["warm_trials_to_cold_final"] = c.first_reaching(r["warm"], r["cold"][-1], True)
 
 
 def summarise(task: str, runs: Sequence[Mapping[str, Any]], trials: int) -> list[Any]:
@@ -244,6 +284,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.add_argument(
             "--source-trials", type=int, default=None, help="source budget (default: the target's)"
         )
+        parser.add_argument(
+            "--cash-cost",
+            action="store_true",
+            help="CASH with cost as a second objective, measured by hypervolume",
+        )
         parser.add_argument("--name", default=NAME, help="results file name")
 
     args = c.parse_args(argv, __doc__.splitlines()[0] if __doc__ else NAME, extra)
@@ -267,9 +312,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.best_per_branch,
                 args.pace_by_branch,
                 args.branch_choice_only,
+                args.cash_cost,
             )
             for seed in range(seeds)
         ]
+        if args.cash_cost and task == "cash":
+            hypervolume_curves(results[task])
         rows.append(summarise(task, results[task], trials))
         print(f"{task}: done", flush=True)
     headers = [
@@ -294,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "best_per_branch": args.best_per_branch,
         "pace_by_branch": args.pace_by_branch,
         "branch_choice_only": args.branch_choice_only,
+        "cash_cost": args.cash_cost,
     }
     c.write_results(args.out, args.name, payload)
     return 0

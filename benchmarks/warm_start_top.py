@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = w.run(w.spec_of("cash", seed + 1000, trials, False), w.cash(source_data), trials)
         for rank, params in enumerate(w.best_first("cash", source, args.top), 1):
             done = next(r for r in source if r.spec.parameters is params)
-            on_target = target(dict(params)).get("accuracy", 0.0)
+            on_target = target(dict(params))[0].get("accuracy", 0.0)
             rows.append([seed, rank, done.status.values[0], on_target])  # type: ignore[index]
     drops = [t - s for *_, s, t in rows]
     headers = ["seed", "rank", "source accuracy", "target accuracy"]

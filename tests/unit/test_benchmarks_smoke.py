@@ -136,3 +136,21 @@ def test_variants_set_the_sampler_and_optuna_runs_plain_optuna() -> None:
     assert [r.spec.parameters for r in plain] != [r.spec.parameters for r in engine_run]
     assert _common.mann_whitney([1.0, 2.0, 3.0], [10.0, 11.0, 12.0]) == pytest.approx(0.1)
     assert _common.mann_whitney([1.0], [None]) is None
+
+
+@pytest.mark.slow
+def test_warm_start_measures_two_objective_cash_by_hypervolume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--cash-cost` (skipped by --quick, whose CASH trials take seconds): hypervolume
+    curves that never fall, scaled over the run's points so that none exceeds 1."""
+    module = _load("warm_start")
+    argv = ["--tasks", "cash", "--cash", "iris:wine", "--cash-cost", "--trials", "4"]
+    assert module.main([*argv, "--seeds", "2", "--out", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "warm_start.json").read_text(encoding="utf-8"))
+    assert document["cash_cost"] is True
+    for run in document["runs"]["cash"]:
+        for curve in (run["cold"], run["warm"]):
+            assert len(curve) == 4 and curve == sorted(curve) and 0 < curve[-1] <= 1
+        assert len(run["cold_losses"][0]) == 2  # accuracy and cost
+    assert "|" in capsys.readouterr().out
