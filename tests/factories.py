@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from tradeoff.api import StudySpec, Trial
+from tradeoff.api.trial import StepValue
 from tradeoff.engine import Engine
 from tradeoff.engine.validation import validate_study
 
@@ -96,3 +97,21 @@ def run(engine: Engine, objective: Any, trials: int, batch: int = 1) -> list[Tri
             record = Trial.new("demo", s.number, s.parameters, s.sampler_state)
             records.append(finish(engine, record, objective(s.parameters)))
     return records
+
+
+def report_steps(engine: Engine, records: list[Trial], number: int, curve: list[float]) -> bool:
+    """Run trial `number` through `curve` one intermediate value at a time, storing each
+    pruning decision's state as the adapters do; whether it was pruned (else it succeeds
+    with the last value as its accuracy)."""
+    r = Trial.new("demo", number, {"x": number / 100, "y": 0.5})
+    r.status.state = "Running"
+    records.append(r)
+    for step, value in enumerate(curve):
+        r.status.intermediate.append(StepValue(step=step, value=value))
+        decision = engine.should_prune(records, number)
+        r.status.pruning_state = decision.pruning_state
+        if decision.prune:
+            r.status.state = "Pruned"
+            return True
+    finish(engine, r, {"accuracy": curve[-1], "cost": 1.0})
+    return False

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import finish, make_spec
+from tests.factories import finish, make_spec, report_steps
 from tradeoff.api import Trial
 from tradeoff.api.trial import StepValue
 from tradeoff.engine import Engine
@@ -95,21 +95,6 @@ def _running_with(number: int, values: list[float]) -> Trial:
     return r
 
 
-def _grow(engine: Engine, records: list[Trial], number: int, values: list[float]) -> bool:
-    """Report `values` one step at a time, as an adapter does; whether it was pruned."""
-    r = _running_with(number, [])
-    records.append(r)
-    for step, value in enumerate(values):
-        r.status.intermediate.append(StepValue(step=step, value=value))
-        decision = engine.should_prune(records, number)
-        r.status.pruning_state = decision.pruning_state
-        if decision.prune:
-            r.status.state = "Pruned"
-            return True
-    finish(engine, r, {"accuracy": values[-1], "cost": 1.0})
-    return False
-
-
 @pytest.mark.parametrize(
     ("algorithm", "settings"),
     [
@@ -123,9 +108,9 @@ def test_pruners_stop_a_clearly_worse_trial(algorithm: str, settings: dict[str, 
     good = [0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.9, 0.91, 0.92]
     records: list[Trial] = []
     for n in range(6):
-        _grow(engine, records, n, [v - n / 100 for v in good])
-    assert _grow(engine, records, 6, [0.01, 0.02, 0.02, 0.03, 0.03, 0.04, 0.05, 0.05, 0.06])
-    assert not _grow(engine, records, 7, [v + 0.05 for v in good])
+        report_steps(engine, records, n, [v - n / 100 for v in good])
+    assert report_steps(engine, records, 6, [0.01, 0.02, 0.02, 0.03, 0.03, 0.04, 0.05, 0.05, 0.06])
+    assert not report_steps(engine, records, 7, [v + 0.05 for v in good])
     assert records[6].state == "Pruned" and records[7].state == "Succeeded"
 
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.factories import finish, make_spec
+from tests.factories import make_spec, report_steps
 from tradeoff.api import Trial
 from tradeoff.api.trial import StepValue
 from tradeoff.engine import Engine, signing
@@ -30,27 +30,10 @@ def _spec(algorithm: str) -> Any:
     return make_spec(earlyStopping={"algorithm": algorithm, "settings": PRUNERS[algorithm]})
 
 
-def _report(engine: Engine, records: list[Trial], number: int, curve: list[float]) -> bool:
-    """Run trial `number` through `curve` one step at a time, storing each decision's
-    pruning state as the adapters do; whether it was pruned (else it succeeds)."""
-    r = Trial.new("demo", number, {"x": number / 100, "y": 0.5})
-    r.status.state = "Running"
-    records.append(r)
-    for step, value in enumerate(curve):
-        r.status.intermediate.append(StepValue(step=step, value=value))
-        decision = engine.should_prune(records, number)
-        r.status.pruning_state = decision.pruning_state
-        if decision.prune:
-            r.status.state = "Pruned"
-            return True
-    finish(engine, r, {"accuracy": curve[-1], "cost": 1.0})
-    return False
-
-
 def _finished_with(engine: Engine, forged: dict[str, Any]) -> list[Trial]:
     records: list[Trial] = []
     for n in range(3):
-        _report(engine, records, n, [0.5 + s / 20 for s in range(STEPS)])
+        report_steps(engine, records, n, [0.5 + s / 20 for s in range(STEPS)])
         records[-1].status.pruning_state = dict(forged)
     return records
 
@@ -75,7 +58,7 @@ def test_pruning_state_the_engine_did_not_sign_is_ignored_and_named(
     clean_records = _finished_with(clean, {})
     curve = [0.1 + s / 100 for s in range(STEPS)]
     # Forged rungs crashed the pruner (Optuna compares them with floats) before.
-    assert _report(engine, records, 3, curve) == _report(clean, clean_records, 3, curve)
+    assert report_steps(engine, records, 3, curve) == report_steps(clean, clean_records, 3, curve)
     assert any(
         "demo-0000: its pruning state is not signed by this study's key" in w
         for w in engine.warnings
@@ -112,13 +95,13 @@ def test_a_rebuilt_engine_prunes_as_the_one_that_kept_running(
     kept = Engine(_spec(algorithm), study="demo")
     rebuilt_key = kept.key
     kept_records: list[Trial] = []
-    kept_pruned = [_report(kept, kept_records, n, c) for n, c in enumerate(trials)]
+    kept_pruned = [report_steps(kept, kept_records, n, c) for n, c in enumerate(trials)]
 
     first = Engine(_spec(algorithm), study="demo", key=rebuilt_key)
     records: list[Trial] = []
-    pruned = [_report(first, records, n, c) for n, c in enumerate(trials[:restart_at])]
+    pruned = [report_steps(first, records, n, c) for n, c in enumerate(trials[:restart_at])]
     second = Engine(_spec(algorithm), study="demo", key=rebuilt_key)
-    pruned += [_report(second, records, n, c) for n, c in enumerate(trials) if n >= restart_at]
+    pruned += [report_steps(second, records, n, c) for n, c in enumerate(trials) if n >= restart_at]
     assert pruned == kept_pruned
     assert [r.status.pruning_state for r in records] == [
         r.status.pruning_state for r in kept_records
