@@ -26,7 +26,7 @@ from tradeoff.economics import (
     study_fixes_intensity,
 )
 from tradeoff.engine import AttemptOutcome, StopDecision, reported_energy_kwh
-from tradeoff.engine.lifecycle import Ending
+from tradeoff.engine.attempt_ending import Ending
 from tradeoff.kube.artifact_storage import recorded_root
 from tradeoff.kube.measure import Measure, inputs
 from tradeoff.trial_output import TrialOutput
