@@ -27,10 +27,11 @@ from tradeoff.economics import (
     IntensitySettingsError,
     intensity_from_json,
 )
-from tradeoff.local.display import RichDisplay, RunDisplay, show_result
+from tradeoff.local.display import RichDisplay, RunDisplay
 from tradeoff.local.events import command_line
 from tradeoff.local.files import MAX_SETTINGS_BYTES, parse_json
 from tradeoff.local.report import write_report
+from tradeoff.local.result_tables import show_result
 from tradeoff.local.run_result import RunResult
 from tradeoff.local.runner import StudyRunner
 from tradeoff.local.store import FileStore, StoreError, default_workdir
