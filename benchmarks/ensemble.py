@@ -33,7 +33,7 @@ import numpy as np
 from tradeoff.api.ensemble import EnsembleSpec
 from tradeoff.engine import ensembles
 from tradeoff.engine.ensemble import Criterion
-from tradeoff.engine.ensembles import PREDICTIONS, parse_predictions
+from tradeoff.engine.ensemble_selection import PREDICTIONS, Predictions, parse_predictions, select
 from tradeoff.engine.progress import StopDecision, summarize
 from trial_runner.sklearn import build_parser, run
 
@@ -78,11 +78,11 @@ def one(dataset: str, seed: int, trials: int, criterion: Criterion) -> dict[str,
     made = ensembles.due(spec, "bench", done, StopDecision("Succeeded", "MaxTrialsReached", ""))
     assert made is not None and made.spec.ensemble is not None
     by_name = {r.metadata.name: r for r in done}
-    found: list[ensembles.Predictions | str] = [
-        ensembles.parse_predictions(n, saved[_key(dict(by_name[n].spec.parameters))])
+    found: list[Predictions | str] = [
+        parse_predictions(n, saved[_key(dict(by_name[n].spec.parameters))])
         for n in made.spec.ensemble.candidates
     ]
-    selected = ensembles.select(made.spec.ensemble, found)
+    selected = select(made.spec.ensemble, found)
     assert not isinstance(selected, str), selected
     members = [by_name[n] for n in selected.members]
     status = ensembles.finish(spec, made.status, members, selected)

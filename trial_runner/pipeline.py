@@ -34,9 +34,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from trial_runner import report, save_artifact
+from trial_runner import report, save_artifact, sklearn_options
 from trial_runner import sklearn as flat
 from trial_runner.s3 import S3Error
+from trial_runner.sklearn_options import MODELS, bounded
 
 __all__ = ["BRANCHES", "HEADS", "build_parser", "main", "run"]
 
@@ -65,7 +66,7 @@ def _parts(kind: str, allowed: Sequence[str]) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     """``trial_runner.sklearn``'s options plus the graph's (both spellings of each)."""
-    parser = flat.build_parser()
+    parser = sklearn_options.build_parser()
     parser.prog = "trial_runner.pipeline"
     parser.description = __doc__.split("\n\n")[0] if __doc__ else None
 
@@ -74,12 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(*spellings, dest=name, **options)
 
     add("features", type=_parts("feature branch", BRANCHES), default=["raw"])
-    add("pca_components", type=flat._number(float, 0.0, 1.0, low_open=True), default=0.9)
-    add("kbest_k", type=flat._number(int, 1), default=20)
-    add("poly_inputs", type=flat._number(int, 1, 64), default=8)
-    add("nystroem_components", type=flat._number(int, 1, 2000), default=100)
+    add("pca_components", type=bounded(float, 0.0, 1.0, low_open=True), default=0.9)
+    add("kbest_k", type=bounded(int, 1), default=20)
+    add("poly_inputs", type=bounded(int, 1, 64), default=8)
+    add("nystroem_components", type=bounded(int, 1, 2000), default=100)
     add("head", choices=HEADS, default="single")
-    add("members", type=_parts("member", flat.MODELS), default=["logreg", "knn"])
+    add("members", type=_parts("member", MODELS), default=["logreg", "knn"])
     add("final", choices=FINALS, default="logreg")
     return parser
 

@@ -1,28 +1,13 @@
 """Parse what a trial prints into final and intermediate metric values.
 
-Two line formats are read (``MetricsFormat``; ``auto`` reads both):
-
-- ``json``: ``TRADEOFF_METRICS {"accuracy": 0.91, "step": 3}``, as printed by
-  ``trial_runner.report()``. The prefix may follow other text (e.g. a log
-  timestamp). An integer ``"step"`` >= 0 marks the line's values as
-  intermediate at that step.
-- ``katib``: Katib's default stdout collector, ``name=value`` pairs, several
-  per line, separated by whitespace or commas (``epoch=3 accuracy=0.91``).
-  Names match ``[\\w|-]+``; values are float literals (or nan/inf, which are
-  reported as problems) ending at whitespace, ``,;)]}`` or the line's end. A
-  pair named ``step``, or failing that ``epoch``, with an integer value marks
-  the line's other values as intermediate at that step; the marker itself is
-  not a metric.
-
-Every metric line, intermediate or not, updates the metric's final value; the
+The line formats (``MetricsFormat``: ``json``, ``katib``, ``auto`` reads both; and the
+``TRADEOFF_ARTIFACT`` line) are read by `tradeoff.metric_lines`; this module keeps what
+they say. Every metric line, intermediate or not, updates the metric's final value; the
 termination-message summary (``apply_summary``) overrides final values. Bad
 metric lines become entries in ``problems``; nothing here raises on input. A final
 value that is NaN or infinite is a problem too, and is kept in ``invalid`` instead of
-``final`` (so a diverged objective is told apart from a missing one).
-
-A third line, ``TRADEOFF_ARTIFACT {"name": ..., "size": ..., "sha256": ...}``, is what
-``trial_runner.save_artifact`` prints for each file it stored; ``artifacts`` keeps the
-latest per name (at most ``MAX_ARTIFACTS``; a bad line is a problem).
+``final`` (so a diverged objective is told apart from a missing one). ``artifacts`` keeps
+the latest saved file per name (at most ``MAX_ARTIFACTS``).
 
 Memory stays bounded whatever a trial prints: lines are cut at ``MAX_LINE_CHARS``,
 at most ``MAX_METRICS`` metrics and ``MAX_PROBLEMS`` problems are kept, and each kept
@@ -33,16 +18,22 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Collection, Iterable
 from typing import Literal
 
 from tradeoff.api.trial import INTERMEDIATE_CAP
-from tradeoff.trial_stream import MAX_LINE_BYTES, Line, excerpt
+from tradeoff.metric_lines import (
+    ARTIFACT_PREFIX,
+    JSON_PREFIX,
+    katib_pairs,
+    read_artifact,
+    read_json_metrics,
+    read_katib,
+    short,
+)
+from tradeoff.trial_stream import MAX_LINE_BYTES, Line
 
 __all__ = [
-    "ARTIFACT_PREFIX",
-    "JSON_PREFIX",
     "MAX_ARTIFACTS",
     "MAX_LINE_CHARS",
     "MAX_PROBLEMS",
@@ -52,26 +43,10 @@ __all__ = [
 
 MetricsFormat = Literal["auto", "json", "katib"]
 
-JSON_PREFIX = "TRADEOFF_METRICS"
-ARTIFACT_PREFIX = "TRADEOFF_ARTIFACT"
 MAX_ARTIFACTS = 100
-_ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}\Z")
-_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 MAX_LINE_CHARS = MAX_LINE_BYTES
 MAX_PROBLEMS = 20
 MAX_METRICS = 1000
-
-_KATIB_PAIR = re.compile(
-    r"(?<![\w|-])([\w|-]+)\s*=\s*"  # the look-behind keeps long words linear
-    r"([+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|nan|inf(?:inity)?))"
-    r"(?=[\s,;)\]}]|$)",
-    re.IGNORECASE,
-)
-_STEP_MARKERS = ("step", "epoch")
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return excerpt(text, limit)
 
 
 class TrialOutput:
@@ -207,72 +182,47 @@ class TrialOutput:
                 self._read_json_line(line[start + len(JSON_PREFIX) :])
                 return
         if self._read_katib and "=" in line:
-            pairs = _KATIB_PAIR.findall(line)
+            pairs = katib_pairs(line)
             if pairs:
                 self._read_katib_pairs(pairs)
 
     def _read_json_line(self, payload: str) -> None:
-        try:
-            record = json.loads(payload)
-        except (ValueError, RecursionError) as error:
-            self.add_problem(f"TRADEOFF_METRICS line is not valid JSON: {error}")
+        read = read_json_metrics(payload)
+        if isinstance(read, str):
+            self.add_problem(read)
             return
-        if not isinstance(record, dict):
-            self.add_problem(f"TRADEOFF_METRICS line must hold a JSON object: {_short(payload)}")
-            return
-        step = record.pop("step", None)
-        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
-            self.add_problem(f"step must be an integer >= 0, got {_short(json.dumps(step))}")
-            return
+        record, step = read
         for name, value in record.items():
             self._accept(name, value, step)
 
     def _read_artifact(self, payload: str) -> None:
-        try:
-            record = json.loads(payload)
-        except (ValueError, RecursionError):
-            record = None
-        name = record.get("name") if isinstance(record, dict) else None
-        size = record.get("size") if isinstance(record, dict) else None
-        sha = record.get("sha256") if isinstance(record, dict) else None
-        if not (
-            isinstance(name, str)
-            and _ARTIFACT_NAME.match(name)
-            and type(size) is int
-            and size >= 0
-            and isinstance(sha, str)
-            and _SHA256.match(sha)
-        ):
-            self.add_problem(f"TRADEOFF_ARTIFACT line is not name/size/sha256: {_short(payload)}")
+        read = read_artifact(payload)
+        if isinstance(read, str):
+            self.add_problem(read)
             return
+        name, size, sha = read
         if name not in self.artifacts and len(self.artifacts) >= MAX_ARTIFACTS:
             self.add_problem(f"more than {MAX_ARTIFACTS} artifacts; {name!r} not recorded")
             return
         self.artifacts[name] = (size, sha)
 
     def _read_katib_pairs(self, pairs: list[tuple[str, str]]) -> None:
-        values = {name: text for name, text in pairs}
-        step: int | None = None
-        for marker in _STEP_MARKERS:
-            if marker in values:
-                text = values.pop(marker)
-                number = float(text)
-                if not number.is_integer() or number < 0:
-                    self.add_problem(f"{marker} must be an integer >= 0, got {text}")
-                    return
-                step = int(number)
-                break
-        for name, text in values.items():
-            self._accept(name, float(text), step)
+        read = read_katib(pairs)
+        if isinstance(read, str):
+            self.add_problem(read)
+            return
+        values, step = read
+        for name, number in values.items():
+            self._accept(name, number, step)
 
     def _accept(self, name: object, value: object, step: int | None, where: str = "") -> None:
         if not isinstance(name, str) or not name or len(name) > 256:
-            self.add_problem(f"bad metric name {_short(repr(name))}", where)
+            self.add_problem(f"bad metric name {short(repr(name))}", where)
             return
         if self._wanted is not None and name not in self._wanted:
             return
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.add_problem(f"metric {name!r} is not a number: {_short(repr(value))}", where)
+            self.add_problem(f"metric {name!r} is not a number: {short(repr(value))}", where)
             return
         try:
             number = float(value)

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from tests.factories import make_spec, run
 from tradeoff.engine import Engine
-from tradeoff.local.display import show_result
+from tradeoff.local.result_tables import show_result
 
 
 def _shown(objectives: list[dict[str, str]]) -> str:

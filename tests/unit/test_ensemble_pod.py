@@ -11,7 +11,8 @@ import pytest
 from tests.unit.test_ensemble_trial import ENDED, csv_of, searched, spec_with
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Artifact, Trial
-from tradeoff.engine.ensembles import as_metrics, from_metrics, parse_predictions, select
+from tradeoff.engine.ensemble_selection import parse_predictions, select
+from tradeoff.engine.ensembles import as_metrics, from_metrics
 from tradeoff.kube import ensemble_pod
 from tradeoff.kube.ensembles import build_ensemble_pod, ensemble_status
 from tradeoff.trial_output import TrialOutput

@@ -13,12 +13,8 @@ from tradeoff.api import Trial
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.errors import ManifestError
 from tradeoff.engine import Engine
-from tradeoff.engine.ensembles import (
-    Predictions,
-    ensemble_name,
-    parse_predictions,
-    select,
-)
+from tradeoff.engine.ensemble_selection import Predictions, parse_predictions, select
+from tradeoff.engine.ensembles import ensemble_name
 from tradeoff.engine.ensembles import finish as finish_ensemble
 from tradeoff.engine.progress import StopDecision
 from tradeoff.engine.validation import validate_study

@@ -12,8 +12,13 @@ from tradeoff.api.policy import TrialPolicy
 from tradeoff.api.status import Condition, Recommendation, StudyStatus
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.pods import owner_reference
-from tradeoff.kube.reconcile import MAX_PROBLEM_LINES, plan_study, records_of
-from tradeoff.kube.status import get_condition, recommended_summary, set_condition
+from tradeoff.kube.reconcile import plan_study, records_of
+from tradeoff.kube.status import (
+    MAX_PROBLEM_LINES,
+    get_condition,
+    recommended_summary,
+    set_condition,
+)
 from tradeoff.kube.warmstart import reader
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

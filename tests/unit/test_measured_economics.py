@@ -34,7 +34,7 @@ from tradeoff.economics.measured import (
     zones_to_sum,
 )
 from tradeoff.economics.prometheus import Prometheus, PrometheusError, Sample, parse_vector
-from tradeoff.kube import attempts
+from tradeoff.kube import pod_price
 from tradeoff.kube.measure import Measure, measurer
 from tradeoff.kube.settings import SettingsError, settings_from
 
@@ -288,7 +288,7 @@ def reading(kwh: float | None, prices: bool = True, usage: Usage | None = None) 
 
 def test_measured_energy_and_prices_price_the_attempt() -> None:
     read = reading(0.01)
-    econ = attempts.price(
+    econ = pod_price.price(
         make_study(), ended_pod(), NODE, EconomicsConfig(), "trial", END, {"energy": 5.0}, read
     )
     assert econ is not None and econ.sources is not None
@@ -297,7 +297,7 @@ def test_measured_energy_and_prices_price_the_attempt() -> None:
     running["status"]["containerStatuses"][0]["state"] = {
         "running": {"startedAt": "2026-01-01T12:00:01Z"}
     }
-    attempts.price(make_study(), running, NODE, EconomicsConfig(), "trial", END, None, read)
+    pod_price.price(make_study(), running, NODE, EconomicsConfig(), "trial", END, None, read)
     assert read.calls[-1] == ("", "demo-0003-a1", "n1", START, None, 0)  # type: ignore[attr-defined]
     assert econ.energy_kwh == pytest.approx(0.01 * 1.135)  # Kepler wins over the report
     assert econ.sources.energy.model_dump() == {"source": "measured", "detail": "Kepler read"}
@@ -308,7 +308,7 @@ def test_measured_energy_and_prices_price_the_attempt() -> None:
 def test_usage_is_billed_when_above_the_request() -> None:
     usage = Usage(12.0, 3.0, "usage (cAdvisor): 12 CPU-s, peak 3 GiB")  # 3 vCPU over 4 s
     read = reading(0.01, usage=usage)
-    econ = attempts.price(
+    econ = pod_price.price(
         make_study(), ended_pod(), NODE, EconomicsConfig(), "trial", END, None, read
     )
     assert econ is not None and econ.sources is not None
@@ -318,7 +318,7 @@ def test_usage_is_billed_when_above_the_request() -> None:
         "OpenCost node n1 (spot); usage (cAdvisor): 12 CPU-s, peak 3 GiB"
     )
     below = reading(0.01, usage=Usage(1.0, 0.25, "usage (cAdvisor): 1 CPU-s, peak 0.25 GiB"))
-    econ = attempts.price(
+    econ = pod_price.price(
         make_study(), ended_pod(), NODE, EconomicsConfig(), "trial", END, None, below
     )
     assert econ is not None
@@ -346,10 +346,10 @@ def test_cadvisor_usage_leaves_out_the_pod_level_series() -> None:
 
 def test_missing_measurements_fall_back_with_the_reason() -> None:
     study, pod = make_study(), ended_pod()
-    econ = attempts.price(
+    econ = pod_price.price(
         study, pod, NODE, EconomicsConfig(), "trial", END, None, reading(None, False)
     )
-    plain = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", END)
+    plain = pod_price.price(study, pod, NODE, EconomicsConfig(), "trial", END)
     assert econ is not None and econ.sources is not None and plain is not None
     assert (econ.energy_kwh, econ.cost_usd) == (plain.energy_kwh, plain.cost_usd)
     assert (
@@ -360,7 +360,7 @@ def test_missing_measurements_fall_back_with_the_reason() -> None:
         "detail": "OpenCost: no node_cpu_hourly_cost; usage: none",
     }
     assert econ.source == "estimated"
-    reported = attempts.price(
+    reported = pod_price.price(
         study, pod, NODE, EconomicsConfig(), "trial", END, {"energy": 0.5}, reading(None)
     )
     assert reported is not None and reported.sources is not None
@@ -372,7 +372,7 @@ def test_the_study_pricing_still_wins_and_says_so() -> None:
     overrides = EconomicsSpec(pricing=Pricing(cpu_hour=1.0))
     study.spec = study.spec.model_copy(update={"economics": overrides})
     read = reading(0.01)
-    econ = attempts.price(study, ended_pod(), NODE, EconomicsConfig(), "trial", END, None, read)
+    econ = pod_price.price(study, ended_pod(), NODE, EconomicsConfig(), "trial", END, None, read)
     assert econ is not None and econ.sources is not None
     assert econ.cost_usd == pytest.approx(4 / 3600 * (2 * 1.0 + 1 * 0.01))
     assert econ.sources.prices.detail == (

@@ -19,7 +19,7 @@ from tradeoff.api.trial import StepValue, TrialStatus
 from tradeoff.economics import EconomicsConfig
 from tradeoff.engine import AttemptOutcome, lifecycle, reported_energy_kwh
 from tradeoff.engine.validation import validate_study
-from tradeoff.kube import attemptlog, attempts, trials
+from tradeoff.kube import attemptlog, attempts, pod_price, trials
 from tradeoff.kube.context import Context
 from tradeoff.kube.pods import build_pod, harden, owner_reference, pod_name, primary_container
 from tradeoff.kube.settings import Settings
@@ -235,7 +235,7 @@ def judge(
     if pod is not None:
         term = attempts.terminated_state(pod, "trial")
         output = read_metrics(study, log, str(term.get("message") or ""))
-        economics = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
+        economics = pod_price.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
     outcome = attempts.outcome(pod, "trial", output, economics)
     status = before or TrialStatus(attempts=1)
     return lifecycle.end_attempt(study.spec, status, outcome, now=NOW).status
@@ -333,14 +333,14 @@ def test_a_vanished_pod_is_lost() -> None:
 def test_node_unknown_falls_back_to_defaults() -> None:
     study = make_study()
     pod = ended_pod()
-    econ = attempts.price(study, pod, None, EconomicsConfig(), "trial", NOW)
+    econ = pod_price.price(study, pod, None, EconomicsConfig(), "trial", NOW)
     assert econ is not None and econ.region is None
     assert econ.grams_per_kwh == EconomicsConfig().grams_per_kwh
 
 
 def test_an_unstarted_pod_costs_nothing_known() -> None:
     pod = {"metadata": {"name": "p"}, "spec": {"containers": []}, "status": {"phase": "Pending"}}
-    assert attempts.price(make_study(), pod, None, EconomicsConfig(), "trial", NOW) is None
+    assert pod_price.price(make_study(), pod, None, EconomicsConfig(), "trial", NOW) is None
 
 
 def test_service_account_token_is_not_mounted_unless_the_template_says_so() -> None:
@@ -356,7 +356,7 @@ def test_objective_values_come_from_the_final_attempt_and_economics_from_all() -
     study = make_study()
     pod = ended_pod()
     output = read_metrics(study, "accuracy=0.8\n", "")
-    spent = attempts.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
+    spent = pod_price.price(study, pod, NODE, EconomicsConfig(), "trial", NOW)
     assert spent is not None
     earlier = spent.model_copy(update={"cost_usd": 5.0})  # a costly failed attempt
     before = TrialStatus(attempts=2, failures=1, economics=earlier)
@@ -369,8 +369,8 @@ def test_objective_values_come_from_the_final_attempt_and_economics_from_all() -
 
 def test_reported_energy_replaces_the_estimate() -> None:
     study = make_study()
-    estimated = attempts.price(study, ended_pod(), NODE, EconomicsConfig(), "trial", NOW)
-    reported = attempts.price(
+    estimated = pod_price.price(study, ended_pod(), NODE, EconomicsConfig(), "trial", NOW)
+    reported = pod_price.price(
         study, ended_pod(), NODE, EconomicsConfig(), "trial", NOW, {"energy": 0.5}
     )
     assert estimated is not None and reported is not None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from tradeoff.engine.attempt_ending import AttemptOutcome
 from tradeoff.engine.core import Engine, Suggestion, derive_seed
 from tradeoff.engine.importance import Importance, param_importances
-from tradeoff.engine.lifecycle import AttemptOutcome, Transition
+from tradeoff.engine.lifecycle import Transition
 from tradeoff.engine.outcome import (
     Evaluation,
     all_metrics,

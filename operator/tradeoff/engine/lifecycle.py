@@ -7,7 +7,8 @@ says the trial's next status: its state, reason and message, whether it gets ano
 attempt, and the attempt's cost added to the trial's. `begin_attempt` resets what belongs
 to one attempt (metrics, intermediate values, pruning state) and keeps the start of the
 first attempt; `start_attempt` is both with the attempt running. Neither adapter decides
-any of this itself. Every function returns a new status that shares no list or dict with
+any of this itself (`AttemptOutcome` and the words a failure gets are in
+`attempt_ending`). Every function returns a new status that shares no list or dict with
 the one it was given (the models inside them, conditions, steps, artifacts, economics,
 are values nothing changes in place, so they are shared rather than deep-copied: a deep
 copy per call was most of what these cost per attempt).
@@ -24,26 +25,21 @@ when the study resumes and its budget allows (`resume`).
 from __future__ import annotations
 
 import math
-import signal
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.study import StudySpec
-from tradeoff.api.trial import FINISHED_STATES, Artifact, TrialStatus
+from tradeoff.api.trial import FINISHED_STATES, TrialStatus
 from tradeoff.economics import add_attempt
 from tradeoff.engine import outcome as evaluation
-from tradeoff.trial_stream import last_line
+from tradeoff.engine.attempt_ending import AttemptOutcome, failure_of, pruned_message
 
 __all__ = [
     "CANCELLED",
     "INTERRUPTED",
     "RESUMED",
     "RETRYING",
-    "AttemptOutcome",
-    "Ending",
     "Transition",
     "begin_attempt",
     "cancel",
@@ -64,48 +60,6 @@ RETRYING = "Retrying"
 """Reason of a trial whose attempt failed with retries left: its next attempt is due."""
 INTERRUPTED = "Interrupted"
 """Reason of a trial whose attempt stopped with the run (local mode): it re-runs."""
-
-Ending = Literal[
-    "exited",
-    "deadline",
-    "lost",
-    "evicted",
-    "start_error",
-    "refused",
-    "pruned",
-    "cancelled",
-    "interrupted",
-    "failed",
-]
-"""How an attempt ended: on its own (`exited`), or why it was ended or never ran
-(`failed`: a workload of several pods said it failed, e.g. a Job's Failed condition)."""
-
-
-@dataclass(frozen=True)
-class AttemptOutcome:
-    """How one attempt ended, as the adapter saw it.
-
-    `exit_code`/`signal` (the number of the signal that killed it): how the process
-    ended (`exited`). `cause`: the runtime's word for it, when it has one (`OOMKilled`,
-    `InvalidImageName`). `detail`: what went wrong in the trial's or the runtime's words
-    (its error output or termination message, the pod's message, the start error), of
-    which the last line is quoted. `metrics`: the final values reported (finite only);
-    `invalid`: metrics whose final value was NaN or infinite. `economics`: what this
-    attempt cost (None if it never ran); `artifacts`: the files it saved. A `refused`
-    attempt (the cluster would not create its pod) is never retried; its `cause` is the
-    reason and `detail` the message.
-    """
-
-    ending: Ending = "exited"
-    exit_code: int | None = None
-    signal: int | None = None
-    cause: str | None = None
-    detail: str = ""
-    metrics: Mapping[str, float] = field(default_factory=dict)
-    invalid: Mapping[str, float] = field(default_factory=dict)
-    problems: Sequence[str] = ()
-    economics: TrialEconomics | None = None
-    artifacts: Sequence[Artifact] = ()
 
 
 @dataclass(frozen=True)
@@ -207,8 +161,8 @@ def end_attempt(
             raise ValueError("a cancelled attempt needs the reason its study stopped")
         return Transition(cancel(s, stopped))
     if outcome.ending == "pruned":
-        return Transition(_finished(s, "Pruned", "Pruned", _pruned_message(spec, s), now))
-    failure = _failure(spec, outcome)
+        return Transition(_finished(s, "Pruned", "Pruned", pruned_message(spec, s), now))
+    failure = failure_of(spec, outcome)
     if failure is not None:
         retryable = outcome.ending != "refused"  # the same pod would be refused again
         return _failed(spec, s, *failure, now=now, stopped=stopped, retryable=retryable)
@@ -268,44 +222,6 @@ def needs_attempt(status: TrialStatus) -> bool:
     )
 
 
-# -- the rules -------------------------------------------------------------------------
-
-
-def _failure(spec: StudySpec, o: AttemptOutcome) -> tuple[str, str] | None:
-    """(reason, message) of an attempt that ended without a clean exit, else None."""
-    if o.ending == "refused":  # the adapter's own words, every line (e.g. each problem)
-        return o.cause or "Refused", o.detail
-    said = last_line(o.detail)  # untrusted: one clean line, at most 300 characters
-    detail = f": {said}" if said else ""
-    if o.ending == "deadline":
-        return "DeadlineExceeded", f"stopped after its activeDeadline of {_deadline(spec)}"
-    if o.ending == "lost":
-        return "PodLost", f"lost{detail}"
-    if o.ending == "evicted":
-        return "Evicted", f"evicted{detail}"
-    if o.ending == "start_error":
-        return o.cause or "StartError", f"could not start{detail}"
-    if o.ending == "failed":
-        return o.cause or "WorkloadFailed", f"failed{detail}"
-    if o.signal is not None:
-        return "Error", f"killed by {_signal_name(o.signal)}{detail}"
-    if o.exit_code not in (None, 0):
-        cause = f" ({o.cause})" if o.cause and o.cause not in ("Error", "Completed") else ""
-        return "Error", f"exited with code {o.exit_code}{cause}{detail}"
-    return None
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-def _deadline(spec: StudySpec) -> str:
-    return str(spec.trial_template.active_deadline or "none")
-
-
 def _failed(
     spec: StudySpec,
     s: TrialStatus,
@@ -334,11 +250,3 @@ def _finished(
     s.reason, s.message = reason, message
     s.completion_time = now
     return s
-
-
-def _pruned_message(spec: StudySpec, s: TrialStatus) -> str:
-    pruner = spec.early_stopping.algorithm
-    if not s.intermediate:
-        return f"{pruner} stopped it"
-    last = s.intermediate[-1]
-    return f"{pruner} stopped it at step {last.step} ({spec.pruning_metric}={last.value:.4g})"

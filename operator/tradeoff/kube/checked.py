@@ -1,9 +1,11 @@
-"""A Study's spec as trial drivers need it: checked once per generation, not per look.
+"""A Study's spec checked: valid, with a trial template the trial policy allows.
 
-A driver's step checks its Study (valid spec, a template the trial policy allows, the
+`checked_study` is the check itself; the Study's reconcile runs it on every pass. A
+driver's step checks its Study (valid spec, a template the trial policy allows, the
 algorithm its status recorded) at every look; the answer only changes with the Study's
-generation or its recorded algorithm, so it is kept per Study uid until one of them does.
-The checked `Study` is shared by the drivers of that Study: they only read it.
+generation or its recorded algorithm, so `CheckedStudies` keeps it per Study uid until
+one of them does. The checked `Study` is shared by the drivers of that Study: they only
+read it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,23 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.policy import TrialPolicy
+from tradeoff.api.policy import TrialPolicy, problem_lines
 from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
-from tradeoff.kube.reconcile import checked_study
+from tradeoff.engine.validation import validate_study
 
 Obj = dict[str, Any]
+
+
+def checked_study(obj: Obj, policy: TrialPolicy, recorded: AlgorithmChoice | None = None) -> Study:
+    """The Study in `obj` if its spec is valid (with the algorithm `recorded` when it
+    started) and its trial template meets the policy; ManifestError lists the problems,
+    one line each."""
+    study = validate_study({k: v for k, v in obj.items() if k != "status"}, recorded=recorded)
+    problems = policy.trial_template_problems(study.spec.trial_template)
+    if problems:
+        raise ManifestError(problem_lines(problems))
+    return study
 
 
 def recorded_algorithm(obj: Obj) -> AlgorithmChoice | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,10 +25,12 @@ from tradeoff.kube.transport import (
     REQUEST_TIMEOUT,
     configure,
     decoded,
+    found,
     read_through,
     retry_after,
     transport_retries,
 )
+from tradeoff.kube.workload_calls import WorkloadCalls
 
 __all__ = [
     "COMPONENT",
@@ -54,20 +55,8 @@ def rfc3339(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _found(read: Callable[..., Any], *args: Any) -> Obj | None:
-    """The object `read(*args)` answers, decoded; None if the API answers 404."""
-    try:
-        response = read(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT)
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
-    found: Obj = decoded(response)
-    return found
-
-
-class Kube:
-    """The API calls the operator makes."""
+class Kube(WorkloadCalls):
+    """The API calls the operator makes (those on workloads: `WorkloadCalls`)."""
 
     def __init__(self, api_client: Any = None) -> None:
         self.api_client = api_client or client.ApiClient()
@@ -78,7 +67,7 @@ class Kube:
     # -- custom objects ----------------------------------------------------------------
     def get_object(self, plural: str, namespace: str, name: str) -> Obj | None:
         read = self.custom.get_namespaced_custom_object
-        return _found(read, GROUP, VERSION, namespace, plural, name)
+        return found(read, GROUP, VERSION, namespace, plural, name)
 
     def list_studies(self, namespace: str) -> list[Obj]:
         response = self.custom.list_namespaced_custom_object(
@@ -141,7 +130,7 @@ class Kube:
 
     # -- pods and nodes ----------------------------------------------------------------
     def get_pod(self, namespace: str, name: str) -> Obj | None:
-        return _found(self.core.read_namespaced_pod, name, namespace)
+        return found(self.core.read_namespaced_pod, name, namespace)
 
     def list_pods(self, namespace: str, study: str, running: bool = False) -> list[Obj]:
         """The Study's pods (`running`: only those that have not ended)."""
@@ -183,68 +172,8 @@ class Kube:
             return
         read_through(response)
 
-    # -- workloads (trials that are not one pod) ---------------------------------------
-    def create_workload(self, plural: str, namespace: str, body: Obj) -> bool:
-        """Create a workload (Job, PyTorchJob, ...); False if one of that name exists."""
-        group, _, version = str(body["apiVersion"]).rpartition("/")
-        try:
-            response = self.custom.create_namespaced_custom_object(
-                group, version, namespace, plural, body,
-                _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
-            )  # fmt: skip
-        except ApiException as error:
-            if error.status == 409:
-                return False
-            raise
-        read_through(response)
-        return True
-
-    def get_workload(self, api_version: str, plural: str, namespace: str, name: str) -> Obj | None:
-        group, _, version = api_version.rpartition("/")
-        read = self.custom.get_namespaced_custom_object
-        return _found(read, group, version, namespace, plural, name)
-
-    def list_workloads(
-        self, api_version: str, plural: str, namespace: str, selector: str
-    ) -> list[Obj]:
-        """The workloads of one kind that match a label selector."""
-        group, _, version = api_version.rpartition("/")
-        response = self.custom.list_namespaced_custom_object(
-            group, version, namespace, plural, label_selector=selector,
-            _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
-        )  # fmt: skip
-        found: Obj = decoded(response)
-        items: list[Obj] = found.get("items") or []
-        return items
-
-    def delete_workload(self, api_version: str, plural: str, namespace: str, name: str) -> None:
-        """Delete a workload and (in the background) the pods it made."""
-        group, _, version = api_version.rpartition("/")
-        try:
-            response = self.custom.delete_namespaced_custom_object(
-                group, version, namespace, plural, name,
-                propagation_policy="Background", grace_period_seconds=0,
-                _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
-            )  # fmt: skip
-        except ApiException as error:
-            if error.status != 404:
-                raise
-            return
-        read_through(response)
-
-    def select_pods(self, namespace: str, selector: str) -> list[Obj]:
-        """The pods that match a label selector."""
-        response = self.core.list_namespaced_pod(
-            namespace,
-            label_selector=selector,
-            _preload_content=False,
-            _request_timeout=REQUEST_TIMEOUT,
-        )
-        items: list[Obj] = decoded(response).get("items") or []
-        return items
-
     def get_secret(self, namespace: str, name: str) -> Obj | None:
-        return _found(self.core.read_namespaced_secret, name, namespace)
+        return found(self.core.read_namespaced_secret, name, namespace)
 
     def create_secret(self, namespace: str, body: Obj) -> None:
         read_through(

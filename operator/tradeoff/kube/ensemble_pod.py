@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from tradeoff.api.ensemble import EnsembleRequest
 from tradeoff.api.trial import Artifact
 from tradeoff.artifact_files import MAX_BYTES, read_checked
-from tradeoff.engine.ensembles import Predictions, as_metrics, parse_predictions, select
+from tradeoff.engine.ensemble_selection import Predictions, parse_predictions, select
+from tradeoff.engine.ensembles import as_metrics
 from trial_runner import report, s3
 
 __all__ = ["ENV_REQUEST", "main"]

@@ -19,7 +19,7 @@ from tradeoff.api.study import Study
 from tradeoff.api.template import TERMINATION_LOG
 from tradeoff.api.trial import Trial, TrialStatus
 from tradeoff.engine import ensembles
-from tradeoff.engine.ensembles import PREDICTIONS
+from tradeoff.engine.ensemble_selection import PREDICTIONS
 from tradeoff.kube.artifact_storage import ArtifactStore, add_artifact_storage, recorded_root
 from tradeoff.kube.ensemble_pod import ENV_REQUEST
 from tradeoff.kube.pods import pod_manifest

@@ -2,6 +2,8 @@
 
 `plan_study` answers, from the objects alone, which Trials to create, what the Study's
 status should read, and which Events tell users what changed. The caller does the I/O.
+The spec check (`checked`), the status (`status`) and the Events (`events`) are built in
+modules of their own; this one puts them together.
 Because nothing here depends on the event that triggered it, a restarted operator takes
 exactly the decisions a running one would.
 """
@@ -17,17 +19,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.policy import TrialPolicy, problem_lines
-from tradeoff.api.status import AlgorithmChoice, Condition, StudyStatus
+from tradeoff.api.policy import TrialPolicy
+from tradeoff.api.status import AlgorithmChoice, StudyStatus
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, trial_name
 from tradeoff.engine import Engine, SharedRecords, lifecycle
 from tradeoff.engine.insight_status import InsightSource, refresh_insights
 from tradeoff.engine.priors import Source, match
 from tradeoff.engine.progress import StopDecision, Summary
-from tradeoff.engine.validation import choose_algorithm, validate_study
+from tradeoff.engine.validation import choose_algorithm
 from tradeoff.kube.cache import checked_record
+from tradeoff.kube.checked import checked_study
 from tradeoff.kube.engines import Engines
+from tradeoff.kube.events import Event, study_events
 from tradeoff.kube.history import HistoryReader
 from tradeoff.kube.ownership import split_owned
 from tradeoff.kube.pods import MANAGED_BY, owner_reference
@@ -35,6 +39,7 @@ from tradeoff.kube.status import (
     blocked_status,
     get_condition,
     invalid_status,
+    problems_message,
     set_condition,
     study_status,
     waiting_status,
@@ -42,15 +47,6 @@ from tradeoff.kube.status import (
 from tradeoff.kube.warmstart import SourceReader, WarmStartProblem, WarmStartWaiting
 
 Obj = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Event:
-    """A Kubernetes Event to record on the Study."""
-
-    type: str
-    reason: str
-    message: str
 
 
 @dataclass
@@ -141,30 +137,6 @@ def study_engine(
     namespace, uid = str(meta.get("namespace") or ""), str(meta.get("uid") or "")
     with engines.use(namespace, study, uid, algorithm, sources) as engine:
         yield engine
-
-
-MAX_PROBLEM_LINES = 20
-"""Lines of problems a Study's status holds at most (a status must stay small)."""
-
-
-def problems_message(problems: Sequence[str]) -> str:
-    """One line per problem, at most `MAX_PROBLEM_LINES` of them."""
-    lines = list(problems[:MAX_PROBLEM_LINES])
-    if len(problems) > MAX_PROBLEM_LINES:
-        more = len(problems) - MAX_PROBLEM_LINES
-        lines.append(f"... and {more} more (`tradeoff validate` lists every problem)")
-    return "\n".join(lines)
-
-
-def checked_study(obj: Obj, policy: TrialPolicy, recorded: AlgorithmChoice | None = None) -> Study:
-    """The Study in `obj` if its spec is valid (with the algorithm `recorded` when it
-    started) and its trial template meets the policy; ManifestError lists the problems,
-    one line each."""
-    study = validate_study({k: v for k, v in obj.items() if k != "status"}, recorded=recorded)
-    problems = policy.trial_template_problems(study.spec.trial_template)
-    if problems:
-        raise ManifestError(problem_lines(problems))
-    return study
 
 
 def plan_study(
@@ -322,28 +294,6 @@ def _plan_valid(
     ended = stop is not None
     found = refresh_insights(old, status, study.spec, records, ended, insight_source)
     plan.status, plan.status_changed, plan.summary = status, _changed(old, status), summary
-    plan.events = _events(old, status, stop) + warnings
+    plan.events = study_events(old, status, stop) + warnings
     plan.events += [Event("Normal", "Insight", i.message) for i in found]
     return plan
-
-
-def _events(old: StudyStatus, new: StudyStatus, stop: StopDecision | None) -> list[Event]:
-    events: list[Event] = []
-    was, now = _blocked(old), _blocked(new)
-    if now is not None and (was is None or was.message != now.message):
-        events.append(Event("Warning", "TrialNameTaken", now.message))
-    if old.state in ("Pending",) and new.state == "Running" and old.start_time is None:
-        events.append(Event("Normal", "StudyStarted", new.message or "the study started"))
-    if new.state != old.state and stop is not None:
-        kind = "Normal" if stop.state == "Succeeded" else "Warning"
-        reason = "StudySucceeded" if stop.state == "Succeeded" else "StudyFailed"
-        text = stop.message
-        if new.recommended_summary:
-            text += f"; recommended: {new.recommended_summary}"
-        events.append(Event(kind, reason, f"{stop.reason}: {text}"))
-    return events
-
-
-def _blocked(status: StudyStatus) -> Condition | None:
-    found = next((c for c in status.conditions if c.type == "Blocked"), None)
-    return found if found is not None and found.status == "True" else None

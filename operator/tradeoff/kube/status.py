@@ -97,6 +97,19 @@ def recommended_summary(recommended: Recommendation | None) -> str | None:
     return f"{recommended.trial} {values}".strip()
 
 
+MAX_PROBLEM_LINES = 20
+"""Lines of problems a Study's status holds at most (a status must stay small)."""
+
+
+def problems_message(problems: Sequence[str]) -> str:
+    """One line per problem, at most `MAX_PROBLEM_LINES` of them."""
+    lines = list(problems[:MAX_PROBLEM_LINES])
+    if len(problems) > MAX_PROBLEM_LINES:
+        more = len(problems) - MAX_PROBLEM_LINES
+        lines.append(f"... and {more} more (`tradeoff validate` lists every problem)")
+    return "\n".join(lines)
+
+
 def invalid_status(
     previous: StudyStatus, message: str, *, generation: int | None, now: datetime
 ) -> StudyStatus:

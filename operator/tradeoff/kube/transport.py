@@ -1,11 +1,14 @@
 """How the operator's requests travel: retries, timeouts, the connection pool, and raw
-answers read to their end (so each connection goes back to the pool)."""
+answers read to their end (so each connection goes back to the pool); a read answered
+404 is None (`found`)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
 from urllib3.util.retry import Retry
 
 REQUEST_TIMEOUT = 30.0
@@ -77,3 +80,15 @@ def read_through(response: Any) -> None:
         response.data  # noqa: B018 (reading it is the point)
     finally:
         response.release_conn()
+
+
+def found(read: Callable[..., Any], *args: Any) -> dict[str, Any] | None:
+    """The object `read(*args)` answers, decoded; None if the API answers 404."""
+    try:
+        response = read(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT)
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    obj: dict[str, Any] = decoded(response)
+    return obj

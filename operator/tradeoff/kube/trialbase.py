@@ -21,7 +21,7 @@ from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial, TrialStatus
 from tradeoff.economics import current_intensity, read_intensity
 from tradeoff.engine.schedule import CARBON_DEFERRED, carbon_hold
-from tradeoff.kube import attempts
+from tradeoff.kube import attempts, pod_price
 from tradeoff.kube.attemptlog import AttemptLog, Park
 from tradeoff.kube.cache import newer, plain
 from tradeoff.kube.client import Obj, now_utc
@@ -275,6 +275,6 @@ class TrialBase:
         read = measurer(
             settings.prometheus_url, settings.prometheus_timeout, settings.prometheus_settle
         )
-        return attempts.price(
+        return pod_price.price(
             study, pod, node, settings.economics, container, now_utc(), reported, read, reader
         )

@@ -4,32 +4,28 @@ Level-based: every pass reads the Trial, its Study and the attempt's pod and act
 it finds. The pod of attempt `k` is created before `status.attempts` says `k`, so after
 a restart a missing pod of the recorded attempt means the pod was lost, never that it
 was not created yet. The end of a trial is recorded before its pod is deleted.
+`TrialDriver` decides which step is due; the pod's own steps (create, judge its end) are
+`PodSteps`, a workload's are `WorkloadSteps`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-
-from kubernetes.client.exceptions import ApiException
 
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.policy import PolicyViolation
 from tradeoff.api.study import Study
-from tradeoff.api.trial import StepValue, Trial, TrialStatus
+from tradeoff.api.trial import Trial, TrialStatus
 from tradeoff.engine import AttemptOutcome, ensembles, lifecycle
 from tradeoff.engine.validation import choose_algorithm
 from tradeoff.kube import attempts
-from tradeoff.kube.attemptlog import Interrupted
 from tradeoff.kube.cache import checked_record
 from tradeoff.kube.client import Obj, now_utc
 from tradeoff.kube.context import warn_foreign
-from tradeoff.kube.ensembles import CONTAINER, build_ensemble_pod, ensemble_status
+from tradeoff.kube.ensembles import CONTAINER, ensemble_status
 from tradeoff.kube.events import object_ref
 from tradeoff.kube.ownership import owned_by
-from tradeoff.kube.pods import build_pod, pod_name, primary_container
-from tradeoff.kube.settings import crash_point
+from tradeoff.kube.pod_steps import PodSteps, set_intermediate
+from tradeoff.kube.pods import pod_name, primary_container
 from tradeoff.kube.studies import reconcile_study
 from tradeoff.kube.trialbase import (
     INVALID_RECHECK,
@@ -47,7 +43,7 @@ __all__ = ["PENDING_POLL", "QUOTA_EXCEEDED", "QUOTA_RETRY", "Stopped", "TrialDri
 log = logging.getLogger("tradeoff.operator")
 
 
-class TrialDriver(WorkloadSteps):
+class TrialDriver(WorkloadSteps, PodSteps):
     """Runs one Trial to its end; `run()` returns when it ended or the driver must stop."""
 
     def step(self) -> bool:
@@ -114,66 +110,6 @@ class TrialDriver(WorkloadSteps):
             return self._follow(study, trial, pod, container)
         return self._finish(study, trial, pod, container)
 
-    # -- attempts ----------------------------------------------------------------------
-    def _start_attempt(self, study: Study, trial: Trial, uid: str) -> bool:
-        """Create the pod of the trial's next attempt, then count the attempt."""
-        note = trial.status.message if trial.status.reason == lifecycle.RETRYING else None
-        status = lifecycle.begin_attempt(trial.status, note)
-        attempt = status.attempts
-        settings = self.ctx.settings
-        try:
-            if trial.is_ensemble:
-                if settings.artifact_store is None:
-                    why = ("the operator has no artifact store (artifacts.persistentVolumeClaim"
-                           " or artifacts.s3)")  # fmt: skip
-                    self._ended(study, trial, AttemptOutcome("refused", cause="NoArtifactStore",
-                                                             detail=why))  # fmt: skip
-                    return False
-                pod = build_ensemble_pod(
-                    study, trial, uid, attempt, self._records(study),
-                    image=settings.operator_image, store=settings.artifact_store,
-                    policy=settings.trial_policy,
-                )  # fmt: skip
-            else:
-                pod = build_pod(
-                    study, trial, uid, attempt, settings.trial_policy, settings.artifact_store
-                )
-        except PolicyViolation as refused:  # never create what the policy refuses
-            log.error("Trial %s/%s: the trial policy refuses its pod", self.namespace, self.name)
-            refusal = AttemptOutcome("refused", cause="PolicyViolation", detail=str(refused))
-            self._ended(study, trial, refusal)
-            return False
-        crash_point(self.ctx.settings, "before-pod-create")
-        if self.stopped():
-            raise Stopped
-        if self.ctx.watching:  # its events from the start: no need to read it
-            self.ctx.pods.expect(self.namespace, pod["metadata"]["name"])
-            self._expected.add(pod["metadata"]["name"])
-            self._created = (pod["metadata"]["name"], time.monotonic())
-        try:
-            if self.kube.create_pod(self.namespace, pod):
-                log.info("Created pod %s/%s", self.namespace, pod["metadata"]["name"])
-        except ApiException as error:
-            if error.status not in (400, 403, 422):
-                raise
-            message = _api_message(error)
-            if attempts.quota_refusal(error.status, message):
-                # Temporary: pods of other trials (or other work) will free the quota.
-                wait = f"waiting for quota to create pod {pod['metadata']['name']}: {message}"
-                if trial.status.message != wait:
-                    self._waiting(trial, QUOTA_EXCEEDED, wait)
-                self.sleep(QUOTA_RETRY)
-                return True
-            detail = f"the pod was refused ({error.status}): {message}"
-            self._ended(study, trial, AttemptOutcome("refused", cause="PodRejected", detail=detail))
-            return False
-        crash_point(self.ctx.settings, "after-pod-create")
-        if attempt > 1:
-            crash_point(self.ctx.settings, "after-retry-pod-create")
-        status.pod_name = pod["metadata"]["name"]
-        self._write(status)
-        return True
-
     def _follow(self, study: Study, trial: Trial, pod: Obj, container: str) -> bool:
         """Parse the log while the pod runs; record intermediate values; prune if told to."""
 
@@ -207,7 +143,7 @@ class TrialDriver(WorkloadSteps):
     ) -> bool:
         """Write the intermediate values; True if the trial was pruned."""
         status = trial.status.model_copy(deep=True)
-        _intermediate(status, study, output)
+        set_intermediate(status, study, output)
         trial.status = status
         if study.spec.early_stopping.algorithm != "none":
             study_uid = str(study.metadata.uid or "")
@@ -237,35 +173,6 @@ class TrialDriver(WorkloadSteps):
                 return True
         self._write(status)
         return False
-
-    def _finish(
-        self,
-        study: Study,
-        trial: Trial,
-        pod: Obj | None,
-        container: str,
-        stuck: attempts.Stuck | None = None,
-    ) -> bool:
-        """Judge how the attempt ended (or why it could not start); True if it is retried."""
-        output: TrialOutput | None = None
-        spent = None
-        if pod is not None and stuck is None:
-            message = str(attempts.terminated_state(pod, container).get("message") or "")
-            try:
-                said = self.log.ended_output(study, pod, container)
-            except Interrupted:
-                raise Stopped from None
-            output = attempts.apply_termination(said, message)
-            spent = self._price(study, pod, container, output.final)
-        if output is not None:
-            status = trial.status.model_copy(deep=True)
-            _intermediate(status, study, output)
-            trial.status = status
-        crash_point(self.ctx.settings, "before-trial-finish")
-        retry = self._ended(study, trial, attempts.outcome(pod, container, output, spent, stuck))
-        if stuck is not None and pod is not None:  # it would wait (bound to nothing) forever
-            self.kube.delete_pod(self.namespace, pod["metadata"]["name"], grace_seconds=0)
-        return retry
 
     def _records(self, study: Study) -> list[Trial]:
         uid = str(study.metadata.uid or "")
@@ -327,16 +234,3 @@ class TrialDriver(WorkloadSteps):
 def _attempt_due(status: TrialStatus) -> bool:
     """The trial's next attempt is due (its last one, if any, has been judged)."""
     return lifecycle.needs_attempt(status) or status.reason == QUOTA_EXCEEDED
-
-
-def _intermediate(status: TrialStatus, study: Study, output: TrialOutput) -> None:
-    series = output.series_of(study.spec.pruning_metric)
-    status.intermediate = [StepValue(step=s, value=v) for s, v in series]
-    status.last_intermediate = {k: v for k, (_, v) in output.latest.items()}
-
-
-def _api_message(error: ApiException) -> str:
-    try:
-        return str(json.loads(error.body or "{}").get("message") or error.reason)[:300]
-    except ValueError:
-        return str(error.reason)

@@ -1,7 +1,8 @@
 """`tradeoff run STUDY.yaml`: run a study on this machine, trials as local processes.
 
 Exit codes: 0 the study Succeeded, 1 it Failed, 2 bad input (manifest, flags, workdir),
-130 interrupted by Ctrl-C (143 by SIGTERM); rerunning the same command resumes.
+130 interrupted by Ctrl-C (143 by SIGTERM); rerunning the same command resumes. The
+checks made before anything starts are in `run_checks`.
 """
 
 from __future__ import annotations
@@ -18,19 +19,19 @@ from types import FrameType
 from rich.console import Console
 
 from tradeoff.api.errors import ManifestError
-from tradeoff.api.load import read_capped
 from tradeoff.api.study import Study
 from tradeoff.arguments import path_argument, path_text
-from tradeoff.economics import (
-    REGION_GRAMS_PER_KWH,
-    IntensitySettings,
-    IntensitySettingsError,
-    intensity_from_json,
-)
-from tradeoff.local.display import RichDisplay, RunDisplay, show_result
-from tradeoff.local.events import command_line
-from tradeoff.local.files import MAX_SETTINGS_BYTES, parse_json
+from tradeoff.economics import IntensitySettings, IntensitySettingsError
+from tradeoff.local.display import RichDisplay, RunDisplay
 from tradeoff.local.report import write_report
+from tradeoff.local.result_tables import show_result
+from tradeoff.local.run_checks import (
+    command_problem,
+    flag_problem,
+    intensity_settings,
+    report_problem,
+    workdir_problem,
+)
 from tradeoff.local.run_result import RunResult
 from tradeoff.local.runner import StudyRunner
 from tradeoff.local.store import FileStore, StoreError, default_workdir
@@ -86,27 +87,6 @@ def _bad(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _command_problem(study: Study) -> str | None:
-    """Why the trial command cannot run locally (checked before anything starts)."""
-    template = study.spec.trial_template
-    if template.workload is not None:
-        print(
-            f"tradeoff run: warning: spec.trialTemplate.workload: only the primary container"
-            f" of the {template.workload.kind} runs here (its other pods and replicas run in"
-            " a cluster)",
-            file=sys.stderr,
-        )
-    index = template.primary_index()
-    container = template.primary_pod["containers"][index]
-    if "${" in str((container.get("command") or [""])[0]):
-        return None  # the program depends on the parameters: checked per trial
-    try:
-        command_line(container)
-    except ValueError as exc:
-        return f"spec.trialTemplate.pod.containers[{index}]: {exc}"
-    return None
-
-
 def _observer(port: int | None) -> StudyObserver | None:
     if port is None:
         return None
@@ -123,40 +103,6 @@ def _observer(port: int | None) -> StudyObserver | None:
     return observer
 
 
-def _workdir_problem(path: Path, flag: str) -> str | None:
-    """Why ``path`` cannot be the workdir (the report's check would name the report)."""
-    folder = path
-    while not folder.is_dir() and folder != folder.parent:
-        if folder.exists() or folder.is_symlink():
-            return f"{flag}: {folder} is not a directory"
-        folder = folder.parent
-    return None
-
-
-def _report_problem(path: Path, flag: str) -> str | None:
-    """Why the report cannot be written to ``path`` (checked before the study starts)."""
-    if path.is_dir():
-        return f"{flag}: {path} is a directory; give a file name, e.g. {path / 'report.html'}"
-    folder = path.absolute().parent
-    while not folder.exists():  # missing folders are created when the report is written
-        folder = folder.parent
-    if not folder.is_dir():
-        return f"{flag}: {folder} is not a directory"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"{flag}: cannot write in {folder} (permission denied)"
-    return None
-
-
-def _flag_problem(args: argparse.Namespace) -> str | None:
-    if args.region and args.region.lower() not in REGION_GRAMS_PER_KWH:
-        known = ", ".join(sorted(REGION_GRAMS_PER_KWH)[:6])
-        return f"--region: unknown region {args.region!r} (known: {known}, ...)"
-    port = args.metrics_port
-    if port is not None and not 1 <= port <= 65535:
-        return f"--metrics-port: {port} is not a TCP port (1..65535)"
-    return None
-
-
 def main(args: argparse.Namespace) -> int:
     try:
         study = load_study(args.study)
@@ -164,17 +110,17 @@ def main(args: argparse.Namespace) -> int:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return EXIT_BAD_INPUT
-    problem = _flag_problem(args) or _command_problem(study)
+    problem = flag_problem(args) or command_problem(study)
     if problem:
         return _bad(problem)
     try:
-        intensity = _intensity_settings(args.intensity_config)
+        intensity = intensity_settings(args.intensity_config)
     except IntensitySettingsError as exc:
         return _bad(str(exc))
     workdir: Path = args.workdir or default_workdir(study.metadata.name)
     report: Path = args.report or workdir / "report.html"
-    problem = _workdir_problem(workdir, "--workdir" if args.workdir else "workdir")
-    problem = problem or _report_problem(report, "--report" if args.report else "report")
+    problem = workdir_problem(workdir, "--workdir" if args.workdir else "workdir")
+    problem = problem or report_problem(report, "--report" if args.report else "report")
     if problem:
         return _bad(problem)
     store = FileStore(workdir)
@@ -197,23 +143,6 @@ def _carbon_poll(intensity: IntensitySettings | None) -> float:
     except ValueError:
         poll = default
     return poll if poll > 0 else default
-
-
-def _intensity_settings(path: Path | None) -> IntensitySettings | None:
-    """``--intensity-config FILE``: the intensity section of the operator's economics file."""
-    if path is None:
-        return None
-    where = f"--intensity-config {path}"
-    try:
-        data = parse_json(read_capped(path, MAX_SETTINGS_BYTES))
-    except OSError as exc:
-        raise IntensitySettingsError(f"{where}: cannot read ({exc.strerror})") from None
-    except ValueError as exc:
-        raise IntensitySettingsError(f"{where}: not valid JSON ({exc})") from None
-    found = intensity_from_json(data, where, os.environ)
-    if found is None:
-        raise IntensitySettingsError(f"{where}: intensity.provider: name the service")
-    return found
 
 
 def _run(

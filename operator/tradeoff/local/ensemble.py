@@ -16,7 +16,7 @@ from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial, TrialStatus
 from tradeoff.artifact_files import read_checked
 from tradeoff.engine import ensembles
-from tradeoff.engine.ensembles import PREDICTIONS, Predictions, parse_predictions
+from tradeoff.engine.ensemble_selection import PREDICTIONS, Predictions, parse_predictions, select
 
 __all__ = ["read_predictions", "run_ensemble"]
 
@@ -48,7 +48,7 @@ def run_ensemble(
             found.append(
                 f"{name}: no such trial" if trial is None else read_predictions(trial, workdir)
             )
-        selected = ensembles.select(request, found)
+        selected = select(request, found)
         if isinstance(selected, str):
             done = ensembles.failed(status, f"no candidate has usable predictions: {selected}")
         else:

@@ -18,7 +18,7 @@ from tradeoff.economics import (
     price_trial,
 )
 from tradeoff.engine import AttemptOutcome, reported_energy_kwh
-from tradeoff.engine.lifecycle import Ending
+from tradeoff.engine.attempt_ending import Ending
 from tradeoff.local.events import AttemptResult
 
 __all__ = ["IntensityReader", "attempt_outcome", "price_attempt"]

@@ -25,7 +25,7 @@ from tradeoff.api.load import dump_yaml
 from tradeoff.api.space import ParamValue
 from tradeoff.api.template import format_value
 from tradeoff.engine import best_for
-from tradeoff.local.display import format_metric
+from tradeoff.local.formatting import format_metric
 from tradeoff.results.common import (
     EXIT_OK,
     add_cluster_arguments,

@@ -17,7 +17,7 @@ from tradeoff.api.trial import Trial
 from tradeoff.arguments import path_text
 from tradeoff.engine import pareto_front
 from tradeoff.engine.pareto import completed, hypervolume_of, losses, nondominated_mask
-from tradeoff.local.display import (
+from tradeoff.local.formatting import (
     format_metric,
     format_recommended,
     format_trial,

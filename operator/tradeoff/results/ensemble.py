@@ -22,7 +22,8 @@ from rich.table import Table
 from tradeoff.api.ensemble import EnsembleRequest
 from tradeoff.api.trial import Trial
 from tradeoff.arguments import path_argument
-from tradeoff.engine.ensembles import candidates, ensemble_of, new_record, select
+from tradeoff.engine.ensemble_selection import select
+from tradeoff.engine.ensembles import candidates, ensemble_of, new_record
 from tradeoff.local.ensemble import read_predictions, run_ensemble
 from tradeoff.local.store import FileStore, StoreError
 from tradeoff.results.common import (

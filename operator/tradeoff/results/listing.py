@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tradeoff.api.status import StudyStatus
-from tradeoff.local.display import format_metric
+from tradeoff.local.formatting import format_metric
 from tradeoff.results.common import EXIT_OK, add_cluster_arguments, bad, stdout_console
 from tradeoff.results.source import SourceError, StudyView, local_view
 

@@ -8,7 +8,7 @@ import argparse
 from rich.markup import escape
 
 from tradeoff.api.status import INSIGHTS_CAP
-from tradeoff.local.display import show_result
+from tradeoff.local.result_tables import show_result
 from tradeoff.results.common import (
     EXIT_OK,
     add_cluster_arguments,

@@ -16,7 +16,7 @@ from tradeoff.api.space import Parameter
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import Importance, running_best
-from tradeoff.local.display import (
+from tradeoff.local.formatting import (
     format_metric,
     format_trial,
 )

@@ -14,8 +14,8 @@ from tradeoff.api.trial import Trial
 from tradeoff.engine import Summary, param_importances, pareto_front, resolve_algorithm
 from tradeoff.engine.importance import Importance
 from tradeoff.engine.insights import insights
-from tradeoff.local.display import format_metric, format_recommended, selection_reason
 from tradeoff.local.files import write_atomically
+from tradeoff.local.formatting import format_metric, format_recommended, selection_reason
 from tradeoff.local.report.charts import (
     history_chart,
     importance_chart,

@@ -14,7 +14,7 @@ from tradeoff.api.space import ParamValue
 from tradeoff.api.study import StudySpec
 from tradeoff.api.trial import Trial
 from tradeoff.engine import counted_cost
-from tradeoff.local.display import (
+from tradeoff.local.formatting import (
     format_metric,
     format_trial,
 )
