@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -11,7 +10,7 @@ from tradeoff.api._base import ApiModel
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.ensemble import EnsembleRequest, EnsembleResult, TrialKind
 from tradeoff.api.space import ParamValue
-from tradeoff.api.status import Condition
+from tradeoff.api.status import AwareTime, Condition
 
 VALUE_LIMIT = 1e150
 """Objective values lie within ±VALUE_LIMIT: fronts, hypervolumes, knees and importances
@@ -107,8 +106,8 @@ class TrialStatus(ApiModel):
     )
     conditions: list[Condition] = Field(default_factory=list, description="Latest observations.")
     pod_name: str | None = Field(default=None, description="Pod of the current attempt.")
-    start_time: datetime | None = Field(default=None, description="When the first attempt ran.")
-    completion_time: datetime | None = Field(default=None, description="When the trial ended.")
+    start_time: AwareTime | None = Field(default=None, description="When the first attempt ran.")
+    completion_time: AwareTime | None = Field(default=None, description="When the trial ended.")
     attempts: int = Field(default=0, description="Attempts started so far.")
     failures: int = Field(
         default=0,
