@@ -228,3 +228,36 @@ def test_a_trial_forged_with_the_last_number_ends_the_study_without_a_pass_faili
     assert "999,999, the last there is" in failed["message"]
     assert [t["metadata"]["name"] for t in trials(cluster, "top")] == ["top-999999"]
     assert "Traceback" not in running.log
+
+
+def test_a_trial_forged_with_more_values_than_objectives_is_left_out_with_one_line(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    """A hand-made Trial the Study controls, named as its number says, claiming three
+    objective values for a study of two: every summary pairs values with objectives, and
+    the pass failed on it each time, so the study never ended. It is left out, named once
+    in the log, and the study runs its own trials to the end."""
+    running = operator()
+    manifest = study_manifest("wide", budget={"maxTrials": 3, "parallelism": 1})
+    assert apply(cluster, manifest).returncode == 0
+    uid = cluster.wait_for(lambda: study(cluster, "wide")["metadata"].get("uid"))
+    owner = {
+        "apiVersion": f"{GROUP}/v1alpha1", "kind": "Study", "name": "wide",
+        "uid": uid, "controller": True,
+    }  # fmt: skip
+    cluster.apply(hand_made("wide-0009", "wide", 9, owner))
+    status = {"state": "Succeeded", "values": [1.0, 0.0, 5.0], "metrics": {"accuracy": 1.0}}
+    cluster.api.patch(
+        cluster.resource("trials", GROUP), cluster.namespace, "wide-0009", MERGE,
+        {"status": status}, subresource="status",
+    )  # fmt: skip
+    done = wait_study(cluster, "wide", timeout=60)
+    assert done["status"]["state"] == "Succeeded"
+    assert done["status"]["trials"]["succeeded"] == 3, done["status"]["trials"]
+    assert all(p["trial"] != "wide-0009" for p in done["status"]["paretoFront"])
+    log = running.log
+    assert "Traceback" not in log
+    lines = [line for line in log.splitlines() if f"Trial {cluster.namespace}/wide-0009:" in line]
+    assert len(lines) == 1, log[-3000:]
+    why = "status.values holds 3 value(s), but the study has 2 objective(s); left out"
+    assert why in lines[0], lines[0]

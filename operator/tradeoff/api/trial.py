@@ -50,6 +50,17 @@ def study_problem(record: Trial, study: str) -> str | None:
     return None
 
 
+def values_problem(record: Trial, objectives: int) -> str | None:
+    """Why `record`'s objective values are not those of a study with `objectives`
+    objectives (None when they are): every consumer pairs them with the objectives one to
+    one, so a record edited to hold more or fewer is no record of the study."""
+    values = record.status.values
+    if values is None or len(values) == objectives:
+        return None
+    held = f"status.values holds {len(values)} value(s)"
+    return f"{held}, but the study has {objectives} objective(s)"
+
+
 MAX_TRIAL_NUMBER = 999_999
 """Ten times the most trials a study may run: the sampler's history has a place for every
 number up to the highest (a record edited to say 10**30 filled memory on resume)."""

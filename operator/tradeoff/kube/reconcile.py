@@ -26,7 +26,7 @@ from tradeoff.engine.insight_status import InsightSource, refresh_insights
 from tradeoff.engine.priors import Source, match
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm, validate_study
-from tradeoff.kube.cache import checked_record
+from tradeoff.kube.cache import checked_record, study_records
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.history import HistoryReader
 from tradeoff.kube.ownership import split_owned
@@ -210,6 +210,7 @@ def plan_study(
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
+    own_records = study_records(own_records, len(study.spec.objectives))
     # Records from the operator's store are never changed in place and stay the same
     # objects until their Trial changes: the engine finds what changed by identity. Records
     # parsed here are new objects each pass: it compares their fingerprints.

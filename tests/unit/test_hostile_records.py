@@ -1,0 +1,359 @@
+"""One trial record damaged with values its model still accepts, against every consumer.
+
+A record is data others may write (a Trial's spec and status in a cluster, a JSON file in
+a local workdir). Whatever a record holds that `Trial.model_validate` accepts, every
+consumer (the engine's decisions, insights, importance, proposals, the operator's status
+and metrics, the result commands) returns normally or raises the project's own one-line
+error; none raises anything else, and none takes time growing with a number the record
+claims rather than with the records that exist.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
+
+from tests.results_data import MANIFEST, records, study, write_workdir
+from tests.results_data import RESULT_COMMANDS as READERS
+from tradeoff import cli
+from tradeoff.api.status import StudyStatus
+from tradeoff.api.study import Study, StudySpec
+from tradeoff.api.trial import INTERMEDIATE_CAP, TRIAL_LABEL, Trial
+from tradeoff.engine import Engine, param_importances
+from tradeoff.engine.insights import insights
+from tradeoff.engine.proposal import propose
+from tradeoff.kube.cache import study_records
+from tradeoff.kube.status import study_status
+from tradeoff.metrics import PrometheusObserver
+
+KEY = b"tradeoff-tests-signing-key-32byt"
+
+# -- values a record's model accepts ------------------------------------------------------
+
+EXTREME = [1e150, -1e150, 5e-324, -5e-324, 0.0, -0.0, 1.0, 1e-300, 1.7e308, -1.7e308]
+NOT_FINITE = [math.inf, -math.inf, math.nan]
+"""A local record is JSON read by Python: `NaN` and `Infinity` parse, and the model takes
+them wherever a field is a plain float (metrics, intermediate values, economics)."""
+
+floats = st.one_of(
+    st.sampled_from(EXTREME + NOT_FINITE), st.floats(allow_nan=True, allow_infinity=True)
+)
+values = st.one_of(st.sampled_from(EXTREME[:7]), st.floats(-1e150, 1e150))
+"""What `status.values` accepts: finite, within ±1e150."""
+ints = st.one_of(
+    st.sampled_from([0, -1, 1, 2**31, 2**63, -(2**63), 10**30, -(10**30)]), st.integers()
+)
+ODD_NAMES = ["", " ", "accuracy", "cost", "f1", "\uff41\uff43\uff43", "a\u0301", "\u202e", "a\nb"]
+ODD_NAMES += ["x" * 300, "\x00", "\U0001f4a5", "<script>", "cost ", "Accuracy"]
+names = st.one_of(st.sampled_from(ODD_NAMES), st.text(max_size=20))
+texts = st.one_of(st.sampled_from(ODD_NAMES), st.text(max_size=50))
+times = st.one_of(
+    st.sampled_from(
+        [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
+    ),
+    st.datetimes(timezones=st.just(UTC)),
+    st.datetimes(timezones=st.timezones()),
+    st.datetimes(),  # naive: a record may carry a time without its zone
+)
+states = st.sampled_from(["Pending", "Running", "Succeeded", "Failed", "Pruned"])
+param_values = st.one_of(
+    st.sampled_from(["forest", "logreg", "", True, False, 0, -1, 2**62, 1e150, -0.0, 5e-324]),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=10),
+    st.booleans(),
+)
+
+
+def steps(draw: st.DrawFn) -> list[dict[str, Any]]:
+    size = draw(st.sampled_from([0, 1, 3, 50, INTERMEDIATE_CAP]))
+    step = draw(st.sampled_from(["ordered", "duplicate", "reversed", "huge", "any"]))
+    out = []
+    for i in range(size):
+        n = {
+            "ordered": i,
+            "duplicate": 7,
+            "reversed": size - i,
+            "huge": 2**63 + i,
+            "any": None,
+        }[step]
+        if n is None:
+            n = draw(ints)
+        out.append({"step": n, "value": draw(floats) if i < 20 else float(i)})
+    return out
+
+
+def economics(draw: st.DrawFn) -> dict[str, Any]:
+    fields = ["durationSeconds", "cpuSeconds", "energyKWh", "carbonGrams", "costUSD", "vcpu",
+              "memoryGiB", "gramsPerKWh"]  # fmt: skip
+    return {f: draw(st.sampled_from([0.0, -0.0, 5e-324, 1e150, 1.7e308, math.inf, math.nan]))
+            for f in draw(st.sets(st.sampled_from(fields)))} | {"source": "measured"}  # fmt: skip
+
+
+FIELDS = ["state", "metrics", "values", "intermediate", "economics", "violations", "artifacts"]
+FIELDS += ["attempts", "times", "parameters", "kind", "ensemble", "reason", "last", "feasible"]
+FIELDS += ["pruning", "sampler", "many-metrics"]
+
+
+@st.composite
+def damage(draw: st.DrawFn) -> Callable[[dict[str, Any]], None]:
+    """Changes to one record's wire form (several fields at once, each of them valid)."""
+    changes: dict[str, Any] = {}
+    s: dict[str, Any] = {}
+    pick = draw(st.sets(st.sampled_from(FIELDS), min_size=1, max_size=6))
+    if "state" in pick:
+        s["state"] = draw(states)
+    if "metrics" in pick:
+        s["metrics"] = draw(st.dictionaries(names, floats, max_size=5))
+    if "many-metrics" in pick:
+        s["metrics"] = {f"m{i}": float(i) for i in range(1000)} | {"accuracy": draw(floats)}
+    if "values" in pick:
+        s["values"] = draw(st.none() | st.lists(values, max_size=4))
+    if "intermediate" in pick:
+        s["intermediate"] = steps(draw)
+    if "economics" in pick:
+        s["economics"] = economics(draw) if draw(st.booleans()) else None
+    if "violations" in pick:
+        s["violations"] = draw(st.dictionaries(names, floats, max_size=3))
+    if "artifacts" in pick:
+        s["artifacts"] = [
+            {"name": draw(texts), "path": draw(texts | st.sampled_from(["/etc/passwd", "../../x",
+             "s3://b/../k", "predictions.csv"])), "size": draw(st.integers(0, 2**70)),
+             "sha256": draw(texts)}
+            for _ in range(draw(st.integers(0, 3)))
+        ]  # fmt: skip
+    if "attempts" in pick:
+        s["attempts"], s["failures"] = draw(ints), draw(ints)
+    if "times" in pick:
+        s["startTime"] = draw(st.none() | times)
+        s["completionTime"] = draw(st.none() | times)
+    if "reason" in pick:
+        s["reason"], s["message"] = draw(st.none() | texts), draw(st.none() | texts)
+    if "last" in pick:
+        s["lastIntermediate"] = draw(st.dictionaries(names, floats, max_size=3))
+    if "feasible" in pick:
+        s["feasible"] = draw(st.none() | st.booleans())
+    if "pruning" in pick:
+        s["pruningState"] = {"trial": {"successive_halving:completed_rung_0": "x"},
+                             "signature": "0" * 64}  # fmt: skip
+    if "sampler" in pick:
+        changes["samplerState"] = {"trial": {"fixed_params": "x"}, "signature": "0" * 64}
+    if "parameters" in pick:
+        changes["parameters"] = draw(st.dictionaries(names, param_values, max_size=4))
+    if "kind" in pick:
+        changes["kind"] = "Ensemble"
+    if "ensemble" in pick:
+        members = draw(st.lists(st.sampled_from(["demo-0000", "demo-9999", "", "demo-0004",
+                                                 "other-0001"]), max_size=4))  # fmt: skip
+        s["ensemble"] = {
+            "members": [{"trial": m, "weight": draw(st.floats(0, 1))} for m in members],
+            "rows": draw(st.integers(0, 2**70)),
+            "scores": "votes",
+        }
+        changes["ensemble"] = {"candidates": members, "size": draw(st.integers(1, 1000))}
+
+    def apply(record: dict[str, Any]) -> None:
+        record["spec"].update(changes)
+        record["status"].update({k: v.isoformat() if isinstance(v, datetime) else v
+                                 for k, v in s.items()})  # fmt: skip
+
+    return apply
+
+
+def damaged(which: int, apply: Callable[[dict[str, Any]], None]) -> tuple[list[Trial], str] | None:
+    """The demo study's records with record `which` damaged, and that record's JSON
+    (None: the model refuses it)."""
+    out = records()
+    doc = out[which].model_dump(mode="json", by_alias=True, exclude_none=True)
+    apply(doc)
+    if doc["spec"].get("kind") == "Ensemble":
+        doc["metadata"]["name"] = doc["metadata"]["labels"][TRIAL_LABEL] = "demo-ensemble"
+    text = json.dumps(doc)
+    try:
+        out[which] = Trial.model_validate_json(text)
+    except ValueError:
+        return None
+    return out, text
+
+
+# -- the consumers ----------------------------------------------------------------------
+
+
+def spec_with(**extra: Any) -> StudySpec:
+    doc = copy.deepcopy(MANIFEST)
+    doc["spec"].update(extra)
+    return Study.model_validate(doc).spec
+
+
+SPECS = {
+    "plain": lambda: study().spec,
+    "median": lambda: spec_with(earlyStopping={"algorithm": "median"}),
+    "halving": lambda: spec_with(earlyStopping={"algorithm": "successive-halving"}),
+}
+
+
+def consume(spec: StudySpec, recs: list[Trial]) -> None:
+    """Every engine and operator consumer of a study's records, as the operator admits
+    them (`study_records`)."""
+    recs = study_records(recs, len(spec.objectives))
+    engine = Engine(spec, "random", study="demo", key=KEY)
+    engine.ask(recs, 2)
+    summary = engine.summarize(recs)
+    stop = engine.stop_decision(recs, elapsed_seconds=10.0)
+    engine.trials_to_start(recs)
+    engine.waiting_to_resume(recs)
+    engine.ensemble_due(recs, stop)
+    engine.priors_line(recs)
+    for record in recs:
+        engine.should_prune(recs, record.number)
+    found = insights(spec, recs, seed=0)
+    param_importances(spec, recs, seed=0)
+    propose(spec, recs, found, {"name": "demo"})
+    study_status(StudyStatus(), summary, stop, max_trials=7, generation=1, now=datetime.now(UTC))
+    observer = PrometheusObserver(CollectorRegistry())
+    for record in recs:
+        observer.trial_finished("ns", "demo", record)
+    observer.study_updated("ns", "demo", spec, "Running", recs, summary)
+    observer.insights_updated("ns", "demo", found)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(which=st.integers(0, 6), apply=damage(), kind=st.sampled_from(sorted(SPECS)))
+def test_a_damaged_record_breaks_no_consumer(
+    which: int, apply: Callable[[dict[str, Any]], None], kind: str
+) -> None:
+    found = damaged(which, apply)
+    if found is None:
+        return
+    consume(SPECS[kind](), found[0])
+
+
+# -- the result commands on a workdir holding such a record -----------------------------
+
+RESULT_COMMANDS = [*READERS, ["ensemble"]]
+
+
+def run_command(workdir: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    command, *rest = argv
+    rest = [str(workdir) if a == "SECOND" else a for a in rest]
+    code = cli.main([command, str(workdir), *rest])
+    _, err = capsys.readouterr()
+    assert "Traceback" not in err
+    if code == 2:
+        lines = [line for line in err.splitlines() if not line.startswith("warning:")]
+        assert len(lines) == 1, err
+    else:
+        assert code == 0, err
+
+
+NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
+"""Shrinking a failure of seven commands takes minutes; the failing example is shown whole."""
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), phases=NO_SHRINK)
+@given(which=st.integers(0, 6), apply=damage())
+def test_a_damaged_record_breaks_no_result_command(
+    which: int,
+    apply: Callable[[dict[str, Any]], None],
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    found = damaged(which, apply)
+    if found is None:
+        return
+    recs, text = found
+    root = tmp_path_factory.mktemp("w")
+    workdir = write_workdir(root)
+    (workdir / "trials" / f"{records()[which].metadata.name}.json").unlink()
+    (workdir / "trials" / f"{recs[which].metadata.name}.json").write_text(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("COLUMNS", "200")
+        for argv in RESULT_COMMANDS:
+            run_command(workdir, argv, capsys)
+
+
+# -- what the property found, one example each -----------------------------------------
+
+
+def workdir_with(root: Path, which: int, change: Callable[[dict[str, Any]], None]) -> Path:
+    """The demo study's workdir under `root`, record `which` edited by `change`."""
+    workdir = write_workdir(root)
+    path = workdir / "trials" / f"{records()[which].metadata.name}.json"
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+    return workdir
+
+
+def command(workdir: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = cli.main([argv[0], str(workdir), *argv[1:]])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_a_local_record_with_values_not_the_studys_count_is_named_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], count: int
+) -> None:
+    """Before: `show` raised ValueError from the Pareto front (one value too few or many)."""
+    workdir = workdir_with(tmp_path, 6, lambda r: r["status"].update(values=[0.5] * count))
+    for argv in (["show"], ["best"], ["insights"]):
+        code, err = command(workdir, argv, capsys)
+        assert code == 2
+        assert err == (
+            f"tradeoff {argv[0]}: {workdir / 'trials' / 'demo-0006.json'}: status.values holds"
+            f" {count} value(s), but the study has 2 objective(s); move it away\n"
+        )
+
+
+def test_a_cluster_record_with_values_not_the_studys_count_is_left_out_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before: the operator's summary raised ValueError (zip of values and objectives)."""
+    spec = study().spec
+    recs = records()
+    forged = recs[6].model_copy(deep=True)
+    forged.metadata.namespace = "ns"
+    forged.status.values = [1e150, 1e150, 0.0, 0.0]
+    recs[6] = forged
+    with caplog.at_level("WARNING", logger="tradeoff.operator"):
+        kept = study_records(recs, len(spec.objectives))
+        assert study_records(recs, len(spec.objectives)) == kept  # said once
+    assert [r.metadata.name for r in kept] == [r.metadata.name for r in recs[:6]]
+    assert caplog.messages == [
+        "Trial ns/demo-0006: status.values holds 4 value(s), but the study has 2"
+        " objective(s); left out"
+    ]
+    consume(spec, recs)  # every consumer, on the records as the operator admits them
+
+
+def test_a_record_time_without_its_zone_is_read_as_utc(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: every result command raised TypeError comparing naive and aware times."""
+
+    def naive(record: dict[str, Any]) -> None:
+        record["status"]["completionTime"] = "2026-01-02T03:06:00"
+        record["status"]["startTime"] = "2026-01-02T03:05:00"
+
+    workdir = workdir_with(tmp_path, 4, naive)
+    for argv in (["show"], ["export"]):
+        code, err = command(workdir, argv, capsys)
+        assert (code, err) == (0, "")
+    record = Trial.model_validate_json(
+        (workdir / "trials" / "demo-0004.json").read_text(encoding="utf-8")
+    )
+    assert record.status.completion_time == datetime(2026, 1, 2, 3, 6, tzinfo=UTC)
+    recs = records()
+    recs[4] = record
+    consume(study().spec, recs)
