@@ -28,8 +28,8 @@ from tests.results_data import RESULT_COMMANDS as READERS
 from tradeoff import cli
 from tradeoff.api.status import StudyStatus
 from tradeoff.api.study import Study, StudySpec
-from tradeoff.api.trial import INTERMEDIATE_CAP, TRIAL_LABEL, Trial
-from tradeoff.engine import Engine, param_importances
+from tradeoff.api.trial import INTERMEDIATE_CAP, TRIAL_LABEL, Trial, TrialStatus
+from tradeoff.engine import AttemptOutcome, Engine, lifecycle, param_importances
 from tradeoff.engine.insights import insights
 from tradeoff.engine.proposal import propose
 from tradeoff.kube.cache import study_records
@@ -37,6 +37,7 @@ from tradeoff.kube.status import study_status
 from tradeoff.metrics import PrometheusObserver
 
 KEY = b"tradeoff-tests-signing-key-32byt"
+NOW = datetime(2026, 1, 2, 4, tzinfo=UTC)
 
 # -- values a record's model accepts ------------------------------------------------------
 
@@ -357,3 +358,36 @@ def test_a_record_time_without_its_zone_is_read_as_utc(
     recs = records()
     recs[4] = record
     consume(study().spec, recs)
+
+
+@pytest.mark.parametrize(("field", "value"), [("failures", -1_000_000), ("attempts", 10**30)])
+def test_attempt_counts_a_trial_cannot_make_are_named_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, value: int
+) -> None:
+    """Before: failures -1000000 was accepted, and each failed attempt was retried while
+    failures <= trialTemplate.retries: a million retries instead of at most ten."""
+    workdir = workdir_with(tmp_path, 3, lambda r: r["status"].update({field: value}))
+    code, err = command(workdir, ["show"], capsys)
+    bound = "at least 0" if value < 0 else "at most 1000000000"
+    assert code == 2
+    assert err == (
+        f"tradeoff show: {workdir / 'trials' / 'demo-0003.json'}: not a valid trial record"
+        f" (status.{field}: must be {bound} (got {value})); move it away to re-run that"
+        " trial\n"
+    )
+
+
+def test_retries_stay_bounded_by_the_template_for_any_record() -> None:
+    """However a running trial's record reads, failed attempts stop after the retries."""
+    spec = spec_with(trialTemplate={**MANIFEST["spec"]["trialTemplate"], "retries": 2})
+    status = TrialStatus.model_validate({"state": "Running", "attempts": 1, "failures": 0})
+    retried = 0
+    for _ in range(10):
+        move = lifecycle.end_attempt(spec, status, AttemptOutcome(exit_code=1), now=NOW)
+        if not move.retry:
+            break
+        retried += 1
+        status = lifecycle.started(lifecycle.begin_attempt(move.status), NOW)
+    assert retried == 2 and move.status.state == "Failed"
+    with pytest.raises(ValueError, match="failures"):
+        TrialStatus.model_validate({"state": "Running", "failures": -5})

@@ -66,6 +66,11 @@ MAX_TRIAL_NUMBER = 999_999
 number up to the highest (a record edited to say 10**30 filled memory on resume)."""
 
 
+MAX_ATTEMPTS = 1_000_000_000
+"""More attempts than any trial makes (retries are at most 10): a record edited to say
+failures -10**9 was retried that many times, and an attempt number names its pod."""
+
+
 class TrialSpec(ApiModel):
     """What to evaluate: written once by the operator, never by users."""
 
@@ -119,9 +124,11 @@ class TrialStatus(ApiModel):
     pod_name: str | None = Field(default=None, description="Pod of the current attempt.")
     start_time: AwareTime | None = Field(default=None, description="When the first attempt ran.")
     completion_time: AwareTime | None = Field(default=None, description="When the trial ended.")
-    attempts: int = Field(default=0, description="Attempts started so far.")
+    attempts: int = Field(default=0, ge=0, le=MAX_ATTEMPTS, description="Attempts started so far.")
     failures: int = Field(
         default=0,
+        ge=0,
+        le=MAX_ATTEMPTS,
         description="Attempts that failed; each uses up one of trialTemplate.retries.",
     )
     metrics: dict[str, float] = Field(default_factory=dict, description="Final metric values.")
