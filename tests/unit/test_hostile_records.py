@@ -25,10 +25,18 @@ from prometheus_client import CollectorRegistry
 
 from tests.results_data import MANIFEST, records, study, write_workdir
 from tests.results_data import RESULT_COMMANDS as READERS
+from tests.results_data import economics as economics_of
 from tradeoff import cli
 from tradeoff.api.status import StudyStatus
 from tradeoff.api.study import Study, StudySpec
-from tradeoff.api.trial import INTERMEDIATE_CAP, TRIAL_LABEL, Trial, TrialStatus
+from tradeoff.api.trial import (
+    INTERMEDIATE_CAP,
+    MAX_ATTEMPTS,
+    MAX_TRIAL_NUMBER,
+    TRIAL_LABEL,
+    Trial,
+    TrialStatus,
+)
 from tradeoff.engine import AttemptOutcome, Engine, lifecycle, param_importances
 from tradeoff.engine.insights import insights
 from tradeoff.engine.proposal import propose
@@ -69,6 +77,7 @@ times = st.one_of(
 states = st.sampled_from(["Pending", "Running", "Succeeded", "Failed", "Pruned"])
 param_values = st.one_of(
     st.sampled_from(["forest", "logreg", "", True, False, 0, -1, 2**62, 1e150, -0.0, 5e-324]),
+    st.sampled_from(NOT_FINITE),
     st.integers(),
     st.floats(allow_nan=False),
     st.text(max_size=10),
@@ -95,10 +104,18 @@ def steps(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 def economics(draw: st.DrawFn) -> dict[str, Any]:
-    fields = ["durationSeconds", "cpuSeconds", "energyKWh", "carbonGrams", "costUSD", "vcpu",
-              "memoryGiB", "gramsPerKWh"]  # fmt: skip
-    return {f: draw(st.sampled_from([0.0, -0.0, 5e-324, 1e150, 1.7e308, math.inf, math.nan]))
-            for f in draw(st.sets(st.sampled_from(fields)))} | {"source": "measured"}  # fmt: skip
+    """Fields of a trial's economics to override (the record's others stay)."""
+    fields = ["durationSeconds", "cpuSeconds", "energyKWh", "carbonGrams", "costUSD", "vcpu"]
+    fields += ["memoryGiB", "gramsPerKWh", "pue"]
+    sizes = st.sampled_from([0.0, -0.0, 5e-324, 1.0, 1e150, 1.7e308, math.inf, math.nan])
+    out: dict[str, Any] = {f: draw(sizes) for f in draw(st.sets(st.sampled_from(fields)))}
+    if draw(st.booleans()):
+        out["gpus"] = draw(st.sampled_from([0, 1, 2**63, 10**30]))
+        out["gpuModel"] = out["region"] = draw(texts)
+    if draw(st.booleans()):
+        point = {"time": draw(texts), "gramsPerKWh": draw(sizes)}
+        out["intensitySamples"] = [point] * draw(st.integers(0, 24))
+    return out
 
 
 FIELDS = ["state", "metrics", "values", "intermediate", "economics", "violations", "artifacts"]
@@ -111,6 +128,7 @@ def damage(draw: st.DrawFn) -> Callable[[dict[str, Any]], None]:
     """Changes to one record's wire form (several fields at once, each of them valid)."""
     changes: dict[str, Any] = {}
     s: dict[str, Any] = {}
+    econ_changes: dict[str, Any] = {}
     pick = draw(st.sets(st.sampled_from(FIELDS), min_size=1, max_size=6))
     if "state" in pick:
         s["state"] = draw(states)
@@ -124,6 +142,8 @@ def damage(draw: st.DrawFn) -> Callable[[dict[str, Any]], None]:
         s["intermediate"] = steps(draw)
     if "economics" in pick:
         s["economics"] = economics(draw) if draw(st.booleans()) else None
+        if s["economics"] is not None:
+            econ_changes.update(s.pop("economics"))
     if "violations" in pick:
         s["violations"] = draw(st.dictionaries(names, floats, max_size=3))
     if "artifacts" in pick:
@@ -134,7 +154,8 @@ def damage(draw: st.DrawFn) -> Callable[[dict[str, Any]], None]:
             for _ in range(draw(st.integers(0, 3)))
         ]  # fmt: skip
     if "attempts" in pick:
-        s["attempts"], s["failures"] = draw(ints), draw(ints)
+        counts = st.integers(0, MAX_ATTEMPTS) | ints
+        s["attempts"], s["failures"] = draw(counts), draw(counts)
     if "times" in pick:
         s["startTime"] = draw(st.none() | times)
         s["completionTime"] = draw(st.none() | times)
@@ -153,6 +174,7 @@ def damage(draw: st.DrawFn) -> Callable[[dict[str, Any]], None]:
         changes["parameters"] = draw(st.dictionaries(names, param_values, max_size=4))
     if "kind" in pick:
         changes["kind"] = "Ensemble"
+        changes["number"] = draw(st.sampled_from([0, 3, 6, 7, 8, MAX_TRIAL_NUMBER]))
     if "ensemble" in pick:
         members = draw(st.lists(st.sampled_from(["demo-0000", "demo-9999", "", "demo-0004",
                                                  "other-0001"]), max_size=4))  # fmt: skip
@@ -165,6 +187,8 @@ def damage(draw: st.DrawFn) -> Callable[[dict[str, Any]], None]:
 
     def apply(record: dict[str, Any]) -> None:
         record["spec"].update(changes)
+        if econ_changes:
+            record["status"]["economics"] = {**record["status"]["economics"], **econ_changes}
         record["status"].update({k: v.isoformat() if isinstance(v, datetime) else v
                                  for k, v in s.items()})  # fmt: skip
 
@@ -200,7 +224,16 @@ SPECS = {
     "plain": lambda: study().spec,
     "median": lambda: spec_with(earlyStopping={"algorithm": "median"}),
     "halving": lambda: spec_with(earlyStopping={"algorithm": "successive-halving"}),
+    "hyperband": lambda: spec_with(earlyStopping={"algorithm": "hyperband"}),
 }
+
+
+ATTEMPT_ENDINGS = [
+    AttemptOutcome(exit_code=0, metrics={"accuracy": 0.7}, economics=economics_of(1e-5)),
+    AttemptOutcome(exit_code=1, detail="boom"),
+    AttemptOutcome("pruned"),
+    AttemptOutcome("cancelled"),
+]
 
 
 def consume(spec: StudySpec, recs: list[Trial]) -> None:
@@ -221,6 +254,11 @@ def consume(spec: StudySpec, recs: list[Trial]) -> None:
     param_importances(spec, recs, seed=0)
     propose(spec, recs, found, {"name": "demo"})
     study_status(StudyStatus(), summary, stop, max_trials=7, generation=1, now=datetime.now(UTC))
+    for record in recs:  # what an attempt's end makes of each record's status
+        lifecycle.needs_attempt(record.status)
+        for outcome in ATTEMPT_ENDINGS:
+            lifecycle.end_attempt(spec, record.status, outcome, now=NOW, stopped="stopped")
+        lifecycle.resume(lifecycle.begin_attempt(record.status))
     observer = PrometheusObserver(CollectorRegistry())
     for record in recs:
         observer.trial_finished("ns", "demo", record)
@@ -391,3 +429,49 @@ def test_retries_stay_bounded_by_the_template_for_any_record() -> None:
     assert retried == 2 and move.status.state == "Failed"
     with pytest.raises(ValueError, match="failures"):
         TrialStatus.model_validate({"state": "Running", "failures": -5})
+
+
+def test_an_ensemble_trial_numbered_as_a_search_trial_is_left_out_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before: every engine decision raised ValueError (two records of number 3), so the
+    operator's pass failed each time; its name, `demo-ensemble`, does not say a number."""
+    spec = study().spec
+    recs = records()
+    ensemble = Trial.model_validate(
+        {
+            **recs[6].wire(),
+            "metadata": {"name": "demo-ensemble", "namespace": "ns"},
+            "spec": {"study": "demo", "number": 3, "parameters": {}, "kind": "Ensemble"},
+        }
+    )
+    with caplog.at_level("WARNING", logger="tradeoff.operator"):
+        kept = study_records([*recs, ensemble], len(spec.objectives))
+        study_records([*recs, ensemble], len(spec.objectives))
+    assert kept == recs
+    assert caplog.messages == [
+        "Trial ns/demo-ensemble: trial number 3 is a search trial's; left out"
+    ]
+    consume(spec, [*recs, ensemble])
+    numbered = Trial.model_validate(
+        {**ensemble.wire(), "spec": {**ensemble.wire()["spec"], "number": 7}}
+    )
+    assert study_records([*recs, numbered], 2) == [*recs, numbered]  # its own number: kept
+
+
+def test_a_local_ensemble_record_numbered_as_a_search_trial_is_named_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workdir = write_workdir(tmp_path)
+    doc = json.loads((workdir / "trials" / "demo-0006.json").read_text())
+    doc["metadata"]["name"] = "demo-ensemble"
+    doc["spec"] = {"study": "demo", "number": 3, "parameters": {}, "kind": "Ensemble"}
+    (workdir / "trials" / "demo-ensemble.json").write_text(json.dumps(doc))
+    for argv in RESULT_COMMANDS:
+        code, err = command(workdir, [a if a != "SECOND" else str(workdir) for a in argv], capsys)
+        assert code == 2
+        assert err.endswith(
+            f"{workdir / 'trials' / 'demo-ensemble.json'}: trial number 3 is also in"
+            " demo-0003.json\n"
+        ), err
+        assert len(err.splitlines()) == 1

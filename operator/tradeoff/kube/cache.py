@@ -117,21 +117,33 @@ TOLD_CAP = 10_000
 
 
 def study_records(records: Sequence[Trial], objectives: int) -> list[Trial]:
-    """`records` without those whose objective values are not the Study's
-    (`values_problem`: a Trial edited by hand), each left out with one log line once."""
-    kept = []
-    for record in records:
+    """`records` without those a Trial edited by hand made no record of the Study though
+    each parsed: objective values not the Study's (`values_problem`), or an Ensemble
+    trial numbered as a search trial is (its name does not follow its number, and two
+    records of one number are one too many). Each is left out with one log line, once."""
+    suspect = [
+        r
+        for r in records
+        if r.spec.kind != "Search" or ((v := r.status.values) is not None and len(v) != objectives)
+    ]
+    if not suspect:  # the usual case, in one pass
+        return list(records)
+    search = {r.number for r in records if not r.is_ensemble}
+    left_out: set[int] = set()
+    for record in suspect:
         problem = values_problem(record, objectives)
+        if problem is None and record.is_ensemble and record.number in search:
+            problem = f"trial number {record.number} is a search trial's"
         if problem is None:
-            kept.append(record)
             continue
+        left_out.add(id(record))
         told = (record.metadata.namespace, record.metadata.name, problem)
         if told not in _TOLD:
             if len(_TOLD) >= TOLD_CAP:
                 _TOLD.clear()
             _TOLD.add(told)
             log.warning("Trial %s/%s: %s; left out", told[0], told[1], problem)
-    return kept
+    return [r for r in records if id(r) not in left_out]
 
 
 def parsed_record(body: dict[str, Any]) -> tuple[Trial | None, bool, str | None]:

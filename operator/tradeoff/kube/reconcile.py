@@ -210,7 +210,8 @@ def plan_study(
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
-    own_records = study_records(own_records, len(study.spec.objectives))
+    if owned is None:  # `owned` holds records the Study's objectives admit already
+        own_records = study_records(own_records, len(study.spec.objectives))
     # Records from the operator's store are never changed in place and stay the same
     # objects until their Trial changes: the engine finds what changed by identity. Records
     # parsed here are new objects each pass: it compares their fingerprints.
