@@ -33,6 +33,7 @@ from tradeoff.api.trial import (
     INTERMEDIATE_CAP,
     MAX_ATTEMPTS,
     MAX_TRIAL_NUMBER,
+    STUDY_LABEL,
     TRIAL_LABEL,
     Trial,
     TrialStatus,
@@ -40,7 +41,10 @@ from tradeoff.api.trial import (
 from tradeoff.engine import AttemptOutcome, Engine, lifecycle, param_importances
 from tradeoff.engine.insights import insights
 from tradeoff.engine.proposal import propose
+from tradeoff.engine.validation import choose_algorithm
 from tradeoff.kube.cache import study_records
+from tradeoff.kube.history import history_reader
+from tradeoff.kube.pods import owner_reference
 from tradeoff.kube.status import study_status
 from tradeoff.metrics import PrometheusObserver
 
@@ -475,3 +479,42 @@ def test_a_local_ensemble_record_numbered_as_a_search_trial_is_named_in_one_line
             " demo-0003.json\n"
         ), err
         assert len(err.splitlines()) == 1
+
+
+class ListingKube:
+    """Test double of the API client: lists the Studies and Trials it was given."""
+
+    def __init__(self, studies: list[dict[str, Any]], trials: list[dict[str, Any]]) -> None:
+        self.studies, self.trials = studies, trials
+
+    def list_studies(self, namespace: str) -> list[dict[str, Any]]:
+        return self.studies
+
+    def list_trials(self, namespace: str, study: str) -> list[dict[str, Any]]:
+        return [t for t in self.trials if t["metadata"]["labels"][STUDY_LABEL] == study]
+
+
+def test_a_past_studys_trial_with_values_not_its_count_informs_no_choice() -> None:
+    """Before: `auto` read a past Study's Trial holding one value for two objectives, and
+    resolving the algorithm raised ValueError, failing every pass of the new Study (one
+    value too many was read into the next trial's, silently)."""
+    doc = copy.deepcopy(MANIFEST)
+    doc["spec"]["algorithm"] = {"name": "auto"}
+    studies, trials = [], []
+    for k in range(3):
+        name = f"past{k}"
+        past = {**copy.deepcopy(doc), "metadata": {"name": name, "uid": f"u{k}"}}
+        past["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
+        past["status"] = {"state": "Succeeded", "algorithm": {"name": "random", "reason": "x"}}
+        studies.append(past)
+        for record in records(name):
+            obj = record.wire()
+            obj["metadata"]["ownerReferences"] = [owner_reference("Study", name, f"u{k}")]
+            trials.append(obj)
+    trials[0]["status"]["values"] = [0.9]  # past0-0000: one value too few
+    current = Study.model_validate({**doc, "metadata": {"name": "now"}})
+    read = history_reader(ListingKube(studies, trials))  # type: ignore[arg-type]
+    found = read("ns", current)
+    assert [len(p.records) for p in found] == [6, 7, 7]  # past0 without its forged record
+    choice = choose_algorithm(current.spec, None, NOW, lambda: found)
+    assert choice.name
