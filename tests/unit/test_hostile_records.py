@@ -518,3 +518,22 @@ def test_a_past_studys_trial_with_values_not_its_count_informs_no_choice() -> No
     assert [len(p.records) for p in found] == [6, 7, 7]  # past0 without its forged record
     choice = choose_algorithm(current.spec, None, NOW, lambda: found)
     assert choice.name
+
+
+def test_more_intermediate_values_than_any_trial_keeps_are_named_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: a record could hold a million steps (a local record may be 64 MiB), and
+    every decision's pruning study and every report converted each one."""
+    steps = [{"step": i, "value": 0.5} for i in range(INTERMEDIATE_CAP + 1)]
+    workdir = workdir_with(tmp_path, 4, lambda r: r["status"].update(intermediate=steps))
+    code, err = command(workdir, ["show"], capsys)
+    assert code == 2
+    assert err == (
+        f"tradeoff show: {workdir / 'trials' / 'demo-0004.json'}: not a valid trial record"
+        " (status.intermediate: takes at most 1000 item(s) (got 1001)); move it away to re-run"
+        " that trial\n"
+    )
+    steps.pop()
+    assert command(workdir_with(tmp_path / "at-cap", 4, lambda r: r["status"].update(
+        intermediate=steps)), ["show"], capsys)[0] == 0  # fmt: skip

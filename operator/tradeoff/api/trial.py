@@ -133,7 +133,9 @@ class TrialStatus(ApiModel):
     )
     metrics: dict[str, float] = Field(default_factory=dict, description="Final metric values.")
     intermediate: list[StepValue] = Field(
-        default_factory=list, description="Intermediate values of the pruning metric."
+        default_factory=list,
+        max_length=INTERMEDIATE_CAP,
+        description="Intermediate values of the pruning metric (the last 1000 at most).",
     )
     last_intermediate: dict[str, float] = Field(
         default_factory=dict, description="Latest intermediate value of each metric."
