@@ -228,3 +228,66 @@ def test_a_trial_forged_with_the_last_number_ends_the_study_without_a_pass_faili
     assert "999,999, the last there is" in failed["message"]
     assert [t["metadata"]["name"] for t in trials(cluster, "top")] == ["top-999999"]
     assert "Traceback" not in running.log
+
+
+def test_a_trial_forged_with_more_values_than_objectives_is_left_out_with_one_line(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    """A hand-made Trial the Study controls, named as its number says, claiming three
+    objective values for a study of two: every summary pairs values with objectives, and
+    the pass failed on it each time, so the study never ended. It is left out, named once
+    in the log, and the study runs its own trials to the end."""
+    running = operator()
+    manifest = study_manifest("wide", budget={"maxTrials": 3, "parallelism": 1})
+    assert apply(cluster, manifest).returncode == 0
+    uid = cluster.wait_for(lambda: study(cluster, "wide")["metadata"].get("uid"))
+    owner = {
+        "apiVersion": f"{GROUP}/v1alpha1", "kind": "Study", "name": "wide",
+        "uid": uid, "controller": True,
+    }  # fmt: skip
+    cluster.apply(hand_made("wide-0009", "wide", 9, owner))
+    status = {"state": "Succeeded", "values": [1.0, 0.0, 5.0], "metrics": {"accuracy": 1.0}}
+    cluster.api.patch(
+        cluster.resource("trials", GROUP), cluster.namespace, "wide-0009", MERGE,
+        {"status": status}, subresource="status",
+    )  # fmt: skip
+    done = wait_study(cluster, "wide", timeout=60)
+    assert done["status"]["state"] == "Succeeded"
+    assert done["status"]["trials"]["succeeded"] == 3, done["status"]["trials"]
+    assert all(p["trial"] != "wide-0009" for p in done["status"]["paretoFront"])
+    log = running.log
+    assert "Traceback" not in log
+    lines = [line for line in log.splitlines() if f"Trial {cluster.namespace}/wide-0009:" in line]
+    assert len(lines) == 1, log[-3000:]
+    why = "status.values holds 3 value(s), but the study has 2 objective(s); left out"
+    assert why in lines[0], lines[0]
+
+
+def test_an_ensemble_trial_forged_with_a_search_trials_number_is_left_out_with_one_line(
+    cluster: Cluster, operator: Callable[..., Operator]
+) -> None:
+    """A hand-made Ensemble trial the Study controls, under the one name an Ensemble trial
+    has, numbered 0 once the first search trial is: two records of one number made every
+    engine decision raise, so no pass ended. It is left out, named once in the log, and
+    the study runs its own trials to the end."""
+    running = operator()
+    manifest = study_manifest("twin", budget={"maxTrials": 3, "parallelism": 1})
+    assert apply(cluster, manifest).returncode == 0
+    uid = cluster.wait_for(lambda: study(cluster, "twin")["metadata"].get("uid"))
+    owner = {
+        "apiVersion": f"{GROUP}/v1alpha1", "kind": "Study", "name": "twin",
+        "uid": uid, "controller": True,
+    }  # fmt: skip
+    names = lambda: [t["metadata"]["name"] for t in trials(cluster, "twin")]  # noqa: E731
+    cluster.wait_for(lambda: "twin-0000" in names())
+    forged = hand_made("twin-ensemble", "twin", 0, owner)
+    forged["spec"] = {"study": "twin", "number": 0, "parameters": {}, "kind": "Ensemble"}
+    cluster.apply(forged)
+    done = wait_study(cluster, "twin", timeout=60)
+    assert done["status"]["state"] == "Succeeded"
+    assert done["status"]["trials"]["succeeded"] == 3, done["status"]["trials"]
+    log = running.log
+    assert "Traceback" not in log
+    lines = [x for x in log.splitlines() if f"Trial {cluster.namespace}/twin-ensemble:" in x]
+    assert len(lines) == 1, log[-3000:]
+    assert "trial number 0 is a search trial's; left out" in lines[0], lines[0]

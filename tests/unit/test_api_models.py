@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -141,6 +142,22 @@ def test_trial_record() -> None:
     assert wire["apiVersion"] == "tradeoff.dev/v1alpha1" and wire["kind"] == "Trial"
     assert Trial.model_validate(wire) == trial
     assert trial_name("s", 12345) == "s-12345"
+
+
+def test_a_record_time_without_its_zone_is_utc() -> None:
+    """A record edited by hand may drop the zone; a naive time beside the aware ones broke
+    every comparison and subtraction of the result commands and the operator's metrics."""
+    wire = Trial.new("demo", 1, {}).wire()
+    wire["status"] = {
+        "startTime": "2026-01-02T03:04:05",
+        "completionTime": "2026-01-02T05:04:05+02:00",
+        "conditions": [{"type": "Running", "status": "True", "lastTransitionTime": "2026-01-02"}],
+    }
+    status = Trial.model_validate(wire).status
+    assert status.start_time == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert status.completion_time is not None and status.start_time is not None
+    assert (status.completion_time - status.start_time).total_seconds() == 0
+    assert status.conditions[0].last_transition_time == datetime(2026, 1, 2, tzinfo=UTC)
 
 
 # --- parameter rules ------------------------------------------------------------------

@@ -38,7 +38,7 @@ def trial_obj(name: str, number: Any, **status: Any) -> dict[str, Any]:
 FORGED = [
     (
         trial_obj("demo-0001", 1, values="best", attempts=-5),
-        "not a valid Trial (status.values: must be a list (got 'best'))",
+        "not a valid Trial (status.attempts: must be at least 0 (got -5))",
     ),
     (trial_obj("demo-0002", 10**30), "not a valid Trial (spec.number: must be at most 999999"),
     (

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradeoff.kube.cache import Store
+from tradeoff.kube.cache import Store, study_records
 from tradeoff.kube.owned import OwnedTrials, fresh, is_open
 from tradeoff.kube.pods import owner_reference
 
@@ -18,13 +18,22 @@ STATES = [("Running", None), ("Pending", None), ("Succeeded", None), ("Pending",
 
 
 def trial_obj(
-    key: int, number: int, rv: int, owner: str, state: int, parses: bool
+    key: int,
+    number: int,
+    rv: int,
+    owner: str,
+    state: int,
+    parses: bool,
+    width: int | None = None,
+    ensemble: bool = False,
 ) -> dict[str, Any]:
     phase, reason = STATES[state]
     status: dict[str, Any] = {"state": phase, "attempts": 1}
     if reason:
         status["reason"] = reason
-    return {
+    if width is not None:
+        status["values"] = [0.5] * width
+    obj = {
         "apiVersion": "tradeoff.dev/v1alpha1",
         "kind": "Trial",
         "metadata": {
@@ -39,6 +48,10 @@ def trial_obj(
         "spec": {"study": "demo", "number": number if parses else "x", "parameters": {}},
         "status": status,
     }
+    if ensemble:  # named as the one Ensemble trial is, whatever its number
+        obj["metadata"]["name"] = "demo-ensemble"
+        obj["spec"]["kind"] = "Ensemble"
+    return obj
 
 
 trial_args = st.tuples(
@@ -47,6 +60,8 @@ trial_args = st.tuples(
     st.sampled_from(["s-uid", "s-uid", "s-uid", "other"]),
     st.integers(0, len(STATES) - 1),
     st.sampled_from([True, True, True, False]),  # parses
+    st.sampled_from([None, 2, 2, 2, 1, 3]),  # objective values held (the study has 2)
+    st.sampled_from([False, False, False, True]),  # the Ensemble trial
 )
 steps = st.lists(
     st.one_of(
@@ -78,6 +93,8 @@ def test_the_kept_view_reads_what_a_fresh_one_reads(script: list[tuple[str, Any]
             assert [id(r) for r in owned.records] == [id(r) for r in records]
             assert owned.foreign == foreign
             assert owned.open_records() == [r for r in records if is_open(r)]
+            admitted = [id(r) for r in study_records(records, 2)]
+            assert [id(r) for r in owned.admitted(2)] == admitted
             for entry in entries:
                 mine = entry.owned_by(arg) and entry.record is not None
                 assert owned.record(entry.uid) is (entry.record if mine else None)

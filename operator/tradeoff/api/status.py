@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from tradeoff.api._base import ApiModel
 from tradeoff.api.space import ParamValue
@@ -30,6 +30,16 @@ InsightKind = Literal[
 """What an insight is about (`tradeoff.engine.insights` says how each is found)."""
 
 
+def _aware(moment: datetime) -> datetime:
+    """A time without a zone is UTC (as `study.json`'s startedAt): a record edited by hand
+    may omit it, and a naive time cannot be compared with the aware ones beside it."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+AwareTime = Annotated[datetime, AfterValidator(_aware)]
+"""A time on a record: always with its zone."""
+
+
 class Condition(ApiModel):
     """A condition in the Kubernetes API conventions."""
 
@@ -37,7 +47,7 @@ class Condition(ApiModel):
     status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
     reason: str = Field(default="", description="One CamelCase word saying why.")
     message: str = Field(default="", description="Human-readable detail.")
-    last_transition_time: datetime | None = Field(
+    last_transition_time: AwareTime | None = Field(
         default=None, description="When the status last changed."
     )
     observed_generation: int | None = Field(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -11,7 +10,7 @@ from tradeoff.api._base import ApiModel
 from tradeoff.api.economics import TrialEconomics
 from tradeoff.api.ensemble import EnsembleRequest, EnsembleResult, TrialKind
 from tradeoff.api.space import ParamValue
-from tradeoff.api.status import Condition
+from tradeoff.api.status import AwareTime, Condition
 
 VALUE_LIMIT = 1e150
 """Objective values lie within ±VALUE_LIMIT: fronts, hypervolumes, knees and importances
@@ -51,9 +50,25 @@ def study_problem(record: Trial, study: str) -> str | None:
     return None
 
 
+def values_problem(record: Trial, objectives: int) -> str | None:
+    """Why `record`'s objective values are not those of a study with `objectives`
+    objectives (None when they are): every consumer pairs them with the objectives one to
+    one, so a record edited to hold more or fewer is no record of the study."""
+    values = record.status.values
+    if values is None or len(values) == objectives:
+        return None
+    held = f"status.values holds {len(values)} value(s)"
+    return f"{held}, but the study has {objectives} objective(s)"
+
+
 MAX_TRIAL_NUMBER = 999_999
 """Ten times the most trials a study may run: the sampler's history has a place for every
 number up to the highest (a record edited to say 10**30 filled memory on resume)."""
+
+
+MAX_ATTEMPTS = 1_000_000_000
+"""More attempts than any trial makes (retries are at most 10): a record edited to say
+failures -10**9 was retried that many times, and an attempt number names its pod."""
 
 
 class TrialSpec(ApiModel):
@@ -107,16 +122,20 @@ class TrialStatus(ApiModel):
     )
     conditions: list[Condition] = Field(default_factory=list, description="Latest observations.")
     pod_name: str | None = Field(default=None, description="Pod of the current attempt.")
-    start_time: datetime | None = Field(default=None, description="When the first attempt ran.")
-    completion_time: datetime | None = Field(default=None, description="When the trial ended.")
-    attempts: int = Field(default=0, description="Attempts started so far.")
+    start_time: AwareTime | None = Field(default=None, description="When the first attempt ran.")
+    completion_time: AwareTime | None = Field(default=None, description="When the trial ended.")
+    attempts: int = Field(default=0, ge=0, le=MAX_ATTEMPTS, description="Attempts started so far.")
     failures: int = Field(
         default=0,
+        ge=0,
+        le=MAX_ATTEMPTS,
         description="Attempts that failed; each uses up one of trialTemplate.retries.",
     )
     metrics: dict[str, float] = Field(default_factory=dict, description="Final metric values.")
     intermediate: list[StepValue] = Field(
-        default_factory=list, description="Intermediate values of the pruning metric."
+        default_factory=list,
+        max_length=INTERMEDIATE_CAP,
+        description="Intermediate values of the pruning metric (the last 1000 at most).",
     )
     last_intermediate: dict[str, float] = Field(
         default_factory=dict, description="Latest intermediate value of each metric."

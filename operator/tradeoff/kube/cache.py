@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ import orjson
 from pydantic import ValidationError
 
 from tradeoff.api.errors import format_validation_error
-from tradeoff.api.trial import STUDY_LABEL, Trial, study_problem
+from tradeoff.api.trial import STUDY_LABEL, Trial, study_problem, values_problem
 from tradeoff.kube.attempts import phase
 from tradeoff.kube.ownership import controller_of, owned_by
 from tradeoff.kube.pods import ATTEMPT_LABEL
@@ -109,6 +109,41 @@ def checked_record(obj: Mapping[str, Any]) -> tuple[Trial | None, str | None]:
     does not parse, or is not a record of the Study it is labelled for, is no record."""
     record, _, problem = parsed_record({k: obj[k] for k in RECORD_FIELDS if k in obj})
     return record, problem
+
+
+_TOLD: set[tuple[str | None, str, str]] = set()
+"""Records `study_records` left out and said so (cleared when it grows past `TOLD_CAP`)."""
+TOLD_CAP = 10_000
+
+
+def study_records(records: Sequence[Trial], objectives: int) -> list[Trial]:
+    """`records` without those a Trial edited by hand made no record of the Study though
+    each parsed: objective values not the Study's (`values_problem`), or an Ensemble
+    trial numbered as a search trial is (its name does not follow its number, and two
+    records of one number are one too many). Each is left out with one log line, once."""
+    suspect = [
+        r
+        for r in records
+        if r.spec.kind != "Search" or ((v := r.status.values) is not None and len(v) != objectives)
+    ]
+    if not suspect:  # the usual case, in one pass
+        return list(records)
+    search = {r.number for r in records if not r.is_ensemble}
+    left_out: set[int] = set()
+    for record in suspect:
+        problem = values_problem(record, objectives)
+        if problem is None and record.is_ensemble and record.number in search:
+            problem = f"trial number {record.number} is a search trial's"
+        if problem is None:
+            continue
+        left_out.add(id(record))
+        told = (record.metadata.namespace, record.metadata.name, problem)
+        if told not in _TOLD:
+            if len(_TOLD) >= TOLD_CAP:
+                _TOLD.clear()
+            _TOLD.add(told)
+            log.warning("Trial %s/%s: %s; left out", told[0], told[1], problem)
+    return [r for r in records if id(r) not in left_out]
 
 
 def parsed_record(body: dict[str, Any]) -> tuple[Trial | None, bool, str | None]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from tradeoff.api.trial import Trial
 from tradeoff.engine.signing import new_key
-from tradeoff.kube.cache import Store
+from tradeoff.kube.cache import Store, study_records
 from tradeoff.kube.checked import CheckedStudies
 from tradeoff.kube.client import Kube, Obj
 from tradeoff.kube.engines import Engines
@@ -134,19 +134,25 @@ class Context:
         with self._guard:
             return self._reads.setdefault(what, threading.Lock())
 
-    def owned_trials(self, namespace: str, study: str, uid: str) -> tuple[list[Trial], list[Obj]]:
+    def owned_trials(
+        self, namespace: str, study: str, uid: str, objectives: int | None
+    ) -> tuple[list[Trial], list[Obj]]:
         """(the Study's own Trial records by number, the Trials labelled for it that it
-        does not control): from the informers' store when they run, else listed and parsed."""
+        does not control): from the informers' store when they run, else listed and parsed.
+        Records that are no record of a study of `objectives` objectives are left out
+        (`study_records`; all kept when None: the Study's objectives do not parse)."""
         if not self.watching:
             own, foreign = split_owned(self.kube.list_trials(namespace, study), uid)
-            return records_of(own), foreign
+            records = records_of(own)
+            return (records if objectives is None else study_records(records, objectives)), foreign
         key = (namespace, study)
         if not self.store.wait_listed(namespace, LISTING_WAIT):  # the pass is retried
             raise TimeoutError(f"the Trials and pods of namespace {namespace} are not listed yet")
         with self._reading(key):  # a pass and a pruning driver at once: one follow
             owned = self._owned_index(key)
             owned.follow(self.store.trials(key), uid)  # only what changed since the last
-            return list(owned.records), owned.foreign
+            records = list(owned.records) if objectives is None else owned.admitted(objectives)
+            return records, owned.foreign
 
     def _owned_index(self, key: tuple[str, str]) -> OwnedTrials:
         with self._guard:

@@ -15,6 +15,7 @@ the result is always exactly the fresh one (`fresh`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from itertools import compress
 from operator import is_not
@@ -22,7 +23,7 @@ from typing import Any
 
 from tradeoff.api.trial import FINISHED_STATES, Trial
 from tradeoff.engine.lifecycle import waits_for_resume
-from tradeoff.kube.cache import TrialEntry
+from tradeoff.kube.cache import TrialEntry, study_records
 
 Obj = dict[str, Any]
 
@@ -65,6 +66,9 @@ class OwnedTrials:
         self._foreign: dict[str, Obj] = {}
         self._by_uid: dict[str, Trial] = {}
         self._open: dict[str, Trial] = {}
+        self._widths: Counter[int] = Counter()
+        """How many records hold objective values, by how many values they hold."""
+        self._ensembles: dict[str, Trial] = {}
 
     @property
     def foreign(self) -> list[Obj]:
@@ -75,6 +79,23 @@ class OwnedTrials:
         """The Study's trials that may still run (`is_open`), in the order of `records`."""
         slot = self._slot
         return [self._open[uid] for uid in sorted(self._open, key=slot.__getitem__)]
+
+    def admitted(self, objectives: int) -> list[Trial]:
+        """`records`, without those no record of a study of `objectives` objectives
+        (`study_records`): the check reads every record only when the counts kept as
+        records change say one may be such (values of another width, an Ensemble trial
+        sharing its number), so a usual pass costs no loop over the study."""
+        odd = any(width != objectives for width, n in self._widths.items() if n)
+        if not odd and not any(map(self._shares_number, self._ensembles)):
+            return list(self.records)
+        return study_records(self.records, objectives)
+
+    def _shares_number(self, trial_uid: str) -> bool:
+        at, records = self._slot[trial_uid], self.records
+        number = records[at].number
+        return (at > 0 and records[at - 1].number == number) or (
+            at + 1 < len(records) and records[at + 1].number == number
+        )
 
     def record(self, trial_uid: str) -> Trial | None:
         """The record of the Study's own Trial with this uid, if it has one."""
@@ -117,6 +138,15 @@ class OwnedTrials:
         else:
             self.records[at] = record
         self._slot[entry.uid] = at
+        old = self._by_uid.get(entry.uid)
+        if old is not None and old.status.values is not None:
+            self._widths[len(old.status.values)] -= 1
+        if record.status.values is not None:
+            self._widths[len(record.status.values)] += 1
+        if record.is_ensemble:
+            self._ensembles[entry.uid] = record
+        else:
+            self._ensembles.pop(entry.uid, None)
         self._by_uid[entry.uid] = record
         if is_open(record):
             self._open[entry.uid] = record

@@ -28,7 +28,7 @@ from tradeoff.engine.insight_status import InsightSource, refresh_insights
 from tradeoff.engine.priors import Source, match
 from tradeoff.engine.progress import StopDecision, Summary
 from tradeoff.engine.validation import choose_algorithm
-from tradeoff.kube.cache import checked_record
+from tradeoff.kube.cache import checked_record, study_records
 from tradeoff.kube.checked import checked_study
 from tradeoff.kube.engines import Engines
 from tradeoff.kube.events import Event, study_events
@@ -182,6 +182,8 @@ def plan_study(
         status = invalid_status(old, message, generation=generation, now=now)
         events = [] if old.state == "Failed" else [Event("Warning", "InvalidSpec", message)]
         return StudyPlan(status, _changed(old, status), events=events, foreign=foreign)
+    if owned is None:  # `owned` holds records the Study's objectives admit already
+        own_records = study_records(own_records, len(study.spec.objectives))
     # Records from the operator's store are never changed in place and stay the same
     # objects until their Trial changes: the engine finds what changed by identity. Records
     # parsed here are new objects each pass: it compares their fingerprints.

@@ -69,7 +69,9 @@ def _reconcile_once(ctx: Context, namespace: str, name: str) -> StudyPlan | None
     if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
         return None
     study_uid = str(obj["metadata"].get("uid", ""))
-    own, others = ctx.owned_trials(namespace, name, study_uid)
+    objectives = (obj.get("spec") or {}).get("objectives")
+    width = len(objectives) if isinstance(objectives, list) and objectives else None
+    own, others = ctx.owned_trials(namespace, name, study_uid, width)
     taken = ctx.taken((namespace, name))
     for held in list(taken):  # a name a Trial of someone else's held: is it free now?
         found = ctx.kube.get_object("trials", namespace, held)

@@ -147,7 +147,9 @@ class TrialDriver(WorkloadSteps, PodSteps):
         trial.status = status
         if study.spec.early_stopping.algorithm != "none":
             study_uid = str(study.metadata.uid or "")
-            records, _ = self.ctx.owned_trials(self.namespace, study.metadata.name, study_uid)
+            records, _ = self.ctx.owned_trials(
+                self.namespace, study.metadata.name, study_uid, len(study.spec.objectives)
+            )
             records = [trial if r.number == trial.number else r for r in records]
             kept_engine = self.ctx.engines.use(
                 self.namespace, study, self._study_uid, self._algorithm
@@ -176,7 +178,8 @@ class TrialDriver(WorkloadSteps, PodSteps):
 
     def _records(self, study: Study) -> list[Trial]:
         uid = str(study.metadata.uid or "")
-        return self.ctx.owned_trials(self.namespace, study.metadata.name, uid)[0]
+        width = len(study.spec.objectives)
+        return self.ctx.owned_trials(self.namespace, study.metadata.name, uid, width)[0]
 
     def _ended(self, study: Study, trial: Trial, outcome: AttemptOutcome) -> bool:
         """Write what the lifecycle says of the ended attempt; True if it is retried."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from tradeoff.api.study import Study
 from tradeoff.api.trial import Trial
 from tradeoff.engine.priors import Source
-from tradeoff.kube.cache import checked_record
+from tradeoff.kube.cache import checked_record, study_records
 from tradeoff.kube.client import Kube, Obj
 from tradeoff.kube.ownership import owned_by
 
@@ -74,7 +74,7 @@ def reader(kube: Kube) -> SourceReader:
 
 def ended_records(kube: Kube, obj: Obj) -> list[Trial]:
     """The records of the Trials the Study `obj` controls (ones that are no record of it,
-    `checked_record`, left out)."""
+    `checked_record` and `study_records` by its objectives, left out)."""
     meta = obj.get("metadata") or {}
     uid = str(meta.get("uid", ""))
     records = []
@@ -84,4 +84,5 @@ def ended_records(kube: Kube, obj: Obj) -> list[Trial]:
         record, _ = checked_record(t)
         if record is not None:
             records.append(record)
-    return records
+    objectives = (obj.get("spec") or {}).get("objectives")
+    return study_records(records, len(objectives)) if isinstance(objectives, list) else records

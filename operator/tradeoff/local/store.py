@@ -39,7 +39,7 @@ from pydantic import BaseModel, ValidationError
 from tradeoff.api.errors import format_validation_error
 from tradeoff.api.status import AlgorithmChoice
 from tradeoff.api.study import Study
-from tradeoff.api.trial import Trial, study_problem
+from tradeoff.api.trial import Trial, study_problem, values_problem
 from tradeoff.engine.signing import KEY_BYTES, new_key
 from tradeoff.local.durable import Flusher
 from tradeoff.local.files import (
@@ -256,11 +256,11 @@ class FileStore:
             return []
         records: list[Trial] = []
         seen: dict[int, Path] = {}
-        study = self.read_study().name if self.study_path.exists() else None
+        saved = self.read_study() if self.study_path.exists() else None
         for path in sorted(self.trials_dir.glob("*.json")):
             record = self._load_trial(path)
-            if study is not None:
-                _check_owner(path, record, study)
+            if saved is not None:
+                _check_owner(path, record, saved)
             if record.number in seen:
                 raise StoreError(
                     f"{path}: trial number {record.number} is also in {seen[record.number].name}"
@@ -287,8 +287,11 @@ class FileStore:
         return record
 
 
-def _check_owner(path: Path, record: Trial, study: str) -> None:
-    problem = study_problem(record, study)
+def _check_owner(path: Path, record: Trial, saved: StudyFile) -> None:
+    problem = study_problem(record, saved.name)
+    objectives = saved.spec.get("objectives")
+    if problem is None and isinstance(objectives, list):
+        problem = values_problem(record, len(objectives))
     if problem is not None:
         raise StoreError(f"{path}: {problem}; move it away")
 

@@ -18,7 +18,7 @@ from urllib3.exceptions import HTTPError
 
 from tradeoff.api.status import StudyStatus
 from tradeoff.api.study import GROUP, VERSION, StudySpec
-from tradeoff.kube.cache import checked_record
+from tradeoff.kube.cache import checked_record, study_records
 from tradeoff.kube.client import Kube
 from tradeoff.kube.ownership import owned_by
 from tradeoff.results.source import CLUSTER_PREFIX, SourceError, StudyView
@@ -111,6 +111,7 @@ def cluster_view(ref: str, target: ClusterTarget) -> StudyView:
         record, _ = checked_record(item)
         if record is not None:  # the operator leaves out what is no record of the Study
             records.append(record)
+    records = study_records(records, len(spec.objectives))  # as the operator does
     records.sort(key=lambda r: r.number)
     reason = next(
         (c.reason for c in status.conditions if c.type == status.state and c.status == "True"),
