@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tradeoff.api.economics import TrialEconomics
+from tradeoff.api.study import MAX_TRIALS
 from tradeoff.api.trial import Trial
 from tradeoff.engine.core import Engine
 from tradeoff.engine.records import RecordBook
@@ -86,7 +87,7 @@ class WarmPasses:
 
     def __init__(self, finished: int, objectives: int) -> None:
         self.objectives = objectives
-        self.obj = study_object(finished + 1_000_000, objectives)
+        self.obj = study_object(MAX_TRIALS, objectives)  # the budget never stops a pass
         self.engines = Engines(KEY)
         self.records: list[Trial] = []
         self.now = T0

@@ -154,3 +154,15 @@ def test_warm_start_measures_two_objective_cash_by_hypervolume(
             assert len(curve) == 4 and curve == sorted(curve) and 0 < curve[-1] <= 1
         assert len(run["cold_losses"][0]) == 2  # accuracy and cost
     assert "|" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_engine_scale_times_the_operators_warm_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--mode plan` (not the --quick default): it broke unseen when maxTrials was bounded."""
+    module = _load("engine_scale")
+    assert module.main(["--mode", "plan", "--quick", "--out", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "engine_scale.json").read_text(encoding="utf-8"))
+    assert document["benchmark"] == "engine_scale"
+    assert "Warm operator passes" in capsys.readouterr().out
