@@ -33,7 +33,11 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def _is_named_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(i, dict) and "name" in i for i in value)
+    """A list merged by name: objects each with a string `name` (the merge key), as the
+    lists of containers, env and volumes are; any other list is replaced."""
+    return isinstance(value, list) and all(
+        isinstance(i, dict) and isinstance(i.get("name"), str) for i in value
+    )
 
 
 def strategic_merge_patch(target: Any, patch: Any) -> Any:

@@ -7,7 +7,7 @@ import copy
 import json
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.cluster.jsondata import clone, decode, encode
@@ -50,6 +50,7 @@ def test_a_merge_patch_equals_patching_a_copy_and_leaves_the_target_alone(
 
 @settings(max_examples=200, deadline=None)
 @given(OBJECTS, OBJECTS)
+@example({"b": []}, {"a": None, "b": [{"name": []}]})  # a name that is no merge key
 def test_a_strategic_merge_patch_leaves_the_target_alone(
     target: dict[str, Any], patch: dict[str, Any]
 ) -> None:
