@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Collection, Iterable
 from typing import Literal
 
-from tradeoff.api.trial import INTERMEDIATE_CAP
+from tradeoff.api.trial import ARTIFACTS_CAP, INTERMEDIATE_CAP, METRICS_CAP
 from tradeoff.metric_lines import (
     ARTIFACT_PREFIX,
     JSON_PREFIX,
@@ -43,10 +43,10 @@ __all__ = [
 
 MetricsFormat = Literal["auto", "json", "katib"]
 
-MAX_ARTIFACTS = 100
+MAX_ARTIFACTS = ARTIFACTS_CAP
 MAX_LINE_CHARS = MAX_LINE_BYTES
 MAX_PROBLEMS = 20
-MAX_METRICS = 1000
+MAX_METRICS = METRICS_CAP
 
 
 class TrialOutput:

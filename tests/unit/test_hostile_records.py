@@ -31,9 +31,12 @@ from tradeoff import cli
 from tradeoff.api.status import StudyStatus
 from tradeoff.api.study import Study, StudySpec
 from tradeoff.api.trial import (
+    ARTIFACTS_CAP,
+    CONDITIONS_CAP,
     INTERMEDIATE_CAP,
     MAX_ATTEMPTS,
     MAX_TRIAL_NUMBER,
+    METRICS_CAP,
     STUDY_LABEL,
     TRIAL_LABEL,
     Trial,
@@ -552,3 +555,44 @@ def test_more_intermediate_values_than_any_trial_keeps_are_named_in_one_line(
     steps.pop()
     assert command(workdir_with(tmp_path / "at-cap", 4, lambda r: r["status"].update(
         intermediate=steps)), ["show"], capsys)[0] == 0  # fmt: skip
+
+
+def _artifact(i: int) -> dict[str, Any]:
+    return {"name": f"a{i}.txt", "path": f"artifacts/a{i}.txt", "size": 1, "sha256": "0" * 64}
+
+
+def _condition(i: int) -> dict[str, Any]:
+    return {"type": f"Kind{i}", "status": "True"}
+
+
+@pytest.mark.parametrize(
+    ("field", "cap", "make"),
+    [
+        ("metrics", METRICS_CAP, lambda n: {f"m{i}": 0.5 for i in range(n)}),
+        ("lastIntermediate", METRICS_CAP, lambda n: {f"m{i}": 0.5 for i in range(n)}),
+        ("artifacts", ARTIFACTS_CAP, lambda n: [_artifact(i) for i in range(n)]),
+        ("conditions", CONDITIONS_CAP, lambda n: [_condition(i) for i in range(n)]),
+    ],
+)
+def test_more_of_a_capped_field_than_any_writer_keeps_is_named_in_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    field: str,
+    cap: int,
+    make: Callable[[int], Any],
+) -> None:
+    """The writers keep at most `cap` (trial_output, local artifacts, one condition a
+    type); a record holding more is no record of theirs, and only the record file's size
+    limit bounded it before."""
+    too_many = make(cap + 1)
+    workdir = workdir_with(tmp_path, 4, lambda r: r["status"].update({field: too_many}))
+    code, err = command(workdir, ["show"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(
+        f"tradeoff show: {workdir / 'trials' / 'demo-0004.json'}: not a valid trial record"
+        f" (status.{field}: "
+    )
+    assert f"at most {cap}" in err and f"(got {cap + 1})" in err
+    at_cap = make(cap)
+    workdir = workdir_with(tmp_path / "at-cap", 4, lambda r: r["status"].update({field: at_cap}))
+    assert command(workdir, ["show"], capsys)[0] == 0

@@ -42,6 +42,8 @@ _VALUE_KEYS = (
     "pattern",
     "minItems",
     "maxItems",
+    "minProperties",
+    "maxProperties",
     "required",
     PRESERVE,
     INT_OR_STRING,

@@ -22,6 +22,12 @@ TrialState = Literal["Pending", "Running", "Succeeded", "Failed", "Pruned"]
 FINISHED_STATES: frozenset[str] = frozenset({"Succeeded", "Failed", "Pruned"})
 INTERMEDIATE_CAP = 1000
 """At most this many intermediate values of the pruning metric are kept per trial."""
+METRICS_CAP = 1000
+"""At most this many metrics (final, or latest intermediate) are kept per trial."""
+ARTIFACTS_CAP = 100
+"""At most this many artifacts are recorded per trial (records stay small)."""
+CONDITIONS_CAP = 16
+"""A Trial's conditions, one per type: far fewer types exist."""
 
 STUDY_LABEL = "tradeoff.dev/study"
 TRIAL_LABEL = "tradeoff.dev/trial"
@@ -120,7 +126,9 @@ class TrialStatus(ApiModel):
     state: TrialState = Field(
         default="Pending", description="Pending, Running, Succeeded, Failed or Pruned."
     )
-    conditions: list[Condition] = Field(default_factory=list, description="Latest observations.")
+    conditions: list[Condition] = Field(
+        default_factory=list, max_length=CONDITIONS_CAP, description="Latest observations."
+    )
     pod_name: str | None = Field(default=None, description="Pod of the current attempt.")
     start_time: AwareTime | None = Field(default=None, description="When the first attempt ran.")
     completion_time: AwareTime | None = Field(default=None, description="When the trial ended.")
@@ -131,17 +139,23 @@ class TrialStatus(ApiModel):
         le=MAX_ATTEMPTS,
         description="Attempts that failed; each uses up one of trialTemplate.retries.",
     )
-    metrics: dict[str, float] = Field(default_factory=dict, description="Final metric values.")
+    metrics: dict[str, float] = Field(
+        default_factory=dict, max_length=METRICS_CAP, description="Final metric values."
+    )
     intermediate: list[StepValue] = Field(
         default_factory=list,
         max_length=INTERMEDIATE_CAP,
         description="Intermediate values of the pruning metric (the last 1000 at most).",
     )
     last_intermediate: dict[str, float] = Field(
-        default_factory=dict, description="Latest intermediate value of each metric."
+        default_factory=dict,
+        max_length=METRICS_CAP,
+        description="Latest intermediate value of each metric.",
     )
     artifacts: list[Artifact] = Field(
-        default_factory=list, description="Files the final attempt saved, by name."
+        default_factory=list,
+        max_length=ARTIFACTS_CAP,
+        description="Files the final attempt saved, by name.",
     )
     economics: TrialEconomics | None = Field(
         default=None, description="Energy, carbon and cost of all attempts."

@@ -14,12 +14,11 @@ import os
 import shutil
 from pathlib import Path
 
-from tradeoff.api.trial import Artifact
+from tradeoff.api.trial import ARTIFACTS_CAP, Artifact
 
 __all__ = ["MAX_ARTIFACTS", "collect", "fresh_folder", "prepare"]
 
-MAX_ARTIFACTS = 100
-"""At most this many artifacts are recorded per trial (records stay small)."""
+MAX_ARTIFACTS = ARTIFACTS_CAP
 
 _CHUNK = 1 << 20
 
